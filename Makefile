@@ -1,0 +1,161 @@
+# rmmhunt - build, run and test.
+#
+#   make          build build/rmmhunt-agent and build/rmmhunt
+#   make run      install missing packages, build, run the agent in the
+#                 foreground (state in var/, bundled rules)
+#   make test     install missing packages, build, run every test
+#   make fuzz     run every libFuzzer target (FUZZ_SECONDS each)
+#   make bench    run the benchmarks in bench/
+#   make deps     install missing Debian packages (build and run)
+#
+# Sources are found by folder: lib/ (and its subfolders) is a static library
+# shared by every program; agent/ and bpf/ make the agent; cli/ makes the
+# rmmhunt command; tests/unit/test_*.c are cmocka tests; fuzz/fuzz_*.c are
+# libFuzzer targets.
+
+CC ?= cc
+CLANG ?= clang
+BPFTOOL ?= bpftool
+PYTHON ?= /usr/bin/python3
+BUILD := build
+FUZZ_SECONDS ?= 60
+
+PKGS := libbpf libelf zlib jansson libcrypto libssl sqlite3 yaml-0.1
+CFLAGS ?= -O2 -g
+CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow \
+	-Wstrict-prototypes -Wmissing-prototypes -fno-strict-aliasing \
+	-I lib -I $(BUILD)
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+LDLIBS = $(PKG_LIBS) -lpthread -lm
+
+LIB_SRCS := $(sort $(wildcard lib/*.c lib/*/*.c))
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+AGENT_SRCS := $(sort $(wildcard agent/*.c))
+AGENT_OBJS := $(AGENT_SRCS:%.c=$(BUILD)/%.o)
+CLI_SRCS := $(sort $(wildcard cli/*.c))
+CLI_OBJS := $(CLI_SRCS:%.c=$(BUILD)/%.o)
+UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+FUZZ_SRCS := $(sort $(wildcard fuzz/fuzz_*.c))
+FUZZ_BINS := $(FUZZ_SRCS:fuzz/%.c=$(BUILD)/fuzz/%)
+BPF_SRCS := $(sort $(wildcard bpf/*.bpf.c))
+BPF_SKELS := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/%.skel.h)
+
+PROGRAMS := $(BUILD)/rmmhunt-agent $(BUILD)/rmmhunt
+
+.PHONY: all deps test-deps run test unit-tests e2e-tests fuzz fuzz-build \
+	bench lint clean
+
+all: $(PROGRAMS)
+
+deps:
+	@packaging/deps.sh build
+
+test-deps:
+	@packaging/deps.sh test
+
+# --- the BPF probe -------------------------------------------------------
+
+$(BUILD)/vmlinux.h:
+	@mkdir -p $(@D)
+	@test -r /sys/kernel/btf/vmlinux || { \
+		echo "build: /sys/kernel/btf/vmlinux is missing: this kernel has no BTF, the CO-RE probe cannot be built here" >&2; exit 1; }
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/%.bpf.o: bpf/%.bpf.c bpf/*.h $(BUILD)/vmlinux.h
+	@mkdir -p $(@D)
+	$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Werror \
+		-I $(BUILD) -I bpf -c $< -o $@
+
+$(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
+	$(BPFTOOL) gen skeleton $< > $@.tmp && mv $@.tmp $@
+
+# --- C programs ------------------------------------------------------------
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -I bpf -MMD -MP -c $< -o $@
+
+$(AGENT_OBJS): $(BPF_SKELS)
+
+$(BUILD)/librmmhunt.a: $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/rmmhunt-agent: $(AGENT_OBJS) $(BUILD)/librmmhunt.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/rmmhunt: $(CLI_OBJS) $(BUILD)/librmmhunt.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# --- running ---------------------------------------------------------------
+
+run: deps all
+	@mkdir -p var/state
+	$(BUILD)/rmmhunt-agent --state-dir var/state --rules rules \
+		--events var/events.ndjson --print
+
+# --- tests -----------------------------------------------------------------
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/librmmhunt.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(BUILD)/librmmhunt.a \
+		$(LDLIBS) -lcmocka
+
+unit-tests: $(UNIT_BINS)
+	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
+
+e2e-tests: all
+	$(PYTHON) -m pytest -q -ra tests/e2e
+
+test: test-deps
+	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory unit-tests
+	@$(MAKE) --no-print-directory e2e-tests
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$${FUZZ_SECONDS:-60}
+
+# --- fuzzing (clang, libFuzzer, ASan+UBSan) --------------------------------
+
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -I lib -I $(BUILD) \
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+FUZZ_LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/fuzzobj/%.o)
+
+$(BUILD)/fuzzobj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CLANG) $(FUZZ_CFLAGS:-fsanitize=fuzzer,%=-fsanitize=fuzzer-no-link,%) \
+		$(PKG_CFLAGS) -c $< -o $@
+
+$(BUILD)/fuzz/%: fuzz/%.c $(FUZZ_LIB_OBJS)
+	@mkdir -p $(@D)
+	$(CLANG) $(FUZZ_CFLAGS) $(PKG_CFLAGS) -o $@ $^ $(LDLIBS)
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: fuzz-build
+	@set -e; for f in $(FUZZ_BINS); do \
+		name=$$(basename $$f); corpus=$(BUILD)/fuzz-corpus/$$name; \
+		mkdir -p $$corpus; \
+		seeds=fuzz/seeds/$${name#fuzz_}; \
+		echo "== $$name for $(FUZZ_SECONDS) s"; \
+		$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+			$$corpus $$( [ -d $$seeds ] && echo $$seeds ) 2>$(BUILD)/fuzz/$$name.log \
+			|| { tail -50 $(BUILD)/fuzz/$$name.log; exit 1; }; \
+		grep -E '^stat::number_of_executed_units' $(BUILD)/fuzz/$$name.log || true; \
+	done
+
+# --- benchmarks ------------------------------------------------------------
+
+bench: test-deps all
+	@set -e; for b in bench/bench_*.sh; do echo "== $$b"; bash $$b; done
+
+lint:
+	clang-tidy --quiet $(LIB_SRCS) $(AGENT_SRCS) $(CLI_SRCS) -- \
+		$(CFLAGS) $(PKG_CFLAGS) -I bpf
+	cppcheck --quiet --error-exitcode=1 --std=c11 --enable=warning,performance,portability \
+		--suppress=missingIncludeSystem -I lib -I bpf lib agent cli
+
+clean:
+	rm -rf $(BUILD)

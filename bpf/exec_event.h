@@ -1,0 +1,140 @@
+/*
+ * exec_event.h - the contract between the exec probe (exec.bpf.c) and the
+ * agent (agent/sensor.c).
+ *
+ * The probe writes one variable-length record per kernel event into a BPF
+ * ring buffer; the agent reads them back with the same structs.  Every event
+ * starts with struct event_header.  An exec (or, at start-up, one process found
+ * by the task iterator) is a struct exec_event followed by a data area that
+ * holds, packed one after another:
+ *
+ *   filename   bprm->filename, NUL-terminated           (filename_len with NUL)
+ *   interp     bprm->interp, NUL-terminated              (interp_len with NUL)
+ *   exe path   components of bprm->file's path, leaf first, each NUL-terminated
+ *   cwd path   components of the cwd, leaf first, each NUL-terminated
+ *   cgroup     leaf name of the task's cgroup v2 node, NUL-terminated
+ *   argv       mm->arg_start..arg_end, as many bytes as were captured
+ *
+ * Kernel pointers and layouts never cross this boundary: only numbers and
+ * bytes.  Both sides compile this header; keep it free of kernel and libc
+ * includes beyond fixed-width integer types.
+ */
+#ifndef RMMHUNT_EXEC_EVENT_H
+#define RMMHUNT_EXEC_EVENT_H
+
+#ifdef __BPF__
+/* vmlinux.h provides __u8.. __u64 */
+#else
+#include <linux/types.h>
+#endif
+
+/* Largest argv capture the probe is built for (power of two); the agent may
+ * ask for less at load time. */
+#define EXEC_ARGS_MAX (64 * 1024)
+/* Largest filename or interp string. */
+#define EXEC_STRING_MAX 4096
+/* One path (exe or cwd): at most this many bytes and components. */
+#define EXEC_PATH_MAX 4096
+#define EXEC_PATH_COMPONENTS_MAX 64
+#define EXEC_NAME_MAX 256
+#define EXEC_CGROUP_NAME_MAX 128
+#define EXEC_TTY_NAME_MAX 32
+#define EXEC_COMM_MAX 16
+#define EXEC_FSTYPE_MAX 16
+
+/* The data area: everything above, plus room for one component over the
+ * end so that bounded writes never need a second check. */
+#define EXEC_DATA_MAX                                                          \
+	(2 * EXEC_STRING_MAX + 2 * (EXEC_PATH_MAX + EXEC_NAME_MAX) +           \
+	 EXEC_CGROUP_NAME_MAX + EXEC_ARGS_MAX)
+
+enum event_type {
+	EVENT_EXEC = 1, /* sched_process_exec */
+	EVENT_FORK = 2, /* sched_process_fork, new processes only */
+	EVENT_EXIT = 3, /* sched_process_exit, thread-group leader */
+	EVENT_SCAN = 4, /* task iterator: a process that existed at start */
+	EVENT_TYPE_COUNT
+};
+
+/* Per-CPU counters (map "counters"), indexed by this enum. */
+enum probe_counter {
+	COUNTER_EXEC_SEEN,
+	COUNTER_FORK_SEEN,
+	COUNTER_EXIT_SEEN,
+	COUNTER_EXEC_LOST, /* ring buffer output failed: event dropped */
+	COUNTER_FORK_LOST,
+	COUNTER_EXIT_LOST,
+	COUNTER_SCAN_LOST, /* iterator could not write its record */
+	COUNTER_ARGS_READ_FAILED, /* argv unreadable: record has no argv */
+	COUNTER_SCRATCH_MISSING, /* no scratch buffer for this CPU */
+	COUNTER_COUNT
+};
+
+/* exec_event.flags */
+#define EXEC_FLAG_EXE_DELETED (1u << 0) /* exe inode has nlink 0 or is unhashed */
+#define EXEC_FLAG_EXE_INTERNAL_MOUNT (1u << 1) /* memfd, anonymous files */
+#define EXEC_FLAG_EXE_PATH_TRUNCATED (1u << 2)
+#define EXEC_FLAG_EXE_PATH_DETACHED (1u << 3) /* walk ended outside the tree */
+#define EXEC_FLAG_CWD_PATH_TRUNCATED (1u << 4)
+#define EXEC_FLAG_ARGS_TRUNCATED (1u << 5)
+#define EXEC_FLAG_ARGS_READ_FAILED (1u << 6)
+#define EXEC_FLAG_FILENAME_TRUNCATED (1u << 7)
+#define EXEC_FLAG_KERNEL_THREAD (1u << 8) /* scan: no mm, no exe */
+#define EXEC_FLAG_HAS_TTY (1u << 9)
+#define EXEC_FLAG_EXE_WRITABLE (1u << 10) /* someone holds the exe open for write */
+
+struct event_header {
+	__u32 type; /* enum event_type */
+	__u32 size; /* whole record, header included */
+	__u64 time_boot_ns; /* bpf_ktime_get_boot_ns() when it happened */
+	__u32 pid; /* thread-group id, initial pid namespace */
+	__u32 tid;
+	__u64 start_boot_ns; /* task start_boottime: the process's creation */
+};
+
+struct fork_event {
+	struct event_header header; /* pid/start: the child */
+	__u32 parent_pid;
+	__u32 pad;
+	__u64 parent_start_boot_ns;
+};
+
+struct exit_event {
+	struct event_header header;
+	__s32 exit_code; /* as wait(2) encodes it */
+	__u32 pad;
+};
+
+struct exec_event {
+	struct event_header header;
+	__u32 old_tid; /* the tid that called execve (differs in threaded execs) */
+	__u32 parent_pid; /* real_parent's thread group at exec time */
+	__u64 parent_start_boot_ns;
+	__u32 uid, euid, gid, egid;
+	__u32 loginuid; /* audit login uid, 4294967295 = unset */
+	__u32 sessionid; /* audit session id, 4294967295 = unset */
+	__u64 cgroup_id;
+	__u32 mnt_ns, pid_ns, net_ns;
+	__u32 ns_pid; /* pid as seen inside its own pid namespace */
+	__u32 flags; /* EXEC_FLAG_* */
+	__u32 exe_nlink;
+	__u32 exe_mode;
+	__u32 exe_dev_major, exe_dev_minor;
+	__u32 exe_ctime_nsec, exe_mtime_nsec;
+	__u32 pad;
+	__u64 exe_ino;
+	__s64 exe_size;
+	__s64 exe_ctime_sec, exe_mtime_sec;
+	__u64 fs_magic; /* super block magic of the exe's file system */
+	__u32 args_total; /* mm->arg_end - arg_start: the whole argv */
+	__u32 args_len; /* bytes of argv in the data area */
+	__u16 filename_len, interp_len; /* with their NULs */
+	__u16 exe_path_len, cwd_path_len; /* component bytes, NULs included */
+	__u16 cgroup_name_len, pad2;
+	char comm[EXEC_COMM_MAX];
+	char tty[EXEC_TTY_NAME_MAX];
+	char fstype[EXEC_FSTYPE_MAX];
+	char data[EXEC_DATA_MAX];
+};
+
+#endif

@@ -1,0 +1,13 @@
+/*
+ * commands.h - the subcommands of the rmmhunt command.
+ *
+ * Each subcommand lives in its own file and is called with argv[0] set to its
+ * own name; it returns the process exit status (0 ok, 1 failure found or
+ * runtime error, 2 usage error).
+ */
+#ifndef RMMHUNT_CLI_COMMANDS_H
+#define RMMHUNT_CLI_COMMANDS_H
+
+int command_status(int argc, char **argv);
+
+#endif

@@ -1,0 +1,50 @@
+/*
+ * main.c - the rmmhunt command: dispatch to a subcommand.
+ *
+ *   rmmhunt query [--state-dir DIR | --collector URL] [--format F] 'KQL'
+ *   rmmhunt inspect [--json] FILE...
+ *   rmmhunt rules check PATH...
+ *   rmmhunt status [--state-dir DIR]
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "commands.h"
+
+struct command {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *summary;
+};
+
+static const struct command commands[] = {
+	{"status", command_status, "show the agent's state and counters"},
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: rmmhunt COMMAND [OPTIONS] [ARGS]\n\ncommands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+	fprintf(out, "\n'rmmhunt COMMAND --help' shows a command's options.\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (strcmp(argv[1], commands[i].name) == 0)
+			return commands[i].run(argc - 1, argv + 1);
+	}
+	fprintf(stderr, "rmmhunt: unknown command '%s'\n", argv[1]);
+	usage(stderr);
+	return 2;
+}

@@ -1,0 +1,99 @@
+/*
+ * status.c - `rmmhunt status`: what the agent last said about itself.
+ *
+ * The agent rewrites STATE_DIR/status.json every few seconds (atomically, by
+ * rename); this command reads it, says whether the agent that wrote it is
+ * still running, and prints its counters.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "commands.h"
+
+#define DEFAULT_STATE_DIR "/var/lib/rmmhunt"
+
+static void status_usage(FILE *out)
+{
+	fprintf(out, "usage: rmmhunt status [--state-dir DIR] [--json]\n"
+		     "  --state-dir DIR  the agent's state directory (default %s)\n"
+		     "  --json           print the agent's status object as is\n",
+		DEFAULT_STATE_DIR);
+}
+
+static void print_object(json_t *object, int depth)
+{
+	const char *key;
+	json_t *member;
+
+	json_object_foreach(object, key, member) {
+		if (json_is_object(member)) {
+			printf("%*s%s:\n", depth * 2, "", key);
+			print_object(member, depth + 1);
+			continue;
+		}
+		char *text = json_dumps(member, JSON_ENCODE_ANY | JSON_COMPACT);
+		printf("%*s%-28s %s\n", depth * 2, "", key, text ? text : "?");
+		free(text);
+	}
+}
+
+int command_status(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{"state-dir", required_argument, NULL, 's'},
+		{"json", no_argument, NULL, 'j'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *state_dir = DEFAULT_STATE_DIR;
+	bool as_json = false;
+	char path[4096];
+	json_error_t error;
+	int option;
+
+	while ((option = getopt_long(argc, argv, "s:jh", options, NULL)) != -1) {
+		switch (option) {
+		case 's':
+			state_dir = optarg;
+			break;
+		case 'j':
+			as_json = true;
+			break;
+		case 'h':
+			status_usage(stdout);
+			return 0;
+		default:
+			status_usage(stderr);
+			return 2;
+		}
+	}
+	snprintf(path, sizeof(path), "%s/status.json", state_dir);
+	json_t *status = json_load_file(path, 0, &error);
+	if (!status) {
+		fprintf(stderr, "rmmhunt status: cannot read %s: %s\n", path,
+			error.text);
+		return 1;
+	}
+	json_int_t pid = json_integer_value(json_object_get(status, "pid"));
+	bool running = pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM);
+	if (as_json) {
+		json_object_set_new(status, "running", json_boolean(running));
+		char *text = json_dumps(status, JSON_COMPACT);
+		printf("%s\n", text ? text : "{}");
+		free(text);
+	} else {
+		printf("agent: %s (pid %lld), status written %s\n",
+		       running ? "running" : "NOT running", (long long)pid,
+		       json_string_value(json_object_get(status, "written")));
+		print_object(status, 0);
+	}
+	json_decref(status);
+	return running ? 0 : 1;
+}
