@@ -16,6 +16,7 @@
 CC ?= cc
 CLANG ?= clang
 BPFTOOL ?= bpftool
+LLVM_STRIP ?= llvm-strip
 PYTHON ?= /usr/bin/python3
 BUILD := build
 FUZZ_SECONDS ?= 60
@@ -44,6 +45,9 @@ BPF_SKELS := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/%.skel.h)
 
 PROGRAMS := $(BUILD)/rmmhunt-agent $(BUILD)/rmmhunt
 
+# keep the BPF object next to its skeleton
+.SECONDARY:
+
 .PHONY: all deps test-deps run test unit-tests e2e-tests fuzz fuzz-build \
 	bench lint clean
 
@@ -67,6 +71,7 @@ $(BUILD)/%.bpf.o: bpf/%.bpf.c bpf/*.h $(BUILD)/vmlinux.h
 	@mkdir -p $(@D)
 	$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Werror \
 		-I $(BUILD) -I bpf -c $< -o $@
+	$(LLVM_STRIP) -g $@
 
 $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(BPFTOOL) gen skeleton $< > $@.tmp && mv $@.tmp $@

@@ -1,12 +1,12 @@
 /*
  * exec_event.h - the contract between the exec probe (exec.bpf.c) and the
- * agent (agent/sensor.c).
+ * agent (agent/sensor.c, agent/exec_facts.c).
  *
  * The probe writes one variable-length record per kernel event into a BPF
  * ring buffer; the agent reads them back with the same structs.  Every event
- * starts with struct event_header.  An exec (or, at start-up, one process found
- * by the task iterator) is a struct exec_event followed by a data area that
- * holds, packed one after another:
+ * starts with struct event_header.  An exec (or, at start-up, one process
+ * found by the task iterator) is a struct exec_event: the header, the fixed
+ * struct exec_info, then a data area that holds, packed one after another:
  *
  *   filename   bprm->filename, NUL-terminated           (filename_len with NUL)
  *   interp     bprm->interp, NUL-terminated              (interp_len with NUL)
@@ -22,14 +22,12 @@
 #ifndef RMMHUNT_EXEC_EVENT_H
 #define RMMHUNT_EXEC_EVENT_H
 
-#ifdef __BPF__
-/* vmlinux.h provides __u8.. __u64 */
-#else
+#ifndef __BPF__
 #include <linux/types.h>
 #endif
 
-/* Largest argv capture the probe is built for (power of two); the agent may
- * ask for less at load time. */
+/* Largest argv capture the probe is built for; the agent may ask for less
+ * at load time (never less than 32 KiB). */
 #define EXEC_ARGS_MAX (64 * 1024)
 /* Largest filename or interp string. */
 #define EXEC_STRING_MAX 4096
@@ -42,16 +40,21 @@
 #define EXEC_COMM_MAX 16
 #define EXEC_FSTYPE_MAX 16
 
-/* The data area: everything above, plus room for one component over the
- * end so that bounded writes never need a second check. */
-#define EXEC_DATA_MAX                                                          \
-	(2 * EXEC_STRING_MAX + 2 * (EXEC_PATH_MAX + EXEC_NAME_MAX) +           \
-	 EXEC_CGROUP_NAME_MAX + EXEC_ARGS_MAX)
+/*
+ * The data area.  Strings and paths are packed in its first half (they need
+ * at most 2 * 4096 + 2 * 4096 + 128 bytes); argv starts where they end and
+ * may reach into the second half.  The probe masks every write offset into
+ * those bounds, which is what lets the verifier prove the writes safe
+ * without following each loop iteration: see exec.bpf.c.
+ */
+#define EXEC_DATA_HALF (64 * 1024)
+#define EXEC_ARGS_CHUNK 4096
+#define EXEC_DATA_MAX (2 * EXEC_DATA_HALF + EXEC_ARGS_CHUNK)
 
 enum event_type {
 	EVENT_EXEC = 1, /* sched_process_exec */
 	EVENT_FORK = 2, /* sched_process_fork, new processes only */
-	EVENT_EXIT = 3, /* sched_process_exit, thread-group leader */
+	EVENT_EXIT = 3, /* sched_process_exit, when the thread group dies */
 	EVENT_SCAN = 4, /* task iterator: a process that existed at start */
 	EVENT_TYPE_COUNT
 };
@@ -65,12 +68,12 @@ enum probe_counter {
 	COUNTER_FORK_LOST,
 	COUNTER_EXIT_LOST,
 	COUNTER_SCAN_LOST, /* iterator could not write its record */
-	COUNTER_ARGS_READ_FAILED, /* argv unreadable: record has no argv */
+	COUNTER_ARGS_READ_FAILED, /* argv unreadable: record has partial argv */
 	COUNTER_SCRATCH_MISSING, /* no scratch buffer for this CPU */
 	COUNTER_COUNT
 };
 
-/* exec_event.flags */
+/* exec_info.flags */
 #define EXEC_FLAG_EXE_DELETED (1u << 0) /* exe inode has nlink 0 or is unhashed */
 #define EXEC_FLAG_EXE_INTERNAL_MOUNT (1u << 1) /* memfd, anonymous files */
 #define EXEC_FLAG_EXE_PATH_TRUNCATED (1u << 2)
@@ -81,7 +84,6 @@ enum probe_counter {
 #define EXEC_FLAG_FILENAME_TRUNCATED (1u << 7)
 #define EXEC_FLAG_KERNEL_THREAD (1u << 8) /* scan: no mm, no exe */
 #define EXEC_FLAG_HAS_TTY (1u << 9)
-#define EXEC_FLAG_EXE_WRITABLE (1u << 10) /* someone holds the exe open for write */
 
 struct event_header {
 	__u32 type; /* enum event_type */
@@ -89,7 +91,7 @@ struct event_header {
 	__u64 time_boot_ns; /* bpf_ktime_get_boot_ns() when it happened */
 	__u32 pid; /* thread-group id, initial pid namespace */
 	__u32 tid;
-	__u64 start_boot_ns; /* task start_boottime: the process's creation */
+	__u64 start_boot_ns; /* start_boottime of the group leader */
 };
 
 struct fork_event {
@@ -105,8 +107,8 @@ struct exit_event {
 	__u32 pad;
 };
 
-struct exec_event {
-	struct event_header header;
+/* The fixed part of an exec or scan record. */
+struct exec_info {
 	__u32 old_tid; /* the tid that called execve (differs in threaded execs) */
 	__u32 parent_pid; /* real_parent's thread group at exec time */
 	__u64 parent_start_boot_ns;
@@ -134,6 +136,13 @@ struct exec_event {
 	char comm[EXEC_COMM_MAX];
 	char tty[EXEC_TTY_NAME_MAX];
 	char fstype[EXEC_FSTYPE_MAX];
+};
+
+struct exec_event {
+	struct event_header header;
+	struct exec_info info;
+	/* the probe's own cursor while it walks a path; means nothing here */
+	__u64 walk_offset;
 	char data[EXEC_DATA_MAX];
 };
 

@@ -1,0 +1,40 @@
+/*
+ * agent.h - the parts of a running agent, wired together by main.c.
+ */
+#ifndef RMMHUNT_AGENT_AGENT_H
+#define RMMHUNT_AGENT_AGENT_H
+
+#include <stdint.h>
+
+#include "accounts.h"
+#include "assembler.h"
+#include "boot_clock.h"
+#include "device.h"
+#include "file_cache.h"
+#include "options.h"
+#include "outputs.h"
+#include "process_table.h"
+#include "reportid.h"
+#include "sensor.h"
+
+struct agent {
+	struct agent_options options;
+	struct device_identity identity;
+	struct boot_clock clock;
+	struct report_ids report_ids;
+	struct file_cache *files;
+	struct process_table *processes;
+	struct accounts *accounts;
+	struct assembler *assembler;
+	struct sensor *sensor;
+	struct ndjson_output events;
+	bool events_open;
+	struct console_output console;
+	uint64_t started_boot_ns;
+};
+
+/* Write STATE_DIR/status.json (atomically) and, when asked, a stats line on
+ * stderr.  Returns 0 or a negative errno. */
+int agent_write_status(const struct agent *agent, bool print_line);
+
+#endif

@@ -1,0 +1,473 @@
+/*
+ * assembler.c - process table upkeep and exec rows.
+ *
+ * Runs on the agent's main thread only.  An exec record is handled in three
+ * steps: (1) lineage: find or create the process and take snapshots of its
+ * initiating process and that one's parent; (2) the new image: path, command
+ * line, credentials, and the file version, whose hash is requested at once,
+ * from an fd opened while the process most likely still lives; (3) when no
+ * hash is pending any more, the row is built and written to the sinks.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "assembler.h"
+#include "pending_exec.h"
+#include "record_builder.h"
+#include "strbuf.h"
+#include "text.h"
+
+struct assembler {
+	struct assembler_context context;
+	struct record_sink sinks[ASSEMBLER_MAX_SINKS];
+	int sink_count;
+	struct record record; /* reused for every row */
+	struct pending_exec *pending_head;
+	struct assembler_stats stats;
+};
+
+int assembler_create(struct assembler **out,
+		     const struct assembler_context *context)
+{
+	struct assembler *assembler = calloc(1, sizeof(*assembler));
+
+	if (!assembler)
+		return -ENOMEM;
+	assembler->context = *context;
+	record_init(&assembler->record);
+	*out = assembler;
+	return 0;
+}
+
+int assembler_add_sink(struct assembler *assembler, struct record_sink sink)
+{
+	if (assembler->sink_count == ASSEMBLER_MAX_SINKS)
+		return -ENOSPC;
+	assembler->sinks[assembler->sink_count++] = sink;
+	return 0;
+}
+
+void assembler_read_stats(const struct assembler *assembler,
+			  struct assembler_stats *stats)
+{
+	*stats = assembler->stats;
+}
+
+/* --- pending execs ---------------------------------------------------- */
+
+static void pending_link(struct assembler *assembler, struct pending_exec *pending)
+{
+	pending->previous = NULL;
+	pending->next = assembler->pending_head;
+	if (assembler->pending_head)
+		assembler->pending_head->previous = pending;
+	assembler->pending_head = pending;
+	assembler->stats.pending++;
+}
+
+static void pending_unlink(struct assembler *assembler, struct pending_exec *pending)
+{
+	if (pending->previous)
+		pending->previous->next = pending->next;
+	else
+		assembler->pending_head = pending->next;
+	if (pending->next)
+		pending->next->previous = pending->previous;
+	assembler->stats.pending--;
+}
+
+static void pending_free(struct assembler *assembler, struct pending_exec *pending)
+{
+	struct process_table *table = assembler->context.processes;
+
+	exec_facts_free(&pending->facts);
+	process_ref_clear(table, &pending->process);
+	process_ref_clear(table, &pending->initiating);
+	process_ref_clear(table, &pending->initiating_parent);
+	free(pending);
+}
+
+static void write_row(struct assembler *assembler, struct pending_exec *pending)
+{
+	int64_t report_id = report_ids_next(assembler->context.report_ids);
+
+	if (report_id < 0) {
+		/* never reuse an id: a row without a safe id is not written */
+		assembler->stats.report_id_errors++;
+		return;
+	}
+	if (record_builder_build(&assembler->record, pending, &assembler->context,
+				 report_id) != 0) {
+		assembler->stats.record_errors++;
+		return;
+	}
+	assembler->stats.records++;
+	for (int i = 0; i < assembler->sink_count; i++)
+		assembler->sinks[i].write(assembler->sinks[i].context,
+					  &assembler->record);
+}
+
+static void pending_hash_done(void *context)
+{
+	struct pending_exec *pending = context;
+	struct assembler *assembler = pending->assembler;
+
+	if (--pending->waiting > 0)
+		return;
+	pending_unlink(assembler, pending);
+	write_row(assembler, pending);
+	pending_free(assembler, pending);
+}
+
+static void wait_for_hash(struct pending_exec *pending, struct image *image,
+			  int slot)
+{
+	struct file_info *file = image ? image->file : NULL;
+
+	if (!file || file->hash_status != HASH_STATUS_PENDING)
+		return;
+	pending->waiters[slot].notify = pending_hash_done;
+	pending->waiters[slot].context = pending;
+	file_info_wait(file, &pending->waiters[slot]);
+	pending->waiting++;
+}
+
+void assembler_destroy(struct assembler *assembler)
+{
+	if (!assembler)
+		return;
+	/* Rows still waiting are written now, their hash status "pending". */
+	while (assembler->pending_head) {
+		struct pending_exec *pending = assembler->pending_head;
+		struct image *images[2] = {pending->process.image,
+					   pending->initiating.image};
+
+		for (int slot = 0; slot < 2; slot++) {
+			if (images[slot] && images[slot]->file)
+				file_info_unwait(images[slot]->file,
+						 &pending->waiters[slot]);
+		}
+		pending_unlink(assembler, pending);
+		write_row(assembler, pending);
+		pending_free(assembler, pending);
+	}
+	record_free(&assembler->record);
+	free(assembler);
+}
+
+/* --- images and hashes -------------------------------------------------- */
+
+static void file_key_from_facts(struct file_key *key, const struct exec_info *info)
+{
+	key->device = makedev(info->exe_dev_major, info->exe_dev_minor);
+	key->inode = info->exe_ino;
+	key->ctime_sec = info->exe_ctime_sec;
+	key->ctime_nsec = info->exe_ctime_nsec;
+	key->size = info->exe_size;
+}
+
+/*
+ * An fd on the file version `key`: /proc/PID/exe first (works for memfd and
+ * deleted files while the process lives), then the path.  -1 with
+ * *open_errno = ESTALE when only another version was found.
+ */
+static int open_exe(uint32_t pid, const char *path, bool path_usable,
+		    const struct file_key *key, int *open_errno)
+{
+	const char *candidates[2];
+	char proc_path[64];
+	bool found_other = false;
+	int count = 0;
+
+	snprintf(proc_path, sizeof(proc_path), "/proc/%u/exe", pid);
+	candidates[count++] = proc_path;
+	if (path_usable && path[0] == '/')
+		candidates[count++] = path;
+	*open_errno = ENOENT;
+	for (int i = 0; i < count; i++) {
+		int fd = open(candidates[i], O_RDONLY | O_CLOEXEC);
+
+		if (fd < 0) {
+			if (errno != ENOENT && errno != ESRCH && !found_other)
+				*open_errno = errno;
+			continue;
+		}
+		if (file_key_matches_fd(key, fd))
+			return fd;
+		close(fd);
+		found_other = true;
+	}
+	if (found_other)
+		*open_errno = ESTALE;
+	return -1;
+}
+
+static void request_hash(struct assembler *assembler, struct image *image,
+			 uint32_t pid, bool path_usable)
+{
+	int fd, open_errno;
+
+	if (!image || !image->file || image->file->hash_status != HASH_STATUS_NONE)
+		return;
+	fd = open_exe(pid, image->path, path_usable, &image->file->key, &open_errno);
+	file_cache_request_hash(assembler->context.files, image->file, fd,
+				open_errno);
+}
+
+/* The whole argv of a live process, when the probe had to cut it. */
+static char *read_proc_cmdline(uint32_t pid, size_t *length)
+{
+	char path[64], chunk[8192];
+	struct strbuf all;
+	ssize_t got;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%u/cmdline", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	strbuf_init(&all);
+	while ((got = read(fd, chunk, sizeof(chunk))) > 0)
+		strbuf_append(&all, chunk, (size_t)got);
+	close(fd);
+	if (all.failed || all.length == 0) {
+		strbuf_free(&all);
+		return NULL;
+	}
+	*length = all.length;
+	return all.data;
+}
+
+static char *command_line_of(const char *argv, size_t length)
+{
+	struct strbuf line;
+
+	strbuf_init(&line);
+	text_command_line(&line, argv, length);
+	if (line.failed) {
+		strbuf_free(&line);
+		return NULL;
+	}
+	if (!line.data)
+		return strdup("");
+	return line.data;
+}
+
+static struct image *image_from_facts(struct assembler *assembler,
+				      const struct exec_facts *facts)
+{
+	struct image *image = image_create();
+	struct file_key key;
+
+	if (!image)
+		return NULL;
+	image->path = strdup(facts->exe_path);
+	image->command_line = command_line_of(facts->argv, facts->argv_length);
+	image->uid = facts->info.uid;
+	image->euid = facts->info.euid;
+	image->gid = facts->info.gid;
+	image->egid = facts->info.egid;
+	image->session_id = facts->info.sessionid;
+	image->exec_boot_ns = facts->header.time_boot_ns;
+	if (!(facts->info.flags & EXEC_FLAG_KERNEL_THREAD)) {
+		file_key_from_facts(&key, &facts->info);
+		image->file = file_cache_get(assembler->context.files, &key);
+	}
+	if (!image->path || !image->command_line) {
+		image_release(assembler->context.processes, image);
+		return NULL;
+	}
+	return image;
+}
+
+static bool path_is_usable(const struct exec_info *info)
+{
+	return !(info->flags & (EXEC_FLAG_EXE_DELETED | EXEC_FLAG_EXE_INTERNAL_MOUNT |
+				EXEC_FLAG_EXE_PATH_TRUNCATED |
+				EXEC_FLAG_EXE_PATH_DETACHED));
+}
+
+/* --- the events ---------------------------------------------------------- */
+
+static void handle_fork(struct assembler *assembler, const struct fork_event *event)
+{
+	process_table_fork(assembler->context.processes, event->header.pid,
+			   event->header.start_boot_ns, event->parent_pid,
+			   event->parent_start_boot_ns, event->header.time_boot_ns);
+}
+
+static void handle_exit(struct assembler *assembler, const struct exit_event *event)
+{
+	process_table_exit(assembler->context.processes, event->header.pid,
+			   event->header.start_boot_ns, event->header.time_boot_ns);
+}
+
+static void handle_scan(struct assembler *assembler, struct exec_facts *facts)
+{
+	struct process_table *table = assembler->context.processes;
+	struct process *process;
+	struct image *image;
+	bool created;
+
+	process = process_table_get_or_add(table, facts->header.pid,
+					   facts->header.start_boot_ns,
+					   facts->info.parent_pid,
+					   facts->info.parent_start_boot_ns,
+					   facts->header.time_boot_ns, &created);
+	/* A live exec event already told us more than the scan can. */
+	if (!process || (!created && process->exec_since_fork))
+		return;
+	if (facts->info.flags & EXEC_FLAG_ARGS_TRUNCATED) {
+		size_t length;
+		char *whole = read_proc_cmdline(facts->header.pid, &length);
+
+		if (whole) {
+			free(facts->argv);
+			facts->argv = whole;
+			facts->argv_length = length;
+		}
+	}
+	image = image_from_facts(assembler, facts);
+	if (!image)
+		return;
+	process_set_image(table, process, image);
+	process->scanned = true;
+	process->exec_since_fork = true;
+	request_hash(assembler, image, facts->header.pid,
+		     path_is_usable(&facts->info));
+}
+
+/* A snapshot taken before its process was known: look it up now. */
+static void fill_image(struct process_table *table, struct process_ref *ref)
+{
+	struct process *process;
+
+	if (ref->image || !ref->known)
+		return;
+	process = process_table_find(table, ref->pid, ref->start_boot_ns);
+	if (process)
+		ref->image = image_acquire(process->self.image);
+}
+
+/* Who started this image: see process_table.h for the two cases. */
+static void take_lineage(struct assembler *assembler, struct process *process,
+			 struct pending_exec *pending)
+{
+	struct process_table *table = assembler->context.processes;
+
+	if (process->exec_since_fork) {
+		pending->initiating_is_previous_image = true;
+		process_ref_copy(&pending->initiating, &process->self);
+		process_ref_copy(&pending->initiating_parent, &process->creator);
+		fill_image(table, &pending->initiating_parent);
+		return;
+	}
+	process_table_resolve_creator(table, process);
+	process_ref_copy(&pending->initiating, &process->creator);
+	process_ref_copy(&pending->initiating_parent, &process->creator_parent);
+	fill_image(table, &pending->initiating_parent);
+}
+
+static void handle_exec(struct assembler *assembler, struct pending_exec *pending)
+{
+	struct process_table *table = assembler->context.processes;
+	const struct exec_facts *facts = &pending->facts;
+	struct process *process;
+	struct image *image;
+	bool created;
+
+	process_table_count_exec(table);
+	process = process_table_get_or_add(table, facts->header.pid,
+					   facts->header.start_boot_ns,
+					   facts->info.parent_pid,
+					   facts->info.parent_start_boot_ns,
+					   facts->header.time_boot_ns, &created);
+	if (!process) {
+		assembler->stats.record_errors++;
+		pending_free(assembler, pending);
+		return;
+	}
+	if (created)
+		assembler->stats.exec_without_known_process++;
+	take_lineage(assembler, process, pending);
+	image = image_from_facts(assembler, facts);
+	if (!image) {
+		assembler->stats.record_errors++;
+		pending_free(assembler, pending);
+		return;
+	}
+	process_set_image(table, process, image);
+	process->exec_since_fork = true;
+	process->exec_count++;
+	pending->exec_sequence = process->exec_count;
+	process_ref_copy(&pending->process, &process->self);
+
+	request_hash(assembler, image, facts->header.pid, path_is_usable(&facts->info));
+	pending_link(assembler, pending);
+	pending->waiting = 1; /* held until both waits are registered */
+	wait_for_hash(pending, pending->process.image, 0);
+	wait_for_hash(pending, pending->initiating.image, 1);
+	pending_hash_done(pending);
+}
+
+void assembler_handle(struct assembler *assembler, const void *data, size_t size)
+{
+	const struct event_header *header = data;
+	struct pending_exec *pending;
+
+	if (size < sizeof(*header) || header->type >= EVENT_TYPE_COUNT ||
+	    header->size > size) {
+		assembler->stats.malformed++;
+		return;
+	}
+	assembler->stats.events[header->type]++;
+	switch (header->type) {
+	case EVENT_FORK:
+		if (size < sizeof(struct fork_event))
+			break;
+		handle_fork(assembler, data);
+		return;
+	case EVENT_EXIT:
+		if (size < sizeof(struct exit_event))
+			break;
+		handle_exit(assembler, data);
+		return;
+	case EVENT_EXEC:
+	case EVENT_SCAN:
+		pending = calloc(1, sizeof(*pending));
+		if (!pending || exec_facts_decode(&pending->facts, data, size) != 0) {
+			free(pending);
+			break;
+		}
+		pending->assembler = assembler;
+		if (header->type == EVENT_SCAN) {
+			handle_scan(assembler, &pending->facts);
+			pending_free(assembler, pending);
+		} else {
+			handle_exec(assembler, pending);
+		}
+		return;
+	default:
+		break;
+	}
+	assembler->stats.malformed++;
+}
+
+static void resolve_creator(struct process *process, void *context)
+{
+	struct assembler *assembler = context;
+
+	process_table_resolve_creator(assembler->context.processes, process);
+}
+
+void assembler_scan_done(struct assembler *assembler)
+{
+	/* The scan visits pids in order, not parents first: link them now. */
+	process_table_for_each(assembler->context.processes, resolve_creator,
+			       assembler);
+}

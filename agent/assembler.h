@@ -1,0 +1,72 @@
+/*
+ * assembler.h - from probe records to finished DeviceProcessEvents rows.
+ *
+ * The assembler is the agent's core.  For each record the sensor delivers it
+ * updates the process table (fork, exec, exit, scan), and for each exec it
+ * gathers what the row needs: the new image, the initiating process and its
+ * parent (from the lineage snapshots), and the file hashes.  When a hash is
+ * still being computed (large files go to the hash worker) the exec waits as
+ * a pending row and is finished when the last hash it needs arrives.  A
+ * finished row gets its ReportId and goes to every sink.
+ */
+#ifndef RMMHUNT_AGENT_ASSEMBLER_H
+#define RMMHUNT_AGENT_ASSEMBLER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "accounts.h"
+#include "boot_clock.h"
+#include "device.h"
+#include "exec_event.h"
+#include "file_cache.h"
+#include "process_table.h"
+#include "record.h"
+#include "reportid.h"
+
+/* Where finished rows go.  The record is only valid during the call. */
+struct record_sink {
+	void (*write)(void *context, const struct record *record);
+	void *context;
+};
+
+#define ASSEMBLER_MAX_SINKS 8
+
+struct assembler_stats {
+	uint64_t events[EVENT_TYPE_COUNT]; /* by enum event_type */
+	uint64_t malformed; /* records that failed to decode */
+	uint64_t records; /* rows finished */
+	uint64_t record_errors; /* rows that could not be built (memory) */
+	uint64_t report_id_errors;
+	uint64_t exec_without_known_process;
+	uint32_t pending; /* rows waiting for a hash */
+};
+
+struct assembler_context {
+	const struct device_identity *identity;
+	struct boot_clock *clock;
+	struct file_cache *files;
+	struct process_table *processes;
+	struct accounts *accounts;
+	struct report_ids *report_ids;
+};
+
+struct assembler;
+
+int assembler_create(struct assembler **out,
+		     const struct assembler_context *context);
+/* Pending rows are finished (with whatever hash status they have). */
+void assembler_destroy(struct assembler *assembler);
+
+int assembler_add_sink(struct assembler *assembler, struct record_sink sink);
+
+/* One record from the ring buffer. */
+void assembler_handle(struct assembler *assembler, const void *data, size_t size);
+
+/* After the start-up scan: link scanned processes to their creators. */
+void assembler_scan_done(struct assembler *assembler);
+
+void assembler_read_stats(const struct assembler *assembler,
+			  struct assembler_stats *stats);
+
+#endif

@@ -1,0 +1,492 @@
+/*
+ * file_cache.c - hashes of executable file versions, cached and bounded.
+ *
+ * Threads: everything here runs on the agent's main thread except
+ * hash_worker_main(), which only reads the fd of a job and writes the job's
+ * result fields.  Jobs travel main -> worker through `queue` and back through
+ * `done`, both under `lock`; the worker writes to an eventfd so the main loop
+ * wakes up and calls file_cache_take_completions().
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "file_cache.h"
+#include "hashmap.h"
+
+struct hash_job {
+	struct hash_job *next;
+	struct file_info *info; /* a reference; touched on the main thread only */
+	struct file_key key; /* copy for the worker */
+	int fd;
+	int64_t max_bytes;
+	/* filled by the worker */
+	enum hash_status status;
+	int error;
+	struct file_hashes hashes;
+};
+
+struct file_cache {
+	struct file_cache_options options;
+	struct hashmap map;
+	struct file_info *lru_newest, *lru_oldest;
+	struct file_cache_stats stats;
+	/* worker */
+	pthread_t worker;
+	bool worker_started;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	struct hash_job *queue, *queue_tail, *done;
+	bool stopping;
+	int completion_fd;
+};
+
+static uint64_t key_hash(const struct file_key *key)
+{
+	uint64_t hash = hashmap_mix64(key->device ^ (key->inode * 0x9e3779b97f4a7c15ULL));
+
+	hash = hashmap_mix64(hash ^ (uint64_t)key->ctime_sec ^
+			     ((uint64_t)key->ctime_nsec << 32));
+	return hashmap_mix64(hash ^ (uint64_t)key->size);
+}
+
+static bool key_equal(const struct file_key *a, const struct file_key *b)
+{
+	return a->device == b->device && a->inode == b->inode &&
+	       a->ctime_sec == b->ctime_sec && a->ctime_nsec == b->ctime_nsec &&
+	       a->size == b->size;
+}
+
+static uint64_t map_hash_key(const void *key)
+{
+	return key_hash(key);
+}
+
+static uint64_t map_hash_entry(const void *entry)
+{
+	return key_hash(&((const struct file_info *)entry)->key);
+}
+
+static bool map_entry_has_key(const void *entry, const void *key)
+{
+	return key_equal(&((const struct file_info *)entry)->key, key);
+}
+
+static const struct hashmap_type file_map_type = {
+	.hash_key = map_hash_key,
+	.hash_entry = map_hash_entry,
+	.entry_has_key = map_entry_has_key,
+};
+
+void file_key_from_stat(struct file_key *key, const struct stat *status)
+{
+	key->device = status->st_dev;
+	key->inode = status->st_ino;
+	key->ctime_sec = status->st_ctim.tv_sec;
+	key->ctime_nsec = (uint32_t)status->st_ctim.tv_nsec;
+	key->size = status->st_size;
+}
+
+bool file_key_matches_fd(const struct file_key *key, int fd)
+{
+	struct file_key actual;
+	struct stat status;
+
+	if (fstat(fd, &status) != 0)
+		return false;
+	file_key_from_stat(&actual, &status);
+	return key_equal(key, &actual);
+}
+
+bool hash_status_is_final(enum hash_status status)
+{
+	return status != HASH_STATUS_NONE && status != HASH_STATUS_PENDING;
+}
+
+const char *hash_status_name(enum hash_status status)
+{
+	switch (status) {
+	case HASH_STATUS_NONE:
+		return "not-requested";
+	case HASH_STATUS_PENDING:
+		return "pending";
+	case HASH_STATUS_OK:
+		return "ok";
+	case HASH_STATUS_RACED:
+		return "raced";
+	case HASH_STATUS_TOO_LARGE:
+		return "too-large";
+	case HASH_STATUS_UNREADABLE:
+		return "unreadable";
+	case HASH_STATUS_UNAVAILABLE:
+		return "unavailable";
+	}
+	return "unknown";
+}
+
+/* Hash fd as the job says; runs on either thread. */
+static void run_job(struct hash_job *job)
+{
+	int result;
+
+	if (!file_key_matches_fd(&job->key, job->fd)) {
+		job->status = HASH_STATUS_RACED;
+		return;
+	}
+	result = filehash_fd(job->fd, job->max_bytes, &job->hashes);
+	if (result == -EFBIG) {
+		job->status = HASH_STATUS_TOO_LARGE;
+	} else if (result < 0) {
+		job->status = HASH_STATUS_UNREADABLE;
+		job->error = -result;
+	} else if (!file_key_matches_fd(&job->key, job->fd) ||
+		   job->hashes.bytes != job->key.size) {
+		/* written to while we read it */
+		job->status = HASH_STATUS_RACED;
+	} else {
+		job->status = HASH_STATUS_OK;
+	}
+}
+
+static void *hash_worker_main(void *argument)
+{
+	struct file_cache *cache = argument;
+	uint64_t one = 1;
+
+	pthread_mutex_lock(&cache->lock);
+	for (;;) {
+		while (!cache->queue && !cache->stopping)
+			pthread_cond_wait(&cache->wake, &cache->lock);
+		if (cache->stopping)
+			break;
+		struct hash_job *job = cache->queue;
+		cache->queue = job->next;
+		if (!cache->queue)
+			cache->queue_tail = NULL;
+		pthread_mutex_unlock(&cache->lock);
+
+		run_job(job);
+
+		pthread_mutex_lock(&cache->lock);
+		job->next = cache->done;
+		cache->done = job;
+		if (write(cache->completion_fd, &one, sizeof(one)) < 0) {
+			/* eventfd counter saturated: the main loop is awake */
+		}
+	}
+	pthread_mutex_unlock(&cache->lock);
+	return NULL;
+}
+
+int file_cache_create(struct file_cache **out,
+		      const struct file_cache_options *options)
+{
+	struct file_cache *cache = calloc(1, sizeof(*cache));
+	int result;
+
+	if (!cache)
+		return -ENOMEM;
+	cache->options = *options;
+	hashmap_init(&cache->map, &file_map_type);
+	pthread_mutex_init(&cache->lock, NULL);
+	pthread_cond_init(&cache->wake, NULL);
+	cache->completion_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (cache->completion_fd < 0) {
+		result = -errno;
+		file_cache_destroy(cache);
+		return result;
+	}
+	result = pthread_create(&cache->worker, NULL, hash_worker_main, cache);
+	if (result) {
+		file_cache_destroy(cache);
+		return -result;
+	}
+	cache->worker_started = true;
+	*out = cache;
+	return 0;
+}
+
+static void free_jobs(struct file_cache *cache, struct hash_job *job)
+{
+	while (job) {
+		struct hash_job *next = job->next;
+
+		close(job->fd);
+		file_info_release(cache, job->info);
+		free(job);
+		job = next;
+	}
+}
+
+static void lru_unlink(struct file_cache *cache, struct file_info *info)
+{
+	if (info->lru_previous)
+		info->lru_previous->lru_next = info->lru_next;
+	else
+		cache->lru_newest = info->lru_next;
+	if (info->lru_next)
+		info->lru_next->lru_previous = info->lru_previous;
+	else
+		cache->lru_oldest = info->lru_previous;
+	info->lru_previous = info->lru_next = NULL;
+}
+
+static void lru_push_newest(struct file_cache *cache, struct file_info *info)
+{
+	info->lru_previous = NULL;
+	info->lru_next = cache->lru_newest;
+	if (cache->lru_newest)
+		cache->lru_newest->lru_previous = info;
+	cache->lru_newest = info;
+	if (!cache->lru_oldest)
+		cache->lru_oldest = info;
+}
+
+void file_cache_destroy(struct file_cache *cache)
+{
+	if (!cache)
+		return;
+	if (cache->worker_started) {
+		pthread_mutex_lock(&cache->lock);
+		cache->stopping = true;
+		pthread_cond_signal(&cache->wake);
+		pthread_mutex_unlock(&cache->lock);
+		pthread_join(cache->worker, NULL);
+	}
+	/* Jobs hold references to entries: drop the jobs, then the entries. */
+	free_jobs(cache, cache->queue);
+	free_jobs(cache, cache->done);
+	while (cache->lru_oldest) {
+		struct file_info *info = cache->lru_oldest;
+
+		lru_unlink(cache, info);
+		free(info);
+	}
+	hashmap_free(&cache->map);
+	if (cache->completion_fd >= 0)
+		close(cache->completion_fd);
+	pthread_mutex_destroy(&cache->lock);
+	pthread_cond_destroy(&cache->wake);
+	free(cache);
+}
+
+int file_cache_completion_fd(const struct file_cache *cache)
+{
+	return cache->completion_fd;
+}
+
+struct file_info *file_info_acquire(struct file_info *info)
+{
+	info->references++;
+	return info;
+}
+
+void file_info_release(struct file_cache *cache, struct file_info *info)
+{
+	(void)cache;
+	if (!info || --info->references > 0)
+		return;
+	/* Only entries the cache has already forgotten reach zero. */
+	free(info);
+}
+
+static void evict_oldest(struct file_cache *cache)
+{
+	struct file_info *info = cache->lru_oldest;
+
+	if (!info)
+		return;
+	lru_unlink(cache, info);
+	hashmap_remove(&cache->map, &info->key);
+	info->in_cache = false;
+	cache->stats.evicted++;
+	file_info_release(cache, info);
+}
+
+struct file_info *file_cache_get(struct file_cache *cache,
+				 const struct file_key *key)
+{
+	struct file_info *info;
+
+	cache->stats.lookups++;
+	info = hashmap_get(&cache->map, key);
+	if (info) {
+		cache->stats.hits++;
+		lru_unlink(cache, info);
+		lru_push_newest(cache, info);
+		return file_info_acquire(info);
+	}
+	info = calloc(1, sizeof(*info));
+	if (!info)
+		return NULL;
+	info->key = *key;
+	info->references = 1; /* the cache's own */
+	if (hashmap_insert(&cache->map, info) != 0) {
+		free(info);
+		return NULL;
+	}
+	info->in_cache = true;
+	lru_push_newest(cache, info);
+	while (cache->map.count > cache->options.max_entries)
+		evict_oldest(cache);
+	return file_info_acquire(info);
+}
+
+static void notify_waiters(struct file_info *info)
+{
+	struct file_waiter *waiter = info->waiters;
+
+	info->waiters = NULL;
+	while (waiter) {
+		struct file_waiter *next = waiter->next;
+
+		waiter->notify(waiter->context);
+		waiter = next;
+	}
+}
+
+static void count_status(struct file_cache *cache, enum hash_status status)
+{
+	switch (status) {
+	case HASH_STATUS_RACED:
+		cache->stats.raced++;
+		break;
+	case HASH_STATUS_TOO_LARGE:
+		cache->stats.too_large++;
+		break;
+	case HASH_STATUS_UNREADABLE:
+		cache->stats.unreadable++;
+		break;
+	case HASH_STATUS_UNAVAILABLE:
+		cache->stats.unavailable++;
+		break;
+	default:
+		break;
+	}
+}
+
+static void finish(struct file_cache *cache, struct file_info *info,
+		   const struct hash_job *job)
+{
+	info->hash_status = job->status;
+	info->hash_errno = job->error;
+	if (job->status == HASH_STATUS_OK)
+		info->hashes = job->hashes;
+	count_status(cache, job->status);
+	notify_waiters(info);
+}
+
+bool file_cache_request_hash(struct file_cache *cache, struct file_info *info,
+			     int fd, int open_errno)
+{
+	struct hash_job *job;
+
+	if (info->hash_status != HASH_STATUS_NONE) {
+		if (fd >= 0)
+			close(fd);
+		return hash_status_is_final(info->hash_status);
+	}
+	if (fd < 0) {
+		if (open_errno == ESTALE)
+			info->hash_status = HASH_STATUS_RACED;
+		else if (open_errno == ENOENT || open_errno == ESRCH)
+			info->hash_status = HASH_STATUS_UNAVAILABLE;
+		else
+			info->hash_status = HASH_STATUS_UNREADABLE;
+		info->hash_errno = open_errno;
+		count_status(cache, info->hash_status);
+		return true;
+	}
+	if (cache->options.max_hash_bytes > 0 &&
+	    info->key.size > cache->options.max_hash_bytes) {
+		close(fd);
+		info->hash_status = HASH_STATUS_TOO_LARGE;
+		count_status(cache, info->hash_status);
+		return true;
+	}
+	job = calloc(1, sizeof(*job));
+	if (!job) {
+		close(fd);
+		info->hash_status = HASH_STATUS_UNREADABLE;
+		info->hash_errno = ENOMEM;
+		count_status(cache, info->hash_status);
+		return true;
+	}
+	job->info = file_info_acquire(info);
+	job->key = info->key;
+	job->fd = fd;
+	job->max_bytes = cache->options.max_hash_bytes;
+	if (info->key.size <= cache->options.inline_hash_bytes) {
+		cache->stats.hashed_inline++;
+		run_job(job);
+		finish(cache, info, job);
+		close(job->fd);
+		file_info_release(cache, job->info);
+		free(job);
+		return true;
+	}
+	cache->stats.hashed_worker++;
+	info->hash_status = HASH_STATUS_PENDING;
+	cache->stats.pending++;
+	pthread_mutex_lock(&cache->lock);
+	if (cache->queue_tail)
+		cache->queue_tail->next = job;
+	else
+		cache->queue = job;
+	cache->queue_tail = job;
+	pthread_cond_signal(&cache->wake);
+	pthread_mutex_unlock(&cache->lock);
+	return false;
+}
+
+void file_info_wait(struct file_info *info, struct file_waiter *waiter)
+{
+	waiter->next = info->waiters;
+	info->waiters = waiter;
+}
+
+void file_info_unwait(struct file_info *info, struct file_waiter *waiter)
+{
+	struct file_waiter **link = &info->waiters;
+
+	while (*link && *link != waiter)
+		link = &(*link)->next;
+	if (*link)
+		*link = waiter->next;
+}
+
+void file_cache_take_completions(struct file_cache *cache)
+{
+	struct hash_job *jobs;
+	uint64_t ignored;
+
+	if (read(cache->completion_fd, &ignored, sizeof(ignored)) < 0) {
+		/* EAGAIN: nothing signalled; the list below may still hold work */
+	}
+	pthread_mutex_lock(&cache->lock);
+	jobs = cache->done;
+	cache->done = NULL;
+	pthread_mutex_unlock(&cache->lock);
+	while (jobs) {
+		struct hash_job *next = jobs->next;
+
+		cache->stats.pending--;
+		finish(cache, jobs->info, jobs);
+		close(jobs->fd);
+		file_info_release(cache, jobs->info);
+		free(jobs);
+		jobs = next;
+	}
+}
+
+void file_cache_read_stats(const struct file_cache *cache,
+			   struct file_cache_stats *stats)
+{
+	*stats = cache->stats;
+	stats->entries = (uint32_t)cache->map.count;
+}

@@ -1,0 +1,312 @@
+/*
+ * main.c - rmmhunt-agent: wire the parts together and run the event loop.
+ *
+ * Start-up: options -> state dir and identity -> hash cache, process table,
+ * assembler, sinks -> probe (checks root and BTF, attaches, opens the ring
+ * buffer) -> task scan (through the same ring buffer) -> loop.
+ *
+ * The loop waits (epoll) on four fds: the ring buffer, the hash worker's
+ * completion eventfd, a signalfd (INT/TERM stop, HUP reload), and a timerfd
+ * for the periodic work (clock resync, table sweep, status).
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include "agent.h"
+
+#define EXIT_GRACE_NS (30ULL * 1000000000ULL)
+#define REPORT_ID_BLOCK 4096
+#define ACCOUNT_CACHE_ENTRIES 4096
+
+enum loop_source { SOURCE_RING, SOURCE_HASHES, SOURCE_SIGNALS, SOURCE_TIMER };
+
+static int prepare_state_dir(const char *path)
+{
+	struct stat status;
+
+	if (mkdir(path, 0700) != 0 && errno != EEXIST) {
+		int error = errno;
+		fprintf(stderr, "rmmhunt-agent: cannot create state directory %s: %s\n",
+			path, strerror(error));
+		return -error;
+	}
+	if (stat(path, &status) != 0 || !S_ISDIR(status.st_mode)) {
+		fprintf(stderr, "rmmhunt-agent: state directory %s is not a directory\n", path);
+		return -ENOTDIR;
+	}
+	return 0;
+}
+
+static int on_ring_record(void *context, const void *data, size_t size)
+{
+	struct agent *agent = context;
+
+	assembler_handle(agent->assembler, data, size);
+	return 0;
+}
+
+static int create_parts(struct agent *agent)
+{
+	const struct agent_options *options = &agent->options;
+	struct file_cache_options cache_options = {
+		.max_hash_bytes = options->max_hash_bytes,
+		.inline_hash_bytes = options->inline_hash_bytes,
+		.max_entries = options->max_cached_files,
+	};
+	struct assembler_context context;
+	const char *bad_path = NULL;
+	int result;
+
+	result = device_identity_load(&agent->identity, options->machine_id_path, &bad_path);
+	if (result) {
+		fprintf(stderr, "rmmhunt-agent: cannot read %s: %s\n", bad_path, strerror(-result));
+		return result;
+	}
+	boot_clock_sync(&agent->clock);
+	result = report_ids_open(&agent->report_ids, options->state_dir, REPORT_ID_BLOCK);
+	if (result) {
+		fprintf(stderr, "rmmhunt-agent: cannot open the ReportId counter in %s: %s\n",
+			options->state_dir, strerror(-result));
+		return result;
+	}
+	if (file_cache_create(&agent->files, &cache_options) ||
+	    process_table_create(&agent->processes, agent->files,
+				 options->max_processes, EXIT_GRACE_NS) ||
+	    accounts_create(&agent->accounts, ACCOUNT_CACHE_ENTRIES)) {
+		fprintf(stderr, "rmmhunt-agent: out of memory\n");
+		return -ENOMEM;
+	}
+	context = (struct assembler_context){
+		.identity = &agent->identity,
+		.clock = &agent->clock,
+		.files = agent->files,
+		.processes = agent->processes,
+		.accounts = agent->accounts,
+		.report_ids = &agent->report_ids,
+	};
+	return assembler_create(&agent->assembler, &context);
+}
+
+static int open_sinks(struct agent *agent)
+{
+	int result;
+
+	if (agent->options.events_path) {
+		result = ndjson_output_open(&agent->events, agent->options.events_path);
+		if (result) {
+			fprintf(stderr, "rmmhunt-agent: cannot open %s: %s\n",
+				agent->options.events_path, strerror(-result));
+			return result;
+		}
+		agent->events_open = true;
+		assembler_add_sink(agent->assembler, ndjson_output_sink(&agent->events));
+	}
+	if (agent->options.print) {
+		agent->console.file = stdout;
+		assembler_add_sink(agent->assembler, console_output_sink(&agent->console));
+	}
+	return 0;
+}
+
+static int start_probe(struct agent *agent)
+{
+	struct sensor_options options = {
+		.ring_buffer_bytes = agent->options.ring_buffer_mib << 20,
+		.args_capture_max = agent->options.args_capture_max,
+		.btf_path = agent->options.btf_path,
+		.enable_run_stats = agent->options.bpf_run_stats,
+	};
+	char message[512];
+	int result;
+
+	result = sensor_open(&agent->sensor, &options, on_ring_record, agent,
+			     message, sizeof(message));
+	if (result) {
+		fprintf(stderr, "rmmhunt-agent: %s\n", message);
+		return result;
+	}
+	/* Tracepoints are live: now list what already runs. */
+	result = sensor_scan_processes(agent->sensor);
+	if (result)
+		fprintf(stderr, "rmmhunt-agent: start-up process scan failed: %s "
+				"(processes started before the agent will lack lineage)\n",
+			strerror(-result));
+	sensor_consume(agent->sensor);
+	assembler_scan_done(agent->assembler);
+	return 0;
+}
+
+static void stop_parts(struct agent *agent)
+{
+	/* The probe first, so nothing new arrives; pending rows are written. */
+	if (agent->sensor) {
+		sensor_consume(agent->sensor);
+		file_cache_take_completions(agent->files);
+	}
+	sensor_close(agent->sensor);
+	assembler_destroy(agent->assembler);
+	process_table_destroy(agent->processes);
+	file_cache_destroy(agent->files);
+	accounts_destroy(agent->accounts);
+	if (agent->events_open)
+		ndjson_output_close(&agent->events);
+	report_ids_close(&agent->report_ids);
+}
+
+static int add_watch(int epoll_fd, int fd, enum loop_source source)
+{
+	struct epoll_event watch = {.events = EPOLLIN, .data.u32 = source};
+
+	return epoll_ctl(epoll_fd, EPOLL_CTL_ADD, fd, &watch) == 0 ? 0 : -errno;
+}
+
+static int open_timer(uint32_t seconds)
+{
+	struct itimerspec period = {
+		.it_interval = {.tv_sec = seconds},
+		.it_value = {.tv_sec = seconds},
+	};
+	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+
+	if (fd >= 0)
+		timerfd_settime(fd, 0, &period, NULL);
+	return fd;
+}
+
+static void on_timer(struct agent *agent, int timer_fd)
+{
+	uint64_t expirations;
+
+	if (read(timer_fd, &expirations, sizeof(expirations)) < 0)
+		return;
+	boot_clock_sync(&agent->clock);
+	process_table_sweep(agent->processes, boot_clock_now_ns());
+	if (agent_write_status(agent, agent->options.print) != 0)
+		fprintf(stderr, "rmmhunt-agent: cannot write %s/status.json\n",
+			agent->options.state_dir);
+}
+
+/* Returns true when the agent should stop. */
+static bool on_signal(int signal_fd)
+{
+	struct signalfd_siginfo info;
+
+	if (read(signal_fd, &info, sizeof(info)) != sizeof(info))
+		return false;
+	if (info.ssi_signo == SIGHUP) {
+		fprintf(stderr, "rmmhunt-agent: SIGHUP: reloading rules\n");
+		return false;
+	}
+	return true;
+}
+
+static int run_loop(struct agent *agent, int signal_fd)
+{
+	int epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+	int timer_fd = open_timer(agent->options.stats_interval_seconds);
+	bool stopping = false;
+	int result = 0;
+
+	if (epoll_fd < 0 || timer_fd < 0 ||
+	    add_watch(epoll_fd, sensor_poll_fd(agent->sensor), SOURCE_RING) ||
+	    add_watch(epoll_fd, file_cache_completion_fd(agent->files), SOURCE_HASHES) ||
+	    add_watch(epoll_fd, signal_fd, SOURCE_SIGNALS) ||
+	    add_watch(epoll_fd, timer_fd, SOURCE_TIMER)) {
+		fprintf(stderr, "rmmhunt-agent: cannot set up the event loop: %s\n",
+			strerror(errno));
+		result = -EIO;
+		stopping = true;
+	}
+	while (!stopping) {
+		struct epoll_event ready[4];
+		int count = epoll_wait(epoll_fd, ready, 4, -1);
+
+		if (count < 0 && errno == EINTR)
+			continue;
+		if (count < 0) {
+			result = -errno;
+			break;
+		}
+		for (int i = 0; i < count; i++) {
+			switch (ready[i].data.u32) {
+			case SOURCE_RING:
+				sensor_consume(agent->sensor);
+				break;
+			case SOURCE_HASHES:
+				file_cache_take_completions(agent->files);
+				break;
+			case SOURCE_SIGNALS:
+				stopping = on_signal(signal_fd) || stopping;
+				break;
+			case SOURCE_TIMER:
+				on_timer(agent, timer_fd);
+				break;
+			}
+		}
+		if (agent->events_open)
+			ndjson_output_flush(&agent->events);
+		if (agent->options.print)
+			fflush(stdout);
+	}
+	if (timer_fd >= 0)
+		close(timer_fd);
+	if (epoll_fd >= 0)
+		close(epoll_fd);
+	return result;
+}
+
+static int block_signals(void)
+{
+	sigset_t signals;
+
+	sigemptyset(&signals);
+	sigaddset(&signals, SIGINT);
+	sigaddset(&signals, SIGTERM);
+	sigaddset(&signals, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &signals, NULL) != 0)
+		return -1;
+	/* A closed stdout reader must not kill us: writes fail and are counted. */
+	signal(SIGPIPE, SIG_IGN);
+	return signalfd(-1, &signals, SFD_NONBLOCK | SFD_CLOEXEC);
+}
+
+int main(int argc, char **argv)
+{
+	struct agent agent;
+	int signal_fd, result;
+
+	memset(&agent, 0, sizeof(agent));
+	result = agent_options_parse(&agent.options, argc, argv);
+	if (result)
+		return result > 0 ? 0 : 2;
+	agent.started_boot_ns = boot_clock_now_ns();
+	signal_fd = block_signals();
+	if (signal_fd < 0) {
+		perror("rmmhunt-agent: signalfd");
+		return 1;
+	}
+	result = prepare_state_dir(agent.options.state_dir);
+	if (!result)
+		result = create_parts(&agent);
+	if (!result)
+		result = open_sinks(&agent);
+	if (!result)
+		result = start_probe(&agent);
+	if (!result) {
+		fprintf(stderr, "rmmhunt-agent: watching execs on %s (DeviceId %s)\n",
+			agent.identity.device_name, agent.identity.device_id);
+		result = run_loop(&agent, signal_fd);
+		agent_write_status(&agent, agent.options.print);
+	}
+	stop_parts(&agent);
+	close(signal_fd);
+	return result ? 1 : 0;
+}

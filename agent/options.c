@@ -1,0 +1,195 @@
+/*
+ * options.c - command-line parsing for rmmhunt-agent.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "exec_event.h"
+#include "options.h"
+
+#define MIN_ARGS_CAPTURE (32 * 1024)
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: rmmhunt-agent [OPTIONS]\n"
+		"\n"
+		"Watches every exec on this host (eBPF, tracepoints only) and turns it\n"
+		"into a Microsoft Defender DeviceProcessEvents record.\n"
+		"\n"
+		"  --state-dir DIR        state: ReportId counter, status (default /var/lib/rmmhunt)\n"
+		"  --rules DIR            KQL rule files (Sentinel YAML)\n"
+		"  --events FILE|-        write one JSON record per line (- = stdout)\n"
+		"  --print                one short line per exec on stdout\n"
+		"  --ring-buffer-mb N     BPF ring buffer size in MiB, power of two (default 16)\n"
+		"  --args-max BYTES       argv bytes captured per exec, %d..%d (default %d)\n"
+		"  --hash-max-mb N        do not hash executables larger than this (default 512)\n"
+		"  --max-processes N      process table bound (default 65536)\n"
+		"  --max-cached-files N   hash cache bound (default 16384)\n"
+		"  --stats-interval SEC   status/stats period (default 5)\n"
+		"  --no-bpf-stats         do not enable the kernel's BPF run-time statistics\n"
+		"  --btf PATH             kernel BTF to use (default /sys/kernel/btf/vmlinux)\n"
+		"  --machine-id PATH      machine id file for DeviceId (default /etc/machine-id)\n"
+		"  --help                 this text\n"
+		"\n"
+		"Runs as root.  SIGINT/SIGTERM stop it cleanly; SIGHUP reloads the rules.\n",
+		MIN_ARGS_CAPTURE, EXEC_ARGS_MAX, EXEC_ARGS_MAX);
+}
+
+static int parse_number(const char *name, const char *text, long long minimum,
+			long long maximum, long long *out)
+{
+	char *end;
+	long long value;
+
+	errno = 0;
+	value = strtoll(text, &end, 10);
+	if (errno || end == text || *end || value < minimum || value > maximum) {
+		fprintf(stderr,
+			"rmmhunt-agent: --%s wants a number from %lld to %lld, not '%s'\n",
+			name, minimum, maximum, text);
+		return -EINVAL;
+	}
+	*out = value;
+	return 0;
+}
+
+static void set_defaults(struct agent_options *options)
+{
+	memset(options, 0, sizeof(*options));
+	options->state_dir = "/var/lib/rmmhunt";
+	options->ring_buffer_mib = 16;
+	options->args_capture_max = EXEC_ARGS_MAX;
+	options->max_hash_bytes = 512LL << 20;
+	options->inline_hash_bytes = 256 << 10;
+	options->max_processes = 65536;
+	options->max_cached_files = 16384;
+	options->stats_interval_seconds = 5;
+	options->bpf_run_stats = true;
+}
+
+enum option_id {
+	OPTION_STATE_DIR = 256,
+	OPTION_RULES,
+	OPTION_EVENTS,
+	OPTION_PRINT,
+	OPTION_RING_BUFFER_MB,
+	OPTION_ARGS_MAX,
+	OPTION_HASH_MAX_MB,
+	OPTION_MAX_PROCESSES,
+	OPTION_MAX_CACHED_FILES,
+	OPTION_STATS_INTERVAL,
+	OPTION_NO_BPF_STATS,
+	OPTION_BTF,
+	OPTION_MACHINE_ID,
+	OPTION_HELP,
+};
+
+static int apply_number(struct agent_options *options, int id, const char *text)
+{
+	long long value;
+
+	switch (id) {
+	case OPTION_RING_BUFFER_MB:
+		if (parse_number("ring-buffer-mb", text, 1, 1024, &value))
+			return -EINVAL;
+		if (value & (value - 1)) {
+			fprintf(stderr, "rmmhunt-agent: --ring-buffer-mb must be a power of two\n");
+			return -EINVAL;
+		}
+		options->ring_buffer_mib = (uint32_t)value;
+		return 0;
+	case OPTION_ARGS_MAX:
+		if (parse_number("args-max", text, MIN_ARGS_CAPTURE, EXEC_ARGS_MAX, &value))
+			return -EINVAL;
+		options->args_capture_max = (uint32_t)value;
+		return 0;
+	case OPTION_HASH_MAX_MB:
+		if (parse_number("hash-max-mb", text, 1, 1 << 20, &value))
+			return -EINVAL;
+		options->max_hash_bytes = value << 20;
+		return 0;
+	case OPTION_MAX_PROCESSES:
+		if (parse_number("max-processes", text, 64, 1 << 24, &value))
+			return -EINVAL;
+		options->max_processes = (uint32_t)value;
+		return 0;
+	case OPTION_MAX_CACHED_FILES:
+		if (parse_number("max-cached-files", text, 16, 1 << 24, &value))
+			return -EINVAL;
+		options->max_cached_files = (uint32_t)value;
+		return 0;
+	case OPTION_STATS_INTERVAL:
+		if (parse_number("stats-interval", text, 1, 3600, &value))
+			return -EINVAL;
+		options->stats_interval_seconds = (uint32_t)value;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+int agent_options_parse(struct agent_options *options, int argc, char **argv)
+{
+	static const struct option table[] = {
+		{"state-dir", required_argument, NULL, OPTION_STATE_DIR},
+		{"rules", required_argument, NULL, OPTION_RULES},
+		{"events", required_argument, NULL, OPTION_EVENTS},
+		{"print", no_argument, NULL, OPTION_PRINT},
+		{"ring-buffer-mb", required_argument, NULL, OPTION_RING_BUFFER_MB},
+		{"args-max", required_argument, NULL, OPTION_ARGS_MAX},
+		{"hash-max-mb", required_argument, NULL, OPTION_HASH_MAX_MB},
+		{"max-processes", required_argument, NULL, OPTION_MAX_PROCESSES},
+		{"max-cached-files", required_argument, NULL, OPTION_MAX_CACHED_FILES},
+		{"stats-interval", required_argument, NULL, OPTION_STATS_INTERVAL},
+		{"no-bpf-stats", no_argument, NULL, OPTION_NO_BPF_STATS},
+		{"btf", required_argument, NULL, OPTION_BTF},
+		{"machine-id", required_argument, NULL, OPTION_MACHINE_ID},
+		{"help", no_argument, NULL, OPTION_HELP},
+		{NULL, 0, NULL, 0},
+	};
+	int id;
+
+	set_defaults(options);
+	while ((id = getopt_long(argc, argv, "", table, NULL)) != -1) {
+		switch (id) {
+		case OPTION_STATE_DIR:
+			options->state_dir = optarg;
+			break;
+		case OPTION_RULES:
+			options->rules_dir = optarg;
+			break;
+		case OPTION_EVENTS:
+			options->events_path = optarg;
+			break;
+		case OPTION_PRINT:
+			options->print = true;
+			break;
+		case OPTION_NO_BPF_STATS:
+			options->bpf_run_stats = false;
+			break;
+		case OPTION_BTF:
+			options->btf_path = optarg;
+			break;
+		case OPTION_MACHINE_ID:
+			options->machine_id_path = optarg;
+			break;
+		case OPTION_HELP:
+			usage(stdout);
+			return 1;
+		case '?':
+			usage(stderr);
+			return -EINVAL;
+		default:
+			if (apply_number(options, id, optarg))
+				return -EINVAL;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "rmmhunt-agent: unexpected argument '%s'\n", argv[optind]);
+		return -EINVAL;
+	}
+	return 0;
+}

@@ -1,0 +1,31 @@
+/*
+ * options.h - the agent's configuration, from its command line.
+ */
+#ifndef RMMHUNT_AGENT_OPTIONS_H
+#define RMMHUNT_AGENT_OPTIONS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct agent_options {
+	const char *state_dir;
+	const char *rules_dir;
+	const char *events_path; /* NULL: no NDJSON stream */
+	const char *btf_path;
+	const char *machine_id_path;
+	bool print; /* one line per exec on stdout */
+	uint32_t ring_buffer_mib;
+	uint32_t args_capture_max;
+	int64_t max_hash_bytes;
+	int64_t inline_hash_bytes;
+	uint32_t max_processes;
+	uint32_t max_cached_files;
+	uint32_t stats_interval_seconds;
+	bool bpf_run_stats;
+};
+
+/* Parse argv.  Returns 0 to run, 1 when --help was printed, or -EINVAL
+ * after printing the problem to stderr. */
+int agent_options_parse(struct agent_options *options, int argc, char **argv);
+
+#endif

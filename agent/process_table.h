@@ -1,0 +1,124 @@
+/*
+ * process_table.h - the processes the agent knows, and what each runs.
+ *
+ * A process is identified by (pid, start time): pids are reused, start times
+ * (ns since boot) make the pair unique for a boot.  An image is what a
+ * process runs after an exec: path, command line, credentials, file version.
+ * Images are reference-counted and shared: a forked child runs its parent's
+ * image until it execs.
+ *
+ * Lineage is kept as a snapshot, not as pointers to other processes: at fork
+ * the child records its creator (pid, start, image) and the creator's own
+ * parent (pid, start, image).  So when the child execs, the initiating
+ * process of the new record is known even if the creator has exited and been
+ * forgotten.  An exec in a process that already exec'd since its fork (exec
+ * without fork: shells' `exec`, Wine's loader chain) has that same process's
+ * previous image as its initiating process.
+ *
+ * The table is bounded: exited processes are dropped after a grace period,
+ * and when it is full the oldest exited, then the least recently active
+ * processes are evicted (counted).
+ */
+#ifndef RMMHUNT_AGENT_PROCESS_TABLE_H
+#define RMMHUNT_AGENT_PROCESS_TABLE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "file_cache.h"
+
+struct image {
+	int references;
+	char *path; /* FolderPath: full path of what runs */
+	char *command_line; /* ProcessCommandLine, escaped text */
+	struct file_info *file; /* NULL for kernel threads and unknown files */
+	uint32_t uid, euid, gid, egid;
+	uint32_t session_id; /* audit session, 4294967295 = unset */
+	uint64_t exec_boot_ns;
+	/* Windows identity when this image is a PE (Wine): filled later */
+	char *version_json;
+};
+
+struct process_ref {
+	bool known; /* pid and start_boot_ns are real */
+	uint32_t pid;
+	uint64_t start_boot_ns;
+	struct image *image; /* NULL: unknown */
+};
+
+struct process {
+	struct process_ref self; /* self.image: what it runs now */
+	struct process_ref creator; /* who forked it */
+	struct process_ref creator_parent; /* the creator's own creator */
+	bool exec_since_fork;
+	bool scanned; /* known from the start-up scan, not from a fork */
+	uint32_t exec_count;
+	bool exited;
+	uint64_t exit_boot_ns;
+	uint64_t last_active_boot_ns;
+	/* table bookkeeping */
+	struct process *older, *newer; /* activity order, oldest first */
+};
+
+struct process_table_stats {
+	uint64_t forks, execs, exits, evicted_live, evicted_exited,
+		missing_on_exec, replaced;
+	uint32_t processes, exited_waiting;
+};
+
+struct process_table;
+
+int process_table_create(struct process_table **out, struct file_cache *files,
+			 uint32_t max_processes, uint64_t exit_grace_ns);
+void process_table_destroy(struct process_table *table);
+
+/* The live entry for pid if its start time matches, else NULL. */
+struct process *process_table_find(struct process_table *table, uint32_t pid,
+				   uint64_t start_boot_ns);
+
+/*
+ * A new process: forked by (parent_pid, parent_start).  Replaces a stale
+ * entry for the same pid.  Returns the entry or NULL (out of memory).
+ */
+struct process *process_table_fork(struct process_table *table, uint32_t pid,
+				   uint64_t start_boot_ns, uint32_t parent_pid,
+				   uint64_t parent_start_boot_ns, uint64_t now_ns);
+
+/* The entry for (pid, start), created from the parent's facts if unknown. */
+struct process *process_table_get_or_add(struct process_table *table,
+					 uint32_t pid, uint64_t start_boot_ns,
+					 uint32_t parent_pid,
+					 uint64_t parent_start_boot_ns,
+					 uint64_t now_ns, bool *created);
+
+/* Fill a missing creator snapshot from the table (scan order is random). */
+void process_table_resolve_creator(struct process_table *table,
+				   struct process *process);
+
+void process_table_exit(struct process_table *table, uint32_t pid,
+			uint64_t start_boot_ns, uint64_t now_ns);
+
+/* Drop exited processes whose grace period is over. */
+void process_table_sweep(struct process_table *table, uint64_t now_ns);
+
+/* Call visit(process, context) for every known process. */
+void process_table_for_each(struct process_table *table,
+			    void (*visit)(struct process *process, void *context),
+			    void *context);
+
+void process_table_read_stats(const struct process_table *table,
+			      struct process_table_stats *stats);
+void process_table_count_exec(struct process_table *table);
+
+/* Images */
+struct image *image_create(void);
+struct image *image_acquire(struct image *image);
+void image_release(struct process_table *table, struct image *image);
+/* Copy a reference (image reference counted). */
+void process_ref_copy(struct process_ref *to, const struct process_ref *from);
+void process_ref_clear(struct process_table *table, struct process_ref *ref);
+/* Replace a process's image (takes the caller's reference). */
+void process_set_image(struct process_table *table, struct process *process,
+		       struct image *image);
+
+#endif

@@ -1,0 +1,33 @@
+/*
+ * strbuf.h - a growable byte string.
+ *
+ * Used wherever text is assembled piece by piece (command lines, paths,
+ * JSON lines).  The content is always NUL-terminated; on allocation failure
+ * the buffer remembers it (failed) and later appends do nothing, so callers
+ * check once at the end.
+ */
+#ifndef RMMHUNT_STRBUF_H
+#define RMMHUNT_STRBUF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct strbuf {
+	char *data;
+	size_t length;
+	size_t capacity;
+	bool failed;
+};
+
+void strbuf_init(struct strbuf *buffer);
+void strbuf_free(struct strbuf *buffer);
+void strbuf_clear(struct strbuf *buffer);
+void strbuf_append(struct strbuf *buffer, const char *data, size_t length);
+void strbuf_append_string(struct strbuf *buffer, const char *string);
+void strbuf_append_char(struct strbuf *buffer, char c);
+void strbuf_appendf(struct strbuf *buffer, const char *format, ...)
+	__attribute__((format(printf, 2, 3)));
+/* The text, or "" if nothing was appended. */
+const char *strbuf_text(const struct strbuf *buffer);
+
+#endif
