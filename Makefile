@@ -49,7 +49,7 @@ PROGRAMS := $(BUILD)/rmmhunt-agent $(BUILD)/rmmhunt
 .SECONDARY:
 
 .PHONY: all deps test-deps run test unit-tests e2e-tests fuzz fuzz-build \
-	bench lint clean
+	bench bench-build lint clean
 
 all: $(PROGRAMS)
 
@@ -110,6 +110,14 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/librmmhunt.a
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(BUILD)/librmmhunt.a \
 		$(LDLIBS) -lcmocka
 
+# test_agent_*.c also link the agent's modules (all but main.o)
+AGENT_MODULE_OBJS := $(filter-out $(BUILD)/agent/main.o,$(AGENT_OBJS))
+$(BUILD)/tests/test_agent_%: tests/unit/test_agent_%.c $(AGENT_MODULE_OBJS) \
+		$(BUILD)/librmmhunt.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -I agent -I bpf -o $@ $< \
+		$(AGENT_MODULE_OBJS) $(BUILD)/librmmhunt.a $(LDLIBS) -lcmocka
+
 unit-tests: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
 
@@ -137,6 +145,17 @@ $(BUILD)/fuzz/%: fuzz/%.c $(FUZZ_LIB_OBJS)
 	@mkdir -p $(@D)
 	$(CLANG) $(FUZZ_CFLAGS) $(PKG_CFLAGS) -o $@ $^ $(LDLIBS)
 
+# fuzz_agent_*.c also link the agent's modules (all but main and the probe)
+FUZZ_AGENT_OBJS := $(filter-out %/main.o %/sensor.o %/status.o, \
+	$(AGENT_SRCS:%.c=$(BUILD)/fuzzobj/%.o))
+$(BUILD)/fuzzobj/agent/%.o: agent/%.c $(BPF_SKELS)
+	@mkdir -p $(@D)
+	$(CLANG) $(FUZZ_CFLAGS:-fsanitize=fuzzer,%=-fsanitize=fuzzer-no-link,%) \
+		$(PKG_CFLAGS) -I bpf -c $< -o $@
+$(BUILD)/fuzz/fuzz_agent_%: fuzz/fuzz_agent_%.c $(FUZZ_AGENT_OBJS) $(FUZZ_LIB_OBJS)
+	@mkdir -p $(@D)
+	$(CLANG) $(FUZZ_CFLAGS) $(PKG_CFLAGS) -I agent -I bpf -o $@ $^ $(LDLIBS)
+
 fuzz-build: $(FUZZ_BINS)
 
 fuzz: fuzz-build
@@ -153,7 +172,13 @@ fuzz: fuzz-build
 
 # --- benchmarks ------------------------------------------------------------
 
-bench: test-deps all
+$(BUILD)/bench/%: bench/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $<
+
+bench-build: $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
+
+bench: test-deps all bench-build
 	@set -e; for b in bench/bench_*.sh; do echo "== $$b"; bash $$b; done
 
 lint:

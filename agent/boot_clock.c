@@ -1,9 +1,13 @@
 /*
  * boot_clock.c - CLOCK_BOOTTIME to UTC ticks.
  */
+#include <stdlib.h>
 #include <time.h>
 
 #include "boot_clock.h"
+
+/* a difference larger than this is a clock step, not drift */
+#define BOOT_CLOCK_STEP_NS 1000000LL
 
 static int64_t read_ns(clockid_t id)
 {
@@ -33,10 +37,16 @@ void boot_clock_sync(struct boot_clock *clock)
 			best_offset = real - (before + (after - before) / 2);
 		}
 	}
-	clock->realtime_minus_boottime_ns = best_offset;
+	/* Keep the old offset through small drift, so that the creation time
+	 * of one process reads the same in every record that names it; follow
+	 * real steps of the wall clock. */
+	if (clock->realtime_minus_boottime_ns == 0 ||
+	    llabs(best_offset - clock->realtime_minus_boottime_ns) > BOOT_CLOCK_STEP_NS)
+		clock->realtime_minus_boottime_ns = best_offset;
 }
 
 int64_t boot_clock_ticks(const struct boot_clock *clock, uint64_t boot_ns)
 {
-	return ((int64_t)boot_ns + clock->realtime_minus_boottime_ns) / 100;
+	/* in 100 ns units first: no sum can overflow */
+	return (int64_t)(boot_ns / 100) + clock->realtime_minus_boottime_ns / 100;
 }

@@ -45,6 +45,18 @@ static int prepare_state_dir(const char *path)
 	return 0;
 }
 
+/* Before touching anything: can this process load the probe at all? */
+static int check_environment(const struct agent_options *options)
+{
+	char message[512];
+	int result = sensor_check_environment(options->btf_path, message,
+					      sizeof(message));
+
+	if (result)
+		fprintf(stderr, "rmmhunt-agent: %s\n", message);
+	return result;
+}
+
 static int on_ring_record(void *context, const void *data, size_t size)
 {
 	struct agent *agent = context;
@@ -227,7 +239,7 @@ static int run_loop(struct agent *agent, int signal_fd)
 	}
 	while (!stopping) {
 		struct epoll_event ready[4];
-		int count = epoll_wait(epoll_fd, ready, 4, -1);
+		int count = epoll_wait(epoll_fd, ready, 4, SENSOR_POLL_MS);
 
 		if (count < 0 && errno == EINTR)
 			continue;
@@ -235,6 +247,8 @@ static int run_loop(struct agent *agent, int signal_fd)
 			result = -errno;
 			break;
 		}
+		if (count == 0) /* the probe batches its wakeups */
+			sensor_consume(agent->sensor);
 		for (int i = 0; i < count; i++) {
 			switch (ready[i].data.u32) {
 			case SOURCE_RING:
@@ -293,7 +307,9 @@ int main(int argc, char **argv)
 		perror("rmmhunt-agent: signalfd");
 		return 1;
 	}
-	result = prepare_state_dir(agent.options.state_dir);
+	result = check_environment(&agent.options);
+	if (!result)
+		result = prepare_state_dir(agent.options.state_dir);
 	if (!result)
 		result = create_parts(&agent);
 	if (!result)

@@ -12,9 +12,9 @@
 #include <string.h>
 #include <sys/sysmacros.h>
 
-#include <jansson.h>
-
 #include "device.h"
+#include "json_writer.h"
+#include "pathname.h"
 #include "record_builder.h"
 #include "strbuf.h"
 #include "text.h"
@@ -42,19 +42,49 @@ static int set_text(struct record *record, enum dpe_column column,
 	return result;
 }
 
-static json_t *json_text(const char *raw)
+/* A raw string field, escaped to valid UTF-8 as text.h says. */
+static void write_text(struct json_writer *writer, const char *key,
+		       const char *raw, struct strbuf *scratch)
 {
 	size_t length = strlen(raw);
-	struct strbuf escaped;
-	json_t *string;
 
-	if (utf8_is_valid(raw, length))
-		return json_stringn(raw, length);
-	strbuf_init(&escaped);
-	text_append_escaped(&escaped, raw, length);
-	string = json_stringn(strbuf_text(&escaped), escaped.length);
-	strbuf_free(&escaped);
-	return string;
+	json_write_key(writer, key);
+	if (utf8_is_valid(raw, length)) {
+		json_write_string(writer, raw, length);
+		return;
+	}
+	strbuf_clear(scratch);
+	text_append_escaped(scratch, raw, length);
+	json_write_string(writer, strbuf_text(scratch), scratch->length);
+}
+
+static void write_number(struct json_writer *writer, const char *key, int64_t number)
+{
+	json_write_key(writer, key);
+	json_write_integer(writer, number);
+}
+
+static void write_flag(struct json_writer *writer, const char *key, bool flag)
+{
+	json_write_key(writer, key);
+	json_write_boolean(writer, flag);
+}
+
+static void write_string_field(struct json_writer *writer, const char *key,
+			       const char *text)
+{
+	json_write_key(writer, key);
+	json_write_cstring(writer, text);
+}
+
+static void write_optional_id(struct json_writer *writer, const char *key,
+			      uint32_t id)
+{
+	json_write_key(writer, key);
+	if (id == AUDIT_UNSET)
+		json_write_null(writer);
+	else
+		json_write_integer(writer, id);
 }
 
 static void set_optional_id(struct record *record, enum dpe_column column,
@@ -94,147 +124,131 @@ static bool is_memfd(const struct exec_facts *facts)
 	       strncmp(text_basename(facts->exe_path), "memfd:", 6) == 0;
 }
 
-/* Absolute form of a path the process asked for, against its cwd. */
-static char *absolute_path(const char *path, const char *cwd)
-{
-	struct strbuf out;
-
-	strbuf_init(&out);
-	if (path[0] != '/') {
-		strbuf_append_string(&out, cwd);
-		if (out.length && out.data[out.length - 1] != '/')
-			strbuf_append_char(&out, '/');
-	}
-	strbuf_append_string(&out, path);
-	return out.failed ? NULL : out.data;
-}
-
-static void add_hash_status(json_t *fields, const char *key,
-			    const char *error_key, const struct image *image)
+static void write_hash_status(struct json_writer *writer, const char *key,
+			      const char *error_key, const struct image *image)
 {
 	const struct file_info *file = image ? image->file : NULL;
 
 	if (!file) {
-		json_object_set_new(fields, key, json_string("unavailable"));
+		write_string_field(writer, key, "unavailable");
 		return;
 	}
-	json_object_set_new(fields, key,
-			    json_string(hash_status_name(file->hash_status)));
+	write_string_field(writer, key, hash_status_name(file->hash_status));
 	if (file->hash_status == HASH_STATUS_UNREADABLE && file->hash_errno)
-		json_object_set_new(fields, error_key,
-				    json_string(strerror(file->hash_errno)));
+		write_string_field(writer, error_key, strerror(file->hash_errno));
 }
 
-static void add_exe_facts(json_t *fields, const struct exec_facts *facts)
+static void write_exe_facts(struct json_writer *writer,
+			    const struct exec_facts *facts)
 {
 	const struct exec_info *info = &facts->info;
 	char text[TIMEFMT_ISO_SIZE], device[32], mode[16];
-	int64_t ticks;
 
 	snprintf(device, sizeof(device), "%u:%u", info->exe_dev_major,
 		 info->exe_dev_minor);
 	snprintf(mode, sizeof(mode), "%o", info->exe_mode);
-	json_object_set_new(fields, "ExeDevice", json_string(device));
-	json_object_set_new(fields, "ExeInode", json_integer((json_int_t)info->exe_ino));
-	ticks = info->exe_ctime_sec * TICKS_PER_SECOND + info->exe_ctime_nsec / 100;
-	json_object_set_new(fields, "ExeCtime", json_string(timefmt_iso(ticks, text)));
-	ticks = info->exe_mtime_sec * TICKS_PER_SECOND + info->exe_mtime_nsec / 100;
-	json_object_set_new(fields, "ExeMtime", json_string(timefmt_iso(ticks, text)));
-	json_object_set_new(fields, "ExeNlink", json_integer(info->exe_nlink));
-	json_object_set_new(fields, "ExeMode", json_string(mode));
-	json_object_set_new(fields, "ExeFileSystem", json_string(info->fstype));
-	json_object_set_new(fields, "Memfd", json_boolean(is_memfd(facts)));
-	json_object_set_new(fields, "Deleted",
-			    json_boolean(info->flags & EXEC_FLAG_EXE_DELETED));
+	write_string_field(writer, "ExeDevice", device);
+	json_write_key(writer, "ExeInode");
+	json_write_unsigned(writer, info->exe_ino);
+	timefmt_iso(timefmt_ticks_from_seconds(info->exe_ctime_sec, info->exe_ctime_nsec), text);
+	write_string_field(writer, "ExeCtime", text);
+	timefmt_iso(timefmt_ticks_from_seconds(info->exe_mtime_sec, info->exe_mtime_nsec), text);
+	write_string_field(writer, "ExeMtime", text);
+	write_number(writer, "ExeNlink", info->exe_nlink);
+	write_string_field(writer, "ExeMode", mode);
+	write_string_field(writer, "ExeFileSystem", info->fstype);
+	write_flag(writer, "Memfd", is_memfd(facts));
+	write_flag(writer, "Deleted", info->flags & EXEC_FLAG_EXE_DELETED);
 	if (info->flags & EXEC_FLAG_EXE_PATH_TRUNCATED)
-		json_object_set_new(fields, "ExePathTruncated", json_true());
+		write_flag(writer, "ExePathTruncated", true);
 	if (info->flags & EXEC_FLAG_EXE_PATH_DETACHED)
-		json_object_set_new(fields, "ExePathDetached", json_true());
+		write_flag(writer, "ExePathDetached", true);
 }
 
-static void add_interpreter(json_t *fields, const struct exec_facts *facts)
+static void write_interpreter(struct json_writer *writer,
+			      const struct exec_facts *facts,
+			      struct strbuf *scratch)
 {
 	char *script;
 
-	json_object_set_new(fields, "Filename", json_text(facts->filename));
+	write_text(writer, "Filename", facts->filename, scratch);
 	if (!facts->interp[0] || strcmp(facts->interp, facts->filename) == 0)
 		return;
-	json_object_set_new(fields, "Interpreter", json_text(facts->interp));
-	script = absolute_path(facts->filename, facts->cwd);
+	write_text(writer, "Interpreter", facts->interp, scratch);
+	script = pathname_absolute(facts->cwd, facts->filename);
 	if (script)
-		json_object_set_new(fields, "ScriptPath", json_text(script));
+		write_text(writer, "ScriptPath", script, scratch);
 	free(script);
 }
 
-static void add_identity(json_t *fields, const struct exec_facts *facts)
+static void write_identity(struct json_writer *writer,
+			   const struct exec_facts *facts, struct strbuf *scratch)
 {
 	const struct exec_info *info = &facts->info;
 	char container[CONTAINER_ID_LENGTH + 1];
 
-	json_object_set_new(fields, "Uid", json_integer(info->uid));
-	json_object_set_new(fields, "Euid", json_integer(info->euid));
-	json_object_set_new(fields, "Gid", json_integer(info->gid));
-	json_object_set_new(fields, "Egid", json_integer(info->egid));
-	json_object_set_new(fields, "LoginUid",
-			    info->loginuid == AUDIT_UNSET ? json_null()
-							  : json_integer(info->loginuid));
-	json_object_set_new(fields, "AuditSessionId",
-			    info->sessionid == AUDIT_UNSET ? json_null()
-							   : json_integer(info->sessionid));
-	json_object_set_new(fields, "Tty", json_string(info->tty));
-	json_object_set_new(fields, "Comm", json_text(info->comm));
-	json_object_set_new(fields, "Tid", json_integer(facts->header.tid));
-	json_object_set_new(fields, "NamespacePid", json_integer(info->ns_pid));
-	json_object_set_new(fields, "PidNamespace", json_integer(info->pid_ns));
-	json_object_set_new(fields, "MountNamespace", json_integer(info->mnt_ns));
-	json_object_set_new(fields, "NetNamespace", json_integer(info->net_ns));
-	json_object_set_new(fields, "CgroupId", json_integer((json_int_t)info->cgroup_id));
-	json_object_set_new(fields, "Cgroup", json_text(facts->cgroup_name));
+	write_number(writer, "Uid", info->uid);
+	write_number(writer, "Euid", info->euid);
+	write_number(writer, "Gid", info->gid);
+	write_number(writer, "Egid", info->egid);
+	write_optional_id(writer, "LoginUid", info->loginuid);
+	write_optional_id(writer, "AuditSessionId", info->sessionid);
+	write_text(writer, "Tty", info->tty, scratch);
+	write_text(writer, "Comm", info->comm, scratch);
+	write_number(writer, "Tid", facts->header.tid);
+	write_number(writer, "NamespacePid", info->ns_pid);
+	write_number(writer, "PidNamespace", info->pid_ns);
+	write_number(writer, "MountNamespace", info->mnt_ns);
+	write_number(writer, "NetNamespace", info->net_ns);
+	json_write_key(writer, "CgroupId");
+	json_write_unsigned(writer, info->cgroup_id);
+	write_text(writer, "Cgroup", facts->cgroup_name, scratch);
 	container_id(facts->cgroup_name, container);
-	json_object_set_new(fields, "ContainerId", json_string(container));
-	json_object_set_new(fields, "Cwd", json_text(facts->cwd));
+	write_string_field(writer, "ContainerId", container);
+	write_text(writer, "Cwd", facts->cwd, scratch);
 }
 
-static void add_argv_facts(json_t *fields, const struct exec_facts *facts)
+static void write_argv_facts(struct json_writer *writer,
+			     const struct exec_facts *facts)
 {
 	const struct exec_info *info = &facts->info;
 
-	json_object_set_new(fields, "ArgvCapturedBytes", json_integer(info->args_len));
-	json_object_set_new(fields, "ArgvTotalBytes", json_integer(info->args_total));
-	json_object_set_new(fields, "ArgvTruncated",
-			    json_boolean(info->flags & EXEC_FLAG_ARGS_TRUNCATED));
+	write_number(writer, "ArgvCapturedBytes", info->args_len);
+	write_number(writer, "ArgvTotalBytes", info->args_total);
+	write_flag(writer, "ArgvTruncated", info->flags & EXEC_FLAG_ARGS_TRUNCATED);
 	if (info->flags & EXEC_FLAG_ARGS_READ_FAILED)
-		json_object_set_new(fields, "ArgvReadFailed", json_true());
+		write_flag(writer, "ArgvReadFailed", true);
 }
 
 static int set_additional_fields(struct record *record,
 				 const struct pending_exec *pending)
 {
-	json_t *fields = json_object();
-	char *text;
+	struct strbuf text, scratch;
+	struct json_writer writer;
 	int result;
 
-	if (!fields)
-		return -ENOMEM;
-	add_identity(fields, &pending->facts);
-	add_exe_facts(fields, &pending->facts);
-	add_interpreter(fields, &pending->facts);
-	add_argv_facts(fields, &pending->facts);
-	add_hash_status(fields, "HashStatus", "HashError", pending->process.image);
-	add_hash_status(fields, "InitiatingProcessHashStatus",
-			"InitiatingProcessHashError", pending->initiating.image);
-	json_object_set_new(fields, "ExecSequence",
-			    json_integer(pending->exec_sequence));
-	json_object_set_new(fields, "ExecWithoutFork",
-			    json_boolean(pending->initiating_is_previous_image));
+	strbuf_init(&text);
+	strbuf_init(&scratch);
+	json_writer_init(&writer, &text);
+	json_write_object_begin(&writer);
+	write_identity(&writer, &pending->facts, &scratch);
+	write_exe_facts(&writer, &pending->facts);
+	write_interpreter(&writer, &pending->facts, &scratch);
+	write_argv_facts(&writer, &pending->facts);
+	write_hash_status(&writer, "HashStatus", "HashError", pending->process.image);
+	write_hash_status(&writer, "InitiatingProcessHashStatus",
+			  "InitiatingProcessHashError", pending->initiating.image);
+	write_number(&writer, "ExecSequence", pending->exec_sequence);
+	write_flag(&writer, "ExecWithoutFork", pending->initiating_is_previous_image);
 	if (!pending->initiating.image)
-		json_object_set_new(fields, "InitiatingProcessUnknown", json_true());
-	text = json_dumps(fields, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	json_decref(fields);
-	if (!text)
-		return -ENOMEM;
-	result = record_set_cstring(record, DPE_ADDITIONAL_FIELDS, text);
-	free(text);
+		write_flag(&writer, "InitiatingProcessUnknown", true);
+	json_write_object_end(&writer);
+	result = text.failed || scratch.failed
+			 ? -ENOMEM
+			 : record_set_string(record, DPE_ADDITIONAL_FIELDS, text.data,
+					     text.length);
+	strbuf_free(&text);
+	strbuf_free(&scratch);
 	return result;
 }
 

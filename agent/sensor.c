@@ -141,6 +141,7 @@ static int load_probe(struct sensor *sensor, const struct sensor_options *option
 	}
 	sensor->skeleton = skeleton;
 	skeleton->rodata->args_capture_max = options->args_capture_max;
+	skeleton->rodata->wakeup_bytes = options->ring_buffer_bytes / 8;
 	bpf_map__set_max_entries(skeleton->maps.events, options->ring_buffer_bytes);
 	bpf_map__set_max_entries(skeleton->maps.scratch, (uint32_t)sensor->cpu_count);
 	bpf_program__set_autoattach(skeleton->progs.scan_tasks, false);
@@ -163,6 +164,17 @@ static int load_probe(struct sensor *sensor, const struct sensor_options *option
 	return 0;
 }
 
+int sensor_check_environment(const char *btf_path, char *message,
+			     size_t message_size)
+{
+	int result = check_btf(btf_path ? btf_path : DEFAULT_BTF_PATH, message,
+			       message_size);
+
+	if (result)
+		return result;
+	return check_privileges(message, message_size);
+}
+
 int sensor_open(struct sensor **out, const struct sensor_options *options,
 		sensor_record_fn callback, void *context, char *message,
 		size_t message_size)
@@ -172,10 +184,7 @@ int sensor_open(struct sensor **out, const struct sensor_options *options,
 	struct sensor *sensor;
 	int result;
 
-	result = check_btf(btf_path, message, message_size);
-	if (result)
-		return result;
-	result = check_privileges(message, message_size);
+	result = sensor_check_environment(btf_path, message, message_size);
 	if (result)
 		return result;
 	sensor = calloc(1, sizeof(*sensor));

@@ -41,6 +41,14 @@ struct sensor_program_stats {
 };
 
 /*
+ * Can a probe be loaded here at all?  Checks kernel BTF (btf_path NULL: the
+ * running kernel's) and the capabilities, before anything is touched.
+ * Returns 0, or a negative errno with a sentence naming the cause.
+ */
+int sensor_check_environment(const char *btf_path, char *message,
+			     size_t message_size);
+
+/*
  * Check privileges and BTF, load and attach.  On failure returns a negative
  * errno and writes a sentence naming the cause into message.
  */
@@ -49,7 +57,12 @@ int sensor_open(struct sensor **out, const struct sensor_options *options,
 		size_t message_size);
 void sensor_close(struct sensor *sensor);
 
-/* An fd that polls readable when records wait. */
+/*
+ * An fd that polls readable when a good part of the ring buffer waits.  The
+ * probe does not wake the agent for every record: callers also consume every
+ * SENSOR_POLL_MS milliseconds.
+ */
+#define SENSOR_POLL_MS 20
 int sensor_poll_fd(const struct sensor *sensor);
 /* Deliver every waiting record.  Returns the count or a negative errno. */
 int sensor_consume(struct sensor *sensor);

@@ -33,8 +33,11 @@ char LICENSE[] SEC("license") = "GPL";
 /* Set by the agent before load. */
 const volatile __u32 args_capture_max = EXEC_ARGS_MAX;
 const volatile __u32 scan_args_capture_max = 16 * 1024;
+/* Wake the agent only when this much waits; it also polls on a timer.  One
+ * wakeup per event cost more than the event itself (bench/bench_exec.sh). */
+const volatile __u64 wakeup_bytes = 1 << 20;
 
-#define MNT_INTERNAL_FLAG 0x4000
+#define MNT_NS_INTERNAL (-22L)
 /* nanoseconds fit in 30 bits; kernels keep flags above them */
 #define NSEC_MASK ((1u << 30) - 1)
 #define KERNEL_MINOR_BITS 20
@@ -101,6 +104,13 @@ static __always_inline void count(__u32 counter)
 		*value += 1;
 }
 
+static __always_inline __u64 wakeup_flag(void)
+{
+	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes
+		       ? BPF_RB_FORCE_WAKEUP
+		       : BPF_RB_NO_WAKEUP;
+}
+
 static __always_inline void fill_header(struct event_header *header, __u32 type,
 					 struct task_struct *task)
 {
@@ -144,9 +154,13 @@ static __always_inline void read_exe_facts(struct file *file,
 	struct inode *inode = BPF_CORE_READ(file, f_inode);
 	struct super_block *sb = BPF_CORE_READ(inode, i_sb);
 	struct dentry *dentry = BPF_CORE_READ(file, f_path.dentry);
-	int mnt_flags = BPF_CORE_READ(file, f_path.mnt, mnt_flags);
+	struct vfsmount *vfsmnt = BPF_CORE_READ(file, f_path.mnt);
+	struct mount *mnt = container_of(vfsmnt, struct mount, mnt);
+	/* kern_mount()ed file systems (shmem for memfd, pipes, anon inodes)
+	 * carry MNT_NS_INTERNAL, ERR_PTR(-EINVAL), as their namespace */
+	long namespace = (long)BPF_CORE_READ(mnt, mnt_ns);
 	dev_t dev = BPF_CORE_READ(sb, s_dev);
-	bool internal = mnt_flags & MNT_INTERNAL_FLAG;
+	bool internal = namespace == MNT_NS_INTERNAL;
 
 	event->info.exe_dev_major = dev >> KERNEL_MINOR_BITS;
 	event->info.exe_dev_minor = dev & KERNEL_MINOR_MASK;
@@ -198,8 +212,15 @@ static long path_walk_step(__u64 index, void *context)
 		struct mount *mnt_parent = BPF_CORE_READ(mnt, mnt_parent);
 
 		if (dentry != mnt_root) {
+			/* A pseudo file (memfd, anonymous): its own root.  Keep
+			 * its name, as d_path does ("/memfd:name"). */
 			event->info.flags |= EXEC_FLAG_EXE_PATH_DETACHED;
 			walk->finished = true;
+			length = bpf_probe_read_kernel_str(
+				&event->data[offset & STRINGS_MASK], EXEC_NAME_MAX,
+				BPF_CORE_READ(dentry, d_name.name));
+			if (length > 0)
+				event->walk_offset = (offset + length) & STRINGS_MASK;
 			return 1;
 		}
 		if (mnt == mnt_parent) {
@@ -440,7 +461,7 @@ static __always_inline void submit(struct exec_event *event, __u64 offset,
 	if (size > sizeof(*event))
 		size = sizeof(*event);
 	event->header.size = size;
-	if (bpf_ringbuf_output(&events, event, size, 0) != 0)
+	if (bpf_ringbuf_output(&events, event, size, wakeup_flag()) != 0)
 		count(lost_counter);
 }
 
@@ -493,7 +514,7 @@ int BPF_PROG(sched_process_fork, struct task_struct *parent,
 	event.parent_pid = BPF_CORE_READ(parent, tgid);
 	event.parent_start_boot_ns =
 		BPF_CORE_READ(parent, group_leader, start_boottime);
-	if (bpf_ringbuf_output(&events, &event, sizeof(event), 0) != 0)
+	if (bpf_ringbuf_output(&events, &event, sizeof(event), wakeup_flag()) != 0)
 		count(COUNTER_FORK_LOST);
 	return 0;
 }
@@ -510,7 +531,7 @@ int BPF_PROG(sched_process_exit, struct task_struct *task)
 	fill_header(&event.header, EVENT_EXIT, task);
 	event.header.size = sizeof(event);
 	event.exit_code = BPF_CORE_READ(task, exit_code);
-	if (bpf_ringbuf_output(&events, &event, sizeof(event), 0) != 0)
+	if (bpf_ringbuf_output(&events, &event, sizeof(event), wakeup_flag()) != 0)
 		count(COUNTER_EXIT_LOST);
 	return 0;
 }

@@ -13,6 +13,7 @@
 #include <openssl/hmac.h>
 
 #include "device.h"
+#include "hashmap.h"
 
 #define DEVICE_ID_LABEL "rmmhunt DeviceId v1"
 
@@ -88,6 +89,19 @@ static void load_device_name(struct device_identity *identity)
 	lower_case(identity->host_name);
 }
 
+void device_identity_hash_boot_id(struct device_identity *identity)
+{
+	unsigned char digest[EVP_MAX_MD_SIZE];
+	unsigned int digest_length = 0;
+
+	identity->boot_id_hash = 0;
+	if (EVP_Digest(identity->boot_id, strlen(identity->boot_id), digest,
+		       &digest_length, EVP_sha256(), NULL) != 1)
+		return;
+	for (int i = 0; i < 8; i++)
+		identity->boot_id_hash = (identity->boot_id_hash << 8) | digest[i];
+}
+
 int device_identity_load(struct device_identity *identity,
 			 const char *machine_id_path, const char **error_path)
 {
@@ -116,24 +130,15 @@ int device_identity_load(struct device_identity *identity,
 		return result;
 	}
 	load_device_name(identity);
+	device_identity_hash_boot_id(identity);
 	return 0;
 }
 
 void device_process_unique_id(const struct device_identity *identity,
 			      uint32_t pid, uint64_t start_boot_ns, char out[24])
 {
-	unsigned char digest[EVP_MAX_MD_SIZE];
-	unsigned int digest_length = 0;
-	char input[96];
-	uint64_t id = 0;
-	int length;
+	uint64_t id = hashmap_mix64(identity->boot_id_hash ^ pid);
 
-	length = snprintf(input, sizeof(input), "%s/%u/%llu", identity->boot_id,
-			  pid, (unsigned long long)start_boot_ns);
-	if (EVP_Digest(input, (size_t)length, digest, &digest_length,
-		       EVP_sha256(), NULL) == 1) {
-		for (int i = 0; i < 8; i++)
-			id = (id << 8) | digest[i];
-	}
+	id = hashmap_mix64(id ^ start_boot_ns);
 	snprintf(out, 24, "%llu", (unsigned long long)(id >> 1));
 }

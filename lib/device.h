@@ -23,6 +23,7 @@ struct device_identity {
 	char device_name[DEVICE_NAME_SIZE];
 	char host_name[DEVICE_NAME_SIZE]; /* short name: AccountDomain */
 	char boot_id[BOOT_ID_SIZE];
+	uint64_t boot_id_hash; /* 64 bits of SHA-256(boot_id) */
 };
 
 /*
@@ -37,10 +38,14 @@ int device_identity_load(struct device_identity *identity,
 int device_id_from_machine_id(const char *machine_id, size_t length,
 			      char out[DEVICE_ID_SIZE]);
 
+/* Set boot_id_hash from boot_id (done by device_identity_load). */
+void device_identity_hash_boot_id(struct device_identity *identity);
+
 /*
- * ProcessUniqueId: a decimal string of 63 bits of SHA-256 over boot id, pid
- * and start time (ns since boot).  Same inputs, same id; other inputs, a
- * different id with overwhelming probability.
+ * ProcessUniqueId: a decimal string of 63 bits mixed from the boot id's
+ * hash, the pid and the start time (ns since boot).  Same inputs, same id;
+ * other inputs, a different id with overwhelming probability (a 64-bit
+ * finaliser: cheap enough for every record, and not meant as a secret).
  */
 void device_process_unique_id(const struct device_identity *identity,
 			      uint32_t pid, uint64_t start_boot_ns,

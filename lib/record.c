@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "record.h"
+#include "json_writer.h"
 #include "strbuf.h"
 #include "timefmt.h"
 
@@ -135,26 +136,54 @@ json_t *record_to_json(const struct record *record)
 	return object;
 }
 
-static int append_dump(const char *buffer, size_t size, void *data)
+static void write_value(struct json_writer *writer, const struct value *value)
 {
-	struct strbuf *out = data;
+	char text[TIMEFMT_ISO_SIZE];
 
-	strbuf_append(out, buffer, size);
-	return out->failed ? -1 : 0;
+	if (value->type != VALUE_STRING && value->is_null) {
+		json_write_null(writer);
+		return;
+	}
+	switch (value->type) {
+	case VALUE_STRING:
+		json_write_string(writer, value->str, value->len);
+		return;
+	case VALUE_LONG:
+	case VALUE_TIMESPAN:
+		json_write_integer(writer, value->l);
+		return;
+	case VALUE_BOOL:
+		json_write_boolean(writer, value->b);
+		return;
+	case VALUE_DATETIME:
+		json_write_string(writer, timefmt_iso(value->ticks, text), TIMEFMT_ISO_SIZE - 1);
+		return;
+	case VALUE_REAL:
+	case VALUE_DYNAMIC: {
+		/* not in DeviceProcessEvents; jansson keeps them exact */
+		json_t *member = value_to_json(value);
+		char *dumped = json_dumps(member, JSON_ENCODE_ANY | JSON_COMPACT);
+
+		json_write_raw(writer, dumped ? dumped : "null");
+		free(dumped);
+		json_decref(member);
+		return;
+	}
+	}
+	json_write_null(writer);
 }
 
 int record_append_json_line(const struct record *record, struct strbuf *out)
 {
-	json_t *object = record_to_json(record);
-	int result;
+	struct json_writer writer;
 
-	if (!object)
-		return -ENOMEM;
-	result = json_dump_callback(object, append_dump, out,
-				    JSON_COMPACT | JSON_PRESERVE_ORDER);
-	json_decref(object);
-	if (result != 0)
-		return -ENOMEM;
+	json_writer_init(&writer, out);
+	json_write_object_begin(&writer);
+	for (int i = 0; i < DPE_COLUMN_COUNT; i++) {
+		json_write_key(&writer, dpe_columns[i].name);
+		write_value(&writer, &record->values[i]);
+	}
+	json_write_object_end(&writer);
 	strbuf_append_char(out, '\n');
 	return out->failed ? -ENOMEM : 0;
 }

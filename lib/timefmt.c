@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdint.h>
 #include <time.h>
 
 #include "timefmt.h"
@@ -151,6 +152,17 @@ int timefmt_parse_iso(const char *text, size_t length, int64_t *ticks)
 		return -EINVAL;
 	*ticks = (int64_t)seconds * TICKS_PER_SECOND + fraction_ticks;
 	return 0;
+}
+
+int64_t timefmt_ticks_from_seconds(int64_t seconds, int64_t nanoseconds)
+{
+	const int64_t limit = INT64_MAX / TICKS_PER_SECOND - 1;
+
+	if (seconds > limit)
+		return limit * TICKS_PER_SECOND;
+	if (seconds < -limit)
+		return -limit * TICKS_PER_SECOND;
+	return seconds * TICKS_PER_SECOND + nanoseconds / 100;
 }
 
 int64_t timefmt_now_ticks(void)

@@ -24,6 +24,10 @@ char *timefmt_iso(int64_t ticks, char out[TIMEFMT_ISO_SIZE]);
  */
 int timefmt_parse_iso(const char *text, size_t length, int64_t *ticks);
 
+/* Ticks of a (seconds, nanoseconds) instant, saturating instead of
+ * overflowing for values no real clock has. */
+int64_t timefmt_ticks_from_seconds(int64_t seconds, int64_t nanoseconds);
+
 /* Wall-clock now, in ticks. */
 int64_t timefmt_now_ticks(void);
 

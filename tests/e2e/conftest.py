@@ -1,0 +1,139 @@
+"""Shared fixtures of the end-to-end tests.
+
+The tests drive the real programs in build/: the agent with the real BPF
+probe, the rmmhunt CLI.  Tests that need root (the probe) skip with a clear
+message when not root, unless CI=true, where a skip is a failure.
+"""
+import json
+import os
+import signal
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+BUILD = ROOT / "build"
+AGENT = BUILD / "rmmhunt-agent"
+CLI = BUILD / "rmmhunt"
+IN_CI = os.environ.get("CI") == "true"
+
+
+def skip_or_fail(reason):
+    """Outside CI a missing facility skips; in CI it fails."""
+    if IN_CI:
+        pytest.fail(f"CI=true and {reason}")
+    pytest.skip(reason)
+
+
+def require_root():
+    if os.geteuid() != 0:
+        skip_or_fail("these tests load the BPF probe and need root")
+
+
+class RunningAgent:
+    """One rmmhunt-agent process writing NDJSON records to a file."""
+
+    def __init__(self, workdir, extra_args=()):
+        self.workdir = Path(workdir)
+        self.state_dir = self.workdir / "state"
+        self.events_path = self.workdir / "events.ndjson"
+        self.stderr_path = self.workdir / "agent.stderr"
+        self.extra_args = list(extra_args)
+        self._offset = 0
+        self._records = []
+        self.process = None
+
+    def start(self, timeout=60):
+        self._stderr = open(self.stderr_path, "wb")
+        self.process = subprocess.Popen(
+            [str(AGENT), "--state-dir", str(self.state_dir),
+             "--rules", str(ROOT / "rules"),
+             "--events", str(self.events_path), "--stats-interval", "1",
+             *self.extra_args],
+            stdout=subprocess.DEVNULL, stderr=self._stderr)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if b"watching execs" in self.stderr_path.read_bytes():
+                return self
+            if self.process.poll() is not None:
+                raise AssertionError(
+                    f"agent exited with {self.process.returncode}: "
+                    f"{self.stderr_path.read_text(errors='replace')}")
+            time.sleep(0.05)
+        raise AssertionError("agent did not start in time: "
+                             + self.stderr_path.read_text(errors="replace"))
+
+    def stop(self, sig=signal.SIGINT):
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if self.process:
+            self._stderr.close()
+        return self.process.returncode if self.process else None
+
+    def records(self):
+        """Every record written so far (complete lines only)."""
+        if self.events_path.exists():
+            with open(self.events_path, "rb") as events:
+                events.seek(self._offset)
+                data = events.read()
+            end = data.rfind(b"\n") + 1
+            for line in data[:end].splitlines():
+                self._records.append(json.loads(line))
+            self._offset += end
+        return self._records
+
+    def wait_for(self, predicate, count=1, timeout=30):
+        """Records matching predicate, once at least count of them exist."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = [r for r in self.records() if predicate(r)]
+            if len(found) >= count or time.monotonic() > deadline:
+                return found
+            time.sleep(0.05)
+
+    def status(self):
+        return json.loads((self.state_dir / "status.json").read_text())
+
+    def fresh_status(self, timeout=10):
+        """status.json written after this call."""
+        path = self.state_dir / "status.json"
+        before = path.stat().st_mtime_ns if path.exists() else 0
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if path.exists() and path.stat().st_mtime_ns > before:
+                try:
+                    return self.status()
+                except json.JSONDecodeError:
+                    pass
+            time.sleep(0.1)
+        raise AssertionError("status.json was not rewritten")
+
+
+@pytest.fixture(scope="session")
+def agent():
+    """One agent for the whole session: tests find their own records."""
+    require_root()
+    with tempfile.TemporaryDirectory(prefix="rmmhunt-e2e-") as workdir:
+        running = RunningAgent(workdir).start()
+        try:
+            yield running
+        finally:
+            running.stop()
+
+
+@pytest.fixture
+def workdir():
+    with tempfile.TemporaryDirectory(prefix="rmmhunt-test-") as path:
+        yield Path(path)
+
+
+def additional(record):
+    return json.loads(record["AdditionalFields"])

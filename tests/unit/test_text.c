@@ -1,0 +1,129 @@
+/*
+ * test_text.c - UTF-8 validation, escaping, command lines, path normalising.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "pathname.h"
+#include "strbuf.h"
+#include "text.h"
+
+static void assert_command_line(const char *argv, size_t length,
+				const char *expected, size_t expected_count)
+{
+	struct strbuf line;
+	size_t count;
+
+	strbuf_init(&line);
+	count = text_command_line(&line, argv, length);
+	assert_string_equal(strbuf_text(&line), expected);
+	assert_int_equal(count, expected_count);
+	strbuf_free(&line);
+}
+
+static void test_plain_arguments(void **state)
+{
+	(void)state;
+	assert_command_line("ls\0-l\0/tmp\0", 11, "ls -l /tmp", 3);
+}
+
+static void test_quoted_arguments(void **state)
+{
+	(void)state;
+	assert_command_line("a\0b c\0\0", 7, "a \"b c\" \"\"", 3);
+	assert_command_line("x\0say \"hi\"\\\0", 12, "x \"say \\\"hi\\\"\\\\\"", 2);
+	assert_command_line("x\0tab\there\0", 11, "x \"tab\there\"", 2);
+}
+
+static void test_backslash_outside_quotes_is_literal(void **state)
+{
+	(void)state;
+	assert_command_line("C:\\x\0", 5, "C:\\x", 1);
+}
+
+static void test_invalid_utf8_is_escaped_in_quotes(void **state)
+{
+	(void)state;
+	assert_command_line("a\xff\xfe" "b\0", 5, "\"a\\xff\\xfeb\"", 1);
+	/* overlong '/' and a lone surrogate are invalid too */
+	assert_command_line("\xc0\xaf\0", 3, "\"\\xc0\\xaf\"", 1);
+	assert_command_line("\xed\xa0\x80\0", 4, "\"\\xed\\xa0\\x80\"", 1);
+}
+
+static void test_valid_multibyte_is_kept(void **state)
+{
+	(void)state;
+	assert_command_line("DWSNET O\xc3\x9c\0", 10, "\"DWSNET O\xc3\x9c\"", 1);
+	assert_command_line("\xf0\x9f\x98\x80\0", 5, "\xf0\x9f\x98\x80", 1);
+}
+
+static void test_truncated_block_keeps_partial_argument(void **state)
+{
+	(void)state;
+	assert_command_line("run\0abc", 7, "run abc", 2);
+	assert_command_line("", 0, "", 0);
+}
+
+static void test_escape_outside_arguments(void **state)
+{
+	struct strbuf out;
+
+	(void)state;
+	strbuf_init(&out);
+	text_append_escaped(&out, "ok\x80", 3);
+	assert_string_equal(strbuf_text(&out), "ok\\x80");
+	strbuf_free(&out);
+	assert_true(utf8_is_valid("abc\xc3\xa4", 5));
+	assert_false(utf8_is_valid("\xf5\x80\x80\x80", 4));
+	assert_false(utf8_is_valid("\xe2\x82", 2));
+}
+
+static void test_basename(void **state)
+{
+	(void)state;
+	assert_string_equal(text_basename("/usr/bin/true"), "true");
+	assert_string_equal(text_basename("true"), "true");
+	assert_string_equal(text_basename("/memfd:x"), "memfd:x");
+}
+
+static void assert_absolute(const char *cwd, const char *path, const char *expected)
+{
+	char *result = pathname_absolute(cwd, path);
+
+	assert_non_null(result);
+	assert_string_equal(result, expected);
+	free(result);
+}
+
+static void test_pathname(void **state)
+{
+	(void)state;
+	assert_absolute("/tmp/dir", "./hello.sh", "/tmp/dir/hello.sh");
+	assert_absolute("/tmp/dir", "../x//y/./z", "/tmp/x/y/z");
+	assert_absolute("/tmp", "/abs/../../etc", "/etc");
+	assert_absolute("/", ".", "/");
+	assert_absolute("/a", "..", "/");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_plain_arguments),
+		cmocka_unit_test(test_quoted_arguments),
+		cmocka_unit_test(test_backslash_outside_quotes_is_literal),
+		cmocka_unit_test(test_invalid_utf8_is_escaped_in_quotes),
+		cmocka_unit_test(test_valid_multibyte_is_kept),
+		cmocka_unit_test(test_truncated_block_keeps_partial_argument),
+		cmocka_unit_test(test_escape_outside_arguments),
+		cmocka_unit_test(test_basename),
+		cmocka_unit_test(test_pathname),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
