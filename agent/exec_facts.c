@@ -25,9 +25,9 @@ char *exec_path_from_components(const char *components, size_t length)
 	strbuf_init(&path);
 	if (count == 0)
 		strbuf_append_char(&path, '/');
-	while (count > 0) {
+	for (size_t i = count; i > 0; i--) {
 		strbuf_append_char(&path, '/');
-		strbuf_append_string(&path, starts[--count]);
+		strbuf_append_string(&path, starts[i - 1]);
 	}
 	if (path.failed) {
 		strbuf_free(&path);

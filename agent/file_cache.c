@@ -46,6 +46,8 @@ struct file_cache {
 	int completion_fd;
 };
 
+static void evict_oldest(struct file_cache *cache);
+
 static uint64_t key_hash(const struct file_key *key)
 {
 	uint64_t hash = hashmap_mix64(key->device ^ (key->inode * 0x9e3779b97f4a7c15ULL));
@@ -261,12 +263,9 @@ void file_cache_destroy(struct file_cache *cache)
 	/* Jobs hold references to entries: drop the jobs, then the entries. */
 	free_jobs(cache, cache->queue);
 	free_jobs(cache, cache->done);
-	while (cache->lru_oldest) {
-		struct file_info *info = cache->lru_oldest;
-
-		lru_unlink(cache, info);
-		free(info);
-	}
+	/* Entries still referenced elsewhere are freed by their last holder. */
+	while (cache->lru_oldest)
+		evict_oldest(cache);
 	hashmap_free(&cache->map);
 	if (cache->completion_fd >= 0)
 		close(cache->completion_fd);
@@ -321,6 +320,9 @@ struct file_info *file_cache_get(struct file_cache *cache,
 		lru_push_newest(cache, info);
 		return file_info_acquire(info);
 	}
+	/* Room first, so the new entry is never the one evicted. */
+	while (cache->map.count > 0 && cache->map.count >= cache->options.max_entries)
+		evict_oldest(cache);
 	info = calloc(1, sizeof(*info));
 	if (!info)
 		return NULL;
@@ -332,8 +334,6 @@ struct file_info *file_cache_get(struct file_cache *cache,
 	}
 	info->in_cache = true;
 	lru_push_newest(cache, info);
-	while (cache->map.count > cache->options.max_entries)
-		evict_oldest(cache);
 	return file_info_acquire(info);
 }
 

@@ -10,7 +10,7 @@
 #include "exec_event.h"
 #include "options.h"
 
-#define MIN_ARGS_CAPTURE (32 * 1024)
+#define MIN_ARGS_CAPTURE (32LL * 1024)
 
 static void usage(FILE *out)
 {
@@ -25,7 +25,7 @@ static void usage(FILE *out)
 		"  --events FILE|-        write one JSON record per line (- = stdout)\n"
 		"  --print                one short line per exec on stdout\n"
 		"  --ring-buffer-mb N     BPF ring buffer size in MiB, power of two (default 16)\n"
-		"  --args-max BYTES       argv bytes captured per exec, %d..%d (default %d)\n"
+		"  --args-max BYTES       argv bytes captured per exec, %lld..%d (default %d)\n"
 		"  --hash-max-mb N        do not hash executables larger than this (default 512)\n"
 		"  --max-processes N      process table bound (default 65536)\n"
 		"  --max-cached-files N   hash cache bound (default 16384)\n"
@@ -103,7 +103,7 @@ static int apply_number(struct agent_options *options, int id, const char *text)
 		options->ring_buffer_mib = (uint32_t)value;
 		return 0;
 	case OPTION_ARGS_MAX:
-		if (parse_number("args-max", text, MIN_ARGS_CAPTURE, EXEC_ARGS_MAX, &value))
+		if (parse_number("args-max", text, MIN_ARGS_CAPTURE, (long long)EXEC_ARGS_MAX, &value))
 			return -EINVAL;
 		options->args_capture_max = (uint32_t)value;
 		return 0;

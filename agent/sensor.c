@@ -201,7 +201,7 @@ int sensor_open(struct sensor **out, const struct sensor_options *options,
 	}
 	libbpf_set_print(print_libbpf);
 	result = load_probe(sensor, options, btf_path, message, message_size);
-	if (result) {
+	if (result || !sensor->skeleton) {
 		sensor_close(sensor);
 		return result;
 	}

@@ -145,7 +145,7 @@ static void print_stats_line(json_t *status)
 	json_t *exec_time = json_object_get(json_object_get(status, "kernel_time"), "exec");
 	json_int_t runs = json_integer_value(json_object_get(exec_time, "runs"));
 	json_int_t lookups = json_integer_value(json_object_get(cache, "lookups"));
-	double kernel_us = runs ? json_integer_value(json_object_get(exec_time, "run_time_ns")) /
+	double kernel_us = runs ? (double)json_integer_value(json_object_get(exec_time, "run_time_ns")) /
 					  1000.0 / (double)runs
 				: 0.0;
 	double hit_rate = lookups ? 100.0 * (double)json_integer_value(json_object_get(cache, "hits")) /

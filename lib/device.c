@@ -14,6 +14,7 @@
 
 #include "device.h"
 #include "hashmap.h"
+#include "text.h"
 
 #define DEVICE_ID_LABEL "rmmhunt DeviceId v1"
 
@@ -37,7 +38,6 @@ static int read_first_line(const char *path, char *out, size_t size)
 int device_id_from_machine_id(const char *machine_id, size_t length,
 			      char out[DEVICE_ID_SIZE])
 {
-	static const char digits[] = "0123456789abcdef";
 	unsigned char mac[EVP_MAX_MD_SIZE];
 	unsigned int mac_length = 0;
 
@@ -46,11 +46,7 @@ int device_id_from_machine_id(const char *machine_id, size_t length,
 		  strlen(DEVICE_ID_LABEL), mac, &mac_length) ||
 	    mac_length < 20)
 		return -EIO;
-	for (int i = 0; i < 20; i++) {
-		out[2 * i] = digits[mac[i] >> 4];
-		out[2 * i + 1] = digits[mac[i] & 15];
-	}
-	out[40] = '\0';
+	text_hex(mac, 20, out);
 	return 0;
 }
 

@@ -14,8 +14,9 @@
 #include <openssl/evp.h>
 
 #include "filehash.h"
+#include "text.h"
 
-#define FILEHASH_CHUNK (256 * 1024)
+#define FILEHASH_CHUNK ((size_t)256 * 1024)
 
 enum { DIGEST_SHA1, DIGEST_SHA256, DIGEST_MD5, DIGEST_COUNT };
 
@@ -54,17 +55,6 @@ static int digest_set_update(struct digest_set *set, const void *data, size_t si
 	return 0;
 }
 
-static void to_hex(const unsigned char *bytes, unsigned int count, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-
-	for (unsigned int i = 0; i < count; i++) {
-		out[2 * i] = digits[bytes[i] >> 4];
-		out[2 * i + 1] = digits[bytes[i] & 15];
-	}
-	out[2 * count] = '\0';
-}
-
 static int digest_set_final(struct digest_set *set, struct file_hashes *out)
 {
 	char *targets[DIGEST_COUNT] = {out->sha1, out->sha256, out->md5};
@@ -74,7 +64,7 @@ static int digest_set_final(struct digest_set *set, struct file_hashes *out)
 	for (int i = 0; i < DIGEST_COUNT; i++) {
 		if (EVP_DigestFinal_ex(set->contexts[i], digest, &size) != 1)
 			return -EIO;
-		to_hex(digest, size, targets[i]);
+		text_hex(digest, size, targets[i]);
 	}
 	return 0;
 }

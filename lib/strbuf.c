@@ -75,19 +75,19 @@ void strbuf_append_char(struct strbuf *buffer, char c)
 
 void strbuf_appendf(struct strbuf *buffer, const char *format, ...)
 {
-	va_list arguments;
+	va_list arguments, again;
 	int needed;
 
 	va_start(arguments, format);
+	va_copy(again, arguments);
 	needed = vsnprintf(NULL, 0, format, arguments);
+	if (needed >= 0 && strbuf_reserve(buffer, (size_t)needed)) {
+		vsnprintf(buffer->data + buffer->length, (size_t)needed + 1,
+			  format, again);
+		buffer->length += (size_t)needed;
+	}
+	va_end(again);
 	va_end(arguments);
-	if (needed < 0 || !strbuf_reserve(buffer, (size_t)needed))
-		return;
-	va_start(arguments, format);
-	vsnprintf(buffer->data + buffer->length, (size_t)needed + 1, format,
-		  arguments);
-	va_end(arguments);
-	buffer->length += (size_t)needed;
 }
 
 const char *strbuf_text(const struct strbuf *buffer)

@@ -139,3 +139,14 @@ const char *text_basename(const char *path)
 
 	return slash ? slash + 1 : path;
 }
+
+void text_hex(const unsigned char *bytes, size_t count, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < count; i++) {
+		*out++ = digits[bytes[i] >> 4];
+		*out++ = digits[bytes[i] & 15];
+	}
+	*out = '\0';
+}

@@ -38,6 +38,9 @@ void text_append_argument(struct strbuf *out, const char *data, size_t length);
  */
 size_t text_command_line(struct strbuf *out, const char *argv, size_t length);
 
+/* Lower-case hex of bytes[0..count) into out (2 * count + 1 bytes). */
+void text_hex(const unsigned char *bytes, size_t count, char *out);
+
 /* The last component of a '/'-separated path (the whole string if none). */
 const char *text_basename(const char *path);
 
