@@ -9,6 +9,7 @@
 #include "accounts.h"
 #include "assembler.h"
 #include "boot_clock.h"
+#include "cache/cache.h"
 #include "device.h"
 #include "file_cache.h"
 #include "options.h"
@@ -27,10 +28,13 @@ struct agent {
 	struct accounts *accounts;
 	struct assembler *assembler;
 	struct sensor *sensor;
+	struct cache *cache;
+	uint64_t cache_retention_errors;
 	struct ndjson_output events;
 	bool events_open;
 	struct console_output console;
 	uint64_t started_boot_ns;
+	uint64_t ticks; /* seconds of the maintenance timer */
 };
 
 /* Write STATE_DIR/status.json (atomically) and, when asked, a stats line on

@@ -18,15 +18,26 @@
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "agent.h"
+#include "timefmt.h"
 
 #define EXIT_GRACE_NS (30ULL * 1000000000ULL)
 #define REPORT_ID_BLOCK 4096
 #define ACCOUNT_CACHE_ENTRIES 4096
+#define RETENTION_STEPS_PER_TICK 4
 
 enum loop_source { SOURCE_RING, SOURCE_HASHES, SOURCE_SIGNALS, SOURCE_TIMER };
+
+static int64_t monotonic_ms(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
 
 static int prepare_state_dir(const char *path)
 {
@@ -107,9 +118,41 @@ static int create_parts(struct agent *agent)
 	return assembler_create(&agent->assembler, &context);
 }
 
+static void cache_write(void *context, const struct record *record)
+{
+	struct agent *agent = context;
+
+	/* failures are counted by the cache (write_errors) */
+	cache_add_record(agent->cache, record);
+}
+
+static int open_cache(struct agent *agent)
+{
+	struct cache_options options;
+	char path[4096], message[4200];
+	int result;
+
+	cache_default_options(&options);
+	options.max_age_ticks = agent->options.cache_max_age_ticks;
+	options.max_bytes = agent->options.cache_max_bytes;
+	options.hits_max_age_ticks = agent->options.hits_max_age_ticks;
+	snprintf(path, sizeof(path), "%s/%s", agent->options.state_dir, CACHE_FILE_NAME);
+	result = cache_open_writer(&agent->cache, path, &options, message, sizeof(message));
+	if (result)
+		fprintf(stderr, "rmmhunt-agent: %s\n", message);
+	return result;
+}
+
 static int open_sinks(struct agent *agent)
 {
 	int result;
+
+	/* The cache first: the other sinks show only what it committed. */
+	result = open_cache(agent);
+	if (result)
+		return result;
+	assembler_add_sink(agent->assembler,
+			   (struct record_sink){.write = cache_write, .context = agent});
 
 	if (agent->options.events_path) {
 		result = ndjson_output_open(&agent->events, agent->options.events_path);
@@ -122,7 +165,7 @@ static int open_sinks(struct agent *agent)
 		assembler_add_sink(agent->assembler, ndjson_output_sink(&agent->events));
 	}
 	if (agent->options.print) {
-		agent->console.file = stdout;
+		console_output_init(&agent->console, stdout);
 		assembler_add_sink(agent->assembler, console_output_sink(&agent->console));
 	}
 	return 0;
@@ -156,6 +199,23 @@ static int start_probe(struct agent *agent)
 	return 0;
 }
 
+/* Commit the cache when due; then release what it made durable. */
+static void commit_and_release(struct agent *agent, bool now)
+{
+	if (!agent->cache)
+		return;
+	if (now)
+		cache_commit(agent->cache);
+	else
+		cache_commit_if_due(agent->cache, monotonic_ms());
+	if (cache_in_transaction(agent->cache))
+		return;
+	if (agent->events_open)
+		ndjson_output_flush(&agent->events);
+	if (agent->options.print)
+		console_output_flush(&agent->console);
+}
+
 static void stop_parts(struct agent *agent)
 {
 	/* The probe first, so nothing new arrives; pending rows are written. */
@@ -165,6 +225,10 @@ static void stop_parts(struct agent *agent)
 	}
 	sensor_close(agent->sensor);
 	assembler_destroy(agent->assembler);
+	commit_and_release(agent, true);
+	cache_close(agent->cache);
+	if (agent->options.print)
+		console_output_close(&agent->console);
 	process_table_destroy(agent->processes);
 	file_cache_destroy(agent->files);
 	accounts_destroy(agent->accounts);
@@ -193,14 +257,26 @@ static int open_timer(uint32_t seconds)
 	return fd;
 }
 
+/* Every second: clock, table sweep, cache retention; status less often. */
 static void on_timer(struct agent *agent, int timer_fd)
 {
 	uint64_t expirations;
+	int removed;
 
 	if (read(timer_fd, &expirations, sizeof(expirations)) < 0)
 		return;
+	/* a few chunks a second at most: capture never waits for retention */
+	for (int step = 0; step < RETENTION_STEPS_PER_TICK; step++) {
+		removed = cache_retention_step(agent->cache, timefmt_now_ticks());
+		if (removed < 0)
+			agent->cache_retention_errors++;
+		if (removed <= 0)
+			break;
+	}
 	boot_clock_sync(&agent->clock);
 	process_table_sweep(agent->processes, boot_clock_now_ns());
+	if (++agent->ticks % agent->options.stats_interval_seconds != 0)
+		return;
 	if (agent_write_status(agent, agent->options.print) != 0)
 		fprintf(stderr, "rmmhunt-agent: cannot write %s/status.json\n",
 			agent->options.state_dir);
@@ -223,7 +299,7 @@ static bool on_signal(int signal_fd)
 static int run_loop(struct agent *agent, int signal_fd)
 {
 	int epoll_fd = epoll_create1(EPOLL_CLOEXEC);
-	int timer_fd = open_timer(agent->options.stats_interval_seconds);
+	int timer_fd = open_timer(1);
 	bool stopping = false;
 	int result = 0;
 
@@ -265,10 +341,7 @@ static int run_loop(struct agent *agent, int signal_fd)
 				break;
 			}
 		}
-		if (agent->events_open)
-			ndjson_output_flush(&agent->events);
-		if (agent->options.print)
-			fflush(stdout);
+		commit_and_release(agent, false);
 	}
 	if (timer_fd >= 0)
 		close(timer_fd);

@@ -4,10 +4,12 @@
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "exec_event.h"
+#include "value.h"
 #include "options.h"
 
 #define MIN_ARGS_CAPTURE (32LL * 1024)
@@ -30,6 +32,9 @@ static void usage(FILE *out)
 		"  --max-processes N      process table bound (default 65536)\n"
 		"  --max-cached-files N   hash cache bound (default 16384)\n"
 		"  --stats-interval SEC   status/stats period (default 5)\n"
+		"  --cache-max-age AGE    keep records this long (default 7d; units s m h d)\n"
+		"  --cache-max-size SIZE  keep at most this much (default 512M; units K M G)\n"
+		"  --hits-max-age AGE     keep rule hits and summaries this long (default 90d)\n"
 		"  --no-bpf-stats         do not enable the kernel's BPF run-time statistics\n"
 		"  --btf PATH             kernel BTF to use (default /sys/kernel/btf/vmlinux)\n"
 		"  --machine-id PATH      machine id file for DeviceId (default /etc/machine-id)\n"
@@ -57,6 +62,61 @@ static int parse_number(const char *name, const char *text, long long minimum,
 	return 0;
 }
 
+/* "90", "30s", "15m", "12h", "7d" -> ticks; "512", "64K", "512M", "2G" -> bytes */
+static int parse_scaled(const char *name, const char *text, const char *units,
+			const long long *scales, long long *out)
+{
+	char *end;
+	long long value;
+
+	errno = 0;
+	value = strtoll(text, &end, 10);
+	if (errno || end == text || value <= 0)
+		goto invalid;
+	if (*end) {
+		const char *unit = strchr(units, *end);
+
+		if (!unit || end[1])
+			goto invalid;
+		long long scale = scales[unit - units];
+		if (value > INT64_MAX / scale)
+			goto invalid;
+		value *= scale;
+	} else {
+		value *= scales[0];
+	}
+	*out = value;
+	return 0;
+invalid:
+	fprintf(stderr, "rmmhunt-agent: --%s: '%s' is not a positive number with an "
+			"optional unit (%s)\n",
+		name, text, units);
+	return -EINVAL;
+}
+
+static int parse_age(const char *name, const char *text, int64_t *ticks)
+{
+	static const long long scales[] = {TICKS_PER_SECOND, TICKS_PER_SECOND,
+					   TICKS_PER_MINUTE, TICKS_PER_HOUR,
+					   TICKS_PER_DAY};
+	long long value;
+	/* a bare number is seconds; the first unit repeats that */
+	int result = parse_scaled(name, text, "ssmhd", scales, &value);
+
+	*ticks = value;
+	return result;
+}
+
+static int parse_size(const char *name, const char *text, int64_t *bytes)
+{
+	static const long long scales[] = {1, 1LL << 10, 1LL << 20, 1LL << 30};
+	long long value;
+	int result = parse_scaled(name, text, "bKMG", scales, &value);
+
+	*bytes = value;
+	return result;
+}
+
 static void set_defaults(struct agent_options *options)
 {
 	memset(options, 0, sizeof(*options));
@@ -69,6 +129,9 @@ static void set_defaults(struct agent_options *options)
 	options->max_cached_files = 16384;
 	options->stats_interval_seconds = 5;
 	options->bpf_run_stats = true;
+	options->cache_max_age_ticks = 7 * TICKS_PER_DAY;
+	options->cache_max_bytes = 512LL << 20;
+	options->hits_max_age_ticks = 90 * TICKS_PER_DAY;
 }
 
 enum option_id {
@@ -85,6 +148,9 @@ enum option_id {
 	OPTION_NO_BPF_STATS,
 	OPTION_BTF,
 	OPTION_MACHINE_ID,
+	OPTION_CACHE_MAX_AGE,
+	OPTION_CACHE_MAX_SIZE,
+	OPTION_HITS_MAX_AGE,
 	OPTION_HELP,
 };
 
@@ -122,6 +188,12 @@ static int apply_number(struct agent_options *options, int id, const char *text)
 			return -EINVAL;
 		options->max_cached_files = (uint32_t)value;
 		return 0;
+	case OPTION_CACHE_MAX_AGE:
+		return parse_age("cache-max-age", text, &options->cache_max_age_ticks);
+	case OPTION_CACHE_MAX_SIZE:
+		return parse_size("cache-max-size", text, &options->cache_max_bytes);
+	case OPTION_HITS_MAX_AGE:
+		return parse_age("hits-max-age", text, &options->hits_max_age_ticks);
 	case OPTION_STATS_INTERVAL:
 		if (parse_number("stats-interval", text, 1, 3600, &value))
 			return -EINVAL;
@@ -147,6 +219,9 @@ int agent_options_parse(struct agent_options *options, int argc, char **argv)
 		{"no-bpf-stats", no_argument, NULL, OPTION_NO_BPF_STATS},
 		{"btf", required_argument, NULL, OPTION_BTF},
 		{"machine-id", required_argument, NULL, OPTION_MACHINE_ID},
+		{"cache-max-age", required_argument, NULL, OPTION_CACHE_MAX_AGE},
+		{"cache-max-size", required_argument, NULL, OPTION_CACHE_MAX_SIZE},
+		{"hits-max-age", required_argument, NULL, OPTION_HITS_MAX_AGE},
 		{"help", no_argument, NULL, OPTION_HELP},
 		{NULL, 0, NULL, 0},
 	};

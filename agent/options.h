@@ -22,6 +22,9 @@ struct agent_options {
 	uint32_t max_cached_files;
 	uint32_t stats_interval_seconds;
 	bool bpf_run_stats;
+	int64_t cache_max_age_ticks;
+	int64_t cache_max_bytes;
+	int64_t hits_max_age_ticks;
 };
 
 /* Parse argv.  Returns 0 to run, 1 when --help was printed, or -EINVAL

@@ -1,9 +1,9 @@
 /*
  * outputs.c - NDJSON records and console lines.
  *
- * Writes go through stdio buffers; the main loop flushes after each batch
- * of ring-buffer records, so a reader of the file sees a record within one
- * loop turn.  Failed writes are counted, never silent.
+ * Lines collect in memory until the main loop flushes them, right after the
+ * cache committed the records they show.  Failed writes are counted, never
+ * silent.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,7 +17,7 @@
 int ndjson_output_open(struct ndjson_output *output, const char *path)
 {
 	memset(output, 0, sizeof(*output));
-	strbuf_init(&output->line);
+	strbuf_init(&output->pending);
 	output->path = path;
 	if (strcmp(path, "-") == 0) {
 		output->file = stdout;
@@ -36,10 +36,22 @@ int ndjson_output_open(struct ndjson_output *output, const char *path)
 	return 0;
 }
 
+/* Write a whole buffer, counting lines that could not be written. */
+static void write_pending(FILE *file, struct strbuf *pending, uint64_t *errors)
+{
+	if (!file || pending->length == 0)
+		return;
+	if (fwrite(pending->data, 1, pending->length, file) != pending->length ||
+	    fflush(file) != 0) {
+		for (size_t i = 0; i < pending->length; i++)
+			*errors += pending->data[i] == '\n';
+	}
+	strbuf_clear(pending);
+}
+
 void ndjson_output_flush(struct ndjson_output *output)
 {
-	if (output->file && fflush(output->file) != 0)
-		output->errors++;
+	write_pending(output->file, &output->pending, &output->errors);
 }
 
 void ndjson_output_close(struct ndjson_output *output)
@@ -48,17 +60,14 @@ void ndjson_output_close(struct ndjson_output *output)
 	if (output->owned && output->file)
 		fclose(output->file);
 	output->file = NULL;
-	strbuf_free(&output->line);
+	strbuf_free(&output->pending);
 }
 
 static void ndjson_write(void *context, const struct record *record)
 {
 	struct ndjson_output *output = context;
 
-	strbuf_clear(&output->line);
-	if (record_append_json_line(record, &output->line) != 0 ||
-	    fwrite(output->line.data, 1, output->line.length, output->file) !=
-		    output->line.length) {
+	if (record_append_json_line(record, &output->pending) != 0) {
 		output->errors++;
 		return;
 	}
@@ -82,7 +91,7 @@ static void console_write(void *context, const struct record *record)
 
 	timefmt_iso(values[DPE_TIMESTAMP].ticks, time);
 	/* HH:MM:SS.mmm pid<-ppid user path: command line */
-	fprintf(output->file, "%.12s %7lld <- %-7lld %-8.8s %.*s\n", time + 11,
+	strbuf_appendf(&output->pending, "%.12s %7lld <- %-7lld %-8.8s %.*s\n", time + 11,
 		(long long)values[DPE_PROCESS_ID].l,
 		values[DPE_INITIATING_PROCESS_ID].is_null
 			? -1LL
@@ -92,6 +101,26 @@ static void console_write(void *context, const struct record *record)
 			? values[DPE_PROCESS_COMMAND_LINE].str
 			: values[DPE_FOLDER_PATH].str);
 	output->written++;
+}
+
+void console_output_init(struct console_output *output, FILE *file)
+{
+	output->file = file;
+	output->written = 0;
+	strbuf_init(&output->pending);
+}
+
+void console_output_flush(struct console_output *output)
+{
+	uint64_t errors = 0;
+
+	write_pending(output->file, &output->pending, &errors);
+}
+
+void console_output_close(struct console_output *output)
+{
+	console_output_flush(output);
+	strbuf_free(&output->pending);
 }
 
 struct record_sink console_output_sink(struct console_output *output)

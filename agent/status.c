@@ -73,6 +73,28 @@ static json_t *kernel_time_json(const struct sensor *sensor)
 	return object;
 }
 
+static json_t *cache_json(const struct agent *agent)
+{
+	struct cache_stats stats;
+	json_t *section = json_object();
+
+	cache_read_stats(agent->cache, &stats);
+	json_object_set_new(section, "records_written", json_integer((json_int_t)stats.records_written));
+	json_object_set_new(section, "hits_written", json_integer((json_int_t)stats.hits_written));
+	json_object_set_new(section, "commits", json_integer((json_int_t)stats.commits));
+	json_object_set_new(section, "write_errors", json_integer((json_int_t)stats.write_errors));
+	json_object_set_new(section, "retention_removed_records",
+			    json_integer((json_int_t)stats.retention_records));
+	json_object_set_new(section, "retention_removed_hits",
+			    json_integer((json_int_t)stats.retention_hits));
+	json_object_set_new(section, "retention_errors",
+			    json_integer((json_int_t)agent->cache_retention_errors));
+	json_object_set_new(section, "data_bytes", json_integer(stats.data_bytes));
+	json_object_set_new(section, "wal_bytes", json_integer(stats.wal_bytes));
+	json_object_set_new(section, "checkpoints", json_integer((json_int_t)stats.checkpoints));
+	return section;
+}
+
 static json_t *agent_json(const struct agent *agent)
 {
 	struct assembler_stats assembled;
@@ -132,6 +154,7 @@ static json_t *agent_json(const struct agent *agent)
 	json_object_set_new(section, "pid_reused", json_integer((json_int_t)processes.replaced));
 	json_object_set_new(status, "process_table", section);
 
+	json_object_set_new(status, "cache", cache_json(agent));
 	json_object_set_new(status, "probe", probe_json(agent->sensor));
 	json_object_set_new(status, "kernel_time", kernel_time_json(agent->sensor));
 	return status;
