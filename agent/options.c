@@ -99,21 +99,23 @@ static int parse_age(const char *name, const char *text, int64_t *ticks)
 	static const long long scales[] = {TICKS_PER_SECOND, TICKS_PER_SECOND,
 					   TICKS_PER_MINUTE, TICKS_PER_HOUR,
 					   TICKS_PER_DAY};
-	long long value;
+	long long value = 0;
 	/* a bare number is seconds; the first unit repeats that */
 	int result = parse_scaled(name, text, "ssmhd", scales, &value);
 
-	*ticks = value;
+	if (result == 0)
+		*ticks = value;
 	return result;
 }
 
 static int parse_size(const char *name, const char *text, int64_t *bytes)
 {
 	static const long long scales[] = {1, 1LL << 10, 1LL << 20, 1LL << 30};
-	long long value;
+	long long value = 0;
 	int result = parse_scaled(name, text, "bKMG", scales, &value);
 
-	*bytes = value;
+	if (result == 0)
+		*bytes = value;
 	return result;
 }
 
