@@ -169,38 +169,47 @@ static void file_key_from_facts(struct file_key *key, const struct exec_info *in
 	key->ctime_sec = info->exe_ctime_sec;
 	key->ctime_nsec = info->exe_ctime_nsec;
 	key->size = info->exe_size;
+	key->mtime_sec = info->exe_mtime_sec;
+	key->mtime_nsec = info->exe_mtime_nsec;
 }
 
 /*
  * An fd on the file version `key`: /proc/PID/exe first (works for memfd and
- * deleted files while the process lives), then the path.  -1 with
- * *open_errno = ESTALE when only another version was found.
+ * deleted files while the process lives; checked as a running image, see
+ * file_cache.h), then the path, checked exactly.  -1 with *open_errno =
+ * ESTALE when only another version was found.
  */
 static int open_exe(uint32_t pid, const char *path, bool path_usable,
-		    const struct file_key *key, int *open_errno)
+		    const struct file_key *key, enum file_check *check,
+		    int *open_errno)
 {
-	const char *candidates[2];
 	char proc_path[64];
 	bool found_other = false;
-	int count = 0;
+	int fd;
 
-	snprintf(proc_path, sizeof(proc_path), "/proc/%u/exe", pid);
-	candidates[count++] = proc_path;
-	if (path_usable && path[0] == '/')
-		candidates[count++] = path;
 	*open_errno = ENOENT;
-	for (int i = 0; i < count; i++) {
-		int fd = open(candidates[i], O_RDONLY | O_CLOEXEC);
-
-		if (fd < 0) {
-			if (errno != ENOENT && errno != ESRCH && !found_other)
-				*open_errno = errno;
-			continue;
-		}
-		if (file_key_matches_fd(key, fd))
+	snprintf(proc_path, sizeof(proc_path), "/proc/%u/exe", pid);
+	fd = open(proc_path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		*check = FILE_CHECK_RUNNING_IMAGE;
+		if (file_key_matches_fd(key, fd, *check))
 			return fd;
 		close(fd);
 		found_other = true;
+	} else if (errno != ENOENT && errno != ESRCH) {
+		*open_errno = errno;
+	}
+	if (path_usable && path[0] == '/') {
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		*check = FILE_CHECK_EXACT;
+		if (fd >= 0 && file_key_matches_fd(key, fd, *check))
+			return fd;
+		if (fd >= 0) {
+			close(fd);
+			found_other = true;
+		} else if (errno != ENOENT && !found_other) {
+			*open_errno = errno;
+		}
 	}
 	if (found_other)
 		*open_errno = ESTALE;
@@ -210,12 +219,14 @@ static int open_exe(uint32_t pid, const char *path, bool path_usable,
 static void request_hash(struct assembler *assembler, struct image *image,
 			 uint32_t pid, bool path_usable)
 {
+	enum file_check check = FILE_CHECK_EXACT;
 	int fd, open_errno;
 
 	if (!image || !image->file || image->file->hash_status != HASH_STATUS_NONE)
 		return;
-	fd = open_exe(pid, image->path, path_usable, &image->file->key, &open_errno);
-	file_cache_request_hash(assembler->context.files, image->file, fd,
+	fd = open_exe(pid, image->path, path_usable, &image->file->key, &check,
+		      &open_errno);
+	file_cache_request_hash(assembler->context.files, image->file, fd, check,
 				open_errno);
 }
 

@@ -24,6 +24,7 @@ struct hash_job {
 	struct file_info *info; /* a reference; touched on the main thread only */
 	struct file_key key; /* copy for the worker */
 	int fd;
+	enum file_check check;
 	int64_t max_bytes;
 	/* filled by the worker */
 	enum hash_status status;
@@ -92,9 +93,11 @@ void file_key_from_stat(struct file_key *key, const struct stat *status)
 	key->ctime_sec = status->st_ctim.tv_sec;
 	key->ctime_nsec = (uint32_t)status->st_ctim.tv_nsec;
 	key->size = status->st_size;
+	key->mtime_sec = status->st_mtim.tv_sec;
+	key->mtime_nsec = (uint32_t)status->st_mtim.tv_nsec;
 }
 
-bool file_key_matches_fd(const struct file_key *key, int fd)
+bool file_key_matches_fd(const struct file_key *key, int fd, enum file_check check)
 {
 	struct file_key actual;
 	struct stat status;
@@ -102,7 +105,11 @@ bool file_key_matches_fd(const struct file_key *key, int fd)
 	if (fstat(fd, &status) != 0)
 		return false;
 	file_key_from_stat(&actual, &status);
-	return key_equal(key, &actual);
+	if (check == FILE_CHECK_EXACT)
+		return key_equal(key, &actual);
+	return key->device == actual.device && key->inode == actual.inode &&
+	       key->size == actual.size && key->mtime_sec == actual.mtime_sec &&
+	       key->mtime_nsec == actual.mtime_nsec;
 }
 
 bool hash_status_is_final(enum hash_status status)
@@ -136,7 +143,7 @@ static void run_job(struct hash_job *job)
 {
 	int result;
 
-	if (!file_key_matches_fd(&job->key, job->fd)) {
+	if (!file_key_matches_fd(&job->key, job->fd, job->check)) {
 		job->status = HASH_STATUS_RACED;
 		return;
 	}
@@ -146,7 +153,7 @@ static void run_job(struct hash_job *job)
 	} else if (result < 0) {
 		job->status = HASH_STATUS_UNREADABLE;
 		job->error = -result;
-	} else if (!file_key_matches_fd(&job->key, job->fd) ||
+	} else if (!file_key_matches_fd(&job->key, job->fd, job->check) ||
 		   job->hashes.bytes != job->key.size) {
 		/* written to while we read it */
 		job->status = HASH_STATUS_RACED;
@@ -382,7 +389,7 @@ static void finish(struct file_cache *cache, struct file_info *info,
 }
 
 bool file_cache_request_hash(struct file_cache *cache, struct file_info *info,
-			     int fd, int open_errno)
+			     int fd, enum file_check check, int open_errno)
 {
 	struct hash_job *job;
 
@@ -420,6 +427,7 @@ bool file_cache_request_hash(struct file_cache *cache, struct file_info *info,
 	job->info = file_info_acquire(info);
 	job->key = info->key;
 	job->fd = fd;
+	job->check = check;
 	job->max_bytes = cache->options.max_hash_bytes;
 	if (info->key.size <= cache->options.inline_hash_bytes) {
 		cache->stats.hashed_inline++;

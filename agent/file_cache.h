@@ -30,6 +30,22 @@ struct file_key {
 	int64_t ctime_sec;
 	uint32_t ctime_nsec;
 	int64_t size;
+	/* not part of the identity: see file_key_same_running_image() */
+	int64_t mtime_sec;
+	uint32_t mtime_nsec;
+};
+
+/*
+ * How an fd is checked against a key.  FILE_CHECK_EXACT: ctime and all.
+ * FILE_CHECK_RUNNING_IMAGE: for an fd from /proc/PID/exe of a live process:
+ * the kernel refuses writes to a running executable (ETXTBSY), so its
+ * content cannot have changed; metadata changes that move ctime (unlink,
+ * chmod, a new link) are allowed as long as device, inode, size and mtime
+ * still match.
+ */
+enum file_check {
+	FILE_CHECK_EXACT,
+	FILE_CHECK_RUNNING_IMAGE,
 };
 
 enum hash_status {
@@ -100,7 +116,7 @@ struct file_info *file_info_acquire(struct file_info *info);
  * longer the version that ran, ENOENT/ESRCH when nothing names it any more).  Returns true when the status is final.
  */
 bool file_cache_request_hash(struct file_cache *cache, struct file_info *info,
-			     int fd, int open_errno);
+			     int fd, enum file_check check, int open_errno);
 
 /* Add waiter to a pending entry (waiter memory owned by the caller). */
 void file_info_wait(struct file_info *info, struct file_waiter *waiter);
@@ -114,8 +130,8 @@ const char *hash_status_name(enum hash_status status);
 void file_cache_read_stats(const struct file_cache *cache,
 			   struct file_cache_stats *stats);
 
-/* fstat(fd) gives this key? */
-bool file_key_matches_fd(const struct file_key *key, int fd);
+/* fstat(fd) gives this key, as check says? */
+bool file_key_matches_fd(const struct file_key *key, int fd, enum file_check check);
 void file_key_from_stat(struct file_key *key, const struct stat *status);
 
 #endif

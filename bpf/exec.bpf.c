@@ -30,6 +30,8 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
+extern void *bpf_rdonly_cast(const void *object, __u32 btf_id) __ksym;
+
 /* Set by the agent before load. */
 const volatile __u32 args_capture_max = EXEC_ARGS_MAX;
 const volatile __u32 scan_args_capture_max = 16 * 1024;
@@ -116,9 +118,9 @@ static __always_inline void fill_header(struct event_header *header, __u32 type,
 {
 	header->type = type;
 	header->time_boot_ns = bpf_ktime_get_boot_ns();
-	header->pid = BPF_CORE_READ(task, tgid);
-	header->tid = BPF_CORE_READ(task, pid);
-	header->start_boot_ns = BPF_CORE_READ(task, group_leader, start_boottime);
+	header->pid = task->tgid;
+	header->tid = task->pid;
+	header->start_boot_ns = task->group_leader->start_boottime;
 }
 
 static __always_inline void read_inode_times(struct inode *inode,
@@ -129,53 +131,58 @@ static __always_inline void read_inode_times(struct inode *inode,
 	struct inode___old *old = (void *)inode;
 
 	if (bpf_core_field_exists(v611->i_ctime_sec)) {
-		event->info.exe_ctime_sec = BPF_CORE_READ(v611, i_ctime_sec);
+		event->info.exe_ctime_sec = v611->i_ctime_sec;
 		/* bit 31 of i_ctime_nsec is the multigrain "queried" flag */
-		event->info.exe_ctime_nsec = BPF_CORE_READ(v611, i_ctime_nsec) & NSEC_MASK;
-		event->info.exe_mtime_sec = BPF_CORE_READ(v611, i_mtime_sec);
-		event->info.exe_mtime_nsec = BPF_CORE_READ(v611, i_mtime_nsec) & NSEC_MASK;
+		event->info.exe_ctime_nsec = v611->i_ctime_nsec & NSEC_MASK;
+		event->info.exe_mtime_sec = v611->i_mtime_sec;
+		event->info.exe_mtime_nsec = v611->i_mtime_nsec & NSEC_MASK;
 	} else if (bpf_core_field_exists(v66->__i_ctime)) {
-		event->info.exe_ctime_sec = BPF_CORE_READ(v66, __i_ctime.tv_sec);
-		event->info.exe_ctime_nsec = BPF_CORE_READ(v66, __i_ctime.tv_nsec);
-		event->info.exe_mtime_sec = BPF_CORE_READ(v66, __i_mtime.tv_sec);
-		event->info.exe_mtime_nsec = BPF_CORE_READ(v66, __i_mtime.tv_nsec);
+		event->info.exe_ctime_sec = v66->__i_ctime.tv_sec;
+		event->info.exe_ctime_nsec = v66->__i_ctime.tv_nsec;
+		event->info.exe_mtime_sec = v66->__i_mtime.tv_sec;
+		event->info.exe_mtime_nsec = v66->__i_mtime.tv_nsec;
 	} else {
-		event->info.exe_ctime_sec = BPF_CORE_READ(old, i_ctime.tv_sec);
-		event->info.exe_ctime_nsec = BPF_CORE_READ(old, i_ctime.tv_nsec);
-		event->info.exe_mtime_sec = BPF_CORE_READ(old, i_mtime.tv_sec);
-		event->info.exe_mtime_nsec = BPF_CORE_READ(old, i_mtime.tv_nsec);
+		event->info.exe_ctime_sec = old->i_ctime.tv_sec;
+		event->info.exe_ctime_nsec = old->i_ctime.tv_nsec;
+		event->info.exe_mtime_sec = old->i_mtime.tv_sec;
+		event->info.exe_mtime_nsec = old->i_mtime.tv_nsec;
 	}
+}
+
+/* Inode facts of the file that runs; no path here. */
+/* struct mount around a vfsmount, as a pointer the verifier can follow */
+static __always_inline struct mount *real_mount(struct vfsmount *vfsmnt)
+{
+	return bpf_rdonly_cast((void *)vfsmnt - bpf_core_field_offset(struct mount, mnt),
+			       bpf_core_type_id_kernel(struct mount));
 }
 
 /* Inode facts of the file that runs; no path here. */
 static __always_inline void read_exe_facts(struct file *file,
 					    struct exec_event *event)
 {
-	struct inode *inode = BPF_CORE_READ(file, f_inode);
-	struct super_block *sb = BPF_CORE_READ(inode, i_sb);
-	struct dentry *dentry = BPF_CORE_READ(file, f_path.dentry);
-	struct vfsmount *vfsmnt = BPF_CORE_READ(file, f_path.mnt);
-	struct mount *mnt = container_of(vfsmnt, struct mount, mnt);
+	struct inode *inode = file->f_inode;
+	struct super_block *sb = inode->i_sb;
+	struct dentry *dentry = file->f_path.dentry;
+	struct mount *mnt = real_mount(file->f_path.mnt);
 	/* kern_mount()ed file systems (shmem for memfd, pipes, anon inodes)
 	 * carry MNT_NS_INTERNAL, ERR_PTR(-EINVAL), as their namespace */
-	long namespace = (long)BPF_CORE_READ(mnt, mnt_ns);
-	dev_t dev = BPF_CORE_READ(sb, s_dev);
-	bool internal = namespace == MNT_NS_INTERNAL;
+	bool internal = (long)mnt->mnt_ns == MNT_NS_INTERNAL;
+	dev_t dev = sb->s_dev;
 
 	event->info.exe_dev_major = dev >> KERNEL_MINOR_BITS;
 	event->info.exe_dev_minor = dev & KERNEL_MINOR_MASK;
-	event->info.exe_ino = BPF_CORE_READ(inode, i_ino);
-	event->info.exe_size = BPF_CORE_READ(inode, i_size);
-	event->info.exe_nlink = BPF_CORE_READ(inode, __i_nlink);
-	event->info.exe_mode = BPF_CORE_READ(inode, i_mode);
-	event->info.fs_magic = BPF_CORE_READ(sb, s_magic);
+	event->info.exe_ino = inode->i_ino;
+	event->info.exe_size = inode->i_size;
+	event->info.exe_nlink = inode->__i_nlink;
+	event->info.exe_mode = inode->i_mode;
+	event->info.fs_magic = sb->s_magic;
 	bpf_probe_read_kernel_str(event->info.fstype, sizeof(event->info.fstype),
-				  BPF_CORE_READ(sb, s_type, name));
+				  sb->s_type->name);
 	read_inode_times(inode, event);
 	if (internal)
 		event->info.flags |= EXEC_FLAG_EXE_INTERNAL_MOUNT;
-	if (event->info.exe_nlink == 0 ||
-	    (!internal && BPF_CORE_READ(dentry, d_hash.pprev) == NULL))
+	if (event->info.exe_nlink == 0 || (!internal && !dentry->d_hash.pprev))
 		event->info.flags |= EXEC_FLAG_EXE_DELETED;
 }
 
@@ -188,7 +195,6 @@ static __always_inline void read_exe_facts(struct file *file,
 struct path_walk {
 	struct exec_event *event;
 	struct dentry *dentry;
-	struct vfsmount *vfsmnt;
 	struct mount *mnt;
 	__u64 start;
 	__u32 truncated_flag;
@@ -200,16 +206,15 @@ static long path_walk_step(__u64 index, void *context)
 {
 	struct path_walk *walk = context;
 	struct dentry *dentry = walk->dentry;
-	struct vfsmount *vfsmnt = walk->vfsmnt;
 	struct mount *mnt = walk->mnt;
-	struct dentry *mnt_root = BPF_CORE_READ(vfsmnt, mnt_root);
-	struct dentry *parent = BPF_CORE_READ(dentry, d_parent);
+	struct dentry *mnt_root = mnt->mnt.mnt_root;
+	struct dentry *parent = dentry->d_parent;
 	struct exec_event *event = walk->event;
 	__u64 offset = event->walk_offset;
 	long length;
 
 	if (dentry == mnt_root || dentry == parent) {
-		struct mount *mnt_parent = BPF_CORE_READ(mnt, mnt_parent);
+		struct mount *mnt_parent = mnt->mnt_parent;
 
 		if (dentry != mnt_root) {
 			/* A pseudo file (memfd, anonymous): its own root.  Keep
@@ -218,7 +223,7 @@ static long path_walk_step(__u64 index, void *context)
 			walk->finished = true;
 			length = bpf_probe_read_kernel_str(
 				&event->data[offset & STRINGS_MASK], EXEC_NAME_MAX,
-				BPF_CORE_READ(dentry, d_name.name));
+				dentry->d_name.name);
 			if (length > 0)
 				event->walk_offset = (offset + length) & STRINGS_MASK;
 			return 1;
@@ -227,16 +232,14 @@ static long path_walk_step(__u64 index, void *context)
 			walk->finished = true;
 			return 1;
 		}
-		walk->dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
+		walk->dentry = mnt->mnt_mountpoint;
 		walk->mnt = mnt_parent;
-		walk->vfsmnt = &mnt_parent->mnt;
 		return 0;
 	}
 	if (offset - walk->start > EXEC_PATH_MAX - EXEC_NAME_MAX)
 		return 1;
 	length = bpf_probe_read_kernel_str(&event->data[offset & STRINGS_MASK],
-					   EXEC_NAME_MAX,
-					   BPF_CORE_READ(dentry, d_name.name));
+					   EXEC_NAME_MAX, dentry->d_name.name);
 	if (length <= 0)
 		return 1;
 	event->walk_offset = (offset + length) & STRINGS_MASK;
@@ -256,13 +259,12 @@ static __always_inline __u64 write_path(struct exec_event *event, __u64 offset,
 {
 	struct path_walk walk = {
 		.event = event,
-		.dentry = BPF_CORE_READ(path, dentry),
-		.vfsmnt = BPF_CORE_READ(path, mnt),
+		.dentry = path->dentry,
+		.mnt = real_mount(path->mnt),
 		.start = offset,
 		.truncated_flag = truncated_flag,
 	};
 
-	walk.mnt = container_of(walk.vfsmnt, struct mount, mnt);
 	event->walk_offset = offset;
 	bpf_loop(EXEC_PATH_COMPONENTS_MAX, path_walk_step, &walk, 0);
 	if (!walk.finished)
@@ -292,31 +294,35 @@ static __always_inline __u64 write_string(struct exec_event *event, __u64 offset
 static __always_inline void read_task_facts(struct task_struct *task,
 					     struct exec_event *event)
 {
-	struct task_struct *parent = BPF_CORE_READ(task, real_parent);
-	struct pid *thread_pid = BPF_CORE_READ(task, thread_pid);
-	unsigned int level = BPF_CORE_READ(thread_pid, level);
-	struct tty_struct *tty = BPF_CORE_READ(task, signal, tty);
+	struct task_struct *parent = task->real_parent;
+	struct pid *thread_pid = task->thread_pid;
+	unsigned int level = thread_pid->level;
+	struct tty_struct *tty = task->signal->tty;
+	const struct cred *cred = task->cred;
+	struct nsproxy *nsproxy = task->nsproxy;
 	struct upid upid = {};
 
-	event->info.parent_pid = BPF_CORE_READ(parent, tgid);
-	event->info.parent_start_boot_ns =
-		BPF_CORE_READ(parent, group_leader, start_boottime);
-	event->info.uid = BPF_CORE_READ(task, cred, uid.val);
-	event->info.euid = BPF_CORE_READ(task, cred, euid.val);
-	event->info.gid = BPF_CORE_READ(task, cred, gid.val);
-	event->info.egid = BPF_CORE_READ(task, cred, egid.val);
-	event->info.loginuid = BPF_CORE_READ(task, loginuid.val);
-	event->info.sessionid = BPF_CORE_READ(task, sessionid);
-	event->info.mnt_ns = BPF_CORE_READ(task, nsproxy, mnt_ns, ns.inum);
-	event->info.net_ns = BPF_CORE_READ(task, nsproxy, net_ns, ns.inum);
+	event->info.parent_pid = parent->tgid;
+	event->info.parent_start_boot_ns = parent->group_leader->start_boottime;
+	event->info.uid = cred->uid.val;
+	event->info.euid = cred->euid.val;
+	event->info.gid = cred->gid.val;
+	event->info.egid = cred->egid.val;
+	event->info.loginuid = task->loginuid.val;
+	event->info.sessionid = task->sessionid;
+	event->info.mnt_ns = nsproxy->mnt_ns->ns.inum;
+	event->info.net_ns = nsproxy->net_ns->ns.inum;
+	/* a variable index: the one place a probe read is needed */
 	bpf_core_read(&upid, sizeof(upid), &thread_pid->numbers[level & 31]);
 	event->info.ns_pid = upid.nr;
 	event->info.pid_ns = BPF_CORE_READ(upid.ns, ns.inum);
-	event->info.cgroup_id = BPF_CORE_READ(task, cgroups, dfl_cgrp, kn, id);
-	BPF_CORE_READ_STR_INTO(&event->info.comm, task, comm);
+	event->info.cgroup_id = task->cgroups->dfl_cgrp->kn->id;
+	bpf_probe_read_kernel_str(event->info.comm, sizeof(event->info.comm),
+				  task->comm);
 	if (tty) {
 		event->info.flags |= EXEC_FLAG_HAS_TTY;
-		BPF_CORE_READ_STR_INTO(&event->info.tty, tty, name);
+		bpf_probe_read_kernel_str(event->info.tty, sizeof(event->info.tty),
+					  tty->name);
 	}
 }
 
@@ -324,7 +330,7 @@ static __always_inline __u64 write_cgroup_name(struct task_struct *task,
 						struct exec_event *event,
 						__u64 offset)
 {
-	const char *name = BPF_CORE_READ(task, cgroups, dfl_cgrp, kn, name);
+	const char *name = task->cgroups->dfl_cgrp->kn->name;
 	long length;
 
 	event->info.cgroup_name_len = 0;
@@ -485,16 +491,14 @@ int BPF_PROG(sched_process_exec, struct task_struct *task, pid_t old_pid,
 	fill_header(&event->header, EVENT_EXEC, task);
 	event->info.old_tid = old_pid;
 	read_task_facts(task, event);
-	offset = write_exec_strings(task, event, BPF_CORE_READ(bprm, filename),
-				    BPF_CORE_READ(bprm, interp),
-				    BPF_CORE_READ(bprm, file));
+	offset = write_exec_strings(task, event, bprm->filename, bprm->interp,
+				    bprm->file);
 	/* bprm->mm is cleared once the new mm is installed: use the task's */
-	mm = BPF_CORE_READ(task, mm);
-	arg_start = BPF_CORE_READ(mm, arg_start);
+	mm = task->mm;
+	arg_start = mm->arg_start;
 	event->info.args_len = read_current_args(
 		event, offset, arg_start,
-		args_length(event, arg_start, BPF_CORE_READ(mm, arg_end),
-			    args_capture_max));
+		args_length(event, arg_start, mm->arg_end, args_capture_max));
 	submit(event, offset + event->info.args_len, COUNTER_EXEC_LOST);
 	return 0;
 }
@@ -506,14 +510,13 @@ int BPF_PROG(sched_process_fork, struct task_struct *parent,
 	struct fork_event event = {};
 
 	/* Threads share the process: only new thread groups matter. */
-	if (BPF_CORE_READ(child, pid) != BPF_CORE_READ(child, tgid))
+	if (child->pid != child->tgid)
 		return 0;
 	count(COUNTER_FORK_SEEN);
 	fill_header(&event.header, EVENT_FORK, child);
 	event.header.size = sizeof(event);
-	event.parent_pid = BPF_CORE_READ(parent, tgid);
-	event.parent_start_boot_ns =
-		BPF_CORE_READ(parent, group_leader, start_boottime);
+	event.parent_pid = parent->tgid;
+	event.parent_start_boot_ns = parent->group_leader->start_boottime;
 	if (bpf_ringbuf_output(&events, &event, sizeof(event), wakeup_flag()) != 0)
 		count(COUNTER_FORK_LOST);
 	return 0;
@@ -525,12 +528,12 @@ int BPF_PROG(sched_process_exit, struct task_struct *task)
 	struct exit_event event = {};
 
 	/* Only when the last thread of the group is gone. */
-	if (BPF_CORE_READ(task, signal, live.counter) != 0)
+	if (task->signal->live.counter != 0)
 		return 0;
 	count(COUNTER_EXIT_SEEN);
 	fill_header(&event.header, EVENT_EXIT, task);
 	event.header.size = sizeof(event);
-	event.exit_code = BPF_CORE_READ(task, exit_code);
+	event.exit_code = task->exit_code;
 	if (bpf_ringbuf_output(&events, &event, sizeof(event), wakeup_flag()) != 0)
 		count(COUNTER_EXIT_LOST);
 	return 0;
@@ -556,18 +559,16 @@ int scan_tasks(struct bpf_iter__task *ctx)
 	fill_header(&event->header, EVENT_SCAN, task);
 	event->info.old_tid = event->header.tid;
 	read_task_facts(task, event);
-	mm = BPF_CORE_READ(task, mm);
+	mm = task->mm;
 	if (!mm) {
 		event->info.flags |= EXEC_FLAG_KERNEL_THREAD;
 		offset = write_exec_strings(task, event, NULL, NULL, NULL);
 		submit(event, offset, COUNTER_SCAN_LOST);
 		return 0;
 	}
-	offset = write_exec_strings(task, event, NULL, NULL,
-				    BPF_CORE_READ(mm, exe_file));
-	arg_start = BPF_CORE_READ(mm, arg_start);
-	length = args_length(event, arg_start, BPF_CORE_READ(mm, arg_end),
-			     scan_args_capture_max);
+	offset = write_exec_strings(task, event, NULL, NULL, mm->exe_file);
+	arg_start = mm->arg_start;
+	length = args_length(event, arg_start, mm->arg_end, scan_args_capture_max);
 	barrier_var(length);
 	if (length <= EXEC_ARGS_MAX &&
 	    bpf_copy_from_user_task(&event->data[offset & STRINGS_MASK], length,
