@@ -1,0 +1,69 @@
+"""The wine64 PE corpus and the reference readers, shared by the e2e tests
+and bench/bench_inspect.sh.
+
+The corpus is every PE file that Debian's wine64 package installs (dpkg -L
+wine64) plus the Windows-side DLLs and programs of Wine 8 in
+/usr/lib/x86_64-linux-gnu/wine/x86_64-windows/ (shipped by libwine, which
+wine64 depends on).  The reference is python3-pefile, read with
+/usr/bin/python3.
+"""
+import os
+import subprocess
+
+WINE_WINDOWS_DIR = "/usr/lib/x86_64-linux-gnu/wine/x86_64-windows"
+
+
+def is_pe(path):
+    try:
+        with open(path, "rb") as f:
+            return f.read(2) == b"MZ"
+    except OSError:
+        return False
+
+
+def corpus():
+    """Sorted list of the PE files of the corpus (empty if Wine is absent)."""
+    files = set()
+    try:
+        listed = subprocess.run(["dpkg", "-L", "wine64"], capture_output=True,
+                                text=True, check=False).stdout.split("\n")
+    except FileNotFoundError:
+        listed = []
+    for path in listed:
+        if os.path.isfile(path) and not os.path.islink(path) and is_pe(path):
+            files.add(path)
+    if os.path.isdir(WINE_WINDOWS_DIR):
+        for name in os.listdir(WINE_WINDOWS_DIR):
+            path = os.path.join(WINE_WINDOWS_DIR, name)
+            if os.path.isfile(path) and is_pe(path):
+                files.add(path)
+    return sorted(files)
+
+
+def pefile_tables(path):
+    """[(leaf index, table key, {string key: value})] as pefile reads them,
+    leaves in the order pefile meets them."""
+    import pefile
+
+    pe = pefile.PE(path, fast_load=True)
+    pe.parse_data_directories(directories=[
+        pefile.DIRECTORY_ENTRY["IMAGE_DIRECTORY_ENTRY_RESOURCE"]])
+    tables = []
+    for leaf, file_info in enumerate(getattr(pe, "FileInfo", [])):
+        for block in file_info:
+            for table in getattr(block, "StringTable", []):
+                strings = {key.decode("utf-8"): value.decode("utf-8")
+                           for key, value in table.entries.items()}
+                tables.append((leaf, table.LangID.decode("utf-8"), strings))
+    pe.close()
+    return tables
+
+
+def rmmhunt_tables(record):
+    """The same shape from one `rmmhunt inspect --json` object."""
+    tables = []
+    pe = record.get("pe") or {}
+    for leaf, resource in enumerate(pe.get("version_resources", [])):
+        for table in resource.get("tables", []):
+            tables.append((leaf, table["key"], table["strings"]))
+    return tables
