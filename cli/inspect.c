@@ -273,7 +273,6 @@ int command_inspect(int argc, char **argv)
 	for (int i = optind; i < argc; i++) {
 		if (!inspect_file(argv[i], &options))
 			all_ok = false;
-		fflush(stdout);
 	}
 	dpkg_index_close(options.dpkg);
 	return all_ok ? 0 : 1;

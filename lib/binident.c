@@ -85,6 +85,7 @@ int binident_inspect_fd(int fd, const struct binident_options *options,
 	if (result < 0)
 		return result;
 	result = inspect_source(&source, fd, identity);
+	byte_source_close(&source);
 	if (result < 0)
 		return result;
 	find_owners(options, identity);

@@ -683,7 +683,9 @@ int pe_version_read_fd(int fd, struct pe_version_info **out, struct parse_error 
 	*out = NULL;
 	if (result < 0)
 		return parse_error_set(error, result, "not a readable regular file");
-	return pe_version_read(&source, out, error);
+	result = pe_version_read(&source, out, error);
+	byte_source_close(&source);
+	return result;
 }
 
 int pe_version_read_buffer(const void *data, size_t size, struct pe_version_info **out,

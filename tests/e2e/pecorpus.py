@@ -8,6 +8,7 @@ wine64 depends on).  The reference is python3-pefile, read with
 /usr/bin/python3.
 """
 import os
+import re
 import subprocess
 
 WINE_WINDOWS_DIR = "/usr/lib/x86_64-linux-gnu/wine/x86_64-windows"
@@ -40,6 +41,21 @@ def corpus():
     return sorted(files)
 
 
+SURROGATE_ESCAPE = re.compile(r"\\u(d[89ab][0-9a-f]{2})\\u(d[c-f][0-9a-f]{2})|\\u(d[89a-f][0-9a-f]{2})")
+
+
+def undo_pefile_surrogates(text):
+    """pefile turns each UTF-16 unit into a character on its own, so a
+    surrogate pair comes out as the text "\\ud83d\\ude80".  Put the pair back
+    together (and an unpaired one becomes U+FFFD, as rmmhunt documents)."""
+    def join(match):
+        if match.group(3):
+            return "\ufffd"
+        high, low = int(match.group(1), 16), int(match.group(2), 16)
+        return chr(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00))
+    return SURROGATE_ESCAPE.sub(join, text)
+
+
 def pefile_tables(path):
     """[(leaf index, table key, {string key: value})] as pefile reads them,
     leaves in the order pefile meets them."""
@@ -52,7 +68,8 @@ def pefile_tables(path):
     for leaf, file_info in enumerate(getattr(pe, "FileInfo", [])):
         for block in file_info:
             for table in getattr(block, "StringTable", []):
-                strings = {key.decode("utf-8"): value.decode("utf-8")
+                strings = {undo_pefile_surrogates(key.decode("utf-8")):
+                           undo_pefile_surrogates(value.decode("utf-8"))
                            for key, value in table.entries.items()}
                 tables.append((leaf, table.LangID.decode("utf-8"), strings))
     pe.close()
