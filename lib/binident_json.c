@@ -300,7 +300,23 @@ static json_t *version_columns(const struct binary_identity *identity)
 	return columns;
 }
 
-static void add_pe_fields(json_t *fields, const struct pe_version_info *info)
+/*
+ * The strings object of table t of resource r: taken from the inspect view
+ * pe_view when there is one (shared, not built twice), else built.
+ */
+static json_t *shared_table_strings(const struct pe_version_info *info, json_t *pe_view,
+				    size_t r, size_t t)
+{
+	json_t *resource = json_array_get(json_object_get(pe_view, "version_resources"), r);
+	json_t *strings = json_object_get(json_array_get(json_object_get(resource, "tables"), t),
+					  "strings");
+
+	if (strings)
+		return json_incref(strings);
+	return table_strings(&info->resources[r].tables[t]);
+}
+
+static void add_pe_fields(json_t *fields, const struct pe_version_info *info, json_t *pe_view)
 {
 	const struct pe_version_resource *chosen = info->chosen_resource;
 	json_t *others = json_array();
@@ -323,18 +339,19 @@ static void add_pe_fields(json_t *fields, const struct pe_version_info *info)
 	json_object_set_new(fields, "pe_version_language", json_integer(chosen->leaf.language));
 	json_object_set_new(fields, "pe_version_choice",
 			    json_string(pe_table_choice_name(info->choice)));
-	if (info->chosen_table) {
+	if (info->chosen_table)
 		json_object_set_new(fields, "pe_version_table", json_string(info->chosen_table->key));
-		json_object_set_new(fields, "pe_version_strings", table_strings(info->chosen_table));
-	}
 	for (size_t r = 0; r < info->resource_count; r++) {
 		const struct pe_version_resource *resource = &info->resources[r];
 
 		for (size_t t = 0; t < resource->table_count; t++) {
 			const struct pe_string_table *table = &resource->tables[t];
 
-			if (table == info->chosen_table)
+			if (table == info->chosen_table) {
+				json_object_set_new(fields, "pe_version_strings",
+						    shared_table_strings(info, pe_view, r, t));
 				continue;
+			}
 			if (json_array_size(others) == BINIDENT_MAX_OTHER_TABLES) {
 				omitted++;
 				continue;
@@ -342,7 +359,7 @@ static void add_pe_fields(json_t *fields, const struct pe_version_info *info)
 			json_array_append_new(others, json_pack("{s:i, s:s, s:o}",
 								"language", resource->leaf.language,
 								"table", table->key,
-								"strings", table_strings(table)));
+								"strings", shared_table_strings(info, pe_view, r, t)));
 		}
 	}
 	if (json_array_size(others) > 0)
@@ -394,7 +411,8 @@ static void add_elf_fields(json_t *fields, const struct elf_facts *facts)
 		add_go_fields(fields, facts->go);
 }
 
-json_t *binident_additional_fields(const struct binary_identity *identity)
+/* AdditionalFields; pe_view (may be NULL) is the inspect view's "pe" object to share. */
+static json_t *additional_fields(const struct binary_identity *identity, json_t *pe_view)
 {
 	json_t *fields = json_object();
 
@@ -406,7 +424,7 @@ json_t *binident_additional_fields(const struct binary_identity *identity)
 		json_object_set_new(fields, "script_interpreter",
 				    json_text(identity->file_type.interpreter));
 	if (identity->pe)
-		add_pe_fields(fields, identity->pe);
+		add_pe_fields(fields, identity->pe, pe_view);
 	if (identity->elf)
 		add_elf_fields(fields, identity->elf);
 	if (identity->owner_count > 0) {
@@ -421,9 +439,15 @@ json_t *binident_additional_fields(const struct binary_identity *identity)
 	return fields;
 }
 
+json_t *binident_additional_fields(const struct binary_identity *identity)
+{
+	return additional_fields(identity, NULL);
+}
+
 json_t *binident_to_json(const struct binary_identity *identity)
 {
 	json_t *object = json_object();
+	json_t *pe_view = NULL;
 
 	if (!object)
 		return NULL;
@@ -436,13 +460,16 @@ json_t *binident_to_json(const struct binary_identity *identity)
 		json_object_set_new(object, "interpreter_argument",
 				    json_text(identity->file_type.interpreter_argument));
 	}
-	if (identity->pe)
-		json_object_set_new(object, "pe", pe_json(identity->pe));
+	if (identity->pe) {
+		pe_view = pe_json(identity->pe);
+		json_object_set(object, "pe", pe_view);
+	}
 	if (identity->elf)
 		json_object_set_new(object, "elf", elf_json(identity->elf));
 	json_object_set_new(object, "version_info", version_columns(identity));
 	json_object_set_new(object, "packages", owners_json(identity));
-	json_object_set_new(object, "additional_fields", binident_additional_fields(identity));
+	json_object_set_new(object, "additional_fields", additional_fields(identity, pe_view));
+	json_decref(pe_view);
 	if (binident_damaged(identity))
 		json_object_set_new(object, "error", json_text(binident_damage_reason(identity)));
 	return object;

@@ -255,8 +255,8 @@ static int parse_modinfo(struct go_buildinfo *info, struct string_bytes modinfo)
 int go_buildinfo_parse(const unsigned char *data, size_t size, go_memory_read read_memory,
 		       void *context, struct go_buildinfo **out, struct parse_error *error)
 {
-	struct string_bytes version;
-	struct string_bytes modinfo;
+	struct string_bytes version = {"", 0};
+	struct string_bytes modinfo = {"", 0};
 	struct go_buildinfo *info;
 	int result;
 

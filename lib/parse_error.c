@@ -14,6 +14,8 @@ int parse_error_set(struct parse_error *error, int code, const char *format, ...
 		return code;
 	error->code = code;
 	va_start(arguments, format);
+	/* The analyzer misreads _FORTIFY_SOURCE's __vsnprintf_chk: va_start is above. */
+	/* NOLINTNEXTLINE(clang-analyzer-valist.Uninitialized) */
 	vsnprintf(error->message, sizeof(error->message), format, arguments);
 	va_end(arguments);
 	return code;

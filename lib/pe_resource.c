@@ -111,7 +111,7 @@ static int read_directory(struct walk *walk, uint32_t offset)
 		walk->list->anomalies |= PE_RESOURCE_ANOMALY_LIMIT;
 		count = PE_RESOURCE_MAX_ENTRIES;
 	}
-	uint64_t file_offset;
+	uint64_t file_offset = 0;
 	uint32_t room = tree_available(walk, offset + DIRECTORY_HEADER_SIZE, &file_offset);
 	if (room / DIRECTORY_ENTRY_SIZE < count) {
 		/* Entries cut by the end of the data: keep those that are there. */

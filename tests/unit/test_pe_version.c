@@ -49,11 +49,47 @@ static size_t build_one(bool pe32_plus, uint16_t language)
 	return pe_build(image, IMAGE_CAPACITY, pe32_plus, &leaf, 1);
 }
 
+/* The usual blob (RealVNC Ltd / rport in 040904b0) in a PE32+ image; returns its size. */
+static size_t rport_image(bool pe32_plus)
+{
+	vs_simple(&writer, "040904b0", "RealVNC Ltd", "rport", 0x0409, 0x04b0);
+	return build_one(pe32_plus, 0x0409);
+}
+
+/* The open nodes of a blob being written: root, StringFileInfo, one table. */
+struct open_blob {
+	size_t root;
+	size_t info;
+	size_t table;
+};
+
+static struct open_blob blob_begin(const char *table_key)
+{
+	struct open_blob blob;
+
+	writer.size = 0;
+	blob.root = vs_root(&writer);
+	blob.info = vs_open(&writer, "StringFileInfo", 0, 1);
+	blob.table = vs_open(&writer, table_key, 0, 1);
+	return blob;
+}
+
+/* Close what blob_begin opened, with Translation 0409/04b0 when asked. */
+static void blob_end(struct open_blob blob, bool translation)
+{
+	static const uint16_t pairs[] = {0x0409, 0x04b0};
+
+	vs_close(&writer, blob.table);
+	vs_close(&writer, blob.info);
+	if (translation)
+		vs_translation(&writer, "VarFileInfo", pairs, 1);
+	vs_close(&writer, blob.root);
+}
+
 static void test_simple_pe32_plus(void **state)
 {
 	(void)state;
-	vs_simple(&writer, "040904b0", "RealVNC Ltd", "rport", 0x0409, 0x04b0);
-	struct pe_version_info *info = read_ok(image, build_one(true, 0x0409));
+	struct pe_version_info *info = read_ok(image, rport_image(true));
 
 	assert_true(info->pe32_plus);
 	assert_int_equal(info->machine, 0x8664);
@@ -72,8 +108,7 @@ static void test_simple_pe32_plus(void **state)
 static void test_simple_pe32(void **state)
 {
 	(void)state;
-	vs_simple(&writer, "040904b0", "RealVNC Ltd", "rport", 0x0409, 0x04b0);
-	struct pe_version_info *info = read_ok(image, build_one(false, 0x0409));
+	struct pe_version_info *info = read_ok(image, rport_image(false));
 
 	assert_false(info->pe32_plus);
 	assert_int_equal(info->machine, 0x014c);
@@ -111,21 +146,11 @@ static void test_any_order_and_case(void **state)
 /* Build a table with one CompanyName whose wValueLength is value_length. */
 static struct pe_version_info *company_with_length(uint16_t value_length)
 {
-	const uint16_t pairs[] = {0x0409, 0x04b0};
-	size_t root;
-	size_t info_node;
-	size_t table;
+	struct open_blob blob = blob_begin("040904b0");
 
-	writer.size = 0;
-	root = vs_root(&writer);
-	info_node = vs_open(&writer, "StringFileInfo", 0, 1);
-	table = vs_open(&writer, "040904b0", 0, 1);
 	vs_string_length(&writer, "CompanyName", "RealVNC Ltd", value_length);
 	vs_string(&writer, "ProductName", "rport");
-	vs_close(&writer, table);
-	vs_close(&writer, info_node);
-	vs_translation(&writer, "VarFileInfo", pairs, 1);
-	vs_close(&writer, root);
+	blob_end(blob, true);
 	return read_ok(image, build_one(true, 0x0409));
 }
 
@@ -171,23 +196,12 @@ static void test_non_ascii_and_unpaired_surrogate(void **state)
 {
 	(void)state;
 	const uint16_t value[] = {'D', 'W', 'S', 'N', 'E', 'T', ' ', 'O', 0x00dc, ' ', 0xd83d, 0};
-	const uint16_t pairs[] = {0x0409, 0x04b0};
-	size_t root;
-	size_t info_node;
-	size_t table;
-	size_t node;
+	struct open_blob blob = blob_begin("040904b0");
+	size_t node = vs_open(&writer, "CompanyName", 12, 1);
 
-	writer.size = 0;
-	root = vs_root(&writer);
-	info_node = vs_open(&writer, "StringFileInfo", 0, 1);
-	table = vs_open(&writer, "040904b0", 0, 1);
-	node = vs_open(&writer, "CompanyName", 12, 1);
 	vs_units(&writer, value, 12);
 	vs_close(&writer, node);
-	vs_close(&writer, table);
-	vs_close(&writer, info_node);
-	vs_translation(&writer, "VarFileInfo", pairs, 1);
-	vs_close(&writer, root);
+	blob_end(blob, true);
 	struct pe_version_info *info = read_ok(image, build_one(true, 0x0409));
 
 	assert_string_equal(pe_version_lookup(info, "CompanyName"), "DWSNET O\xc3\x9c \xef\xbf\xbd");
@@ -308,19 +322,11 @@ static void test_table_choice_and_fallbacks(void **state)
 static void test_duplicate_keys_first_wins(void **state)
 {
 	(void)state;
-	size_t root;
-	size_t info_node;
-	size_t table;
+	struct open_blob blob = blob_begin("040904b0");
 
-	writer.size = 0;
-	root = vs_root(&writer);
-	info_node = vs_open(&writer, "StringFileInfo", 0, 1);
-	table = vs_open(&writer, "040904b0", 0, 1);
 	vs_string(&writer, "CompanyName", "first");
 	vs_string(&writer, "COMPANYNAME", "second");
-	vs_close(&writer, table);
-	vs_close(&writer, info_node);
-	vs_close(&writer, root);
+	blob_end(blob, false);
 	struct pe_version_info *info = read_ok(image, build_one(true, 0x0409));
 
 	assert_string_equal(pe_version_lookup(info, "CompanyName"), "first");
@@ -333,21 +339,12 @@ static void test_duplicate_keys_first_wins(void **state)
 static void test_child_overrun_is_clamped(void **state)
 {
 	(void)state;
-	size_t root;
-	size_t info_node;
-	size_t table;
-	size_t product;
+	struct open_blob blob = blob_begin("040904b0");
 
-	writer.size = 0;
-	root = vs_root(&writer);
-	info_node = vs_open(&writer, "StringFileInfo", 0, 1);
-	table = vs_open(&writer, "040904b0", 0, 1);
 	vs_string(&writer, "CompanyName", "RealVNC Ltd");
-	product = writer.size;
+	size_t product = writer.size;
 	vs_string(&writer, "ProductName", "rport");
-	vs_close(&writer, table);
-	vs_close(&writer, info_node);
-	vs_close(&writer, root);
+	blob_end(blob, false);
 	put16(writer.data + product, 0xfff0);
 	struct pe_version_info *info = read_ok(image, build_one(true, 0x0409));
 
@@ -360,22 +357,14 @@ static void test_child_overrun_is_clamped(void **state)
 static void test_zero_and_short_lengths_end_iteration(void **state)
 {
 	(void)state;
-	size_t root;
-	size_t info_node;
-	size_t table;
-	size_t product;
 
 	for (uint16_t length = 0; length < 6; length++) {
-		writer.size = 0;
-		root = vs_root(&writer);
-		info_node = vs_open(&writer, "StringFileInfo", 0, 1);
-		table = vs_open(&writer, "040904b0", 0, 1);
+		struct open_blob blob = blob_begin("040904b0");
+
 		vs_string(&writer, "CompanyName", "RealVNC Ltd");
-		product = writer.size;
+		size_t product = writer.size;
 		vs_string(&writer, "ProductName", "rport");
-		vs_close(&writer, table);
-		vs_close(&writer, info_node);
-		vs_close(&writer, root);
+		blob_end(blob, false);
 		put16(writer.data + product, length);
 		struct pe_version_info *info = read_ok(image, build_one(true, 0x0409));
 
@@ -404,8 +393,7 @@ static void test_root_key_and_fixed_info_checks(void **state)
 static void test_truncation_at_every_length(void **state)
 {
 	(void)state;
-	vs_simple(&writer, "040904b0", "RealVNC Ltd", "rport", 0x0409, 0x04b0);
-	size_t size = build_one(true, 0x0409);
+	size_t size = rport_image(true);
 	size_t blob_end = PE_BUILDER_RSRC_OFFSET + 0x58 + writer.size;
 
 	for (size_t length = 0; length <= size; length++) {
@@ -434,8 +422,7 @@ static void test_mutations_never_crash(void **state)
 	static unsigned char mutated[IMAGE_CAPACITY];
 	uint32_t random = 12345;
 
-	vs_simple(&writer, "040904b0", "RealVNC Ltd", "rport", 0x0409, 0x04b0);
-	size_t size = build_one(true, 0x0409);
+	size_t size = rport_image(true);
 	for (int round = 0; round < 20000; round++) {
 		memcpy(mutated, image, size);
 		for (int change = 0; change < 4; change++) {
@@ -453,8 +440,7 @@ static void test_mutations_never_crash(void **state)
 /* Write the resource tree fields by hand on top of a built image. */
 static size_t loop_image(uint32_t name_target)
 {
-	vs_simple(&writer, "040904b0", "RealVNC Ltd", "rport", 0x0409, 0x04b0);
-	size_t size = build_one(true, 0x0409);
+	size_t size = rport_image(true);
 
 	/* name directory at 24, its first entry's target at 24 + 16 + 4 */
 	put32(image + PE_BUILDER_RSRC_OFFSET + 24 + 16 + 4, name_target);
@@ -478,8 +464,7 @@ static void test_loops_are_cut(void **state)
 static void test_leaf_where_directory_belongs(void **state)
 {
 	(void)state;
-	vs_simple(&writer, "040904b0", "RealVNC Ltd", "rport", 0x0409, 0x04b0);
-	size_t size = build_one(true, 0x0409);
+	size_t size = rport_image(true);
 	/* language entry (dir at 48, entry at 64) made a "directory" */
 	put32(image + PE_BUILDER_RSRC_OFFSET + 48 + 16 + 4, 0x80000000u | 24);
 	struct pe_version_info *info = read_ok(image, size);
@@ -492,8 +477,7 @@ static void test_leaf_where_directory_belongs(void **state)
 static void test_out_of_bounds_offsets(void **state)
 {
 	(void)state;
-	vs_simple(&writer, "040904b0", "RealVNC Ltd", "rport", 0x0409, 0x04b0);
-	size_t size = build_one(true, 0x0409);
+	size_t size = rport_image(true);
 	unsigned char *data_entry = image + PE_BUILDER_RSRC_OFFSET + 48 + 16 + 8;
 
 	put32(data_entry, 0x7ffff000);       /* blob RVA in no section */
@@ -587,8 +571,7 @@ static void test_not_pe_and_broken_headers(void **state)
 	assert_int_equal(pe_version_read_buffer("\177ELF", 4, &info, NULL), -ENOEXEC);
 	assert_int_equal(pe_version_read_buffer(NULL, 0, &info, NULL), -ENOEXEC);
 
-	vs_simple(&writer, "040904b0", "RealVNC Ltd", "rport", 0x0409, 0x04b0);
-	size_t size = build_one(true, 0x0409);
+	size_t size = rport_image(true);
 	put32(image + 0x3c, 0x7ffffff0);      /* e_lfanew past the end */
 	assert_int_equal(pe_version_read_buffer(image, size, &info, NULL), -ENOEXEC);
 	put32(image + 0x3c, 0x40);
@@ -601,8 +584,7 @@ static void test_not_pe_and_broken_headers(void **state)
 static void test_fd_matches_buffer(void **state)
 {
 	(void)state;
-	vs_simple(&writer, "040904b0", "RealVNC Ltd", "rport", 0x0409, 0x04b0);
-	size_t size = build_one(false, 0x0409);
+	size_t size = rport_image(false);
 	int fd = memfd_create("pe", 0);
 	struct pe_version_info *info = NULL;
 

@@ -37,17 +37,26 @@ static void test_ascii_and_bmp(void **state)
 	assert_int_equal(replaced, 0);
 }
 
+/* Decode units and compare with the expected UTF-8 and replacement count. */
+static void check_decoding(const uint16_t *units, size_t count, const char *expected,
+			   size_t expected_replaced)
+{
+	char out[UTF16_UTF8_CAPACITY(16)];
+	size_t replaced = 99;
+
+	assert_true(count <= 16);
+	decode_units(units, count, out, &replaced);
+	assert_string_equal(out, expected);
+	assert_int_equal(replaced, expected_replaced);
+}
+
 static void test_surrogate_pairs(void **state)
 {
 	(void)state;
-	/* U+1F680 ROCKET and U+10FFFF, the highest code point. */
+	/* U+1F680 ROCKET, U+10FFFF (the highest code point), U+10000 */
 	const uint16_t units[] = {0xd83d, 0xde80, 0xdbff, 0xdfff, 0xd800, 0xdc00};
-	char out[UTF16_UTF8_CAPACITY(6)];
-	size_t replaced = 99;
 
-	decode_units(units, 6, out, &replaced);
-	assert_string_equal(out, "\xf0\x9f\x9a\x80\xf4\x8f\xbf\xbf\xf0\x90\x80\x80");
-	assert_int_equal(replaced, 0);
+	check_decoding(units, 6, "\xf0\x9f\x9a\x80\xf4\x8f\xbf\xbf\xf0\x90\x80\x80", 0);
 }
 
 static void test_unpaired_surrogates_become_replacement(void **state)
@@ -55,24 +64,11 @@ static void test_unpaired_surrogates_become_replacement(void **state)
 	(void)state;
 	/* lone low; high followed by a letter; high at the very end */
 	const uint16_t units[] = {0xdc00, 'a', 0xd83d, 'b', 0xd83d};
-	char out[UTF16_UTF8_CAPACITY(5)];
-	size_t replaced = 0;
+	/* a high surrogate followed by another high one, then a pair */
+	const uint16_t doubled[] = {0xd83d, 0xd83d, 0xde80};
 
-	decode_units(units, 5, out, &replaced);
-	assert_string_equal(out, "\xef\xbf\xbd" "a" "\xef\xbf\xbd" "b" "\xef\xbf\xbd");
-	assert_int_equal(replaced, 3);
-}
-
-static void test_high_followed_by_high(void **state)
-{
-	(void)state;
-	const uint16_t units[] = {0xd83d, 0xd83d, 0xde80};
-	char out[UTF16_UTF8_CAPACITY(3)];
-	size_t replaced = 0;
-
-	decode_units(units, 3, out, &replaced);
-	assert_string_equal(out, "\xef\xbf\xbd\xf0\x9f\x9a\x80");
-	assert_int_equal(replaced, 1);
+	check_decoding(units, 5, "\xef\xbf\xbd" "a" "\xef\xbf\xbd" "b" "\xef\xbf\xbd", 3);
+	check_decoding(doubled, 3, "\xef\xbf\xbd\xf0\x9f\x9a\x80", 1);
 }
 
 static void test_capacity_is_enough_for_worst_case(void **state)
@@ -111,7 +107,6 @@ int main(void)
 		cmocka_unit_test(test_ascii_and_bmp),
 		cmocka_unit_test(test_surrogate_pairs),
 		cmocka_unit_test(test_unpaired_surrogates_become_replacement),
-		cmocka_unit_test(test_high_followed_by_high),
 		cmocka_unit_test(test_capacity_is_enough_for_worst_case),
 		cmocka_unit_test(test_length_stops_at_nul_within_bounds),
 	};
