@@ -97,7 +97,7 @@ static json_t *table_strings(const struct pe_string_table *table)
 {
 	json_t *strings = json_object();
 
-	for (size_t i = 0; strings && i < table->string_count; i++) {
+	for (size_t i = 0; strings && table && i < table->string_count; i++) {
 		const struct pe_version_string *string = &table->strings[i];
 
 		if (!json_object_get(strings, string->key))

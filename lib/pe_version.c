@@ -596,8 +596,10 @@ static int parse_leaves(struct pe_version_info *info, const struct pe_image *ima
 		}
 		result = parse_leaf(info, image, &info->resources[i], buffer);
 		if (result == -ENOMEM) {
-			/* Out of budget: keep what is decoded, say so. */
+			/* Out of budget: drop this leaf's partial decoding, say so. */
 			info->resources[i].parsed = false;
+			info->resources[i].table_count = 0;
+			info->resources[i].translation_count = 0;
 			info->anomalies |= PE_ANOMALY_RESOURCE_LIMIT;
 			result = 0;
 			break;
