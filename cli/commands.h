@@ -9,5 +9,6 @@
 #define RMMHUNT_CLI_COMMANDS_H
 
 int command_status(int argc, char **argv);
+int command_inspect(int argc, char **argv);
 
 #endif

@@ -1,5 +1,8 @@
 /*
- * arena.c - bump allocation in a chain of blocks.
+ * arena.c - bump allocation from a list of malloc'd blocks (see arena.h).
+ *
+ * Blocks are 16 KiB, or exactly the size asked for when that is larger; a
+ * request is served from the newest block when it fits there.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -7,23 +10,70 @@
 
 #include "arena.h"
 
-#define ARENA_FIRST_BLOCK 4096
-#define ARENA_MAX_BLOCK (1 << 20)
+#define ARENA_BLOCK_SIZE ((size_t)16 * 1024)
 
 struct arena_block {
 	struct arena_block *next;
-	size_t size;
-	size_t used;
+	size_t size;   /* bytes in data */
+	size_t used;   /* bytes of data handed out */
 	max_align_t data[];
 };
 
-void arena_init(struct arena *arena)
+void arena_init(struct arena *arena, size_t budget)
 {
 	arena->blocks = NULL;
-	arena->next_block_size = ARENA_FIRST_BLOCK;
+	arena->used = 0;
+	arena->budget = budget;
 }
 
-void arena_free(struct arena *arena)
+static struct arena_block *arena_new_block(struct arena *arena, size_t size)
+{
+	size_t block_size = size > ARENA_BLOCK_SIZE ? size : ARENA_BLOCK_SIZE;
+	struct arena_block *block = malloc(sizeof(*block) + block_size);
+
+	if (!block)
+		return NULL;
+	block->next = arena->blocks;
+	block->size = block_size;
+	block->used = 0;
+	arena->blocks = block;
+	return block;
+}
+
+void *arena_alloc(struct arena *arena, size_t size)
+{
+	size_t rounded = (size + 7) & ~(size_t)7;
+	struct arena_block *block = arena->blocks;
+
+	if (rounded < size || rounded > arena->budget - arena->used)
+		return NULL;
+	if (!block || block->size - block->used < rounded) {
+		block = arena_new_block(arena, rounded);
+		if (!block)
+			return NULL;
+	}
+	unsigned char *memory = (unsigned char *)block->data + block->used;
+	block->used += rounded;
+	arena->used += rounded;
+	memset(memory, 0, size);
+	return memory;
+}
+
+char *arena_strndup(struct arena *arena, const char *text, size_t length)
+{
+	char *copy;
+
+	if (length == SIZE_MAX)
+		return NULL;
+	copy = arena_alloc(arena, length + 1);
+	if (!copy)
+		return NULL;
+	memcpy(copy, text, length);
+	copy[length] = '\0';
+	return copy;
+}
+
+void arena_release(struct arena *arena)
 {
 	struct arena_block *block = arena->blocks;
 
@@ -33,70 +83,23 @@ void arena_free(struct arena *arena)
 		free(block);
 		block = next;
 	}
-	arena_init(arena);
+	arena->blocks = NULL;
+	arena->used = 0;
 }
 
 void arena_reset(struct arena *arena)
 {
-	struct arena_block *last = arena->blocks;
+	struct arena_block *oldest = arena->blocks;
 
-	if (!last)
+	if (!oldest)
 		return;
-	/* The oldest block is at the tail; keep it. */
-	while (last->next) {
-		struct arena_block *next = last->next;
+	while (oldest->next) {
+		struct arena_block *newer = oldest;
 
-		free(last);
-		last = next;
+		oldest = oldest->next;
+		free(newer);
 	}
-	last->used = 0;
-	arena->blocks = last;
-}
-
-static struct arena_block *arena_grow(struct arena *arena, size_t need)
-{
-	size_t size = arena->next_block_size;
-	struct arena_block *block;
-
-	if (size < need)
-		size = need;
-	block = malloc(sizeof(*block) + size);
-	if (!block)
-		return NULL;
-	block->size = size;
-	block->used = 0;
-	block->next = arena->blocks;
-	arena->blocks = block;
-	if (arena->next_block_size < ARENA_MAX_BLOCK)
-		arena->next_block_size *= 2;
-	return block;
-}
-
-void *arena_alloc(struct arena *arena, size_t size)
-{
-	struct arena_block *block = arena->blocks;
-	size_t aligned = (size + 7) & ~(size_t)7;
-
-	if (aligned < size)
-		return NULL;
-	if (!block || block->size - block->used < aligned) {
-		block = arena_grow(arena, aligned);
-		if (!block)
-			return NULL;
-	}
-	void *result = (char *)block->data + block->used;
-	block->used += aligned;
-	return result;
-}
-
-char *arena_strndup(struct arena *arena, const char *data, size_t length)
-{
-	char *copy = arena_alloc(arena, length + 1);
-
-	if (!copy)
-		return NULL;
-	if (length)
-		memcpy(copy, data, length);
-	copy[length] = '\0';
-	return copy;
+	oldest->used = 0;
+	arena->blocks = oldest;
+	arena->used = 0;
 }

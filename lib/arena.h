@@ -1,9 +1,11 @@
 /*
- * arena.h - a bump allocator for the strings of one record.
+ * arena.h - a bump allocator with a byte budget, for parse results.
  *
- * A record's string columns point into its arena; freeing (or resetting) the
- * arena frees them all at once.  Blocks grow geometrically; an allocation
- * larger than a block gets a block of its own.
+ * A reader of an untrusted file allocates everything it returns (strings,
+ * tables) from one arena: the result is freed in one call, and the budget
+ * bounds the memory any file can make the reader use, whatever its
+ * structure claims.  Allocations are 8-byte aligned and never freed one by
+ * one.
  */
 #ifndef RMMHUNT_ARENA_H
 #define RMMHUNT_ARENA_H
@@ -13,18 +15,29 @@
 struct arena_block;
 
 struct arena {
-	struct arena_block *blocks;
-	size_t next_block_size;
+	struct arena_block *blocks;  /* newest first */
+	size_t used;                 /* bytes handed out, padding included */
+	size_t budget;               /* most bytes it may hand out */
 };
 
-void arena_init(struct arena *arena);
-/* Release every block but the first, keep it for reuse. */
-void arena_reset(struct arena *arena);
-void arena_free(struct arena *arena);
+/* An empty arena that will hand out at most budget bytes (SIZE_MAX: no
+ * limit but memory). */
+void arena_init(struct arena *arena, size_t budget);
 
-/* size bytes, 8-aligned; NULL when out of memory. */
+/*
+ * size zeroed bytes, or NULL when the budget would be exceeded or malloc
+ * fails.  Callers treat NULL as "limit reached" (-ENOMEM).
+ */
 void *arena_alloc(struct arena *arena, size_t size);
-/* A NUL-terminated copy of data[0..length). */
-char *arena_strndup(struct arena *arena, const char *data, size_t length);
+
+/* A NUL-terminated copy of length bytes at text, or NULL. */
+char *arena_strndup(struct arena *arena, const char *text, size_t length);
+
+/* Forget every allocation but keep the oldest block for reuse (the record
+ * builder resets one arena per record). */
+void arena_reset(struct arena *arena);
+
+/* Free every block; the arena is empty and reusable afterwards. */
+void arena_release(struct arena *arena);
 
 #endif

@@ -2,6 +2,7 @@
  * record.c - DeviceProcessEvents rows: setting values, writing JSON.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,7 +29,7 @@ static void record_clear_values(struct record *record)
 
 void record_init(struct record *record)
 {
-	arena_init(&record->arena);
+	arena_init(&record->arena, SIZE_MAX);
 	record_clear_values(record);
 }
 
@@ -40,7 +41,7 @@ void record_reset(struct record *record)
 
 void record_free(struct record *record)
 {
-	arena_free(&record->arena);
+	arena_release(&record->arena);
 	record_clear_values(record);
 }
 

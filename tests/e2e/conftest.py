@@ -1,13 +1,16 @@
 """Shared fixtures of the end-to-end tests.
 
 The tests drive the real programs in build/: the agent with the real BPF
-probe, the rmmhunt CLI.  Tests that need root (the probe) skip with a clear
-message when not root, unless CI=true, where a skip is a failure.
+probe, the rmmhunt CLI (`rmmhunt inspect` and friends), the PE fixtures
+(built here with mingw-w64).  Tests that need root, BPF, Wine or a tool
+skip with a clear message outside CI; under CI=true a skip is a failure.
 """
 import json
 import os
+import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -18,14 +21,55 @@ ROOT = Path(__file__).resolve().parents[2]
 BUILD = ROOT / "build"
 AGENT = BUILD / "rmmhunt-agent"
 CLI = BUILD / "rmmhunt"
+RMMHUNT = str(CLI)
+PE_FIXTURES = str(BUILD / "fixtures" / "pe")
 IN_CI = os.environ.get("CI") == "true"
+
+sys.path.insert(0, os.path.dirname(__file__))
 
 
 def skip_or_fail(reason):
     """Outside CI a missing facility skips; in CI it fails."""
     if IN_CI:
-        pytest.fail(f"CI=true and {reason}")
+        pytest.fail(f"prerequisite missing under CI=true: {reason}")
     pytest.skip(reason)
+
+
+def require_tools(*tools):
+    for tool in tools:
+        if shutil.which(tool) is None:
+            skip_or_fail("%s is not installed (make test-deps installs it)" % tool)
+
+
+def inspect(*paths, options=("--json",)):
+    """Run rmmhunt inspect; returns (records by path, stderr, exit status)."""
+    if not os.access(RMMHUNT, os.X_OK):
+        pytest.fail("%s is not built (make build/rmmhunt)" % RMMHUNT)
+    result = subprocess.run([RMMHUNT, "inspect", *options, *paths],
+                            capture_output=True, text=True, timeout=120)
+    records = {}
+    if "--json" in options:
+        for line in result.stdout.splitlines():
+            record = json.loads(line)
+            records[record["path"]] = record
+    return records, result.stderr, result.returncode
+
+
+def inspect_one(path, options=("--json",)):
+    records, stderr, status = inspect(path, options=options)
+    assert status == 0, stderr
+    return records[path]
+
+
+@pytest.fixture(scope="session")
+def pe_fixtures():
+    """Directory of the PE fixtures, built by tests/fixtures/pe/mkfixtures.py."""
+    require_tools("x86_64-w64-mingw32-windres", "x86_64-w64-mingw32-gcc",
+                  "i686-w64-mingw32-windres", "i686-w64-mingw32-gcc")
+    subprocess.run([sys.executable,
+                    os.path.join(ROOT, "tests", "fixtures", "pe", "mkfixtures.py"),
+                    PE_FIXTURES], check=True)
+    return PE_FIXTURES
 
 
 def require_root():
