@@ -23,6 +23,7 @@ struct agent {
 	struct device_identity identity;
 	struct boot_clock clock;
 	struct report_ids report_ids;
+	struct dpkg_index *dpkg;
 	struct file_cache *files;
 	struct process_table *processes;
 	struct accounts *accounts;

@@ -227,7 +227,7 @@ static void request_hash(struct assembler *assembler, struct image *image,
 	fd = open_exe(pid, image->path, path_usable, &image->file->key, &check,
 		      &open_errno);
 	file_cache_request_hash(assembler->context.files, image->file, fd, check,
-				open_errno);
+				open_errno, image->path);
 }
 
 /* The whole argv of a live process, when the probe had to cut it. */

@@ -16,6 +16,9 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
+#include "binident_json.h"
 #include "file_cache.h"
 #include "hashmap.h"
 
@@ -26,6 +29,10 @@ struct hash_job {
 	int fd;
 	enum file_check check;
 	int64_t max_bytes;
+	struct dpkg_index *dpkg;
+	char *path; /* for the package lookup; may be NULL */
+	char *version[VERSION_FIELD_COUNT];
+	char *identity_fields;
 	/* filled by the worker */
 	enum hash_status status;
 	int error;
@@ -138,7 +145,45 @@ const char *hash_status_name(enum hash_status status)
 	return "unknown";
 }
 
-/* Hash fd as the job says; runs on either thread. */
+/* {"a":1,"b":2} -> "a":1,"b":2 (so it can join another object) */
+static char *object_members(json_t *object)
+{
+	char *text = json_dumps(object, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	size_t length;
+
+	if (!text)
+		return NULL;
+	length = strlen(text);
+	if (length < 2) {
+		free(text);
+		return NULL;
+	}
+	memmove(text, text + 1, length - 2);
+	text[length - 2] = '\0';
+	return text;
+}
+
+/* Version info and other identity facts, from the job's fd. */
+static void read_identity(struct hash_job *job)
+{
+	struct binident_options options = {.dpkg = job->dpkg, .path = job->path};
+	struct binary_identity identity;
+	json_t *fields;
+
+	if (binident_inspect_fd(job->fd, &options, &identity) == 0) {
+		for (int field = 0; field < VERSION_FIELD_COUNT; field++)
+			job->version[field] =
+				strdup(binident_version_field(&identity, field));
+		fields = binident_additional_fields(&identity);
+		if (fields) {
+			job->identity_fields = object_members(fields);
+			json_decref(fields);
+		}
+	}
+	binident_release(&identity);
+}
+
+/* Hash fd as the job says, and read what the file is; runs on either thread. */
 static void run_job(struct hash_job *job)
 {
 	int result;
@@ -147,7 +192,10 @@ static void run_job(struct hash_job *job)
 		job->status = HASH_STATUS_RACED;
 		return;
 	}
-	result = filehash_fd(job->fd, job->max_bytes, &job->hashes);
+	/* too large to hash: still worth knowing what it is (headers only) */
+	result = job->max_bytes > 0 && job->key.size > job->max_bytes
+			 ? -EFBIG
+			 : filehash_fd(job->fd, job->max_bytes, &job->hashes);
 	if (result == -EFBIG) {
 		job->status = HASH_STATUS_TOO_LARGE;
 	} else if (result < 0) {
@@ -160,6 +208,8 @@ static void run_job(struct hash_job *job)
 	} else {
 		job->status = HASH_STATUS_OK;
 	}
+	if (job->status == HASH_STATUS_OK || job->status == HASH_STATUS_TOO_LARGE)
+		read_identity(job);
 }
 
 static void *hash_worker_main(void *argument)
@@ -220,14 +270,14 @@ int file_cache_create(struct file_cache **out,
 	return 0;
 }
 
+static void free_job(struct file_cache *cache, struct hash_job *job);
+
 static void free_jobs(struct file_cache *cache, struct hash_job *job)
 {
 	while (job) {
 		struct hash_job *next = job->next;
 
-		close(job->fd);
-		file_info_release(cache, job->info);
-		free(job);
+		free_job(cache, job);
 		job = next;
 	}
 }
@@ -298,7 +348,15 @@ void file_info_release(struct file_cache *cache, struct file_info *info)
 	if (!info || --info->references > 0)
 		return;
 	/* Only entries the cache has already forgotten reach zero. */
+	for (int field = 0; field < VERSION_FIELD_COUNT; field++)
+		free(info->version[field]);
+	free(info->identity_fields);
 	free(info);
+}
+
+const char *file_info_version(const struct file_info *info, enum version_field field)
+{
+	return info && info->version[field] ? info->version[field] : "";
 }
 
 static void evict_oldest(struct file_cache *cache)
@@ -377,19 +435,38 @@ static void count_status(struct file_cache *cache, enum hash_status status)
 	}
 }
 
+static void free_job(struct file_cache *cache, struct hash_job *job)
+{
+	close(job->fd);
+	file_info_release(cache, job->info);
+	for (int field = 0; field < VERSION_FIELD_COUNT; field++)
+		free(job->version[field]);
+	free(job->identity_fields);
+	free(job->path);
+	free(job);
+}
+
+/* Apply a job's results to its entry (the entry takes the strings). */
 static void finish(struct file_cache *cache, struct file_info *info,
-		   const struct hash_job *job)
+		   struct hash_job *job)
 {
 	info->hash_status = job->status;
 	info->hash_errno = job->error;
 	if (job->status == HASH_STATUS_OK)
 		info->hashes = job->hashes;
+	for (int field = 0; field < VERSION_FIELD_COUNT; field++) {
+		info->version[field] = job->version[field];
+		job->version[field] = NULL;
+	}
+	info->identity_fields = job->identity_fields;
+	job->identity_fields = NULL;
 	count_status(cache, job->status);
 	notify_waiters(info);
 }
 
 bool file_cache_request_hash(struct file_cache *cache, struct file_info *info,
-			     int fd, enum file_check check, int open_errno)
+			     int fd, enum file_check check, int open_errno,
+			     const char *path)
 {
 	struct hash_job *job;
 
@@ -409,13 +486,6 @@ bool file_cache_request_hash(struct file_cache *cache, struct file_info *info,
 		count_status(cache, info->hash_status);
 		return true;
 	}
-	if (cache->options.max_hash_bytes > 0 &&
-	    info->key.size > cache->options.max_hash_bytes) {
-		close(fd);
-		info->hash_status = HASH_STATUS_TOO_LARGE;
-		count_status(cache, info->hash_status);
-		return true;
-	}
 	job = calloc(1, sizeof(*job));
 	if (!job) {
 		close(fd);
@@ -429,13 +499,13 @@ bool file_cache_request_hash(struct file_cache *cache, struct file_info *info,
 	job->fd = fd;
 	job->check = check;
 	job->max_bytes = cache->options.max_hash_bytes;
+	job->dpkg = cache->options.dpkg;
+	job->path = path && path[0] == '/' ? strdup(path) : NULL;
 	if (info->key.size <= cache->options.inline_hash_bytes) {
 		cache->stats.hashed_inline++;
 		run_job(job);
 		finish(cache, info, job);
-		close(job->fd);
-		file_info_release(cache, job->info);
-		free(job);
+		free_job(cache, job);
 		return true;
 	}
 	cache->stats.hashed_worker++;
@@ -485,9 +555,7 @@ void file_cache_take_completions(struct file_cache *cache)
 
 		cache->stats.pending--;
 		finish(cache, jobs->info, jobs);
-		close(jobs->fd);
-		file_info_release(cache, jobs->info);
-		free(jobs);
+		free_job(cache, jobs);
 		jobs = next;
 	}
 }

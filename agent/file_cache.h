@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include "binident.h"
 #include "filehash.h"
 
 struct file_key {
@@ -66,6 +67,11 @@ struct file_info {
 	enum hash_status hash_status;
 	int hash_errno;
 	struct file_hashes hashes;
+	/* What the file is (binident.h), read from the same fd as the hashes:
+	 * the six version-info strings (never NULL once final: "" for ELF) and
+	 * the AdditionalFields members, as JSON text without braces. */
+	char *version[VERSION_FIELD_COUNT];
+	char *identity_fields;
 	struct file_waiter *waiters;
 	/* cache bookkeeping */
 	struct file_info *lru_previous, *lru_next;
@@ -80,6 +86,7 @@ struct file_waiter {
 };
 
 struct file_cache_options {
+	struct dpkg_index *dpkg; /* package owners; NULL: none */
 	int64_t max_hash_bytes; /* larger files: HASH_STATUS_TOO_LARGE */
 	int64_t inline_hash_bytes; /* at most this: hashed on the caller's thread */
 	uint32_t max_entries;
@@ -110,13 +117,18 @@ struct file_info *file_info_acquire(struct file_info *info);
 
 /*
  * Make sure a hash is on its way: if the entry has no status yet, hash the
- * file from fd (which must be the file of that key: it is checked by fstat
+ * file and read its identity (version info, ELF/Go facts, package of path)
+ * from fd (which must be the file of that key: it is checked by fstat
  * here and again after hashing).  Takes ownership of fd (-1: no fd could be
  * opened; open_errno says why: ESTALE when a file was found but it is no
  * longer the version that ran, ENOENT/ESRCH when nothing names it any more).  Returns true when the status is final.
  */
 bool file_cache_request_hash(struct file_cache *cache, struct file_info *info,
-			     int fd, enum file_check check, int open_errno);
+			     int fd, enum file_check check, int open_errno,
+			     const char *path);
+
+/* The version string for a column, "" when none.  Never NULL. */
+const char *file_info_version(const struct file_info *info, enum version_field field);
 
 /* Add waiter to a pending entry (waiter memory owned by the caller). */
 void file_info_wait(struct file_info *info, struct file_waiter *waiter);

@@ -80,6 +80,7 @@ static int create_parts(struct agent *agent)
 {
 	const struct agent_options *options = &agent->options;
 	struct file_cache_options cache_options = {
+		.dpkg = NULL,
 		.max_hash_bytes = options->max_hash_bytes,
 		.inline_hash_bytes = options->inline_hash_bytes,
 		.max_entries = options->max_cached_files,
@@ -100,6 +101,11 @@ static int create_parts(struct agent *agent)
 			options->state_dir, strerror(-result));
 		return result;
 	}
+	if (dpkg_index_open("/", &agent->dpkg)) {
+		fprintf(stderr, "rmmhunt-agent: out of memory\n");
+		return -ENOMEM;
+	}
+	cache_options.dpkg = agent->dpkg;
 	if (file_cache_create(&agent->files, &cache_options) ||
 	    process_table_create(&agent->processes, agent->files,
 				 options->max_processes, EXIT_GRACE_NS) ||
@@ -231,6 +237,7 @@ static void stop_parts(struct agent *agent)
 		console_output_close(&agent->console);
 	process_table_destroy(agent->processes);
 	file_cache_destroy(agent->files);
+	dpkg_index_close(agent->dpkg);
 	accounts_destroy(agent->accounts);
 	if (agent->events_open)
 		ndjson_output_close(&agent->events);

@@ -220,6 +220,18 @@ static void write_argv_facts(struct json_writer *writer,
 		write_flag(writer, "ArgvReadFailed", true);
 }
 
+/* What the file is (binident): FileType, Pe*, Elf*, Go*, DebPackage... */
+static void write_identity_fields(struct json_writer *writer,
+				  const struct image *image)
+{
+	const struct file_info *file = image ? image->file : NULL;
+
+	if (file && file->identity_fields && file->identity_fields[0]) {
+		strbuf_append_char(writer->out, ',');
+		strbuf_append_string(writer->out, file->identity_fields);
+	}
+}
+
 static int set_additional_fields(struct record *record,
 				 const struct pending_exec *pending)
 {
@@ -242,6 +254,7 @@ static int set_additional_fields(struct record *record,
 	write_flag(&writer, "ExecWithoutFork", pending->initiating_is_previous_image);
 	if (!pending->initiating.image)
 		write_flag(&writer, "InitiatingProcessUnknown", true);
+	write_identity_fields(&writer, pending->process.image);
 	json_write_object_end(&writer);
 	result = text.failed || scratch.failed
 			 ? -ENOMEM
@@ -250,6 +263,22 @@ static int set_additional_fields(struct record *record,
 	strbuf_free(&text);
 	strbuf_free(&scratch);
 	return result;
+}
+
+/* The six version-info columns, from the PE's chosen table ("" for ELF). */
+static int set_version_info(struct record *record, const struct image *image,
+			    bool initiating)
+{
+	const struct file_info *file = image ? image->file : NULL;
+
+	for (int field = 0; field < VERSION_FIELD_COUNT; field++) {
+		enum dpe_column column = initiating ? version_fields[field].initiating_column
+						    : version_fields[field].process_column;
+
+		if (record_set_cstring(record, column, file_info_version(file, field)))
+			return -ENOMEM;
+	}
+	return 0;
 }
 
 static int set_hashes(struct record *record, const struct image *image,
@@ -321,6 +350,7 @@ static int set_process_columns(struct record *record,
 	    record_set_cstring(record, DPE_PROCESS_COMMAND_LINE,
 			       image->command_line) ||
 	    set_hashes(record, image, DPE_SHA1, DPE_SHA256, DPE_MD5) ||
+	    set_version_info(record, image, false) ||
 	    set_account(record, DPE_ACCOUNT_DOMAIN, DPE_ACCOUNT_NAME,
 			DPE_LOGON_ID, image, context))
 		return -ENOMEM;
@@ -372,6 +402,7 @@ static int set_initiating_columns(struct record *record,
 		    set_hashes(record, image, DPE_INITIATING_PROCESS_SHA1,
 			       DPE_INITIATING_PROCESS_SHA256,
 			       DPE_INITIATING_PROCESS_MD5) ||
+		    set_version_info(record, image, true) ||
 		    set_account(record, DPE_INITIATING_PROCESS_ACCOUNT_DOMAIN,
 				DPE_INITIATING_PROCESS_ACCOUNT_NAME,
 				DPE_INITIATING_PROCESS_LOGON_ID, image, context))

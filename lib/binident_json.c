@@ -322,25 +322,25 @@ static void add_pe_fields(json_t *fields, const struct pe_version_info *info, js
 	json_t *others = json_array();
 	size_t omitted = 0;
 
-	json_object_set_new(fields, "pe_machine", json_string(pe_machine_name(info->machine) ?
+	json_object_set_new(fields, "PeMachine", json_string(pe_machine_name(info->machine) ?
 							     pe_machine_name(info->machine) : "other"));
 	if (!chosen) {
 		json_decref(others);
 		return;
 	}
 	if (chosen->has_fixed) {
-		json_object_set_new(fields, "pe_file_version",
+		json_object_set_new(fields, "PeFileVersion",
 				    version_string(chosen->fixed.file_version_ms,
 						   chosen->fixed.file_version_ls));
-		json_object_set_new(fields, "pe_product_version",
+		json_object_set_new(fields, "PeProductVersion",
 				    version_string(chosen->fixed.product_version_ms,
 						   chosen->fixed.product_version_ls));
 	}
-	json_object_set_new(fields, "pe_version_language", json_integer(chosen->leaf.language));
-	json_object_set_new(fields, "pe_version_choice",
+	json_object_set_new(fields, "PeVersionLanguage", json_integer(chosen->leaf.language));
+	json_object_set_new(fields, "PeVersionChoice",
 			    json_string(pe_table_choice_name(info->choice)));
 	if (info->chosen_table)
-		json_object_set_new(fields, "pe_version_table", json_string(info->chosen_table->key));
+		json_object_set_new(fields, "PeVersionTable", json_string(info->chosen_table->key));
 	for (size_t r = 0; r < info->resource_count; r++) {
 		const struct pe_version_resource *resource = &info->resources[r];
 
@@ -348,7 +348,7 @@ static void add_pe_fields(json_t *fields, const struct pe_version_info *info, js
 			const struct pe_string_table *table = &resource->tables[t];
 
 			if (table == info->chosen_table) {
-				json_object_set_new(fields, "pe_version_strings",
+				json_object_set_new(fields, "PeVersionStrings",
 						    shared_table_strings(info, pe_view, r, t));
 				continue;
 			}
@@ -363,13 +363,13 @@ static void add_pe_fields(json_t *fields, const struct pe_version_info *info, js
 		}
 	}
 	if (json_array_size(others) > 0)
-		json_object_set_new(fields, "pe_version_other_tables", others);
+		json_object_set_new(fields, "PeVersionOtherTables", others);
 	else
 		json_decref(others);
 	if (omitted)
-		json_object_set_new(fields, "pe_version_other_tables_omitted", json_integer((json_int_t)omitted));
+		json_object_set_new(fields, "PeVersionOtherTablesOmitted", json_integer((json_int_t)omitted));
 	if (info->anomalies)
-		json_object_set_new(fields, "pe_version_anomalies", anomaly_list(info->anomalies));
+		json_object_set_new(fields, "PeVersionAnomalies", anomaly_list(info->anomalies));
 }
 
 static void add_go_fields(json_t *fields, const struct go_buildinfo *go)
@@ -378,16 +378,16 @@ static void add_go_fields(json_t *fields, const struct go_buildinfo *go)
 		const char *setting;
 		const char *key;
 	} vcs[] = {
-		{"vcs", "go_vcs"},
-		{"vcs.revision", "go_vcs_revision"},
-		{"vcs.time", "go_vcs_time"},
-		{"vcs.modified", "go_vcs_modified"},
+		{"vcs", "GoVcs"},
+		{"vcs.revision", "GoVcsRevision"},
+		{"vcs.time", "GoVcsTime"},
+		{"vcs.modified", "GoVcsModified"},
 	};
 
-	json_object_set_new(fields, "go_version", json_text(go->go_version));
-	json_object_set_new(fields, "go_main_package", json_text(go->main_package));
-	json_object_set_new(fields, "go_module_path", json_text(go->module_path));
-	json_object_set_new(fields, "go_module_version", json_text(go->module_version));
+	json_object_set_new(fields, "GoVersion", json_text(go->go_version));
+	json_object_set_new(fields, "GoMainPackage", json_text(go->main_package));
+	json_object_set_new(fields, "GoModulePath", json_text(go->module_path));
+	json_object_set_new(fields, "GoModuleVersion", json_text(go->module_version));
 	for (size_t i = 0; i < sizeof(vcs) / sizeof(vcs[0]); i++) {
 		const char *value = go_buildinfo_setting(go, vcs[i].setting);
 
@@ -400,13 +400,13 @@ static void add_elf_fields(json_t *fields, const struct elf_facts *facts)
 {
 	const char *machine = elf_machine_name(facts->machine);
 
-	json_object_set_new(fields, "elf_machine", json_string(machine ? machine : "other"));
+	json_object_set_new(fields, "ElfMachine", json_string(machine ? machine : "other"));
 	if (facts->build_id)
-		json_object_set_new(fields, "elf_build_id", json_string(facts->build_id));
+		json_object_set_new(fields, "ElfBuildId", json_string(facts->build_id));
 	if (facts->interpreter)
-		json_object_set_new(fields, "elf_interpreter", json_text(facts->interpreter));
+		json_object_set_new(fields, "ElfInterpreter", json_text(facts->interpreter));
 	if (facts->package_note)
-		json_object_set_new(fields, "elf_package_note", package_note_json(facts->package_note));
+		json_object_set_new(fields, "ElfPackageNote", package_note_json(facts->package_note));
 	if (facts->go)
 		add_go_fields(fields, facts->go);
 }
@@ -418,24 +418,24 @@ static json_t *additional_fields(const struct binary_identity *identity, json_t 
 
 	if (!fields)
 		return NULL;
-	json_object_set_new(fields, "file_type",
+	json_object_set_new(fields, "FileType",
 			    json_string(file_type_name(identity->file_type.type)));
 	if (identity->file_type.type == FILE_TYPE_SCRIPT)
-		json_object_set_new(fields, "script_interpreter",
+		json_object_set_new(fields, "ScriptInterpreter",
 				    json_text(identity->file_type.interpreter));
 	if (identity->pe)
 		add_pe_fields(fields, identity->pe, pe_view);
 	if (identity->elf)
 		add_elf_fields(fields, identity->elf);
 	if (identity->owner_count > 0) {
-		json_object_set_new(fields, "deb_package", json_string(identity->owners[0].package));
-		json_object_set_new(fields, "deb_package_version",
+		json_object_set_new(fields, "DebPackage", json_string(identity->owners[0].package));
+		json_object_set_new(fields, "DebPackageVersion",
 				    json_string(identity->owners[0].version));
 	}
 	if (identity->owner_count > 1)
-		json_object_set_new(fields, "deb_packages", owners_json(identity));
+		json_object_set_new(fields, "DebPackages", owners_json(identity));
 	if (binident_damaged(identity))
-		json_object_set_new(fields, "binary_damage", json_text(binident_damage_reason(identity)));
+		json_object_set_new(fields, "BinaryDamage", json_text(binident_damage_reason(identity)));
 	return fields;
 }
 

@@ -34,11 +34,11 @@ def test_system_binary_build_id_and_package():
     assert record["elf"]["machine"] in ("x86-64", "AArch64")
     assert record["elf"]["build_id"] == readelf_build_id(real)
     fields = record["additional_fields"]
-    assert fields["elf_build_id"] == readelf_build_id(real)
+    assert fields["ElfBuildId"] == readelf_build_id(real)
     owner = dpkg_owner("/bin/ls") or dpkg_owner("/usr/bin/ls")
     assert owner == "coreutils"
-    assert fields["deb_package"] == owner
-    assert fields["deb_package_version"]
+    assert fields["DebPackage"] == owner
+    assert fields["DebPackageVersion"]
     # Windows fields are never invented for ELF.
     assert set(record["version_info"].values()) == {""}
 
@@ -49,7 +49,7 @@ def test_usr_merge_alias():
     if not os.path.islink("/bin"):
         pytest.skip("/bin is not a symlink: this system is not /usr-merged")
     for path in ("/bin/ls", "/usr/bin/ls"):
-        assert inspect_one(path)["additional_fields"]["deb_package"] == "coreutils", path
+        assert inspect_one(path)["additional_fields"]["DebPackage"] == "coreutils", path
 
 
 def test_package_note_and_unowned_file(tmp_path):
@@ -63,10 +63,10 @@ def test_package_note_and_unowned_file(tmp_path):
     assert note == {"type": "deb", "name": "rmmhunt-fixture", "version": "1.2-3",
                     "architecture": "amd64", "os": "debian", "osVersion": "12"}
     fields = record["additional_fields"]
-    assert fields["elf_package_note"]["name"] == "rmmhunt-fixture"
-    assert len(fields["elf_build_id"]) == 40
-    assert "deb_package" not in fields
-    assert "go_version" not in fields
+    assert fields["ElfPackageNote"]["name"] == "rmmhunt-fixture"
+    assert len(fields["ElfBuildId"]) == 40
+    assert "DebPackage" not in fields
+    assert "GoVersion" not in fields
 
 
 @pytest.fixture(scope="module")
@@ -99,15 +99,15 @@ def go_rport(tmp_path_factory):
 
 
 def check_rport_fields(fields, revision, go_version):
-    assert fields["go_main_package"] == "github.com/realvnc-labs/rport/cmd/rport"
-    assert fields["go_main_package"].endswith("/cmd/rport")
-    assert fields["go_module_path"] == "github.com/realvnc-labs/rport"
-    assert fields["go_module_version"] == "(devel)"
-    assert fields["go_version"] == go_version
-    assert fields["go_vcs"] == "git"
-    assert fields["go_vcs_revision"] == revision
-    assert fields["go_vcs_time"] == "2024-01-02T03:04:05Z"
-    assert fields["go_vcs_modified"] == "false"
+    assert fields["GoMainPackage"] == "github.com/realvnc-labs/rport/cmd/rport"
+    assert fields["GoMainPackage"].endswith("/cmd/rport")
+    assert fields["GoModulePath"] == "github.com/realvnc-labs/rport"
+    assert fields["GoModuleVersion"] == "(devel)"
+    assert fields["GoVersion"] == go_version
+    assert fields["GoVcs"] == "git"
+    assert fields["GoVcsRevision"] == revision
+    assert fields["GoVcsTime"] == "2024-01-02T03:04:05Z"
+    assert fields["GoVcsModified"] == "false"
 
 
 def test_go_rport_build_info(go_rport):

@@ -97,7 +97,7 @@ def test_zero_value_length_is_read_and_flagged(pe_fixtures):
         "ProductName": ["string_value_length_zero"],
     }
     assert "string_value_length_zero" in record["pe"]["anomalies"]
-    assert "string_value_length_zero" in record["additional_fields"]["pe_version_anomalies"]
+    assert "string_value_length_zero" in record["additional_fields"]["PeVersionAnomalies"]
     # The documented difference: pefile shows these values empty.
     pefile_en = [t for t in pecorpus.pefile_tables(path) if t[1] == "040904b0"][0][2]
     assert pefile_en["CompanyName"] == "" and pefile_en["ProductName"] == ""
@@ -132,7 +132,7 @@ def test_no_resources(pe_fixtures):
     assert record["type"] == "PE32+"
     assert record["pe"]["version_resources"] == []
     assert set(record["version_info"].values()) == {""}
-    assert "pe_version_table" not in record["additional_fields"]
+    assert "PeVersionTable" not in record["additional_fields"]
 
 
 def test_vncviewer(pe_fixtures):
@@ -144,17 +144,17 @@ def test_vncviewer(pe_fixtures):
 
 def test_additional_fields_for_pe(pe_fixtures):
     fields = inspect_one(fixture(pe_fixtures, "rport.exe"))["additional_fields"]
-    assert fields["file_type"] == "PE32+"
-    assert fields["pe_machine"] == "x86-64"
-    assert fields["pe_file_version"] == "0.9.12.0"
-    assert fields["pe_product_version"] == "0.9.12.0"
-    assert fields["pe_version_table"] == "040904b0"
-    assert fields["pe_version_language"] == 0x0409
-    assert fields["pe_version_choice"] == "translation"
-    assert fields["pe_version_strings"]["LegalCopyright"] == "Copyright (c) 2022 RealVNC Ltd"
-    others = {(t["language"], t["table"]) for t in fields["pe_version_other_tables"]}
+    assert fields["FileType"] == "PE32+"
+    assert fields["PeMachine"] == "x86-64"
+    assert fields["PeFileVersion"] == "0.9.12.0"
+    assert fields["PeProductVersion"] == "0.9.12.0"
+    assert fields["PeVersionTable"] == "040904b0"
+    assert fields["PeVersionLanguage"] == 0x0409
+    assert fields["PeVersionChoice"] == "translation"
+    assert fields["PeVersionStrings"]["LegalCopyright"] == "Copyright (c) 2022 RealVNC Ltd"
+    others = {(t["language"], t["table"]) for t in fields["PeVersionOtherTables"]}
     assert others == {(0x0407, "040704b0"), (0x0409, "040704b0"), (0x0411, "041104b0")}
-    assert "pe_version_anomalies" not in fields
+    assert "PeVersionAnomalies" not in fields
 
 
 def test_human_output(pe_fixtures):
