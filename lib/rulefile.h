@@ -1,0 +1,58 @@
+/*
+ * rulefile.h - one hunting rule, read from a Sentinel YAML file.
+ *
+ * The agent and `rmmhunt rules` read the rule files Microsoft Sentinel uses
+ * (id, name, description, tactics, relevantTechniques, query, ...) with
+ * libyaml.  Only those fields matter here; the others are ignored.  CRLF
+ * line ends, tabs inside the query, trailing spaces and a missing final
+ * newline are all fine.
+ *
+ * The query keeps its place in the file (query_line, query_column) so that a
+ * KQL error can be reported at the file's own line and column.
+ */
+#ifndef RMMHUNT_RULEFILE_H
+#define RMMHUNT_RULEFILE_H
+
+#include <stddef.h>
+
+#define RULEFILE_MAX_BYTES (1 << 20)
+
+struct rule_file {
+	char *path;
+	char *id;
+	char *name;
+	char *description;
+	char *tactics; /* comma-separated, as written (a list is joined) */
+	char *techniques; /* relevantTechniques, comma-separated */
+	char *query;
+	size_t query_length;
+	unsigned query_line; /* 1-based file line of the query's first line */
+	unsigned query_column; /* 1-based file column where its lines start */
+};
+
+struct rule_file_error {
+	unsigned line, column; /* 1-based; 0 when unknown */
+	char message[256];
+};
+
+/*
+ * Read path into rule.  Returns 0, or a negative errno with *error filled
+ * (-EINVAL: not a rule file: bad YAML, no query...).
+ */
+int rule_file_load(const char *path, struct rule_file *rule,
+		   struct rule_file_error *error);
+
+/* The same from memory (origin names it in messages). */
+int rule_file_parse(const char *text, size_t length, const char *origin,
+		    struct rule_file *rule, struct rule_file_error *error);
+
+void rule_file_free(struct rule_file *rule);
+
+/*
+ * The rule files of a directory (*.yaml, *.yml), sorted, as a NULL-terminated
+ * array of heap paths; or of a single file.  NULL with errno set on failure.
+ */
+char **rule_file_list(const char *path);
+void rule_file_list_free(char **paths);
+
+#endif
