@@ -128,10 +128,13 @@ static void locate_query(struct rule_file *rule, const char *text, size_t length
 	while (position < length) {
 		size_t indent = 0, end;
 
-		while (position < length && text[position] != '\n')
+		/* to the next line break, as YAML counts them (\n, \r\n, \r) */
+		while (position < length && text[position] != '\n' && text[position] != '\r')
 			position++;
 		if (position >= length)
 			return;
+		if (text[position] == '\r' && position + 1 < length && text[position + 1] == '\n')
+			position++;
 		position++;
 		line++;
 		while (position + indent < length && text[position + indent] == ' ')
