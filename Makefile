@@ -175,9 +175,9 @@ fuzz: fuzz-build
 
 # --- benchmarks ------------------------------------------------------------
 
-$(BUILD)/bench/%: bench/%.c
+$(BUILD)/bench/%: bench/%.c $(BUILD)/librmmhunt.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -o $@ $<
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(BUILD)/librmmhunt.a $(LDLIBS)
 
 bench-build: $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
 
