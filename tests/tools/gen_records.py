@@ -548,7 +548,8 @@ class Device:
 
     def _start_daemons(self, catalog):
         rng = self.generator.rng
-        self.systemd = Proc(1, self.boot + rng.randrange(5 * TICKS_PER_SECOND),
+        # pid 1 starts in the boot's first second; services follow (_daemon)
+        self.systemd = Proc(1, self.boot + rng.randrange(TICKS_PER_SECOND),
                             catalog["/usr/lib/systemd/systemd"], "/sbin/init",
                             Session(self, self.root_user), None, str(rng.getrandbits(63)))
         self.pid = rng.randrange(300, 700)
