@@ -1,7 +1,7 @@
 /*
  * json_writer.c - escaping and comma placement for direct JSON output.
  */
-#include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -75,49 +75,52 @@ void json_write_key(struct json_writer *writer, const char *key)
 void json_append_quoted(struct strbuf *out, const char *text, size_t length)
 {
 	static const char digits[] = "0123456789abcdef";
-	size_t run_start = 0;
+	char *cursor;
 
-	strbuf_append_char(out, '"');
+	/* worst case: every byte as \u00XX, plus the quotes */
+	if (length > (SIZE_MAX - 3) / 6 || !strbuf_reserve(out, 6 * length + 2))
+		return;
+	cursor = out->data + out->length;
+	*cursor++ = '"';
 	for (size_t i = 0; i < length; i++) {
 		unsigned char c = (unsigned char)text[i];
-		char escape[6] = {'\\', 'u', '0', '0', 0, 0};
-		size_t escape_length = 2;
 
-		if (c >= 0x20 && c != '"' && c != '\\')
+		if (c >= 0x20 && c != '"' && c != '\\') {
+			*cursor++ = (char)c;
 			continue;
-		strbuf_append(out, text + run_start, i - run_start);
-		run_start = i + 1;
+		}
+		*cursor++ = '\\';
 		switch (c) {
 		case '"':
-			escape[1] = '"';
-			break;
 		case '\\':
-			escape[1] = '\\';
+			*cursor++ = (char)c;
 			break;
 		case '\n':
-			escape[1] = 'n';
+			*cursor++ = 'n';
 			break;
 		case '\r':
-			escape[1] = 'r';
+			*cursor++ = 'r';
 			break;
 		case '\t':
-			escape[1] = 't';
+			*cursor++ = 't';
 			break;
 		case '\b':
-			escape[1] = 'b';
+			*cursor++ = 'b';
 			break;
 		case '\f':
-			escape[1] = 'f';
+			*cursor++ = 'f';
 			break;
 		default:
-			escape[4] = digits[c >> 4];
-			escape[5] = digits[c & 15];
-			escape_length = 6;
+			*cursor++ = 'u';
+			*cursor++ = '0';
+			*cursor++ = '0';
+			*cursor++ = digits[c >> 4];
+			*cursor++ = digits[c & 15];
 		}
-		strbuf_append(out, escape, escape_length);
 	}
-	strbuf_append(out, text + run_start, length - run_start);
-	strbuf_append_char(out, '"');
+	*cursor++ = '"';
+	*cursor = '\0';
+	out->length = (size_t)(cursor - out->data);
 }
 
 void json_write_string(struct json_writer *writer, const char *text, size_t length)
@@ -131,22 +134,36 @@ void json_write_cstring(struct json_writer *writer, const char *text)
 	json_write_string(writer, text, strlen(text));
 }
 
+/* Decimal digits of number, written backwards from end; returns the start. */
+static char *format_unsigned(uint64_t number, char *end)
+{
+	do {
+		*--end = (char)('0' + number % 10);
+		number /= 10;
+	} while (number);
+	return end;
+}
+
 void json_write_integer(struct json_writer *writer, int64_t number)
 {
-	char text[24];
-	int length = snprintf(text, sizeof(text), "%" PRId64, number);
+	char text[24], *end = text + sizeof(text);
+	/* magnitude without overflow for INT64_MIN */
+	uint64_t magnitude = number < 0 ? 0 - (uint64_t)number : (uint64_t)number;
+	char *start = format_unsigned(magnitude, end);
 
+	if (number < 0)
+		*--start = '-';
 	separate(writer);
-	strbuf_append(writer->out, text, (size_t)length);
+	strbuf_append(writer->out, start, (size_t)(end - start));
 }
 
 void json_write_unsigned(struct json_writer *writer, uint64_t number)
 {
-	char text[24];
-	int length = snprintf(text, sizeof(text), "%" PRIu64, number);
+	char text[24], *end = text + sizeof(text);
+	char *start = format_unsigned(number, end);
 
 	separate(writer);
-	strbuf_append(writer->out, text, (size_t)length);
+	strbuf_append(writer->out, start, (size_t)(end - start));
 }
 
 void json_write_boolean(struct json_writer *writer, bool flag)

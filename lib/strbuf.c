@@ -30,7 +30,7 @@ void strbuf_clear(struct strbuf *buffer)
 		buffer->data[0] = '\0';
 }
 
-static bool strbuf_reserve(struct strbuf *buffer, size_t extra)
+bool strbuf_reserve(struct strbuf *buffer, size_t extra)
 {
 	size_t need, capacity;
 	char *data;
@@ -66,11 +66,6 @@ void strbuf_append(struct strbuf *buffer, const char *data, size_t length)
 void strbuf_append_string(struct strbuf *buffer, const char *string)
 {
 	strbuf_append(buffer, string, strlen(string));
-}
-
-void strbuf_append_char(struct strbuf *buffer, char c)
-{
-	strbuf_append(buffer, &c, 1);
 }
 
 void strbuf_appendf(struct strbuf *buffer, const char *format, ...)

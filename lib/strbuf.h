@@ -24,7 +24,17 @@ void strbuf_free(struct strbuf *buffer);
 void strbuf_clear(struct strbuf *buffer);
 void strbuf_append(struct strbuf *buffer, const char *data, size_t length);
 void strbuf_append_string(struct strbuf *buffer, const char *string);
-void strbuf_append_char(struct strbuf *buffer, char c);
+/* Room for extra more bytes (and the NUL); false when out of memory. */
+bool strbuf_reserve(struct strbuf *buffer, size_t extra);
+
+/* One byte; the common case (room left) stays inline. */
+static inline void strbuf_append_char(struct strbuf *buffer, char c)
+{
+	if (buffer->length + 1 >= buffer->capacity && !strbuf_reserve(buffer, 1))
+		return;
+	buffer->data[buffer->length++] = c;
+	buffer->data[buffer->length] = '\0';
+}
 void strbuf_appendf(struct strbuf *buffer, const char *format, ...)
 	__attribute__((format(printf, 2, 3)));
 /* The text, or "" if nothing was appended. */

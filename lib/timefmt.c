@@ -2,6 +2,7 @@
  * timefmt.c - formatting and parsing of 100 ns datetimes.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <stdint.h>
@@ -19,24 +20,23 @@ static char *put_digits(char *out, long long value, int count)
 	return out + count;
 }
 
-char *timefmt_iso(int64_t ticks, char out[TIMEFMT_ISO_SIZE])
+/* "YYYY-MM-DDTHH:MM:SS" of a second into prefix (20 bytes); false when the
+ * year is outside 0..9999.  Records come in bursts within one second, so the
+ * last answer is remembered (per thread). */
+static bool format_second(int64_t seconds, char prefix[20])
 {
-	int64_t seconds = ticks / TICKS_PER_SECOND;
-	int64_t fraction = ticks % TICKS_PER_SECOND;
+	static __thread int64_t last_seconds = INT64_MIN;
+	static __thread char last_prefix[20];
+	time_t whole = (time_t)seconds;
 	struct tm tm;
-	time_t whole;
-	char *cursor = out;
+	char *cursor = prefix;
 
-	if (fraction < 0) {
-		fraction += TICKS_PER_SECOND;
-		seconds -= 1;
+	if (seconds == last_seconds) {
+		memcpy(prefix, last_prefix, sizeof(last_prefix));
+		return true;
 	}
-	whole = (time_t)seconds;
-	if (!gmtime_r(&whole, &tm) || tm.tm_year + 1900 < 0 ||
-	    tm.tm_year + 1900 > 9999) {
-		memcpy(out, "0001-01-01T00:00:00.0000000Z", TIMEFMT_ISO_SIZE);
-		return out;
-	}
+	if (!gmtime_r(&whole, &tm) || tm.tm_year + 1900 < 0 || tm.tm_year + 1900 > 9999)
+		return false;
 	cursor = put_digits(cursor, tm.tm_year + 1900, 4);
 	*cursor++ = '-';
 	cursor = put_digits(cursor, tm.tm_mon + 1, 2);
@@ -48,6 +48,27 @@ char *timefmt_iso(int64_t ticks, char out[TIMEFMT_ISO_SIZE])
 	cursor = put_digits(cursor, tm.tm_min, 2);
 	*cursor++ = ':';
 	cursor = put_digits(cursor, tm.tm_sec, 2);
+	*cursor = '\0';
+	memcpy(last_prefix, prefix, sizeof(last_prefix));
+	last_seconds = seconds;
+	return true;
+}
+
+char *timefmt_iso(int64_t ticks, char out[TIMEFMT_ISO_SIZE])
+{
+	int64_t seconds = ticks / TICKS_PER_SECOND;
+	int64_t fraction = ticks % TICKS_PER_SECOND;
+	char *cursor;
+
+	if (fraction < 0) {
+		fraction += TICKS_PER_SECOND;
+		seconds -= 1;
+	}
+	if (!format_second(seconds, out)) {
+		memcpy(out, "0001-01-01T00:00:00.0000000Z", TIMEFMT_ISO_SIZE);
+		return out;
+	}
+	cursor = out + 19;
 	*cursor++ = '.';
 	cursor = put_digits(cursor, fraction, 7);
 	*cursor++ = 'Z';
