@@ -13,6 +13,7 @@
 #include "options.h"
 
 #define MIN_ARGS_CAPTURE (32LL * 1024)
+#define MIN_CACHE_BYTES (1LL << 20)
 
 static void usage(FILE *out)
 {
@@ -193,7 +194,14 @@ static int apply_number(struct agent_options *options, int id, const char *text)
 	case OPTION_CACHE_MAX_AGE:
 		return parse_age("cache-max-age", text, &options->cache_max_age_ticks);
 	case OPTION_CACHE_MAX_SIZE:
-		return parse_size("cache-max-size", text, &options->cache_max_bytes);
+		if (parse_size("cache-max-size", text, &options->cache_max_bytes))
+			return -EINVAL;
+		if (options->cache_max_bytes < MIN_CACHE_BYTES) {
+			fprintf(stderr, "rmmhunt-agent: --cache-max-size must be at least 1M: "
+					"the cache's tables and indexes alone take about half of that\n");
+			return -EINVAL;
+		}
+		return 0;
 	case OPTION_HITS_MAX_AGE:
 		return parse_age("hits-max-age", text, &options->hits_max_age_ticks);
 	case OPTION_STATS_INTERVAL:

@@ -107,7 +107,8 @@ def test_retention_by_age_removes_the_oldest(workdir):
 
 def test_retention_by_size_keeps_the_newest(workdir):
     require_root()
-    agent = RunningAgent(workdir, ["--cache-max-size", "256K"]).start()
+    # 1024K: the smallest limit the agent takes (the empty cache is ~512K)
+    agent = RunningAgent(workdir, ["--cache-max-size", "1024K"]).start()
     try:
         subprocess.run(["/bin/sh", "-c", "i=0; while [ $i -lt 1500 ]; do "
                         "/bin/true size-$i; i=$((i+1)); done"], check=True)
@@ -116,7 +117,7 @@ def test_retention_by_size_keeps_the_newest(workdir):
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             status = agent.fresh_status()
-            if status["cache"]["data_bytes"] <= 256 * 1024 + 64 * 1024 and \
+            if status["cache"]["data_bytes"] <= 1024 * 1024 + 64 * 1024 and \
                     status["cache"]["retention_removed_records"] > 0:
                 break
         assert status["cache"]["retention_removed_records"] > 0
