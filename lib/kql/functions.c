@@ -234,8 +234,11 @@ static int prepare_regex(struct expr *call, size_t index, size_t slot, int ancho
 		snprintf(message, size, "out of memory");
 		return -ENOMEM;
 	}
-	int length = sprintf(text, "%s(%.*s)%s", anchor == 1 ? "^" : "",
-			     (int)pattern->constant.len, pattern->constant.str, anchor == 2 ? "$" : "");
+	/* anchored: ^(re) or (re)$; extract keeps the groups as written */
+	int length = anchor ? sprintf(text, "%s(%.*s)%s", anchor == 1 ? "^" : "",
+				      (int)pattern->constant.len, pattern->constant.str,
+				      anchor == 2 ? "$" : "")
+			    : sprintf(text, "%.*s", (int)pattern->constant.len, pattern->constant.str);
 	int status = regex_compile(call->call.regexes[slot], text, (size_t)length, false, inner,
 				   sizeof(inner));
 
