@@ -324,7 +324,8 @@ static int state_merge(const struct aggregate_def *def, struct aggregate_state *
 			if (list_push(into, &from->list[i].value, from->list[i].sequence) < 0)
 				return -ENOMEM;
 		}
-		qsort(into->list, into->list_count, sizeof(*into->list), compare_items);
+		if (into->list_count > 1)
+			qsort(into->list, into->list_count, sizeof(*into->list), compare_items);
 		while ((int64_t)into->list_count > def->cap)
 			value_release(&into->list[--into->list_count].value);
 		return 0;
@@ -366,7 +367,7 @@ static json_t *array_of(const struct aggregate_def *def, const struct aggregate_
 		items[i] = def->kind == AGG_MAKE_SET
 				   ? (struct list_item){state->set.values[i], state->set.sequences[i]}
 				   : state->list[i];
-	if (def->kind == AGG_MAKE_SET)
+	if (def->kind == AGG_MAKE_SET && count > 1)
 		qsort(items, count, sizeof(*items), compare_set_order);
 	for (size_t i = 0; i < count; i++) {
 		if (json_array_append_new(array, value_to_json(&items[i].value)) < 0) {
