@@ -6,6 +6,7 @@
 #ifndef RMMHUNT_TEST_KQL_TEST_H
 #define RMMHUNT_TEST_KQL_TEST_H
 
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
