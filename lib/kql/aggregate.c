@@ -172,17 +172,34 @@ static bool is_empty_value(const struct value *value)
 	return value->is_null || (value->type == VALUE_STRING && value->len == 0);
 }
 
+static int state_add_values(const struct aggregate_def *def, struct aggregate_state *state,
+			    const struct value *extras, uint64_t sequence, struct value value);
+
 static int state_add(const struct aggregate_def *def, struct aggregate_state *state,
 		     struct eval_context *context, uint64_t sequence)
 {
 	struct value value = value_null(VALUE_LONG);
-	struct value extras[64];
-	bool inserted;
+	struct value small[16];
+	struct value *extras = def->extra_count <= 16 ? small : calloc(def->extra_count, sizeof(*extras));
 
+	if (!extras)
+		return -ENOMEM;
 	if (def->arg)
 		eval_expr(def->arg, context, &value);
-	for (size_t i = 0; i < def->extra_count && i < 64; i++)
+	for (size_t i = 0; i < def->extra_count; i++)
 		eval_expr(def->extra[i], context, &extras[i]);
+	int status = state_add_values(def, state, extras, sequence, value);
+
+	if (extras != small)
+		free(extras);
+	return status;
+}
+
+static int state_add_values(const struct aggregate_def *def, struct aggregate_state *state,
+			    const struct value *extras, uint64_t sequence, struct value value)
+{
+	bool inserted;
+
 	switch (def->kind) {
 	case AGG_COUNT:
 		state->count++;

@@ -254,6 +254,7 @@ struct ast_column_decl {
 struct ast {
 	enum ast_kind kind;
 	size_t offset;
+	unsigned height; /* of binary chains, bounded so recursion stays shallow */
 	union {
 		struct value literal; /* strings live in the query's arena */
 		json_t *dynamic;

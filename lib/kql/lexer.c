@@ -112,20 +112,21 @@ static int timespan_value(const char *text, size_t length, int64_t unit, int64_t
 	__int128 mantissa = 0;
 	__int128 scale = 1;
 	bool fraction = false;
+	int fraction_digits = 0;
 
+	/* mantissa < 2^64 and unit < 2^40: the product fits in 128 bits */
 	for (size_t i = 0; i < length; i++) {
 		if (text[i] == '.') {
 			fraction = true;
 			continue;
 		}
-		if (mantissa > ((__int128)1 << 100))
-			return -ERANGE;
+		if (fraction && ++fraction_digits > 18)
+			break; /* far below a tick */
 		mantissa = mantissa * 10 + (text[i] - '0');
-		if (fraction) {
-			if (scale > ((__int128)1 << 100))
-				return -ERANGE;
+		if (mantissa >= ((__int128)1 << 64))
+			return -ERANGE;
+		if (fraction)
 			scale *= 10;
-		}
 	}
 	__int128 value = (mantissa * unit + scale / 2) / scale;
 

@@ -746,15 +746,25 @@ static struct ast *parse_unary(struct parser *parser)
 	return result;
 }
 
+#define MAX_HEIGHT 1000
+
 static struct ast *binary(struct parser *parser, enum op op, size_t offset, struct ast *left,
 			  struct ast *right)
 {
 	if (!left || !right)
 		return NULL;
+	unsigned height = (left->height > right->height ? left->height : right->height) + 1;
+
+	if (height > MAX_HEIGHT) {
+		error_set(parser->error, KQL_ERROR_SYNTAX, offset,
+			  "expression too long (more than %d operators in a chain)", MAX_HEIGHT);
+		return NULL;
+	}
 	struct ast *ast = node(parser, AST_BINARY, offset);
 
 	if (!ast)
 		return NULL;
+	ast->height = height;
 	ast->binary.op = op;
 	ast->binary.left = left;
 	ast->binary.right = right;

@@ -206,6 +206,132 @@ static int rewrite_pattern(struct rewrite *rewrite, const char *pattern, size_t 
 	return 0;
 }
 
+/*
+ * glibc's regcomp copies the tree of a repeated part for x+ and x{n,m}, so
+ * nested repeats grow exponentially ((a{99}){99}..., a++++++...).  This
+ * estimate of the compiled size (in atoms) rejects such patterns up front,
+ * as RE2 would reject them by its program size limit.
+ */
+#define REGEX_MAX_COST 20000
+#define REGEX_MAX_REPEAT 1000
+#define REGEX_MAX_DEPTH 100
+
+static size_t saturate(size_t value)
+{
+	return value > REGEX_MAX_COST ? REGEX_MAX_COST + 1 : value;
+}
+
+/* Skips a bracket expression starting at ere[i] == '['; returns its end. */
+static size_t skip_bracket(const char *ere, size_t i)
+{
+	i++;
+	if (ere[i] == '^')
+		i++;
+	if (ere[i] == ']')
+		i++;
+	while (ere[i] && ere[i] != ']') {
+		if (ere[i] == '[' && (ere[i + 1] == ':' || ere[i + 1] == '.' || ere[i + 1] == '=')) {
+			const char *end = strchr(ere + i + 2, ere[i + 1]);
+
+			i = end && end[1] == ']' ? (size_t)(end - ere) + 2 : i + 1;
+			continue;
+		}
+		i++;
+	}
+	return ere[i] ? i : i - 1;
+}
+
+/* The cost of a repeat {n}, {n,}, {n,m} at ere[*i] == '{' (0: not one). */
+static size_t repeat_count(const char *ere, size_t *i)
+{
+	size_t j = *i + 1, low = 0, high = 0;
+	bool comma = false;
+
+	while (ere[j] >= '0' && ere[j] <= '9' && low <= REGEX_MAX_REPEAT)
+		low = low * 10 + (size_t)(ere[j++] - '0');
+	if (ere[j] == ',') {
+		comma = true;
+		j++;
+		while (ere[j] >= '0' && ere[j] <= '9' && high <= REGEX_MAX_REPEAT)
+			high = high * 10 + (size_t)(ere[j++] - '0');
+	}
+	if (ere[j] != '}')
+		return 0;
+	*i = j;
+	if (!comma)
+		high = low;
+	else if (high == 0)
+		high = low + 1;
+	return high > low ? high : low;
+}
+
+static int check_cost(const char *ere, char *message, size_t size)
+{
+	size_t costs[REGEX_MAX_DEPTH + 1] = {0};
+	size_t depth = 0, last = 0;
+
+	for (size_t i = 0; ere[i]; i++) {
+		size_t count;
+
+		switch (ere[i]) {
+		case '\\':
+			if (ere[i + 1])
+				i++;
+			last = 1;
+			costs[depth] = saturate(costs[depth] + 1);
+			break;
+		case '[':
+			i = skip_bracket(ere, i);
+			last = 1;
+			costs[depth] = saturate(costs[depth] + 1);
+			break;
+		case '(':
+			if (++depth > REGEX_MAX_DEPTH) {
+				snprintf(message, size, "regular expression nested too deep");
+				return -EINVAL;
+			}
+			costs[depth] = 0;
+			last = 0;
+			break;
+		case ')':
+			if (depth == 0)
+				break;
+			last = costs[depth--];
+			costs[depth] = saturate(costs[depth] + last);
+			break;
+		case '+':
+			costs[depth] = saturate(costs[depth] + last);
+			last = saturate(2 * last);
+			break;
+		case '{':
+			count = repeat_count(ere, &i);
+			if (count > REGEX_MAX_REPEAT) {
+				snprintf(message, size, "regular expression: repeat count above %d",
+					 REGEX_MAX_REPEAT);
+				return -EINVAL;
+			}
+			if (count > 1) {
+				costs[depth] = saturate(costs[depth] + last * (count - 1));
+				last = saturate(last * count);
+			}
+			break;
+		case '*':
+		case '?':
+		case '|':
+			break;
+		default:
+			last = 1;
+			costs[depth] = saturate(costs[depth] + 1);
+			break;
+		}
+		if (costs[depth] > REGEX_MAX_COST || last > REGEX_MAX_COST) {
+			snprintf(message, size, "regular expression too complex (nested repeats)");
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
 int regex_compile(regex_t *regex, const char *pattern, size_t length, bool anchor_start,
 		  char *message, size_t size)
 {
@@ -219,7 +345,8 @@ int regex_compile(regex_t *regex, const char *pattern, size_t length, bool ancho
 	}
 	if (anchor_start)
 		put(&rewrite, "^");
-	if (rewrite_pattern(&rewrite, pattern, length, &flags, message, size) < 0) {
+	if (rewrite_pattern(&rewrite, pattern, length, &flags, message, size) < 0 ||
+	    check_cost(rewrite.out, message, size) < 0) {
 		free(rewrite.out);
 		return -EINVAL;
 	}
