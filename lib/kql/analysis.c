@@ -160,6 +160,97 @@ static int analyze_where(struct arena *arena, const struct relation *input, stru
 	return status;
 }
 
+/* Rough cost of a conjunct: column string tests first. */
+static int conjunct_cost(const struct expr *expr)
+{
+	switch (expr->kind) {
+	case EXPR_STRING:
+		return expr->string.constant && expr->string.left->kind == EXPR_COLUMN ? 1 : 3;
+	case EXPR_SET:
+		return expr->set.set && expr->set.left->kind == EXPR_COLUMN ? 2 : 4;
+	case EXPR_COMPARE:
+	case EXPR_BETWEEN:
+		return 2;
+	case EXPR_REGEX:
+		return 6;
+	default:
+		return 5;
+	}
+}
+
+/* The fast row matcher: only for a prefix made of where clauses. */
+static int plan_fast(struct kql_query *query)
+{
+	struct pipeline *main = query->main;
+	size_t conjuncts = 0, ranges = 0;
+	struct arena *arena = &query->arena;
+
+	for (size_t s = 0; s < main->prefix_count; s++) {
+		if (main->stages[s].kind != STAGE_WHERE)
+			return 0;
+	}
+	for (size_t s = 0; s < main->prefix_count; s++) {
+		struct expr **items = NULL;
+		size_t count = 0, capacity = 0;
+
+		if (main->stages[s].where.rest &&
+		    split(arena, main->stages[s].where.rest, &items, &count, &capacity) < 0)
+			return -ENOMEM;
+		conjuncts += count;
+		ranges += main->stages[s].where.bound_count;
+	}
+	query->fast_conjuncts = arena_alloc(arena, (conjuncts + 1) * sizeof(struct expr *));
+	query->fast_ranges = arena_alloc(arena, (ranges + 1) * sizeof(struct fast_range));
+	if (!query->fast_conjuncts || !query->fast_ranges)
+		return -ENOMEM;
+	for (size_t s = 0; s < main->prefix_count; s++) {
+		const struct stage *stage = &main->stages[s];
+		struct expr **items = NULL;
+		size_t count = 0, capacity = 0;
+
+		if (stage->where.rest && split(arena, stage->where.rest, &items, &count, &capacity) < 0)
+			return -ENOMEM;
+		for (size_t i = 0; i < count; i++)
+			query->fast_conjuncts[query->fast_conjunct_count++] = items[i];
+		for (size_t b = 0; b < stage->where.bound_count; b++) {
+			int column = stage->where.bounds[b].column;
+			size_t r = 0;
+
+			while (r < query->fast_range_count && query->fast_ranges[r].column != column)
+				r++;
+			if (r == query->fast_range_count)
+				query->fast_ranges[query->fast_range_count++] =
+					(struct fast_range){column, INT64_MIN, INT64_MAX};
+		}
+	}
+	/* cheapest first (insertion sort: a handful of items) */
+	for (size_t i = 1; i < query->fast_conjunct_count; i++) {
+		struct expr *item = query->fast_conjuncts[i];
+		size_t j = i;
+
+		while (j > 0 && conjunct_cost(query->fast_conjuncts[j - 1]) > conjunct_cost(item)) {
+			query->fast_conjuncts[j] = query->fast_conjuncts[j - 1];
+			j--;
+		}
+		query->fast_conjuncts[j] = item;
+	}
+	query->fast = true;
+	return 0;
+}
+
+void fast_ranges_compute(struct kql_query *query, const struct exec_slots *slots, int64_t now)
+{
+	query->fast_never = false;
+	for (size_t r = 0; r < query->fast_range_count; r++) {
+		struct fast_range *range = &query->fast_ranges[r];
+
+		if (query_bounds(query, range->column, slots, now, &range->low, &range->high) < 0)
+			continue;
+		if (range->low > range->high)
+			query->fast_never = true;
+	}
+}
+
 int analyze_query(struct kql_query *query, struct kql_error *error)
 {
 	struct pipeline *main = query->main;
@@ -173,6 +264,10 @@ int analyze_query(struct kql_query *query, struct kql_error *error)
 		}
 	}
 	query->row_only = prefix_row_only(query);
+	if (query->row_only && plan_fast(query) < 0) {
+		error_set(error, KQL_ERROR_NOMEM, 0, "out of memory");
+		return -ENOMEM;
+	}
 	return 0;
 }
 

@@ -95,6 +95,16 @@ void arena_reset(struct arena *arena)
 		arena->current->used = 0;
 }
 
+bool arena_is_empty(const struct arena *arena)
+{
+	return !arena->current || (arena->current == arena->first && arena->first->used == 0);
+}
+
+bool scratch_is_empty(const struct scratch *scratch)
+{
+	return scratch->dynamic_count == 0 && arena_is_empty(&scratch->arena);
+}
+
 void arena_free(struct arena *arena)
 {
 	struct arena_block *block = arena->first;

@@ -36,6 +36,7 @@ struct arena {
 void *arena_alloc(struct arena *arena, size_t size); /* zeroed, 16-aligned */
 char *arena_strndup(struct arena *arena, const char *text, size_t length);
 void arena_reset(struct arena *arena); /* keeps the blocks for reuse */
+bool arena_is_empty(const struct arena *arena);
 void arena_free(struct arena *arena);
 
 /*
@@ -51,6 +52,7 @@ struct scratch {
 };
 
 void scratch_reset(struct scratch *scratch);
+bool scratch_is_empty(const struct scratch *scratch);
 void scratch_free(struct scratch *scratch);
 /* Keeps a reference of json so it is dropped at the next reset. */
 int scratch_keep(struct scratch *scratch, json_t *json);
@@ -593,6 +595,12 @@ struct slot {
 	enum value_type type;
 };
 
+struct fast_range {
+	int column;
+	int64_t low;
+	int64_t high;
+};
+
 struct kql_query {
 	struct arena arena;
 	char *text;
@@ -605,6 +613,15 @@ struct kql_query {
 	size_t slot_count;
 	bool depends_on_tables; /* some slot reads a table */
 	bool row_only;
+	/* row matching when the prefix is only where clauses: time bounds
+	 * checked first against ranges computed once per now, then the other
+	 * conjuncts, cheapest first */
+	bool fast;
+	struct expr **fast_conjuncts;
+	size_t fast_conjunct_count;
+	struct fast_range *fast_ranges;
+	size_t fast_range_count;
+	bool fast_never; /* a bound compared with null: nothing matches */
 	/* resources to release */
 	json_t **owned_json;
 	size_t owned_json_count;
@@ -811,6 +828,8 @@ struct expr *expr_and(struct arena *arena, struct expr *left, struct expr *right
 /* The [low, high] the prefix's bounds put on a table column at now. */
 int query_bounds(const struct kql_query *query, int column, const struct exec_slots *slots,
 		 int64_t now, int64_t *low, int64_t *high);
+/* Ranges of the fast row matcher at now (slots at now). */
+void fast_ranges_compute(struct kql_query *query, const struct exec_slots *slots, int64_t now);
 /* Does the main pipeline's prefix read only the row (no other table)? */
 bool prefix_row_only(const struct kql_query *query);
 /* After compiling: time bounds of where clauses, row-only flag. */

@@ -312,19 +312,45 @@ int row_state_prepare(struct kql_query *query, struct exec_slots **slots, struct
 	return 0;
 }
 
+/* A prefix of where clauses: ranges first, then conjuncts, cheapest first. */
+static int fast_matches(struct kql_query *query, const struct value *row,
+			struct eval_context *context)
+{
+	if (query->fast_never)
+		return 0;
+	for (size_t r = 0; r < query->fast_range_count; r++) {
+		const struct fast_range *range = &query->fast_ranges[r];
+		const struct value *value = &row[range->column];
+
+		if (value->is_null || value->ticks < range->low || value->ticks > range->high)
+			return 0;
+	}
+	for (size_t i = 0; i < query->fast_conjunct_count; i++) {
+		if (!eval_predicate(query->fast_conjuncts[i], context))
+			return context->error < 0 ? context->error : 0;
+	}
+	return context->error < 0 ? context->error : 1;
+}
+
 int kql_query_row_matches(struct kql_query *query, const struct value *row, int64_t now)
 {
 	if (!query->row_only)
 		return -EINVAL;
-	int status = row_state_prepare(query, &query->row_slots, &query->row_buffers, now);
+	if (!query->row_slots || !query->row_slots->ready || query->row_slots->now != now) {
+		int status = row_state_prepare(query, &query->row_slots, &query->row_buffers, now);
 
-	if (status < 0)
-		return status;
+		if (status < 0)
+			return status;
+		if (query->fast)
+			fast_ranges_compute(query, query->row_slots, now);
+	}
 	struct eval_context context = {row, query->row_slots, &query->row_scratch, now, 0};
+	int status = query->fast ? fast_matches(query, row, &context)
+				 : prefix_run(query->main, query->main->prefix_count, NULL, &context,
+					      query->row_buffers, &row);
 
-	status = prefix_run(query->main, query->main->prefix_count, NULL, &context,
-			    query->row_buffers, &row);
-	scratch_reset(&query->row_scratch);
+	if (!scratch_is_empty(&query->row_scratch))
+		scratch_reset(&query->row_scratch);
 	return status;
 }
 

@@ -10,6 +10,7 @@
  * with a term byte, the byte after is not one; so phrases ('North America',
  * 'Servably, Inc.') and punctuation-only needles work the same way.
  */
+#include <stdint.h>
 #include <string.h>
 
 #include "internal.h"
@@ -94,8 +95,25 @@ static inline bool search(const unsigned char *haystack, size_t haystack_length,
 	if (needle_length == 0)
 		return true;
 	unsigned char lead = fold_needle ? fold(needle[0]) : needle[0];
+	/* with folding, a lower-case letter also matches its upper case:
+	 * both are lead with bit 5 set */
+	uint64_t set_bits = fold_haystack && lead >= 'a' && lead <= 'z' ? 0x2020202020202020ULL : 0;
 
 	for (size_t i = first; i <= last; i++) {
+		if (i + 8 <= last + 1) {
+			/* eight candidate starts at once: which bytes equal lead? */
+			uint64_t word;
+
+			memcpy(&word, haystack + i, sizeof(word));
+			word = (word | set_bits) ^ (0x0101010101010101ULL * lead);
+			uint64_t zero = (word - 0x0101010101010101ULL) & ~word & 0x8080808080808080ULL;
+
+			if (!zero) {
+				i += 7;
+				continue;
+			}
+			i += (size_t)__builtin_ctzll(zero) / 8;
+		}
 		unsigned char c = fold_haystack ? fold(haystack[i]) : haystack[i];
 
 		if (c != lead)

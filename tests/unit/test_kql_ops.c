@@ -178,6 +178,76 @@ static void has_any_and_all(void **state)
 	test_scalar("'a b' has_all (split('b,c', ','))", "false");
 }
 
+/* An obviously correct has/contains: try every position. */
+static bool reference_match(enum kql_match match, const char *hay, size_t hay_length,
+			    const char *needle, size_t needle_length)
+{
+	bool starts_term = needle_length && kql_is_term_byte((unsigned char)needle[0]);
+	bool ends_term = needle_length && kql_is_term_byte((unsigned char)needle[needle_length - 1]);
+
+	if (needle_length > hay_length)
+		return false;
+	for (size_t i = 0; i + needle_length <= hay_length; i++) {
+		bool equal = true;
+
+		for (size_t j = 0; j < needle_length && equal; j++) {
+			unsigned char a = (unsigned char)hay[i + j], b = (unsigned char)needle[j];
+
+			if (a >= 'A' && a <= 'Z')
+				a = (unsigned char)(a + 32);
+			if (b >= 'A' && b <= 'Z')
+				b = (unsigned char)(b + 32);
+			equal = a == b;
+		}
+		if (!equal)
+			continue;
+		if (match == KQL_MATCH_CONTAINS)
+			return true;
+		if (starts_term && i > 0 && kql_is_term_byte((unsigned char)hay[i - 1]))
+			continue;
+		if (ends_term && i + needle_length < hay_length &&
+		    kql_is_term_byte((unsigned char)hay[i + needle_length]))
+			continue;
+		return true;
+	}
+	return false;
+}
+
+/* Random strings over a small alphabet (both cases, separators, UTF-8
+ * bytes), long enough to cross the 8-byte scanning steps. */
+static void matches_reference(void **state)
+{
+	static const char alphabet[] = "aAbB_. -\xc3\xa4" "0@`[{";
+	uint64_t random = 88172645463325252ULL;
+
+	(void)state;
+	for (int round = 0; round < 200000; round++) {
+		char hay[48], needle[6];
+		size_t hay_length, needle_length;
+
+		random ^= random << 13;
+		random ^= random >> 7;
+		random ^= random << 17;
+		hay_length = random % sizeof(hay);
+		needle_length = (random >> 8) % sizeof(needle);
+		for (size_t i = 0; i < hay_length; i++)
+			hay[i] = alphabet[(random >> (i % 50)) % (sizeof(alphabet) - 1) ^ (i * 7 % 5)];
+		for (size_t i = 0; i < needle_length; i++)
+			needle[i] = alphabet[((random >> (3 * i + 11)) ^ round) % (sizeof(alphabet) - 1)];
+		for (int kind = 0; kind < 2; kind++) {
+			enum kql_match match = kind ? KQL_MATCH_CONTAINS : KQL_MATCH_HAS;
+			bool expected = reference_match(match, hay, hay_length, needle, needle_length);
+			struct kql_needle prepared;
+			char folded[8];
+
+			assert_int_equal(kql_string_match(match, false, hay, hay_length, needle, needle_length),
+					 expected);
+			kql_needle_init(&prepared, match, false, needle, needle_length, folded);
+			assert_int_equal(kql_needle_match(&prepared, hay, hay_length), expected);
+		}
+	}
+}
+
 static void term_bytes(void **state)
 {
 	(void)state;
@@ -197,7 +267,7 @@ int main(void)
 		cmocka_unit_test(has_function),	      cmocka_unit_test(has_prepared_needle),
 		cmocka_unit_test(has_in_queries),     cmocka_unit_test(case_sensitive_has),
 		cmocka_unit_test(substring_family),   cmocka_unit_test(has_any_and_all),
-		cmocka_unit_test(term_bytes),
+		cmocka_unit_test(term_bytes),	      cmocka_unit_test(matches_reference),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
