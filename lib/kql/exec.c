@@ -472,18 +472,28 @@ int pipeline_execute(const struct kql_query *query, const struct pipeline *pipel
 	return pipeline_run(query, pipeline, 0, &input, slots, now, out, error);
 }
 
-void slots_free(struct exec_slots *slots)
+/* Drops what the values of one evaluation hold, keeping the arrays. */
+static void slots_clear(struct exec_slots *slots)
 {
 	for (size_t i = 0; slots->values && i < slots->count; i++) {
 		if (slots->values[i].type == VALUE_DYNAMIC && !slots->values[i].is_null)
 			json_decref(slots->values[i].dyn);
+		slots->values[i] = value_null(VALUE_BOOL);
 	}
 	for (size_t i = 0; slots->sets && i < slots->count; i++) {
 		if (slots->sets[i]) {
 			match_set_free(slots->sets[i]);
 			free(slots->sets[i]);
+			slots->sets[i] = NULL;
 		}
 	}
+	arena_reset(&slots->arena);
+	slots->ready = false;
+}
+
+void slots_free(struct exec_slots *slots)
+{
+	slots_clear(slots);
 	free(slots->values);
 	free(slots->sets);
 	arena_free(&slots->arena);
@@ -529,12 +539,17 @@ int slots_evaluate(const struct kql_query *query, struct exec_slots *slots, int6
 	struct scratch scratch = {0};
 	int status = 0;
 
-	slots_free(slots);
-	slots->count = query->slot_count;
-	slots->values = calloc(query->slot_count + 1, sizeof(*slots->values));
-	slots->sets = calloc(query->slot_count + 1, sizeof(*slots->sets));
-	if (!slots->values || !slots->sets)
-		status = -ENOMEM;
+	/* the arrays are kept from one evaluation to the next: matching rows
+	 * at a new now allocates nothing */
+	slots_clear(slots);
+	if (!slots->values || slots->count != query->slot_count) {
+		slots_free(slots);
+		slots->count = query->slot_count;
+		slots->values = calloc(query->slot_count + 1, sizeof(*slots->values));
+		slots->sets = calloc(query->slot_count + 1, sizeof(*slots->sets));
+		if (!slots->values || !slots->sets)
+			status = -ENOMEM;
+	}
 	for (size_t i = 0; status == 0 && i < query->slot_count; i++) {
 		const struct slot *slot = &query->slots[i];
 
