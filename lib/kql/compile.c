@@ -809,7 +809,7 @@ static int apply_operator(struct compiler *compiler, struct pipeline *pipeline,
 	case TABOP_TOP:
 		return apply_sort(compiler, pipeline, op);
 	case TABOP_TAKE: {
-		int64_t limit;
+		int64_t limit = 0;
 		struct relation output = *pipeline_output(pipeline);
 
 		if (constant_limit(compiler, op->limit, &limit) < 0)
@@ -1058,7 +1058,7 @@ static int compile_statements(struct compiler *compiler, const struct ast_script
 int compile_query(struct kql_query *query, const char *text, size_t length,
 		  struct kql_error *error)
 {
-	struct ast_script script;
+	struct ast_script script = {0};
 	struct compiler compiler = {0};
 	int status;
 

@@ -29,7 +29,7 @@ int compile_fail(struct compiler *compiler, enum kql_error_kind kind, size_t off
 	va_start(args, format);
 	vsnprintf(message, sizeof(message), format, args);
 	va_end(args);
-	error_set(compiler->error, kind, offset, "%s", message);
+	error_set_message(compiler->error, kind, offset, message);
 	return kind == KQL_ERROR_NOMEM ? -ENOMEM : -EINVAL;
 }
 

@@ -36,20 +36,28 @@ const char *kql_error_kind_name(enum kql_error_kind kind)
 	return "error";
 }
 
-void error_set(struct kql_error *error, enum kql_error_kind kind, size_t offset,
-	       const char *format, ...)
+void error_set_message(struct kql_error *error, enum kql_error_kind kind, size_t offset,
+		       const char *message)
 {
-	va_list args;
-
 	if (!error || error->kind != KQL_ERROR_NONE)
 		return; /* the first error wins */
 	error->kind = kind;
 	error->offset = offset;
 	error->line = 0;
 	error->column = 0;
+	snprintf(error->message, sizeof(error->message), "%s", message);
+}
+
+void error_set(struct kql_error *error, enum kql_error_kind kind, size_t offset,
+	       const char *format, ...)
+{
+	char message[sizeof(error->message)];
+	va_list args;
+
 	va_start(args, format);
-	vsnprintf(error->message, sizeof(error->message), format, args);
+	vsnprintf(message, sizeof(message), format, args);
 	va_end(args);
+	error_set_message(error, kind, offset, message);
 }
 
 static bool is_continuation(unsigned char c)

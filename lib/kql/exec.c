@@ -197,8 +197,8 @@ int summarize_table(const struct stage *stage, struct group_table *groups,
 		    struct kql_table **out)
 {
 	struct scratch scratch = {0};
-	struct group **list;
-	size_t count;
+	struct group **list = NULL;
+	size_t count = 0;
 	struct value *row = calloc(stage->output.count + 1, sizeof(*row));
 	int status = row ? 0 : -ENOMEM;
 
@@ -504,12 +504,14 @@ static int slot_set(const struct kql_query *query, const struct slot *slot,
 		    struct exec_slots *slots, int64_t now, const struct exec_env *env,
 		    struct match_set **out, struct kql_error *error)
 {
-	struct kql_table *table;
+	struct kql_table *table = NULL;
 	struct scratch scratch = {0};
 	int status = pipeline_execute(query, slot->subquery, slots, now, env, &table, error);
 
 	if (status < 0)
 		return status;
+	if (!table)
+		return -EINVAL;
 	struct match_set *set = calloc(1, sizeof(*set));
 
 	if (!set) {

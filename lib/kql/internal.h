@@ -61,6 +61,8 @@ int scratch_keep(struct scratch *scratch, json_t *json);
 
 void error_set(struct kql_error *error, enum kql_error_kind kind, size_t offset,
 	       const char *format, ...) __attribute__((format(printf, 4, 5)));
+void error_set_message(struct kql_error *error, enum kql_error_kind kind, size_t offset,
+		       const char *message);
 /* Fills line and column of a set error from the text it points into. */
 void error_locate(struct kql_error *error, const char *text, size_t length);
 
