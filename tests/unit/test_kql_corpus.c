@@ -246,8 +246,9 @@ static void other_rules(void **state)
 		struct kql_query *query = NULL;
 		struct kql_error error;
 
-		assert_int_equal(kql_compile(rule.query, strlen(rule.query), tables, 1, &query, &error),
-				 -EINVAL);
+		const char *text = rule.query ? rule.query : "";
+
+		assert_int_equal(kql_compile(text, strlen(text), tables, 1, &query, &error), -EINVAL);
 		assert_int_equal(error.kind, KQL_ERROR_UNSUPPORTED_TABLE);
 		assert_true(error.line > 0);
 		unsupported++;
