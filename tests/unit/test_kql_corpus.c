@@ -255,7 +255,7 @@ static void other_rules(void **state)
 
 		/* with schemas for their tables they compile and run */
 		const struct table_schema *all[] = {&dpe_schema, &network_schema, &certificate_schema};
-		int status = kql_compile(rule.query, strlen(rule.query), all, 3, &query, &error);
+		int status = kql_compile(text, strlen(text), all, 3, &query, &error);
 
 		if (strcmp(entry->d_name, "rmm_DWService_netconn.yaml") == 0) {
 			/* `distinct Sha1`: the column is SHA1 */
