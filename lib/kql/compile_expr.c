@@ -261,7 +261,9 @@ static struct expr *check_call(struct compiler *compiler, struct expr *call)
 {
 	char message[200];
 
-	if (call->call.function->check(call, message, sizeof(message)) < 0) {
+	if (!call->call.function->check)
+		call->type = call->call.function->result;
+	else if (call->call.function->check(call, message, sizeof(message)) < 0) {
 		compile_fail(compiler, KQL_ERROR_TYPE, call->offset, "%s", message);
 		return NULL;
 	}

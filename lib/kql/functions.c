@@ -87,55 +87,6 @@ static int check_returns(struct expr *call, enum value_type type)
 	return 0;
 }
 
-static int check_any_to_bool(struct expr *call, char *message, size_t size)
-{
-	(void)message;
-	(void)size;
-	return check_returns(call, VALUE_BOOL);
-}
-
-static int check_any_to_string(struct expr *call, char *message, size_t size)
-{
-	(void)message;
-	(void)size;
-	return check_returns(call, VALUE_STRING);
-}
-
-static int check_any_to_long(struct expr *call, char *message, size_t size)
-{
-	(void)message;
-	(void)size;
-	return check_returns(call, VALUE_LONG);
-}
-
-static int check_any_to_real(struct expr *call, char *message, size_t size)
-{
-	(void)message;
-	(void)size;
-	return check_returns(call, VALUE_REAL);
-}
-
-static int check_any_to_datetime(struct expr *call, char *message, size_t size)
-{
-	(void)message;
-	(void)size;
-	return check_returns(call, VALUE_DATETIME);
-}
-
-static int check_any_to_timespan(struct expr *call, char *message, size_t size)
-{
-	(void)message;
-	(void)size;
-	return check_returns(call, VALUE_TIMESPAN);
-}
-
-static int check_any_to_dynamic(struct expr *call, char *message, size_t size)
-{
-	(void)message;
-	(void)size;
-	return check_returns(call, VALUE_DYNAMIC);
-}
-
 static int wrong_type(char *message, size_t size, const struct expr *call, size_t index,
 		      const char *expected)
 {
@@ -742,42 +693,42 @@ static void eval_startofday(struct eval_context *context, const struct expr *cal
 #define MANY 64
 
 static const struct function functions[] = {
-	{"now", 0, 1, check_now, eval_now, true},
-	{"ago", 1, 1, check_now, eval_ago, true},
-	{"isempty", 1, 1, check_any_to_bool, eval_isempty, false},
-	{"isnotempty", 1, 1, check_any_to_bool, eval_isnotempty, false},
-	{"notempty", 1, 1, check_any_to_bool, eval_isnotempty, false},
-	{"isnull", 1, 1, check_any_to_bool, eval_isnull, false},
-	{"isnotnull", 1, 1, check_any_to_bool, eval_isnotnull, false},
-	{"notnull", 1, 1, check_any_to_bool, eval_isnotnull, false},
-	{"tolower", 1, 1, check_any_to_string, eval_tolower, false},
-	{"toupper", 1, 1, check_any_to_string, eval_toupper, false},
-	{"strlen", 1, 1, check_any_to_long, eval_strlen, false},
-	{"tostring", 1, 1, check_any_to_string, eval_tostring, false},
-	{"tolong", 1, 1, check_any_to_long, eval_tolong, false},
-	{"toint", 1, 1, check_any_to_long, eval_tolong, false},
-	{"toreal", 1, 1, check_any_to_real, eval_toreal, false},
-	{"todouble", 1, 1, check_any_to_real, eval_toreal, false},
-	{"tobool", 1, 1, check_any_to_bool, eval_tobool, false},
-	{"toboolean", 1, 1, check_any_to_bool, eval_tobool, false},
-	{"todatetime", 1, 1, check_any_to_datetime, eval_todatetime, false},
-	{"totimespan", 1, 1, check_any_to_timespan, eval_totimespan, false},
-	{"parse_json", 1, 1, check_any_to_dynamic, eval_parse_json, false},
-	{"todynamic", 1, 1, check_any_to_dynamic, eval_parse_json, false},
-	{"split", 2, 3, check_split, eval_split, false},
-	{"trim_start", 2, 2, check_trim, eval_trim, false},
-	{"trim_end", 2, 2, check_trim, eval_trim, false},
-	{"trim", 2, 2, check_trim, eval_trim, false},
-	{"extract", 3, 3, check_extract, eval_extract, false},
-	{"strcat", 1, MANY, check_any_to_string, eval_strcat, false},
-	{"substring", 2, 3, check_substring, eval_substring, false},
-	{"replace_string", 3, 3, check_any_to_string, eval_replace_string, false},
-	{"array_length", 1, 1, check_array_length, eval_array_length, false},
-	{"coalesce", 2, MANY, check_coalesce, eval_coalesce, false},
-	{"bin", 2, 2, check_bin, eval_bin, false},
-	{"floor", 2, 2, check_bin, eval_bin, false},
-	{"startofday", 1, 1, check_startofday, eval_startofday, false},
-	{"not", 1, 1, check_any_to_bool, NULL, false},
+	{"now", 0, 1, VALUE_DATETIME, check_now, eval_now, true},
+	{"ago", 1, 1, VALUE_DATETIME, check_now, eval_ago, true},
+	{"isempty", 1, 1, VALUE_BOOL, NULL, eval_isempty, false},
+	{"isnotempty", 1, 1, VALUE_BOOL, NULL, eval_isnotempty, false},
+	{"notempty", 1, 1, VALUE_BOOL, NULL, eval_isnotempty, false},
+	{"isnull", 1, 1, VALUE_BOOL, NULL, eval_isnull, false},
+	{"isnotnull", 1, 1, VALUE_BOOL, NULL, eval_isnotnull, false},
+	{"notnull", 1, 1, VALUE_BOOL, NULL, eval_isnotnull, false},
+	{"tolower", 1, 1, VALUE_STRING, NULL, eval_tolower, false},
+	{"toupper", 1, 1, VALUE_STRING, NULL, eval_toupper, false},
+	{"strlen", 1, 1, VALUE_LONG, NULL, eval_strlen, false},
+	{"tostring", 1, 1, VALUE_STRING, NULL, eval_tostring, false},
+	{"tolong", 1, 1, VALUE_LONG, NULL, eval_tolong, false},
+	{"toint", 1, 1, VALUE_LONG, NULL, eval_tolong, false},
+	{"toreal", 1, 1, VALUE_REAL, NULL, eval_toreal, false},
+	{"todouble", 1, 1, VALUE_REAL, NULL, eval_toreal, false},
+	{"tobool", 1, 1, VALUE_BOOL, NULL, eval_tobool, false},
+	{"toboolean", 1, 1, VALUE_BOOL, NULL, eval_tobool, false},
+	{"todatetime", 1, 1, VALUE_DATETIME, NULL, eval_todatetime, false},
+	{"totimespan", 1, 1, VALUE_TIMESPAN, NULL, eval_totimespan, false},
+	{"parse_json", 1, 1, VALUE_DYNAMIC, NULL, eval_parse_json, false},
+	{"todynamic", 1, 1, VALUE_DYNAMIC, NULL, eval_parse_json, false},
+	{"split", 2, 3, VALUE_DYNAMIC, check_split, eval_split, false},
+	{"trim_start", 2, 2, VALUE_STRING, check_trim, eval_trim, false},
+	{"trim_end", 2, 2, VALUE_STRING, check_trim, eval_trim, false},
+	{"trim", 2, 2, VALUE_STRING, check_trim, eval_trim, false},
+	{"extract", 3, 3, VALUE_STRING, check_extract, eval_extract, false},
+	{"strcat", 1, MANY, VALUE_STRING, NULL, eval_strcat, false},
+	{"substring", 2, 3, VALUE_STRING, check_substring, eval_substring, false},
+	{"replace_string", 3, 3, VALUE_STRING, NULL, eval_replace_string, false},
+	{"array_length", 1, 1, VALUE_LONG, check_array_length, eval_array_length, false},
+	{"coalesce", 2, MANY, VALUE_BOOL, check_coalesce, eval_coalesce, false},
+	{"bin", 2, 2, VALUE_BOOL, check_bin, eval_bin, false},
+	{"floor", 2, 2, VALUE_BOOL, check_bin, eval_bin, false},
+	{"startofday", 1, 1, VALUE_DATETIME, check_startofday, eval_startofday, false},
+	{"not", 1, 1, VALUE_BOOL, NULL, NULL, false},
 };
 
 const struct function *function_find(const char *name)

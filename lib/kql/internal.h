@@ -68,6 +68,9 @@ void error_locate(struct kql_error *error, const char *text, size_t length);
 
 /* ---- values ------------------------------------------------------------ */
 
+/* Value of a hexadecimal digit, -1 if c is not one. */
+int hex_digit(int c);
+
 struct value value_null(enum value_type type);
 struct value value_string(const char *text, size_t length);
 struct value value_long(int64_t number);
@@ -416,6 +419,7 @@ struct function {
 	const char *name;
 	unsigned min_args;
 	unsigned max_args;
+	enum value_type result; /* the result type (check may refine it) */
 	/* Checks argument types, sets call->type; message on failure. */
 	int (*check)(struct expr *call, char *message, size_t size);
 	function_eval eval;

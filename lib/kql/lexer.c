@@ -227,17 +227,6 @@ static int lex_number(struct lexer *lexer, struct token *token)
 	return 0;
 }
 
-static int hex_value(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static size_t put_utf8(char *out, unsigned long code)
 {
 	if (code < 0x80) {
@@ -291,7 +280,7 @@ static int lex_escape(struct lexer *lexer, char *out, size_t *used)
 		unsigned long code = 0;
 
 		for (int i = 0; i < 4; i++) {
-			int digit = hex_value(peek(lexer, 0));
+			int digit = hex_digit(peek(lexer, 0));
 
 			if (digit < 0) {
 				error_set(lexer->error, KQL_ERROR_SYNTAX, start,

@@ -268,78 +268,56 @@ static struct ast *parse_datetime_literal(struct parser *parser)
 /* JSON-like contents of dynamic(...). */
 static json_t *parse_json_value(struct parser *parser);
 
-static json_t *parse_json_array(struct parser *parser)
+/* [v, ...] or {"k": v, ...} inside dynamic(). */
+static json_t *parse_json_container(struct parser *parser, bool object)
 {
-	json_t *array = json_array();
+	enum token_kind close = object ? TOKEN_RBRACE : TOKEN_RBRACKET;
+	json_t *container = object ? json_object() : json_array();
 
-	advance(parser); /* [ */
-	if (!array) {
+	advance(parser); /* [ or { */
+	if (!container) {
 		out_of_memory(parser);
 		return NULL;
 	}
-	if (current(parser)->kind != TOKEN_RBRACKET) {
-		for (;;) {
-			json_t *item = parse_json_value(parser);
+	while (current(parser)->kind != close) {
+		const struct token *key = current(parser);
 
-			if (!item || json_array_append_new(array, item) < 0) {
-				json_decref(array);
-				if (item)
-					out_of_memory(parser);
-				return NULL;
-			}
-			if (current(parser)->kind != TOKEN_COMMA)
-				break;
-			advance(parser);
-		}
-	}
-	if (expect(parser, TOKEN_RBRACKET, "',' or ']' in a dynamic array") < 0) {
-		json_decref(array);
-		return NULL;
-	}
-	return array;
-}
-
-static json_t *parse_json_object(struct parser *parser)
-{
-	json_t *object = json_object();
-
-	advance(parser); /* { */
-	if (!object) {
-		out_of_memory(parser);
-		return NULL;
-	}
-	if (current(parser)->kind != TOKEN_RBRACE) {
-		for (;;) {
-			const struct token *key = current(parser);
-
+		if (object) {
 			if (key->kind != TOKEN_STRING && key->kind != TOKEN_IDENTIFIER) {
 				fail(parser, "a property name in a dynamic object");
-				json_decref(object);
-				return NULL;
-			}
-			advance(parser);
-			if (expect(parser, TOKEN_COLON, "':' after a property name") < 0) {
-				json_decref(object);
-				return NULL;
-			}
-			json_t *item = parse_json_value(parser);
-
-			if (!item || json_object_setn_new(object, key->text, key->text_length, item) < 0) {
-				json_decref(object);
-				if (item)
-					out_of_memory(parser);
-				return NULL;
-			}
-			if (current(parser)->kind != TOKEN_COMMA)
 				break;
+			}
 			advance(parser);
+			if (expect(parser, TOKEN_COLON, "':' after a property name") < 0)
+				break;
+		}
+		json_t *item = parse_json_value(parser);
+
+		if (!item)
+			break;
+		if ((object ? json_object_setn_new(container, key->text, key->text_length, item)
+			    : json_array_append_new(container, item)) < 0) {
+			out_of_memory(parser);
+			break;
+		}
+		if (current(parser)->kind != TOKEN_COMMA) {
+			expect(parser, close, object ? "',' or '}' in a dynamic object"
+						     : "',' or ']' in a dynamic array");
+			break;
+		}
+		advance(parser);
+		if (current(parser)->kind == close) {
+			fail(parser, "a value after ','");
+			break;
 		}
 	}
-	if (expect(parser, TOKEN_RBRACE, "',' or '}' in a dynamic object") < 0) {
-		json_decref(object);
+	if (parser->error->kind != KQL_ERROR_NONE) {
+		json_decref(container);
 		return NULL;
 	}
-	return object;
+	if (current(parser)->kind == close)
+		advance(parser);
+	return container;
 }
 
 static json_t *parse_json_value(struct parser *parser)
@@ -359,12 +337,9 @@ static json_t *parse_json_value(struct parser *parser)
 	}
 	switch (token->kind) {
 	case TOKEN_LBRACKET:
-		if (!negative)
-			json = parse_json_array(parser);
-		break;
 	case TOKEN_LBRACE:
 		if (!negative)
-			json = parse_json_object(parser);
+			json = parse_json_container(parser, token->kind == TOKEN_LBRACE);
 		break;
 	case TOKEN_STRING:
 		if (!negative) {
@@ -771,46 +746,46 @@ static struct ast *binary(struct parser *parser, enum op op, size_t offset, stru
 	return ast;
 }
 
-static struct ast *parse_multiplicative(struct parser *parser)
+/* One level of left-associative binary operators. */
+struct operator_level {
+	enum token_kind tokens[3];
+	enum op ops[3];
+	size_t count;
+	struct ast *(*next)(struct parser *parser);
+};
+
+static struct ast *parse_level(struct parser *parser, const struct operator_level *level)
 {
-	struct ast *left = parse_unary(parser);
+	struct ast *left = level->next(parser);
 
 	while (left) {
 		const struct token *token = current(parser);
-		enum op op;
+		size_t i = 0;
 
-		if (token->kind == TOKEN_STAR)
-			op = OP_MUL;
-		else if (token->kind == TOKEN_SLASH)
-			op = OP_DIV;
-		else if (token->kind == TOKEN_PERCENT)
-			op = OP_MOD;
-		else
+		while (i < level->count && level->tokens[i] != token->kind)
+			i++;
+		if (i == level->count)
 			break;
 		advance(parser);
-		left = binary(parser, op, token->offset, left, parse_unary(parser));
+		left = binary(parser, level->ops[i], token->offset, left, level->next(parser));
 	}
 	return left;
 }
 
+static struct ast *parse_multiplicative(struct parser *parser)
+{
+	static const struct operator_level level = {
+		{TOKEN_STAR, TOKEN_SLASH, TOKEN_PERCENT}, {OP_MUL, OP_DIV, OP_MOD}, 3, parse_unary};
+
+	return parse_level(parser, &level);
+}
+
 static struct ast *parse_additive(struct parser *parser)
 {
-	struct ast *left = parse_multiplicative(parser);
+	static const struct operator_level level = {
+		{TOKEN_PLUS, TOKEN_MINUS}, {OP_ADD, OP_SUB}, 2, parse_multiplicative};
 
-	while (left) {
-		const struct token *token = current(parser);
-		enum op op;
-
-		if (token->kind == TOKEN_PLUS)
-			op = OP_ADD;
-		else if (token->kind == TOKEN_MINUS)
-			op = OP_SUB;
-		else
-			break;
-		advance(parser);
-		left = binary(parser, op, token->offset, left, parse_multiplicative(parser));
-	}
-	return left;
+	return parse_level(parser, &level);
 }
 
 /* The word operators: has, contains, in, between, ... */

@@ -40,17 +40,6 @@ static void put_char(struct rewrite *rewrite, char c)
 	put(rewrite, text);
 }
 
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* A literal byte, escaped when ERE gives it a meaning. */
 static void put_literal(struct rewrite *rewrite, char c, bool in_bracket)
 {

@@ -16,6 +16,17 @@
 #include "internal.h"
 #include "kql_format.h"
 
+int hex_digit(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 struct value value_null(enum value_type type)
 {
 	struct value value;

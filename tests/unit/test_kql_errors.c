@@ -46,6 +46,10 @@ static void syntax_errors(void **state)
 		     KQL_ERROR_SYNTAX, 1, 41, "expected a datetime");
 	expect_error("DeviceProcessEvents | summarize count() by", KQL_ERROR_SYNTAX, 1, 43,
 		     "expected an expression");
+	expect_error("DeviceProcessEvents | where 'a' in (dynamic([1,]))", KQL_ERROR_SYNTAX, 1, 48,
+		     "expected a value after ','");
+	expect_error("DeviceProcessEvents | where 'a' in (dynamic({'k' 1}))", KQL_ERROR_SYNTAX, 1, 50,
+		     "expected ':' after a property name");
 	expect_error("DeviceProcessEvents | where a # b", KQL_ERROR_SYNTAX, 1, 31,
 		     "unexpected character '#'");
 	expect_error("DeviceProcessEvents | join (x) on y", KQL_ERROR_UNSUPPORTED, 1, 23,
