@@ -54,6 +54,9 @@ struct kql_aggregator {
 	int64_t window_now;
 	int64_t window_low;
 	int64_t window_high;
+	/* a where-only prefix: ranges of the other bounded columns at now */
+	struct fast_range *ranges;
+	size_t range_count;
 	struct kql_aggregator_stats stats;
 };
 
@@ -283,6 +286,15 @@ int kql_aggregator_new(struct kql_query *query, size_t max_bytes,
 
 	if (status == 0)
 		status = build_predicates(aggregator, error);
+	if (status == 0 && query->fast) {
+		aggregator->ranges = calloc(query->fast_range_count + 1, sizeof(*aggregator->ranges));
+		if (!aggregator->ranges)
+			status = -ENOMEM;
+		for (size_t r = 0; status == 0 && r < query->fast_range_count; r++) {
+			if (query->fast_ranges[r].column != aggregator->window)
+				aggregator->ranges[aggregator->range_count++] = query->fast_ranges[r];
+		}
+	}
 	if (status == 0 && next && next->kind == STAGE_SUMMARIZE) {
 		aggregator->summarize = next;
 		status = check_summarize(&next->summarize, error);
@@ -310,6 +322,7 @@ void kql_aggregator_free(struct kql_aggregator *aggregator)
 		return;
 	group_table_free(&aggregator->groups);
 	free(aggregator->heap);
+	free(aggregator->ranges);
 	if (aggregator->slots) {
 		slots_free(aggregator->slots);
 		free(aggregator->slots);
@@ -339,6 +352,12 @@ static int window_at(struct kql_aggregator *aggregator, int64_t now)
 	if (aggregator->window >= 0)
 		query_bounds(aggregator->query, aggregator->window, aggregator->slots, now,
 			     &aggregator->window_low, &aggregator->window_high);
+	for (size_t r = 0; r < aggregator->range_count; r++) {
+		struct fast_range *range = &aggregator->ranges[r];
+
+		query_bounds(aggregator->query, range->column, aggregator->slots, now, &range->low,
+			     &range->high);
+	}
 	aggregator->window_ready = true;
 	aggregator->window_now = now;
 	return 0;
@@ -422,6 +441,26 @@ static int store(struct kql_aggregator *aggregator, struct eval_context *context
 	return 0;
 }
 
+/* A where-only prefix: the other columns' ranges, then the conjuncts. */
+static int passes_filters(const struct kql_aggregator *aggregator, const struct value *row,
+			  struct eval_context *context)
+{
+	const struct kql_query *query = aggregator->query;
+
+	for (size_t r = 0; r < aggregator->range_count; r++) {
+		const struct fast_range *range = &aggregator->ranges[r];
+		const struct value *value = &row[range->column];
+
+		if (value->is_null || value->ticks < range->low || value->ticks > range->high)
+			return 0;
+	}
+	for (size_t i = 0; i < query->fast_conjunct_count; i++) {
+		if (!eval_predicate(query->fast_conjuncts[i], context))
+			return context->error < 0 ? context->error : 0;
+	}
+	return context->error < 0 ? context->error : 1;
+}
+
 int kql_aggregator_add(struct kql_aggregator *aggregator, const struct value *row, int64_t now,
 		       bool *matched)
 {
@@ -434,10 +473,13 @@ int kql_aggregator_add(struct kql_aggregator *aggregator, const struct value *ro
 		return status;
 	struct eval_context context = {row, aggregator->slots, &aggregator->scratch, now, 0};
 
-	status = prefix_run(aggregator->main, aggregator->prefix, aggregator->predicates, &context,
-			    aggregator->buffers, &row);
+	status = aggregator->query->fast ? passes_filters(aggregator, row, &context)
+					 : prefix_run(aggregator->main, aggregator->prefix,
+						      aggregator->predicates, &context, aggregator->buffers,
+						      &row);
 	if (status <= 0) {
-		scratch_reset(&aggregator->scratch);
+		if (!scratch_is_empty(&aggregator->scratch))
+			scratch_reset(&aggregator->scratch);
 		return status;
 	}
 	int64_t time = 0;
