@@ -136,7 +136,10 @@ bool kql_query_row_only(const struct kql_query *query);
 /*
  * Does row (the query table's columns in schema order) pass the streaming
  * prefix at now()?  1 yes, 0 no, -EINVAL when the query is not row-only,
- * -ENOMEM.  Allocates nothing in the steady state.
+ * -ENOMEM.  Allocates nothing in the steady state.  A where-only prefix is
+ * checked as time ranges (computed once per now) then the other conjuncts,
+ * cheapest first.  A new now re-evaluates the query's now()-based constants
+ * (a few hundred ns); records handled together may share one now.
  */
 int kql_query_row_matches(struct kql_query *query, const struct value *row, int64_t now);
 
