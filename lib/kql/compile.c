@@ -194,7 +194,13 @@ static struct stage *map_identity(struct compiler *compiler, struct pipeline *pi
 	return stage;
 }
 
-/* The column a default name comes from: X, bin(X, ...), floor(X, ...). */
+/* The name of a plain column reference, else NULL. */
+static const char *column_name(const struct ast *ast)
+{
+	return ast->kind == AST_NAME ? ast->name : NULL;
+}
+
+/* The column a summarize default name comes from: X, bin(X, ...), floor(X, ...). */
 static const char *source_name(const struct ast *ast)
 {
 	if (ast->kind == AST_NAME)
@@ -220,7 +226,7 @@ static int apply_extend(struct compiler *compiler, struct pipeline *pipeline,
 
 		if (!stage)
 			return -ENOMEM;
-		const char *name = item->name ? item->name : source_name(item->expr);
+		const char *name = item->name ? item->name : column_name(item->expr);
 		int index = -1;
 
 		if (!name) {
@@ -253,7 +259,7 @@ static int apply_project(struct compiler *compiler, struct pipeline *pipeline,
 	for (size_t i = 0; i < op->item_count; i++) {
 		const struct ast_assign *item = &op->items[i];
 		struct expr *expr = stage_expr(compiler, pipeline, item->expr, &input);
-		const char *name = item->name ? item->name : source_name(item->expr);
+		const char *name = item->name ? item->name : column_name(item->expr);
 
 		if (!expr)
 			return -EINVAL;

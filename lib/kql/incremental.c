@@ -431,8 +431,9 @@ static int store(struct kql_aggregator *aggregator, struct eval_context *context
 	}
 	if (key_values != keys)
 		free(key_values);
-	if (status == 0 && groups->count > before)
-		status = heap_push(aggregator, group);
+	/* a new partial joins the heap even if adding the row failed */
+	if (groups->count > before && heap_push(aggregator, group) < 0)
+		status = -ENOMEM;
 	if (status < 0)
 		return status;
 	aggregator->sequence++;
