@@ -219,6 +219,46 @@ int parse_datetime_text(const char *text, size_t length, int64_t *ticks)
 	return 0;
 }
 
+/* [-][d.]hh:mm[:ss[.fffffff]], the way timespans print. */
+int parse_timespan_text(const char *text, size_t length, int64_t *ticks)
+{
+	size_t position = 0;
+	bool negative = expect_char(text, length, &position, '-');
+	uint64_t days = 0;
+	unsigned hours, minutes, seconds = 0;
+	size_t start = position;
+
+	while (position < length && text[position] >= '0' && text[position] <= '9' &&
+	       position - start < 9)
+		days = days * 10 + (uint64_t)(text[position++] - '0');
+	if (expect_char(text, length, &position, '.')) {
+		if (position - 1 == start)
+			return -EINVAL;
+	} else {
+		position = start;
+		days = 0;
+	}
+	if (!read_digits(text, length, &position, 2, &hours) ||
+	    !expect_char(text, length, &position, ':') ||
+	    !read_digits(text, length, &position, 2, &minutes))
+		return -EINVAL;
+	int64_t fraction = 0;
+
+	if (expect_char(text, length, &position, ':')) {
+		if (!read_digits(text, length, &position, 2, &seconds))
+			return -EINVAL;
+		fraction = read_fraction(text, length, &position);
+	}
+	if (position != length || hours > 23 || minutes > 59 || seconds > 59)
+		return -EINVAL;
+	int64_t value = (int64_t)days * TICKS_PER_DAY + (int64_t)hours * TICKS_PER_HOUR +
+			(int64_t)minutes * TICKS_PER_MINUTE + (int64_t)seconds * TICKS_PER_SECOND +
+			fraction;
+
+	*ticks = negative ? -value : value;
+	return 0;
+}
+
 int kql_datetime_parse(const char *text, size_t length, int64_t *ticks)
 {
 	return parse_datetime_text(text, length, ticks);

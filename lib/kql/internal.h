@@ -376,6 +376,8 @@ const char *token_kind_name(enum token_kind kind);
 
 int parse_script(const char *text, size_t length, struct arena *arena, struct ast_script *out,
 		 struct kql_error *error);
+/* Timespan text as timespans print ([-][d.]hh:mm[:ss[.f]]), to ticks. */
+int parse_timespan_text(const char *text, size_t length, int64_t *ticks);
 /* Datetime text as in datetime(...) literals, to ticks. */
 int parse_datetime_text(const char *text, size_t length, int64_t *ticks);
 /* Frees the json references a syntax tree holds. */

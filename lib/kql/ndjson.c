@@ -94,10 +94,15 @@ static int convert(struct kql_ndjson_source *source, size_t index, json_t *json)
 		out->is_null = false;
 		return 0;
 	case VALUE_TIMESPAN:
-		if (!json_is_integer(json))
-			return fail(source, column->name, "expected a timespan in ticks (integer)");
+		if (json_is_integer(json)) {
+			out->ticks = (int64_t)json_integer_value(json);
+		} else if (!json_is_string(json) ||
+			   parse_timespan_text(json_string_value(json), json_string_length(json),
+					       &out->ticks) < 0) {
+			return fail(source, column->name,
+				    "expected a timespan such as 1.02:03:04.5 or ticks (integer)");
+		}
 		out->is_null = false;
-		out->ticks = (int64_t)json_integer_value(json);
 		return 0;
 	case VALUE_DYNAMIC:
 		out->is_null = false;

@@ -516,6 +516,11 @@ void value_to_timespan(const struct value *in, struct value *out)
 	} else if (in->type == VALUE_LONG) {
 		out->is_null = false;
 		out->ticks = in->l;
+	} else if (in->type == VALUE_STRING) {
+		out->is_null = parse_timespan_text(in->str, in->len, &out->ticks) != 0;
+	} else if (in->type == VALUE_DYNAMIC && json_is_string(in->dyn)) {
+		out->is_null = parse_timespan_text(json_string_value(in->dyn),
+						   json_string_length(in->dyn), &out->ticks) != 0;
 	}
 }
 

@@ -72,6 +72,13 @@ static const struct scalar_case timespans[] = {
 	{"1h / 2", "\"00:30:00\""},
 	{"1d - 1h", "\"23:00:00\""},
 	{"1d > 23h", "true"},
+	{"totimespan('01:30:00')", "\"01:30:00\""},
+	{"totimespan('1.02:03:04.5')", "\"1.02:03:04.5000000\""},
+	{"totimespan('-00:00:01')", "\"-00:00:01\""},
+	{"totimespan(tostring(5d + 1tick))", "\"5.00:00:00.0000001\""},
+	{"totimespan('1:00')", "null"},
+	{"totimespan('x')", "null"},
+	{"totimespan(36000000000)", "\"01:00:00\""},
 };
 
 static const struct scalar_case datetimes[] = {
