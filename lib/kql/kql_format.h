@@ -47,7 +47,8 @@ struct json_t *kql_value_to_json(const struct value *value);
 
 /*
  * Records as NDJSON: one JSON object per line, keys = column names of schema.
- * Types follow the schema: datetime from ISO 8601 text, long from integers,
+ * Types follow the schema: datetime from ISO 8601 text, timespan from ticks
+ * or [d.]hh:mm:ss text, long from integers,
  * real from numbers, bool from true/false, string from strings (an object or
  * array is kept as its JSON text), dynamic from any JSON.  A missing key or
  * null gives null, and the empty string for strings.  Keys the schema does
