@@ -1,27 +1,31 @@
 /*
- * arena.h - a bump allocator with a byte budget, for parse results.
+ * arena.h - bump allocation: many small allocations, freed all at once.
  *
- * A reader of an untrusted file allocates everything it returns (strings,
- * tables) from one arena: the result is freed in one call, and the budget
- * bounds the memory any file can make the reader use, whatever its
- * structure claims.  Allocations are 8-byte aligned and never freed one by
- * one.
+ * Used wherever a result is built from many pieces with one lifetime: a
+ * record's strings (reset per record), a parse result of an untrusted file
+ * (with a byte budget, so no file can make a reader use unbounded memory),
+ * a compiled KQL query, a KQL row's scratch values (reset per row).
+ *
+ * A zeroed struct arena is a valid empty arena without a budget.
+ * Allocations are zeroed and 16-byte aligned.  arena_reset() keeps every
+ * block for reuse, so a steady state allocates nothing.
  */
 #ifndef RMMHUNT_ARENA_H
 #define RMMHUNT_ARENA_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct arena_block;
 
 struct arena {
-	struct arena_block *blocks;  /* newest first */
-	size_t used;                 /* bytes handed out, padding included */
-	size_t budget;               /* most bytes it may hand out */
+	struct arena_block *first;
+	struct arena_block *current;
+	size_t used; /* bytes handed out since the last reset, padding included */
+	size_t budget; /* most bytes it may hand out; 0: no limit but memory */
 };
 
-/* An empty arena that will hand out at most budget bytes (SIZE_MAX: no
- * limit but memory). */
+/* An empty arena that hands out at most budget bytes (0: no limit). */
 void arena_init(struct arena *arena, size_t budget);
 
 /*
@@ -33,9 +37,11 @@ void *arena_alloc(struct arena *arena, size_t size);
 /* A NUL-terminated copy of length bytes at text, or NULL. */
 char *arena_strndup(struct arena *arena, const char *text, size_t length);
 
-/* Forget every allocation but keep the oldest block for reuse (the record
- * builder resets one arena per record). */
+/* Forget every allocation; keep the blocks for reuse. */
 void arena_reset(struct arena *arena);
+
+/* Nothing allocated since the last reset? */
+bool arena_is_empty(const struct arena *arena);
 
 /* Free every block; the arena is empty and reusable afterwards. */
 void arena_release(struct arena *arena);

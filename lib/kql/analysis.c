@@ -1,0 +1,436 @@
+/*
+ * analysis.c - what a compiled query tells about itself: the time bounds its
+ * where clauses put on datetime columns (for the agent's time window and
+ * the cache's index range), and the columns it reads (for the cache).
+ *
+ * Only the streaming prefix of the main pipeline (where/extend/project
+ * before the first blocking operator) is looked at: a row dropped there can
+ * never reach the result.  A bound is a conjunct of a where clause of the
+ * form `C between (a .. b)`, `C >= a`, `C > a`, `C <= b`, `C < b`, `C == a`
+ * (either side), where C is a datetime column passed through unchanged from
+ * the table and a, b do not depend on the row.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+static bool is_table_datetime(const struct relation *input, const struct expr *expr)
+{
+	return expr->kind == EXPR_COLUMN && input->columns[expr->column].type == VALUE_DATETIME &&
+	       input->columns[expr->column].source >= 0;
+}
+
+static bool is_row_free(const struct expr *expr)
+{
+	return !(expr->depends & (DEPENDS_ROW | DEPENDS_TABLE)) && expr->type == VALUE_DATETIME;
+}
+
+struct bounds {
+	struct time_bound *items;
+	size_t count;
+	size_t capacity;
+};
+
+static int bound_add(struct arena *arena, struct bounds *bounds, struct time_bound bound)
+{
+	if (bounds->count == bounds->capacity) {
+		size_t capacity = bounds->capacity ? 2 * bounds->capacity : 4;
+		struct time_bound *items = arena_alloc(arena, capacity * sizeof(*items));
+
+		if (!items)
+			return -ENOMEM;
+		if (bounds->count)
+			memcpy(items, bounds->items, bounds->count * sizeof(*items));
+		bounds->items = items;
+		bounds->capacity = capacity;
+	}
+	bounds->items[bounds->count++] = bound;
+	return 0;
+}
+
+/* Adds the bounds conjunct puts on a column; 1 when it is a bound, 0 if not. */
+static int conjunct_bounds(struct arena *arena, const struct relation *input, struct expr *conjunct,
+			   struct bounds *bounds)
+{
+	if (conjunct->kind == EXPR_BETWEEN && !conjunct->between.negate &&
+	    is_table_datetime(input, conjunct->between.value) && is_row_free(conjunct->between.low) &&
+	    is_row_free(conjunct->between.high)) {
+		int column = input->columns[conjunct->between.value->column].source;
+
+		if (bound_add(arena, bounds,
+			      (struct time_bound){column, true, false, conjunct->between.low, conjunct}) < 0 ||
+		    bound_add(arena, bounds,
+			      (struct time_bound){column, false, false, conjunct->between.high,
+						  conjunct}) < 0)
+			return -ENOMEM;
+		return 1;
+	}
+	if (conjunct->kind != EXPR_COMPARE || conjunct->binary.op == OP_NE)
+		return 0;
+	struct expr *left = conjunct->binary.left, *right = conjunct->binary.right;
+	enum op op = conjunct->binary.op;
+
+	if (is_table_datetime(input, right) && is_row_free(left)) {
+		/* a < C is C > a */
+		struct expr *swap = left;
+
+		left = right;
+		right = swap;
+		op = op == OP_LT ? OP_GT : op == OP_LE ? OP_GE : op == OP_GT ? OP_LT : op == OP_GE ? OP_LE : op;
+	}
+	if (!is_table_datetime(input, left) || !is_row_free(right))
+		return 0;
+	int column = input->columns[left->column].source;
+	bool lower = op == OP_GT || op == OP_GE || op == OP_EQ;
+	bool exclusive = op == OP_GT || op == OP_LT;
+
+	if (bound_add(arena, bounds, (struct time_bound){column, lower, exclusive, right, conjunct}) < 0)
+		return -ENOMEM;
+	if (op == OP_EQ &&
+	    bound_add(arena, bounds, (struct time_bound){column, false, false, right, conjunct}) < 0)
+		return -ENOMEM;
+	return 1;
+}
+
+/* Splits an and-tree into its conjuncts, in order. */
+static int split(struct arena *arena, struct expr *expr, struct expr ***items, size_t *count,
+		 size_t *capacity)
+{
+	if (expr->kind == EXPR_AND) {
+		int status = split(arena, expr->binary.left, items, count, capacity);
+
+		return status < 0 ? status : split(arena, expr->binary.right, items, count, capacity);
+	}
+	if (*count == *capacity) {
+		size_t wanted = *capacity ? 2 * *capacity : 8;
+		struct expr **grown = arena_alloc(arena, wanted * sizeof(*grown));
+
+		if (!grown)
+			return -ENOMEM;
+		if (*count)
+			memcpy(grown, *items, *count * sizeof(*grown));
+		*items = grown;
+		*capacity = wanted;
+	}
+	(*items)[(*count)++] = expr;
+	return 0;
+}
+
+struct expr *expr_and(struct arena *arena, struct expr *left, struct expr *right)
+{
+	if (!left)
+		return right;
+	if (!right)
+		return left;
+	struct expr *both = arena_alloc(arena, sizeof(*both));
+
+	if (!both)
+		return NULL;
+	both->kind = EXPR_AND;
+	both->type = VALUE_BOOL;
+	both->depends = left->depends | right->depends;
+	both->offset = left->offset;
+	both->binary.op = OP_AND;
+	both->binary.left = left;
+	both->binary.right = right;
+	return both;
+}
+
+static int analyze_where(struct arena *arena, const struct relation *input, struct stage *stage)
+{
+	struct expr **conjuncts = NULL;
+	size_t count = 0, capacity = 0;
+	struct bounds bounds = {0};
+	int status = split(arena, stage->where.predicate, &conjuncts, &count, &capacity);
+
+	stage->where.rest = NULL;
+	for (size_t i = 0; status == 0 && i < count; i++) {
+		status = conjunct_bounds(arena, input, conjuncts[i], &bounds);
+		if (status == 0) {
+			stage->where.rest = expr_and(arena, stage->where.rest, conjuncts[i]);
+			if (!stage->where.rest)
+				status = -ENOMEM;
+		}
+		status = status > 0 ? 0 : status;
+	}
+	stage->where.bounds = bounds.items;
+	stage->where.bound_count = bounds.count;
+	return status;
+}
+
+/* Rough cost of a conjunct: column string tests first. */
+static int conjunct_cost(const struct expr *expr)
+{
+	switch (expr->kind) {
+	case EXPR_STRING:
+		return expr->string.constant && expr->string.left->kind == EXPR_COLUMN ? 1 : 3;
+	case EXPR_SET:
+		return expr->set.set && expr->set.left->kind == EXPR_COLUMN ? 2 : 4;
+	case EXPR_COMPARE:
+	case EXPR_BETWEEN:
+		return 2;
+	case EXPR_REGEX:
+		return 6;
+	default:
+		return 5;
+	}
+}
+
+/* The fast row matcher: only for a prefix made of where clauses. */
+static int plan_fast(struct kql_query *query)
+{
+	struct pipeline *main = query->main;
+	size_t conjuncts = 0, ranges = 0;
+	struct arena *arena = &query->arena;
+
+	for (size_t s = 0; s < main->prefix_count; s++) {
+		if (main->stages[s].kind != STAGE_WHERE)
+			return 0;
+	}
+	for (size_t s = 0; s < main->prefix_count; s++) {
+		struct expr **items = NULL;
+		size_t count = 0, capacity = 0;
+
+		if (main->stages[s].where.rest &&
+		    split(arena, main->stages[s].where.rest, &items, &count, &capacity) < 0)
+			return -ENOMEM;
+		conjuncts += count;
+		ranges += main->stages[s].where.bound_count;
+	}
+	query->fast_conjuncts = arena_alloc(arena, (conjuncts + 1) * sizeof(struct expr *));
+	query->fast_ranges = arena_alloc(arena, (ranges + 1) * sizeof(struct fast_range));
+	if (!query->fast_conjuncts || !query->fast_ranges)
+		return -ENOMEM;
+	for (size_t s = 0; s < main->prefix_count; s++) {
+		const struct stage *stage = &main->stages[s];
+		struct expr **items = NULL;
+		size_t count = 0, capacity = 0;
+
+		if (stage->where.rest && split(arena, stage->where.rest, &items, &count, &capacity) < 0)
+			return -ENOMEM;
+		for (size_t i = 0; i < count; i++)
+			query->fast_conjuncts[query->fast_conjunct_count++] = items[i];
+		for (size_t b = 0; b < stage->where.bound_count; b++) {
+			int column = stage->where.bounds[b].column;
+			size_t r = 0;
+
+			while (r < query->fast_range_count && query->fast_ranges[r].column != column)
+				r++;
+			if (r == query->fast_range_count)
+				query->fast_ranges[query->fast_range_count++] =
+					(struct fast_range){column, INT64_MIN, INT64_MAX};
+		}
+	}
+	/* cheapest first (insertion sort: a handful of items) */
+	for (size_t i = 1; i < query->fast_conjunct_count; i++) {
+		struct expr *item = query->fast_conjuncts[i];
+		size_t j = i;
+
+		while (j > 0 && conjunct_cost(query->fast_conjuncts[j - 1]) > conjunct_cost(item)) {
+			query->fast_conjuncts[j] = query->fast_conjuncts[j - 1];
+			j--;
+		}
+		query->fast_conjuncts[j] = item;
+	}
+	query->fast = true;
+	return 0;
+}
+
+void fast_ranges_compute(struct kql_query *query, const struct exec_slots *slots, int64_t now)
+{
+	query->fast_never = false;
+	for (size_t r = 0; r < query->fast_range_count; r++) {
+		struct fast_range *range = &query->fast_ranges[r];
+
+		if (query_bounds(query, range->column, slots, now, &range->low, &range->high) < 0)
+			continue;
+		if (range->low > range->high)
+			query->fast_never = true;
+	}
+}
+
+int analyze_query(struct kql_query *query, struct kql_error *error)
+{
+	struct pipeline *main = query->main;
+
+	for (size_t s = 0; s < main->prefix_count; s++) {
+		if (main->stages[s].kind != STAGE_WHERE)
+			continue;
+		if (analyze_where(&query->arena, stage_input(main, s), &main->stages[s]) < 0) {
+			error_set(error, KQL_ERROR_NOMEM, 0, "out of memory");
+			return -ENOMEM;
+		}
+	}
+	query->row_only = prefix_row_only(query);
+	if (query->row_only && plan_fast(query) < 0) {
+		error_set(error, KQL_ERROR_NOMEM, 0, "out of memory");
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* ---- pushdown ----------------------------------------------------------------------- */
+
+static int64_t bound_ticks(const struct time_bound *bound, const struct exec_slots *slots,
+			   int64_t now, bool *null)
+{
+	struct scratch scratch = {0};
+	struct eval_context context = {NULL, slots, &scratch, now, 0};
+	struct value value;
+
+	eval_expr(bound->value, &context, &value);
+	scratch_free(&scratch);
+	*null = value.is_null;
+	if (value.is_null)
+		return 0;
+	if (bound->exclusive)
+		return bound->lower ? (value.ticks == INT64_MAX ? INT64_MAX : value.ticks + 1)
+				    : (value.ticks == INT64_MIN ? INT64_MIN : value.ticks - 1);
+	return value.ticks;
+}
+
+int query_bounds(const struct kql_query *query, int column, const struct exec_slots *slots,
+		 int64_t now, int64_t *low, int64_t *high)
+{
+	const struct pipeline *main = query->main;
+	bool found = false;
+
+	*low = INT64_MIN;
+	*high = INT64_MAX;
+	for (size_t s = 0; s < main->prefix_count; s++) {
+		const struct stage *stage = &main->stages[s];
+
+		for (size_t b = 0; stage->kind == STAGE_WHERE && b < stage->where.bound_count; b++) {
+			const struct time_bound *bound = &stage->where.bounds[b];
+			bool null;
+
+			if (bound->column != column)
+				continue;
+			int64_t ticks = bound_ticks(bound, slots, now, &null);
+
+			found = true;
+			if (null) { /* compares with null: no row passes */
+				*low = INT64_MAX;
+				*high = INT64_MIN;
+			} else if (bound->lower && ticks > *low) {
+				*low = ticks;
+			} else if (!bound->lower && ticks < *high) {
+				*high = ticks;
+			}
+		}
+	}
+	return found ? 0 : -ENOENT;
+}
+
+int kql_query_time_range(const struct kql_query *query, const char *column, int64_t now,
+			 int64_t *low, int64_t *high)
+{
+	const struct pipeline *main = query->main;
+
+	if (main->table < 0 || query->table_references[main->table] != 1)
+		return -ENOENT;
+	int index = schema_find_column(query->tables[main->table], column);
+
+	if (index < 0)
+		return -ENOENT;
+	struct exec_slots slots = {0};
+	struct exec_env env = {NULL, 0, NULL};
+	int status = slots_evaluate(query, &slots, now, &env, NULL);
+
+	if (status == 0)
+		status = query_bounds(query, index, &slots, now, low, high);
+	slots_free(&slots);
+	return status;
+}
+
+/* ---- columns used -------------------------------------------------------------------- */
+
+struct marker {
+	const struct relation *input;
+	bool *used;
+	size_t count;
+};
+
+static void mark_columns(struct expr **child, void *data)
+{
+	struct marker *marker = data;
+	const struct expr *expr = *child;
+
+	if (expr->kind == EXPR_COLUMN) {
+		int source = marker->input->columns[expr->column].source;
+
+		if (source >= 0 && (size_t)source < marker->count)
+			marker->used[source] = true;
+		return;
+	}
+	expr_visit(*child, mark_columns, data);
+}
+
+static void mark_expr(struct marker *marker, struct expr *expr)
+{
+	if (expr)
+		mark_columns(&expr, marker);
+}
+
+static void mark_pipeline(const struct pipeline *pipeline, bool *used, size_t count)
+{
+	for (size_t s = 0; s < pipeline->stage_count; s++) {
+		struct stage *stage = &pipeline->stages[s];
+		struct marker marker = {stage_input(pipeline, s), used, count};
+
+		switch (stage->kind) {
+		case STAGE_WHERE:
+			mark_expr(&marker, stage->where.predicate);
+			break;
+		case STAGE_MAP:
+			for (size_t i = 0; i < stage->output.count; i++)
+				mark_expr(&marker, stage->map.exprs[i]);
+			break;
+		case STAGE_SUMMARIZE:
+			for (size_t i = 0; i < stage->summarize.key_count; i++)
+				mark_expr(&marker, stage->summarize.keys[i]);
+			for (size_t i = 0; i < stage->summarize.aggregate_count; i++) {
+				struct aggregate_def *def = &stage->summarize.aggregates[i];
+
+				mark_expr(&marker, def->arg);
+				for (size_t e = 0; e < def->extra_count; e++)
+					mark_expr(&marker, def->extra[e]);
+			}
+			break;
+		case STAGE_SORT:
+			for (size_t i = 0; i < stage->sort.key_count; i++)
+				mark_expr(&marker, stage->sort.keys[i].expr);
+			break;
+		default:
+			break;
+		}
+	}
+	const struct relation *output = stage_input(pipeline, pipeline->stage_count);
+
+	for (size_t i = 0; i < output->count; i++) {
+		int source = output->columns[i].source;
+
+		if (source >= 0 && (size_t)source < count)
+			used[source] = true;
+	}
+}
+
+int kql_query_columns_used(const struct kql_query *query, const char *table, bool *used,
+			   size_t column_count)
+{
+	bool found = false;
+
+	memset(used, 0, column_count * sizeof(*used));
+	for (size_t p = 0; p <= query->slot_count; p++) {
+		const struct pipeline *pipeline = p == 0 ? query->main : query->slots[p - 1].subquery;
+
+		if (!pipeline || pipeline->table < 0 ||
+		    strcmp(query->tables[pipeline->table]->name, table) != 0)
+			continue;
+		found = true;
+		mark_pipeline(pipeline, used, column_count);
+	}
+	return found ? 0 : -ENOENT;
+}

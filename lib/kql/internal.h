@@ -1,0 +1,845 @@
+/*
+ * internal.h - what the parts of the KQL engine share with each other.
+ *
+ * The engine is a pipeline of modules: lexer.c turns text into tokens,
+ * parser.c turns tokens into a syntax tree (struct ast), compile.c resolves
+ * names and types and turns the tree into typed expressions (struct expr)
+ * and pipelines of stages (struct pipeline), eval.c evaluates expressions on
+ * a row, exec.c runs pipelines, aggregate.c keeps summarize states,
+ * incremental.c keeps them per time window for the agent.  Nothing here is
+ * part of the public contract (kql.h, kql_ops.h, kql_format.h).
+ */
+#ifndef RMMHUNT_KQL_INTERNAL_H
+#define RMMHUNT_KQL_INTERNAL_H
+
+#include <regex.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "arena.h"
+#include "kql.h"
+#include "kql_ops.h"
+#include "schema.h"
+#include "value.h"
+
+typedef struct json_t json_t;
+
+/* ---- arena: bump allocation, freed all at once ------------------------ */
+
+struct arena_block;
+
+
+/*
+ * Scratch space for one row's evaluation: strings built by expressions and
+ * dynamic values created on the way.  Reset after each row, so the steady
+ * state allocates nothing.
+ */
+struct scratch {
+	struct arena arena;
+	json_t **dynamics; /* references to drop on reset */
+	size_t dynamic_count;
+	size_t dynamic_capacity;
+};
+
+void scratch_reset(struct scratch *scratch);
+bool scratch_is_empty(const struct scratch *scratch);
+void scratch_free(struct scratch *scratch);
+/* Keeps a reference of json so it is dropped at the next reset. */
+int scratch_keep(struct scratch *scratch, json_t *json);
+
+/* ---- errors ------------------------------------------------------------ */
+
+void error_set(struct kql_error *error, enum kql_error_kind kind, size_t offset,
+	       const char *format, ...) __attribute__((format(printf, 4, 5)));
+void error_set_message(struct kql_error *error, enum kql_error_kind kind, size_t offset,
+		       const char *message);
+/* Fills line and column of a set error from the text it points into. */
+void error_locate(struct kql_error *error, const char *text, size_t length);
+
+/* ---- values ------------------------------------------------------------ */
+
+/* Value of a hexadecimal digit, -1 if c is not one. */
+int hex_digit(int c);
+
+struct value value_null(enum value_type type);
+struct value value_string(const char *text, size_t length);
+struct value value_long(int64_t number);
+struct value value_bool(bool flag);
+/* Ordering for sort/min/max: nulls first, strings bytewise. */
+int value_compare(const struct value *a, const struct value *b);
+/* Equality for grouping and `in`: same type, null equals null. */
+bool value_equal(const struct value *a, const struct value *b);
+uint64_t value_hash(const struct value *value);
+uint64_t hash_bytes(const void *data, size_t length, uint64_t seed);
+/* Deep copies owning their memory (malloc); value_release frees them. */
+int value_copy_owned(struct value *out, const struct value *in);
+void value_release(struct value *value);
+size_t value_owned_bytes(const struct value *value);
+/* Copies strings into arena and takes a dynamic reference. */
+int value_copy_arena(struct value *out, const struct value *in, struct arena *arena);
+/* Text of a value (tostring); strings built in scratch. */
+int value_to_string(const struct value *in, struct scratch *scratch, struct value *out);
+/* Conversions as tolong/toreal/...; null when not convertible. */
+void value_to_long(const struct value *in, struct value *out);
+void value_to_real(const struct value *in, struct value *out);
+void value_to_bool(const struct value *in, struct value *out);
+void value_to_datetime(const struct value *in, struct value *out);
+void value_to_timespan(const struct value *in, struct value *out);
+/* dynamic (json) to a typed value; strings point into json. */
+void value_from_json(json_t *json, enum value_type type, struct value *out);
+/* typed value to a new json reference (NULL on allocation failure). */
+json_t *value_to_json(const struct value *value);
+/* Length of the valid UTF-8 sequence at text, 0 if it is not one. */
+size_t utf8_sequence(const char *text, size_t length);
+/* Bytes of text that are valid UTF-8 from the start. */
+size_t utf8_valid_prefix(const char *text, size_t length);
+/* A JSON string of text, invalid UTF-8 bytes replaced by U+FFFD. */
+json_t *json_string_lossy(const char *text, size_t length);
+/* Shortest text that reads back as the same double. */
+void format_real(double number, char *buffer, size_t size);
+
+/* ---- string matching (ops.c) ------------------------------------------ */
+
+extern const unsigned char kql_fold_table[256];
+extern const unsigned char kql_term_table[256];
+
+/* ---- sets of values for in / in~ / has_any / has_all ------------------- */
+
+enum set_op {
+	SET_IN,
+	SET_NOT_IN,
+	SET_IN_CI,
+	SET_NOT_IN_CI,
+	SET_HAS_ANY,
+	SET_HAS_ALL,
+};
+
+/* Distinct values with the sequence number of their first insertion. */
+struct value_set {
+	struct value *values; /* owned copies */
+	uint64_t *sequences;
+	size_t count;
+	size_t capacity;
+	uint32_t *index; /* open addressing, value position + 1 */
+	size_t index_size;
+	size_t bytes; /* owned memory, for memory caps */
+};
+
+int value_set_insert(struct value_set *set, const struct value *value, uint64_t sequence,
+		     bool *inserted);
+long value_set_find(const struct value_set *set, const struct value *value);
+void value_set_free(struct value_set *set);
+
+struct match_set {
+	enum set_op op;
+	enum value_type type;
+	struct value_set values;   /* in, in~ (in~ keeps folded strings) */
+	struct kql_needle *needles; /* has_any, has_all */
+	char **needle_texts;
+	size_t needle_count;
+	size_t needle_capacity;
+	bool has_null; /* in: a null element (never matches) */
+};
+
+int match_set_add(struct match_set *set, const struct value *value);
+/* Adds value converted to the set's type; dynamic arrays add each element. */
+int match_set_add_converted(struct match_set *set, const struct value *value,
+			    struct scratch *scratch);
+/* 1 match, 0 no match, for a non-null left value. */
+bool match_set_test(const struct match_set *set, const struct value *value);
+void match_set_free(struct match_set *set);
+
+/* ---- syntax tree ---------------------------------------------------------- */
+
+enum op {
+	OP_OR,
+	OP_AND,
+	OP_EQ,
+	OP_NE,
+	OP_LT,
+	OP_LE,
+	OP_GT,
+	OP_GE,
+	OP_ADD,
+	OP_SUB,
+	OP_MUL,
+	OP_DIV,
+	OP_MOD,
+	OP_STRING, /* has, contains, =~ ...: see match */
+	OP_SET,	   /* in, has_any ...: see set_op */
+	OP_BETWEEN,
+	OP_NOT_BETWEEN,
+	OP_REGEX,
+};
+
+/* One string operator: kind of match, negation, case sensitivity. */
+struct string_match {
+	enum kql_match kind;
+	bool negate;
+	bool case_sensitive;
+};
+
+enum ast_kind {
+	AST_LITERAL,
+	AST_DYNAMIC,
+	AST_NAME,
+	AST_CALL,
+	AST_NEGATE,
+	AST_BINARY,
+	AST_LIST_OP, /* in-family and between: left, items */
+	AST_MEMBER,
+	AST_INDEX,
+	AST_STAR,
+	AST_PIPE,
+	AST_DATATABLE,
+};
+
+struct ast;
+
+struct ast_list {
+	struct ast **items;
+	size_t count;
+};
+
+struct ast_assign {
+	const char *name; /* NULL: default name */
+	size_t name_offset;
+	struct ast *expr;
+};
+
+struct ast_sort_key {
+	struct ast *expr;
+	bool descending;
+	int nulls_first; /* -1 default, 0 last, 1 first */
+};
+
+enum tabop_kind {
+	TABOP_WHERE,
+	TABOP_EXTEND,
+	TABOP_PROJECT,
+	TABOP_PROJECT_AWAY,
+	TABOP_PROJECT_KEEP,
+	TABOP_PROJECT_REORDER,
+	TABOP_PROJECT_RENAME,
+	TABOP_SUMMARIZE,
+	TABOP_DISTINCT,
+	TABOP_SORT,
+	TABOP_TAKE,
+	TABOP_TOP,
+	TABOP_COUNT,
+};
+
+struct ast_tabop {
+	enum tabop_kind kind;
+	size_t offset;
+	struct ast_assign *items; /* where: items[0].expr */
+	size_t item_count;
+	struct ast_assign *by;
+	size_t by_count;
+	struct ast_sort_key *keys;
+	size_t key_count;
+	struct ast *limit; /* take, top */
+	bool star;	   /* distinct * */
+};
+
+struct ast_column_decl {
+	const char *name;
+	size_t offset;
+	enum value_type type;
+};
+
+struct ast {
+	enum ast_kind kind;
+	size_t offset;
+	unsigned height; /* of binary chains, bounded so recursion stays shallow */
+	union {
+		struct value literal; /* strings live in the query's arena */
+		json_t *dynamic;
+		const char *name;
+		struct {
+			const char *name;
+			size_t name_offset;
+			struct ast_list args;
+		} call;
+		struct ast *operand; /* AST_NEGATE */
+		struct {
+			enum op op;
+			struct string_match match;
+			enum set_op set;
+			struct ast *left;
+			struct ast *right;
+			struct ast_list items; /* AST_LIST_OP; between: 2 items */
+		} binary;
+		struct {
+			struct ast *base;
+			const char *name;
+			struct ast *index;
+		} member;
+		struct {
+			struct ast *source;
+			struct ast_tabop *ops;
+			size_t op_count;
+		} pipe;
+		struct {
+			struct ast_column_decl *columns;
+			size_t column_count;
+			struct ast_list values;
+		} datatable;
+	};
+};
+
+enum statement_kind { STATEMENT_LET, STATEMENT_QUERY };
+
+struct ast_statement {
+	enum statement_kind kind;
+	const char *name;
+	size_t offset;
+	struct ast *expr;
+};
+
+struct ast_script {
+	struct ast_statement *statements;
+	size_t count;
+	json_t **json; /* dynamic literals, released with the script */
+	size_t json_count;
+	size_t json_capacity;
+};
+
+/* ---- lexer ------------------------------------------------------------ */
+
+enum token_kind {
+	TOKEN_END,
+	TOKEN_IDENTIFIER,
+	TOKEN_STRING,
+	TOKEN_LONG,
+	TOKEN_REAL,
+	TOKEN_TIMESPAN,
+	TOKEN_DATETIME, /* datetime(...) with its raw text */
+	TOKEN_PIPE,
+	TOKEN_SEMICOLON,
+	TOKEN_COMMA,
+	TOKEN_LPAREN,
+	TOKEN_RPAREN,
+	TOKEN_LBRACKET,
+	TOKEN_RBRACKET,
+	TOKEN_LBRACE,
+	TOKEN_RBRACE,
+	TOKEN_DOT,
+	TOKEN_DOTDOT,
+	TOKEN_COLON,
+	TOKEN_ASSIGN, /* = */
+	TOKEN_EQ,     /* == */
+	TOKEN_NE,     /* != or <> */
+	TOKEN_LT,
+	TOKEN_LE,
+	TOKEN_GT,
+	TOKEN_GE,
+	TOKEN_EQ_CI, /* =~ */
+	TOKEN_NE_CI, /* !~ */
+	TOKEN_BANG,
+	TOKEN_TILDE,
+	TOKEN_PLUS,
+	TOKEN_MINUS,
+	TOKEN_STAR,
+	TOKEN_SLASH,
+	TOKEN_PERCENT,
+};
+
+struct token {
+	enum token_kind kind;
+	size_t offset;
+	size_t length;
+	union {
+		int64_t number; /* long, timespan ticks */
+		double real;
+		struct {
+			const char *text; /* decoded, NUL-terminated, in the arena */
+			size_t text_length;
+		};
+	};
+};
+
+/* Tokenizes all of text; tokens end with TOKEN_END. */
+int lex(const char *text, size_t length, struct arena *arena, struct token **tokens,
+	size_t *count, struct kql_error *error);
+const char *token_kind_name(enum token_kind kind);
+
+int parse_script(const char *text, size_t length, struct arena *arena, struct ast_script *out,
+		 struct kql_error *error);
+/* Timespan text as timespans print ([-][d.]hh:mm[:ss[.f]]), to ticks. */
+int parse_timespan_text(const char *text, size_t length, int64_t *ticks);
+/* Datetime text as in datetime(...) literals, to ticks. */
+int parse_datetime_text(const char *text, size_t length, int64_t *ticks);
+/* Frees the json references a syntax tree holds. */
+void ast_script_release(struct ast_script *script);
+
+/* ---- typed expressions ---------------------------------------------------- */
+
+enum expr_kind {
+	EXPR_CONST,
+	EXPR_SLOT,    /* per-execution constant */
+	EXPR_COLUMN,  /* row[column] */
+	EXPR_NOW,
+	EXPR_ARITH,   /* binary.op: add sub mul div mod */
+	EXPR_NEGATE,
+	EXPR_COMPARE, /* binary.op: eq ne lt le gt ge */
+	EXPR_AND,
+	EXPR_OR,
+	EXPR_NOT,
+	EXPR_STRING,  /* has, contains, ... */
+	EXPR_SET,     /* in, has_any ... */
+	EXPR_BETWEEN,
+	EXPR_REGEX,
+	EXPR_CALL,
+	EXPR_MEMBER,
+	EXPR_INDEX,
+	EXPR_IFF,
+};
+
+#define DEPENDS_ROW 1u
+#define DEPENDS_NOW 2u
+#define DEPENDS_TABLE 4u /* a set read from a table at execution */
+
+struct expr;
+struct eval_context;
+struct function;
+
+typedef void (*function_eval)(struct eval_context *context, const struct expr *call,
+			      struct value *args, struct value *out);
+
+struct function {
+	const char *name;
+	unsigned min_args;
+	unsigned max_args;
+	enum value_type result; /* the result type (check may refine it) */
+	bool uses_now;
+	/* Checks argument types, sets call->type; message on failure. */
+	int (*check)(struct expr *call, char *message, size_t size);
+	function_eval eval;
+};
+
+const struct function *function_find(const char *name);
+
+struct expr {
+	enum expr_kind kind;
+	enum value_type type;
+	unsigned depends;
+	size_t offset;
+	union {
+		struct value constant;
+		size_t slot;
+		size_t column;
+		struct {
+			enum op op;
+			struct expr *left;
+			struct expr *right;
+		} binary;
+		struct expr *operand; /* negate, not */
+		struct {
+			struct string_match match;
+			struct expr *left;
+			struct expr *right;
+			struct kql_needle needle; /* when right is constant */
+			bool constant;
+		} string;
+		struct {
+			enum set_op op;
+			struct expr *left;
+			struct expr **items; /* evaluated per row when set is NULL */
+			size_t count;
+			struct match_set *set; /* constant set */
+			long set_slot;	       /* >= 0: set built per execution */
+		} set;
+		struct {
+			struct expr *value;
+			struct expr *low;
+			struct expr *high;
+			bool negate;
+		} between;
+		struct {
+			struct expr *operand;
+			regex_t *regex;
+		} regex;
+		struct {
+			const struct function *function;
+			struct expr **args;
+			size_t count;
+			regex_t *regexes[2]; /* trim/extract patterns */
+		} call;
+		struct {
+			struct expr *base;
+			const char *name;
+			struct expr *index;
+		} member;
+		struct {
+			struct expr *condition;
+			struct expr *then;
+			struct expr *otherwise;
+		} iff;
+	};
+};
+
+/* ---- pipelines ------------------------------------------------------------ */
+
+struct column {
+	const char *name;
+	enum value_type type;
+	int source; /* column of the source table it passes through, or -1 */
+};
+
+struct relation {
+	struct column *columns;
+	size_t count;
+};
+
+enum aggregate_kind {
+	AGG_COUNT,
+	AGG_COUNTIF,
+	AGG_DCOUNT,
+	AGG_MIN,
+	AGG_MAX,
+	AGG_SUM,
+	AGG_AVG,
+	AGG_MAKE_SET,
+	AGG_MAKE_LIST,
+	AGG_ARG_MAX,
+	AGG_ARG_MIN,
+	AGG_TAKE_ANY,
+};
+
+struct aggregate_def {
+	enum aggregate_kind kind;
+	struct expr *arg; /* NULL for count() */
+	struct expr **extra; /* arg_max/arg_min/take_any outputs */
+	size_t extra_count;
+	int64_t cap;	  /* make_set/make_list */
+	size_t output_count;
+};
+
+struct summarize_plan {
+	struct expr **keys;
+	size_t key_count;
+	struct aggregate_def *aggregates;
+	size_t aggregate_count;
+};
+
+struct sort_key {
+	struct expr *expr;
+	bool descending;
+	bool nulls_first;
+};
+
+enum stage_kind {
+	STAGE_WHERE,
+	STAGE_MAP, /* extend, project and friends: output[i] = exprs[i] */
+	STAGE_SUMMARIZE, /* also distinct */
+	STAGE_SORT,
+	STAGE_TAKE,
+	STAGE_COUNT,
+};
+
+/* A time bound a where conjunct puts on a source column. */
+struct time_bound {
+	int column;	/* source column */
+	bool lower;	/* column >= value (else column <= value) */
+	bool exclusive; /* > or < */
+	struct expr *value;
+	struct expr *conjunct; /* the conjunct it comes from */
+};
+
+struct stage {
+	enum stage_kind kind;
+	size_t offset;
+	struct relation output;
+	union {
+		struct {
+			struct expr *predicate;
+			/* conjuncts that do not bound time (NULL: none) */
+			struct expr *rest;
+			struct time_bound *bounds;
+			size_t bound_count;
+		} where;
+		struct {
+			struct expr **exprs;
+		} map;
+		struct summarize_plan summarize;
+		struct {
+			struct sort_key *keys;
+			size_t key_count;
+			int64_t limit; /* top N; -1 none */
+		} sort;
+		int64_t take;
+	};
+};
+
+struct kql_table;
+
+struct pipeline {
+	unsigned depends;	      /* DEPENDS_* of all its expressions */
+	int table;		      /* catalog index, or -1 */
+	const struct kql_table *constant; /* datatable source */
+	struct relation source;
+	struct stage *stages;
+	size_t stage_count;
+	size_t prefix_count; /* leading where/map stages */
+	size_t offset;
+};
+
+/* A per-execution constant: a scalar or a set read from a subquery. */
+struct slot {
+	struct expr *expr;	  /* scalar */
+	struct pipeline *subquery; /* set */
+	enum set_op op;
+	enum value_type type;
+};
+
+struct fast_range {
+	int column;
+	int64_t low;
+	int64_t high;
+};
+
+struct kql_query {
+	struct arena arena;
+	char *text;
+	size_t text_length;
+	const struct table_schema **tables;
+	size_t table_count;
+	unsigned *table_references;
+	struct pipeline *main;
+	struct slot *slots;
+	size_t slot_count;
+	bool depends_on_tables; /* some slot reads a table */
+	bool row_only;
+	/* row matching when the prefix is only where clauses: time bounds
+	 * checked first against ranges computed once per now, then the other
+	 * conjuncts, cheapest first */
+	bool fast;
+	struct expr **fast_conjuncts;
+	size_t fast_conjunct_count;
+	struct fast_range *fast_ranges;
+	size_t fast_range_count;
+	bool fast_never; /* a bound compared with null: nothing matches */
+	/* resources to release */
+	json_t **owned_json;
+	size_t owned_json_count;
+	size_t owned_json_capacity;
+	regex_t **regexes;
+	size_t regex_count;
+	size_t regex_capacity;
+	struct match_set **sets;
+	size_t set_count;
+	size_t set_capacity;
+	struct kql_table **constants;
+	size_t constant_count;
+	size_t constant_capacity;
+	/* row matching state (one thread at a time) */
+	struct exec_slots *row_slots;
+	struct scratch row_scratch;
+	struct value **row_buffers; /* one per map stage of the prefix */
+};
+
+int query_own_json(struct kql_query *query, json_t *json);
+int query_own_regex(struct kql_query *query, regex_t *regex);
+int query_own_set(struct kql_query *query, struct match_set *set);
+int query_own_table(struct kql_query *query, struct kql_table *table);
+
+/* ---- compiler (compile.c, compile_expr.c) --------------------------------- */
+
+struct let_binding {
+	const char *name;
+	struct expr *scalar;	  /* scalar let */
+	struct pipeline *pipeline; /* tabular let */
+};
+
+struct compiler {
+	struct kql_query *query;
+	const char *text;
+	struct kql_error *error;
+	struct let_binding *lets;
+	size_t let_count;
+	size_t let_capacity;
+	struct scratch scratch; /* constant folding */
+};
+
+struct expr *compile_expr(struct compiler *compiler, const struct ast *ast,
+			  const struct relation *row);
+/* Calls visit on each child pointer of expr. */
+void expr_visit(struct expr *expr, void (*visit)(struct expr **child, void *data), void *data);
+/* Moves now()-only subtrees of a top-level expression into slots. */
+struct expr *compile_finish(struct compiler *compiler, struct expr *expr);
+struct pipeline *compile_tabular(struct compiler *compiler, const struct ast *ast);
+struct expr *expr_new(struct compiler *compiler, enum expr_kind kind, enum value_type type,
+		      size_t offset);
+/* Converts expr to type (dynamic values at run time); NULL with an error. */
+struct expr *expr_convert(struct compiler *compiler, struct expr *expr, enum value_type type);
+int compile_fail(struct compiler *compiler, enum kql_error_kind kind, size_t offset,
+		 const char *format, ...) __attribute__((format(printf, 4, 5)));
+/* Runs a pipeline without tables at compile time. */
+int compile_run_constant(struct compiler *compiler, const struct pipeline *pipeline,
+			 struct kql_table **table);
+const char *relation_find_name(const struct relation *relation, const char *name, int *index);
+
+/* Compiles text into query (allocated by the caller, zeroed). */
+int compile_query(struct kql_query *query, const char *text, size_t length,
+		  struct kql_error *error);
+
+/* Regular expression in Kusto (RE2) syntax, mapped onto POSIX. */
+int regex_compile(regex_t *regex, const char *pattern, size_t length, bool anchor_start,
+		  char *message, size_t size);
+bool regex_search(const regex_t *regex, const char *text, size_t length, regmatch_t *match,
+		  size_t match_count);
+
+/* ---- evaluation ----------------------------------------------------------- */
+
+struct exec_slots {
+	struct value *values;
+	struct match_set **sets;
+	size_t count;
+	struct arena arena;
+	int64_t now;
+	bool ready;
+};
+
+struct eval_context {
+	const struct value *row;
+	const struct exec_slots *slots;
+	struct scratch *scratch;
+	int64_t now;
+	int error; /* sticky negative errno */
+};
+
+void eval_expr(const struct expr *expr, struct eval_context *context, struct value *out);
+/* true only for a non-null true */
+bool eval_predicate(const struct expr *expr, struct eval_context *context);
+/* string view of a value: strings as they are, others via tostring */
+bool eval_string(const struct expr *expr, struct eval_context *context, struct value *out);
+/* Applies an arithmetic operator (used by folding and bin()). */
+void arith_apply(enum op op, const struct value *a, const struct value *b, enum value_type type,
+		 struct value *out);
+
+/* ---- tables --------------------------------------------------------------- */
+
+struct kql_table {
+	size_t column_count;
+	char **names;
+	enum value_type *types;
+	struct value *cells;
+	size_t row_count;
+	size_t row_capacity;
+	struct arena strings;
+};
+
+struct kql_table *table_new(const struct relation *relation);
+int table_append(struct kql_table *table, const struct value *row);
+void table_free(struct kql_table *table);
+
+/* ---- summarize states ----------------------------------------------------- */
+
+struct aggregate_state;
+
+struct group {
+	struct group *next; /* hash chain */
+	uint64_t hash;
+	uint64_t first_sequence;
+	uint64_t rows;
+	int64_t time; /* window column value (incremental) */
+	size_t bytes;
+	size_t heap_index;
+	struct value *keys;
+	struct aggregate_state **states;
+};
+
+struct group_table {
+	const struct summarize_plan *plan;
+	struct group **buckets;
+	size_t bucket_count;
+	size_t count;
+	size_t bytes;
+	bool keyed_by_time;
+	bool unique; /* every insert a new group (row store) */
+	size_t key_count;
+};
+
+int group_table_init(struct group_table *table, const struct summarize_plan *plan,
+		     size_t key_count, bool keyed_by_time, bool unique);
+/* Finds or creates the group for keys (and time); *created tells. */
+int group_table_get(struct group_table *table, const struct value *keys, int64_t time,
+		    uint64_t sequence, struct group **group);
+/* Adds one row's values to the group's aggregates. */
+int group_add_row(struct group_table *table, struct group *group, struct eval_context *context,
+		  uint64_t sequence);
+/* Merges the aggregates of from into into. */
+int group_merge(struct group_table *table, struct group *into, const struct group *from);
+/* Writes the summarize output row of group (keys then aggregates). */
+int group_output(const struct group_table *table, const struct group *group,
+		 struct scratch *scratch, struct value *row, const struct relation *output);
+/* All groups in order of their first row (malloc'd array). */
+int group_table_list(const struct group_table *table, struct group ***groups, size_t *count);
+void group_free(const struct group_table *table, struct group *group);
+void group_table_remove(struct group_table *table, struct group *group);
+void group_table_free(struct group_table *table);
+size_t summarize_output_count(const struct summarize_plan *plan);
+
+/* ---- execution ------------------------------------------------------------ */
+
+/* Where rows come from: a source, or a table. */
+struct row_input {
+	const struct kql_source *source;
+	const struct kql_table *table;
+	size_t position;
+};
+
+/* What an execution reads: the caller's sources, tables buffered in memory. */
+struct exec_env {
+	const struct kql_source *sources;
+	size_t source_count;
+	struct kql_table **materialized; /* by catalog index; NULL entries stream */
+};
+
+const struct kql_source *exec_find_source(const struct kql_query *query, int table,
+					  const struct exec_env *env);
+int slots_evaluate(const struct kql_query *query, struct exec_slots *slots, int64_t now,
+		   const struct exec_env *env, struct kql_error *error);
+/* Runs a whole pipeline: from its table's source or its constant table. */
+int pipeline_execute(const struct kql_query *query, const struct pipeline *pipeline,
+		     const struct exec_slots *slots, int64_t now, const struct exec_env *env,
+		     struct kql_table **out, struct kql_error *error);
+void slots_free(struct exec_slots *slots);
+
+/*
+ * Runs stages [first, pipeline->stage_count) of pipeline over input rows,
+ * appending result rows to out (created for the last relation).
+ */
+int pipeline_run(const struct kql_query *query, const struct pipeline *pipeline, size_t first,
+		 struct row_input *input, const struct exec_slots *slots, int64_t now,
+		 struct kql_table **out, struct kql_error *error);
+/* Evaluates the where/map prefix on one row: 1 passes, 0 not, <0 error. */
+int prefix_run(const struct pipeline *pipeline, size_t stage_limit,
+	       struct expr *const *predicates, struct eval_context *context,
+	       struct value **buffers, const struct value **row);
+/* Matching state of single rows: prefix buffers, slots at now. */
+int row_state_prepare(struct kql_query *query, struct exec_slots **slots, struct value ***buffers,
+		      int64_t now);
+/* left and right (either may be NULL), allocated in arena. */
+struct expr *expr_and(struct arena *arena, struct expr *left, struct expr *right);
+/* The [low, high] the prefix's bounds put on a table column at now. */
+int query_bounds(const struct kql_query *query, int column, const struct exec_slots *slots,
+		 int64_t now, int64_t *low, int64_t *high);
+/* Ranges of the fast row matcher at now (slots at now). */
+void fast_ranges_compute(struct kql_query *query, const struct exec_slots *slots, int64_t now);
+/* Does the main pipeline's prefix read only the row (no other table)? */
+bool prefix_row_only(const struct kql_query *query);
+/* After compiling: time bounds of where clauses, row-only flag. */
+int analyze_query(struct kql_query *query, struct kql_error *error);
+const struct relation *stage_input(const struct pipeline *pipeline, size_t stage);
+/* The output table of a summarize stage from its groups. */
+int summarize_table(const struct stage *stage, struct group_table *groups,
+		    struct kql_table **out);
+
+/* datetime text (ISO 8601, 7 fractional digits) */
+size_t format_datetime(int64_t ticks, char *buffer, size_t size);
+size_t format_timespan(int64_t ticks, char *buffer, size_t size);
+
+#endif

@@ -1,0 +1,360 @@
+/*
+ * kql.c - the public face of the engine (kql.h): compiling, executing,
+ * matching single rows, and what a compiled query owns.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "internal.h"
+
+/* ---- resources a query owns ---------------------------------------------------- */
+
+static int own(void ***items, size_t *count, size_t *capacity, void *item)
+{
+	if (*count == *capacity) {
+		size_t wanted = *capacity ? 2 * *capacity : 8;
+		void **grown = realloc(*items, wanted * sizeof(*grown));
+
+		if (!grown)
+			return -ENOMEM;
+		*items = grown;
+		*capacity = wanted;
+	}
+	(*items)[(*count)++] = item;
+	return 0;
+}
+
+int query_own_json(struct kql_query *query, json_t *json)
+{
+	return own((void ***)&query->owned_json, &query->owned_json_count,
+		   &query->owned_json_capacity, json);
+}
+
+int query_own_regex(struct kql_query *query, regex_t *regex)
+{
+	int status = own((void ***)&query->regexes, &query->regex_count, &query->regex_capacity,
+			 regex);
+
+	if (status < 0) {
+		regfree(regex);
+		free(regex);
+	}
+	return status;
+}
+
+int query_own_set(struct kql_query *query, struct match_set *set)
+{
+	return own((void ***)&query->sets, &query->set_count, &query->set_capacity, set);
+}
+
+int query_own_table(struct kql_query *query, struct kql_table *table)
+{
+	return own((void ***)&query->constants, &query->constant_count, &query->constant_capacity,
+		   table);
+}
+
+void kql_query_free(struct kql_query *query)
+{
+	if (!query)
+		return;
+	for (size_t i = 0; i < query->owned_json_count; i++)
+		json_decref(query->owned_json[i]);
+	free(query->owned_json);
+	for (size_t i = 0; i < query->regex_count; i++) {
+		regfree(query->regexes[i]);
+		free(query->regexes[i]);
+	}
+	free(query->regexes);
+	for (size_t i = 0; i < query->set_count; i++) {
+		match_set_free(query->sets[i]);
+		free(query->sets[i]);
+	}
+	free(query->sets);
+	for (size_t i = 0; i < query->constant_count; i++)
+		table_free(query->constants[i]);
+	free(query->constants);
+	if (query->row_slots) {
+		slots_free(query->row_slots);
+		free(query->row_slots);
+	}
+	if (query->row_buffers && query->main) {
+		for (size_t i = 0; i < query->main->stage_count; i++)
+			free(query->row_buffers[i]);
+	}
+	free(query->row_buffers);
+	scratch_free(&query->row_scratch);
+	free(query->table_references);
+	free(query->tables);
+	free(query->text);
+	arena_release(&query->arena);
+	free(query);
+}
+
+/* ---- compiling --------------------------------------------------------------------------- */
+
+/* How many pipelines read each table at execution. */
+static void count_references(struct kql_query *query)
+{
+	if (query->main->table >= 0)
+		query->table_references[query->main->table]++;
+	for (size_t i = 0; i < query->slot_count; i++) {
+		const struct pipeline *subquery = query->slots[i].subquery;
+
+		if (subquery && subquery->table >= 0)
+			query->table_references[subquery->table]++;
+	}
+}
+
+int kql_compile(const char *text, size_t length, const struct table_schema *const *tables,
+		size_t table_count, struct kql_query **out, struct kql_error *error)
+{
+	struct kql_error ignored;
+	struct kql_query *query = calloc(1, sizeof(*query));
+
+	if (!error)
+		error = &ignored;
+	memset(error, 0, sizeof(*error));
+	*out = NULL;
+	if (!query) {
+		error_set(error, KQL_ERROR_NOMEM, 0, "out of memory");
+		return -ENOMEM;
+	}
+	query->text = malloc(length + 1);
+	query->tables = calloc(table_count + 1, sizeof(*query->tables));
+	query->table_references = calloc(table_count + 1, sizeof(*query->table_references));
+	if (!query->text || !query->tables || !query->table_references) {
+		kql_query_free(query);
+		error_set(error, KQL_ERROR_NOMEM, 0, "out of memory");
+		return -ENOMEM;
+	}
+	memcpy(query->text, text, length);
+	query->text[length] = '\0';
+	query->text_length = length;
+	for (size_t i = 0; i < table_count; i++)
+		query->tables[i] = tables[i];
+	query->table_count = table_count;
+	int status = compile_query(query, query->text, length, error);
+
+	if (status == 0)
+		status = analyze_query(query, error);
+	if (status < 0) {
+		error_locate(error, text, length);
+		kql_query_free(query);
+		return error->kind == KQL_ERROR_NOMEM ? -ENOMEM : -EINVAL;
+	}
+	count_references(query);
+	*out = query;
+	return 0;
+}
+
+const char *kql_query_table(const struct kql_query *query)
+{
+	return query->main->table >= 0 ? query->tables[query->main->table]->name : NULL;
+}
+
+static const struct relation *query_output(const struct kql_query *query)
+{
+	return stage_input(query->main, query->main->stage_count);
+}
+
+size_t kql_query_column_count(const struct kql_query *query)
+{
+	return query_output(query)->count;
+}
+
+const char *kql_query_column_name(const struct kql_query *query, size_t column)
+{
+	const struct relation *output = query_output(query);
+
+	return column < output->count ? output->columns[column].name : NULL;
+}
+
+enum value_type kql_query_column_type(const struct kql_query *query, size_t column)
+{
+	const struct relation *output = query_output(query);
+
+	return column < output->count ? output->columns[column].type : VALUE_STRING;
+}
+
+/* Runs a table-free pipeline while compiling (datatable subqueries). */
+int compile_run_constant(struct compiler *compiler, const struct pipeline *pipeline,
+			 struct kql_table **table)
+{
+	struct exec_env env = {NULL, 0, NULL};
+	struct exec_slots slots = {0};
+	int status = pipeline_execute(compiler->query, pipeline, &slots, 0, &env, table,
+				      compiler->error);
+
+	if (status == 0 && query_own_table(compiler->query, *table) < 0) {
+		table_free(*table);
+		status = compile_fail(compiler, KQL_ERROR_NOMEM, pipeline->offset, "out of memory");
+	}
+	return status;
+}
+
+/* ---- executing ------------------------------------------------------------------------- */
+
+/* Reads a source to the end into a table. */
+static int materialize(const struct kql_query *query, int table, const struct exec_env *env,
+		       struct kql_table **out, struct kql_error *error)
+{
+	struct pipeline whole = {0};
+
+	whole.table = table;
+	whole.source.count = query->tables[table]->column_count;
+	whole.source.columns = calloc(whole.source.count + 1, sizeof(struct column));
+	if (!whole.source.columns)
+		return -ENOMEM;
+	for (size_t i = 0; i < whole.source.count; i++)
+		whole.source.columns[i] = (struct column){query->tables[table]->columns[i].name,
+							  query->tables[table]->columns[i].type, (int)i};
+	int status = pipeline_execute(query, &whole, NULL, 0, env, out, error);
+
+	free(whole.source.columns);
+	return status;
+}
+
+int kql_execute(struct kql_query *query, const struct kql_source *sources, size_t source_count,
+		int64_t now, struct kql_table **result, struct kql_error *error)
+{
+	struct kql_error ignored;
+	struct kql_table **materialized = calloc(query->table_count + 1, sizeof(*materialized));
+	struct exec_env env = {sources, source_count, materialized};
+	struct exec_slots slots = {0};
+	int status = materialized ? 0 : -ENOMEM;
+
+	if (!error)
+		error = &ignored;
+	memset(error, 0, sizeof(*error));
+	*result = NULL;
+	for (size_t i = 0; status == 0 && i < query->table_count; i++) {
+		if (query->table_references[i] > 1 && exec_find_source(query, (int)i, &env)) {
+			env.materialized = NULL;
+			status = materialize(query, (int)i, &env, &materialized[i], error);
+			env.materialized = materialized;
+		}
+	}
+	if (status == 0)
+		status = slots_evaluate(query, &slots, now, &env, error);
+	if (status == 0)
+		status = pipeline_execute(query, query->main, &slots, now, &env, result, error);
+	slots_free(&slots);
+	for (size_t i = 0; materialized && i < query->table_count; i++)
+		table_free(materialized[i]);
+	free(materialized);
+	if (status < 0 && error->kind == KQL_ERROR_NONE)
+		error_set(error, status == -ENOMEM ? KQL_ERROR_NOMEM : KQL_ERROR_RUNTIME, 0, "%s",
+			  strerror(-status));
+	return status;
+}
+
+/* ---- single rows ------------------------------------------------------------------------- */
+
+static void mark_table(struct expr **child, void *data)
+{
+	if ((*child)->depends & DEPENDS_TABLE)
+		*(bool *)data = true;
+}
+
+bool prefix_row_only(const struct kql_query *query)
+{
+	const struct pipeline *main = query->main;
+
+	if (main->table < 0)
+		return false;
+	for (size_t s = 0; s < main->prefix_count; s++) {
+		const struct stage *stage = &main->stages[s];
+		bool table = false;
+
+		if (stage->kind == STAGE_WHERE) {
+			table = stage->where.predicate->depends & DEPENDS_TABLE;
+		} else {
+			for (size_t i = 0; i < stage->output.count; i++)
+				mark_table(&stage->map.exprs[i], &table);
+		}
+		if (table)
+			return false;
+	}
+	return true;
+}
+
+/* Buffers and slots for matching rows one by one. */
+int row_state_prepare(struct kql_query *query, struct exec_slots **slots, struct value ***buffers,
+		      int64_t now)
+{
+	const struct pipeline *main = query->main;
+
+	if (!*buffers) {
+		*buffers = calloc(main->stage_count + 1, sizeof(**buffers));
+		if (!*buffers)
+			return -ENOMEM;
+		for (size_t s = 0; s < main->prefix_count; s++) {
+			if (main->stages[s].kind != STAGE_MAP)
+				continue;
+			(*buffers)[s] = calloc(main->stages[s].output.count + 1, sizeof(struct value));
+			if (!(*buffers)[s])
+				return -ENOMEM;
+		}
+	}
+	if (!*slots) {
+		*slots = calloc(1, sizeof(**slots));
+		if (!*slots)
+			return -ENOMEM;
+	}
+	if (!(*slots)->ready || (*slots)->now != now) {
+		struct exec_env env = {NULL, 0, NULL};
+
+		return slots_evaluate(query, *slots, now, &env, NULL);
+	}
+	return 0;
+}
+
+/* A prefix of where clauses: ranges first, then conjuncts, cheapest first. */
+static int fast_matches(struct kql_query *query, const struct value *row,
+			struct eval_context *context)
+{
+	if (query->fast_never)
+		return 0;
+	for (size_t r = 0; r < query->fast_range_count; r++) {
+		const struct fast_range *range = &query->fast_ranges[r];
+		const struct value *value = &row[range->column];
+
+		if (value->is_null || value->ticks < range->low || value->ticks > range->high)
+			return 0;
+	}
+	for (size_t i = 0; i < query->fast_conjunct_count; i++) {
+		if (!eval_predicate(query->fast_conjuncts[i], context))
+			return context->error < 0 ? context->error : 0;
+	}
+	return context->error < 0 ? context->error : 1;
+}
+
+int kql_query_row_matches(struct kql_query *query, const struct value *row, int64_t now)
+{
+	if (!query->row_only)
+		return -EINVAL;
+	if (!query->row_slots || !query->row_slots->ready || query->row_slots->now != now) {
+		int status = row_state_prepare(query, &query->row_slots, &query->row_buffers, now);
+
+		if (status < 0)
+			return status;
+		if (query->fast)
+			fast_ranges_compute(query, query->row_slots, now);
+	}
+	struct eval_context context = {row, query->row_slots, &query->row_scratch, now, 0};
+	int status = query->fast ? fast_matches(query, row, &context)
+				 : prefix_run(query->main, query->main->prefix_count, NULL, &context,
+					      query->row_buffers, &row);
+
+	if (!scratch_is_empty(&query->row_scratch))
+		scratch_reset(&query->row_scratch);
+	return status;
+}
+
+bool kql_query_row_only(const struct kql_query *query)
+{
+	return query->row_only;
+}

@@ -1,0 +1,209 @@
+/*
+ * ndjson.c - recorded records as a row source: one JSON object per line,
+ * keys = column names of a table schema, values converted to the schema's
+ * types (kql_format.h tells the rules).  `rmmhunt rules test --events FILE`
+ * and the tests read events with it.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "internal.h"
+#include "kql_format.h"
+
+struct kql_ndjson_source {
+	FILE *in;
+	const struct table_schema *schema;
+	struct kql_source source;
+	char *line;
+	size_t line_capacity;
+	unsigned long line_number;
+	json_t *object;	    /* the current record; values point into it */
+	struct value *row;
+	char **texts;	    /* JSON text of objects kept in string columns */
+	char error[320];
+};
+
+static void release_row(struct kql_ndjson_source *source)
+{
+	for (size_t i = 0; i < source->schema->column_count; i++) {
+		free(source->texts[i]);
+		source->texts[i] = NULL;
+	}
+	json_decref(source->object);
+	source->object = NULL;
+}
+
+static int fail(struct kql_ndjson_source *source, const char *column, const char *what)
+{
+	if (column)
+		snprintf(source->error, sizeof(source->error), "line %lu: column %s: %s",
+			 source->line_number, column, what);
+	else
+		snprintf(source->error, sizeof(source->error), "line %lu: %s", source->line_number,
+			 what);
+	return -EINVAL;
+}
+
+static int convert(struct kql_ndjson_source *source, size_t index, json_t *json)
+{
+	const struct column_def *column = &source->schema->columns[index];
+	struct value *out = &source->row[index];
+
+	*out = value_null(column->type);
+	if (!json || json_is_null(json))
+		return 0;
+	switch (column->type) {
+	case VALUE_STRING:
+		if (json_is_string(json)) {
+			*out = value_string(json_string_value(json), json_string_length(json));
+		} else if (json_is_object(json) || json_is_array(json)) {
+			source->texts[index] = json_dumps(json, JSON_COMPACT | JSON_PRESERVE_ORDER);
+			if (!source->texts[index])
+				return -ENOMEM;
+			*out = value_string(source->texts[index], strlen(source->texts[index]));
+		} else {
+			return fail(source, column->name, "expected a string");
+		}
+		return 0;
+	case VALUE_LONG:
+		if (!json_is_integer(json))
+			return fail(source, column->name, "expected an integer");
+		*out = value_long((int64_t)json_integer_value(json));
+		return 0;
+	case VALUE_REAL:
+		if (!json_is_number(json))
+			return fail(source, column->name, "expected a number");
+		out->is_null = false;
+		out->r = json_number_value(json);
+		return 0;
+	case VALUE_BOOL:
+		if (!json_is_boolean(json))
+			return fail(source, column->name, "expected true or false");
+		*out = value_bool(json_is_true(json));
+		return 0;
+	case VALUE_DATETIME:
+		if (!json_is_string(json) ||
+		    parse_datetime_text(json_string_value(json), json_string_length(json),
+					&out->ticks) < 0)
+			return fail(source, column->name,
+				    "expected an ISO 8601 datetime such as 2026-11-28T16:14:40.1234567Z");
+		out->is_null = false;
+		return 0;
+	case VALUE_TIMESPAN:
+		if (json_is_integer(json)) {
+			out->ticks = (int64_t)json_integer_value(json);
+		} else if (!json_is_string(json) ||
+			   parse_timespan_text(json_string_value(json), json_string_length(json),
+					       &out->ticks) < 0) {
+			return fail(source, column->name,
+				    "expected a timespan such as 1.02:03:04.5 or ticks (integer)");
+		}
+		out->is_null = false;
+		return 0;
+	case VALUE_DYNAMIC:
+		out->is_null = false;
+		out->dyn = json;
+		return 0;
+	}
+	return 0;
+}
+
+static bool is_blank(const char *line, size_t length)
+{
+	for (size_t i = 0; i < length; i++) {
+		if (line[i] != ' ' && line[i] != '\t' && line[i] != '\r' && line[i] != '\n')
+			return false;
+	}
+	return true;
+}
+
+static int next_row(void *context, const struct value **row)
+{
+	struct kql_ndjson_source *source = context;
+	ssize_t length;
+
+	release_row(source);
+	do {
+		errno = 0;
+		length = getline(&source->line, &source->line_capacity, source->in);
+		if (length < 0) {
+			if (errno == ENOMEM)
+				return -ENOMEM;
+			if (ferror(source->in)) {
+				snprintf(source->error, sizeof(source->error), "read error after line %lu",
+					 source->line_number);
+				return -EIO;
+			}
+			return 0;
+		}
+		source->line_number++;
+	} while (is_blank(source->line, (size_t)length));
+	json_error_t error;
+
+	source->object = json_loadb(source->line, (size_t)length, 0, &error);
+	if (!source->object || !json_is_object(source->object)) {
+		char message[256];
+
+		snprintf(message, sizeof(message), "not a JSON object (%s)",
+			 source->object ? "another JSON value" : error.text);
+		return fail(source, NULL, message);
+	}
+	for (size_t i = 0; i < source->schema->column_count; i++) {
+		int status = convert(source, i,
+				     json_object_get(source->object, source->schema->columns[i].name));
+
+		if (status < 0)
+			return status;
+	}
+	*row = source->row;
+	return 1;
+}
+
+static const char *error_message(void *context)
+{
+	const struct kql_ndjson_source *source = context;
+
+	return source->error[0] ? source->error : NULL;
+}
+
+int kql_ndjson_open(FILE *in, const struct table_schema *schema,
+		    struct kql_ndjson_source **out)
+{
+	struct kql_ndjson_source *source = calloc(1, sizeof(*source));
+
+	*out = NULL;
+	if (!source)
+		return -ENOMEM;
+	source->in = in;
+	source->schema = schema;
+	source->row = calloc(schema->column_count + 1, sizeof(*source->row));
+	source->texts = calloc(schema->column_count + 1, sizeof(*source->texts));
+	if (!source->row || !source->texts) {
+		kql_ndjson_close(source);
+		return -ENOMEM;
+	}
+	source->source = (struct kql_source){schema, next_row, error_message, source};
+	*out = source;
+	return 0;
+}
+
+const struct kql_source *kql_ndjson_source(struct kql_ndjson_source *source)
+{
+	return &source->source;
+}
+
+void kql_ndjson_close(struct kql_ndjson_source *source)
+{
+	if (!source)
+		return;
+	if (source->texts)
+		release_row(source);
+	free(source->texts);
+	free(source->row);
+	free(source->line);
+	free(source);
+}

@@ -1,0 +1,55 @@
+/*
+ * scratch.c - per-row scratch space of the KQL evaluator.
+ *
+ * Row evaluation keeps temporary strings in a scratch arena that is reset
+ * (not freed) after every row, and the dynamic (jansson) values made on the
+ * way in a list of references dropped at the same time, so matching a record
+ * allocates nothing once the arena has grown to its working size.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "internal.h"
+
+bool scratch_is_empty(const struct scratch *scratch)
+{
+	return scratch->dynamic_count == 0 && arena_is_empty(&scratch->arena);
+}
+
+
+void scratch_reset(struct scratch *scratch)
+{
+	for (size_t i = 0; i < scratch->dynamic_count; i++)
+		json_decref(scratch->dynamics[i]);
+	scratch->dynamic_count = 0;
+	arena_reset(&scratch->arena);
+}
+
+void scratch_free(struct scratch *scratch)
+{
+	scratch_reset(scratch);
+	free(scratch->dynamics);
+	scratch->dynamics = NULL;
+	scratch->dynamic_capacity = 0;
+	arena_release(&scratch->arena);
+}
+
+int scratch_keep(struct scratch *scratch, json_t *json)
+{
+	if (scratch->dynamic_count == scratch->dynamic_capacity) {
+		size_t capacity = scratch->dynamic_capacity ? 2 * scratch->dynamic_capacity : 16;
+		json_t **grown = realloc(scratch->dynamics, capacity * sizeof(*grown));
+
+		if (!grown) {
+			json_decref(json);
+			return -ENOMEM;
+		}
+		scratch->dynamics = grown;
+		scratch->dynamic_capacity = capacity;
+	}
+	scratch->dynamics[scratch->dynamic_count++] = json;
+	return 0;
+}

@@ -1,0 +1,336 @@
+/*
+ * test_kql_api.c - the parts of kql.h and kql_format.h that the agent, the
+ * CLI and the cache use besides compile/execute: per-row matching, row-only
+ * detection, pushdown (time range, columns used), tables read twice, result
+ * formats (table, json, csv), datetime text, and the NDJSON source's errors.
+ */
+#include <errno.h>
+
+#include "kql_test.h"
+
+#define RPORT_RULE                                                                        \
+	"let Time_start = now(-5d);\nlet Time_end = now();\nDeviceProcessEvents\n"            \
+	"| where Timestamp between (Time_start..Time_end)\n"                                  \
+	"| where ProcessVersionInfoCompanyName has 'RealVNC'\n"                               \
+	"    and ProcessVersionInfoProductName has 'rport'\n"                                 \
+	"| summarize FirstSeen=min(Timestamp), LastSeen=max(Timestamp), \n"                   \
+	"    Report=make_set(ReportId), Count=count() by DeviceId, DeviceName"
+
+static struct value row[DPE_COLUMN_COUNT];
+
+static void clear_row(void)
+{
+	for (size_t i = 0; i < DPE_COLUMN_COUNT; i++) {
+		memset(&row[i], 0, sizeof(row[i]));
+		row[i].type = dpe_columns[i].type;
+		row[i].is_null = row[i].type != VALUE_STRING;
+		row[i].str = row[i].type == VALUE_STRING ? "" : NULL;
+	}
+}
+
+static void set_string(enum dpe_column column, const char *text)
+{
+	row[column].str = text;
+	row[column].len = strlen(text);
+}
+
+static void set_time(int64_t ticks)
+{
+	row[DPE_TIMESTAMP].is_null = false;
+	row[DPE_TIMESTAMP].ticks = ticks;
+}
+
+static void row_matching(void **state)
+{
+	(void)state;
+	struct kql_query *query = test_compile(RPORT_RULE);
+
+	assert_true(kql_query_row_only(query));
+	clear_row();
+	set_string(DPE_PROCESS_VERSION_INFO_COMPANY_NAME, "RealVNC Ltd");
+	set_string(DPE_PROCESS_VERSION_INFO_PRODUCT_NAME, "rport");
+	set_time(TEST_NOW - TICKS_PER_HOUR);
+	assert_int_equal(kql_query_row_matches(query, row, TEST_NOW), 1);
+	set_time(TEST_NOW - 5 * TICKS_PER_DAY); /* the window's first tick */
+	assert_int_equal(kql_query_row_matches(query, row, TEST_NOW), 1);
+	set_time(TEST_NOW - 5 * TICKS_PER_DAY - 1);
+	assert_int_equal(kql_query_row_matches(query, row, TEST_NOW), 0);
+	assert_int_equal(kql_query_row_matches(query, row, TEST_NOW - 1), 1); /* now moves */
+	set_time(TEST_NOW + 1);
+	assert_int_equal(kql_query_row_matches(query, row, TEST_NOW), 0);
+	row[DPE_TIMESTAMP].is_null = true;
+	assert_int_equal(kql_query_row_matches(query, row, TEST_NOW), 0);
+	set_time(TEST_NOW);
+	set_string(DPE_PROCESS_VERSION_INFO_PRODUCT_NAME, "vncviewer");
+	assert_int_equal(kql_query_row_matches(query, row, TEST_NOW), 0);
+	kql_query_free(query);
+
+	/* extend before where: the prefix runs map stages too */
+	query = test_compile("DeviceProcessEvents | extend Name = tolower(FileName) "
+			     "| where Name == 'rport' | summarize count()");
+	clear_row();
+	set_string(DPE_FILE_NAME, "RPort");
+	assert_int_equal(kql_query_row_matches(query, row, TEST_NOW), 1);
+	set_string(DPE_FILE_NAME, "rportd");
+	assert_int_equal(kql_query_row_matches(query, row, TEST_NOW), 0);
+	kql_query_free(query);
+
+	/* reads another table: not row-only */
+	query = test_compile("let a = DeviceProcessEvents | where FileName == 'x' | project SHA1;\n"
+			     "DeviceProcessEvents | where SHA1 in (a)");
+	assert_false(kql_query_row_only(query));
+	assert_int_equal(kql_query_row_matches(query, row, TEST_NOW), -EINVAL);
+	kql_query_free(query);
+	/* a constant list from a datatable is fine */
+	query = test_compile("let a = datatable(n:string)['x'];\n"
+			     "DeviceProcessEvents | where FileName in (a)");
+	assert_true(kql_query_row_only(query));
+	set_string(DPE_FILE_NAME, "x");
+	assert_int_equal(kql_query_row_matches(query, row, TEST_NOW), 1);
+	kql_query_free(query);
+}
+
+static void time_ranges(void **state)
+{
+	(void)state;
+	int64_t low, high;
+	struct kql_query *query = test_compile(RPORT_RULE);
+
+	assert_int_equal(kql_query_time_range(query, "Timestamp", TEST_NOW, &low, &high), 0);
+	assert_int_equal(low, TEST_NOW - 5 * TICKS_PER_DAY);
+	assert_int_equal(high, TEST_NOW);
+	assert_int_equal(kql_query_time_range(query, "ProcessCreationTime", TEST_NOW, &low, &high),
+			 -ENOENT);
+	kql_query_free(query);
+
+	query = test_compile("DeviceProcessEvents | where ago(1h) < Timestamp and FileName has 'x' "
+			     "| where Timestamp <= datetime(2026-11-28 15:30) | where ProcessCreationTime "
+			     "== datetime(2026-11-28)");
+	assert_int_equal(kql_query_time_range(query, "Timestamp", TEST_NOW, &low, &high), 0);
+	assert_int_equal(low, TEST_NOW - TICKS_PER_HOUR + 1);
+	assert_int_equal(high, TEST_NOW - 30 * TICKS_PER_MINUTE);
+	assert_int_equal(kql_query_time_range(query, "ProcessCreationTime", TEST_NOW, &low, &high), 0);
+	assert_int_equal(low, high);
+	kql_query_free(query);
+
+	/* bounds after a summarize or under an or do not count */
+	query = test_compile("DeviceProcessEvents | where Timestamp > ago(1h) or FileName == 'x' "
+			     "| summarize Timestamp = max(Timestamp) | where Timestamp > ago(1d)");
+	assert_int_equal(kql_query_time_range(query, "Timestamp", TEST_NOW, &low, &high), -ENOENT);
+	kql_query_free(query);
+}
+
+static void columns_used(void **state)
+{
+	(void)state;
+	bool used[DPE_COLUMN_COUNT];
+	struct kql_query *query = test_compile(RPORT_RULE);
+
+	assert_int_equal(kql_query_columns_used(query, "DeviceProcessEvents", used, DPE_COLUMN_COUNT), 0);
+	for (size_t i = 0; i < DPE_COLUMN_COUNT; i++) {
+		bool expected = i == DPE_TIMESTAMP || i == DPE_DEVICE_ID || i == DPE_DEVICE_NAME ||
+				i == DPE_PROCESS_VERSION_INFO_COMPANY_NAME ||
+				i == DPE_PROCESS_VERSION_INFO_PRODUCT_NAME || i == DPE_REPORT_ID;
+
+		if (used[i] != expected)
+			print_error("column %s\n", dpe_columns[i].name);
+		assert_int_equal(used[i], expected);
+	}
+	assert_int_equal(kql_query_columns_used(query, "DeviceNetworkEvents", used, 3), -ENOENT);
+	kql_query_free(query);
+
+	query = test_compile("DeviceProcessEvents | where FileName has 'x' | take 3");
+	assert_int_equal(kql_query_columns_used(query, "DeviceProcessEvents", used, DPE_COLUMN_COUNT), 0);
+	for (size_t i = 0; i < DPE_COLUMN_COUNT; i++)
+		assert_true(used[i]);
+	kql_query_free(query);
+
+	query = test_compile("DeviceProcessEvents | project FileName, S = FileSize + 1 "
+			     "| project-rename F = FileName | where S > 2 | project F");
+	assert_int_equal(kql_query_columns_used(query, "DeviceProcessEvents", used, DPE_COLUMN_COUNT), 0);
+	for (size_t i = 0; i < DPE_COLUMN_COUNT; i++)
+		assert_int_equal(used[i], i == DPE_FILE_NAME || i == DPE_FILE_SIZE);
+	kql_query_free(query);
+}
+
+static void table_read_twice(void **state)
+{
+	(void)state;
+	struct kql_table *table = test_run(
+		"let big = DeviceProcessEvents | where FileSize > 5 | project DeviceId;\n"
+		"DeviceProcessEvents | where DeviceId in (big) | summarize count() by DeviceId",
+		"{\"DeviceId\":\"a\",\"FileSize\":1}\n{\"DeviceId\":\"b\",\"FileSize\":9}\n"
+		"{\"DeviceId\":\"b\",\"FileSize\":2}\n",
+		TEST_NOW);
+	char *json = test_table_json(table);
+
+	assert_string_equal(json, "{\"DeviceId\":\"b\",\"count_\":2}\n");
+	free(json);
+	kql_table_free(table);
+}
+
+static char *printed(const struct kql_table *table, enum kql_format format, size_t width)
+{
+	char *text = NULL;
+	size_t size = 0;
+	FILE *out = open_memstream(&text, &size);
+
+	assert_int_equal(kql_table_print(out, table, format, width), 0);
+	fclose(out);
+	return text;
+}
+
+static void formats(void **state)
+{
+	(void)state;
+	struct kql_table *table = test_run(
+		"DeviceProcessEvents | project DeviceName, FileSize, Timestamp, "
+		"Line = ProcessCommandLine, Set = dynamic(['a', 1]), Span = 90m, R = 0.1, B = true",
+		"{\"DeviceName\":\"host.example\",\"FileSize\":12,\"Timestamp\":\"2026-11-28T16:14:40.1234567Z\","
+		"\"ProcessCommandLine\":\"rport -c \\\"x, y\\\"\\nnext\"}\n"
+		"{\"DeviceName\":\"Krämer-laptop\",\"ProcessCommandLine\":\"a\\u0001\\u00e4\"}\n",
+		TEST_NOW);
+	char *json = printed(table, KQL_FORMAT_JSON, 0);
+
+	assert_string_equal(json,
+			    "{\"DeviceName\":\"host.example\",\"FileSize\":12,"
+			    "\"Timestamp\":\"2026-11-28T16:14:40.1234567Z\","
+			    "\"Line\":\"rport -c \\\"x, y\\\"\\nnext\",\"Set\":[\"a\",1],"
+			    "\"Span\":\"01:30:00\",\"R\":0.1,\"B\":true}\n"
+			    "{\"DeviceName\":\"Krämer-laptop\",\"FileSize\":null,\"Timestamp\":null,"
+			    "\"Line\":\"a\\u0001ä\",\"Set\":[\"a\",1],\"Span\":\"01:30:00\",\"R\":0.1,"
+			    "\"B\":true}\n");
+	free(json);
+	char *csv = printed(table, KQL_FORMAT_CSV, 0);
+
+	assert_string_equal(csv, "DeviceName,FileSize,Timestamp,Line,Set,Span,R,B\r\n"
+				 "host.example,12,2026-11-28T16:14:40.1234567Z,"
+				 "\"rport -c \"\"x, y\"\"\nnext\",\"[\"\"a\"\",1]\",01:30:00,0.1,true\r\n"
+				 "Krämer-laptop,,,a\001ä,\"[\"\"a\"\",1]\",01:30:00,0.1,true\r\n");
+	free(csv);
+	char *text = printed(table, KQL_FORMAT_TABLE, 10);
+
+	assert_string_equal(text,
+			    "DeviceName  FileSize  Timestamp   Line        Set      Span      R    B\n"
+			    "----------  --------  ----------  ----------  -------  --------  ---  ----\n"
+			    "host.exam\xe2\x80\xa6        12  2026-11-2\xe2\x80\xa6  rport -c \xe2\x80\xa6  "
+			    "[\"a\",1]  01:30:00  0.1  true\n"
+			    "Kr\xc3\xa4mer-la\xe2\x80\xa6                        a \xc3\xa4         "
+			    "[\"a\",1]  01:30:00  0.1  true\n");
+	free(text);
+	kql_table_free(table);
+
+	enum kql_format format;
+
+	assert_int_equal(kql_format_parse("csv", &format), 0);
+	assert_int_equal(format, KQL_FORMAT_CSV);
+	assert_int_equal(kql_format_parse("xml", &format), -EINVAL);
+}
+
+static void invalid_utf8_json(void **state)
+{
+	(void)state;
+	struct kql_table *table = test_run("datatable(x:long)[1] | project s = strcat('a', "
+					   "tostring(parse_json('\"\\u00e4\"')))",
+					   "", TEST_NOW);
+	char *json = printed(table, KQL_FORMAT_JSON, 0);
+
+	assert_string_equal(json, "{\"s\":\"aä\"}\n");
+	free(json);
+	kql_table_free(table);
+}
+
+static void datetime_text(void **state)
+{
+	(void)state;
+	char text[KQL_DATETIME_TEXT];
+	int64_t ticks;
+
+	assert_int_equal(kql_datetime_parse("2026-11-28T16:14:40.1234567Z", 28, &ticks), 0);
+	kql_datetime_format(ticks, text);
+	assert_string_equal(text, "2026-11-28T16:14:40.1234567Z");
+	assert_int_equal(kql_datetime_parse("1970-01-01", 10, &ticks), 0);
+	assert_int_equal(ticks, 0);
+	assert_int_equal(kql_datetime_parse("1969-12-31T23:59:59.9999999Z", 28, &ticks), 0);
+	assert_int_equal(ticks, -1);
+	kql_datetime_format(-1, text);
+	assert_string_equal(text, "1969-12-31T23:59:59.9999999Z");
+	assert_int_equal(kql_datetime_parse("2026-02-29", 10, &ticks), -EINVAL);
+	assert_int_equal(kql_datetime_parse("2026-11-28T25:00:00Z", 20, &ticks), -EINVAL);
+	assert_int_equal(kql_datetime_parse("2026-11-28T10:00:00Zjunk", 24, &ticks), -EINVAL);
+	assert_int_equal(kql_datetime_parse("", 0, &ticks), -EINVAL);
+}
+
+static void ndjson_errors(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *records;
+		const char *message;
+	} cases[] = {
+		{"{\"FileName\":\"x\"}\n\n{nope}\n", "line 3: not a JSON object"},
+		{"[1]\n", "line 1: not a JSON object (another JSON value)"},
+		{"{\"FileSize\":\"12\"}\n", "line 1: column FileSize: expected an integer"},
+		{"{\"Timestamp\":\"yesterday\"}\n", "line 1: column Timestamp: expected an ISO 8601"},
+		{"{\"FileName\":12}\n", "line 1: column FileName: expected a string"},
+		{"{\"IsProcessRemoteSession\":1}\n", "expected true or false"},
+	};
+	const struct table_schema *tables[] = {&dpe_schema};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct kql_query *query;
+		struct kql_error error;
+		struct kql_table *table = NULL;
+		const char *text = "DeviceProcessEvents | count";
+		FILE *in = fmemopen((void *)cases[i].records, strlen(cases[i].records), "r");
+		struct kql_ndjson_source *source;
+
+		assert_int_equal(kql_compile(text, strlen(text), tables, 1, &query, &error), 0);
+		assert_int_equal(kql_ndjson_open(in, &dpe_schema, &source), 0);
+		assert_int_equal(kql_execute(query, kql_ndjson_source(source), 1, TEST_NOW, &table, &error),
+				 -EINVAL);
+		assert_null(table);
+		assert_int_equal(error.kind, KQL_ERROR_RUNTIME);
+		if (!strstr(error.message, cases[i].message))
+			print_error("got: %s\n", error.message);
+		assert_non_null(strstr(error.message, cases[i].message));
+		kql_ndjson_close(source);
+		fclose(in);
+		kql_query_free(query);
+	}
+	/* unknown keys are ignored, objects kept as JSON text in string columns */
+	struct kql_table *table =
+		test_run("DeviceProcessEvents | project AdditionalFields, FileName",
+			 "{\"Future\":1,\"AdditionalFields\":{\"uid\":0},\"FileName\":\"x\"}\r\n", TEST_NOW);
+
+	assert_string_equal(test_cell(table, 0, "AdditionalFields")->str, "{\"uid\":0}");
+	kql_table_free(table);
+}
+
+static void result_columns(void **state)
+{
+	(void)state;
+	struct kql_query *query = test_compile(RPORT_RULE);
+
+	assert_int_equal(kql_query_column_count(query), 6);
+	assert_string_equal(kql_query_column_name(query, 2), "FirstSeen");
+	assert_int_equal(kql_query_column_type(query, 4), VALUE_DYNAMIC);
+	assert_null(kql_query_column_name(query, 6));
+	kql_query_free(query);
+	query = test_compile("datatable(a:long)[1]");
+	assert_null(kql_query_table(query));
+	kql_query_free(query);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(row_matching),	    cmocka_unit_test(time_ranges),
+		cmocka_unit_test(columns_used),	    cmocka_unit_test(table_read_twice),
+		cmocka_unit_test(formats),	    cmocka_unit_test(invalid_utf8_json),
+		cmocka_unit_test(datetime_text),    cmocka_unit_test(ndjson_errors),
+		cmocka_unit_test(result_columns),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
