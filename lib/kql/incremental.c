@@ -442,26 +442,6 @@ static int store(struct kql_aggregator *aggregator, struct eval_context *context
 	return 0;
 }
 
-/* A where-only prefix: the other columns' ranges, then the conjuncts. */
-static int passes_filters(const struct kql_aggregator *aggregator, const struct value *row,
-			  struct eval_context *context)
-{
-	const struct kql_query *query = aggregator->query;
-
-	for (size_t r = 0; r < aggregator->range_count; r++) {
-		const struct fast_range *range = &aggregator->ranges[r];
-		const struct value *value = &row[range->column];
-
-		if (value->is_null || value->ticks < range->low || value->ticks > range->high)
-			return 0;
-	}
-	for (size_t i = 0; i < query->fast_conjunct_count; i++) {
-		if (!eval_predicate(query->fast_conjuncts[i], context))
-			return context->error < 0 ? context->error : 0;
-	}
-	return context->error < 0 ? context->error : 1;
-}
-
 int kql_aggregator_add(struct kql_aggregator *aggregator, const struct value *row, int64_t now,
 		       bool *matched)
 {
@@ -474,7 +454,8 @@ int kql_aggregator_add(struct kql_aggregator *aggregator, const struct value *ro
 		return status;
 	struct eval_context context = {row, aggregator->slots, &aggregator->scratch, now, 0};
 
-	status = aggregator->query->fast ? passes_filters(aggregator, row, &context)
+	status = aggregator->query->fast ? fast_filter(aggregator->query, aggregator->ranges,
+						       aggregator->range_count, row, &context)
 					 : prefix_run(aggregator->main, aggregator->prefix,
 						      aggregator->predicates, &context, aggregator->buffers,
 						      &row);

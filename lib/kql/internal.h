@@ -827,6 +827,12 @@ struct expr *expr_and(struct arena *arena, struct expr *left, struct expr *right
 /* The [low, high] the prefix's bounds put on a table column at now. */
 int query_bounds(const struct kql_query *query, int column, const struct exec_slots *slots,
 		 int64_t now, int64_t *low, int64_t *high);
+/*
+ * The fast row matcher of a where-only prefix: row columns within ranges,
+ * then the query's other conjuncts, cheapest first.  1 passes, 0 not, <0.
+ */
+int fast_filter(const struct kql_query *query, const struct fast_range *ranges,
+		size_t range_count, const struct value *row, struct eval_context *context);
 /* Ranges of the fast row matcher at now (slots at now). */
 void fast_ranges_compute(struct kql_query *query, const struct exec_slots *slots, int64_t now);
 /* Does the main pipeline's prefix read only the row (no other table)? */

@@ -312,17 +312,13 @@ int row_state_prepare(struct kql_query *query, struct exec_slots **slots, struct
 	return 0;
 }
 
-/* A prefix of where clauses: ranges first, then conjuncts, cheapest first. */
-static int fast_matches(struct kql_query *query, const struct value *row,
-			struct eval_context *context)
+int fast_filter(const struct kql_query *query, const struct fast_range *ranges,
+		size_t range_count, const struct value *row, struct eval_context *context)
 {
-	if (query->fast_never)
-		return 0;
-	for (size_t r = 0; r < query->fast_range_count; r++) {
-		const struct fast_range *range = &query->fast_ranges[r];
-		const struct value *value = &row[range->column];
+	for (size_t r = 0; r < range_count; r++) {
+		const struct value *value = &row[ranges[r].column];
 
-		if (value->is_null || value->ticks < range->low || value->ticks > range->high)
+		if (value->is_null || value->ticks < ranges[r].low || value->ticks > ranges[r].high)
 			return 0;
 	}
 	for (size_t i = 0; i < query->fast_conjunct_count; i++) {
@@ -345,10 +341,15 @@ int kql_query_row_matches(struct kql_query *query, const struct value *row, int6
 			fast_ranges_compute(query, query->row_slots, now);
 	}
 	struct eval_context context = {row, query->row_slots, &query->row_scratch, now, 0};
-	int status = query->fast ? fast_matches(query, row, &context)
-				 : prefix_run(query->main, query->main->prefix_count, NULL, &context,
-					      query->row_buffers, &row);
+	int status;
 
+	if (!query->fast)
+		status = prefix_run(query->main, query->main->prefix_count, NULL, &context,
+				    query->row_buffers, &row);
+	else if (query->fast_never)
+		status = 0;
+	else
+		status = fast_filter(query, query->fast_ranges, query->fast_range_count, row, &context);
 	if (!scratch_is_empty(&query->row_scratch))
 		scratch_reset(&query->row_scratch);
 	return status;
