@@ -9,6 +9,7 @@
 #define RMMHUNT_CLI_COMMANDS_H
 
 int command_status(int argc, char **argv);
+int command_rules(int argc, char **argv);
 int command_inspect(int argc, char **argv);
 
 #endif

@@ -19,6 +19,7 @@ struct command {
 
 static const struct command commands[] = {
 	{"status", command_status, "show the agent's state and counters"},
+	{"rules", command_rules, "check rule files; test a rule on recorded records"},
 	{"inspect", command_inspect, "show what the sensor derives from executable files"},
 };
 
