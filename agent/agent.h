@@ -15,6 +15,7 @@
 #include "options.h"
 #include "outputs.h"
 #include "process_table.h"
+#include "rule_engine.h"
 #include "reportid.h"
 #include "sensor.h"
 
@@ -31,8 +32,11 @@ struct agent {
 	struct sensor *sensor;
 	struct cache *cache;
 	uint64_t cache_retention_errors;
+	struct rule_engine *rules;
 	struct ndjson_output events;
 	bool events_open;
+	struct ndjson_output hits;
+	bool hits_open;
 	struct console_output console;
 	uint64_t started_boot_ns;
 	uint64_t ticks; /* seconds of the maintenance timer */

@@ -149,6 +149,39 @@ static int open_cache(struct agent *agent)
 	return result;
 }
 
+static void rules_write(void *context, const struct record *record)
+{
+	struct agent *agent = context;
+
+	rule_engine_match(agent->rules, record, timefmt_now_ticks(),
+			  agent->hits_open ? &agent->hits.pending : NULL);
+}
+
+static int open_ndjson(struct ndjson_output *output, const char *path, bool *open)
+{
+	int result = ndjson_output_open(output, path);
+
+	if (result)
+		fprintf(stderr, "rmmhunt-agent: cannot open %s: %s\n", path, strerror(-result));
+	else
+		*open = true;
+	return result;
+}
+
+static int open_rules(struct agent *agent)
+{
+	int result = rule_engine_create(&agent->rules, agent->options.rules_dir, agent->cache);
+
+	if (result == 0)
+		result = rule_engine_load(agent->rules, stderr);
+	if (result == 0 && agent->options.hits_path)
+		result = open_ndjson(&agent->hits, agent->options.hits_path, &agent->hits_open);
+	if (result == 0)
+		assembler_add_sink(agent->assembler,
+				   (struct record_sink){.write = rules_write, .context = agent});
+	return result;
+}
+
 static int open_sinks(struct agent *agent)
 {
 	int result;
@@ -159,15 +192,15 @@ static int open_sinks(struct agent *agent)
 		return result;
 	assembler_add_sink(agent->assembler,
 			   (struct record_sink){.write = cache_write, .context = agent});
+	result = open_rules(agent);
+	if (result)
+		return result;
 
 	if (agent->options.events_path) {
-		result = ndjson_output_open(&agent->events, agent->options.events_path);
-		if (result) {
-			fprintf(stderr, "rmmhunt-agent: cannot open %s: %s\n",
-				agent->options.events_path, strerror(-result));
+		result = open_ndjson(&agent->events, agent->options.events_path,
+				     &agent->events_open);
+		if (result)
 			return result;
-		}
-		agent->events_open = true;
 		assembler_add_sink(agent->assembler, ndjson_output_sink(&agent->events));
 	}
 	if (agent->options.print) {
@@ -218,6 +251,8 @@ static void commit_and_release(struct agent *agent, bool now)
 		return;
 	if (agent->events_open)
 		ndjson_output_flush(&agent->events);
+	if (agent->hits_open)
+		ndjson_output_flush(&agent->hits);
 	if (agent->options.print)
 		console_output_flush(&agent->console);
 }
@@ -231,7 +266,12 @@ static void stop_parts(struct agent *agent)
 	}
 	sensor_close(agent->sensor);
 	assembler_destroy(agent->assembler);
+	if (agent->rules)
+		rule_engine_publish(agent->rules, timefmt_now_ticks());
 	commit_and_release(agent, true);
+	rule_engine_destroy(agent->rules);
+	if (agent->hits_open)
+		ndjson_output_close(&agent->hits);
 	cache_close(agent->cache);
 	if (agent->options.print)
 		console_output_close(&agent->console);
@@ -272,6 +312,7 @@ static void on_timer(struct agent *agent, int timer_fd)
 
 	if (read(timer_fd, &expirations, sizeof(expirations)) < 0)
 		return;
+	rule_engine_publish(agent->rules, timefmt_now_ticks());
 	/* a few chunks a second at most: capture never waits for retention */
 	for (int step = 0; step < RETENTION_STEPS_PER_TICK; step++) {
 		removed = cache_retention_step(agent->cache, timefmt_now_ticks());
@@ -290,7 +331,7 @@ static void on_timer(struct agent *agent, int timer_fd)
 }
 
 /* Returns true when the agent should stop. */
-static bool on_signal(int signal_fd)
+static bool on_signal(struct agent *agent, int signal_fd)
 {
 	struct signalfd_siginfo info;
 
@@ -298,6 +339,7 @@ static bool on_signal(int signal_fd)
 		return false;
 	if (info.ssi_signo == SIGHUP) {
 		fprintf(stderr, "rmmhunt-agent: SIGHUP: reloading rules\n");
+		rule_engine_load(agent->rules, stderr);
 		return false;
 	}
 	return true;
@@ -341,7 +383,7 @@ static int run_loop(struct agent *agent, int signal_fd)
 				file_cache_take_completions(agent->files);
 				break;
 			case SOURCE_SIGNALS:
-				stopping = on_signal(signal_fd) || stopping;
+				stopping = on_signal(agent, signal_fd) || stopping;
 				break;
 			case SOURCE_TIMER:
 				on_timer(agent, timer_fd);

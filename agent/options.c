@@ -26,6 +26,7 @@ static void usage(FILE *out)
 		"  --state-dir DIR        state: ReportId counter, status (default /var/lib/rmmhunt)\n"
 		"  --rules DIR            KQL rule files (Sentinel YAML)\n"
 		"  --events FILE|-        write one JSON record per line (- = stdout)\n"
+		"  --hits FILE|-          write every rule hit as one JSON line (- = stdout)\n"
 		"  --print                one short line per exec on stdout\n"
 		"  --ring-buffer-mb N     BPF ring buffer size in MiB, power of two (default 16)\n"
 		"  --args-max BYTES       argv bytes captured per exec, %lld..%d (default %d)\n"
@@ -141,6 +142,7 @@ enum option_id {
 	OPTION_STATE_DIR = 256,
 	OPTION_RULES,
 	OPTION_EVENTS,
+	OPTION_HITS,
 	OPTION_PRINT,
 	OPTION_RING_BUFFER_MB,
 	OPTION_ARGS_MAX,
@@ -219,6 +221,7 @@ int agent_options_parse(struct agent_options *options, int argc, char **argv)
 		{"state-dir", required_argument, NULL, OPTION_STATE_DIR},
 		{"rules", required_argument, NULL, OPTION_RULES},
 		{"events", required_argument, NULL, OPTION_EVENTS},
+		{"hits", required_argument, NULL, OPTION_HITS},
 		{"print", no_argument, NULL, OPTION_PRINT},
 		{"ring-buffer-mb", required_argument, NULL, OPTION_RING_BUFFER_MB},
 		{"args-max", required_argument, NULL, OPTION_ARGS_MAX},
@@ -248,6 +251,9 @@ int agent_options_parse(struct agent_options *options, int argc, char **argv)
 			break;
 		case OPTION_EVENTS:
 			options->events_path = optarg;
+			break;
+		case OPTION_HITS:
+			options->hits_path = optarg;
 			break;
 		case OPTION_PRINT:
 			options->print = true;

@@ -11,6 +11,7 @@ struct agent_options {
 	const char *state_dir;
 	const char *rules_dir;
 	const char *events_path; /* NULL: no NDJSON stream */
+	const char *hits_path; /* NULL: hits only in the cache */
 	const char *btf_path;
 	const char *machine_id_path;
 	bool print; /* one line per exec on stdout */

@@ -73,6 +73,34 @@ static json_t *kernel_time_json(const struct sensor *sensor)
 	return object;
 }
 
+static void add_rule(void *context, const char *id, const char *name, uint64_t hits)
+{
+	json_t *rule = json_object();
+
+	json_object_set_new(rule, "id", json_string(id));
+	json_object_set_new(rule, "name", json_string(name));
+	json_object_set_new(rule, "hits", json_integer((json_int_t)hits));
+	json_array_append_new(context, rule);
+}
+
+static json_t *rules_json(const struct rule_engine *rules)
+{
+	struct rule_engine_stats stats;
+	json_t *section = json_object(), *each = json_array();
+
+	rule_engine_read_stats(rules, &stats);
+	json_object_set_new(section, "loaded", json_integer(stats.loaded));
+	json_object_set_new(section, "skipped", json_integer(stats.skipped));
+	json_object_set_new(section, "without_summary", json_integer(stats.without_summary));
+	json_object_set_new(section, "records", json_integer((json_int_t)stats.records));
+	json_object_set_new(section, "hits", json_integer((json_int_t)stats.hits));
+	json_object_set_new(section, "evaluation_errors",
+			    json_integer((json_int_t)stats.evaluation_errors));
+	rule_engine_each_rule(rules, add_rule, each);
+	json_object_set_new(section, "each", each);
+	return section;
+}
+
 static json_t *cache_json(const struct agent *agent)
 {
 	struct cache_stats stats;
@@ -155,6 +183,7 @@ static json_t *agent_json(const struct agent *agent)
 	json_object_set_new(status, "process_table", section);
 
 	json_object_set_new(status, "cache", cache_json(agent));
+	json_object_set_new(status, "rules", rules_json(agent->rules));
 	json_object_set_new(status, "probe", probe_json(agent->sensor));
 	json_object_set_new(status, "kernel_time", kernel_time_json(agent->sensor));
 	return status;

@@ -174,16 +174,21 @@ static void write_value(struct json_writer *writer, const struct value *value)
 	json_write_null(writer);
 }
 
+void record_write_json_members(const struct record *record, struct json_writer *writer)
+{
+	for (int i = 0; i < DPE_COLUMN_COUNT; i++) {
+		json_write_key(writer, dpe_columns[i].name);
+		write_value(writer, &record->values[i]);
+	}
+}
+
 int record_append_json_line(const struct record *record, struct strbuf *out)
 {
 	struct json_writer writer;
 
 	json_writer_init(&writer, out);
 	json_write_object_begin(&writer);
-	for (int i = 0; i < DPE_COLUMN_COUNT; i++) {
-		json_write_key(&writer, dpe_columns[i].name);
-		write_value(&writer, &record->values[i]);
-	}
+	record_write_json_members(record, &writer);
 	json_write_object_end(&writer);
 	strbuf_append_char(out, '\n');
 	return out->failed ? -ENOMEM : 0;

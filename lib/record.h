@@ -54,4 +54,8 @@ json_t *record_to_json(const struct record *record);
 struct strbuf;
 int record_append_json_line(const struct record *record, struct strbuf *out);
 
+/* The 68 "Column":value members, into an object the caller opened. */
+struct json_writer;
+void record_write_json_members(const struct record *record, struct json_writer *writer);
+
 #endif
