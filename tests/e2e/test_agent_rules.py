@@ -123,3 +123,33 @@ def test_hits_summaries_and_skipped_rules(workdir):
         assert status["rules"]["hits"] >= 4
     finally:
         agent.stop()
+
+
+def test_retention_removes_records_but_keeps_hits_and_summaries(workdir):
+    require_root()
+    marker = f"keep{time.monotonic_ns()}"
+    rules = workdir / "rules"
+    rules.mkdir()
+    (rules / "marker.yaml").write_text(MARKER_RULE.format(marker=marker))
+    agent = RunningAgent(workdir, ["--rules", str(rules), "--cache-max-age", "3s"]).start()
+    try:
+        subprocess.run(["/bin/true", marker], check=True)
+        agent.wait_for(lambda r: r["ProcessCommandLine"] == f"/bin/true {marker}")
+        assert wait_summary(agent, "7d8a1f1e-1111-4a2b-9c3d-000000000001", 1)
+        database = f"file:{agent.state_dir / 'cache.db'}?mode=ro"
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            with sqlite3.connect(database, uri=True) as db:
+                records = db.execute("SELECT COUNT(*) FROM DeviceProcessEvents WHERE "
+                                     "ProcessCommandLine = ?", (f"/bin/true {marker}",)
+                                     ).fetchone()[0]
+            if records == 0:
+                break
+            time.sleep(0.3)
+        assert records == 0, "the record aged out of the 3 s retention"
+        with sqlite3.connect(database, uri=True) as db:
+            kept_hits = db.execute("SELECT COUNT(*) FROM RuleHits").fetchone()[0]
+            kept_summaries = db.execute("SELECT COUNT(*) FROM RuleSummaries").fetchone()[0]
+        assert kept_hits == 1 and kept_summaries == 1
+    finally:
+        agent.stop()
