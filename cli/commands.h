@@ -10,5 +10,6 @@
 
 int command_status(int argc, char **argv);
 int command_inspect(int argc, char **argv);
+int command_query(int argc, char **argv);
 
 #endif
