@@ -177,8 +177,8 @@ static int check_table(struct cache_reader *reader, const struct table_schema *s
 	strbuf_init(&sql);
 	strbuf_append_string(&sql, "SELECT rowid");
 	for (size_t i = 0; i < schema->column_count; i++)
-		strbuf_appendf(&sql, ", \"%s\"", schema->columns[i].name);
-	strbuf_appendf(&sql, " FROM \"%s\" LIMIT 0", schema->name);
+		strbuf_appendf(&sql, ", [%s]", schema->columns[i].name);
+	strbuf_appendf(&sql, " FROM [%s] LIMIT 0", schema->name);
 	if (sql.failed) {
 		strbuf_free(&sql);
 		return -ENOMEM;
@@ -254,16 +254,16 @@ static void build_select(const struct cache_scan *scan, const struct table_schem
 {
 	strbuf_append_string(sql, scan->by_time ? "SELECT rowid, Timestamp" : "SELECT rowid");
 	for (size_t i = 0; i < scan->selected_count; i++)
-		strbuf_appendf(sql, ", \"%s\"", schema->columns[scan->selected[i]].name);
+		strbuf_appendf(sql, ", [%s]", schema->columns[scan->selected[i]].name);
 	if (scan->by_time)
 		strbuf_appendf(sql,
-			       " FROM \"%s\" INDEXED BY \"%s\""
+			       " FROM [%s] INDEXED BY [%s]"
 			       " WHERE (Timestamp, rowid) > (?1, ?2) AND Timestamp <= ?3"
 			       " AND rowid <= ?4 ORDER BY Timestamp, rowid LIMIT ?5",
 			       schema->name, index_name(schema));
 	else
 		strbuf_appendf(sql,
-			       " FROM \"%s\" NOT INDEXED WHERE rowid > ?2 AND rowid <= ?4"
+			       " FROM [%s] NOT INDEXED WHERE rowid > ?2 AND rowid <= ?4"
 			       " ORDER BY rowid LIMIT ?5",
 			       schema->name);
 }
@@ -273,7 +273,7 @@ static int read_max_rowid(struct cache_scan *scan, const struct table_schema *sc
 	char sql[160];
 	sqlite3_stmt *statement = NULL;
 
-	snprintf(sql, sizeof(sql), "SELECT max(rowid) FROM \"%s\"", schema->name);
+	snprintf(sql, sizeof(sql), "SELECT max(rowid) FROM [%s]", schema->name);
 	int code = sqlite3_prepare_v2(scan->reader->db, sql, -1, &statement, NULL);
 
 	if (code == SQLITE_OK)
