@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import IN_CI, RMMHUNT, ROOT, RunningAgent, require_root, require_tools
+from conftest import IN_CI, RMMHUNT, ROOT, fresh_agent, require_tools
 
 RPORT_RULE = ROOT.parent / "shared" / "corpus" / "sentinel-rmm" / "rmm_RPort_createproc.yaml"
 RPORT_COLUMNS = ["DeviceId", "DeviceName", "FirstSeen", "LastSeen", "Report", "Count"]
@@ -53,13 +53,8 @@ def ticks(iso):
 @pytest.fixture(scope="module")
 def running():
     """An agent of its own, with a fresh state dir."""
-    require_root()
-    with tempfile.TemporaryDirectory(prefix="rmmhunt-query-") as workdir:
-        agent = RunningAgent(workdir).start()
-        try:
-            yield agent
-        finally:
-            agent.stop()
+    with fresh_agent(prefix="rmmhunt-query-") as agent:
+        yield agent
 
 
 def exec_markers(agent, *words):
