@@ -1,7 +1,7 @@
 /*
  * main.c - the rmmhunt command: dispatch to a subcommand.
  *
- *   rmmhunt query [--state-dir DIR | --collector URL] [--format F] 'KQL'
+ *   rmmhunt query [--state-dir DIR] [--format F] 'KQL' | -f FILE
  *   rmmhunt inspect [--json] FILE...
  *   rmmhunt rules check PATH...
  *   rmmhunt status [--state-dir DIR]
@@ -18,6 +18,7 @@ struct command {
 };
 
 static const struct command commands[] = {
+	{"query", command_query, "run a KQL query over the local cache"},
 	{"status", command_status, "show the agent's state and counters"},
 	{"rules", command_rules, "check rule files; test a rule on recorded records"},
 	{"inspect", command_inspect, "show what the sensor derives from executable files"},

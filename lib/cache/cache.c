@@ -22,6 +22,7 @@
 
 #include "cache.h"
 #include "cache_schema.h"
+#include "cache_sqlite.h"
 #include "strbuf.h"
 
 #define DEFAULT_MAX_AGE_DAYS 7
@@ -84,37 +85,9 @@ static int64_t monotonic_ms(void)
 	return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
 }
 
-static int sqlite_errno(int code)
-{
-	switch (code & 0xff) {
-	case SQLITE_OK:
-	case SQLITE_DONE:
-	case SQLITE_ROW:
-		return 0;
-	case SQLITE_NOMEM:
-		return -ENOMEM;
-	case SQLITE_PERM:
-	case SQLITE_AUTH:
-	case SQLITE_READONLY:
-		return -EACCES;
-	case SQLITE_BUSY:
-	case SQLITE_LOCKED:
-		return -EBUSY;
-	case SQLITE_FULL:
-		return -ENOSPC;
-	case SQLITE_CANTOPEN:
-		return -ENOENT;
-	case SQLITE_CORRUPT:
-	case SQLITE_NOTADB:
-		return -EILSEQ;
-	default:
-		return -EIO;
-	}
-}
-
 static int execute(sqlite3 *db, const char *sql)
 {
-	return sqlite_errno(sqlite3_exec(db, sql, NULL, NULL, NULL));
+	return cache_sqlite_errno(sqlite3_exec(db, sql, NULL, NULL, NULL));
 }
 
 static void build_insert(struct strbuf *sql, const char *table,
@@ -166,7 +139,7 @@ static int prepare_statements(struct cache *cache)
 	sql[STATEMENT_INSERT_RECORD] = strbuf_text(&record_insert);
 	sql[STATEMENT_INSERT_HIT] = strbuf_text(&hit_insert);
 	for (int i = 0; i < STATEMENT_COUNT && result == 0; i++)
-		result = sqlite_errno(sqlite3_prepare_v3(cache->db, sql[i], -1,
+		result = cache_sqlite_errno(sqlite3_prepare_v3(cache->db, sql[i], -1,
 							 SQLITE_PREPARE_PERSISTENT,
 							 &cache->statements[i], NULL));
 	strbuf_free(&record_insert);
@@ -313,7 +286,7 @@ int cache_open_writer(struct cache **out, const char *path,
 	pthread_cond_init(&cache->wake, NULL);
 	result = cache->path ? create_private_file(path) : -ENOMEM;
 	if (result == 0)
-		result = sqlite_errno(sqlite3_open_v2(path, &cache->db,
+		result = cache_sqlite_errno(sqlite3_open_v2(path, &cache->db,
 						      SQLITE_OPEN_READWRITE, NULL));
 	if (result == 0)
 		result = configure(cache->db);
@@ -368,7 +341,7 @@ static int run(sqlite3_stmt *statement)
 	int code = sqlite3_step(statement);
 
 	sqlite3_reset(statement);
-	return code == SQLITE_DONE || code == SQLITE_ROW ? 0 : sqlite_errno(code);
+	return code == SQLITE_DONE || code == SQLITE_ROW ? 0 : cache_sqlite_errno(code);
 }
 
 static int begin_if_needed(struct cache *cache)

@@ -5,6 +5,7 @@ probe, the rmmhunt CLI (`rmmhunt inspect` and friends), the PE fixtures
 (built here with mingw-w64).  Tests that need root, BPF, Wine or a tool
 skip with a clear message outside CI; under CI=true a skip is a failure.
 """
+import contextlib
 import json
 import os
 import shutil
@@ -161,16 +162,23 @@ class RunningAgent:
         raise AssertionError("status.json was not rewritten")
 
 
-@pytest.fixture(scope="session")
-def agent():
-    """One agent for the whole session: tests find their own records."""
+@contextlib.contextmanager
+def fresh_agent(prefix="rmmhunt-e2e-"):
+    """A running agent with a fresh work and state dir, stopped at the end."""
     require_root()
-    with tempfile.TemporaryDirectory(prefix="rmmhunt-e2e-") as workdir:
+    with tempfile.TemporaryDirectory(prefix=prefix) as workdir:
         running = RunningAgent(workdir).start()
         try:
             yield running
         finally:
             running.stop()
+
+
+@pytest.fixture(scope="session")
+def agent():
+    """One agent for the whole session: tests find their own records."""
+    with fresh_agent() as running:
+        yield running
 
 
 @pytest.fixture

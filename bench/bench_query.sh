@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# `rmmhunt query` against hand-written SQL run by sqlite3, same cache file,
+# same run.  Builds a cache of COUNT realistic records (default 200000; the
+# issue's size is COUNT=1000000) with tests/tools/gen_records.py and
+# build/bench/cache_load (lib/cache's writer, as the agent writes), then
+# times the RPort rule, a `has 'curl'` count and a count by FileName.
+# ROUNDS runs per case (default 3), median.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+count=${COUNT:-200000}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+mkdir -p "$work/state"
+/usr/bin/python3 tests/tools/gen_records.py --count "$count" --quiet \
+	--output "$work/records.ndjson"
+build/bench/cache_load "$work/records.ndjson" "$work/state/cache.db"
+rm -f "$work/records.ndjson"
+echo "cache: $count records, $(du -m "$work/state/cache.db" | cut -f1) MiB"
+/usr/bin/python3 bench/bench_query.py "$work/state" "${ROUNDS:-3}"

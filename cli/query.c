@@ -1,0 +1,330 @@
+/*
+ * query.c - `rmmhunt query`: KQL over the host's local cache.
+ *
+ *   rmmhunt query [--state-dir DIR] [--format table|json|csv] 'KQL'
+ *   rmmhunt query [--state-dir DIR] [--format F] -f FILE
+ *
+ * The responder on a suspected host asks the cache the agent keeps
+ * (STATE_DIR/cache.db) in the SOC's language, while the agent keeps
+ * writing.  FILE holds a query, or is a Sentinel rule (*.yaml, *.yml) whose
+ * query is run; errors then point at the rule file's own line and column.
+ * The query is compiled first (a syntax error needs no cache), then run by
+ * lib/cache/cache_source.c with now() fixed once for the whole query.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cache/cache.h"
+#include "cache/cache_source.h"
+#include "commands.h"
+#include "kql/kql.h"
+#include "kql/kql_format.h"
+#include "rulefile.h"
+
+#define DEFAULT_STATE_DIR "/var/lib/rmmhunt"
+#define QUERY_FILE_MAX_BYTES (1 << 20)
+#define PROGRESS_AFTER_SECONDS 1.0
+#define PROGRESS_EVERY_SECONDS 0.25
+
+/* The query text and where it came from (for error positions). */
+struct query_text {
+	char *text;
+	size_t length;
+	const char *origin; /* NULL: the command line */
+	unsigned line_offset, column_offset; /* where a rule file's query starts */
+	struct rule_file rule;
+	bool from_rule;
+};
+
+struct progress {
+	bool enabled;
+	bool shown;
+	double started, last_shown;
+	uint64_t rows;
+};
+
+static void query_usage(FILE *out)
+{
+	fprintf(out,
+		"usage: rmmhunt query [--state-dir DIR] [--format table|json|csv] 'KQL'\n"
+		"       rmmhunt query [--state-dir DIR] [--format F] -f FILE\n"
+		"\n"
+		"Runs a KQL query over the agent's local cache (STATE_DIR/cache.db) while\n"
+		"the agent keeps writing.  Tables: DeviceProcessEvents (every exec) and\n"
+		"RuleHits (RuleId, RuleName, Tactics, Techniques, then the record's columns).\n"
+		"\n"
+		"  --state-dir DIR   the agent's state directory (default %s)\n"
+		"  --format FORMAT   table (aligned, long values cut with an ellipsis),\n"
+		"                    json (one object per row) or csv (RFC 4180); default table\n"
+		"  -f, --file FILE   read the query from FILE ('-': standard input); a\n"
+		"                    Sentinel rule file (*.yaml, *.yml) runs its query\n"
+		"\n"
+		"examples:\n"
+		"  rmmhunt query 'DeviceProcessEvents | where Timestamp > ago(1d)\n"
+		"      | summarize count() by FileName | top 10 by count_'\n"
+		"  rmmhunt query --format json -f rules/rmm_RPort_createproc.yaml\n"
+		"\n"
+		"exit status: 0 ok, 1 query or cache error, 2 usage error\n",
+		DEFAULT_STATE_DIR);
+}
+
+static double monotonic_seconds(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)now.tv_sec + (double)now.tv_nsec / 1e9;
+}
+
+static int64_t now_ticks(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	return (int64_t)now.tv_sec * TICKS_PER_SECOND + now.tv_nsec / 100;
+}
+
+static bool has_suffix(const char *name, const char *suffix)
+{
+	size_t length = strlen(name), suffix_length = strlen(suffix);
+
+	return length >= suffix_length && strcmp(name + length - suffix_length, suffix) == 0;
+}
+
+static int read_stream(FILE *in, const char *name, struct query_text *query)
+{
+	size_t capacity = 4096;
+
+	query->text = malloc(capacity);
+	query->length = 0;
+	while (query->text) {
+		size_t got = fread(query->text + query->length, 1, capacity - query->length - 1, in);
+
+		query->length += got;
+		if (got == 0)
+			break;
+		if (query->length + 1 == capacity) {
+			if (capacity >= QUERY_FILE_MAX_BYTES) {
+				fprintf(stderr, "rmmhunt query: %s: larger than %d bytes\n", name,
+					QUERY_FILE_MAX_BYTES);
+				return -EFBIG;
+			}
+			char *grown = realloc(query->text, capacity * 2);
+
+			if (!grown)
+				break;
+			query->text = grown;
+			capacity *= 2;
+		}
+	}
+	if (!query->text) {
+		fprintf(stderr, "rmmhunt query: out of memory\n");
+		return -ENOMEM;
+	}
+	if (ferror(in)) {
+		fprintf(stderr, "rmmhunt query: cannot read %s: %s\n", name, strerror(errno));
+		return -EIO;
+	}
+	query->text[query->length] = '\0';
+	return 0;
+}
+
+static int load_rule(const char *path, struct query_text *query)
+{
+	struct rule_file_error error;
+	int result = rule_file_load(path, &query->rule, &error);
+
+	if (result) {
+		if (error.line)
+			fprintf(stderr, "rmmhunt query: %s:%u:%u: %s\n", path, error.line,
+				error.column, error.message);
+		else
+			fprintf(stderr, "rmmhunt query: %s: %s\n", path, error.message);
+		return result;
+	}
+	query->from_rule = true;
+	query->text = query->rule.query;
+	query->length = query->rule.query_length;
+	query->line_offset = query->rule.query_line - 1;
+	query->column_offset = query->rule.query_column - 1;
+	return 0;
+}
+
+/* -f FILE: a rule file, a query file, or '-' for standard input. */
+static int load_query_file(const char *path, struct query_text *query)
+{
+	query->origin = path;
+	if (strcmp(path, "-") == 0) {
+		query->origin = "<stdin>";
+		return read_stream(stdin, "standard input", query);
+	}
+	if (has_suffix(path, ".yaml") || has_suffix(path, ".yml"))
+		return load_rule(path, query);
+	FILE *in = fopen(path, "r");
+
+	if (!in) {
+		fprintf(stderr, "rmmhunt query: cannot open %s: %s\n", path, strerror(errno));
+		return -errno;
+	}
+	int result = read_stream(in, path, query);
+
+	fclose(in);
+	return result;
+}
+
+static void free_query_text(struct query_text *query)
+{
+	if (query->from_rule)
+		rule_file_free(&query->rule);
+	else
+		free(query->text);
+}
+
+static void print_kql_error(struct kql_error *error, const struct query_text *query)
+{
+	if (error->line) {
+		/* A rule's query is a block inside its file, every line indented
+		 * the same: report the file's line and column. */
+		error->column += query->column_offset;
+		error->line += query->line_offset;
+	}
+	char *message = kql_error_format(error, query->text, query->length, query->origin);
+
+	fprintf(stderr, "rmmhunt query: %s", message ? message : error->message);
+	if (message && message[0] && message[strlen(message) - 1] != '\n')
+		fputc('\n', stderr);
+	free(message);
+}
+
+static void show_progress(void *context, uint64_t rows)
+{
+	struct progress *progress = context;
+	double now;
+
+	progress->rows += rows;
+	if (!progress->enabled)
+		return;
+	now = monotonic_seconds();
+	if (now - progress->started < PROGRESS_AFTER_SECONDS ||
+	    now - progress->last_shown < PROGRESS_EVERY_SECONDS)
+		return;
+	progress->last_shown = now;
+	progress->shown = true;
+	fprintf(stderr, "\rrmmhunt query: %llu rows read, %.1f s",
+		(unsigned long long)progress->rows, now - progress->started);
+	fflush(stderr);
+}
+
+static void clear_progress(const struct progress *progress)
+{
+	if (progress->shown)
+		fputs("\r\033[K", stderr);
+}
+
+/* Compile, open the cache, run, print.  Returns the exit status. */
+static int run_query(const char *state_dir, enum kql_format format, struct query_text *text)
+{
+	const struct table_schema *tables[CACHE_TABLE_COUNT];
+	struct kql_query *query = NULL;
+	struct cache_reader *reader = NULL;
+	struct kql_table *table = NULL;
+	struct kql_error error;
+	char path[4096], message[1024];
+	struct progress progress = {.enabled = isatty(STDERR_FILENO) == 1,
+				    .started = monotonic_seconds()};
+	struct cache_scan_options options = {.progress = show_progress,
+					     .progress_context = &progress};
+
+	cache_tables(tables);
+	if (kql_compile(text->text, text->length, tables, CACHE_TABLE_COUNT, &query, &error)) {
+		print_kql_error(&error, text);
+		return 1;
+	}
+	snprintf(path, sizeof(path), "%s/%s", state_dir, CACHE_FILE_NAME);
+	if (cache_reader_open(path, &reader, message, sizeof(message))) {
+		fprintf(stderr, "rmmhunt query: %s\n", message);
+		kql_query_free(query);
+		return 1;
+	}
+	int status = cache_execute(reader, query, now_ticks(), &options, &table, &error);
+
+	clear_progress(&progress);
+	if (status == 0 && kql_table_print(stdout, table, format, 0) != 0) {
+		fprintf(stderr, "rmmhunt query: cannot write the result: %s\n", strerror(errno));
+		status = -EIO;
+	} else if (status) {
+		fprintf(stderr, "rmmhunt query: %s: %s\n", kql_error_kind_name(error.kind),
+			error.message);
+	}
+	kql_table_free(table);
+	cache_reader_close(reader);
+	kql_query_free(query);
+	return status == 0 ? 0 : 1;
+}
+
+int command_query(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{"state-dir", required_argument, NULL, 's'},
+		{"format", required_argument, NULL, 'F'},
+		{"file", required_argument, NULL, 'f'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *state_dir = DEFAULT_STATE_DIR, *file = NULL;
+	enum kql_format format = KQL_FORMAT_TABLE;
+	struct query_text text = {0};
+	int option;
+
+	while ((option = getopt_long(argc, argv, "s:F:f:h", options, NULL)) != -1) {
+		switch (option) {
+		case 's':
+			state_dir = optarg;
+			break;
+		case 'F':
+			if (kql_format_parse(optarg, &format) != 0) {
+				fprintf(stderr, "rmmhunt query: unknown format '%s'"
+						" (table, json or csv)\n", optarg);
+				return 2;
+			}
+			break;
+		case 'f':
+			file = optarg;
+			break;
+		case 'h':
+			query_usage(stdout);
+			return 0;
+		default:
+			query_usage(stderr);
+			return 2;
+		}
+	}
+	if ((file && optind != argc) || (!file && optind + 1 != argc)) {
+		fprintf(stderr, "rmmhunt query: give one query, or -f FILE\n");
+		query_usage(stderr);
+		return 2;
+	}
+	if (file) {
+		if (load_query_file(file, &text) != 0) {
+			free_query_text(&text);
+			return 1;
+		}
+	} else {
+		text.text = strdup(argv[optind]);
+		text.length = text.text ? strlen(text.text) : 0;
+		if (!text.text) {
+			fprintf(stderr, "rmmhunt query: out of memory\n");
+			return 1;
+		}
+	}
+	int status = run_query(state_dir, format, &text);
+
+	free_query_text(&text);
+	return status;
+}
