@@ -38,7 +38,7 @@ struct assembler {
 /* How long a Wine row waits for the next step of its chain, and for its
  * program to show in /proc/PID/maps; how often maps is read meanwhile. */
 #define WINE_HOLD_STEP_NS (10 * 1000000000ULL)
-#define WINE_HOLD_FINAL_NS (2 * 1000000000ULL)
+#define WINE_HOLD_FINAL_NS (5 * 1000000000ULL)
 #define WINE_MAPS_INTERVAL_NS (10 * 1000000ULL)
 #define WINE_MAPS_MAX ((size_t)4 * 1024 * 1024)
 
@@ -100,6 +100,7 @@ static void pending_free(struct assembler *assembler, struct pending_exec *pendi
 	for (uint32_t i = 0; i < WINE_CHAIN_MAX; i++)
 		free(pending->wine.chain[i]);
 	free(pending->wine.mapped_path);
+	free(pending->wine.prefix);
 	process_ref_clear(table, &pending->process);
 	process_ref_clear(table, &pending->initiating);
 	process_ref_clear(table, &pending->initiating_parent);
@@ -391,6 +392,9 @@ static void fold_into(struct assembler *assembler, struct pending_exec *held,
 	pending->initiating_is_previous_image = held->initiating_is_previous_image;
 	pending->wine.first_sequence = held->wine.first_sequence;
 	pending->wine.child = held->wine.child;
+	pending->wine.binfmt = held->wine.binfmt;
+	pending->wine.prefix = held->wine.prefix;
+	held->wine.prefix = NULL;
 	pending->wine.intermediate_pid = held->wine.intermediate_pid;
 	memcpy(pending->wine.chain, held->wine.chain, sizeof(held->wine.chain));
 	memset(held->wine.chain, 0, sizeof(held->wine.chain));
@@ -492,9 +496,10 @@ static void resolve_wine_step(struct assembler *assembler, struct process *proce
 		.pid = pending->facts.header.pid,
 		.uid = pending->facts.info.uid,
 		.cwd = pending->facts.cwd,
-		.parent_prefix = pending->wine.child && parent && parent->wine
-					 ? parent->wine->prefix
-					 : NULL,
+		.known_prefix = pending->wine.prefix ? pending->wine.prefix
+			      : pending->wine.child && parent && parent->wine
+				      ? parent->wine->prefix
+				      : NULL,
 		.child = pending->wine.child,
 	};
 	struct wine_program *program;
@@ -509,7 +514,12 @@ static void resolve_wine_step(struct assembler *assembler, struct process *proce
 		return;
 	}
 	pending->wine.final_step = final_step;
-	if (program && set_windows_image(assembler, image, program, fd) != 0)
+	if (!program)
+		return;
+	pending->wine.binfmt = pending->wine.binfmt || program->binfmt;
+	if (!pending->wine.prefix && program->prefix[0])
+		pending->wine.prefix = strdup(program->prefix);
+	if (set_windows_image(assembler, image, program, fd) != 0)
 		assembler->stats.wine_errors++;
 }
 

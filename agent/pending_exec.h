@@ -28,6 +28,8 @@ struct wine_row {
 	bool step; /* the exec is a step of Wine's loader chain */
 	bool final_step; /* the loader that runs the program */
 	bool child; /* started by a Windows program */
+	bool binfmt; /* a step's filename was the PE (binfmt_misc) */
+	char *prefix; /* the Wine prefix a step found, for the next steps */
 	uint32_t intermediate_pid; /* Wine's double fork: the middle process */
 	char *chain[WINE_CHAIN_MAX]; /* loaders of the steps folded into it */
 	uint32_t chain_length; /* steps folded, this one included */

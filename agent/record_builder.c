@@ -254,7 +254,7 @@ static void write_wine_fields(struct json_writer *writer,
 		write_text(writer, "WineLoader", program->loader, scratch);
 		write_text(writer, "WinePrefix", program->prefix, scratch);
 		write_text(writer, "WineRequestedProgram", program->requested, scratch);
-		write_flag(writer, "WineBinfmt", program->binfmt);
+		write_flag(writer, "WineBinfmt", row->binfmt);
 		write_flag(writer, "WineStartExe", program->start_exe);
 		write_flag(writer, "WineChild", row->child);
 		write_string_field(writer, "WineImageMapped", wine_mapped_name(row->mapped));

@@ -612,11 +612,14 @@ static char *join(const char *first, const char *second)
 	return out.data;
 }
 
-/* prefix/dosdevices/x: for drive x. */
+/* prefix/dosdevices/x: for drive x; without a prefix only z:, Wine's
+ * default for "/", is known (NULL for the others). */
 static char *drive_link(const char *prefix, char drive)
 {
 	char tail[] = "/dosdevices/x:";
 
+	if (!prefix[0])
+		return drive == 'z' ? strdup("") : NULL;
 	tail[sizeof(tail) - 3] = drive;
 	return join(prefix, tail);
 }
@@ -635,6 +638,11 @@ static void drives_load(const char *prefix, struct drive_table *drives)
 	struct stat status;
 
 	memset(drives, 0, sizeof(*drives));
+	if (!prefix[0]) { /* unknown prefix: Z: is "/" */
+		free(directory);
+		drives->roots['z' - 'a'] = strdup("/");
+		return;
+	}
 	if (directory && stat(directory, &status) != 0) {
 		char *drive_c = join(prefix, "/drive_c");
 
@@ -816,8 +824,12 @@ static char *account_home(uint32_t uid)
 	return home;
 }
 
-/* WINEPREFIX, else the Windows parent's prefix, else $HOME/.wine (HOME
- * from the environment, else the account's). */
+/*
+ * WINEPREFIX from the environment, else the prefix an earlier step or the
+ * Windows parent found, else $HOME/.wine (HOME from the environment, else
+ * the account's).  Without the environment (the process is gone) only a
+ * known prefix counts: "" rather than a guess.
+ */
 static char *find_prefix(const char *environment, size_t length,
 			 const struct wine_context *context)
 {
@@ -826,9 +838,11 @@ static char *find_prefix(const char *environment, size_t length,
 
 	if (value && value[0])
 		return pathname_absolute(context->cwd, value);
-	if (context->parent_prefix && context->parent_prefix[0])
-		return strdup(context->parent_prefix);
-	value = environment ? wine_environ_value(environment, length, "HOME") : NULL;
+	if (context->known_prefix && context->known_prefix[0])
+		return strdup(context->known_prefix);
+	if (!environment)
+		return strdup("");
+	value = wine_environ_value(environment, length, "HOME");
 	home = value && value[0] ? strdup(value) : account_home(context->uid);
 	if (!home)
 		return strdup("");
@@ -865,7 +879,8 @@ static bool candidate_of(const char *argument, const char *prefix, const char *c
 	}
 	if (path.kind == WINE_PATH_DOS) {
 		link = drive_link(prefix, path.drive);
-		candidate->linux_path = link ? join(link, path.path) : NULL;
+		/* a drive of an unknown prefix: shown, not looked for */
+		candidate->linux_path = link ? join(link, path.path) : strdup("");
 		candidate->folder_path = wine_dos_path(path.drive, path.path);
 		free(link);
 	} else {
@@ -961,7 +976,7 @@ static int locate(struct wine_program *program, const struct wine_step *step,
 			candidate = found;
 		}
 	}
-	if (fd < 0 && !program->child) {
+	if (fd < 0 && !program->child && program->prefix[0]) {
 		/* not a file Wine can start as given: it runs start.exe /exec */
 		candidate_free(&candidate);
 		program->start_exe = true;

@@ -139,7 +139,7 @@ struct wine_program {
 	char *command_line; /* the Windows command line (escaped text) */
 	char *linux_path; /* the .exe on this host; "" when not found */
 	char *loader; /* the script or loader of the exec */
-	char *prefix; /* the Wine prefix */
+	char *prefix; /* the Wine prefix; "" when unknown (process gone) */
 	char *requested; /* the program argument as given */
 	bool binfmt; /* the exec's filename was the PE (binfmt_misc) */
 	bool start_exe; /* not found as given: Wine runs start.exe /exec */
@@ -152,7 +152,9 @@ struct wine_context {
 	uint32_t pid;
 	uint32_t uid;
 	const char *cwd; /* at exec time */
-	const char *parent_prefix; /* the Windows parent's prefix, or NULL */
+	/* the prefix an earlier step of the chain or the Windows parent
+	 * found, or NULL */
+	const char *known_prefix;
 	bool child; /* the creator runs a Windows program */
 };
 
