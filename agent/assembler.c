@@ -523,20 +523,20 @@ static void resolve_wine_step(struct assembler *assembler, struct process *proce
 		assembler->stats.wine_errors++;
 }
 
+/* A new image with from's credentials and times (its file and program are
+ * set by the caller). */
 static struct image *image_clone(const struct image *from)
 {
 	struct image *image = image_create();
 
 	if (!image)
 		return NULL;
+	*image = *from;
+	image->references = 1;
+	image->file = NULL;
+	image->wine = NULL;
 	image->path = strdup(from->path);
 	image->command_line = strdup(from->command_line);
-	image->uid = from->uid;
-	image->euid = from->euid;
-	image->gid = from->gid;
-	image->egid = from->egid;
-	image->session_id = from->session_id;
-	image->exec_boot_ns = from->exec_boot_ns;
 	return image;
 }
 

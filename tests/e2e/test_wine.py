@@ -135,6 +135,16 @@ def records_of(agent, pid):
     return [r for r in agent.records() if r["ProcessId"] == pid]
 
 
+def one_start(agent, wine, *argv, output=b""):
+    """Run argv to its end; the one record its pid has: (pid, record)."""
+    pid, status, out, err = wine.call(*argv)
+    assert status == 0 and output in out, err
+    settle(agent)
+    records = records_of(agent, pid)
+    assert len(records) == 1, [r["FolderPath"] for r in records]
+    return pid, records[0]
+
+
 def check_rport_identity(record, path):
     for column, value in RPORT_STRINGS.items():
         assert record[column] == value, column
@@ -145,15 +155,9 @@ def check_rport_identity(record, path):
 
 def test_wine_rport_is_one_record_with_the_windows_identity(agent, wine):
     exe = wine.work / "rport.exe"
-    pid, status, out, err = wine.call("wine", "rport.exe", "5000", "--client",
-                                      "two words")
-    assert status == 0, err
-    assert b"[two words]" in out
-    settle(agent)
-    records = records_of(agent, pid)
     # /usr/bin/wine (script) -> wine64 -> wine64 (or its preloader): one start
-    assert len(records) == 1, [r["FolderPath"] for r in records]
-    record = records[0]
+    _, record = one_start(agent, wine, "wine", "rport.exe", "5000", "--client",
+                          "two words", output=b"[two words]")
     assert record["FileName"] == "rport.exe"
     assert record["FolderPath"] == dos(exe)
     assert record["ProcessCommandLine"] == '"%s" 5000 --client "two words"' % dos(exe)
@@ -231,12 +235,7 @@ def test_windows_parent_starts_a_child_with_spaces_in_its_path(agent, wine):
 
 
 def test_bare_name_goes_through_start_exe(agent, wine):
-    pid, status, _, err = wine.call("wine", "cmd", "/c", "exit", "0")
-    assert status == 0, err
-    settle(agent)
-    records = records_of(agent, pid)
-    assert len(records) == 1
-    start = records[0]
+    _, start = one_start(agent, wine, "wine", "cmd", "/c", "exit", "0")
     assert start["FolderPath"] == "C:\\windows\\system32\\start.exe"
     assert start["ProcessCommandLine"] == \
         '"C:\\windows\\system32\\start.exe" /exec cmd /c exit 0'
@@ -324,16 +323,9 @@ def test_binfmt_misc_exec_of_a_pe(agent, wine, binfmt_wine):
     for path in (exe, payload):
         shutil.copy(wine.work / "rport.exe", path)
         path.chmod(0o755)
-    started = []
     for path, argument in ((exe, "./direct.exe"), (payload, "./payload")):
-        pid, status, out, err = wine.call(argument, "via", "binfmt")
-        assert status == 0 and b"[via] [binfmt]" in out, err
-        started.append((path, argument, pid))
-    settle(agent)
-    for path, argument, pid in started:
-        records = records_of(agent, pid)
-        assert len(records) == 1, [r["FolderPath"] for r in records]
-        record = records[0]
+        _, record = one_start(agent, wine, argument, "via", "binfmt",
+                              output=b"[via] [binfmt]")
         assert record["FileName"] == path.name
         assert record["FolderPath"] == dos(path)
         assert record["ProcessCommandLine"] == '"%s" via binfmt' % dos(path)
@@ -382,16 +374,9 @@ def test_exe_on_an_ntfs_volume(agent, wine, ntfs_volume):
     windows_path = "D:\\Program Files\\rport\\rport.exe"
     assert subprocess.run(["stat", "-f", "-c", "%T", str(ntfs_volume)],
                           capture_output=True, text=True).stdout.strip() in ("fuseblk", "fuse")
-    started = []
     for requested in (windows_path, str(ntfs_volume)):
-        pid, status, out, err = wine.call("wine", requested, "from", "ntfs")
-        assert status == 0 and b"[from] [ntfs]" in out, err
-        started.append((pid, requested))
-    settle(agent)
-    for pid, requested in started:
-        records = records_of(agent, pid)
-        assert len(records) == 1, requested
-        record = records[0]
+        _, record = one_start(agent, wine, "wine", requested, "from", "ntfs",
+                              output=b"[from] [ntfs]")
         # the deepest drive holding the file: D:, not Z:
         assert record["FolderPath"] == windows_path, requested
         assert record["FileName"] == "rport.exe"
@@ -402,12 +387,7 @@ def test_exe_on_an_ntfs_volume(agent, wine, ntfs_volume):
 
 
 def test_binfmt_misc_exec_on_an_ntfs_volume(agent, wine, ntfs_volume, binfmt_wine):
-    pid, status, out, err = wine.call(str(ntfs_volume), "direct")
-    assert status == 0 and b"[direct]" in out, err
-    settle(agent)
-    records = records_of(agent, pid)
-    assert len(records) == 1
-    record = records[0]
+    _, record = one_start(agent, wine, str(ntfs_volume), "direct", output=b"[direct]")
     assert record["FolderPath"] == "D:\\Program Files\\rport\\rport.exe"
     assert record["ProcessCommandLine"] == \
         '"D:\\Program Files\\rport\\rport.exe" direct'
