@@ -784,12 +784,20 @@ static char *lookup_path(const char *path)
 	return found.data;
 }
 
-/* Open a regular file read-only; -1 with errno. */
+/* Open a regular file read-only; -1 with errno.  A path from argv may name
+ * a FIFO or a device: never opened in a way that could block or act. */
 static int open_regular(const char *path)
 {
 	struct stat status;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	int fd;
 
+	if (stat(path, &status) != 0)
+		return -1;
+	if (!S_ISREG(status.st_mode)) {
+		errno = EISDIR;
+		return -1;
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
 		return -1;
 	if (fstat(fd, &status) != 0 || !S_ISREG(status.st_mode)) {
