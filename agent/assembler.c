@@ -525,6 +525,30 @@ static void resolve_wine_step(struct assembler *assembler, struct process *proce
 
 /* A new image with from's credentials and times (its file and program are
  * set by the caller). */
+/*
+ * A Windows program found running by the start-up scan: resolved from the
+ * argv Wine rewrote, as a Windows parent's child would be (its command line
+ * keeps its first word, a bare name is looked for in system32), so that
+ * what it starts shows it as their initiating process.
+ */
+static void resolve_running_wine(struct assembler *assembler,
+				 const struct exec_facts *facts, struct image *image)
+{
+	struct wine_context context = {.pid = facts->header.pid, .uid = facts->info.uid,
+				       .cwd = facts->cwd, .child = true};
+	struct wine_program *program;
+	struct wine_step step;
+	bool final_step;
+	int fd, open_errno;
+
+	if (!wine_classify_running(facts->exe_path, facts->argv, facts->argv_length, &step) ||
+	    !step.program)
+		return;
+	if (wine_resolve(&step, &context, &program, &fd, &open_errno, &final_step) != 0 ||
+	    (program && set_windows_image(assembler, image, program, fd) != 0))
+		assembler->stats.wine_errors++;
+}
+
 static struct image *image_clone(const struct image *from)
 {
 	struct image *image = image_create();
@@ -680,11 +704,13 @@ static void handle_scan(struct assembler *assembler, struct exec_facts *facts)
 	image = image_from_facts(assembler, facts);
 	if (!image)
 		return;
+	resolve_running_wine(assembler, facts, image);
 	process_set_image(table, process, image);
 	process->scanned = true;
 	process->exec_since_fork = true;
-	request_hash(assembler, image, facts->header.pid,
-		     path_is_usable(&facts->info));
+	if (!image->wine)
+		request_hash(assembler, image, facts->header.pid,
+			     path_is_usable(&facts->info));
 }
 
 /* A snapshot taken before its process was known: look it up now. */

@@ -202,6 +202,26 @@ bool wine_classify(const char *exe_path, const char *filename, const char *inter
 	return true;
 }
 
+bool wine_classify_running(const char *exe_path, const char *argv, size_t length,
+			   struct wine_step *step)
+{
+	const char *name = text_basename(exe_path);
+	const char *first = argv_at(argv, length, 0);
+
+	memset(step, 0, sizeof(*step));
+	if (strncmp(name, "wine", 4) != 0 || !classify_loader(exe_path, argv, length, step))
+		return false;
+	if (first && !is_loader_name(text_basename(first)) &&
+	    name_index(text_basename(first), strlen(text_basename(first)), preloader_names,
+		       PRELOADER_NAMES) < 0) {
+		/* rewritten by Wine: [program, arguments...] */
+		step->program = step->arguments = NULL;
+		step->arguments_length = 0;
+		take_program(step, argv, length, 0);
+	}
+	return true;
+}
+
 /* --- program paths ------------------------------------------------------------ */
 
 static bool starts_with(const char *text, const char *prefix)

@@ -58,6 +58,14 @@ struct wine_step {
 bool wine_classify(const char *exe_path, const char *filename, const char *interp,
 		   const char *argv, size_t length, struct wine_step *step);
 
+/*
+ * The same for a Wine process already running (the agent's start-up scan):
+ * Wine has rewritten its argv to drop the loader, so the program is the
+ * first word, unless the loader's path still comes first.
+ */
+bool wine_classify_running(const char *exe_path, const char *argv, size_t length,
+			   struct wine_step *step);
+
 enum wine_path_kind {
 	WINE_PATH_INVALID, /* empty, UNC or device path: not a file Wine starts */
 	WINE_PATH_DOS, /* X:\... (also \\?\X:\..., \??\X:\..., X:/...) */

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import additional, require_tools, skip_or_fail
+from conftest import RunningAgent, additional, require_tools, skip_or_fail
 
 RPORT_STRINGS = {
     "ProcessVersionInfoCompanyName": "RealVNC Ltd",
@@ -232,6 +232,53 @@ def test_windows_parent_starts_a_child_with_spaces_in_its_path(agent, wine):
     assert record["InitiatingProcessVersionInfoProductName"] == "winparent"
     assert record["InitiatingProcessUniqueId"] == parents[0]["ProcessUniqueId"]
     assert record["InitiatingProcessParentId"] == os.getpid()
+
+
+def wait_for_mapped(pid, name, timeout=60):
+    """Until the process maps a file called name (Wine has loaded it)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if ("/" + name + "\n") in Path("/proc/%d/maps" % pid).read_text():
+                return
+        except OSError:
+            pass
+        time.sleep(0.05)
+    raise AssertionError("%s was never mapped in %d" % (name, pid))
+
+
+def test_windows_program_running_before_the_agent(wine, workdir):
+    """An agent started later finds the running Windows program in its
+    start-up scan: what that program starts names it, with its Windows
+    identity."""
+    go = wine.work / "go-after-scan"
+    child = wine.work / "rport.exe"
+    parent = wine.work / "winparent.exe"
+    command = '"%s" scanned' % dos(child)
+    process = wine.start("wine", "winparent.exe", "spawn", "--after", dos(go),
+                         "--wait", "30000", command)
+    late = None
+    try:
+        wait_for_mapped(process.pid, "winparent.exe")
+        late = RunningAgent(workdir).start()
+        go.touch()
+        status, _, err = wine.finish(process)
+        assert status == 0, err
+        found = late.wait_for(lambda r: r["FolderPath"] == dos(child) and
+                              r["ProcessCommandLine"] == command)
+    finally:
+        if late:
+            late.stop()
+        if process.poll() is None:
+            process.kill()
+    assert found, "the later agent wrote no record for the child"
+    record = found[0]
+    assert record["InitiatingProcessId"] == process.pid
+    assert record["InitiatingProcessFileName"] == "winparent.exe"
+    assert record["InitiatingProcessFolderPath"] == dos(parent)
+    assert record["InitiatingProcessSHA256"] == sha256(parent)
+    assert record["InitiatingProcessVersionInfoCompanyName"] == "rmmhunt tests"
+    assert additional(record)["WineChild"] is True
 
 
 def test_bare_name_goes_through_start_exe(agent, wine):

@@ -837,6 +837,45 @@ static void test_windows_child_after_double_fork(void **state)
 	chain_files_remove(&files);
 }
 
+static void test_running_windows_program_found_by_the_scan(void **state)
+{
+	struct harness *harness = *state;
+	struct chain_files files;
+	char argv[256];
+	size_t length;
+	json_t *row;
+
+	chain_files_make(&files);
+	/* Wine rewrote the running loader's argv: [program, arguments] */
+	length = (size_t)snprintf(argv, sizeof(argv), "%s%c-c%c", files.program, '\0', '\0');
+	feed_exec(harness, &(struct exec_spec){EVENT_SCAN, PID_GONE, SECOND, 2 * SECOND, 1,
+					       0, files.loader, argv, length});
+	/* a loader whose argv still starts with the loader: the next word */
+	length = chain_argv(argv, sizeof(argv), files.loader, files.program, "");
+	feed_exec(harness, &(struct exec_spec){EVENT_SCAN, PID_GONE + 1, SECOND, 2 * SECOND,
+					       1, 0, files.loader, argv, length});
+	assembler_scan_done(harness->assembler);
+	feed_fork(harness, PID_GONE + 2, 3 * SECOND, PID_GONE, SECOND);
+	feed_exec(harness, &(struct exec_spec){EVENT_EXEC, PID_GONE + 2, 3 * SECOND,
+					       4 * SECOND, PID_GONE, SECOND, "/usr/bin/true",
+					       "true\0", 5});
+	feed_fork(harness, PID_GONE + 3, 3 * SECOND, PID_GONE + 1, SECOND);
+	feed_exec(harness, &(struct exec_spec){EVENT_EXEC, PID_GONE + 3, 3 * SECOND,
+					       4 * SECOND, PID_GONE + 1, SECOND, "/usr/bin/true",
+					       "true\0", 5});
+	assert_int_equal(json_array_size(harness->rows), 2);
+	for (size_t i = 0; i < 2; i++) {
+		row = json_array_get(harness->rows, i);
+		assert_string_equal(text(row, "InitiatingProcessFileName"), "prog.exe");
+		assert_int_equal(strncmp(text(row, "InitiatingProcessFolderPath"), "Z:\\tmp\\", 7), 0);
+		assert_int_equal(strlen(text(row, "InitiatingProcessSHA256")), 64);
+	}
+	row = json_array_get(harness->rows, 0);
+	assert_int_equal(strncmp(text(row, "InitiatingProcessCommandLine"), "\"/tmp/", 6), 0);
+	assert_non_null(strstr(text(row, "InitiatingProcessCommandLine"), "prog.exe\" -c"));
+	chain_files_remove(&files);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -865,6 +904,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_windows_child_after_double_fork, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_running_windows_program_found_by_the_scan,
+						setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
