@@ -36,11 +36,16 @@ struct assembler {
 };
 
 /* How long a Wine row waits for the next step of its chain, and for its
- * program to show in /proc/PID/maps; how often maps is read meanwhile. */
+ * program to show in /proc/PID/maps; how often maps is read meanwhile
+ * (10 ms, then twice as long each time, at most 320 ms); how many rows may
+ * wait at once (past that, the oldest is written: a flood of execs named
+ * like Wine's costs neither unbounded memory nor unbounded reads). */
 #define WINE_HOLD_STEP_NS (10 * 1000000000ULL)
 #define WINE_HOLD_FINAL_NS (5 * 1000000000ULL)
-#define WINE_MAPS_INTERVAL_NS (10 * 1000000ULL)
+#define WINE_MAPS_FIRST_INTERVAL_NS (10 * 1000000ULL)
+#define WINE_MAPS_LAST_INTERVAL_NS (320 * 1000000ULL)
 #define WINE_MAPS_MAX ((size_t)4 * 1024 * 1024)
+#define WINE_HELD_MAX 128
 
 int assembler_create(struct assembler **out,
 		     const struct assembler_context *context)
@@ -333,13 +338,24 @@ static struct pending_exec *find_held(struct assembler *assembler, uint32_t pid,
 	return NULL;
 }
 
+static void release(struct assembler *assembler, struct pending_exec *pending);
+
 static void hold(struct assembler *assembler, struct pending_exec *pending)
 {
 	struct wine_row *row = &pending->wine;
 
+	if (assembler->stats.wine_held >= WINE_HELD_MAX) {
+		struct pending_exec *oldest = assembler->held_head;
+
+		while (oldest->wine.held_next)
+			oldest = oldest->wine.held_next;
+		release(assembler, oldest);
+		assembler->stats.wine_held_overflow++;
+	}
 	row->held = true;
 	row->hold_deadline_ns = pending->facts.header.time_boot_ns +
 				(row->final_step ? WINE_HOLD_FINAL_NS : WINE_HOLD_STEP_NS);
+	row->maps_interval_ns = WINE_MAPS_FIRST_INTERVAL_NS;
 	row->held_previous = NULL;
 	row->held_next = assembler->held_head;
 	if (assembler->held_head)
@@ -646,7 +662,9 @@ void assembler_poll(struct assembler *assembler, uint64_t now_ns)
 			release(assembler, pending);
 		} else if (row->final_step && pending->process.image->wine &&
 			   now_ns >= row->next_maps_check_ns) {
-			row->next_maps_check_ns = now_ns + WINE_MAPS_INTERVAL_NS;
+			row->next_maps_check_ns = now_ns + row->maps_interval_ns;
+			if (row->maps_interval_ns < WINE_MAPS_LAST_INTERVAL_NS)
+				row->maps_interval_ns *= 2;
 			check_maps(assembler, pending);
 		}
 	}

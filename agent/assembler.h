@@ -45,6 +45,7 @@ struct assembler_stats {
 	uint64_t wine_steps_folded; /* loader-chain rows replaced by the next step */
 	uint64_t wine_adopted; /* program taken from /proc/PID/maps */
 	uint64_t wine_errors; /* out of memory while resolving */
+	uint64_t wine_held_overflow; /* rows written early: too many held */
 	uint32_t wine_held; /* rows held for the chain or the maps check */
 };
 

@@ -39,7 +39,7 @@ struct wine_row {
 	/* held until the chain goes on, the program is seen mapped, the
 	 * process exits or the deadline passes */
 	bool held;
-	uint64_t hold_deadline_ns, next_maps_check_ns;
+	uint64_t hold_deadline_ns, next_maps_check_ns, maps_interval_ns;
 	struct pending_exec *held_previous, *held_next;
 };
 

@@ -837,6 +837,29 @@ static void test_windows_child_after_double_fork(void **state)
 	chain_files_remove(&files);
 }
 
+static void test_held_rows_are_bounded(void **state)
+{
+	struct harness *harness = *state;
+	struct assembler_stats stats;
+	struct chain_files files;
+	json_t *row;
+
+	chain_files_make(&files);
+	start_parent(harness);
+	/* 129 loader steps that wait: the oldest is written to make room */
+	for (__u32 i = 0; i <= 128; i++)
+		feed_exec(harness, &(struct exec_spec){EVENT_EXEC, PID_GONE + 10 + i,
+						       3 * SECOND, 4 * SECOND, 100, SECOND,
+						       files.loader, "wine64\0--version\0", 17});
+	assert_int_equal(json_array_size(harness->rows), 1);
+	row = json_array_get(harness->rows, 0);
+	assert_int_equal(number(row, "ProcessId"), PID_GONE + 10);
+	assembler_read_stats(harness->assembler, &stats);
+	assert_int_equal(stats.wine_held, 128);
+	assert_int_equal(stats.wine_held_overflow, 1);
+	chain_files_remove(&files);
+}
+
 static void test_running_windows_program_found_by_the_scan(void **state)
 {
 	struct harness *harness = *state;
@@ -904,6 +927,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_windows_child_after_double_fork, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_held_rows_are_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_running_windows_program_found_by_the_scan,
 						setup, teardown),
 	};
