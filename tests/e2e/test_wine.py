@@ -340,8 +340,10 @@ def test_wine_helpers_have_records_and_version_info(agent, wine):
 
 @pytest.fixture
 def binfmt_wine():
-    """A binfmt_misc entry: files starting with MZ run through /usr/bin/wine.
-    Mounts binfmt_misc if needed; both undone afterwards."""
+    """A binfmt_misc entry of its own: files starting with MZ run through
+    /usr/bin/wine (Debian's wine-binfmt entry, whatever else is registered:
+    the kernel tries the newest entry first).  Mounts binfmt_misc if
+    needed; both undone afterwards."""
     mounted = False
     if not (BINFMT_DIR / "register").exists():
         result = subprocess.run(["mount", "-t", "binfmt_misc", "binfmt_misc",
