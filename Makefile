@@ -179,6 +179,12 @@ $(BUILD)/bench/%: bench/%.c $(BUILD)/librmmhunt.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(BUILD)/librmmhunt.a $(LDLIBS)
 
+# bench/agent_*.c also link the agent's modules (all but main.o)
+$(BUILD)/bench/agent_%: bench/agent_%.c $(AGENT_MODULE_OBJS) $(BUILD)/librmmhunt.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -I agent -I bpf -o $@ $< \
+		$(AGENT_MODULE_OBJS) $(BUILD)/librmmhunt.a $(LDLIBS)
+
 bench-build: $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
 
 bench: test-deps all bench-build

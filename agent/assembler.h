@@ -39,7 +39,14 @@ struct assembler_stats {
 	uint64_t record_errors; /* rows that could not be built (memory) */
 	uint64_t report_id_errors;
 	uint64_t exec_without_known_process;
-	uint32_t pending; /* rows waiting for a hash */
+	uint32_t pending; /* rows waiting for a hash (or held, below) */
+	/* Windows programs under Wine (docs/records.md) */
+	uint64_t wine_programs; /* images resolved to a Windows program */
+	uint64_t wine_steps_folded; /* loader-chain rows replaced by the next step */
+	uint64_t wine_adopted; /* program taken from /proc/PID/maps */
+	uint64_t wine_errors; /* out of memory while resolving */
+	uint64_t wine_held_overflow; /* rows written early: too many held */
+	uint32_t wine_held; /* rows held for the chain or the maps check */
 };
 
 struct assembler_context {
@@ -62,6 +69,13 @@ int assembler_add_sink(struct assembler *assembler, struct record_sink sink);
 
 /* One record from the ring buffer. */
 void assembler_handle(struct assembler *assembler, const void *data, size_t size);
+
+/*
+ * Held Wine rows: read /proc/PID/maps of those due, write those whose
+ * program is mapped or whose time is up.  Call it often (every loop turn);
+ * now_ns is CLOCK_BOOTTIME.
+ */
+void assembler_poll(struct assembler *assembler, uint64_t now_ns);
 
 /* After the start-up scan: link scanned processes to their creators. */
 void assembler_scan_done(struct assembler *assembler);

@@ -390,6 +390,7 @@ static int run_loop(struct agent *agent, int signal_fd)
 				break;
 			}
 		}
+		assembler_poll(agent->assembler, boot_clock_now_ns());
 		commit_and_release(agent, false);
 	}
 	if (timer_fd >= 0)

@@ -13,6 +13,7 @@
 
 #include "hashmap.h"
 #include "process_table.h"
+#include "text.h"
 
 struct process_list {
 	struct process *oldest, *newest;
@@ -103,8 +104,13 @@ void image_release(struct process_table *table, struct image *image)
 	file_info_release(table->files, image->file);
 	free(image->path);
 	free(image->command_line);
-	free(image->version_json);
+	wine_program_free(image->wine);
 	free(image);
+}
+
+const char *image_file_name(const struct image *image)
+{
+	return image->wine ? wine_file_name(image->path) : text_basename(image->path);
 }
 
 void process_ref_copy(struct process_ref *to, const struct process_ref *from)

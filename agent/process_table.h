@@ -26,6 +26,7 @@
 #include <stdint.h>
 
 #include "file_cache.h"
+#include "wine.h"
 
 struct image {
 	int references;
@@ -35,8 +36,9 @@ struct image {
 	uint32_t uid, euid, gid, egid;
 	uint32_t session_id; /* audit session, 4294967295 = unset */
 	uint64_t exec_boot_ns;
-	/* Windows identity when this image is a PE (Wine): filled later */
-	char *version_json;
+	/* a Windows program under Wine (wine.h): path and command_line are
+	 * then the Windows ones, file is the .exe; NULL for Linux programs */
+	struct wine_program *wine;
 };
 
 struct process_ref {
@@ -114,6 +116,8 @@ void process_table_count_exec(struct process_table *table);
 struct image *image_create(void);
 struct image *image_acquire(struct image *image);
 void image_release(struct process_table *table, struct image *image);
+/* FileName: the last component of the path (DOS paths for Windows images). */
+const char *image_file_name(const struct image *image);
 /* Copy a reference (image reference counted). */
 void process_ref_copy(struct process_ref *to, const struct process_ref *from);
 void process_ref_clear(struct process_table *table, struct process_ref *ref);

@@ -42,13 +42,12 @@ static int set_text(struct record *record, enum dpe_column column,
 	return result;
 }
 
-/* A raw string field, escaped to valid UTF-8 as text.h says. */
-static void write_text(struct json_writer *writer, const char *key,
-		       const char *raw, struct strbuf *scratch)
+/* A raw string value, escaped to valid UTF-8 as text.h says. */
+static void write_text_value(struct json_writer *writer, const char *raw,
+			     struct strbuf *scratch)
 {
 	size_t length = strlen(raw);
 
-	json_write_key(writer, key);
 	if (utf8_is_valid(raw, length)) {
 		json_write_string(writer, raw, length);
 		return;
@@ -56,6 +55,13 @@ static void write_text(struct json_writer *writer, const char *key,
 	strbuf_clear(scratch);
 	text_append_escaped(scratch, raw, length);
 	json_write_string(writer, strbuf_text(scratch), scratch->length);
+}
+
+static void write_text(struct json_writer *writer, const char *key,
+		       const char *raw, struct strbuf *scratch)
+{
+	json_write_key(writer, key);
+	write_text_value(writer, raw, scratch);
 }
 
 static void write_number(struct json_writer *writer, const char *key, int64_t number)
@@ -220,6 +226,47 @@ static void write_argv_facts(struct json_writer *writer,
 		write_flag(writer, "ArgvReadFailed", true);
 }
 
+/* The loader steps a Windows program's row stands for. */
+static void write_wine_chain(struct json_writer *writer, const struct wine_row *row,
+			     struct strbuf *scratch)
+{
+	uint32_t kept = row->chain_length < WINE_CHAIN_MAX ? row->chain_length
+							  : WINE_CHAIN_MAX;
+
+	json_write_key(writer, "WineLoaderChain");
+	json_write_array_begin(writer);
+	for (uint32_t i = 0; i < kept; i++)
+		write_text_value(writer, row->chain[i] ? row->chain[i] : "", scratch);
+	json_write_array_end(writer);
+	write_number(writer, "WineLoaderSteps", row->chain_length);
+}
+
+/* Windows programs under Wine (docs/records.md). */
+static void write_wine_fields(struct json_writer *writer,
+			      const struct pending_exec *pending,
+			      struct strbuf *scratch)
+{
+	const struct wine_program *program = pending->process.image->wine;
+	const struct wine_row *row = &pending->wine;
+
+	if (program) {
+		write_text(writer, "WineLinuxPath", program->linux_path, scratch);
+		write_text(writer, "WineLoader", program->loader, scratch);
+		write_text(writer, "WinePrefix", program->prefix, scratch);
+		write_text(writer, "WineRequestedProgram", program->requested, scratch);
+		write_flag(writer, "WineBinfmt", row->binfmt);
+		write_flag(writer, "WineStartExe", program->start_exe);
+		write_flag(writer, "WineChild", row->child);
+		write_string_field(writer, "WineImageMapped", wine_mapped_name(row->mapped));
+		if (row->mapped_path)
+			write_text(writer, "WineMappedPath", row->mapped_path, scratch);
+	}
+	if (row->intermediate_pid)
+		write_number(writer, "WineForkIntermediateId", row->intermediate_pid);
+	if (row->step)
+		write_wine_chain(writer, row, scratch);
+}
+
 /* What the file is (binident): FileType, Pe*, Elf*, Go*, DebPackage... */
 static void write_identity_fields(struct json_writer *writer,
 				  const struct image *image)
@@ -254,6 +301,7 @@ static int set_additional_fields(struct record *record,
 	write_flag(&writer, "ExecWithoutFork", pending->initiating_is_previous_image);
 	if (!pending->initiating.image)
 		write_flag(&writer, "InitiatingProcessUnknown", true);
+	write_wine_fields(&writer, pending, &scratch);
 	write_identity_fields(&writer, pending->process.image);
 	json_write_object_end(&writer);
 	result = text.failed || scratch.failed
@@ -343,10 +391,13 @@ static int set_process_columns(struct record *record,
 		     &pending->process);
 	set_unique_id(record, DPE_PROCESS_UNIQUE_ID, context->identity,
 		      &pending->process);
-	record_set_long(record, DPE_FILE_SIZE, pending->facts.info.exe_size);
+	if (image->file)
+		record_set_long(record, DPE_FILE_SIZE, image->file->key.size);
+	else if (!image->wine) /* kernel threads; a Windows program not found: null */
+		record_set_long(record, DPE_FILE_SIZE, pending->facts.info.exe_size);
 	set_optional_id(record, DPE_CREATED_PROCESS_SESSION_ID, image->session_id);
 	if (set_text(record, DPE_FOLDER_PATH, image->path) ||
-	    set_text(record, DPE_FILE_NAME, text_basename(image->path)) ||
+	    set_text(record, DPE_FILE_NAME, image_file_name(image)) ||
 	    record_set_cstring(record, DPE_PROCESS_COMMAND_LINE,
 			       image->command_line) ||
 	    set_hashes(record, image, DPE_SHA1, DPE_SHA256, DPE_MD5) ||
@@ -370,7 +421,7 @@ static int set_initiating_parent(struct record *record,
 		     context->clock, parent);
 	if (parent->image &&
 	    set_text(record, DPE_INITIATING_PROCESS_PARENT_FILE_NAME,
-		     text_basename(parent->image->path)))
+		     image_file_name(parent->image)))
 		return -ENOMEM;
 	return 0;
 }
@@ -396,7 +447,7 @@ static int set_initiating_columns(struct record *record,
 					image->file->key.size);
 		if (set_text(record, DPE_INITIATING_PROCESS_FOLDER_PATH, image->path) ||
 		    set_text(record, DPE_INITIATING_PROCESS_FILE_NAME,
-			     text_basename(image->path)) ||
+			     image_file_name(image)) ||
 		    record_set_cstring(record, DPE_INITIATING_PROCESS_COMMAND_LINE,
 				       image->command_line) ||
 		    set_hashes(record, image, DPE_INITIATING_PROCESS_SHA1,

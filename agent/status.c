@@ -161,6 +161,16 @@ static json_t *agent_json(const struct agent *agent)
 	json_object_set_new(status, "records", section);
 
 	section = json_object();
+	json_object_set_new(section, "programs", json_integer((json_int_t)assembled.wine_programs));
+	json_object_set_new(section, "steps_folded", json_integer((json_int_t)assembled.wine_steps_folded));
+	json_object_set_new(section, "adopted_from_maps", json_integer((json_int_t)assembled.wine_adopted));
+	json_object_set_new(section, "errors", json_integer((json_int_t)assembled.wine_errors));
+	json_object_set_new(section, "held", json_integer(assembled.wine_held));
+	json_object_set_new(section, "held_overflow",
+			    json_integer((json_int_t)assembled.wine_held_overflow));
+	json_object_set_new(status, "wine", section);
+
+	section = json_object();
 	json_object_set_new(section, "entries", json_integer(files.entries));
 	json_object_set_new(section, "lookups", json_integer((json_int_t)files.lookups));
 	json_object_set_new(section, "hits", json_integer((json_int_t)files.hits));

@@ -4,7 +4,8 @@
  * The input is a sequence of records, each preceded by a 2-byte length.
  * Every record goes through the assembler exactly as the ring buffer's
  * would: decoding, the process table, hashing (real files where the bytes
- * happen to name them), row building.  Nothing may crash or leak.
+ * happen to name them), Wine's loader chains (held rows polled at each
+ * record's time), row building.  Nothing may crash or leak.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -60,6 +61,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		copy = malloc(length ? length : 1);
 		memcpy(copy, data, length);
 		assembler_handle(assembler, copy, length);
+		/* held Wine rows: their maps and deadlines, at the record's time */
+		if (length >= sizeof(struct event_header))
+			assembler_poll(assembler,
+				       ((const struct event_header *)copy)->time_boot_ns);
 		free(copy);
 		data += length;
 		size -= length;
