@@ -113,7 +113,7 @@ def wine(agent, pe_fixtures):
     session = Wine(root)
     try:
         session.create()
-        for name in ("rport.exe", "winparent.exe"):
+        for name in ("rport.exe", "winparent.exe", "vncviewer.exe"):
             shutil.copy(os.path.join(pe_fixtures, name), session.work / name)
         yield session
     finally:
