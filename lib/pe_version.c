@@ -22,6 +22,7 @@
 #include <strings.h>
 
 #include "pe_version.h"
+#include "text.h"
 #include "utf16.h"
 
 #define NODE_HEADER_SIZE 6
@@ -209,17 +210,6 @@ static bool is_duplicate_key(const struct pe_string_table *table, const char *ke
 	return false;
 }
 
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Take language and code page from an "llllcccc" key. */
 static void parse_table_key(struct pe_string_table *table)
 {
@@ -227,7 +217,7 @@ static void parse_table_key(struct pe_string_table *table)
 
 	table->key_is_hex = strlen(table->key) == 8;
 	for (size_t i = 0; table->key_is_hex && i < 8; i++) {
-		int digit = hex_digit(table->key[i]);
+		int digit = text_hex_digit(table->key[i]);
 
 		if (digit < 0)
 			table->key_is_hex = false;

@@ -150,3 +150,14 @@ void text_hex(const unsigned char *bytes, size_t count, char *out)
 	}
 	*out = '\0';
 }
+
+int text_hex_digit(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}

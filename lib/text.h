@@ -38,6 +38,9 @@ void text_append_argument(struct strbuf *out, const char *data, size_t length);
  */
 size_t text_command_line(struct strbuf *out, const char *argv, size_t length);
 
+/* The value of a hex digit character, or -1. */
+int text_hex_digit(int c);
+
 /* Lower-case hex of bytes[0..count) into out (2 * count + 1 bytes). */
 void text_hex(const unsigned char *bytes, size_t count, char *out);
 

@@ -94,7 +94,7 @@ static void json_write_string(FILE *out, const char *text, size_t length)
 
 		if (c >= 0x80) {
 			/* one whole UTF-8 sequence, or U+FFFD for a bad byte */
-			size_t step = utf8_sequence(text + i, length - i);
+			size_t step = utf8_sequence_length((const unsigned char *)(text + i), length - i);
 
 			if (step) {
 				fwrite(text + i, 1, step, out);

@@ -21,6 +21,7 @@
 #include "kql.h"
 #include "kql_ops.h"
 #include "schema.h"
+#include "text.h"
 #include "value.h"
 
 typedef struct json_t json_t;
@@ -60,7 +61,6 @@ void error_locate(struct kql_error *error, const char *text, size_t length);
 /* ---- values ------------------------------------------------------------ */
 
 /* Value of a hexadecimal digit, -1 if c is not one. */
-int hex_digit(int c);
 
 struct value value_null(enum value_type type);
 struct value value_string(const char *text, size_t length);
@@ -91,7 +91,6 @@ void value_from_json(json_t *json, enum value_type type, struct value *out);
 /* typed value to a new json reference (NULL on allocation failure). */
 json_t *value_to_json(const struct value *value);
 /* Length of the valid UTF-8 sequence at text, 0 if it is not one. */
-size_t utf8_sequence(const char *text, size_t length);
 /* Bytes of text that are valid UTF-8 from the start. */
 size_t utf8_valid_prefix(const char *text, size_t length);
 /* A JSON string of text, invalid UTF-8 bytes replaced by U+FFFD. */

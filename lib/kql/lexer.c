@@ -280,7 +280,7 @@ static int lex_escape(struct lexer *lexer, char *out, size_t *used)
 		unsigned long code = 0;
 
 		for (int i = 0; i < 4; i++) {
-			int digit = hex_digit(peek(lexer, 0));
+			int digit = text_hex_digit(peek(lexer, 0));
 
 			if (digit < 0) {
 				error_set(lexer->error, KQL_ERROR_SYNTAX, start,

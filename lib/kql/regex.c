@@ -98,8 +98,8 @@ static int rewrite_escape(struct rewrite *rewrite, const char *pattern, size_t l
 		put_char(rewrite, '\r');
 		return 0;
 	case 'x':
-		if (*i + 2 < length && hex_digit(pattern[*i + 1]) >= 0 && hex_digit(pattern[*i + 2]) >= 0) {
-			char byte = (char)(hex_digit(pattern[*i + 1]) * 16 + hex_digit(pattern[*i + 2]));
+		if (*i + 2 < length && text_hex_digit(pattern[*i + 1]) >= 0 && text_hex_digit(pattern[*i + 2]) >= 0) {
+			char byte = (char)(text_hex_digit(pattern[*i + 1]) * 16 + text_hex_digit(pattern[*i + 2]));
 
 			*i += 2;
 			if (byte == '\0')

@@ -16,17 +16,6 @@
 #include "internal.h"
 #include "kql_format.h"
 
-int hex_digit(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 struct value value_null(enum value_type type)
 {
 	struct value value;
@@ -566,46 +555,12 @@ void value_from_json(json_t *json, enum value_type type, struct value *out)
 	}
 }
 
-size_t utf8_sequence(const char *start, size_t length)
-{
-	const unsigned char *text = (const unsigned char *)start;
-
-	size_t need;
-	unsigned long code;
-
-	if (text[0] < 0x80)
-		return 1;
-	if (text[0] >= 0xc2 && text[0] <= 0xdf) {
-		need = 2;
-		code = text[0] & 0x1f;
-	} else if (text[0] >= 0xe0 && text[0] <= 0xef) {
-		need = 3;
-		code = text[0] & 0x0f;
-	} else if (text[0] >= 0xf0 && text[0] <= 0xf4) {
-		need = 4;
-		code = text[0] & 0x07;
-	} else {
-		return 0;
-	}
-	if (need > length)
-		return 0;
-	for (size_t i = 1; i < need; i++) {
-		if ((text[i] & 0xc0) != 0x80)
-			return 0;
-		code = (code << 6) | (text[i] & 0x3f);
-	}
-	if ((need == 3 && (code < 0x800 || (code >= 0xd800 && code <= 0xdfff))) ||
-	    (need == 4 && (code < 0x10000 || code > 0x10ffff)))
-		return 0;
-	return need;
-}
-
 size_t utf8_valid_prefix(const char *text, size_t length)
 {
 	size_t position = 0;
 
 	while (position < length) {
-		size_t step = utf8_sequence(text + position, length - position);
+		size_t step = utf8_sequence_length((const unsigned char *)(text + position), length - position);
 
 		if (step == 0)
 			break;
@@ -625,7 +580,7 @@ json_t *json_string_lossy(const char *text, size_t length)
 	if (!clean)
 		return NULL;
 	for (size_t position = 0; position < length;) {
-		size_t step = utf8_sequence(text + position, length - position);
+		size_t step = utf8_sequence_length((const unsigned char *)(text + position), length - position);
 
 		if (step == 0) {
 			/* U+FFFD REPLACEMENT CHARACTER */
