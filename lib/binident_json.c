@@ -10,67 +10,24 @@
 #include <string.h>
 
 #include "binident_json.h"
+#include "strbuf.h"
+#include "text.h"
 
 /* Length of the valid UTF-8 sequence at text, or 0 when invalid. */
-static size_t utf8_sequence(const unsigned char *text)
-{
-	unsigned char lead = text[0];
-	size_t length;
-	uint32_t code_point;
-
-	if (lead < 0x80)
-		return 1;
-	if (lead >= 0xC2 && lead <= 0xDF)
-		length = 2, code_point = lead & 0x1F;
-	else if (lead >= 0xE0 && lead <= 0xEF)
-		length = 3, code_point = lead & 0x0F;
-	else if (lead >= 0xF0 && lead <= 0xF4)
-		length = 4, code_point = lead & 0x07;
-	else
-		return 0;
-	for (size_t i = 1; i < length; i++) {
-		if ((text[i] & 0xC0) != 0x80)
-			return 0;
-		code_point = code_point << 6 | (text[i] & 0x3F);
-	}
-	if ((length == 3 && (code_point < 0x800 || (code_point >= 0xD800 && code_point <= 0xDFFF))) ||
-	    (length == 4 && (code_point < 0x10000 || code_point > 0x10FFFF)))
-		return 0;
-	return length;
-}
-
 json_t *json_text(const char *text)
 {
+	struct strbuf repaired;
 	json_t *string;
-	size_t length;
-	char *repaired;
-	size_t written = 0;
 
 	if (!text)
 		return json_string("");
 	string = json_string(text);
 	if (string)
 		return string;
-	length = strlen(text);
-	repaired = malloc(3 * length + 1);
-	if (!repaired)
-		return NULL;
-	for (size_t i = 0; i < length;) {
-		size_t sequence = utf8_sequence((const unsigned char *)text + i);
-
-		if (sequence == 0) {
-			memcpy(repaired + written, "\xEF\xBF\xBD", 3);
-			written += 3;
-			i++;
-			continue;
-		}
-		memcpy(repaired + written, text + i, sequence);
-		written += sequence;
-		i += sequence;
-	}
-	repaired[written] = '\0';
-	string = json_string(repaired);
-	free(repaired);
+	strbuf_init(&repaired);
+	text_append_lossy(&repaired, text, strlen(text));
+	string = repaired.failed ? NULL : json_string(strbuf_text(&repaired));
+	strbuf_free(&repaired);
 	return string;
 }
 

@@ -161,3 +161,24 @@ int text_hex_digit(int c)
 		return c - 'A' + 10;
 	return -1;
 }
+
+void text_append_lossy(struct strbuf *out, const char *data, size_t length)
+{
+	static const char replacement[] = "\xef\xbf\xbd"; /* U+FFFD */
+	const unsigned char *bytes = (const unsigned char *)data;
+	size_t position = 0, run_start = 0;
+
+	while (position < length) {
+		size_t step = utf8_sequence_length(bytes + position, length - position);
+
+		if (step) {
+			position += step;
+			continue;
+		}
+		strbuf_append(out, data + run_start, position - run_start);
+		strbuf_append(out, replacement, 3);
+		position++;
+		run_start = position;
+	}
+	strbuf_append(out, data + run_start, position - run_start);
+}

@@ -38,6 +38,10 @@ void text_append_argument(struct strbuf *out, const char *data, size_t length);
  */
 size_t text_command_line(struct strbuf *out, const char *argv, size_t length);
 
+/* Append data with every byte that is not valid UTF-8 as U+FFFD (for JSON
+ * views meant to be read, where \xHH would be taken literally). */
+void text_append_lossy(struct strbuf *out, const char *data, size_t length);
+
 /* The value of a hex digit character, or -1. */
 int text_hex_digit(int c);
 

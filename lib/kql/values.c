@@ -571,32 +571,15 @@ size_t utf8_valid_prefix(const char *text, size_t length)
 
 json_t *json_string_lossy(const char *text, size_t length)
 {
+	struct strbuf clean;
+	json_t *json;
+
 	if (utf8_valid_prefix(text, length) == length)
 		return json_stringn_nocheck(text, length);
-	/* each bad byte becomes U+FFFD (3 bytes) */
-	char *clean = malloc(3 * length + 1);
-	size_t used = 0;
-
-	if (!clean)
-		return NULL;
-	for (size_t position = 0; position < length;) {
-		size_t step = utf8_sequence_length((const unsigned char *)(text + position), length - position);
-
-		if (step == 0) {
-			/* U+FFFD REPLACEMENT CHARACTER */
-			clean[used++] = (char)0xef;
-			clean[used++] = (char)0xbf;
-			clean[used++] = (char)0xbd;
-			position++;
-		} else {
-			memcpy(clean + used, text + position, step);
-			used += step;
-			position += step;
-		}
-	}
-	json_t *json = json_stringn_nocheck(clean, used);
-
-	free(clean);
+	strbuf_init(&clean);
+	text_append_lossy(&clean, text, length);
+	json = clean.failed ? NULL : json_stringn_nocheck(strbuf_text(&clean), clean.length);
+	strbuf_free(&clean);
 	return json;
 }
 
