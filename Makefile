@@ -142,7 +142,7 @@ FUZZ_LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/fuzzobj/%.o)
 $(BUILD)/fuzzobj/%.o: %.c
 	@mkdir -p $(@D)
 	$(CLANG) $(FUZZ_CFLAGS:-fsanitize=fuzzer,%=-fsanitize=fuzzer-no-link,%) \
-		$(PKG_CFLAGS) -c $< -o $@
+		$(PKG_CFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/fuzz/%: fuzz/%.c $(FUZZ_LIB_OBJS)
 	@mkdir -p $(@D)
@@ -154,7 +154,7 @@ FUZZ_AGENT_OBJS := $(filter-out %/main.o %/sensor.o %/status.o, \
 $(BUILD)/fuzzobj/agent/%.o: agent/%.c $(BPF_SKELS)
 	@mkdir -p $(@D)
 	$(CLANG) $(FUZZ_CFLAGS:-fsanitize=fuzzer,%=-fsanitize=fuzzer-no-link,%) \
-		$(PKG_CFLAGS) -I bpf -c $< -o $@
+		$(PKG_CFLAGS) -I bpf -MMD -MP -c $< -o $@
 $(BUILD)/fuzz/fuzz_agent_%: fuzz/fuzz_agent_%.c $(FUZZ_AGENT_OBJS) $(FUZZ_LIB_OBJS)
 	@mkdir -p $(@D)
 	$(CLANG) $(FUZZ_CFLAGS) $(PKG_CFLAGS) -I agent -I bpf -o $@ $^ $(LDLIBS)
