@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "accounts.h"
-#include "hashmap.h"
+#include "base/hashmap.h"
 
 struct account {
 	uint32_t uid;

@@ -9,14 +9,14 @@
 #include "accounts.h"
 #include "assembler.h"
 #include "boot_clock.h"
-#include "cache/cache.h"
-#include "device.h"
+#include "store/cache.h"
+#include "model/device.h"
 #include "file_cache.h"
 #include "options.h"
 #include "outputs.h"
 #include "process_table.h"
 #include "rule_engine.h"
-#include "reportid.h"
+#include "model/reportid.h"
 #include "sensor.h"
 
 struct agent {

@@ -22,8 +22,8 @@
 #include "assembler.h"
 #include "pending_exec.h"
 #include "record_builder.h"
-#include "strbuf.h"
-#include "text.h"
+#include "base/strbuf.h"
+#include "base/text.h"
 
 struct assembler {
 	struct assembler_context context;

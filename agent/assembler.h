@@ -17,12 +17,12 @@
 
 #include "accounts.h"
 #include "boot_clock.h"
-#include "device.h"
+#include "model/device.h"
 #include "exec_event.h"
 #include "file_cache.h"
 #include "process_table.h"
-#include "record.h"
-#include "reportid.h"
+#include "model/record.h"
+#include "model/reportid.h"
 
 /* Where finished rows go.  The record is only valid during the call. */
 struct record_sink {

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "exec_facts.h"
-#include "strbuf.h"
+#include "base/strbuf.h"
 
 char *exec_path_from_components(const char *components, size_t length)
 {

@@ -18,9 +18,9 @@
 
 #include <jansson.h>
 
-#include "binident_json.h"
+#include "binident/binident_json.h"
 #include "file_cache.h"
-#include "hashmap.h"
+#include "base/hashmap.h"
 
 struct hash_job {
 	struct hash_job *next;

@@ -22,8 +22,8 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
-#include "binident.h"
-#include "filehash.h"
+#include "binident/binident.h"
+#include "binident/filehash.h"
 
 struct file_key {
 	uint64_t device; /* user-space dev_t */

@@ -22,7 +22,7 @@
 #include <unistd.h>
 
 #include "agent.h"
-#include "timefmt.h"
+#include "base/timefmt.h"
 
 #define EXIT_GRACE_NS (30ULL * 1000000000ULL)
 #define REPORT_ID_BLOCK 4096

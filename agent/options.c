@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "exec_event.h"
-#include "value.h"
+#include "model/value.h"
 #include "options.h"
 
 #define MIN_ARGS_CAPTURE (32LL * 1024)

@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "outputs.h"
-#include "timefmt.h"
+#include "base/timefmt.h"
 
 int ndjson_output_open(struct ndjson_output *output, const char *path)
 {

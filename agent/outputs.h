@@ -13,7 +13,7 @@
 #include <stdio.h>
 
 #include "assembler.h"
-#include "strbuf.h"
+#include "base/strbuf.h"
 
 struct ndjson_output {
 	FILE *file;

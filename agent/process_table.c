@@ -11,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hashmap.h"
+#include "base/hashmap.h"
 #include "process_table.h"
-#include "text.h"
+#include "base/text.h"
 
 struct process_list {
 	struct process *oldest, *newest;

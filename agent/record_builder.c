@@ -12,13 +12,13 @@
 #include <string.h>
 #include <sys/sysmacros.h>
 
-#include "device.h"
-#include "json_writer.h"
-#include "pathname.h"
+#include "model/device.h"
+#include "base/json_writer.h"
+#include "base/pathname.h"
 #include "record_builder.h"
-#include "strbuf.h"
-#include "text.h"
-#include "timefmt.h"
+#include "base/strbuf.h"
+#include "base/text.h"
+#include "base/timefmt.h"
 
 #define AUDIT_UNSET 4294967295U
 #define CONTAINER_ID_LENGTH 64

@@ -12,7 +12,7 @@
 
 #include "assembler.h"
 #include "pending_exec.h"
-#include "record.h"
+#include "model/record.h"
 
 /* Fill record (reset first).  0, or -ENOMEM. */
 int record_builder_build(struct record *record,

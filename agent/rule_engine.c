@@ -6,10 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "json_writer.h"
+#include "base/json_writer.h"
 #include "kql/kql_format.h"
 #include "rule_engine.h"
-#include "rules.h"
+#include "rules/rules.h"
 
 #define AGGREGATOR_MAX_BYTES (16u << 20)
 

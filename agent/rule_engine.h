@@ -20,9 +20,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "cache/cache.h"
-#include "record.h"
-#include "strbuf.h"
+#include "store/cache.h"
+#include "model/record.h"
+#include "base/strbuf.h"
 
 struct rule_engine;
 

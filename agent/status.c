@@ -15,7 +15,7 @@
 #include <jansson.h>
 
 #include "agent.h"
-#include "timefmt.h"
+#include "base/timefmt.h"
 
 static const char *const counter_names[COUNTER_COUNT] = {
 	[COUNTER_EXEC_SEEN] = "exec_seen",

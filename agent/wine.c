@@ -21,8 +21,8 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include "pathname.h"
-#include "text.h"
+#include "base/pathname.h"
+#include "base/text.h"
 #include "wine.h"
 
 #define WINE_ENVIRON_MAX ((size_t)256 * 1024)

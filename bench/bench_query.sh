@@ -2,7 +2,7 @@
 # `rmmhunt query` against hand-written SQL run by sqlite3, same cache file,
 # same run.  Builds a cache of COUNT realistic records (default 200000; the
 # issue's size is COUNT=1000000) with tests/tools/gen_records.py and
-# build/bench/cache_load (lib/cache's writer, as the agent writes), then
+# build/bench/cache_load (lib/store's writer, as the agent writes), then
 # times the RPort rule, a `has 'curl'` count and a count by FileName.
 # ROUNDS runs per case (default 3), median.
 set -euo pipefail

@@ -6,7 +6,7 @@
  * Builds COUNT realistic records with every one of the 68 columns filled
  * (varied paths, command lines of 60-300 bytes, hashes, a 900-byte
  * AdditionalFields) and stores them twice, in two fresh files:
- *   - through the cache (lib/cache: batched transactions, WAL, checkpointer
+ *   - through the cache (lib/store: batched transactions, WAL, checkpointer
  *     thread, the Timestamp index), committing as the agent does;
  *   - the baseline: the same rows with plain SQLite, one prepared INSERT,
  *     4096 rows per transaction, same table and index, WAL, no checkpointer.
@@ -20,11 +20,11 @@
 
 #include <sqlite3.h>
 
-#include "cache/cache.h"
-#include "cache/cache_schema.h"
-#include "record.h"
-#include "strbuf.h"
-#include "timefmt.h"
+#include "store/cache.h"
+#include "store/cache_schema.h"
+#include "model/record.h"
+#include "base/strbuf.h"
+#include "base/timefmt.h"
 
 static double now_seconds(void)
 {

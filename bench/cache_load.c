@@ -5,7 +5,7 @@
  *
  * Reads DeviceProcessEvents records (tests/tools/gen_records.py output, or
  * the agent's --events stream) with lib/kql's NDJSON source and stores each
- * through lib/cache (cache_open_writer, cache_add_record, batched commits),
+ * through lib/store (cache_open_writer, cache_add_record, batched commits),
  * so the file is exactly what the agent writes.  Retention is off (the
  * records may be days old).  Used by bench/bench_query.sh.
  */
@@ -13,9 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cache/cache.h"
+#include "store/cache.h"
 #include "kql/kql_format.h"
-#include "record.h"
+#include "model/record.h"
 
 #define COMMIT_RECORDS 4096
 

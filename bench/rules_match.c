@@ -20,8 +20,8 @@
 
 #include "kql/kql.h"
 #include "kql/kql_format.h"
-#include "rules.h"
-#include "timefmt.h"
+#include "rules/rules.h"
+#include "base/timefmt.h"
 
 #define MAX_RULES 128
 

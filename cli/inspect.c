@@ -25,10 +25,10 @@
 
 #include <jansson.h>
 
-#include "binident.h"
-#include "binident_json.h"
+#include "binident/binident.h"
+#include "binident/binident_json.h"
 #include "commands.h"
-#include "filehash.h"
+#include "binident/filehash.h"
 
 struct inspect_options {
 	bool as_json;

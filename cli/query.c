@@ -9,7 +9,7 @@
  * writing.  FILE holds a query, or is a Sentinel rule (*.yaml, *.yml) whose
  * query is run; errors then point at the rule file's own line and column.
  * The query is compiled first (a syntax error needs no cache), then run by
- * lib/cache/cache_source.c with now() fixed once for the whole query.
+ * lib/store/cache_source.c with now() fixed once for the whole query.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -20,12 +20,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cache/cache.h"
-#include "cache/cache_source.h"
+#include "store/cache.h"
+#include "store/cache_source.h"
 #include "commands.h"
 #include "kql/kql.h"
 #include "kql/kql_format.h"
-#include "rulefile.h"
+#include "rules/rulefile.h"
 
 #define DEFAULT_STATE_DIR "/var/lib/rmmhunt"
 #define QUERY_FILE_MAX_BYTES (1 << 20)

@@ -16,8 +16,8 @@
 
 #include "commands.h"
 #include "kql/kql_format.h"
-#include "rules.h"
-#include "timefmt.h"
+#include "rules/rules.h"
+#include "base/timefmt.h"
 
 static void rules_usage(FILE *out)
 {

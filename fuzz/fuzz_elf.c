@@ -12,9 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "binident.h"
-#include "binident_json.h"
-#include "go_buildinfo.h"
+#include "binident/binident.h"
+#include "binident/binident_json.h"
+#include "binident/go_buildinfo.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

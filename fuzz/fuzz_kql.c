@@ -16,7 +16,7 @@
 
 #include "kql/kql.h"
 #include "kql/kql_format.h"
-#include "schema.h"
+#include "model/schema.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -9,8 +9,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "binident.h"
-#include "binident_json.h"
+#include "binident/binident.h"
+#include "binident/binident_json.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

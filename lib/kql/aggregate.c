@@ -25,8 +25,8 @@
 
 #include <jansson.h>
 
-#include "exactsum.h"
-#include "internal.h"
+#include "kql/exactsum.h"
+#include "kql/internal.h"
 
 struct list_item {
 	struct value value;

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "kql/internal.h"
 
 static bool is_table_datetime(const struct relation *input, const struct expr *expr)
 {

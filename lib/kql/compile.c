@@ -15,7 +15,7 @@
 
 #include <jansson.h>
 
-#include "internal.h"
+#include "kql/internal.h"
 
 /* Microsoft Defender XDR and Sentinel tables rules are written against. */
 static const char *const known_tables[] = {

@@ -18,7 +18,7 @@
 
 #include <jansson.h>
 
-#include "internal.h"
+#include "kql/internal.h"
 
 int compile_fail(struct compiler *compiler, enum kql_error_kind kind, size_t offset,
 		 const char *format, ...)

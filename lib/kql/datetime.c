@@ -10,8 +10,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "internal.h"
-#include "kql_format.h"
+#include "kql/internal.h"
+#include "kql/kql_format.h"
 
 #define SECONDS_PER_DAY 86400LL
 /* 0001-01-01 and 9999-12-31T23:59:59.9999999 in ticks since 1970 */

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "kql/internal.h"
 
 const char *kql_error_kind_name(enum kql_error_kind kind)
 {

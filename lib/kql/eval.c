@@ -14,7 +14,7 @@
 
 #include <jansson.h>
 
-#include "internal.h"
+#include "kql/internal.h"
 
 /* 0001-01-01 and 9999-12-31T23:59:59.9999999 in ticks since 1970 */
 #define MIN_TICKS (-62135596800LL * TICKS_PER_SECOND)

@@ -11,8 +11,8 @@
 #include <math.h>
 #include <string.h>
 
-#include "internal.h"
-#include "exactsum.h"
+#include "kql/internal.h"
+#include "kql/exactsum.h"
 
 #define LIMB_BITS 32
 #define LIMB_MASK 0xffffffffLL

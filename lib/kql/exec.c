@@ -15,7 +15,7 @@
 
 #include <jansson.h>
 
-#include "internal.h"
+#include "kql/internal.h"
 
 const struct relation *stage_input(const struct pipeline *pipeline, size_t stage)
 {

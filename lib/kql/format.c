@@ -16,8 +16,8 @@
 
 #include <jansson.h>
 
-#include "internal.h"
-#include "kql_format.h"
+#include "kql/internal.h"
+#include "kql/kql_format.h"
 
 #define DEFAULT_CELL_WIDTH 48
 

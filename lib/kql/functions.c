@@ -15,7 +15,7 @@
 
 #include <jansson.h>
 
-#include "internal.h"
+#include "kql/internal.h"
 
 static bool is_numeric(enum value_type type)
 {

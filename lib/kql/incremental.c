@@ -25,7 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "kql/internal.h"
 
 #define DEFAULT_MAX_BYTES (64u << 20)
 

@@ -17,12 +17,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "arena.h"
-#include "kql.h"
-#include "kql_ops.h"
-#include "schema.h"
-#include "text.h"
-#include "value.h"
+#include "base/arena.h"
+#include "kql/kql.h"
+#include "kql/kql_ops.h"
+#include "model/schema.h"
+#include "base/text.h"
+#include "model/value.h"
 
 typedef struct json_t json_t;
 

@@ -8,7 +8,7 @@
 
 #include <jansson.h>
 
-#include "internal.h"
+#include "kql/internal.h"
 
 /* ---- resources a query owns ---------------------------------------------------- */
 

@@ -21,8 +21,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "schema.h"
-#include "value.h"
+#include "model/schema.h"
+#include "model/value.h"
 
 /* ---- errors ------------------------------------------------------------ */
 

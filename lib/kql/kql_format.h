@@ -16,9 +16,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "kql.h"
-#include "schema.h"
-#include "value.h"
+#include "kql/kql.h"
+#include "model/schema.h"
+#include "model/value.h"
 
 enum kql_format {
 	KQL_FORMAT_TABLE, /* aligned columns, long values cut with an ellipsis */

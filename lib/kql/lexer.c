@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "kql/internal.h"
 
 struct lexer {
 	const char *text;

@@ -11,8 +11,8 @@
 
 #include <jansson.h>
 
-#include "internal.h"
-#include "kql_format.h"
+#include "kql/internal.h"
+#include "kql/kql_format.h"
 
 struct kql_ndjson_source {
 	FILE *in;

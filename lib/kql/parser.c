@@ -15,7 +15,7 @@
 
 #include <jansson.h>
 
-#include "internal.h"
+#include "kql/internal.h"
 
 struct parser {
 	const char *text;

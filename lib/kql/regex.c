@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "kql/internal.h"
 
 struct rewrite {
 	char *out;

@@ -12,7 +12,7 @@
 
 #include <jansson.h>
 
-#include "internal.h"
+#include "kql/internal.h"
 
 bool scratch_is_empty(const struct scratch *scratch)
 {

@@ -10,7 +10,7 @@
 
 #include <jansson.h>
 
-#include "internal.h"
+#include "kql/internal.h"
 
 struct kql_table *table_new(const struct relation *relation)
 {

@@ -13,8 +13,8 @@
 
 #include <jansson.h>
 
-#include "internal.h"
-#include "kql_format.h"
+#include "kql/internal.h"
+#include "kql/kql_format.h"
 
 struct value value_null(enum value_type type)
 {

@@ -12,7 +12,7 @@
 
 #include <jansson.h>
 
-#include "internal.h"
+#include "kql/internal.h"
 
 static int index_rebuild(struct value_set *set, size_t size)
 {

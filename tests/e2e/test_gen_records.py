@@ -2,7 +2,7 @@
 records as the agent writes them (docs/records.md), and its RMM profiles
 cover the rule pack.
 
-The 68 columns and their types come from lib/schema.c, the project's single
+The 68 columns and their types come from lib/model/schema.c, the project's single
 definition of the table, so the generator cannot drift from it unnoticed.
 """
 import json
@@ -16,7 +16,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 GENERATOR = ROOT / "tests" / "tools" / "gen_records.py"
-SCHEMA = ROOT / "lib" / "schema.c"
+SCHEMA = ROOT / "lib" / "model" / "schema.c"
 END = "2026-11-28T16:00:00Z"
 END_TEXT = "2026-11-28T16:00:00.0000000Z"
 DATETIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{7}Z")
@@ -31,10 +31,10 @@ AGENT_KEYS = ("Uid", "Euid", "Gid", "Egid", "LoginUid", "AuditSessionId", "Tty",
 
 
 def schema_columns():
-    """[(name, type)] from lib/schema.c, in table order."""
+    """[(name, type)] from lib/model/schema.c, in table order."""
     text = SCHEMA.read_text()
     columns = re.findall(r'\{"([A-Za-z0-9]+)",\s*VALUE_([A-Z]+)\}', text)
-    assert len(columns) == 68, f"lib/schema.c: {len(columns)} columns"
+    assert len(columns) == 68, f"lib/model/schema.c: {len(columns)} columns"
     return columns
 
 
@@ -75,7 +75,7 @@ def test_columns_in_order_with_their_json_types(sample):
                 assert value is None or (isinstance(value, str) and DATETIME.fullmatch(value)), \
                     (name, value)
             else:
-                pytest.fail(f"lib/schema.c: unknown type {kind} of {name}")
+                pytest.fail(f"lib/model/schema.c: unknown type {kind} of {name}")
         assert DATETIME.fullmatch(record["Timestamp"])
         assert DATETIME.fullmatch(record["ProcessCreationTime"])
 

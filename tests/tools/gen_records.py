@@ -46,7 +46,7 @@ import time
 from json.encoder import encode_basestring
 
 # ---------------------------------------------------------------------------
-# The table: DeviceProcessEvents, 68 columns in order (lib/schema.h).
+# The table: DeviceProcessEvents, 68 columns in order (lib/model/schema.h).
 
 COLUMNS = (
     "Timestamp", "DeviceId", "DeviceName", "ActionType", "FileName", "FolderPath",

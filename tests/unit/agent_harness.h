@@ -27,7 +27,7 @@
 
 #include "assembler.h"
 #include "exec_facts.h"
-#include "strbuf.h"
+#include "base/strbuf.h"
 
 #define SECOND 1000000000ULL
 

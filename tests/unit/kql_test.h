@@ -20,7 +20,7 @@
 
 #include "kql/kql.h"
 #include "kql/kql_format.h"
-#include "schema.h"
+#include "model/schema.h"
 
 /* 2026-11-28T16:00:00Z */
 #define TEST_NOW (1795881600LL * TICKS_PER_SECOND)

@@ -1,7 +1,7 @@
 /*
- * test_cache_source.c - the cache as KQL row sources (lib/cache/cache_source.c).
+ * test_cache_source.c - the cache as KQL row sources (lib/store/cache_source.c).
  *
- * The same records are written to a real cache file (lib/cache's writer) and
+ * The same records are written to a real cache file (lib/store's writer) and
  * kept as NDJSON; every query must give the same table over the cache (small
  * chunks, so rows cross many chunk boundaries, timestamps out of rowid order
  * and repeated) as over the NDJSON source.  Also: which scans use the
@@ -21,11 +21,11 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
-#include "cache/cache.h"
-#include "cache/cache_source.h"
+#include "store/cache.h"
+#include "store/cache_source.h"
 #include "kql_test.h"
-#include "record.h"
-#include "strbuf.h"
+#include "model/record.h"
+#include "base/strbuf.h"
 
 #define RECORD_COUNT 500
 #define SMALL_CHUNK 7

@@ -19,7 +19,7 @@
 
 #include <cmocka.h>
 
-#include "dpkg_index.h"
+#include "binident/dpkg_index.h"
 
 static char root[256];
 

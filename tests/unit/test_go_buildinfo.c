@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "go_buildinfo.h"
+#include "binident/go_buildinfo.h"
 
 #define SENTINEL_START "0w\xaf\x0c\x92t\x08\x02A\xe1\xc1\x07\xe6\xd6\x18\xe6"
 #define SENTINEL_END "\xf9\x32\x43\x31\x86\x18 r\x00\x82\x42\x10\x41\x16\xd8\xf2"

@@ -23,7 +23,7 @@
 #include <cmocka.h>
 
 #include "pe_builder.h"
-#include "pe_version.h"
+#include "binident/pe_version.h"
 
 #define IMAGE_CAPACITY (1u << 20)
 

@@ -14,13 +14,13 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "device.h"
-#include "filehash.h"
-#include "hashmap.h"
-#include "record.h"
-#include "reportid.h"
-#include "strbuf.h"
-#include "timefmt.h"
+#include "model/device.h"
+#include "binident/filehash.h"
+#include "base/hashmap.h"
+#include "model/record.h"
+#include "model/reportid.h"
+#include "base/strbuf.h"
+#include "base/timefmt.h"
 
 static void test_iso_round_trip(void **state)
 {

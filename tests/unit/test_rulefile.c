@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "rulefile.h"
+#include "rules/rulefile.h"
 
 static void test_block_query_with_crlf_and_no_final_newline(void **state)
 {

@@ -10,9 +10,9 @@
 
 #include <cmocka.h>
 
-#include "pathname.h"
-#include "strbuf.h"
-#include "text.h"
+#include "base/pathname.h"
+#include "base/strbuf.h"
+#include "base/text.h"
 
 static void assert_command_line(const char *argv, size_t length,
 				const char *expected, size_t expected_count)

@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "utf16.h"
+#include "base/utf16.h"
 
 /* Decode units given as numbers; returns the UTF-8 text in out. */
 static size_t decode_units(const uint16_t *units, size_t count, char *out, size_t *replaced)

@@ -1,0 +1,91 @@
+/*
+ * strbuf.c - growable NUL-terminated byte strings.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/strbuf.h"
+
+void strbuf_init(struct strbuf *buffer)
+{
+	buffer->data = NULL;
+	buffer->length = 0;
+	buffer->capacity = 0;
+	buffer->failed = false;
+}
+
+void strbuf_free(struct strbuf *buffer)
+{
+	free(buffer->data);
+	strbuf_init(buffer);
+}
+
+void strbuf_clear(struct strbuf *buffer)
+{
+	buffer->length = 0;
+	buffer->failed = false;
+	if (buffer->data)
+		buffer->data[0] = '\0';
+}
+
+bool strbuf_reserve(struct strbuf *buffer, size_t extra)
+{
+	size_t need, capacity;
+	char *data;
+
+	if (buffer->failed)
+		return false;
+	need = buffer->length + extra + 1;
+	if (need <= buffer->capacity)
+		return true;
+	capacity = buffer->capacity ? buffer->capacity : 64;
+	while (capacity < need)
+		capacity *= 2;
+	data = realloc(buffer->data, capacity);
+	if (!data) {
+		buffer->failed = true;
+		return false;
+	}
+	buffer->data = data;
+	buffer->capacity = capacity;
+	return true;
+}
+
+void strbuf_append(struct strbuf *buffer, const char *data, size_t length)
+{
+	if (!strbuf_reserve(buffer, length))
+		return;
+	if (length)
+		memcpy(buffer->data + buffer->length, data, length);
+	buffer->length += length;
+	buffer->data[buffer->length] = '\0';
+}
+
+void strbuf_append_string(struct strbuf *buffer, const char *string)
+{
+	strbuf_append(buffer, string, strlen(string));
+}
+
+void strbuf_appendf(struct strbuf *buffer, const char *format, ...)
+{
+	va_list arguments, again;
+	int needed;
+
+	va_start(arguments, format);
+	va_copy(again, arguments);
+	needed = vsnprintf(NULL, 0, format, arguments);
+	if (needed >= 0 && strbuf_reserve(buffer, (size_t)needed)) {
+		vsnprintf(buffer->data + buffer->length, (size_t)needed + 1,
+			  format, again);
+		buffer->length += (size_t)needed;
+	}
+	va_end(again);
+	va_end(arguments);
+}
+
+const char *strbuf_text(const struct strbuf *buffer)
+{
+	return buffer->data ? buffer->data : "";
+}

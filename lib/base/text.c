@@ -1,0 +1,184 @@
+/*
+ * text.c - UTF-8 validation, byte escaping and command lines.
+ */
+#include <string.h>
+
+#include "base/text.h"
+
+size_t utf8_sequence_length(const unsigned char *data, size_t length)
+{
+	unsigned char first = data[0];
+	size_t need;
+	unsigned int code;
+
+	if (first < 0x80)
+		return 1;
+	if (first >= 0xc2 && first <= 0xdf) {
+		need = 2;
+		code = first & 0x1f;
+	} else if (first >= 0xe0 && first <= 0xef) {
+		need = 3;
+		code = first & 0x0f;
+	} else if (first >= 0xf0 && first <= 0xf4) {
+		need = 4;
+		code = first & 0x07;
+	} else {
+		return 0;
+	}
+	if (length < need)
+		return 0;
+	for (size_t i = 1; i < need; i++) {
+		if ((data[i] & 0xc0) != 0x80)
+			return 0;
+		code = (code << 6) | (data[i] & 0x3f);
+	}
+	/* overlong forms, surrogates, beyond U+10FFFF */
+	if ((need == 3 && code < 0x800) || (need == 4 && code < 0x10000) ||
+	    (code >= 0xd800 && code <= 0xdfff) || code > 0x10ffff)
+		return 0;
+	return need;
+}
+
+bool utf8_is_valid(const char *data, size_t length)
+{
+	const unsigned char *bytes = (const unsigned char *)data;
+	size_t position = 0;
+
+	while (position < length) {
+		size_t step = utf8_sequence_length(bytes + position,
+						   length - position);
+		if (step == 0)
+			return false;
+		position += step;
+	}
+	return true;
+}
+
+static void append_escaped_byte(struct strbuf *out, unsigned char byte)
+{
+	static const char digits[] = "0123456789abcdef";
+	char escape[4] = {'\\', 'x', digits[byte >> 4], digits[byte & 15]};
+
+	strbuf_append(out, escape, sizeof(escape));
+}
+
+void text_append_escaped(struct strbuf *out, const char *data, size_t length)
+{
+	const unsigned char *bytes = (const unsigned char *)data;
+	size_t position = 0, run_start = 0;
+
+	while (position < length) {
+		size_t step = utf8_sequence_length(bytes + position,
+						   length - position);
+		if (step) {
+			position += step;
+			continue;
+		}
+		strbuf_append(out, data + run_start, position - run_start);
+		append_escaped_byte(out, bytes[position]);
+		position++;
+		run_start = position;
+	}
+	strbuf_append(out, data + run_start, position - run_start);
+}
+
+static bool argument_needs_quotes(const char *data, size_t length)
+{
+	if (length == 0)
+		return true;
+	for (size_t i = 0; i < length; i++) {
+		if (data[i] == ' ' || data[i] == '\t' || data[i] == '\n' ||
+		    data[i] == '"')
+			return true;
+	}
+	/* \xHH escapes are only unambiguous inside quotes */
+	return !utf8_is_valid(data, length);
+}
+
+void text_append_argument(struct strbuf *out, const char *data, size_t length)
+{
+	size_t run_start = 0;
+
+	if (!argument_needs_quotes(data, length)) {
+		text_append_escaped(out, data, length);
+		return;
+	}
+	strbuf_append_char(out, '"');
+	for (size_t i = 0; i < length; i++) {
+		if (data[i] != '"' && data[i] != '\\')
+			continue;
+		text_append_escaped(out, data + run_start, i - run_start);
+		strbuf_append_char(out, '\\');
+		run_start = i;
+	}
+	text_append_escaped(out, data + run_start, length - run_start);
+	strbuf_append_char(out, '"');
+}
+
+size_t text_command_line(struct strbuf *out, const char *argv, size_t length)
+{
+	size_t position = 0, count = 0;
+
+	while (position < length) {
+		const char *end = memchr(argv + position, '\0', length - position);
+		size_t argument_length = end ? (size_t)(end - (argv + position))
+					     : length - position;
+
+		if (count)
+			strbuf_append_char(out, ' ');
+		text_append_argument(out, argv + position, argument_length);
+		count++;
+		position += argument_length + 1;
+	}
+	return count;
+}
+
+const char *text_basename(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash ? slash + 1 : path;
+}
+
+void text_hex(const unsigned char *bytes, size_t count, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < count; i++) {
+		*out++ = digits[bytes[i] >> 4];
+		*out++ = digits[bytes[i] & 15];
+	}
+	*out = '\0';
+}
+
+int text_hex_digit(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+void text_append_lossy(struct strbuf *out, const char *data, size_t length)
+{
+	static const char replacement[] = "\xef\xbf\xbd"; /* U+FFFD */
+	const unsigned char *bytes = (const unsigned char *)data;
+	size_t position = 0, run_start = 0;
+
+	while (position < length) {
+		size_t step = utf8_sequence_length(bytes + position, length - position);
+
+		if (step) {
+			position += step;
+			continue;
+		}
+		strbuf_append(out, data + run_start, position - run_start);
+		strbuf_append(out, replacement, 3);
+		position++;
+		run_start = position;
+	}
+	strbuf_append(out, data + run_start, position - run_start);
+}

@@ -1,0 +1,74 @@
+/*
+ * cache_schema.c - the SQL tables of the cache, derived from the record
+ * schema so they can never drift apart.
+ */
+#include <pthread.h>
+
+#include "store/cache_schema.h"
+
+const struct column_def cache_hit_columns[CACHE_HIT_COLUMN_COUNT] = {
+	{"RuleId", VALUE_STRING},
+	{"RuleName", VALUE_STRING},
+	{"Tactics", VALUE_STRING},
+	{"Techniques", VALUE_STRING},
+};
+
+static struct column_def hits_columns[CACHE_HIT_COLUMN_COUNT + DPE_COLUMN_COUNT];
+static struct table_schema hits_schema;
+static pthread_once_t hits_schema_once = PTHREAD_ONCE_INIT;
+
+static void fill_hits_schema(void)
+{
+	for (int i = 0; i < CACHE_HIT_COLUMN_COUNT; i++)
+		hits_columns[i] = cache_hit_columns[i];
+	for (int i = 0; i < DPE_COLUMN_COUNT; i++)
+		hits_columns[CACHE_HIT_COLUMN_COUNT + i] = dpe_columns[i];
+	hits_schema.name = CACHE_HITS_TABLE;
+	hits_schema.column_count = CACHE_HIT_COLUMN_COUNT + DPE_COLUMN_COUNT;
+	hits_schema.columns = hits_columns;
+}
+
+const struct table_schema *cache_hits_schema(void)
+{
+	pthread_once(&hits_schema_once, fill_hits_schema);
+	return &hits_schema;
+}
+
+static const char *sql_type(enum value_type type)
+{
+	return type == VALUE_STRING ? "TEXT NOT NULL DEFAULT ''" : "INTEGER";
+}
+
+static void append_record_columns(struct strbuf *out)
+{
+	for (int i = 0; i < DPE_COLUMN_COUNT; i++)
+		strbuf_appendf(out, ",\n  \"%s\" %s", dpe_columns[i].name,
+			       sql_type(dpe_columns[i].type));
+}
+
+void cache_schema_sql(struct strbuf *out)
+{
+	strbuf_appendf(out, "CREATE TABLE IF NOT EXISTS %s (\n  rowid INTEGER PRIMARY KEY",
+		       CACHE_EVENTS_TABLE);
+	append_record_columns(out);
+	strbuf_append_string(out, ");\n");
+	strbuf_appendf(out,
+		       "CREATE INDEX IF NOT EXISTS %s_time ON %s(Timestamp);\n",
+		       CACHE_EVENTS_TABLE, CACHE_EVENTS_TABLE);
+	strbuf_appendf(out, "CREATE TABLE IF NOT EXISTS %s (\n  HitId INTEGER PRIMARY KEY",
+		       CACHE_HITS_TABLE);
+	for (int i = 0; i < CACHE_HIT_COLUMN_COUNT; i++)
+		strbuf_appendf(out, ",\n  \"%s\" %s", cache_hit_columns[i].name,
+			       sql_type(cache_hit_columns[i].type));
+	append_record_columns(out);
+	strbuf_append_string(out, ");\n");
+	strbuf_appendf(out,
+		       "CREATE INDEX IF NOT EXISTS %s_time ON %s(Timestamp);\n",
+		       CACHE_HITS_TABLE, CACHE_HITS_TABLE);
+	strbuf_append_string(out,
+			     "CREATE TABLE IF NOT EXISTS RuleSummaries (\n"
+			     "  RuleId TEXT PRIMARY KEY, RuleName TEXT NOT NULL,\n"
+			     "  UpdatedTicks INTEGER NOT NULL, SummaryJson TEXT NOT NULL);\n"
+			     "CREATE TABLE IF NOT EXISTS CacheMeta (\n"
+			     "  Key TEXT PRIMARY KEY, Value INTEGER NOT NULL);\n");
+}

@@ -1,0 +1,36 @@
+/*
+ * cache_schema.h - SQL shape of the cache, shared by its writer and reader.
+ *
+ * Tables (column names are the Kusto names, so a KQL column maps to a SQL
+ * column of the same name):
+ *
+ *   DeviceProcessEvents  the 68 columns; datetimes as INTEGER ticks (100 ns
+ *                        since the epoch), bools as 0/1, strings as TEXT
+ *   RuleHits             HitId, RuleId, RuleName, Tactics, Techniques, then
+ *                        the 68 columns of the record that hit
+ *   RuleSummaries        RuleId, RuleName, UpdatedTicks, SummaryJson
+ *   CacheMeta            key/value: schema version, retention counters
+ *
+ * Both event tables are indexed on Timestamp (time filters are pushed down).
+ */
+#ifndef RMMHUNT_CACHE_SCHEMA_H
+#define RMMHUNT_CACHE_SCHEMA_H
+
+#include "model/schema.h"
+#include "base/strbuf.h"
+
+#define CACHE_SCHEMA_VERSION 1
+#define CACHE_EVENTS_TABLE "DeviceProcessEvents"
+#define CACHE_HITS_TABLE "RuleHits"
+
+/* The extra leading columns of RuleHits, before the record's columns. */
+#define CACHE_HIT_COLUMN_COUNT 4
+extern const struct column_def cache_hit_columns[CACHE_HIT_COLUMN_COUNT];
+
+/* The schema of the RuleHits table as KQL sees it (4 + 68 columns). */
+const struct table_schema *cache_hits_schema(void);
+
+/* "CREATE TABLE ..." statements of the whole cache, in one string. */
+void cache_schema_sql(struct strbuf *out);
+
+#endif
