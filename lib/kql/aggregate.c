@@ -48,7 +48,7 @@ struct aggregate_state {
 	size_t list_capacity;
 };
 
-size_t summarize_output_count(const struct summarize_plan *plan)
+size_t kql_summarize_output_count(const struct summarize_plan *plan)
 {
 	size_t count = plan->key_count;
 
@@ -67,11 +67,11 @@ static size_t state_bytes(const struct aggregate_def *def, const struct aggregat
 	if (state->real_sum)
 		bytes += sizeof(*state->real_sum);
 	if (state->has_value)
-		bytes += value_owned_bytes(&state->value);
+		bytes += kql_value_owned_bytes(&state->value);
 	for (size_t i = 0; state->extras && i < def->extra_count; i++)
-		bytes += value_owned_bytes(&state->extras[i]);
+		bytes += kql_value_owned_bytes(&state->extras[i]);
 	for (size_t i = 0; i < state->list_count; i++)
-		bytes += value_owned_bytes(&state->list[i].value) - sizeof(struct value);
+		bytes += kql_value_owned_bytes(&state->list[i].value) - sizeof(struct value);
 	return bytes;
 }
 
@@ -80,16 +80,16 @@ static void state_free(const struct aggregate_def *def, struct aggregate_state *
 	if (!state)
 		return;
 	if (state->has_value)
-		value_release(&state->value);
+		kql_value_release(&state->value);
 	if (state->extras) {
 		for (size_t i = 0; i < def->extra_count; i++)
-			value_release(&state->extras[i]);
+			kql_value_release(&state->extras[i]);
 		free(state->extras);
 	}
 	free(state->real_sum);
-	value_set_free(&state->set);
+	kql_value_set_free(&state->set);
 	for (size_t i = 0; i < state->list_count; i++)
-		value_release(&state->list[i].value);
+		kql_value_release(&state->list[i].value);
 	free(state->list);
 	free(state);
 }
@@ -100,36 +100,36 @@ static int choose(const struct aggregate_def *def, struct aggregate_state *state
 {
 	struct value copy;
 
-	if (value && value_copy_owned(&copy, value) < 0)
+	if (value && kql_value_copy_owned(&copy, value) < 0)
 		return -ENOMEM;
 	if (def->extra_count) {
 		struct value *fresh = calloc(def->extra_count, sizeof(*fresh));
 
 		if (!fresh) {
 			if (value)
-				value_release(&copy);
+				kql_value_release(&copy);
 			return -ENOMEM;
 		}
 		for (size_t i = 0; i < def->extra_count; i++) {
-			if (value_copy_owned(&fresh[i], &extras[i]) < 0) {
+			if (kql_value_copy_owned(&fresh[i], &extras[i]) < 0) {
 				while (i-- > 0)
-					value_release(&fresh[i]);
+					kql_value_release(&fresh[i]);
 				free(fresh);
 				if (value)
-					value_release(&copy);
+					kql_value_release(&copy);
 				return -ENOMEM;
 			}
 		}
 		if (state->extras) {
 			for (size_t i = 0; i < def->extra_count; i++)
-				value_release(&state->extras[i]);
+				kql_value_release(&state->extras[i]);
 			free(state->extras);
 		}
 		state->extras = fresh;
 	}
 	if (value) {
 		if (state->has_value)
-			value_release(&state->value);
+			kql_value_release(&state->value);
 		state->value = copy;
 	}
 	state->has_value = true;
@@ -143,7 +143,7 @@ static bool better(const struct aggregate_def *def, const struct aggregate_state
 {
 	if (!state->has_value)
 		return true;
-	int order = value_compare(value, &state->value);
+	int order = kql_value_compare(value, &state->value);
 
 	if (def->kind == AGG_MIN || def->kind == AGG_ARG_MIN)
 		order = -order;
@@ -161,7 +161,7 @@ static int list_push(struct aggregate_state *state, const struct value *value, u
 		state->list = list;
 		state->list_capacity = capacity;
 	}
-	if (value_copy_owned(&state->list[state->list_count].value, value) < 0)
+	if (kql_value_copy_owned(&state->list[state->list_count].value, value) < 0)
 		return -ENOMEM;
 	state->list[state->list_count++].sequence = sequence;
 	return 0;
@@ -178,16 +178,16 @@ static int state_add_values(const struct aggregate_def *def, struct aggregate_st
 static int state_add(const struct aggregate_def *def, struct aggregate_state *state,
 		     struct eval_context *context, uint64_t sequence)
 {
-	struct value value = value_null(VALUE_LONG);
+	struct value value = kql_value_null(VALUE_LONG);
 	struct value small[16];
 	struct value *extras = def->extra_count <= 16 ? small : calloc(def->extra_count, sizeof(*extras));
 
 	if (!extras)
 		return -ENOMEM;
 	if (def->arg)
-		eval_expr(def->arg, context, &value);
+		kql_eval_expr(def->arg, context, &value);
 	for (size_t i = 0; i < def->extra_count; i++)
-		eval_expr(def->extra[i], context, &extras[i]);
+		kql_eval_expr(def->extra[i], context, &extras[i]);
 	int status = state_add_values(def, state, extras, sequence, value);
 
 	if (extras != small)
@@ -210,7 +210,7 @@ static int state_add_values(const struct aggregate_def *def, struct aggregate_st
 	case AGG_DCOUNT:
 		if (value.is_null)
 			return 0;
-		return value_set_insert(&state->set, &value, sequence, &inserted);
+		return kql_value_set_insert(&state->set, &value, sequence, &inserted);
 	case AGG_MIN:
 	case AGG_MAX:
 	case AGG_ARG_MAX:
@@ -227,7 +227,7 @@ static int state_add_values(const struct aggregate_def *def, struct aggregate_st
 		if (value.type == VALUE_REAL) {
 			if (!state->real_sum && !(state->real_sum = calloc(1, sizeof(*state->real_sum))))
 				return -ENOMEM;
-			exact_sum_add(state->real_sum, value.r);
+			kql_exact_sum_add(state->real_sum, value.r);
 		} else {
 			state->long_sum += (uint64_t)(value.type == VALUE_LONG ? value.l : value.ticks);
 			if (def->kind == AGG_AVG) {
@@ -235,17 +235,17 @@ static int state_add_values(const struct aggregate_def *def, struct aggregate_st
 				if (!state->real_sum &&
 				    !(state->real_sum = calloc(1, sizeof(*state->real_sum))))
 					return -ENOMEM;
-				exact_sum_add(state->real_sum, (double)(value.l >> 32) * 4294967296.0);
-				exact_sum_add(state->real_sum, (double)(value.l & 0xffffffffLL));
+				kql_exact_sum_add(state->real_sum, (double)(value.l >> 32) * 4294967296.0);
+				kql_exact_sum_add(state->real_sum, (double)(value.l & 0xffffffffLL));
 			}
 		}
 		return 0;
 	case AGG_MAKE_SET:
 		if (value.is_null || (value.type == VALUE_DYNAMIC && json_is_null(value.dyn)))
 			return 0;
-		if ((int64_t)state->set.count >= def->cap && value_set_find(&state->set, &value) < 0)
+		if ((int64_t)state->set.count >= def->cap && kql_value_set_find(&state->set, &value) < 0)
 			return 0;
-		return value_set_insert(&state->set, &value, sequence, &inserted);
+		return kql_value_set_insert(&state->set, &value, sequence, &inserted);
 	case AGG_MAKE_LIST:
 		if (value.is_null || (int64_t)state->list_count >= def->cap)
 			return 0;
@@ -285,13 +285,13 @@ static int set_truncate(struct value_set *set, int64_t cap)
 		items[i] = (struct list_item){set->values[i], set->sequences[i]};
 	qsort(items, set->count, sizeof(*items), compare_items);
 	for (int64_t i = 0; i < cap && status == 0; i++)
-		status = value_set_insert(&kept, &items[i].value, items[i].sequence, &inserted);
+		status = kql_value_set_insert(&kept, &items[i].value, items[i].sequence, &inserted);
 	free(items);
 	if (status < 0) {
-		value_set_free(&kept);
+		kql_value_set_free(&kept);
 		return status;
 	}
-	value_set_free(set);
+	kql_value_set_free(set);
 	*set = kept;
 	return 0;
 }
@@ -309,7 +309,7 @@ static int state_merge(const struct aggregate_def *def, struct aggregate_state *
 	case AGG_DCOUNT:
 	case AGG_MAKE_SET:
 		for (size_t i = 0; i < from->set.count; i++) {
-			int status = value_set_insert(&into->set, &from->set.values[i],
+			int status = kql_value_set_insert(&into->set, &from->set.values[i],
 						      from->set.sequences[i], &inserted);
 
 			if (status < 0)
@@ -333,7 +333,7 @@ static int state_merge(const struct aggregate_def *def, struct aggregate_state *
 		if (from->real_sum) {
 			if (!into->real_sum && !(into->real_sum = calloc(1, sizeof(*into->real_sum))))
 				return -ENOMEM;
-			exact_sum_merge(into->real_sum, from->real_sum);
+			kql_exact_sum_merge(into->real_sum, from->real_sum);
 		}
 		return 0;
 	case AGG_MAKE_LIST:
@@ -344,7 +344,7 @@ static int state_merge(const struct aggregate_def *def, struct aggregate_state *
 		if (into->list_count > 1)
 			qsort(into->list, into->list_count, sizeof(*into->list), compare_items);
 		while ((int64_t)into->list_count > def->cap)
-			value_release(&into->list[--into->list_count].value);
+			kql_value_release(&into->list[--into->list_count].value);
 		return 0;
 	case AGG_TAKE_ANY:
 		if (!from->has_value)
@@ -387,7 +387,7 @@ static json_t *array_of(const struct aggregate_def *def, const struct aggregate_
 	if (def->kind == AGG_MAKE_SET && count > 1)
 		qsort(items, count, sizeof(*items), compare_set_order);
 	for (size_t i = 0; i < count; i++) {
-		if (json_array_append_new(array, value_to_json(&items[i].value)) < 0) {
+		if (json_array_append_new(array, kql_value_to_json(&items[i].value)) < 0) {
 			json_decref(array);
 			array = NULL;
 			break;
@@ -404,44 +404,44 @@ static int state_output(const struct aggregate_def *def, const struct aggregate_
 	switch (def->kind) {
 	case AGG_COUNT:
 	case AGG_COUNTIF:
-		out[0] = value_long(state->count);
+		out[0] = kql_value_long(state->count);
 		return 0;
 	case AGG_DCOUNT:
-		out[0] = value_long((int64_t)state->set.count);
+		out[0] = kql_value_long((int64_t)state->set.count);
 		return 0;
 	case AGG_SUM:
-		out[0] = value_null(type);
+		out[0] = kql_value_null(type);
 		if (!state->has_value)
 			return 0;
 		out[0].is_null = false;
 		if (type == VALUE_REAL)
-			out[0].r = exact_sum_value(state->real_sum);
+			out[0].r = kql_exact_sum_value(state->real_sum);
 		else if (type == VALUE_LONG)
 			out[0].l = (int64_t)state->long_sum;
 		else
 			out[0].ticks = (int64_t)state->long_sum;
 		return 0;
 	case AGG_AVG:
-		out[0] = value_null(VALUE_REAL);
+		out[0] = kql_value_null(VALUE_REAL);
 		if (state->count == 0)
 			return 0;
 		out[0].is_null = false;
-		out[0].r = exact_sum_value(state->real_sum) / (double)state->count;
+		out[0].r = kql_exact_sum_value(state->real_sum) / (double)state->count;
 		return 0;
 	case AGG_MAKE_SET:
 	case AGG_MAKE_LIST: {
 		json_t *array = array_of(def, state);
 
-		if (!array || scratch_keep(scratch, array) < 0)
+		if (!array || kql_scratch_keep(scratch, array) < 0)
 			return -ENOMEM;
-		out[0] = value_null(VALUE_DYNAMIC);
+		out[0] = kql_value_null(VALUE_DYNAMIC);
 		out[0].is_null = false;
 		out[0].dyn = array;
 		return 0;
 	}
 	case AGG_MIN:
 	case AGG_MAX:
-		out[0] = state->has_value ? state->value : value_null(type);
+		out[0] = state->has_value ? state->value : kql_value_null(type);
 		return 0;
 	case AGG_ARG_MAX:
 	case AGG_ARG_MIN:
@@ -449,12 +449,12 @@ static int state_output(const struct aggregate_def *def, const struct aggregate_
 		size_t first = 0;
 
 		if (def->kind != AGG_TAKE_ANY) {
-			out[0] = state->has_value ? state->value : value_null(type);
+			out[0] = state->has_value ? state->value : kql_value_null(type);
 			first = 1;
 		}
 		for (size_t i = 0; i < def->extra_count; i++)
 			out[first + i] = state->extras ? state->extras[i]
-						       : value_null(def->extra[i]->type);
+						       : kql_value_null(def->extra[i]->type);
 		return 0;
 	}
 	}
@@ -463,7 +463,7 @@ static int state_output(const struct aggregate_def *def, const struct aggregate_
 
 /* ---- groups -------------------------------------------------------------------- */
 
-int group_table_init(struct group_table *table, const struct summarize_plan *plan,
+int kql_group_table_init(struct group_table *table, const struct summarize_plan *plan,
 		     size_t key_count, bool keyed_by_time, bool unique)
 {
 	memset(table, 0, sizeof(*table));
@@ -481,7 +481,7 @@ static uint64_t keys_hash(const struct group_table *table, const struct value *k
 	uint64_t hash = table->keyed_by_time ? (uint64_t)time * 0x9e3779b97f4a7c15ULL : 0;
 
 	for (size_t i = 0; i < table->key_count; i++)
-		hash = (hash * 31) ^ value_hash(&keys[i]);
+		hash = (hash * 31) ^ kql_value_hash(&keys[i]);
 	return hash;
 }
 
@@ -491,7 +491,7 @@ static bool keys_equal(const struct group_table *table, const struct group *grou
 	if (table->keyed_by_time && group->time != time)
 		return false;
 	for (size_t i = 0; i < table->key_count; i++) {
-		if (!value_equal(&group->keys[i], &keys[i]))
+		if (!kql_value_equal(&group->keys[i], &keys[i]))
 			return false;
 	}
 	return true;
@@ -527,7 +527,7 @@ static size_t group_bytes(const struct group_table *table, const struct group *g
 	size_t bytes = sizeof(*group) + table->plan->aggregate_count * sizeof(void *);
 
 	for (size_t i = 0; i < table->key_count; i++)
-		bytes += value_owned_bytes(&group->keys[i]);
+		bytes += kql_value_owned_bytes(&group->keys[i]);
 	for (size_t i = 0; i < table->plan->aggregate_count; i++)
 		bytes += state_bytes(&table->plan->aggregates[i], group->states[i]);
 	return bytes;
@@ -541,12 +541,12 @@ static void account(struct group_table *table, struct group *group)
 	group->bytes = bytes;
 }
 
-void group_free(const struct group_table *table, struct group *group)
+void kql_group_free(const struct group_table *table, struct group *group)
 {
 	if (!group)
 		return;
 	for (size_t i = 0; group->keys && i < table->key_count; i++)
-		value_release(&group->keys[i]);
+		kql_value_release(&group->keys[i]);
 	free(group->keys);
 	for (size_t i = 0; group->states && i < table->plan->aggregate_count; i++)
 		state_free(&table->plan->aggregates[i], group->states[i]);
@@ -568,30 +568,30 @@ static struct group *group_new(const struct group_table *table, const struct val
 	group->keys = calloc(table->key_count ? table->key_count : 1, sizeof(*group->keys));
 	group->states = calloc(aggregates ? aggregates : 1, sizeof(*group->states));
 	if (!group->keys || !group->states) {
-		group_free(table, group);
+		kql_group_free(table, group);
 		return NULL;
 	}
 	for (size_t i = 0; i < table->key_count; i++) {
-		if (value_copy_owned(&group->keys[i], &keys[i]) < 0) {
+		if (kql_value_copy_owned(&group->keys[i], &keys[i]) < 0) {
 			while (i-- > 0)
-				value_release(&group->keys[i]);
+				kql_value_release(&group->keys[i]);
 			free(group->keys);
 			group->keys = NULL;
-			group_free(table, group);
+			kql_group_free(table, group);
 			return NULL;
 		}
 	}
 	for (size_t i = 0; i < aggregates; i++) {
 		group->states[i] = calloc(1, sizeof(struct aggregate_state));
 		if (!group->states[i]) {
-			group_free(table, group);
+			kql_group_free(table, group);
 			return NULL;
 		}
 	}
 	return group;
 }
 
-int group_table_get(struct group_table *table, const struct value *keys, int64_t time,
+int kql_group_table_get(struct group_table *table, const struct value *keys, int64_t time,
 		    uint64_t sequence, struct group **found)
 {
 	uint64_t hash = table->unique ? sequence * 0x9e3779b97f4a7c15ULL : keys_hash(table, keys, time);
@@ -620,7 +620,7 @@ int group_table_get(struct group_table *table, const struct value *keys, int64_t
 	return 0;
 }
 
-int group_add_row(struct group_table *table, struct group *group, struct eval_context *context,
+int kql_group_add_row(struct group_table *table, struct group *group, struct eval_context *context,
 		  uint64_t sequence)
 {
 	for (size_t i = 0; i < table->plan->aggregate_count; i++) {
@@ -635,7 +635,7 @@ int group_add_row(struct group_table *table, struct group *group, struct eval_co
 	return context->error;
 }
 
-int group_merge(struct group_table *table, struct group *into, const struct group *from)
+int kql_group_merge(struct group_table *table, struct group *into, const struct group *from)
 {
 	for (size_t i = 0; i < table->plan->aggregate_count; i++) {
 		int status = state_merge(&table->plan->aggregates[i], into->states[i], from->states[i]);
@@ -650,7 +650,7 @@ int group_merge(struct group_table *table, struct group *into, const struct grou
 	return 0;
 }
 
-int group_output(const struct group_table *table, const struct group *group,
+int kql_group_output(const struct group_table *table, const struct group *group,
 		 struct scratch *scratch, struct value *row, const struct relation *output)
 {
 	size_t column = table->key_count;
@@ -669,7 +669,7 @@ int group_output(const struct group_table *table, const struct group *group,
 	return 0;
 }
 
-void group_table_remove(struct group_table *table, struct group *group)
+void kql_group_table_remove(struct group_table *table, struct group *group)
 {
 	size_t slot = group->hash & (table->bucket_count - 1);
 	struct group **link = &table->buckets[slot];
@@ -681,7 +681,7 @@ void group_table_remove(struct group_table *table, struct group *group)
 		table->count--;
 		table->bytes -= group->bytes;
 	}
-	group_free(table, group);
+	kql_group_free(table, group);
 }
 
 static int compare_groups(const void *a, const void *b)
@@ -691,7 +691,7 @@ static int compare_groups(const void *a, const void *b)
 	return (x->first_sequence > y->first_sequence) - (x->first_sequence < y->first_sequence);
 }
 
-int group_table_list(const struct group_table *table, struct group ***groups, size_t *count)
+int kql_group_table_list(const struct group_table *table, struct group ***groups, size_t *count)
 {
 	struct group **list = malloc((table->count ? table->count : 1) * sizeof(*list));
 	size_t used = 0;
@@ -708,7 +708,7 @@ int group_table_list(const struct group_table *table, struct group ***groups, si
 	return 0;
 }
 
-void group_table_free(struct group_table *table)
+void kql_group_table_free(struct group_table *table)
 {
 	for (size_t i = 0; table->buckets && i < table->bucket_count; i++) {
 		struct group *group = table->buckets[i];
@@ -716,7 +716,7 @@ void group_table_free(struct group_table *table)
 		while (group) {
 			struct group *next = group->next;
 
-			group_free(table, group);
+			kql_group_free(table, group);
 			group = next;
 		}
 	}

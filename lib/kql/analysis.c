@@ -118,7 +118,7 @@ static int split(struct arena *arena, struct expr *expr, struct expr ***items, s
 	return 0;
 }
 
-struct expr *expr_and(struct arena *arena, struct expr *left, struct expr *right)
+struct expr *kql_expr_and(struct arena *arena, struct expr *left, struct expr *right)
 {
 	if (!left)
 		return right;
@@ -149,7 +149,7 @@ static int analyze_where(struct arena *arena, const struct relation *input, stru
 	for (size_t i = 0; status == 0 && i < count; i++) {
 		status = conjunct_bounds(arena, input, conjuncts[i], &bounds);
 		if (status == 0) {
-			stage->where.rest = expr_and(arena, stage->where.rest, conjuncts[i]);
+			stage->where.rest = kql_expr_and(arena, stage->where.rest, conjuncts[i]);
 			if (!stage->where.rest)
 				status = -ENOMEM;
 		}
@@ -238,34 +238,34 @@ static int plan_fast(struct kql_query *query)
 	return 0;
 }
 
-void fast_ranges_compute(struct kql_query *query, const struct exec_slots *slots, int64_t now)
+void kql_fast_ranges_compute(struct kql_query *query, const struct exec_slots *slots, int64_t now)
 {
 	query->fast_never = false;
 	for (size_t r = 0; r < query->fast_range_count; r++) {
 		struct fast_range *range = &query->fast_ranges[r];
 
-		if (query_bounds(query, range->column, slots, now, &range->low, &range->high) < 0)
+		if (kql_query_bounds(query, range->column, slots, now, &range->low, &range->high) < 0)
 			continue;
 		if (range->low > range->high)
 			query->fast_never = true;
 	}
 }
 
-int analyze_query(struct kql_query *query, struct kql_error *error)
+int kql_analyze_query(struct kql_query *query, struct kql_error *error)
 {
 	struct pipeline *main = query->main;
 
 	for (size_t s = 0; s < main->prefix_count; s++) {
 		if (main->stages[s].kind != STAGE_WHERE)
 			continue;
-		if (analyze_where(&query->arena, stage_input(main, s), &main->stages[s]) < 0) {
-			error_set(error, KQL_ERROR_NOMEM, 0, "out of memory");
+		if (analyze_where(&query->arena, kql_stage_input(main, s), &main->stages[s]) < 0) {
+			kql_error_set(error, KQL_ERROR_NOMEM, 0, "out of memory");
 			return -ENOMEM;
 		}
 	}
-	query->row_only = prefix_row_only(query);
+	query->row_only = kql_prefix_row_only(query);
 	if (query->row_only && plan_fast(query) < 0) {
-		error_set(error, KQL_ERROR_NOMEM, 0, "out of memory");
+		kql_error_set(error, KQL_ERROR_NOMEM, 0, "out of memory");
 		return -ENOMEM;
 	}
 	return 0;
@@ -280,8 +280,8 @@ static int64_t bound_ticks(const struct time_bound *bound, const struct exec_slo
 	struct eval_context context = {NULL, slots, &scratch, now, 0};
 	struct value value;
 
-	eval_expr(bound->value, &context, &value);
-	scratch_free(&scratch);
+	kql_eval_expr(bound->value, &context, &value);
+	kql_scratch_free(&scratch);
 	*null = value.is_null;
 	if (value.is_null)
 		return 0;
@@ -291,7 +291,7 @@ static int64_t bound_ticks(const struct time_bound *bound, const struct exec_slo
 	return value.ticks;
 }
 
-int query_bounds(const struct kql_query *query, int column, const struct exec_slots *slots,
+int kql_query_bounds(const struct kql_query *query, int column, const struct exec_slots *slots,
 		 int64_t now, int64_t *low, int64_t *high)
 {
 	const struct pipeline *main = query->main;
@@ -337,11 +337,11 @@ int kql_query_time_range(const struct kql_query *query, const char *column, int6
 		return -ENOENT;
 	struct exec_slots slots = {0};
 	struct exec_env env = {NULL, 0, NULL};
-	int status = slots_evaluate(query, &slots, now, &env, NULL);
+	int status = kql_slots_evaluate(query, &slots, now, &env, NULL);
 
 	if (status == 0)
-		status = query_bounds(query, index, &slots, now, low, high);
-	slots_free(&slots);
+		status = kql_query_bounds(query, index, &slots, now, low, high);
+	kql_slots_free(&slots);
 	return status;
 }
 
@@ -365,7 +365,7 @@ static void mark_columns(struct expr **child, void *data)
 			marker->used[source] = true;
 		return;
 	}
-	expr_visit(*child, mark_columns, data);
+	kql_expr_visit(*child, mark_columns, data);
 }
 
 static void mark_expr(struct marker *marker, struct expr *expr)
@@ -378,7 +378,7 @@ static void mark_pipeline(const struct pipeline *pipeline, bool *used, size_t co
 {
 	for (size_t s = 0; s < pipeline->stage_count; s++) {
 		struct stage *stage = &pipeline->stages[s];
-		struct marker marker = {stage_input(pipeline, s), used, count};
+		struct marker marker = {kql_stage_input(pipeline, s), used, count};
 
 		switch (stage->kind) {
 		case STAGE_WHERE:
@@ -407,7 +407,7 @@ static void mark_pipeline(const struct pipeline *pipeline, bool *used, size_t co
 			break;
 		}
 	}
-	const struct relation *output = stage_input(pipeline, pipeline->stage_count);
+	const struct relation *output = kql_stage_input(pipeline, pipeline->stage_count);
 
 	for (size_t i = 0; i < output->count; i++) {
 		int source = output->columns[i].source;

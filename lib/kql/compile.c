@@ -63,7 +63,7 @@ bool kql_known_table(const char *name)
 
 static void *out_of_memory(struct compiler *compiler, size_t offset)
 {
-	compile_fail(compiler, KQL_ERROR_NOMEM, offset, "out of memory");
+	kql_compile_fail(compiler, KQL_ERROR_NOMEM, offset, "out of memory");
 	return NULL;
 }
 
@@ -94,7 +94,7 @@ static bool relation_has(const struct relation *relation, const char *name)
 {
 	int index;
 
-	return relation_find_name(relation, name, &index) != NULL;
+	return kql_relation_find_name(relation, name, &index) != NULL;
 }
 
 /* A fresh ColumnN name not in relation. */
@@ -153,7 +153,7 @@ static struct stage *stage_add(struct pipeline *pipeline, enum stage_kind kind, 
 static struct expr *stage_expr(struct compiler *compiler, struct pipeline *pipeline,
 			       const struct ast *ast, const struct relation *row)
 {
-	struct expr *expr = compile_finish(compiler, compile_expr(compiler, ast, row));
+	struct expr *expr = kql_compile_finish(compiler, kql_compile_expr(compiler, ast, row));
 
 	if (expr)
 		pipeline->depends |= expr->depends;
@@ -163,7 +163,7 @@ static struct expr *stage_expr(struct compiler *compiler, struct pipeline *pipel
 static struct expr *column_ref(struct compiler *compiler, const struct relation *row, size_t index,
 			       size_t offset)
 {
-	struct expr *expr = expr_new(compiler, EXPR_COLUMN, row->columns[index].type, offset);
+	struct expr *expr = kql_expr_new(compiler, EXPR_COLUMN, row->columns[index].type, offset);
 
 	if (expr) {
 		expr->column = index;
@@ -234,7 +234,7 @@ static int apply_extend(struct compiler *compiler, struct pipeline *pipeline,
 			if (!name)
 				return -ENOMEM;
 		}
-		relation_find_name(&stage->output, name, &index);
+		kql_relation_find_name(&stage->output, name, &index);
 		if (index < 0)
 			index = (int)stage->output.count++;
 		stage->output.columns[index] = (struct column){name, expr->type, -1};
@@ -268,7 +268,7 @@ static int apply_project(struct compiler *compiler, struct pipeline *pipeline,
 		if (!name)
 			return -ENOMEM;
 		if (relation_has(&stage->output, name))
-			return compile_fail(compiler, KQL_ERROR_NAME,
+			return kql_compile_fail(compiler, KQL_ERROR_NAME,
 					    item->name ? item->name_offset : item->expr->offset,
 					    "column '%s' is projected twice", name);
 		stage->output.columns[i] = (struct column){name, expr->type, -1};
@@ -308,7 +308,7 @@ static int pick_columns(struct compiler *compiler, const struct relation *input,
 			}
 		}
 		if (!any && !strchr(op->items[p].name, '*'))
-			return compile_fail(compiler, KQL_ERROR_NAME, op->items[p].name_offset,
+			return kql_compile_fail(compiler, KQL_ERROR_NAME, op->items[p].name_offset,
 					    "unknown column '%s'", op->items[p].name);
 	}
 	return 0;
@@ -369,13 +369,13 @@ static int apply_rename(struct compiler *compiler, struct pipeline *pipeline,
 		int index;
 
 		if (!item->name || item->expr->kind != AST_NAME)
-			return compile_fail(compiler, KQL_ERROR_SYNTAX, item->expr->offset,
+			return kql_compile_fail(compiler, KQL_ERROR_SYNTAX, item->expr->offset,
 					    "expected new_name = old_name in project-rename");
-		if (!relation_find_name(&stage->output, item->expr->name, &index))
-			return compile_fail(compiler, KQL_ERROR_NAME, item->expr->offset,
+		if (!kql_relation_find_name(&stage->output, item->expr->name, &index))
+			return kql_compile_fail(compiler, KQL_ERROR_NAME, item->expr->offset,
 					    "unknown column '%s'", item->expr->name);
 		if (relation_has(&stage->output, item->name))
-			return compile_fail(compiler, KQL_ERROR_NAME, item->name_offset,
+			return kql_compile_fail(compiler, KQL_ERROR_NAME, item->name_offset,
 					    "column '%s' already exists", item->name);
 		stage->output.columns[index].name = item->name;
 	}
@@ -427,7 +427,7 @@ static int add_output(struct compiler *compiler, struct relation *output, const 
 {
 	if (relation_has(output, name)) {
 		if (explicit_name)
-			return compile_fail(compiler, KQL_ERROR_NAME, offset,
+			return kql_compile_fail(compiler, KQL_ERROR_NAME, offset,
 					    "duplicate column name '%s'", name);
 		name = default_name(compiler, output, name, offset);
 		if (!name)
@@ -444,25 +444,25 @@ static int check_aggregate_arg(struct compiler *compiler, enum aggregate_kind ki
 
 	switch (kind) {
 	case AGG_COUNTIF:
-		*arg = expr_convert(compiler, *arg, VALUE_BOOL);
+		*arg = kql_expr_convert(compiler, *arg, VALUE_BOOL);
 		return *arg ? 0 : -EINVAL;
 	case AGG_MIN:
 	case AGG_MAX:
 	case AGG_ARG_MAX:
 	case AGG_ARG_MIN:
 		if (type == VALUE_DYNAMIC)
-			return compile_fail(compiler, KQL_ERROR_TYPE, offset,
+			return kql_compile_fail(compiler, KQL_ERROR_TYPE, offset,
 					    "cannot order dynamic values (convert them first)");
 		return 0;
 	case AGG_SUM:
 		if (type != VALUE_LONG && type != VALUE_REAL && type != VALUE_TIMESPAN)
-			return compile_fail(compiler, KQL_ERROR_TYPE, offset,
+			return kql_compile_fail(compiler, KQL_ERROR_TYPE, offset,
 					    "sum() needs a number or timespan, found a %s",
 					    value_type_name(type));
 		return 0;
 	case AGG_AVG:
 		if (type != VALUE_LONG && type != VALUE_REAL)
-			return compile_fail(compiler, KQL_ERROR_TYPE, offset,
+			return kql_compile_fail(compiler, KQL_ERROR_TYPE, offset,
 					    "avg() needs a number, found a %s", value_type_name(type));
 		return 0;
 	default:
@@ -554,23 +554,23 @@ static int compile_aggregate(struct compiler *compiler, struct pipeline *pipelin
 	struct aggregate_def *def = &plan->aggregates[plan->aggregate_count];
 
 	if (!name) {
-		if (call->kind == AST_CALL && function_find(call->call.name))
-			return compile_fail(compiler, KQL_ERROR_TYPE, call->offset,
+		if (call->kind == AST_CALL && kql_function_find(call->call.name))
+			return kql_compile_fail(compiler, KQL_ERROR_TYPE, call->offset,
 					    "expected an aggregation function (count, countif, dcount, "
 					    "min, max, sum, avg, make_set, make_list, arg_max, arg_min, "
 					    "take_any), found '%s'",
 					    call->call.name);
 		if (call->kind == AST_CALL)
-			return compile_fail(compiler, KQL_ERROR_NAME, call->offset,
+			return kql_compile_fail(compiler, KQL_ERROR_NAME, call->offset,
 					    "unknown aggregation function '%s'", call->call.name);
-		return compile_fail(compiler, KQL_ERROR_UNSUPPORTED, call->offset,
+		return kql_compile_fail(compiler, KQL_ERROR_UNSUPPORTED, call->offset,
 				    "expected an aggregation function call such as count(); "
 				    "expressions around aggregations are not supported");
 	}
 	const struct ast_list *args = &call->call.args;
 
 	if (args->count < name->min_args || args->count > name->max_args)
-		return compile_fail(compiler, KQL_ERROR_TYPE, call->offset,
+		return kql_compile_fail(compiler, KQL_ERROR_TYPE, call->offset,
 				    "%s() takes %u to %u arguments, found %zu", name->name,
 				    name->min_args, name->max_args, args->count);
 	memset(def, 0, sizeof(*def));
@@ -584,17 +584,17 @@ static int compile_aggregate(struct compiler *compiler, struct pipeline *pipelin
 		if (!def->arg || check_aggregate_arg(compiler, def->kind, &def->arg, call->offset) < 0)
 			return -EINVAL;
 	} else if (star_first && name->kind != AGG_TAKE_ANY) {
-		return compile_fail(compiler, KQL_ERROR_SYNTAX, args->items[0]->offset,
+		return kql_compile_fail(compiler, KQL_ERROR_SYNTAX, args->items[0]->offset,
 				    "'*' is only allowed after the first argument of %s()", name->name);
 	}
 	if ((def->kind == AGG_MAKE_SET || def->kind == AGG_MAKE_LIST) && args->count == 2) {
-		struct expr *cap = compile_expr(compiler, args->items[1], input);
+		struct expr *cap = kql_compile_expr(compiler, args->items[1], input);
 
 		if (!cap)
 			return -EINVAL;
 		if (cap->kind != EXPR_CONST || cap->type != VALUE_LONG || cap->constant.is_null ||
 		    cap->constant.l < 1)
-			return compile_fail(compiler, KQL_ERROR_TYPE, args->items[1]->offset,
+			return kql_compile_fail(compiler, KQL_ERROR_TYPE, args->items[1]->offset,
 					    "%s(): the maximum must be a constant long >= 1", name->name);
 		def->cap = cap->constant.l < MAKE_SET_DEFAULT_CAP ? cap->constant.l : MAKE_SET_DEFAULT_CAP;
 	}
@@ -713,7 +713,7 @@ static int apply_distinct(struct compiler *compiler, struct pipeline *pipeline,
 			const struct ast_assign *item = &op->items[i];
 
 			if (item->expr->kind != AST_NAME || item->name)
-				return compile_fail(compiler, KQL_ERROR_SYNTAX, item->expr->offset,
+				return kql_compile_fail(compiler, KQL_ERROR_SYNTAX, item->expr->offset,
 						    "distinct takes column names");
 			expr = stage_expr(compiler, pipeline, item->expr, &input);
 			name = item->expr->name;
@@ -729,13 +729,13 @@ static int apply_distinct(struct compiler *compiler, struct pipeline *pipeline,
 
 static int constant_limit(struct compiler *compiler, const struct ast *ast, int64_t *limit)
 {
-	struct expr *expr = compile_expr(compiler, ast, NULL);
+	struct expr *expr = kql_compile_expr(compiler, ast, NULL);
 
 	if (!expr)
 		return -EINVAL;
 	if (expr->kind != EXPR_CONST || expr->type != VALUE_LONG || expr->constant.is_null ||
 	    expr->constant.l < 0)
-		return compile_fail(compiler, KQL_ERROR_TYPE, ast->offset,
+		return kql_compile_fail(compiler, KQL_ERROR_TYPE, ast->offset,
 				    "expected a constant number of rows (a long >= 0)");
 	*limit = expr->constant.l;
 	return 0;
@@ -763,7 +763,7 @@ static int apply_sort(struct compiler *compiler, struct pipeline *pipeline,
 		if (!expr)
 			return -EINVAL;
 		if (expr->type == VALUE_DYNAMIC)
-			expr = expr_convert(compiler, expr, VALUE_STRING);
+			expr = kql_expr_convert(compiler, expr, VALUE_STRING);
 		if (!expr)
 			return -EINVAL;
 		stage->sort.keys[i].expr = expr;
@@ -784,9 +784,9 @@ static int apply_operator(struct compiler *compiler, struct pipeline *pipeline,
 	switch (op->kind) {
 	case TABOP_WHERE: {
 		const struct relation *input = pipeline_output(pipeline);
-		struct expr *predicate = compile_expr(compiler, op->items[0].expr, input);
+		struct expr *predicate = kql_compile_expr(compiler, op->items[0].expr, input);
 
-		predicate = compile_finish(compiler, expr_convert(compiler, predicate, VALUE_BOOL));
+		predicate = kql_compile_finish(compiler, kql_expr_convert(compiler, predicate, VALUE_BOOL));
 		if (!predicate)
 			return -EINVAL;
 		pipeline->depends |= predicate->depends;
@@ -865,7 +865,7 @@ static struct pipeline *datatable_pipeline(struct compiler *compiler, const stru
 	if (!pipeline || relation_alloc(compiler, &pipeline->source, columns, ast->offset) < 0)
 		return NULL;
 	if (values % columns != 0) {
-		compile_fail(compiler, KQL_ERROR_TYPE, ast->offset,
+		kql_compile_fail(compiler, KQL_ERROR_TYPE, ast->offset,
 			     "datatable has %zu columns but %zu values (not a multiple)", columns,
 			     values);
 		return NULL;
@@ -874,46 +874,46 @@ static struct pipeline *datatable_pipeline(struct compiler *compiler, const stru
 		const struct ast_column_decl *decl = &ast->datatable.columns[i];
 
 		if (relation_has(&pipeline->source, decl->name)) {
-			compile_fail(compiler, KQL_ERROR_NAME, decl->offset, "duplicate column '%s'",
+			kql_compile_fail(compiler, KQL_ERROR_NAME, decl->offset, "duplicate column '%s'",
 				     decl->name);
 			return NULL;
 		}
 		pipeline->source.columns[pipeline->source.count++] =
 			(struct column){decl->name, decl->type, -1};
 	}
-	struct kql_table *table = table_new(&pipeline->source);
+	struct kql_table *table = kql_table_new(&pipeline->source);
 	struct value *row = query_alloc(compiler, columns * sizeof(*row), ast->offset);
 
-	if (!table || query_own_table(compiler->query, table) < 0) {
-		table_free(table);
+	if (!table || kql_query_own_table(compiler->query, table) < 0) {
+		kql_table_free(table);
 		return out_of_memory(compiler, ast->offset);
 	}
 	if (!row)
 		return NULL;
 	for (size_t v = 0; v < values; v++) {
 		const struct ast *item = ast->datatable.values.items[v];
-		struct expr *expr = compile_expr(compiler, item, NULL);
+		struct expr *expr = kql_compile_expr(compiler, item, NULL);
 		const struct column *column = &pipeline->source.columns[v % columns];
 
 		if (!expr)
 			return NULL;
 		if (expr->kind != EXPR_CONST) {
-			compile_fail(compiler, KQL_ERROR_TYPE, item->offset,
+			kql_compile_fail(compiler, KQL_ERROR_TYPE, item->offset,
 				     "datatable values must be constants");
 			return NULL;
 		}
 		if (expr->type != column->type) {
-			expr = expr_convert(compiler, expr, column->type);
+			expr = kql_expr_convert(compiler, expr, column->type);
 			if (!expr)
 				return NULL;
 			if (expr->kind != EXPR_CONST) {
-				compile_fail(compiler, KQL_ERROR_TYPE, item->offset,
+				kql_compile_fail(compiler, KQL_ERROR_TYPE, item->offset,
 					     "datatable value does not fit column '%s'", column->name);
 				return NULL;
 			}
 		}
 		row[v % columns] = expr->constant;
-		if (v % columns == columns - 1 && table_append(table, row) < 0)
+		if (v % columns == columns - 1 && kql_table_append(table, row) < 0)
 			return out_of_memory(compiler, ast->offset);
 	}
 	pipeline->table = -1;
@@ -931,7 +931,7 @@ static struct pipeline *name_pipeline(struct compiler *compiler, const struct as
 		if (strcmp(let->name, ast->name) != 0)
 			continue;
 		if (!let->pipeline) {
-			compile_fail(compiler, KQL_ERROR_TYPE, ast->offset,
+			kql_compile_fail(compiler, KQL_ERROR_TYPE, ast->offset,
 				     "'%s' is a scalar, expected a table", ast->name);
 			return NULL;
 		}
@@ -945,17 +945,17 @@ static struct pipeline *name_pipeline(struct compiler *compiler, const struct as
 		}
 	}
 	if (kql_known_table(ast->name)) {
-		compile_fail(compiler, KQL_ERROR_UNSUPPORTED_TABLE, ast->offset,
+		kql_compile_fail(compiler, KQL_ERROR_UNSUPPORTED_TABLE, ast->offset,
 			     "table '%s' is not filled by rmmhunt (supported: %s%s)", ast->name,
 			     compiler->query->table_count ? compiler->query->tables[0]->name : "none",
 			     compiler->query->table_count > 1 ? ", ..." : "");
 		return NULL;
 	}
-	compile_fail(compiler, KQL_ERROR_NAME, ast->offset, "unknown table '%s'", ast->name);
+	kql_compile_fail(compiler, KQL_ERROR_NAME, ast->offset, "unknown table '%s'", ast->name);
 	return NULL;
 }
 
-struct pipeline *compile_tabular(struct compiler *compiler, const struct ast *ast)
+struct pipeline *kql_compile_tabular(struct compiler *compiler, const struct ast *ast)
 {
 	const struct ast *source = ast->kind == AST_PIPE ? ast->pipe.source : ast;
 	size_t extra = ast->kind == AST_PIPE ? ast->pipe.op_count : 0;
@@ -974,12 +974,12 @@ struct pipeline *compile_tabular(struct compiler *compiler, const struct ast *as
 			pipeline = pipeline_copy(compiler, pipeline, extra, source->offset);
 		break;
 	case AST_PIPE:
-		pipeline = compile_tabular(compiler, source);
+		pipeline = kql_compile_tabular(compiler, source);
 		if (pipeline)
 			pipeline = pipeline_copy(compiler, pipeline, extra, source->offset);
 		break;
 	default:
-		compile_fail(compiler, KQL_ERROR_TYPE, source->offset,
+		kql_compile_fail(compiler, KQL_ERROR_TYPE, source->offset,
 			     "expected a tabular expression (a table, a let-bound table or "
 			     "datatable), found a scalar expression");
 		return NULL;
@@ -1003,7 +1003,7 @@ static int add_let(struct compiler *compiler, const char *name, struct expr *sca
 		struct let_binding *lets = realloc(compiler->lets, capacity * sizeof(*lets));
 
 		if (!lets)
-			return compile_fail(compiler, KQL_ERROR_NOMEM, 0, "out of memory");
+			return kql_compile_fail(compiler, KQL_ERROR_NOMEM, 0, "out of memory");
 		compiler->lets = lets;
 		compiler->let_capacity = capacity;
 	}
@@ -1036,32 +1036,32 @@ static int compile_statements(struct compiler *compiler, const struct ast_script
 		if (statement->kind == STATEMENT_QUERY) {
 			if (!is_tabular_statement(compiler, statement->expr) &&
 			    statement->expr->kind != AST_NAME)
-				return compile_fail(compiler, KQL_ERROR_TYPE, statement->expr->offset,
+				return kql_compile_fail(compiler, KQL_ERROR_TYPE, statement->expr->offset,
 						    "expected a tabular expression (such as "
 						    "DeviceProcessEvents | where ...), found a scalar "
 						    "expression");
-			compiler->query->main = compile_tabular(compiler, statement->expr);
+			compiler->query->main = kql_compile_tabular(compiler, statement->expr);
 			if (!compiler->query->main)
 				return -EINVAL;
 			continue;
 		}
 		if (is_tabular_statement(compiler, statement->expr)) {
-			struct pipeline *pipeline = compile_tabular(compiler, statement->expr);
+			struct pipeline *pipeline = kql_compile_tabular(compiler, statement->expr);
 
 			if (!pipeline || add_let(compiler, statement->name, NULL, pipeline) < 0)
 				return -EINVAL;
 			continue;
 		}
-		struct expr *scalar = compile_expr(compiler, statement->expr, NULL);
+		struct expr *scalar = kql_compile_expr(compiler, statement->expr, NULL);
 
-		scalar = compile_finish(compiler, scalar);
+		scalar = kql_compile_finish(compiler, scalar);
 		if (!scalar || add_let(compiler, statement->name, scalar, NULL) < 0)
 			return -EINVAL;
 	}
 	return 0;
 }
 
-int compile_query(struct kql_query *query, const char *text, size_t length,
+int kql_compile_query(struct kql_query *query, const char *text, size_t length,
 		  struct kql_error *error)
 {
 	struct ast_script script = {0};
@@ -1071,18 +1071,18 @@ int compile_query(struct kql_query *query, const char *text, size_t length,
 	compiler.query = query;
 	compiler.text = text;
 	compiler.error = error;
-	status = parse_script(text, length, &query->arena, &script, error);
+	status = kql_parse_script(text, length, &query->arena, &script, error);
 	if (status == 0)
 		status = compile_statements(&compiler, &script);
 	/* dynamic literals are now the query's */
 	for (size_t i = 0; i < script.json_count; i++) {
-		if (query_own_json(query, script.json[i]) < 0) {
+		if (kql_query_own_json(query, script.json[i]) < 0) {
 			json_decref(script.json[i]);
-			status = compile_fail(&compiler, KQL_ERROR_NOMEM, 0, "out of memory");
+			status = kql_compile_fail(&compiler, KQL_ERROR_NOMEM, 0, "out of memory");
 		}
 	}
 	free(script.json);
 	free(compiler.lets);
-	scratch_free(&compiler.scratch);
+	kql_scratch_free(&compiler.scratch);
 	return status;
 }

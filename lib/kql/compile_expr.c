@@ -1,12 +1,12 @@
 /*
- * compile_expr.c - scalar expressions: names, types, constant folding.
+ * kql_compile_expr.c - scalar expressions: names, types, constant folding.
  *
  * Turns a syntax tree of a scalar expression into a typed struct expr tree
  * against the columns of the current row (a relation).  Names resolve to
  * columns first, then to scalar lets.  Every node knows what it depends on
  * (the row, now(), a table read at execution): nodes that depend on nothing
  * are evaluated here and become constants (so needles of has/has_any are
- * prepared once), and compile_finish() moves subtrees that depend on now()
+ * prepared once), and kql_compile_finish() moves subtrees that depend on now()
  * but not on the row into per-execution slots.
  */
 #include <errno.h>
@@ -20,7 +20,7 @@
 
 #include "kql/internal.h"
 
-int compile_fail(struct compiler *compiler, enum kql_error_kind kind, size_t offset,
+int kql_compile_fail(struct compiler *compiler, enum kql_error_kind kind, size_t offset,
 		 const char *format, ...)
 {
 	va_list args;
@@ -29,17 +29,17 @@ int compile_fail(struct compiler *compiler, enum kql_error_kind kind, size_t off
 	va_start(args, format);
 	vsnprintf(message, sizeof(message), format, args);
 	va_end(args);
-	error_set_message(compiler->error, kind, offset, message);
+	kql_error_set_message(compiler->error, kind, offset, message);
 	return kind == KQL_ERROR_NOMEM ? -ENOMEM : -EINVAL;
 }
 
 static void *out_of_memory(struct compiler *compiler, size_t offset)
 {
-	compile_fail(compiler, KQL_ERROR_NOMEM, offset, "out of memory");
+	kql_compile_fail(compiler, KQL_ERROR_NOMEM, offset, "out of memory");
 	return NULL;
 }
 
-struct expr *expr_new(struct compiler *compiler, enum expr_kind kind, enum value_type type,
+struct expr *kql_expr_new(struct compiler *compiler, enum expr_kind kind, enum value_type type,
 		      size_t offset)
 {
 	struct expr *expr = arena_alloc(&compiler->query->arena, sizeof(*expr));
@@ -60,7 +60,7 @@ static bool is_numeric(enum value_type type)
 
 /* ---- walking ------------------------------------------------------------ */
 
-void expr_visit(struct expr *expr, void (*visit)(struct expr **child, void *data), void *data)
+void kql_expr_visit(struct expr *expr, void (*visit)(struct expr **child, void *data), void *data)
 {
 	switch (expr->kind) {
 	case EXPR_CONST:
@@ -127,33 +127,33 @@ static struct expr *fold(struct compiler *compiler, struct expr *expr)
 	struct eval_context context = {NULL, NULL, &compiler->scratch, 0, 0};
 	struct value value;
 
-	eval_expr(expr, &context, &value);
+	kql_eval_expr(expr, &context, &value);
 	if (context.error < 0) {
-		scratch_reset(&compiler->scratch);
+		kql_scratch_reset(&compiler->scratch);
 		return out_of_memory(compiler, expr->offset);
 	}
-	struct expr *constant = expr_new(compiler, EXPR_CONST, expr->type, expr->offset);
+	struct expr *constant = kql_expr_new(compiler, EXPR_CONST, expr->type, expr->offset);
 
 	if (!constant) {
-		scratch_reset(&compiler->scratch);
+		kql_scratch_reset(&compiler->scratch);
 		return NULL;
 	}
 	if (value.type == VALUE_STRING) {
 		value.str = arena_strndup(&compiler->query->arena, value.str, value.len);
 		if (!value.str) {
-			scratch_reset(&compiler->scratch);
+			kql_scratch_reset(&compiler->scratch);
 			return out_of_memory(compiler, expr->offset);
 		}
 	} else if (value.type == VALUE_DYNAMIC && !value.is_null) {
 		json_incref(value.dyn);
-		if (query_own_json(compiler->query, value.dyn) < 0) {
-			scratch_reset(&compiler->scratch);
+		if (kql_query_own_json(compiler->query, value.dyn) < 0) {
+			kql_scratch_reset(&compiler->scratch);
 			return out_of_memory(compiler, expr->offset);
 		}
 	}
 	value.type = expr->type;
 	constant->constant = value;
-	scratch_reset(&compiler->scratch);
+	kql_scratch_reset(&compiler->scratch);
 	return constant;
 }
 
@@ -162,7 +162,7 @@ static struct expr *finish_node(struct compiler *compiler, struct expr *expr)
 {
 	if (!expr)
 		return NULL;
-	expr_visit(expr, collect_depends, &expr->depends);
+	kql_expr_visit(expr, collect_depends, &expr->depends);
 	if (expr->depends == 0 && expr->kind != EXPR_CONST)
 		return fold(compiler, expr);
 	return expr;
@@ -182,7 +182,7 @@ static struct expr *hoist(struct hoist *hoist, struct expr *expr)
 	if (!(expr->depends & DEPENDS_ROW)) {
 		struct kql_query *query = hoist->compiler->query;
 		struct slot *slots = arena_alloc(&query->arena, (query->slot_count + 1) * sizeof(*slots));
-		struct expr *slot = expr_new(hoist->compiler, EXPR_SLOT, expr->type, expr->offset);
+		struct expr *slot = kql_expr_new(hoist->compiler, EXPR_SLOT, expr->type, expr->offset);
 
 		if (!slots || !slot) {
 			hoist->status = -ENOMEM;
@@ -197,7 +197,7 @@ static struct expr *hoist(struct hoist *hoist, struct expr *expr)
 		query->slot_count++;
 		return slot;
 	}
-	expr_visit(expr, hoist_child, hoist);
+	kql_expr_visit(expr, hoist_child, hoist);
 	return expr;
 }
 
@@ -206,7 +206,7 @@ static void hoist_child(struct expr **child, void *data)
 	*child = hoist(data, *child);
 }
 
-struct expr *compile_finish(struct compiler *compiler, struct expr *expr)
+struct expr *kql_compile_finish(struct compiler *compiler, struct expr *expr)
 {
 	struct hoist state = {compiler, 0};
 
@@ -244,7 +244,7 @@ static const char *conversion_function(enum value_type type)
 static struct expr *call_new(struct compiler *compiler, const struct function *function,
 			     struct expr **args, size_t count, size_t offset)
 {
-	struct expr *call = expr_new(compiler, EXPR_CALL, VALUE_STRING, offset);
+	struct expr *call = kql_expr_new(compiler, EXPR_CALL, VALUE_STRING, offset);
 
 	if (!call)
 		return NULL;
@@ -264,11 +264,11 @@ static struct expr *check_call(struct compiler *compiler, struct expr *call)
 	if (!call->call.function->check)
 		call->type = call->call.function->result;
 	else if (call->call.function->check(call, message, sizeof(message)) < 0) {
-		compile_fail(compiler, KQL_ERROR_TYPE, call->offset, "%s", message);
+		kql_compile_fail(compiler, KQL_ERROR_TYPE, call->offset, "%s", message);
 		return NULL;
 	}
 	for (size_t i = 0; i < 2; i++) {
-		if (call->call.regexes[i] && query_own_regex(compiler->query, call->call.regexes[i]) < 0)
+		if (call->call.regexes[i] && kql_query_own_regex(compiler->query, call->call.regexes[i]) < 0)
 			return out_of_memory(compiler, call->offset);
 	}
 	if (call->call.function->uses_now)
@@ -276,7 +276,7 @@ static struct expr *check_call(struct compiler *compiler, struct expr *call)
 	return finish_node(compiler, call);
 }
 
-struct expr *expr_convert(struct compiler *compiler, struct expr *expr, enum value_type type)
+struct expr *kql_expr_convert(struct compiler *compiler, struct expr *expr, enum value_type type)
 {
 	if (!expr || expr->type == type)
 		return expr;
@@ -285,11 +285,11 @@ struct expr *expr_convert(struct compiler *compiler, struct expr *expr, enum val
 		       (is_numeric(expr->type) && is_numeric(type));
 
 	if (!allowed) {
-		compile_fail(compiler, KQL_ERROR_TYPE, expr->offset, "expected a %s, found a %s",
+		kql_compile_fail(compiler, KQL_ERROR_TYPE, expr->offset, "expected a %s, found a %s",
 			     value_type_name(type), value_type_name(expr->type));
 		return NULL;
 	}
-	struct expr *call = call_new(compiler, function_find(conversion_function(type)), &expr, 1,
+	struct expr *call = call_new(compiler, kql_function_find(conversion_function(type)), &expr, 1,
 				     expr->offset);
 
 	return call ? check_call(compiler, call) : NULL;
@@ -297,7 +297,7 @@ struct expr *expr_convert(struct compiler *compiler, struct expr *expr, enum val
 
 /* ---- names ------------------------------------------------------------------ */
 
-const char *relation_find_name(const struct relation *relation, const char *name, int *index)
+const char *kql_relation_find_name(const struct relation *relation, const char *name, int *index)
 {
 	*index = -1;
 	if (!relation)
@@ -342,8 +342,8 @@ static struct expr *compile_name(struct compiler *compiler, const struct ast *as
 {
 	int index;
 
-	if (relation_find_name(row, ast->name, &index)) {
-		struct expr *expr = expr_new(compiler, EXPR_COLUMN, row->columns[index].type, ast->offset);
+	if (kql_relation_find_name(row, ast->name, &index)) {
+		struct expr *expr = kql_expr_new(compiler, EXPR_COLUMN, row->columns[index].type, ast->offset);
 
 		if (expr) {
 			expr->column = (size_t)index;
@@ -354,7 +354,7 @@ static struct expr *compile_name(struct compiler *compiler, const struct ast *as
 	struct let_binding *let = find_let(compiler, ast->name);
 
 	if (let && let->scalar) {
-		struct expr *expr = expr_new(compiler, let->scalar->kind, let->scalar->type, ast->offset);
+		struct expr *expr = kql_expr_new(compiler, let->scalar->kind, let->scalar->type, ast->offset);
 
 		if (expr) {
 			size_t offset = expr->offset;
@@ -365,7 +365,7 @@ static struct expr *compile_name(struct compiler *compiler, const struct ast *as
 		return expr;
 	}
 	if (let) {
-		compile_fail(compiler, KQL_ERROR_TYPE, ast->offset,
+		kql_compile_fail(compiler, KQL_ERROR_TYPE, ast->offset,
 			     "'%s' is a table, expected a scalar (use it with in (...) or as a "
 			     "query source)",
 			     ast->name);
@@ -374,15 +374,15 @@ static struct expr *compile_name(struct compiler *compiler, const struct ast *as
 	const char *similar = similar_name(compiler, row, ast->name);
 
 	if (similar)
-		compile_fail(compiler, KQL_ERROR_NAME, ast->offset,
+		kql_compile_fail(compiler, KQL_ERROR_NAME, ast->offset,
 			     "unknown column or name '%s' (did you mean '%s'? names are "
 			     "case-sensitive)",
 			     ast->name, similar);
 	else if (row)
-		compile_fail(compiler, KQL_ERROR_NAME, ast->offset, "unknown column or name '%s'",
+		kql_compile_fail(compiler, KQL_ERROR_NAME, ast->offset, "unknown column or name '%s'",
 			     ast->name);
 	else
-		compile_fail(compiler, KQL_ERROR_NAME, ast->offset,
+		kql_compile_fail(compiler, KQL_ERROR_NAME, ast->offset,
 			     "unknown name '%s' (no columns are in scope here)", ast->name);
 	return NULL;
 }
@@ -442,22 +442,22 @@ static int unify(struct compiler *compiler, struct expr **left, struct expr **ri
 	if (a == b || (is_numeric(a) && is_numeric(b)))
 		return 0;
 	if (a == VALUE_DYNAMIC && b != VALUE_DYNAMIC) {
-		*left = expr_convert(compiler, *left, b);
+		*left = kql_expr_convert(compiler, *left, b);
 		return *left ? 0 : -EINVAL;
 	}
 	if (b == VALUE_DYNAMIC && a != VALUE_DYNAMIC) {
-		*right = expr_convert(compiler, *right, a);
+		*right = kql_expr_convert(compiler, *right, a);
 		return *right ? 0 : -EINVAL;
 	}
-	return compile_fail(compiler, KQL_ERROR_TYPE, offset, "cannot %s a %s with a %s", what,
+	return kql_compile_fail(compiler, KQL_ERROR_TYPE, offset, "cannot %s a %s with a %s", what,
 			    value_type_name(a), value_type_name(b));
 }
 
 static struct expr *compile_binary(struct compiler *compiler, const struct ast *ast,
 				   const struct relation *row)
 {
-	struct expr *left = compile_expr(compiler, ast->binary.left, row);
-	struct expr *right = left ? compile_expr(compiler, ast->binary.right, row) : NULL;
+	struct expr *left = kql_compile_expr(compiler, ast->binary.left, row);
+	struct expr *right = left ? kql_compile_expr(compiler, ast->binary.right, row) : NULL;
 	enum op op = ast->binary.op;
 	struct expr *expr;
 
@@ -466,11 +466,11 @@ static struct expr *compile_binary(struct compiler *compiler, const struct ast *
 	switch (op) {
 	case OP_OR:
 	case OP_AND:
-		left = expr_convert(compiler, left, VALUE_BOOL);
-		right = left ? expr_convert(compiler, right, VALUE_BOOL) : NULL;
+		left = kql_expr_convert(compiler, left, VALUE_BOOL);
+		right = left ? kql_expr_convert(compiler, right, VALUE_BOOL) : NULL;
 		if (!right)
 			return NULL;
-		expr = expr_new(compiler, op == OP_OR ? EXPR_OR : EXPR_AND, VALUE_BOOL, ast->offset);
+		expr = kql_expr_new(compiler, op == OP_OR ? EXPR_OR : EXPR_AND, VALUE_BOOL, ast->offset);
 		break;
 	case OP_EQ:
 	case OP_NE:
@@ -481,12 +481,12 @@ static struct expr *compile_binary(struct compiler *compiler, const struct ast *
 		if (unify(compiler, &left, &right, ast->offset, "compare") < 0)
 			return NULL;
 		if (left->type == VALUE_DYNAMIC && op != OP_EQ && op != OP_NE) {
-			compile_fail(compiler, KQL_ERROR_TYPE, ast->offset,
+			kql_compile_fail(compiler, KQL_ERROR_TYPE, ast->offset,
 				     "cannot order dynamic values with '%s' (convert them first)",
 				     op_text(op));
 			return NULL;
 		}
-		expr = expr_new(compiler, EXPR_COMPARE, VALUE_BOOL, ast->offset);
+		expr = kql_expr_new(compiler, EXPR_COMPARE, VALUE_BOOL, ast->offset);
 		break;
 	case OP_ADD:
 	case OP_SUB:
@@ -496,28 +496,28 @@ static struct expr *compile_binary(struct compiler *compiler, const struct ast *
 		enum value_type type;
 
 		if (left->type == VALUE_DYNAMIC)
-			left = expr_convert(compiler, left, is_numeric(right->type) ? right->type
+			left = kql_expr_convert(compiler, left, is_numeric(right->type) ? right->type
 										    : VALUE_REAL);
 		if (left && right->type == VALUE_DYNAMIC)
-			right = expr_convert(compiler, right,
+			right = kql_expr_convert(compiler, right,
 					     is_numeric(left->type) ? left->type : VALUE_REAL);
 		if (!left || !right)
 			return NULL;
 		if (!arith_type(op, left->type, right->type, &type)) {
-			compile_fail(compiler, KQL_ERROR_TYPE, ast->offset,
+			kql_compile_fail(compiler, KQL_ERROR_TYPE, ast->offset,
 				     "operator '%s' does not apply to a %s and a %s", op_text(op),
 				     value_type_name(left->type), value_type_name(right->type));
 			return NULL;
 		}
-		expr = expr_new(compiler, EXPR_ARITH, type, ast->offset);
+		expr = kql_expr_new(compiler, EXPR_ARITH, type, ast->offset);
 		break;
 	}
 	case OP_STRING:
-		left = expr_convert(compiler, left, VALUE_STRING);
-		right = left ? expr_convert(compiler, right, VALUE_STRING) : NULL;
+		left = kql_expr_convert(compiler, left, VALUE_STRING);
+		right = left ? kql_expr_convert(compiler, right, VALUE_STRING) : NULL;
 		if (!right)
 			return NULL;
-		expr = expr_new(compiler, EXPR_STRING, VALUE_BOOL, ast->offset);
+		expr = kql_expr_new(compiler, EXPR_STRING, VALUE_BOOL, ast->offset);
 		if (!expr)
 			return NULL;
 		expr->string.match = ast->binary.match;
@@ -537,33 +537,33 @@ static struct expr *compile_binary(struct compiler *compiler, const struct ast *
 	case OP_REGEX: {
 		char message[200];
 
-		left = expr_convert(compiler, left, VALUE_STRING);
+		left = kql_expr_convert(compiler, left, VALUE_STRING);
 		if (!left)
 			return NULL;
 		if (right->kind != EXPR_CONST || right->type != VALUE_STRING) {
-			compile_fail(compiler, KQL_ERROR_TYPE, right->offset,
+			kql_compile_fail(compiler, KQL_ERROR_TYPE, right->offset,
 				     "expected a constant string as the regular expression");
 			return NULL;
 		}
-		expr = expr_new(compiler, EXPR_REGEX, VALUE_BOOL, ast->offset);
+		expr = kql_expr_new(compiler, EXPR_REGEX, VALUE_BOOL, ast->offset);
 		if (!expr)
 			return NULL;
 		expr->regex.operand = left;
 		expr->regex.regex = malloc(sizeof(regex_t));
 		if (!expr->regex.regex)
 			return out_of_memory(compiler, ast->offset);
-		if (regex_compile(expr->regex.regex, right->constant.str, right->constant.len, false,
+		if (kql_regex_compile(expr->regex.regex, right->constant.str, right->constant.len, false,
 				  message, sizeof(message)) < 0) {
 			free(expr->regex.regex);
-			compile_fail(compiler, KQL_ERROR_TYPE, right->offset, "%s", message);
+			kql_compile_fail(compiler, KQL_ERROR_TYPE, right->offset, "%s", message);
 			return NULL;
 		}
-		if (query_own_regex(compiler->query, expr->regex.regex) < 0)
+		if (kql_query_own_regex(compiler->query, expr->regex.regex) < 0)
 			return out_of_memory(compiler, ast->offset);
 		return finish_node(compiler, expr);
 	}
 	default:
-		compile_fail(compiler, KQL_ERROR_SYNTAX, ast->offset, "unexpected operator");
+		kql_compile_fail(compiler, KQL_ERROR_SYNTAX, ast->offset, "unexpected operator");
 		return NULL;
 	}
 	if (!expr)
@@ -577,20 +577,20 @@ static struct expr *compile_binary(struct compiler *compiler, const struct ast *
 static struct expr *compile_between(struct compiler *compiler, const struct ast *ast,
 				    const struct relation *row)
 {
-	struct expr *value = compile_expr(compiler, ast->binary.left, row);
-	struct expr *low = value ? compile_expr(compiler, ast->binary.items.items[0], row) : NULL;
-	struct expr *high = low ? compile_expr(compiler, ast->binary.items.items[1], row) : NULL;
+	struct expr *value = kql_compile_expr(compiler, ast->binary.left, row);
+	struct expr *low = value ? kql_compile_expr(compiler, ast->binary.items.items[0], row) : NULL;
+	struct expr *high = low ? kql_compile_expr(compiler, ast->binary.items.items[1], row) : NULL;
 
 	if (!high)
 		return NULL;
 	if (value->type == VALUE_DYNAMIC)
-		value = expr_convert(compiler, value, low->type == VALUE_DYNAMIC ? VALUE_REAL : low->type);
+		value = kql_expr_convert(compiler, value, low->type == VALUE_DYNAMIC ? VALUE_REAL : low->type);
 	if (!value)
 		return NULL;
 	if (value->type == VALUE_DATETIME && low->type == VALUE_DATETIME &&
 	    high->type == VALUE_TIMESPAN) {
 		/* datetime between (start .. length) */
-		struct expr *sum = expr_new(compiler, EXPR_ARITH, VALUE_DATETIME, high->offset);
+		struct expr *sum = kql_expr_new(compiler, EXPR_ARITH, VALUE_DATETIME, high->offset);
 
 		if (!sum)
 			return NULL;
@@ -603,7 +603,7 @@ static struct expr *compile_between(struct compiler *compiler, const struct ast 
 	}
 	if (value->type != VALUE_LONG && value->type != VALUE_REAL &&
 	    value->type != VALUE_DATETIME && value->type != VALUE_TIMESPAN) {
-		compile_fail(compiler, KQL_ERROR_TYPE, ast->offset,
+		kql_compile_fail(compiler, KQL_ERROR_TYPE, ast->offset,
 			     "between needs a number, datetime or timespan, found a %s",
 			     value_type_name(value->type));
 		return NULL;
@@ -611,7 +611,7 @@ static struct expr *compile_between(struct compiler *compiler, const struct ast 
 	if (unify(compiler, &value, &low, low->offset, "compare") < 0 ||
 	    unify(compiler, &value, &high, high->offset, "compare") < 0)
 		return NULL;
-	struct expr *expr = expr_new(compiler, EXPR_BETWEEN, VALUE_BOOL, ast->offset);
+	struct expr *expr = kql_expr_new(compiler, EXPR_BETWEEN, VALUE_BOOL, ast->offset);
 
 	if (!expr)
 		return NULL;
@@ -631,7 +631,7 @@ static bool is_tabular_ast(struct compiler *compiler, const struct ast *ast,
 
 	if (ast->kind == AST_PIPE || ast->kind == AST_DATATABLE)
 		return true;
-	if (ast->kind != AST_NAME || relation_find_name(row, ast->name, &index))
+	if (ast->kind != AST_NAME || kql_relation_find_name(row, ast->name, &index))
 		return false;
 	struct let_binding *let = find_let(compiler, ast->name);
 
@@ -664,7 +664,7 @@ static struct match_set *new_set(struct compiler *compiler, enum set_op op, enum
 {
 	struct match_set *set = calloc(1, sizeof(*set));
 
-	if (!set || query_own_set(compiler->query, set) < 0) {
+	if (!set || kql_query_own_set(compiler->query, set) < 0) {
 		free(set);
 		return out_of_memory(compiler, offset);
 	}
@@ -677,7 +677,7 @@ static struct match_set *new_set(struct compiler *compiler, enum set_op op, enum
 static int compile_set_subquery(struct compiler *compiler, struct expr *expr,
 				const struct ast *item)
 {
-	struct pipeline *pipeline = compile_tabular(compiler, item);
+	struct pipeline *pipeline = kql_compile_tabular(compiler, item);
 
 	if (!pipeline)
 		return -EINVAL;
@@ -686,16 +686,16 @@ static int compile_set_subquery(struct compiler *compiler, struct expr *expr,
 						: &pipeline->source;
 
 	if (output->count == 0)
-		return compile_fail(compiler, KQL_ERROR_TYPE, item->offset, "the table has no columns");
+		return kql_compile_fail(compiler, KQL_ERROR_TYPE, item->offset, "the table has no columns");
 	enum value_type type = output->columns[0].type;
 
 	if (!set_item_fits(expr->set.op, expr->set.left->type, type))
-		return compile_fail(compiler, KQL_ERROR_TYPE, item->offset,
+		return kql_compile_fail(compiler, KQL_ERROR_TYPE, item->offset,
 				    "the table's first column is a %s, expected a %s",
 				    value_type_name(type), value_type_name(expr->set.left->type));
 	if (!(pipeline->depends & (DEPENDS_TABLE | DEPENDS_NOW))) {
 		struct kql_table *table;
-		int status = compile_run_constant(compiler, pipeline, &table);
+		int status = kql_compile_run_constant(compiler, pipeline, &table);
 
 		if (status < 0)
 			return status;
@@ -704,18 +704,18 @@ static int compile_set_subquery(struct compiler *compiler, struct expr *expr,
 		if (!expr->set.set)
 			return -ENOMEM;
 		for (size_t i = 0; i < table->row_count && status == 0; i++)
-			status = match_set_add_converted(expr->set.set,
+			status = kql_match_set_add_converted(expr->set.set,
 							 &table->cells[i * table->column_count],
 							 &compiler->scratch);
-		scratch_reset(&compiler->scratch);
-		return status < 0 ? compile_fail(compiler, KQL_ERROR_NOMEM, item->offset, "out of memory")
+		kql_scratch_reset(&compiler->scratch);
+		return status < 0 ? kql_compile_fail(compiler, KQL_ERROR_NOMEM, item->offset, "out of memory")
 				  : 0;
 	}
 	struct kql_query *query = compiler->query;
 	struct slot *slots = arena_alloc(&query->arena, (query->slot_count + 1) * sizeof(*slots));
 
 	if (!slots)
-		return compile_fail(compiler, KQL_ERROR_NOMEM, item->offset, "out of memory");
+		return kql_compile_fail(compiler, KQL_ERROR_NOMEM, item->offset, "out of memory");
 	if (query->slot_count)
 		memcpy(slots, query->slots, query->slot_count * sizeof(*slots));
 	slots[query->slot_count] = (struct slot){NULL, pipeline, expr->set.op,
@@ -732,25 +732,25 @@ static int compile_set_subquery(struct compiler *compiler, struct expr *expr,
 static struct expr *compile_set(struct compiler *compiler, const struct ast *ast,
 				const struct relation *row)
 {
-	struct expr *left = compile_expr(compiler, ast->binary.left, row);
+	struct expr *left = kql_compile_expr(compiler, ast->binary.left, row);
 	const struct ast_list *items = &ast->binary.items;
 	enum set_op op = ast->binary.set;
 
 	if (!left)
 		return NULL;
-	struct expr *expr = expr_new(compiler, EXPR_SET, VALUE_BOOL, ast->offset);
+	struct expr *expr = kql_expr_new(compiler, EXPR_SET, VALUE_BOOL, ast->offset);
 
 	if (!expr)
 		return NULL;
 	expr->set.op = op;
 	if (op == SET_HAS_ANY || op == SET_HAS_ALL || op == SET_IN_CI || op == SET_NOT_IN_CI)
-		left = expr_convert(compiler, left, VALUE_STRING);
+		left = kql_expr_convert(compiler, left, VALUE_STRING);
 	if (!left)
 		return NULL;
 	expr->set.left = left;
 	if (items->count == 1 && is_tabular_ast(compiler, items->items[0], row)) {
 		if (left->type == VALUE_DYNAMIC)
-			expr->set.left = left = expr_convert(compiler, left, VALUE_STRING);
+			expr->set.left = left = kql_expr_convert(compiler, left, VALUE_STRING);
 		if (!left || compile_set_subquery(compiler, expr, items->items[0]) < 0)
 			return NULL;
 		return finish_node(compiler, expr);
@@ -761,17 +761,17 @@ static struct expr *compile_set(struct compiler *compiler, const struct ast *ast
 	bool constant = true;
 
 	for (size_t i = 0; i < items->count; i++) {
-		struct expr *item = compile_expr(compiler, items->items[i], row);
+		struct expr *item = kql_compile_expr(compiler, items->items[i], row);
 
 		if (!item)
 			return NULL;
 		if (left->type == VALUE_DYNAMIC && item->type != VALUE_DYNAMIC) {
-			expr->set.left = left = expr_convert(compiler, left, item->type);
+			expr->set.left = left = kql_expr_convert(compiler, left, item->type);
 			if (!left)
 				return NULL;
 		}
 		if (!set_item_fits(op, left->type, item->type)) {
-			compile_fail(compiler, KQL_ERROR_TYPE, item->offset,
+			kql_compile_fail(compiler, KQL_ERROR_TYPE, item->offset,
 				     "list element is a %s, expected a %s", value_type_name(item->type),
 				     value_type_name(left->type));
 			return NULL;
@@ -781,7 +781,7 @@ static struct expr *compile_set(struct compiler *compiler, const struct ast *ast
 	}
 	expr->set.count = items->count;
 	if (left->type == VALUE_DYNAMIC)
-		expr->set.left = left = expr_convert(compiler, left, VALUE_STRING);
+		expr->set.left = left = kql_expr_convert(compiler, left, VALUE_STRING);
 	if (!left)
 		return NULL;
 	if (constant) {
@@ -789,11 +789,11 @@ static struct expr *compile_set(struct compiler *compiler, const struct ast *ast
 		if (!expr->set.set)
 			return NULL;
 		for (size_t i = 0; i < expr->set.count; i++) {
-			if (match_set_add_converted(expr->set.set, &expr->set.items[i]->constant,
+			if (kql_match_set_add_converted(expr->set.set, &expr->set.items[i]->constant,
 						    &compiler->scratch) < 0)
 				return out_of_memory(compiler, ast->offset);
 		}
-		scratch_reset(&compiler->scratch);
+		kql_scratch_reset(&compiler->scratch);
 		expr->set.count = 0;
 	}
 	return finish_node(compiler, expr);
@@ -822,29 +822,29 @@ static struct expr *compile_iff(struct compiler *compiler, const struct ast *ast
 	const struct ast_list *args = &ast->call.args;
 
 	if (args->count != 3) {
-		compile_fail(compiler, KQL_ERROR_TYPE, ast->offset,
+		kql_compile_fail(compiler, KQL_ERROR_TYPE, ast->offset,
 			     "%s() takes 3 arguments (condition, then, else), found %zu",
 			     ast->call.name, args->count);
 		return NULL;
 	}
-	struct expr *condition = compile_expr(compiler, args->items[0], row);
-	struct expr *then = condition ? compile_expr(compiler, args->items[1], row) : NULL;
-	struct expr *otherwise = then ? compile_expr(compiler, args->items[2], row) : NULL;
+	struct expr *condition = kql_compile_expr(compiler, args->items[0], row);
+	struct expr *then = condition ? kql_compile_expr(compiler, args->items[1], row) : NULL;
+	struct expr *otherwise = then ? kql_compile_expr(compiler, args->items[2], row) : NULL;
 
-	condition = otherwise ? expr_convert(compiler, condition, VALUE_BOOL) : NULL;
+	condition = otherwise ? kql_expr_convert(compiler, condition, VALUE_BOOL) : NULL;
 	if (!condition)
 		return NULL;
 	if (then->type != otherwise->type) {
 		if (is_numeric(then->type) && is_numeric(otherwise->type)) {
-			then = expr_convert(compiler, then, VALUE_REAL);
-			otherwise = then ? expr_convert(compiler, otherwise, VALUE_REAL) : NULL;
+			then = kql_expr_convert(compiler, then, VALUE_REAL);
+			otherwise = then ? kql_expr_convert(compiler, otherwise, VALUE_REAL) : NULL;
 		} else if (unify(compiler, &then, &otherwise, ast->offset, "mix") < 0) {
 			return NULL;
 		}
 		if (!otherwise)
 			return NULL;
 	}
-	struct expr *expr = expr_new(compiler, EXPR_IFF, then->type, ast->offset);
+	struct expr *expr = kql_expr_new(compiler, EXPR_IFF, then->type, ast->offset);
 
 	if (!expr)
 		return NULL;
@@ -863,24 +863,24 @@ static struct expr *compile_call(struct compiler *compiler, const struct ast *as
 	if (strcmp(name, "iff") == 0 || strcmp(name, "iif") == 0)
 		return compile_iff(compiler, ast, row);
 	if (is_aggregate_name(name)) {
-		compile_fail(compiler, KQL_ERROR_TYPE, ast->call.name_offset,
+		kql_compile_fail(compiler, KQL_ERROR_TYPE, ast->call.name_offset,
 			     "aggregation function '%s' can only be used in summarize", name);
 		return NULL;
 	}
-	const struct function *function = function_find(name);
+	const struct function *function = kql_function_find(name);
 
 	if (!function) {
-		compile_fail(compiler, KQL_ERROR_NAME, ast->call.name_offset, "unknown function '%s'",
+		kql_compile_fail(compiler, KQL_ERROR_NAME, ast->call.name_offset, "unknown function '%s'",
 			     name);
 		return NULL;
 	}
 	if (args->count < function->min_args || args->count > function->max_args) {
 		if (function->min_args == function->max_args)
-			compile_fail(compiler, KQL_ERROR_TYPE, ast->call.name_offset,
+			kql_compile_fail(compiler, KQL_ERROR_TYPE, ast->call.name_offset,
 				     "%s() takes %u argument%s, found %zu", name, function->min_args,
 				     function->min_args == 1 ? "" : "s", args->count);
 		else
-			compile_fail(compiler, KQL_ERROR_TYPE, ast->call.name_offset,
+			kql_compile_fail(compiler, KQL_ERROR_TYPE, ast->call.name_offset,
 				     "%s() takes %u to %u arguments, found %zu", name,
 				     function->min_args, function->max_args, args->count);
 		return NULL;
@@ -891,13 +891,13 @@ static struct expr *compile_call(struct compiler *compiler, const struct ast *as
 	if (!compiled)
 		return out_of_memory(compiler, ast->offset);
 	for (size_t i = 0; i < args->count; i++) {
-		compiled[i] = compile_expr(compiler, args->items[i], row);
+		compiled[i] = kql_compile_expr(compiler, args->items[i], row);
 		if (!compiled[i])
 			return NULL;
 	}
 	if (strcmp(name, "not") == 0) {
-		struct expr *operand = expr_convert(compiler, compiled[0], VALUE_BOOL);
-		struct expr *expr = operand ? expr_new(compiler, EXPR_NOT, VALUE_BOOL, ast->offset) : NULL;
+		struct expr *operand = kql_expr_convert(compiler, compiled[0], VALUE_BOOL);
+		struct expr *expr = operand ? kql_expr_new(compiler, EXPR_NOT, VALUE_BOOL, ast->offset) : NULL;
 
 		if (!expr)
 			return NULL;
@@ -912,14 +912,14 @@ static struct expr *compile_call(struct compiler *compiler, const struct ast *as
 static struct expr *compile_member(struct compiler *compiler, const struct ast *ast,
 				   const struct relation *row)
 {
-	struct expr *base = compile_expr(compiler, ast->member.base, row);
+	struct expr *base = kql_compile_expr(compiler, ast->member.base, row);
 	struct expr *index = NULL;
 
 	if (!base)
 		return NULL;
 	if (base->type == VALUE_STRING) {
 		/* AdditionalFields.x: a string holding JSON reads as dynamic */
-		struct expr *call = call_new(compiler, function_find("parse_json"), &base, 1,
+		struct expr *call = call_new(compiler, kql_function_find("parse_json"), &base, 1,
 					     base->offset);
 
 		base = call ? check_call(compiler, call) : NULL;
@@ -927,21 +927,21 @@ static struct expr *compile_member(struct compiler *compiler, const struct ast *
 			return NULL;
 	}
 	if (base->type != VALUE_DYNAMIC) {
-		compile_fail(compiler, KQL_ERROR_TYPE, ast->offset,
+		kql_compile_fail(compiler, KQL_ERROR_TYPE, ast->offset,
 			     "'%s' applies to dynamic values, found a %s",
 			     ast->kind == AST_MEMBER ? "." : "[]", value_type_name(base->type));
 		return NULL;
 	}
 	if (ast->kind == AST_INDEX) {
-		index = compile_expr(compiler, ast->member.index, row);
+		index = kql_compile_expr(compiler, ast->member.index, row);
 		if (!index)
 			return NULL;
 		if (index->type != VALUE_LONG && index->type != VALUE_STRING)
-			index = expr_convert(compiler, index, VALUE_STRING);
+			index = kql_expr_convert(compiler, index, VALUE_STRING);
 		if (!index)
 			return NULL;
 	}
-	struct expr *expr = expr_new(compiler, ast->kind == AST_MEMBER ? EXPR_MEMBER : EXPR_INDEX,
+	struct expr *expr = kql_expr_new(compiler, ast->kind == AST_MEMBER ? EXPR_MEMBER : EXPR_INDEX,
 				     VALUE_DYNAMIC, ast->offset);
 
 	if (!expr)
@@ -954,14 +954,14 @@ static struct expr *compile_member(struct compiler *compiler, const struct ast *
 
 static struct expr *compile_constant(struct compiler *compiler, const struct ast *ast)
 {
-	struct expr *expr = expr_new(compiler, EXPR_CONST,
+	struct expr *expr = kql_expr_new(compiler, EXPR_CONST,
 				     ast->kind == AST_DYNAMIC ? VALUE_DYNAMIC : ast->literal.type,
 				     ast->offset);
 
 	if (!expr)
 		return NULL;
 	if (ast->kind == AST_DYNAMIC) {
-		expr->constant = value_null(VALUE_DYNAMIC);
+		expr->constant = kql_value_null(VALUE_DYNAMIC);
 		expr->constant.is_null = false;
 		expr->constant.dyn = ast->dynamic; /* the script's reference moves to the query */
 	} else {
@@ -973,20 +973,20 @@ static struct expr *compile_constant(struct compiler *compiler, const struct ast
 static struct expr *compile_negate(struct compiler *compiler, const struct ast *ast,
 				   const struct relation *row)
 {
-	struct expr *operand = compile_expr(compiler, ast->operand, row);
+	struct expr *operand = kql_compile_expr(compiler, ast->operand, row);
 
 	if (!operand)
 		return NULL;
 	if (operand->type == VALUE_DYNAMIC)
-		operand = expr_convert(compiler, operand, VALUE_REAL);
+		operand = kql_expr_convert(compiler, operand, VALUE_REAL);
 	if (!operand)
 		return NULL;
 	if (!is_numeric(operand->type) && operand->type != VALUE_TIMESPAN) {
-		compile_fail(compiler, KQL_ERROR_TYPE, ast->offset, "cannot negate a %s",
+		kql_compile_fail(compiler, KQL_ERROR_TYPE, ast->offset, "cannot negate a %s",
 			     value_type_name(operand->type));
 		return NULL;
 	}
-	struct expr *expr = expr_new(compiler, EXPR_NEGATE, operand->type, ast->offset);
+	struct expr *expr = kql_expr_new(compiler, EXPR_NEGATE, operand->type, ast->offset);
 
 	if (!expr)
 		return NULL;
@@ -994,7 +994,7 @@ static struct expr *compile_negate(struct compiler *compiler, const struct ast *
 	return finish_node(compiler, expr);
 }
 
-struct expr *compile_expr(struct compiler *compiler, const struct ast *ast,
+struct expr *kql_compile_expr(struct compiler *compiler, const struct ast *ast,
 			  const struct relation *row)
 {
 	switch (ast->kind) {
@@ -1007,10 +1007,10 @@ struct expr *compile_expr(struct compiler *compiler, const struct ast *ast,
 
 			if (!let) {
 				/* compiling it reports an unsupported table first */
-				if (!compile_tabular(compiler, ast))
+				if (!kql_compile_tabular(compiler, ast))
 					return NULL;
 			}
-			compile_fail(compiler, KQL_ERROR_TYPE, ast->offset,
+			kql_compile_fail(compiler, KQL_ERROR_TYPE, ast->offset,
 				     "'%s' is a table, expected a scalar", ast->name);
 			return NULL;
 		}
@@ -1029,12 +1029,12 @@ struct expr *compile_expr(struct compiler *compiler, const struct ast *ast,
 	case AST_INDEX:
 		return compile_member(compiler, ast, row);
 	case AST_STAR:
-		compile_fail(compiler, KQL_ERROR_SYNTAX, ast->offset,
+		kql_compile_fail(compiler, KQL_ERROR_SYNTAX, ast->offset,
 			     "'*' is only allowed as an argument of arg_max, arg_min or take_any");
 		return NULL;
 	case AST_PIPE:
 	case AST_DATATABLE:
-		compile_fail(compiler, KQL_ERROR_TYPE, ast->offset,
+		kql_compile_fail(compiler, KQL_ERROR_TYPE, ast->offset,
 			     "expected a scalar expression, found a tabular expression");
 		return NULL;
 	}

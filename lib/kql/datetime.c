@@ -54,7 +54,7 @@ static int64_t floor_divide(int64_t a, int64_t b)
 	return quotient;
 }
 
-size_t format_datetime(int64_t ticks, char *buffer, size_t size)
+size_t kql_format_datetime(int64_t ticks, char *buffer, size_t size)
 {
 	int64_t days = floor_divide(ticks, TICKS_PER_DAY);
 	int64_t rest = ticks - days * TICKS_PER_DAY;
@@ -73,10 +73,10 @@ size_t format_datetime(int64_t ticks, char *buffer, size_t size)
 
 size_t kql_datetime_format(int64_t ticks, char buffer[KQL_DATETIME_TEXT])
 {
-	return format_datetime(ticks, buffer, KQL_DATETIME_TEXT);
+	return kql_format_datetime(ticks, buffer, KQL_DATETIME_TEXT);
 }
 
-size_t format_timespan(int64_t ticks, char *buffer, size_t size)
+size_t kql_format_timespan(int64_t ticks, char *buffer, size_t size)
 {
 	unsigned long long magnitude =
 		ticks < 0 ? 0ULL - (unsigned long long)ticks : (unsigned long long)ticks;
@@ -174,7 +174,7 @@ static bool read_zone(const char *text, size_t length, size_t *position, int64_t
 	return true;
 }
 
-int parse_datetime_text(const char *text, size_t length, int64_t *ticks)
+int kql_parse_datetime_text(const char *text, size_t length, int64_t *ticks)
 {
 	size_t position = 0;
 	unsigned year, month, day, hour = 0, minute = 0, second = 0;
@@ -220,7 +220,7 @@ int parse_datetime_text(const char *text, size_t length, int64_t *ticks)
 }
 
 /* [-][d.]hh:mm[:ss[.fffffff]], the way timespans print. */
-int parse_timespan_text(const char *text, size_t length, int64_t *ticks)
+int kql_parse_timespan_text(const char *text, size_t length, int64_t *ticks)
 {
 	size_t position = 0;
 	bool negative = expect_char(text, length, &position, '-');
@@ -261,5 +261,5 @@ int parse_timespan_text(const char *text, size_t length, int64_t *ticks)
 
 int kql_datetime_parse(const char *text, size_t length, int64_t *ticks)
 {
-	return parse_datetime_text(text, length, ticks);
+	return kql_parse_datetime_text(text, length, ticks);
 }

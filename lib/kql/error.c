@@ -36,7 +36,7 @@ const char *kql_error_kind_name(enum kql_error_kind kind)
 	return "error";
 }
 
-void error_set_message(struct kql_error *error, enum kql_error_kind kind, size_t offset,
+void kql_error_set_message(struct kql_error *error, enum kql_error_kind kind, size_t offset,
 		       const char *message)
 {
 	if (!error || error->kind != KQL_ERROR_NONE)
@@ -48,7 +48,7 @@ void error_set_message(struct kql_error *error, enum kql_error_kind kind, size_t
 	snprintf(error->message, sizeof(error->message), "%s", message);
 }
 
-void error_set(struct kql_error *error, enum kql_error_kind kind, size_t offset,
+void kql_error_set(struct kql_error *error, enum kql_error_kind kind, size_t offset,
 	       const char *format, ...)
 {
 	char message[sizeof(error->message)];
@@ -57,7 +57,7 @@ void error_set(struct kql_error *error, enum kql_error_kind kind, size_t offset,
 	va_start(args, format);
 	vsnprintf(message, sizeof(message), format, args);
 	va_end(args);
-	error_set_message(error, kind, offset, message);
+	kql_error_set_message(error, kind, offset, message);
 }
 
 static bool is_continuation(unsigned char c)
@@ -88,7 +88,7 @@ static void locate(const char *text, size_t length, size_t offset, unsigned *lin
 	*column = current_column;
 }
 
-void error_locate(struct kql_error *error, const char *text, size_t length)
+void kql_error_locate(struct kql_error *error, const char *text, size_t length)
 {
 	if (error && error->kind != KQL_ERROR_NONE && error->line == 0 &&
 	    error->kind != KQL_ERROR_NOMEM)

@@ -5,7 +5,7 @@
  * dynamic values) go to the row's scratch space; column values are read in
  * place.  Null follows Kusto: comparisons and arithmetic with null give null,
  * and/or use three-valued logic, where keeps only rows whose predicate is
- * true.  eval_predicate() is the fast path for where clauses: it never
+ * true.  kql_eval_predicate() is the fast path for where clauses: it never
  * builds a value for and/or/has/between on columns and constants.
  */
 #include <errno.h>
@@ -84,10 +84,10 @@ static double arith_double(enum op op, double a, double b)
 	}
 }
 
-void arith_apply(enum op op, const struct value *a, const struct value *b, enum value_type type,
+void kql_arith_apply(enum op op, const struct value *a, const struct value *b, enum value_type type,
 		 struct value *out)
 {
-	*out = value_null(type);
+	*out = kql_value_null(type);
 	if (a->is_null || b->is_null)
 		return;
 	if (type == VALUE_REAL) {
@@ -143,13 +143,13 @@ static int eval_tristate(const struct expr *expr, struct eval_context *context)
 {
 	struct value value;
 
-	eval_expr(expr, context, &value);
+	kql_eval_expr(expr, context, &value);
 	return tristate(&value);
 }
 
 static struct value bool_or_null(int state)
 {
-	return state < 0 ? value_null(VALUE_BOOL) : value_bool(state == 1);
+	return state < 0 ? kql_value_null(VALUE_BOOL) : kql_value_bool(state == 1);
 }
 
 static bool compare_holds(enum op op, int order)
@@ -176,8 +176,8 @@ static int eval_compare(const struct expr *expr, struct eval_context *context)
 {
 	struct value left, right;
 
-	eval_expr(expr->binary.left, context, &left);
-	eval_expr(expr->binary.right, context, &right);
+	kql_eval_expr(expr->binary.left, context, &left);
+	kql_eval_expr(expr->binary.right, context, &right);
 	if (left.is_null || right.is_null)
 		return -1;
 	if (left.type == VALUE_DYNAMIC) {
@@ -193,12 +193,12 @@ static int eval_compare(const struct expr *expr, struct eval_context *context)
 		if (isnan(x) || isnan(y))
 			return expr->binary.op == OP_NE;
 	}
-	return compare_holds(expr->binary.op, value_compare(&left, &right));
+	return compare_holds(expr->binary.op, kql_value_compare(&left, &right));
 }
 
-bool eval_string(const struct expr *expr, struct eval_context *context, struct value *out)
+bool kql_eval_string(const struct expr *expr, struct eval_context *context, struct value *out)
 {
-	eval_expr(expr, context, out);
+	kql_eval_expr(expr, context, out);
 	return true;
 }
 
@@ -207,13 +207,13 @@ static bool string_match(const struct expr *expr, struct eval_context *context)
 	struct value left;
 	bool matched;
 
-	eval_expr(expr->string.left, context, &left);
+	kql_eval_expr(expr->string.left, context, &left);
 	if (expr->string.constant) {
 		matched = kql_needle_match(&expr->string.needle, left.str, left.len);
 	} else {
 		struct value right;
 
-		eval_expr(expr->string.right, context, &right);
+		kql_eval_expr(expr->string.right, context, &right);
 		matched = kql_string_match(expr->string.match.kind, expr->string.match.case_sensitive,
 					   left.str, left.len, right.str, right.len);
 	}
@@ -238,7 +238,7 @@ static bool item_matches(enum set_op op, const struct value *left, const struct 
 			struct value inner;
 			bool matched;
 
-			value_from_json(element, VALUE_DYNAMIC, &inner);
+			kql_value_from_json(element, VALUE_DYNAMIC, &inner);
 			matched = item_matches(op, left, &inner, context);
 			if (matched && op != SET_HAS_ALL)
 				return true;
@@ -252,11 +252,11 @@ static bool item_matches(enum set_op op, const struct value *left, const struct 
 	single.op = op;
 	single.type = left->type;
 	/* a one-element set: same conversions as constant lists */
-	if (match_set_add_converted(&single, item, context->scratch) < 0)
+	if (kql_match_set_add_converted(&single, item, context->scratch) < 0)
 		context->error = -ENOMEM;
 	else if (single.needle_count || single.values.count)
-		matched = match_set_test(&single, left);
-	match_set_free(&single);
+		matched = kql_match_set_test(&single, left);
+	kql_match_set_free(&single);
 	return matched;
 }
 
@@ -267,20 +267,20 @@ static int eval_set(const struct expr *expr, struct eval_context *context)
 	const struct match_set *set = expr->set.set;
 	bool matched;
 
-	eval_expr(expr->set.left, context, &left);
+	kql_eval_expr(expr->set.left, context, &left);
 	if (left.is_null)
 		return set_negated(op);
 	if (expr->set.set_slot >= 0)
 		set = context->slots->sets[expr->set.set_slot];
 	if (set) {
-		matched = match_set_test(set, &left);
+		matched = kql_match_set_test(set, &left);
 	} else {
 		matched = op == SET_HAS_ALL;
 		for (size_t i = 0; i < expr->set.count; i++) {
 			struct value item;
 			bool one;
 
-			eval_expr(expr->set.items[i], context, &item);
+			kql_eval_expr(expr->set.items[i], context, &item);
 			one = item_matches(op, &left, &item, context);
 			if (op == SET_HAS_ALL && !one) {
 				matched = false;
@@ -299,14 +299,14 @@ static int eval_between(const struct expr *expr, struct eval_context *context)
 {
 	struct value value, low, high;
 
-	eval_expr(expr->between.value, context, &value);
+	kql_eval_expr(expr->between.value, context, &value);
 	if (value.is_null)
 		return -1;
-	eval_expr(expr->between.low, context, &low);
-	eval_expr(expr->between.high, context, &high);
+	kql_eval_expr(expr->between.low, context, &low);
+	kql_eval_expr(expr->between.high, context, &high);
 	if (low.is_null || high.is_null)
 		return -1;
-	bool inside = value_compare(&value, &low) >= 0 && value_compare(&value, &high) <= 0;
+	bool inside = kql_value_compare(&value, &low) >= 0 && kql_value_compare(&value, &high) <= 0;
 
 	if (value.type == VALUE_REAL && isnan(value.r))
 		inside = false;
@@ -318,8 +318,8 @@ static void eval_member(const struct expr *expr, struct eval_context *context, s
 	struct value base;
 	json_t *found = NULL;
 
-	eval_expr(expr->member.base, context, &base);
-	*out = value_null(VALUE_DYNAMIC);
+	kql_eval_expr(expr->member.base, context, &base);
+	*out = kql_value_null(VALUE_DYNAMIC);
 	if (base.is_null)
 		return;
 	if (expr->kind == EXPR_MEMBER) {
@@ -327,7 +327,7 @@ static void eval_member(const struct expr *expr, struct eval_context *context, s
 	} else {
 		struct value index;
 
-		eval_expr(expr->member.index, context, &index);
+		kql_eval_expr(expr->member.index, context, &index);
 		if (index.type == VALUE_STRING) {
 			found = json_object_get(base.dyn, index.str);
 		} else if (!index.is_null && json_is_array(base.dyn)) {
@@ -352,7 +352,7 @@ static void eval_call(const struct expr *expr, struct eval_context *context, str
 	size_t count = expr->call.count < 64 ? expr->call.count : 64;
 
 	for (size_t i = 0; i < count; i++)
-		eval_expr(expr->call.args[i], context, &args[i]);
+		kql_eval_expr(expr->call.args[i], context, &args[i]);
 	expr->call.function->eval(context, expr, args, out);
 }
 
@@ -360,11 +360,11 @@ static bool regex_matches(const struct expr *expr, struct eval_context *context)
 {
 	struct value text;
 
-	eval_expr(expr->regex.operand, context, &text);
-	return regex_search(expr->regex.regex, text.str, text.len, NULL, 0);
+	kql_eval_expr(expr->regex.operand, context, &text);
+	return kql_regex_search(expr->regex.regex, text.str, text.len, NULL, 0);
 }
 
-void eval_expr(const struct expr *expr, struct eval_context *context, struct value *out)
+void kql_eval_expr(const struct expr *expr, struct eval_context *context, struct value *out)
 {
 	switch (expr->kind) {
 	case EXPR_CONST:
@@ -377,24 +377,24 @@ void eval_expr(const struct expr *expr, struct eval_context *context, struct val
 		*out = context->row[expr->column];
 		return;
 	case EXPR_NOW:
-		*out = value_null(VALUE_DATETIME);
+		*out = kql_value_null(VALUE_DATETIME);
 		out->is_null = false;
 		out->ticks = context->now;
 		return;
 	case EXPR_ARITH: {
 		struct value left, right;
 
-		eval_expr(expr->binary.left, context, &left);
-		eval_expr(expr->binary.right, context, &right);
-		arith_apply(expr->binary.op, &left, &right, expr->type, out);
+		kql_eval_expr(expr->binary.left, context, &left);
+		kql_eval_expr(expr->binary.right, context, &right);
+		kql_arith_apply(expr->binary.op, &left, &right, expr->type, out);
 		return;
 	}
 	case EXPR_NEGATE: {
-		struct value zero = value_long(0);
+		struct value zero = kql_value_long(0);
 		struct value operand;
 
-		eval_expr(expr->operand, context, &operand);
-		arith_apply(OP_SUB, &zero, &operand, expr->type, out);
+		kql_eval_expr(expr->operand, context, &operand);
+		kql_arith_apply(OP_SUB, &zero, &operand, expr->type, out);
 		if (expr->type == VALUE_REAL && !operand.is_null)
 			out->r = -operand.r;
 		return;
@@ -406,24 +406,24 @@ void eval_expr(const struct expr *expr, struct eval_context *context, struct val
 		int left = eval_tristate(expr->binary.left, context);
 
 		if (left == 0) {
-			*out = value_bool(false);
+			*out = kql_value_bool(false);
 			return;
 		}
 		int right = eval_tristate(expr->binary.right, context);
 
-		*out = right == 0 ? value_bool(false) : bool_or_null(left < 0 || right < 0 ? -1 : 1);
+		*out = right == 0 ? kql_value_bool(false) : bool_or_null(left < 0 || right < 0 ? -1 : 1);
 		return;
 	}
 	case EXPR_OR: {
 		int left = eval_tristate(expr->binary.left, context);
 
 		if (left == 1) {
-			*out = value_bool(true);
+			*out = kql_value_bool(true);
 			return;
 		}
 		int right = eval_tristate(expr->binary.right, context);
 
-		*out = right == 1 ? value_bool(true) : bool_or_null(left < 0 || right < 0 ? -1 : 0);
+		*out = right == 1 ? kql_value_bool(true) : bool_or_null(left < 0 || right < 0 ? -1 : 0);
 		return;
 	}
 	case EXPR_NOT: {
@@ -433,16 +433,16 @@ void eval_expr(const struct expr *expr, struct eval_context *context, struct val
 		return;
 	}
 	case EXPR_STRING:
-		*out = value_bool(string_match(expr, context));
+		*out = kql_value_bool(string_match(expr, context));
 		return;
 	case EXPR_SET:
-		*out = value_bool(eval_set(expr, context));
+		*out = kql_value_bool(eval_set(expr, context));
 		return;
 	case EXPR_BETWEEN:
 		*out = bool_or_null(eval_between(expr, context));
 		return;
 	case EXPR_REGEX:
-		*out = value_bool(regex_matches(expr, context));
+		*out = kql_value_bool(regex_matches(expr, context));
 		return;
 	case EXPR_CALL:
 		eval_call(expr, context, out);
@@ -454,22 +454,22 @@ void eval_expr(const struct expr *expr, struct eval_context *context, struct val
 	case EXPR_IFF: {
 		int condition = eval_tristate(expr->iff.condition, context);
 
-		eval_expr(condition == 1 ? expr->iff.then : expr->iff.otherwise, context, out);
+		kql_eval_expr(condition == 1 ? expr->iff.then : expr->iff.otherwise, context, out);
 		return;
 	}
 	}
-	*out = value_null(expr->type);
+	*out = kql_value_null(expr->type);
 }
 
-bool eval_predicate(const struct expr *expr, struct eval_context *context)
+bool kql_eval_predicate(const struct expr *expr, struct eval_context *context)
 {
 	switch (expr->kind) {
 	case EXPR_AND:
-		return eval_predicate(expr->binary.left, context) &&
-		       eval_predicate(expr->binary.right, context);
+		return kql_eval_predicate(expr->binary.left, context) &&
+		       kql_eval_predicate(expr->binary.right, context);
 	case EXPR_OR:
-		return eval_predicate(expr->binary.left, context) ||
-		       eval_predicate(expr->binary.right, context);
+		return kql_eval_predicate(expr->binary.left, context) ||
+		       kql_eval_predicate(expr->binary.right, context);
 	case EXPR_STRING:
 		if (expr->string.constant && expr->string.left->kind == EXPR_COLUMN) {
 			const struct value *column = &context->row[expr->string.left->column];
@@ -487,7 +487,7 @@ bool eval_predicate(const struct expr *expr, struct eval_context *context)
 	default: {
 		struct value value;
 
-		eval_expr(expr, context, &value);
+		kql_eval_expr(expr, context, &value);
 		return tristate(&value) == 1;
 	}
 	}

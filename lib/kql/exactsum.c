@@ -29,7 +29,7 @@ static void normalize(struct exact_sum *sum)
 	sum->pending = 0;
 }
 
-void exact_sum_add(struct exact_sum *sum, double number)
+void kql_exact_sum_add(struct exact_sum *sum, double number)
 {
 	if (isnan(number)) {
 		sum->nans++;
@@ -66,7 +66,7 @@ void exact_sum_add(struct exact_sum *sum, double number)
 		normalize(sum);
 }
 
-void exact_sum_merge(struct exact_sum *into, const struct exact_sum *from)
+void kql_exact_sum_merge(struct exact_sum *into, const struct exact_sum *from)
 {
 	struct exact_sum copy = *from;
 
@@ -81,7 +81,7 @@ void exact_sum_merge(struct exact_sum *into, const struct exact_sum *from)
 	normalize(into);
 }
 
-double exact_sum_value(const struct exact_sum *sum)
+double kql_exact_sum_value(const struct exact_sum *sum)
 {
 	if (sum->nans || (sum->positive_infinities && sum->negative_infinities))
 		return NAN;

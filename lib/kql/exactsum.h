@@ -16,8 +16,8 @@ struct exact_sum {
 	uint64_t negative_infinities;
 };
 
-void exact_sum_add(struct exact_sum *sum, double number);
-void exact_sum_merge(struct exact_sum *into, const struct exact_sum *from);
-double exact_sum_value(const struct exact_sum *sum);
+void kql_exact_sum_add(struct exact_sum *sum, double number);
+void kql_exact_sum_merge(struct exact_sum *into, const struct exact_sum *from);
+double kql_exact_sum_value(const struct exact_sum *sum);
 
 #endif

@@ -17,7 +17,7 @@
 
 #include "kql/internal.h"
 
-const struct relation *stage_input(const struct pipeline *pipeline, size_t stage)
+const struct relation *kql_stage_input(const struct pipeline *pipeline, size_t stage)
 {
 	return stage == 0 ? &pipeline->source : &pipeline->stages[stage - 1].output;
 }
@@ -44,7 +44,7 @@ static int input_next(struct row_input *input, const struct value **row, struct 
 					      ? input->source->error_message(input->source->context)
 					      : NULL;
 
-		error_set(error, status == -ENOMEM ? KQL_ERROR_NOMEM : KQL_ERROR_RUNTIME, 0,
+		kql_error_set(error, status == -ENOMEM ? KQL_ERROR_NOMEM : KQL_ERROR_RUNTIME, 0,
 			  "reading table '%s': %s", input->source->schema->name,
 			  message ? message : strerror(-status));
 	}
@@ -70,13 +70,13 @@ static int run_streaming(const struct pipeline *pipeline, size_t first, size_t l
 			const struct expr *predicate =
 				predicates ? predicates[s] : stage->where.predicate;
 
-			if (!eval_predicate(predicate, context))
+			if (!kql_eval_predicate(predicate, context))
 				return 0;
 		} else if (stage->kind == STAGE_MAP) {
 			struct value *out = buffers[s];
 
 			for (size_t i = 0; i < stage->output.count; i++)
-				eval_expr(stage->map.exprs[i], context, &out[i]);
+				kql_eval_expr(stage->map.exprs[i], context, &out[i]);
 			*row = out;
 		}
 		if (context->error < 0)
@@ -85,7 +85,7 @@ static int run_streaming(const struct pipeline *pipeline, size_t first, size_t l
 	return 1;
 }
 
-int prefix_run(const struct pipeline *pipeline, size_t stage_limit,
+int kql_prefix_run(const struct pipeline *pipeline, size_t stage_limit,
 	       struct expr *const *predicates, struct eval_context *context,
 	       struct value **buffers, const struct value **row)
 {
@@ -145,7 +145,7 @@ static int compare_rows(const void *a, const void *b, void *data)
 
 		if (u->is_null != v->is_null)
 			return (u->is_null == key->nulls_first) ? -1 : 1;
-		int order = value_compare(u, v);
+		int order = kql_value_compare(u, v);
 
 		if (order)
 			return key->descending ? -order : order;
@@ -172,7 +172,7 @@ static int sort_table(const struct stage *stage, struct kql_table *input,
 	for (size_t r = 0; r < rows; r++) {
 		context.row = &input->cells[r * input->column_count];
 		for (size_t k = 0; k < count; k++)
-			eval_expr(stage->sort.keys[k].expr, &context, &keys[r * count + k]);
+			kql_eval_expr(stage->sort.keys[k].expr, &context, &keys[r * count + k]);
 		order[r] = r;
 	}
 	struct sort_context sort = {stage, keys};
@@ -182,18 +182,18 @@ static int sort_table(const struct stage *stage, struct kql_table *input,
 			       ? (size_t)stage->sort.limit
 			       : rows;
 
-	*out = table_new(&stage->output);
+	*out = kql_table_new(&stage->output);
 	if (!*out || context.error < 0)
 		status = -ENOMEM;
 	for (size_t r = 0; status == 0 && r < limit; r++)
-		status = table_append(*out, &input->cells[order[r] * input->column_count]);
-	scratch_free(&scratch);
+		status = kql_table_append(*out, &input->cells[order[r] * input->column_count]);
+	kql_scratch_free(&scratch);
 	free(keys);
 	free(order);
 	return status;
 }
 
-int summarize_table(const struct stage *stage, struct group_table *groups,
+int kql_summarize_table(const struct stage *stage, struct group_table *groups,
 		    struct kql_table **out)
 {
 	struct scratch scratch = {0};
@@ -206,26 +206,26 @@ int summarize_table(const struct stage *stage, struct group_table *groups,
 	if (status == 0 && groups->count == 0 && stage->summarize.key_count == 0) {
 		struct group *group;
 
-		status = group_table_get(groups, NULL, 0, 0, &group);
+		status = kql_group_table_get(groups, NULL, 0, 0, &group);
 	}
 	if (status == 0)
-		status = group_table_list(groups, &list, &count);
+		status = kql_group_table_list(groups, &list, &count);
 	if (status < 0) {
 		free(row);
 		return status;
 	}
-	*out = table_new(&stage->output);
+	*out = kql_table_new(&stage->output);
 	if (!*out)
 		status = -ENOMEM;
 	for (size_t i = 0; status == 0 && i < count; i++) {
-		status = group_output(groups, list[i], &scratch, row, &stage->output);
+		status = kql_group_output(groups, list[i], &scratch, row, &stage->output);
 		if (status == 0)
-			status = table_append(*out, row);
-		scratch_reset(&scratch);
+			status = kql_table_append(*out, row);
+		kql_scratch_reset(&scratch);
 	}
 	free(list);
 	free(row);
-	scratch_free(&scratch);
+	kql_scratch_free(&scratch);
 	return status;
 }
 
@@ -243,10 +243,10 @@ static int sink_init(struct sink *sink, const struct stage *stage, const struct 
 	memset(sink, 0, sizeof(*sink));
 	sink->stage = stage;
 	if (stage && stage->kind == STAGE_SUMMARIZE)
-		return group_table_init(&sink->groups, &stage->summarize,
+		return kql_group_table_init(&sink->groups, &stage->summarize,
 					stage->summarize.key_count, false, false);
 	if (!stage || stage->kind == STAGE_SORT) {
-		sink->rows = table_new(input);
+		sink->rows = kql_table_new(input);
 		return sink->rows ? 0 : -ENOMEM;
 	}
 	return 0;
@@ -255,7 +255,7 @@ static int sink_init(struct sink *sink, const struct stage *stage, const struct 
 static int sink_push(struct sink *sink, struct eval_context *context, const struct value *row)
 {
 	if (!sink->stage || sink->stage->kind == STAGE_SORT)
-		return table_append(sink->rows, row);
+		return kql_table_append(sink->rows, row);
 	if (sink->stage->kind == STAGE_COUNT) {
 		sink->count++;
 		return 0;
@@ -271,10 +271,10 @@ static int sink_push(struct sink *sink, struct eval_context *context, const stru
 		return -ENOMEM;
 	context->row = row;
 	for (size_t i = 0; i < plan->key_count; i++)
-		eval_expr(plan->keys[i], context, &key_values[i]);
-	status = group_table_get(&sink->groups, key_values, 0, sink->sequence, &group);
+		kql_eval_expr(plan->keys[i], context, &key_values[i]);
+	status = kql_group_table_get(&sink->groups, key_values, 0, sink->sequence, &group);
 	if (status == 0)
-		status = group_add_row(&sink->groups, group, context, sink->sequence);
+		status = kql_group_add_row(&sink->groups, group, context, sink->sequence);
 	sink->sequence++;
 	if (key_values != keys)
 		free(key_values);
@@ -293,12 +293,12 @@ static int sink_finish(struct sink *sink, const struct exec_slots *slots, int64_
 	case STAGE_SORT:
 		return sort_table(sink->stage, sink->rows, slots, now, out);
 	case STAGE_SUMMARIZE:
-		return summarize_table(sink->stage, &sink->groups, out);
+		return kql_summarize_table(sink->stage, &sink->groups, out);
 	case STAGE_COUNT: {
-		struct value count = value_long(sink->count);
+		struct value count = kql_value_long(sink->count);
 
-		*out = table_new(&sink->stage->output);
-		return *out ? table_append(*out, &count) : -ENOMEM;
+		*out = kql_table_new(&sink->stage->output);
+		return *out ? kql_table_append(*out, &count) : -ENOMEM;
 	}
 	default:
 		return -EINVAL;
@@ -308,8 +308,8 @@ static int sink_finish(struct sink *sink, const struct exec_slots *slots, int64_
 static void sink_free(struct sink *sink)
 {
 	if (sink->stage && sink->stage->kind == STAGE_SUMMARIZE)
-		group_table_free(&sink->groups);
-	table_free(sink->rows);
+		kql_group_table_free(&sink->groups);
+	kql_table_free(sink->rows);
 }
 
 /* ---- segments --------------------------------------------------------------------------- */
@@ -337,7 +337,7 @@ static int run_segment(const struct pipeline *pipeline, size_t first, size_t blo
 		if (status <= 0)
 			break;
 		status = 0;
-		scratch_reset(&scratch);
+		kql_scratch_reset(&scratch);
 		size_t s = first;
 		bool passed = true;
 
@@ -378,16 +378,16 @@ static int run_segment(const struct pipeline *pipeline, size_t first, size_t blo
 			}
 		}
 	}
-	scratch_free(&scratch);
+	kql_scratch_free(&scratch);
 	free(taken);
 	buffers_free(pipeline, buffers);
 	if (status < 0 && error->kind == KQL_ERROR_NONE)
-		error_set(error, status == -ENOMEM ? KQL_ERROR_NOMEM : KQL_ERROR_RUNTIME, 0,
+		kql_error_set(error, status == -ENOMEM ? KQL_ERROR_NOMEM : KQL_ERROR_RUNTIME, 0,
 			  "%s", strerror(-status));
 	return status;
 }
 
-int pipeline_run(const struct kql_query *query, const struct pipeline *pipeline, size_t first,
+int kql_pipeline_run(const struct kql_query *query, const struct pipeline *pipeline, size_t first,
 		 struct row_input *input, const struct exec_slots *slots, int64_t now,
 		 struct kql_table **out, struct kql_error *error)
 {
@@ -406,7 +406,7 @@ int pipeline_run(const struct kql_query *query, const struct pipeline *pipeline,
 			blocking < pipeline->stage_count ? &pipeline->stages[blocking] : NULL;
 		struct sink sink;
 		const struct relation *relation =
-			stage ? stage_input(pipeline, blocking) : stage_input(pipeline, pipeline->stage_count);
+			stage ? kql_stage_input(pipeline, blocking) : kql_stage_input(pipeline, pipeline->stage_count);
 
 		status = sink_init(&sink, stage, relation);
 		if (status == 0)
@@ -416,12 +416,12 @@ int pipeline_run(const struct kql_query *query, const struct pipeline *pipeline,
 		if (status == 0)
 			status = sink_finish(&sink, slots, now, &next);
 		sink_free(&sink);
-		table_free(intermediate);
+		kql_table_free(intermediate);
 		intermediate = NULL;
 		if (status < 0) {
-			table_free(next);
+			kql_table_free(next);
 			if (error->kind == KQL_ERROR_NONE)
-				error_set(error, status == -ENOMEM ? KQL_ERROR_NOMEM : KQL_ERROR_RUNTIME,
+				kql_error_set(error, status == -ENOMEM ? KQL_ERROR_NOMEM : KQL_ERROR_RUNTIME,
 					  0, "%s", strerror(-status));
 			return status;
 		}
@@ -438,7 +438,7 @@ int pipeline_run(const struct kql_query *query, const struct pipeline *pipeline,
 
 /* ---- slots ---------------------------------------------------------------------------- */
 
-const struct kql_source *exec_find_source(const struct kql_query *query, int table,
+const struct kql_source *kql_exec_find_source(const struct kql_query *query, int table,
 					  const struct exec_env *env)
 {
 	const char *name = query->tables[table]->name;
@@ -450,7 +450,7 @@ const struct kql_source *exec_find_source(const struct kql_query *query, int tab
 	return NULL;
 }
 
-int pipeline_execute(const struct kql_query *query, const struct pipeline *pipeline,
+int kql_pipeline_execute(const struct kql_query *query, const struct pipeline *pipeline,
 		     const struct exec_slots *slots, int64_t now, const struct exec_env *env,
 		     struct kql_table **out, struct kql_error *error)
 {
@@ -461,15 +461,15 @@ int pipeline_execute(const struct kql_query *query, const struct pipeline *pipel
 	} else if (env->materialized && env->materialized[pipeline->table]) {
 		input.table = env->materialized[pipeline->table];
 	} else {
-		input.source = exec_find_source(query, pipeline->table, env);
+		input.source = kql_exec_find_source(query, pipeline->table, env);
 		if (!input.source) {
-			error_set(error, KQL_ERROR_RUNTIME, pipeline->offset,
+			kql_error_set(error, KQL_ERROR_RUNTIME, pipeline->offset,
 				  "no rows were given for table '%s'",
 				  query->tables[pipeline->table]->name);
 			return -EINVAL;
 		}
 	}
-	return pipeline_run(query, pipeline, 0, &input, slots, now, out, error);
+	return kql_pipeline_run(query, pipeline, 0, &input, slots, now, out, error);
 }
 
 /* Drops what the values of one evaluation hold, keeping the arrays. */
@@ -478,11 +478,11 @@ static void slots_clear(struct exec_slots *slots)
 	for (size_t i = 0; slots->values && i < slots->count; i++) {
 		if (slots->values[i].type == VALUE_DYNAMIC && !slots->values[i].is_null)
 			json_decref(slots->values[i].dyn);
-		slots->values[i] = value_null(VALUE_BOOL);
+		slots->values[i] = kql_value_null(VALUE_BOOL);
 	}
 	for (size_t i = 0; slots->sets && i < slots->count; i++) {
 		if (slots->sets[i]) {
-			match_set_free(slots->sets[i]);
+			kql_match_set_free(slots->sets[i]);
 			free(slots->sets[i]);
 			slots->sets[i] = NULL;
 		}
@@ -491,7 +491,7 @@ static void slots_clear(struct exec_slots *slots)
 	slots->ready = false;
 }
 
-void slots_free(struct exec_slots *slots)
+void kql_slots_free(struct exec_slots *slots)
 {
 	slots_clear(slots);
 	free(slots->values);
@@ -506,7 +506,7 @@ static int slot_set(const struct kql_query *query, const struct slot *slot,
 {
 	struct kql_table *table = NULL;
 	struct scratch scratch = {0};
-	int status = pipeline_execute(query, slot->subquery, slots, now, env, &table, error);
+	int status = kql_pipeline_execute(query, slot->subquery, slots, now, env, &table, error);
 
 	if (status < 0)
 		return status;
@@ -515,19 +515,19 @@ static int slot_set(const struct kql_query *query, const struct slot *slot,
 	struct match_set *set = calloc(1, sizeof(*set));
 
 	if (!set) {
-		table_free(table);
+		kql_table_free(table);
 		return -ENOMEM;
 	}
 	set->op = slot->op;
 	set->type = slot->type;
 	for (size_t r = 0; status == 0 && r < table->row_count; r++) {
-		status = match_set_add_converted(set, &table->cells[r * table->column_count], &scratch);
-		scratch_reset(&scratch);
+		status = kql_match_set_add_converted(set, &table->cells[r * table->column_count], &scratch);
+		kql_scratch_reset(&scratch);
 	}
-	scratch_free(&scratch);
-	table_free(table);
+	kql_scratch_free(&scratch);
+	kql_table_free(table);
 	if (status < 0) {
-		match_set_free(set);
+		kql_match_set_free(set);
 		free(set);
 		return status;
 	}
@@ -535,7 +535,7 @@ static int slot_set(const struct kql_query *query, const struct slot *slot,
 	return 0;
 }
 
-int slots_evaluate(const struct kql_query *query, struct exec_slots *slots, int64_t now,
+int kql_slots_evaluate(const struct kql_query *query, struct exec_slots *slots, int64_t now,
 		   const struct exec_env *env, struct kql_error *error)
 {
 	struct scratch scratch = {0};
@@ -545,7 +545,7 @@ int slots_evaluate(const struct kql_query *query, struct exec_slots *slots, int6
 	 * at a new now allocates nothing */
 	slots_clear(slots);
 	if (!slots->values || slots->count != query->slot_count) {
-		slots_free(slots);
+		kql_slots_free(slots);
 		slots->count = query->slot_count;
 		slots->values = calloc(query->slot_count + 1, sizeof(*slots->values));
 		slots->sets = calloc(query->slot_count + 1, sizeof(*slots->sets));
@@ -558,28 +558,28 @@ int slots_evaluate(const struct kql_query *query, struct exec_slots *slots, int6
 		if (slot->subquery && (slot->subquery->depends & DEPENDS_TABLE) &&
 		    env->source_count == 0 && !env->materialized) {
 			/* no tables to read: matching single rows, pushdown */
-			slots->values[i] = value_null(VALUE_BOOL);
+			slots->values[i] = kql_value_null(VALUE_BOOL);
 			continue;
 		}
 		if (slot->subquery) {
-			slots->values[i] = value_null(VALUE_BOOL);
+			slots->values[i] = kql_value_null(VALUE_BOOL);
 			status = slot_set(query, slot, slots, now, env, &slots->sets[i], error);
 			continue;
 		}
 		struct eval_context context = {NULL, slots, &scratch, now, 0};
 		struct value value;
 
-		eval_expr(slot->expr, &context, &value);
+		kql_eval_expr(slot->expr, &context, &value);
 		status = context.error;
 		if (status == 0)
-			status = value_copy_arena(&slots->values[i], &value, &slots->arena);
-		scratch_reset(&scratch);
+			status = kql_value_copy_arena(&slots->values[i], &value, &slots->arena);
+		kql_scratch_reset(&scratch);
 	}
-	scratch_free(&scratch);
+	kql_scratch_free(&scratch);
 	slots->now = now;
 	slots->ready = status == 0;
 	if (status < 0 && error && error->kind == KQL_ERROR_NONE)
-		error_set(error, status == -ENOMEM ? KQL_ERROR_NOMEM : KQL_ERROR_RUNTIME, 0, "%s",
+		kql_error_set(error, status == -ENOMEM ? KQL_ERROR_NOMEM : KQL_ERROR_RUNTIME, 0, "%s",
 			  strerror(-status));
 	return status;
 }

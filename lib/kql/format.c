@@ -52,13 +52,13 @@ static char *value_text(const struct value *value, size_t *length)
 			snprintf(buffer, sizeof(buffer), "%" PRId64, value->l);
 			break;
 		case VALUE_REAL:
-			format_real(value->r, buffer, sizeof(buffer));
+			kql_format_real(value->r, buffer, sizeof(buffer));
 			break;
 		case VALUE_DATETIME:
-			format_datetime(value->ticks, buffer, sizeof(buffer));
+			kql_format_datetime(value->ticks, buffer, sizeof(buffer));
 			break;
 		case VALUE_TIMESPAN:
-			format_timespan(value->ticks, buffer, sizeof(buffer));
+			kql_format_timespan(value->ticks, buffer, sizeof(buffer));
 			break;
 		case VALUE_STRING: {
 			char *copy = malloc(value->len + 1);
@@ -149,7 +149,7 @@ static void json_write_value(FILE *out, const struct value *value)
 		fprintf(out, "%" PRId64, value->l);
 		return;
 	case VALUE_REAL:
-		format_real(value->r, buffer, sizeof(buffer));
+		kql_format_real(value->r, buffer, sizeof(buffer));
 		if (isfinite(value->r))
 			fputs(buffer, out);
 		else

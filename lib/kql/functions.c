@@ -44,22 +44,22 @@ static void string_result(struct eval_context *context, const char *text, size_t
 	char *copy = scratch_string(context, length);
 
 	if (!copy) {
-		*out = value_string("", 0);
+		*out = kql_value_string("", 0);
 		return;
 	}
 	memcpy(copy, text, length);
 	copy[length] = '\0';
-	*out = value_string(copy, length);
+	*out = kql_value_string(copy, length);
 }
 
 static void dynamic_result(struct eval_context *context, json_t *json, struct value *out)
 {
-	*out = value_null(VALUE_DYNAMIC);
+	*out = kql_value_null(VALUE_DYNAMIC);
 	if (!json) {
 		context->error = -ENOMEM;
 		return;
 	}
-	if (scratch_keep(context->scratch, json) < 0) {
+	if (kql_scratch_keep(context->scratch, json) < 0) {
 		context->error = -ENOMEM;
 		return;
 	}
@@ -72,9 +72,9 @@ static struct value text_of(struct eval_context *context, const struct value *va
 {
 	struct value text;
 
-	if (value_to_string(value, context->scratch, &text) < 0) {
+	if (kql_value_to_string(value, context->scratch, &text) < 0) {
 		context->error = -ENOMEM;
-		return value_string("", 0);
+		return kql_value_string("", 0);
 	}
 	return text;
 }
@@ -190,7 +190,7 @@ static int prepare_regex(struct expr *call, size_t index, size_t slot, int ancho
 				      (int)pattern->constant.len, pattern->constant.str,
 				      anchor == 2 ? "$" : "")
 			    : sprintf(text, "%.*s", (int)pattern->constant.len, pattern->constant.str);
-	int status = regex_compile(call->call.regexes[slot], text, (size_t)length, false, inner,
+	int status = kql_regex_compile(call->call.regexes[slot], text, (size_t)length, false, inner,
 				   sizeof(inner));
 
 	free(text);
@@ -234,7 +234,7 @@ static int check_extract(struct expr *call, char *message, size_t size)
 static void eval_now(struct eval_context *context, const struct expr *call, struct value *args,
 		     struct value *out)
 {
-	*out = value_null(VALUE_DATETIME);
+	*out = kql_value_null(VALUE_DATETIME);
 	int64_t offset = call->call.count == 1 ? args[0].ticks : 0;
 
 	if (call->call.count == 1 && args[0].is_null)
@@ -246,7 +246,7 @@ static void eval_ago(struct eval_context *context, const struct expr *call, stru
 		     struct value *out)
 {
 	(void)call;
-	*out = value_null(VALUE_DATETIME);
+	*out = kql_value_null(VALUE_DATETIME);
 	if (!args[0].is_null)
 		out->is_null = __builtin_sub_overflow(context->now, args[0].ticks, &out->ticks);
 }
@@ -272,7 +272,7 @@ static void eval_isempty(struct eval_context *context, const struct expr *call,
 {
 	(void)context;
 	(void)call;
-	*out = value_bool(is_empty(&args[0]));
+	*out = kql_value_bool(is_empty(&args[0]));
 }
 
 static void eval_isnotempty(struct eval_context *context, const struct expr *call,
@@ -280,7 +280,7 @@ static void eval_isnotempty(struct eval_context *context, const struct expr *cal
 {
 	(void)context;
 	(void)call;
-	*out = value_bool(!is_empty(&args[0]));
+	*out = kql_value_bool(!is_empty(&args[0]));
 }
 
 static void eval_isnull(struct eval_context *context, const struct expr *call,
@@ -288,7 +288,7 @@ static void eval_isnull(struct eval_context *context, const struct expr *call,
 {
 	(void)context;
 	(void)call;
-	*out = value_bool(is_null(&args[0]));
+	*out = kql_value_bool(is_null(&args[0]));
 }
 
 static void eval_isnotnull(struct eval_context *context, const struct expr *call,
@@ -296,7 +296,7 @@ static void eval_isnotnull(struct eval_context *context, const struct expr *call
 {
 	(void)context;
 	(void)call;
-	*out = value_bool(!is_null(&args[0]));
+	*out = kql_value_bool(!is_null(&args[0]));
 }
 
 static void change_case(struct eval_context *context, const struct value *arg, bool upper,
@@ -305,7 +305,7 @@ static void change_case(struct eval_context *context, const struct value *arg, b
 	struct value text = text_of(context, arg);
 	char *copy = scratch_string(context, text.len);
 
-	*out = value_string("", 0);
+	*out = kql_value_string("", 0);
 	if (!copy)
 		return;
 	for (size_t i = 0; i < text.len; i++) {
@@ -318,7 +318,7 @@ static void change_case(struct eval_context *context, const struct value *arg, b
 		copy[i] = (char)c;
 	}
 	copy[text.len] = '\0';
-	*out = value_string(copy, text.len);
+	*out = kql_value_string(copy, text.len);
 }
 
 static void eval_tolower(struct eval_context *context, const struct expr *call,
@@ -369,7 +369,7 @@ static void eval_strlen(struct eval_context *context, const struct expr *call,
 	(void)call;
 	struct value text = text_of(context, &args[0]);
 
-	*out = value_long(count_characters(text.str, text.len));
+	*out = kql_value_long(count_characters(text.str, text.len));
 }
 
 static void eval_tostring(struct eval_context *context, const struct expr *call,
@@ -384,7 +384,7 @@ static void eval_tolong(struct eval_context *context, const struct expr *call,
 {
 	(void)context;
 	(void)call;
-	value_to_long(&args[0], out);
+	kql_value_to_long(&args[0], out);
 }
 
 static void eval_toreal(struct eval_context *context, const struct expr *call,
@@ -392,7 +392,7 @@ static void eval_toreal(struct eval_context *context, const struct expr *call,
 {
 	(void)context;
 	(void)call;
-	value_to_real(&args[0], out);
+	kql_value_to_real(&args[0], out);
 }
 
 static void eval_tobool(struct eval_context *context, const struct expr *call,
@@ -400,7 +400,7 @@ static void eval_tobool(struct eval_context *context, const struct expr *call,
 {
 	(void)context;
 	(void)call;
-	value_to_bool(&args[0], out);
+	kql_value_to_bool(&args[0], out);
 }
 
 static void eval_todatetime(struct eval_context *context, const struct expr *call,
@@ -408,7 +408,7 @@ static void eval_todatetime(struct eval_context *context, const struct expr *cal
 {
 	(void)context;
 	(void)call;
-	value_to_datetime(&args[0], out);
+	kql_value_to_datetime(&args[0], out);
 }
 
 static void eval_totimespan(struct eval_context *context, const struct expr *call,
@@ -416,7 +416,7 @@ static void eval_totimespan(struct eval_context *context, const struct expr *cal
 {
 	(void)context;
 	(void)call;
-	value_to_timespan(&args[0], out);
+	kql_value_to_timespan(&args[0], out);
 }
 
 static void eval_parse_json(struct eval_context *context, const struct expr *call,
@@ -428,13 +428,13 @@ static void eval_parse_json(struct eval_context *context, const struct expr *cal
 		return;
 	}
 	if (args[0].type != VALUE_STRING) {
-		dynamic_result(context, value_to_json(&args[0]), out);
+		dynamic_result(context, kql_value_to_json(&args[0]), out);
 		return;
 	}
 	json_t *json = json_loadb(args[0].str, args[0].len, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
 
 	if (!json) /* not JSON: the string itself */
-		json = json_string_lossy(args[0].str, args[0].len);
+		json = kql_json_string_lossy(args[0].str, args[0].len);
 	dynamic_result(context, json, out);
 }
 
@@ -464,7 +464,7 @@ static void eval_split(struct eval_context *context, const struct expr *call, st
 		size_t end = found ? (size_t)(found - text.str) : text.len;
 
 		if (wanted < 0 || index == wanted) {
-			json_t *part = json_string_lossy(text.str + start, end - start);
+			json_t *part = kql_json_string_lossy(text.str + start, end - start);
 
 			if (!part || json_array_append_new(array, part) < 0) {
 				json_decref(array);
@@ -489,10 +489,10 @@ static void eval_trim(struct eval_context *context, const struct expr *call, str
 	size_t start = 0, end = text.len;
 	regmatch_t match[1];
 
-	if (call->call.regexes[0] && regex_search(call->call.regexes[0], text.str, text.len, match, 1))
+	if (call->call.regexes[0] && kql_regex_search(call->call.regexes[0], text.str, text.len, match, 1))
 		start = (size_t)match[0].rm_eo;
 	if (call->call.regexes[1] && end > start &&
-	    regex_search(call->call.regexes[1], text.str + start, end - start, match, 1))
+	    kql_regex_search(call->call.regexes[1], text.str + start, end - start, match, 1))
 		end = start + (size_t)match[0].rm_so;
 	string_result(context, text.str + start, end - start, out);
 }
@@ -504,8 +504,8 @@ static void eval_extract(struct eval_context *context, const struct expr *call,
 	regmatch_t match[10];
 	size_t group = (size_t)call->call.args[1]->constant.l;
 
-	*out = value_string("", 0);
-	if (!regex_search(call->call.regexes[0], text.str, text.len, match, 10))
+	*out = kql_value_string("", 0);
+	if (!kql_regex_search(call->call.regexes[0], text.str, text.len, match, 10))
 		return;
 	if (match[group].rm_so < 0)
 		return;
@@ -524,7 +524,7 @@ static void eval_strcat(struct eval_context *context, const struct expr *call,
 	}
 	char *text = scratch_string(context, total);
 
-	*out = value_string("", 0);
+	*out = kql_value_string("", 0);
 	if (!text)
 		return;
 	size_t used = 0;
@@ -534,7 +534,7 @@ static void eval_strcat(struct eval_context *context, const struct expr *call,
 		used += args[i].len;
 	}
 	text[used] = '\0';
-	*out = value_string(text, used);
+	*out = kql_value_string(text, used);
 }
 
 static void eval_substring(struct eval_context *context, const struct expr *call,
@@ -545,7 +545,7 @@ static void eval_substring(struct eval_context *context, const struct expr *call
 	int64_t start = args[1].is_null ? 0 : args[1].l;
 	int64_t length = characters;
 
-	*out = value_string("", 0);
+	*out = kql_value_string("", 0);
 	if (call->call.count == 3) {
 		if (args[2].is_null || args[2].l < 0)
 			return;
@@ -581,7 +581,7 @@ static void eval_replace_string(struct eval_context *context, const struct expr 
 	size_t length = text.len - count * lookup.len + count * rewrite.len;
 	char *result = scratch_string(context, length);
 
-	*out = value_string("", 0);
+	*out = kql_value_string("", 0);
 	if (!result)
 		return;
 	size_t used = 0;
@@ -598,7 +598,7 @@ static void eval_replace_string(struct eval_context *context, const struct expr 
 	memcpy(result + used, position, text.len - (size_t)(position - text.str));
 	used += text.len - (size_t)(position - text.str);
 	result[used] = '\0';
-	*out = value_string(result, used);
+	*out = kql_value_string(result, used);
 }
 
 static void eval_array_length(struct eval_context *context, const struct expr *call,
@@ -606,9 +606,9 @@ static void eval_array_length(struct eval_context *context, const struct expr *c
 {
 	(void)context;
 	(void)call;
-	*out = value_null(VALUE_LONG);
+	*out = kql_value_null(VALUE_LONG);
 	if (!args[0].is_null && json_is_array(args[0].dyn))
-		*out = value_long((int64_t)json_array_size(args[0].dyn));
+		*out = kql_value_long((int64_t)json_array_size(args[0].dyn));
 }
 
 static void eval_coalesce(struct eval_context *context, const struct expr *call,
@@ -642,7 +642,7 @@ static void eval_bin(struct eval_context *context, const struct expr *call, stru
 	(void)context;
 	const struct value *value = &args[0], *step = &args[1];
 
-	*out = value_null(call->type);
+	*out = kql_value_null(call->type);
 	if (value->is_null || step->is_null)
 		return;
 	switch (call->type) {
@@ -650,7 +650,7 @@ static void eval_bin(struct eval_context *context, const struct expr *call, stru
 		int64_t size = step->type == VALUE_LONG ? step->l : (int64_t)step->r;
 
 		if (size > 0)
-			*out = value_long(floor_to(value->l, size));
+			*out = kql_value_long(floor_to(value->l, size));
 		return;
 	}
 	case VALUE_REAL: {
@@ -731,7 +731,7 @@ static const struct function functions[] = {
 	{"not", 1, 1, VALUE_BOOL, false, NULL, NULL},
 };
 
-const struct function *function_find(const char *name)
+const struct function *kql_function_find(const char *name)
 {
 	for (size_t i = 0; i < sizeof(functions) / sizeof(functions[0]); i++) {
 		if (strcmp(functions[i].name, name) == 0)

@@ -118,7 +118,7 @@ static struct group *heap_pop(struct kql_aggregator *aggregator)
 
 static int refuse(struct kql_error *error, size_t offset, const char *message)
 {
-	error_set(error, KQL_ERROR_UNSUPPORTED, offset, "%s", message);
+	kql_error_set(error, KQL_ERROR_UNSUPPORTED, offset, "%s", message);
 	return -EINVAL;
 }
 
@@ -183,7 +183,7 @@ static struct expr *true_expr(struct arena *arena)
 	if (expr) {
 		expr->kind = EXPR_CONST;
 		expr->type = VALUE_BOOL;
-		expr->constant = value_bool(true);
+		expr->constant = kql_value_bool(true);
 	}
 	return expr;
 }
@@ -218,7 +218,7 @@ static int build_predicates(struct kql_aggregator *aggregator, struct kql_error 
 			if (bound->column == aggregator->window || bound->conjunct == last)
 				continue;
 			last = bound->conjunct;
-			predicate = expr_and(arena, predicate, bound->conjunct);
+			predicate = kql_expr_and(arena, predicate, bound->conjunct);
 			if (!predicate)
 				return -ENOMEM;
 		}
@@ -272,7 +272,7 @@ int kql_aggregator_new(struct kql_query *query, size_t max_bytes,
 	struct kql_aggregator *aggregator = calloc(1, sizeof(*aggregator));
 
 	if (!aggregator) {
-		error_set(error, KQL_ERROR_NOMEM, 0, "out of memory");
+		kql_error_set(error, KQL_ERROR_NOMEM, 0, "out of memory");
 		return -ENOMEM;
 	}
 	aggregator->query = query;
@@ -299,16 +299,16 @@ int kql_aggregator_new(struct kql_query *query, size_t max_bytes,
 		aggregator->summarize = next;
 		status = check_summarize(&next->summarize, error);
 		if (status == 0)
-			status = group_table_init(&aggregator->groups, &next->summarize,
+			status = kql_group_table_init(&aggregator->groups, &next->summarize,
 						  next->summarize.key_count, aggregator->window >= 0, false);
 	} else if (status == 0) {
-		aggregator->row_plan.key_count = stage_input(query->main, aggregator->prefix)->count;
-		status = group_table_init(&aggregator->groups, &aggregator->row_plan,
+		aggregator->row_plan.key_count = kql_stage_input(query->main, aggregator->prefix)->count;
+		status = kql_group_table_init(&aggregator->groups, &aggregator->row_plan,
 					  aggregator->row_plan.key_count, aggregator->window >= 0, true);
 	}
 	if (status < 0) {
 		if (error->kind == KQL_ERROR_NONE)
-			error_set(error, KQL_ERROR_NOMEM, 0, "out of memory");
+			kql_error_set(error, KQL_ERROR_NOMEM, 0, "out of memory");
 		kql_aggregator_free(aggregator);
 		return status;
 	}
@@ -320,11 +320,11 @@ void kql_aggregator_free(struct kql_aggregator *aggregator)
 {
 	if (!aggregator)
 		return;
-	group_table_free(&aggregator->groups);
+	kql_group_table_free(&aggregator->groups);
 	free(aggregator->heap);
 	free(aggregator->ranges);
 	if (aggregator->slots) {
-		slots_free(aggregator->slots);
+		kql_slots_free(aggregator->slots);
 		free(aggregator->slots);
 	}
 	if (aggregator->buffers) {
@@ -332,7 +332,7 @@ void kql_aggregator_free(struct kql_aggregator *aggregator)
 			free(aggregator->buffers[i]);
 		free(aggregator->buffers);
 	}
-	scratch_free(&aggregator->scratch);
+	kql_scratch_free(&aggregator->scratch);
 	free(aggregator);
 }
 
@@ -343,19 +343,19 @@ static int window_at(struct kql_aggregator *aggregator, int64_t now)
 {
 	if (aggregator->window_ready && aggregator->window_now == now)
 		return 0;
-	int status = row_state_prepare(aggregator->query, &aggregator->slots, &aggregator->buffers, now);
+	int status = kql_row_state_prepare(aggregator->query, &aggregator->slots, &aggregator->buffers, now);
 
 	if (status < 0)
 		return status;
 	aggregator->window_low = INT64_MIN;
 	aggregator->window_high = INT64_MAX;
 	if (aggregator->window >= 0)
-		query_bounds(aggregator->query, aggregator->window, aggregator->slots, now,
+		kql_query_bounds(aggregator->query, aggregator->window, aggregator->slots, now,
 			     &aggregator->window_low, &aggregator->window_high);
 	for (size_t r = 0; r < aggregator->range_count; r++) {
 		struct fast_range *range = &aggregator->ranges[r];
 
-		query_bounds(aggregator->query, range->column, aggregator->slots, now, &range->low,
+		kql_query_bounds(aggregator->query, range->column, aggregator->slots, now, &range->low,
 			     &range->high);
 	}
 	aggregator->window_ready = true;
@@ -371,7 +371,7 @@ static void expire(struct kql_aggregator *aggregator, int64_t low)
 		struct group *group = heap_pop(aggregator);
 
 		aggregator->stats.rows_expired += group->rows;
-		group_table_remove(&aggregator->groups, group);
+		kql_group_table_remove(&aggregator->groups, group);
 	}
 }
 
@@ -397,7 +397,7 @@ static void enforce_cap(struct kql_aggregator *aggregator)
 		struct group *group = heap_pop(aggregator);
 
 		aggregator->stats.rows_dropped += group->rows;
-		group_table_remove(&aggregator->groups, group);
+		kql_group_table_remove(&aggregator->groups, group);
 	}
 }
 
@@ -419,13 +419,13 @@ static int store(struct kql_aggregator *aggregator, struct eval_context *context
 			return -ENOMEM;
 		context->row = row;
 		for (size_t i = 0; i < plan->key_count; i++)
-			eval_expr(plan->keys[i], context, &key_values[i]);
+			kql_eval_expr(plan->keys[i], context, &key_values[i]);
 		lookup = key_values;
 	}
-	status = group_table_get(&aggregator->groups, lookup, time, aggregator->sequence, &group);
+	status = kql_group_table_get(&aggregator->groups, lookup, time, aggregator->sequence, &group);
 	if (status == 0 && aggregator->summarize) {
 		context->row = row;
-		status = group_add_row(&aggregator->groups, group, context, aggregator->sequence);
+		status = kql_group_add_row(&aggregator->groups, group, context, aggregator->sequence);
 	} else if (status == 0) {
 		group->rows++;
 	}
@@ -454,14 +454,14 @@ int kql_aggregator_add(struct kql_aggregator *aggregator, const struct value *ro
 		return status;
 	struct eval_context context = {row, aggregator->slots, &aggregator->scratch, now, 0};
 
-	status = aggregator->query->fast ? fast_filter(aggregator->query, aggregator->ranges,
+	status = aggregator->query->fast ? kql_fast_filter(aggregator->query, aggregator->ranges,
 						       aggregator->range_count, row, &context)
-					 : prefix_run(aggregator->main, aggregator->prefix,
+					 : kql_prefix_run(aggregator->main, aggregator->prefix,
 						      aggregator->predicates, &context, aggregator->buffers,
 						      &row);
 	if (status <= 0) {
-		if (!scratch_is_empty(&aggregator->scratch))
-			scratch_reset(&aggregator->scratch);
+		if (!kql_scratch_is_empty(&aggregator->scratch))
+			kql_scratch_reset(&aggregator->scratch);
 		return status;
 	}
 	int64_t time = 0;
@@ -470,7 +470,7 @@ int kql_aggregator_add(struct kql_aggregator *aggregator, const struct value *ro
 		const struct value *column = &table_row[aggregator->window];
 
 		if (column->is_null) { /* fails every bound: never in a window */
-			scratch_reset(&aggregator->scratch);
+			kql_scratch_reset(&aggregator->scratch);
 			return 0;
 		}
 		time = column->ticks;
@@ -478,14 +478,14 @@ int kql_aggregator_add(struct kql_aggregator *aggregator, const struct value *ro
 			*matched = time >= aggregator->window_low && time <= aggregator->window_high;
 		if (aggregator->expires && time < aggregator->window_low) {
 			aggregator->stats.rows_expired++;
-			scratch_reset(&aggregator->scratch);
+			kql_scratch_reset(&aggregator->scratch);
 			return 0;
 		}
 	} else if (matched) {
 		*matched = true;
 	}
 	status = store(aggregator, &context, row, time);
-	scratch_reset(&aggregator->scratch);
+	kql_scratch_reset(&aggregator->scratch);
 	return status;
 }
 
@@ -503,20 +503,20 @@ static int merged_table(struct kql_aggregator *aggregator, struct group **list, 
 {
 	const struct summarize_plan *plan = &aggregator->summarize->summarize;
 	struct group_table merged;
-	int status = group_table_init(&merged, plan, plan->key_count, false, false);
+	int status = kql_group_table_init(&merged, plan, plan->key_count, false, false);
 
 	for (size_t i = 0; status == 0 && i < count; i++) {
 		struct group *into;
 
 		if (!in_window(aggregator, list[i]))
 			continue;
-		status = group_table_get(&merged, list[i]->keys, 0, list[i]->first_sequence, &into);
+		status = kql_group_table_get(&merged, list[i]->keys, 0, list[i]->first_sequence, &into);
 		if (status == 0)
-			status = group_merge(&merged, into, list[i]);
+			status = kql_group_merge(&merged, into, list[i]);
 	}
 	if (status == 0)
-		status = summarize_table(aggregator->summarize, &merged, out);
-	group_table_free(&merged);
+		status = kql_summarize_table(aggregator->summarize, &merged, out);
+	kql_group_table_free(&merged);
 	return status;
 }
 
@@ -524,11 +524,11 @@ static int merged_table(struct kql_aggregator *aggregator, struct group **list, 
 static int row_table(struct kql_aggregator *aggregator, struct group **list, size_t count,
 		     struct kql_table **out)
 {
-	*out = table_new(stage_input(aggregator->main, aggregator->prefix));
+	*out = kql_table_new(kql_stage_input(aggregator->main, aggregator->prefix));
 	if (!*out)
 		return -ENOMEM;
 	for (size_t i = 0; i < count; i++) {
-		if (in_window(aggregator, list[i]) && table_append(*out, list[i]->keys) < 0)
+		if (in_window(aggregator, list[i]) && kql_table_append(*out, list[i]->keys) < 0)
 			return -ENOMEM;
 	}
 	return 0;
@@ -551,22 +551,22 @@ int kql_aggregator_result(struct kql_aggregator *aggregator, int64_t now,
 	if (status == 0)
 		status = window_at(aggregator, now);
 	if (status == 0)
-		status = group_table_list(&aggregator->groups, &list, &count);
+		status = kql_group_table_list(&aggregator->groups, &list, &count);
 	if (status == 0)
 		status = aggregator->summarize ? merged_table(aggregator, list, count, &partial)
 					       : row_table(aggregator, list, count, &partial);
 	free(list);
 	if (status < 0) {
-		table_free(partial);
-		error_set(error, KQL_ERROR_NOMEM, 0, "out of memory");
+		kql_table_free(partial);
+		kql_error_set(error, KQL_ERROR_NOMEM, 0, "out of memory");
 		return status;
 	}
 	struct row_input input = {NULL, partial, 0};
 	size_t first = aggregator->prefix + (aggregator->summarize ? 1 : 0);
 
-	status = pipeline_run(aggregator->query, aggregator->main, first, &input, aggregator->slots,
+	status = kql_pipeline_run(aggregator->query, aggregator->main, first, &input, aggregator->slots,
 			      now, result, error);
-	table_free(partial);
+	kql_table_free(partial);
 	return status;
 }
 

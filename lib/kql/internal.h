@@ -19,6 +19,7 @@
 
 #include "base/arena.h"
 #include "kql/kql.h"
+#include "kql/kql_format.h"
 #include "kql/kql_ops.h"
 #include "model/schema.h"
 #include "base/text.h"
@@ -43,60 +44,55 @@ struct scratch {
 	size_t dynamic_capacity;
 };
 
-void scratch_reset(struct scratch *scratch);
-bool scratch_is_empty(const struct scratch *scratch);
-void scratch_free(struct scratch *scratch);
+void kql_scratch_reset(struct scratch *scratch);
+bool kql_scratch_is_empty(const struct scratch *scratch);
+void kql_scratch_free(struct scratch *scratch);
 /* Keeps a reference of json so it is dropped at the next reset. */
-int scratch_keep(struct scratch *scratch, json_t *json);
+int kql_scratch_keep(struct scratch *scratch, json_t *json);
 
 /* ---- errors ------------------------------------------------------------ */
 
-void error_set(struct kql_error *error, enum kql_error_kind kind, size_t offset,
+void kql_error_set(struct kql_error *error, enum kql_error_kind kind, size_t offset,
 	       const char *format, ...) __attribute__((format(printf, 4, 5)));
-void error_set_message(struct kql_error *error, enum kql_error_kind kind, size_t offset,
+void kql_error_set_message(struct kql_error *error, enum kql_error_kind kind, size_t offset,
 		       const char *message);
 /* Fills line and column of a set error from the text it points into. */
-void error_locate(struct kql_error *error, const char *text, size_t length);
+void kql_error_locate(struct kql_error *error, const char *text, size_t length);
 
 /* ---- values ------------------------------------------------------------ */
 
-/* Value of a hexadecimal digit, -1 if c is not one. */
-
-struct value value_null(enum value_type type);
-struct value value_string(const char *text, size_t length);
-struct value value_long(int64_t number);
-struct value value_bool(bool flag);
+struct value kql_value_null(enum value_type type);
+struct value kql_value_string(const char *text, size_t length);
+struct value kql_value_long(int64_t number);
+struct value kql_value_bool(bool flag);
 /* Ordering for sort/min/max: nulls first, strings bytewise. */
-int value_compare(const struct value *a, const struct value *b);
+int kql_value_compare(const struct value *a, const struct value *b);
 /* Equality for grouping and `in`: same type, null equals null. */
-bool value_equal(const struct value *a, const struct value *b);
-uint64_t value_hash(const struct value *value);
-uint64_t hash_bytes(const void *data, size_t length, uint64_t seed);
-/* Deep copies owning their memory (malloc); value_release frees them. */
-int value_copy_owned(struct value *out, const struct value *in);
-void value_release(struct value *value);
-size_t value_owned_bytes(const struct value *value);
+bool kql_value_equal(const struct value *a, const struct value *b);
+uint64_t kql_value_hash(const struct value *value);
+uint64_t kql_hash_bytes(const void *data, size_t length, uint64_t seed);
+/* Deep copies owning their memory (malloc); kql_value_release frees them. */
+int kql_value_copy_owned(struct value *out, const struct value *in);
+void kql_value_release(struct value *value);
+size_t kql_value_owned_bytes(const struct value *value);
 /* Copies strings into arena and takes a dynamic reference. */
-int value_copy_arena(struct value *out, const struct value *in, struct arena *arena);
+int kql_value_copy_arena(struct value *out, const struct value *in, struct arena *arena);
 /* Text of a value (tostring); strings built in scratch. */
-int value_to_string(const struct value *in, struct scratch *scratch, struct value *out);
+int kql_value_to_string(const struct value *in, struct scratch *scratch, struct value *out);
 /* Conversions as tolong/toreal/...; null when not convertible. */
-void value_to_long(const struct value *in, struct value *out);
-void value_to_real(const struct value *in, struct value *out);
-void value_to_bool(const struct value *in, struct value *out);
-void value_to_datetime(const struct value *in, struct value *out);
-void value_to_timespan(const struct value *in, struct value *out);
+void kql_value_to_long(const struct value *in, struct value *out);
+void kql_value_to_real(const struct value *in, struct value *out);
+void kql_value_to_bool(const struct value *in, struct value *out);
+void kql_value_to_datetime(const struct value *in, struct value *out);
+void kql_value_to_timespan(const struct value *in, struct value *out);
 /* dynamic (json) to a typed value; strings point into json. */
-void value_from_json(json_t *json, enum value_type type, struct value *out);
-/* typed value to a new json reference (NULL on allocation failure). */
-json_t *value_to_json(const struct value *value);
-/* Length of the valid UTF-8 sequence at text, 0 if it is not one. */
+void kql_value_from_json(json_t *json, enum value_type type, struct value *out);
 /* Bytes of text that are valid UTF-8 from the start. */
-size_t utf8_valid_prefix(const char *text, size_t length);
+size_t kql_utf8_valid_prefix(const char *text, size_t length);
 /* A JSON string of text, invalid UTF-8 bytes replaced by U+FFFD. */
-json_t *json_string_lossy(const char *text, size_t length);
+json_t *kql_json_string_lossy(const char *text, size_t length);
 /* Shortest text that reads back as the same double. */
-void format_real(double number, char *buffer, size_t size);
+void kql_format_real(double number, char *buffer, size_t size);
 
 /* ---- string matching (ops.c) ------------------------------------------ */
 
@@ -125,10 +121,10 @@ struct value_set {
 	size_t bytes; /* owned memory, for memory caps */
 };
 
-int value_set_insert(struct value_set *set, const struct value *value, uint64_t sequence,
+int kql_value_set_insert(struct value_set *set, const struct value *value, uint64_t sequence,
 		     bool *inserted);
-long value_set_find(const struct value_set *set, const struct value *value);
-void value_set_free(struct value_set *set);
+long kql_value_set_find(const struct value_set *set, const struct value *value);
+void kql_value_set_free(struct value_set *set);
 
 struct match_set {
 	enum set_op op;
@@ -141,13 +137,13 @@ struct match_set {
 	bool has_null; /* in: a null element (never matches) */
 };
 
-int match_set_add(struct match_set *set, const struct value *value);
+int kql_match_set_add(struct match_set *set, const struct value *value);
 /* Adds value converted to the set's type; dynamic arrays add each element. */
-int match_set_add_converted(struct match_set *set, const struct value *value,
+int kql_match_set_add_converted(struct match_set *set, const struct value *value,
 			    struct scratch *scratch);
 /* 1 match, 0 no match, for a non-null left value. */
-bool match_set_test(const struct match_set *set, const struct value *value);
-void match_set_free(struct match_set *set);
+bool kql_match_set_test(const struct match_set *set, const struct value *value);
+void kql_match_set_free(struct match_set *set);
 
 /* ---- syntax tree ---------------------------------------------------------- */
 
@@ -360,18 +356,18 @@ struct token {
 };
 
 /* Tokenizes all of text; tokens end with TOKEN_END. */
-int lex(const char *text, size_t length, struct arena *arena, struct token **tokens,
+int kql_lex(const char *text, size_t length, struct arena *arena, struct token **tokens,
 	size_t *count, struct kql_error *error);
-const char *token_kind_name(enum token_kind kind);
+const char *kql_token_kind_name(enum token_kind kind);
 
-int parse_script(const char *text, size_t length, struct arena *arena, struct ast_script *out,
+int kql_parse_script(const char *text, size_t length, struct arena *arena, struct ast_script *out,
 		 struct kql_error *error);
 /* Timespan text as timespans print ([-][d.]hh:mm[:ss[.f]]), to ticks. */
-int parse_timespan_text(const char *text, size_t length, int64_t *ticks);
+int kql_parse_timespan_text(const char *text, size_t length, int64_t *ticks);
 /* Datetime text as in datetime(...) literals, to ticks. */
-int parse_datetime_text(const char *text, size_t length, int64_t *ticks);
+int kql_parse_datetime_text(const char *text, size_t length, int64_t *ticks);
 /* Frees the json references a syntax tree holds. */
-void ast_script_release(struct ast_script *script);
+void kql_ast_script_release(struct ast_script *script);
 
 /* ---- typed expressions ---------------------------------------------------- */
 
@@ -418,7 +414,7 @@ struct function {
 	function_eval eval;
 };
 
-const struct function *function_find(const char *name);
+const struct function *kql_function_find(const char *name);
 
 struct expr {
 	enum expr_kind kind;
@@ -639,12 +635,12 @@ struct kql_query {
 	struct value **row_buffers; /* one per map stage of the prefix */
 };
 
-int query_own_json(struct kql_query *query, json_t *json);
-int query_own_regex(struct kql_query *query, regex_t *regex);
-int query_own_set(struct kql_query *query, struct match_set *set);
-int query_own_table(struct kql_query *query, struct kql_table *table);
+int kql_query_own_json(struct kql_query *query, json_t *json);
+int kql_query_own_regex(struct kql_query *query, regex_t *regex);
+int kql_query_own_set(struct kql_query *query, struct match_set *set);
+int kql_query_own_table(struct kql_query *query, struct kql_table *table);
 
-/* ---- compiler (compile.c, compile_expr.c) --------------------------------- */
+/* ---- compiler (compile.c, kql_compile_expr.c) --------------------------------- */
 
 struct let_binding {
 	const char *name;
@@ -662,32 +658,32 @@ struct compiler {
 	struct scratch scratch; /* constant folding */
 };
 
-struct expr *compile_expr(struct compiler *compiler, const struct ast *ast,
+struct expr *kql_compile_expr(struct compiler *compiler, const struct ast *ast,
 			  const struct relation *row);
 /* Calls visit on each child pointer of expr. */
-void expr_visit(struct expr *expr, void (*visit)(struct expr **child, void *data), void *data);
+void kql_expr_visit(struct expr *expr, void (*visit)(struct expr **child, void *data), void *data);
 /* Moves now()-only subtrees of a top-level expression into slots. */
-struct expr *compile_finish(struct compiler *compiler, struct expr *expr);
-struct pipeline *compile_tabular(struct compiler *compiler, const struct ast *ast);
-struct expr *expr_new(struct compiler *compiler, enum expr_kind kind, enum value_type type,
+struct expr *kql_compile_finish(struct compiler *compiler, struct expr *expr);
+struct pipeline *kql_compile_tabular(struct compiler *compiler, const struct ast *ast);
+struct expr *kql_expr_new(struct compiler *compiler, enum expr_kind kind, enum value_type type,
 		      size_t offset);
 /* Converts expr to type (dynamic values at run time); NULL with an error. */
-struct expr *expr_convert(struct compiler *compiler, struct expr *expr, enum value_type type);
-int compile_fail(struct compiler *compiler, enum kql_error_kind kind, size_t offset,
+struct expr *kql_expr_convert(struct compiler *compiler, struct expr *expr, enum value_type type);
+int kql_compile_fail(struct compiler *compiler, enum kql_error_kind kind, size_t offset,
 		 const char *format, ...) __attribute__((format(printf, 4, 5)));
 /* Runs a pipeline without tables at compile time. */
-int compile_run_constant(struct compiler *compiler, const struct pipeline *pipeline,
+int kql_compile_run_constant(struct compiler *compiler, const struct pipeline *pipeline,
 			 struct kql_table **table);
-const char *relation_find_name(const struct relation *relation, const char *name, int *index);
+const char *kql_relation_find_name(const struct relation *relation, const char *name, int *index);
 
 /* Compiles text into query (allocated by the caller, zeroed). */
-int compile_query(struct kql_query *query, const char *text, size_t length,
+int kql_compile_query(struct kql_query *query, const char *text, size_t length,
 		  struct kql_error *error);
 
 /* Regular expression in Kusto (RE2) syntax, mapped onto POSIX. */
-int regex_compile(regex_t *regex, const char *pattern, size_t length, bool anchor_start,
+int kql_regex_compile(regex_t *regex, const char *pattern, size_t length, bool anchor_start,
 		  char *message, size_t size);
-bool regex_search(const regex_t *regex, const char *text, size_t length, regmatch_t *match,
+bool kql_regex_search(const regex_t *regex, const char *text, size_t length, regmatch_t *match,
 		  size_t match_count);
 
 /* ---- evaluation ----------------------------------------------------------- */
@@ -709,13 +705,13 @@ struct eval_context {
 	int error; /* sticky negative errno */
 };
 
-void eval_expr(const struct expr *expr, struct eval_context *context, struct value *out);
+void kql_eval_expr(const struct expr *expr, struct eval_context *context, struct value *out);
 /* true only for a non-null true */
-bool eval_predicate(const struct expr *expr, struct eval_context *context);
+bool kql_eval_predicate(const struct expr *expr, struct eval_context *context);
 /* string view of a value: strings as they are, others via tostring */
-bool eval_string(const struct expr *expr, struct eval_context *context, struct value *out);
+bool kql_eval_string(const struct expr *expr, struct eval_context *context, struct value *out);
 /* Applies an arithmetic operator (used by folding and bin()). */
-void arith_apply(enum op op, const struct value *a, const struct value *b, enum value_type type,
+void kql_arith_apply(enum op op, const struct value *a, const struct value *b, enum value_type type,
 		 struct value *out);
 
 /* ---- tables --------------------------------------------------------------- */
@@ -730,9 +726,8 @@ struct kql_table {
 	struct arena strings;
 };
 
-struct kql_table *table_new(const struct relation *relation);
-int table_append(struct kql_table *table, const struct value *row);
-void table_free(struct kql_table *table);
+struct kql_table *kql_table_new(const struct relation *relation);
+int kql_table_append(struct kql_table *table, const struct value *row);
 
 /* ---- summarize states ----------------------------------------------------- */
 
@@ -761,25 +756,25 @@ struct group_table {
 	size_t key_count;
 };
 
-int group_table_init(struct group_table *table, const struct summarize_plan *plan,
+int kql_group_table_init(struct group_table *table, const struct summarize_plan *plan,
 		     size_t key_count, bool keyed_by_time, bool unique);
 /* Finds or creates the group for keys (and time); *created tells. */
-int group_table_get(struct group_table *table, const struct value *keys, int64_t time,
+int kql_group_table_get(struct group_table *table, const struct value *keys, int64_t time,
 		    uint64_t sequence, struct group **group);
 /* Adds one row's values to the group's aggregates. */
-int group_add_row(struct group_table *table, struct group *group, struct eval_context *context,
+int kql_group_add_row(struct group_table *table, struct group *group, struct eval_context *context,
 		  uint64_t sequence);
 /* Merges the aggregates of from into into. */
-int group_merge(struct group_table *table, struct group *into, const struct group *from);
+int kql_group_merge(struct group_table *table, struct group *into, const struct group *from);
 /* Writes the summarize output row of group (keys then aggregates). */
-int group_output(const struct group_table *table, const struct group *group,
+int kql_group_output(const struct group_table *table, const struct group *group,
 		 struct scratch *scratch, struct value *row, const struct relation *output);
 /* All groups in order of their first row (malloc'd array). */
-int group_table_list(const struct group_table *table, struct group ***groups, size_t *count);
-void group_free(const struct group_table *table, struct group *group);
-void group_table_remove(struct group_table *table, struct group *group);
-void group_table_free(struct group_table *table);
-size_t summarize_output_count(const struct summarize_plan *plan);
+int kql_group_table_list(const struct group_table *table, struct group ***groups, size_t *count);
+void kql_group_free(const struct group_table *table, struct group *group);
+void kql_group_table_remove(struct group_table *table, struct group *group);
+void kql_group_table_free(struct group_table *table);
+size_t kql_summarize_output_count(const struct summarize_plan *plan);
 
 /* ---- execution ------------------------------------------------------------ */
 
@@ -797,54 +792,54 @@ struct exec_env {
 	struct kql_table **materialized; /* by catalog index; NULL entries stream */
 };
 
-const struct kql_source *exec_find_source(const struct kql_query *query, int table,
+const struct kql_source *kql_exec_find_source(const struct kql_query *query, int table,
 					  const struct exec_env *env);
-int slots_evaluate(const struct kql_query *query, struct exec_slots *slots, int64_t now,
+int kql_slots_evaluate(const struct kql_query *query, struct exec_slots *slots, int64_t now,
 		   const struct exec_env *env, struct kql_error *error);
 /* Runs a whole pipeline: from its table's source or its constant table. */
-int pipeline_execute(const struct kql_query *query, const struct pipeline *pipeline,
+int kql_pipeline_execute(const struct kql_query *query, const struct pipeline *pipeline,
 		     const struct exec_slots *slots, int64_t now, const struct exec_env *env,
 		     struct kql_table **out, struct kql_error *error);
-void slots_free(struct exec_slots *slots);
+void kql_slots_free(struct exec_slots *slots);
 
 /*
  * Runs stages [first, pipeline->stage_count) of pipeline over input rows,
  * appending result rows to out (created for the last relation).
  */
-int pipeline_run(const struct kql_query *query, const struct pipeline *pipeline, size_t first,
+int kql_pipeline_run(const struct kql_query *query, const struct pipeline *pipeline, size_t first,
 		 struct row_input *input, const struct exec_slots *slots, int64_t now,
 		 struct kql_table **out, struct kql_error *error);
 /* Evaluates the where/map prefix on one row: 1 passes, 0 not, <0 error. */
-int prefix_run(const struct pipeline *pipeline, size_t stage_limit,
+int kql_prefix_run(const struct pipeline *pipeline, size_t stage_limit,
 	       struct expr *const *predicates, struct eval_context *context,
 	       struct value **buffers, const struct value **row);
 /* Matching state of single rows: prefix buffers, slots at now. */
-int row_state_prepare(struct kql_query *query, struct exec_slots **slots, struct value ***buffers,
+int kql_row_state_prepare(struct kql_query *query, struct exec_slots **slots, struct value ***buffers,
 		      int64_t now);
 /* left and right (either may be NULL), allocated in arena. */
-struct expr *expr_and(struct arena *arena, struct expr *left, struct expr *right);
+struct expr *kql_expr_and(struct arena *arena, struct expr *left, struct expr *right);
 /* The [low, high] the prefix's bounds put on a table column at now. */
-int query_bounds(const struct kql_query *query, int column, const struct exec_slots *slots,
+int kql_query_bounds(const struct kql_query *query, int column, const struct exec_slots *slots,
 		 int64_t now, int64_t *low, int64_t *high);
 /*
  * The fast row matcher of a where-only prefix: row columns within ranges,
  * then the query's other conjuncts, cheapest first.  1 passes, 0 not, <0.
  */
-int fast_filter(const struct kql_query *query, const struct fast_range *ranges,
+int kql_fast_filter(const struct kql_query *query, const struct fast_range *ranges,
 		size_t range_count, const struct value *row, struct eval_context *context);
 /* Ranges of the fast row matcher at now (slots at now). */
-void fast_ranges_compute(struct kql_query *query, const struct exec_slots *slots, int64_t now);
+void kql_fast_ranges_compute(struct kql_query *query, const struct exec_slots *slots, int64_t now);
 /* Does the main pipeline's prefix read only the row (no other table)? */
-bool prefix_row_only(const struct kql_query *query);
+bool kql_prefix_row_only(const struct kql_query *query);
 /* After compiling: time bounds of where clauses, row-only flag. */
-int analyze_query(struct kql_query *query, struct kql_error *error);
-const struct relation *stage_input(const struct pipeline *pipeline, size_t stage);
+int kql_analyze_query(struct kql_query *query, struct kql_error *error);
+const struct relation *kql_stage_input(const struct pipeline *pipeline, size_t stage);
 /* The output table of a summarize stage from its groups. */
-int summarize_table(const struct stage *stage, struct group_table *groups,
+int kql_summarize_table(const struct stage *stage, struct group_table *groups,
 		    struct kql_table **out);
 
 /* datetime text (ISO 8601, 7 fractional digits) */
-size_t format_datetime(int64_t ticks, char *buffer, size_t size);
-size_t format_timespan(int64_t ticks, char *buffer, size_t size);
+size_t kql_format_datetime(int64_t ticks, char *buffer, size_t size);
+size_t kql_format_timespan(int64_t ticks, char *buffer, size_t size);
 
 #endif

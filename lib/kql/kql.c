@@ -27,13 +27,13 @@ static int own(void ***items, size_t *count, size_t *capacity, void *item)
 	return 0;
 }
 
-int query_own_json(struct kql_query *query, json_t *json)
+int kql_query_own_json(struct kql_query *query, json_t *json)
 {
 	return own((void ***)&query->owned_json, &query->owned_json_count,
 		   &query->owned_json_capacity, json);
 }
 
-int query_own_regex(struct kql_query *query, regex_t *regex)
+int kql_query_own_regex(struct kql_query *query, regex_t *regex)
 {
 	int status = own((void ***)&query->regexes, &query->regex_count, &query->regex_capacity,
 			 regex);
@@ -45,12 +45,12 @@ int query_own_regex(struct kql_query *query, regex_t *regex)
 	return status;
 }
 
-int query_own_set(struct kql_query *query, struct match_set *set)
+int kql_query_own_set(struct kql_query *query, struct match_set *set)
 {
 	return own((void ***)&query->sets, &query->set_count, &query->set_capacity, set);
 }
 
-int query_own_table(struct kql_query *query, struct kql_table *table)
+int kql_query_own_table(struct kql_query *query, struct kql_table *table)
 {
 	return own((void ***)&query->constants, &query->constant_count, &query->constant_capacity,
 		   table);
@@ -69,15 +69,15 @@ void kql_query_free(struct kql_query *query)
 	}
 	free(query->regexes);
 	for (size_t i = 0; i < query->set_count; i++) {
-		match_set_free(query->sets[i]);
+		kql_match_set_free(query->sets[i]);
 		free(query->sets[i]);
 	}
 	free(query->sets);
 	for (size_t i = 0; i < query->constant_count; i++)
-		table_free(query->constants[i]);
+		kql_table_free(query->constants[i]);
 	free(query->constants);
 	if (query->row_slots) {
-		slots_free(query->row_slots);
+		kql_slots_free(query->row_slots);
 		free(query->row_slots);
 	}
 	if (query->row_buffers && query->main) {
@@ -85,7 +85,7 @@ void kql_query_free(struct kql_query *query)
 			free(query->row_buffers[i]);
 	}
 	free(query->row_buffers);
-	scratch_free(&query->row_scratch);
+	kql_scratch_free(&query->row_scratch);
 	free(query->table_references);
 	free(query->tables);
 	free(query->text);
@@ -119,7 +119,7 @@ int kql_compile(const char *text, size_t length, const struct table_schema *cons
 	memset(error, 0, sizeof(*error));
 	*out = NULL;
 	if (!query) {
-		error_set(error, KQL_ERROR_NOMEM, 0, "out of memory");
+		kql_error_set(error, KQL_ERROR_NOMEM, 0, "out of memory");
 		return -ENOMEM;
 	}
 	query->text = malloc(length + 1);
@@ -127,7 +127,7 @@ int kql_compile(const char *text, size_t length, const struct table_schema *cons
 	query->table_references = calloc(table_count + 1, sizeof(*query->table_references));
 	if (!query->text || !query->tables || !query->table_references) {
 		kql_query_free(query);
-		error_set(error, KQL_ERROR_NOMEM, 0, "out of memory");
+		kql_error_set(error, KQL_ERROR_NOMEM, 0, "out of memory");
 		return -ENOMEM;
 	}
 	memcpy(query->text, text, length);
@@ -136,12 +136,12 @@ int kql_compile(const char *text, size_t length, const struct table_schema *cons
 	for (size_t i = 0; i < table_count; i++)
 		query->tables[i] = tables[i];
 	query->table_count = table_count;
-	int status = compile_query(query, query->text, length, error);
+	int status = kql_compile_query(query, query->text, length, error);
 
 	if (status == 0)
-		status = analyze_query(query, error);
+		status = kql_analyze_query(query, error);
 	if (status < 0) {
-		error_locate(error, text, length);
+		kql_error_locate(error, text, length);
 		kql_query_free(query);
 		return error->kind == KQL_ERROR_NOMEM ? -ENOMEM : -EINVAL;
 	}
@@ -157,7 +157,7 @@ const char *kql_query_table(const struct kql_query *query)
 
 static const struct relation *query_output(const struct kql_query *query)
 {
-	return stage_input(query->main, query->main->stage_count);
+	return kql_stage_input(query->main, query->main->stage_count);
 }
 
 size_t kql_query_column_count(const struct kql_query *query)
@@ -180,17 +180,17 @@ enum value_type kql_query_column_type(const struct kql_query *query, size_t colu
 }
 
 /* Runs a table-free pipeline while compiling (datatable subqueries). */
-int compile_run_constant(struct compiler *compiler, const struct pipeline *pipeline,
+int kql_compile_run_constant(struct compiler *compiler, const struct pipeline *pipeline,
 			 struct kql_table **table)
 {
 	struct exec_env env = {NULL, 0, NULL};
 	struct exec_slots slots = {0};
-	int status = pipeline_execute(compiler->query, pipeline, &slots, 0, &env, table,
+	int status = kql_pipeline_execute(compiler->query, pipeline, &slots, 0, &env, table,
 				      compiler->error);
 
-	if (status == 0 && query_own_table(compiler->query, *table) < 0) {
-		table_free(*table);
-		status = compile_fail(compiler, KQL_ERROR_NOMEM, pipeline->offset, "out of memory");
+	if (status == 0 && kql_query_own_table(compiler->query, *table) < 0) {
+		kql_table_free(*table);
+		status = kql_compile_fail(compiler, KQL_ERROR_NOMEM, pipeline->offset, "out of memory");
 	}
 	return status;
 }
@@ -211,7 +211,7 @@ static int materialize(const struct kql_query *query, int table, const struct ex
 	for (size_t i = 0; i < whole.source.count; i++)
 		whole.source.columns[i] = (struct column){query->tables[table]->columns[i].name,
 							  query->tables[table]->columns[i].type, (int)i};
-	int status = pipeline_execute(query, &whole, NULL, 0, env, out, error);
+	int status = kql_pipeline_execute(query, &whole, NULL, 0, env, out, error);
 
 	free(whole.source.columns);
 	return status;
@@ -231,22 +231,22 @@ int kql_execute(struct kql_query *query, const struct kql_source *sources, size_
 	memset(error, 0, sizeof(*error));
 	*result = NULL;
 	for (size_t i = 0; status == 0 && i < query->table_count; i++) {
-		if (query->table_references[i] > 1 && exec_find_source(query, (int)i, &env)) {
+		if (query->table_references[i] > 1 && kql_exec_find_source(query, (int)i, &env)) {
 			env.materialized = NULL;
 			status = materialize(query, (int)i, &env, &materialized[i], error);
 			env.materialized = materialized;
 		}
 	}
 	if (status == 0)
-		status = slots_evaluate(query, &slots, now, &env, error);
+		status = kql_slots_evaluate(query, &slots, now, &env, error);
 	if (status == 0)
-		status = pipeline_execute(query, query->main, &slots, now, &env, result, error);
-	slots_free(&slots);
+		status = kql_pipeline_execute(query, query->main, &slots, now, &env, result, error);
+	kql_slots_free(&slots);
 	for (size_t i = 0; materialized && i < query->table_count; i++)
-		table_free(materialized[i]);
+		kql_table_free(materialized[i]);
 	free(materialized);
 	if (status < 0 && error->kind == KQL_ERROR_NONE)
-		error_set(error, status == -ENOMEM ? KQL_ERROR_NOMEM : KQL_ERROR_RUNTIME, 0, "%s",
+		kql_error_set(error, status == -ENOMEM ? KQL_ERROR_NOMEM : KQL_ERROR_RUNTIME, 0, "%s",
 			  strerror(-status));
 	return status;
 }
@@ -259,7 +259,7 @@ static void mark_table(struct expr **child, void *data)
 		*(bool *)data = true;
 }
 
-bool prefix_row_only(const struct kql_query *query)
+bool kql_prefix_row_only(const struct kql_query *query)
 {
 	const struct pipeline *main = query->main;
 
@@ -282,7 +282,7 @@ bool prefix_row_only(const struct kql_query *query)
 }
 
 /* Buffers and slots for matching rows one by one. */
-int row_state_prepare(struct kql_query *query, struct exec_slots **slots, struct value ***buffers,
+int kql_row_state_prepare(struct kql_query *query, struct exec_slots **slots, struct value ***buffers,
 		      int64_t now)
 {
 	const struct pipeline *main = query->main;
@@ -307,12 +307,12 @@ int row_state_prepare(struct kql_query *query, struct exec_slots **slots, struct
 	if (!(*slots)->ready || (*slots)->now != now) {
 		struct exec_env env = {NULL, 0, NULL};
 
-		return slots_evaluate(query, *slots, now, &env, NULL);
+		return kql_slots_evaluate(query, *slots, now, &env, NULL);
 	}
 	return 0;
 }
 
-int fast_filter(const struct kql_query *query, const struct fast_range *ranges,
+int kql_fast_filter(const struct kql_query *query, const struct fast_range *ranges,
 		size_t range_count, const struct value *row, struct eval_context *context)
 {
 	for (size_t r = 0; r < range_count; r++) {
@@ -322,7 +322,7 @@ int fast_filter(const struct kql_query *query, const struct fast_range *ranges,
 			return 0;
 	}
 	for (size_t i = 0; i < query->fast_conjunct_count; i++) {
-		if (!eval_predicate(query->fast_conjuncts[i], context))
+		if (!kql_eval_predicate(query->fast_conjuncts[i], context))
 			return context->error < 0 ? context->error : 0;
 	}
 	return context->error < 0 ? context->error : 1;
@@ -333,25 +333,25 @@ int kql_query_row_matches(struct kql_query *query, const struct value *row, int6
 	if (!query->row_only)
 		return -EINVAL;
 	if (!query->row_slots || !query->row_slots->ready || query->row_slots->now != now) {
-		int status = row_state_prepare(query, &query->row_slots, &query->row_buffers, now);
+		int status = kql_row_state_prepare(query, &query->row_slots, &query->row_buffers, now);
 
 		if (status < 0)
 			return status;
 		if (query->fast)
-			fast_ranges_compute(query, query->row_slots, now);
+			kql_fast_ranges_compute(query, query->row_slots, now);
 	}
 	struct eval_context context = {row, query->row_slots, &query->row_scratch, now, 0};
 	int status;
 
 	if (!query->fast)
-		status = prefix_run(query->main, query->main->prefix_count, NULL, &context,
+		status = kql_prefix_run(query->main, query->main->prefix_count, NULL, &context,
 				    query->row_buffers, &row);
 	else if (query->fast_never)
 		status = 0;
 	else
-		status = fast_filter(query, query->fast_ranges, query->fast_range_count, row, &context);
-	if (!scratch_is_empty(&query->row_scratch))
-		scratch_reset(&query->row_scratch);
+		status = kql_fast_filter(query, query->fast_ranges, query->fast_range_count, row, &context);
+	if (!kql_scratch_is_empty(&query->row_scratch))
+		kql_scratch_reset(&query->row_scratch);
 	return status;
 }
 

@@ -151,7 +151,7 @@ static int lex_number(struct lexer *lexer, struct token *token)
 		       text[lexer->position] != '\0')
 			lexer->position++;
 		if (lexer->position == digits || lexer->position - digits > 16) {
-			error_set(lexer->error, KQL_ERROR_SYNTAX, start, "bad hexadecimal number");
+			kql_error_set(lexer->error, KQL_ERROR_SYNTAX, start, "bad hexadecimal number");
 			return -EINVAL;
 		}
 		token->kind = TOKEN_LONG;
@@ -187,7 +187,7 @@ static int lex_number(struct lexer *lexer, struct token *token)
 		int64_t unit = unit_ticks(text + unit_start, lexer->position - unit_start);
 
 		if (!unit) {
-			error_set(lexer->error, KQL_ERROR_SYNTAX, unit_start,
+			kql_error_set(lexer->error, KQL_ERROR_SYNTAX, unit_start,
 				  "unknown timespan unit '%.*s' (expected d, h, m, s, ms, "
 				  "microsecond or tick)",
 				  (int)(lexer->position - unit_start), text + unit_start);
@@ -196,7 +196,7 @@ static int lex_number(struct lexer *lexer, struct token *token)
 		token->kind = TOKEN_TIMESPAN;
 		token->length = lexer->position - start;
 		if (timespan_value(text + start, number_end - start, unit, &token->number) < 0) {
-			error_set(lexer->error, KQL_ERROR_SYNTAX, start, "timespan out of range");
+			kql_error_set(lexer->error, KQL_ERROR_SYNTAX, start, "timespan out of range");
 			return -EINVAL;
 		}
 		return 0;
@@ -206,7 +206,7 @@ static int lex_number(struct lexer *lexer, struct token *token)
 	size_t size = number_end - start;
 
 	if (size >= sizeof(buffer)) {
-		error_set(lexer->error, KQL_ERROR_SYNTAX, start, "number too long");
+		kql_error_set(lexer->error, KQL_ERROR_SYNTAX, start, "number too long");
 		return -EINVAL;
 	}
 	memcpy(buffer, text + start, size);
@@ -219,7 +219,7 @@ static int lex_number(struct lexer *lexer, struct token *token)
 		token->kind = TOKEN_LONG;
 		token->number = strtoll(buffer, NULL, 10);
 		if (errno == ERANGE) {
-			error_set(lexer->error, KQL_ERROR_SYNTAX, start,
+			kql_error_set(lexer->error, KQL_ERROR_SYNTAX, start,
 				  "number '%s' out of range for long", buffer);
 			return -EINVAL;
 		}
@@ -283,7 +283,7 @@ static int lex_escape(struct lexer *lexer, char *out, size_t *used)
 			int digit = text_hex_digit(peek(lexer, 0));
 
 			if (digit < 0) {
-				error_set(lexer->error, KQL_ERROR_SYNTAX, start,
+				kql_error_set(lexer->error, KQL_ERROR_SYNTAX, start,
 					  "expected four hexadecimal digits after \\u");
 				return -EINVAL;
 			}
@@ -294,7 +294,7 @@ static int lex_escape(struct lexer *lexer, char *out, size_t *used)
 		return 0;
 	}
 	default:
-		error_set(lexer->error, KQL_ERROR_SYNTAX, start,
+		kql_error_set(lexer->error, KQL_ERROR_SYNTAX, start,
 			  "unknown escape sequence in string (expected \\n \\t \\r \\\\ \\' \\\" "
 			  "or \\uXXXX)");
 		return -EINVAL;
@@ -330,14 +330,14 @@ static int lex_string(struct lexer *lexer, struct token *token, bool verbatim)
 	size_t used = 0;
 
 	if (!out) {
-		error_set(lexer->error, KQL_ERROR_NOMEM, start, "out of memory");
+		kql_error_set(lexer->error, KQL_ERROR_NOMEM, start, "out of memory");
 		return -ENOMEM;
 	}
 	for (;;) {
 		int c = peek(lexer, 0);
 
 		if (c < 0 || (c == '\n' && !verbatim)) {
-			error_set(lexer->error, KQL_ERROR_SYNTAX, start,
+			kql_error_set(lexer->error, KQL_ERROR_SYNTAX, start,
 				  "unterminated string: expected a closing %c", quote);
 			return -EINVAL;
 		}
@@ -376,7 +376,7 @@ static int lex_datetime(struct lexer *lexer, struct token *token, size_t start)
 	       lexer->text[lexer->position] != '\n')
 		lexer->position++;
 	if (peek(lexer, 0) != ')') {
-		error_set(lexer->error, KQL_ERROR_SYNTAX, open - 1,
+		kql_error_set(lexer->error, KQL_ERROR_SYNTAX, open - 1,
 			  "expected ')' to close datetime(");
 		return -EINVAL;
 	}
@@ -392,7 +392,7 @@ static int lex_datetime(struct lexer *lexer, struct token *token, size_t start)
 	token->kind = TOKEN_DATETIME;
 	token->text = arena_strndup(lexer->arena, lexer->text + text_start, text_end - text_start);
 	if (!token->text) {
-		error_set(lexer->error, KQL_ERROR_NOMEM, start, "out of memory");
+		kql_error_set(lexer->error, KQL_ERROR_NOMEM, start, "out of memory");
 		return -ENOMEM;
 	}
 	token->text_length = text_end - text_start;
@@ -457,7 +457,7 @@ static int lex_one(struct lexer *lexer, struct token *token)
 		token->kind = TOKEN_IDENTIFIER;
 		token->text = arena_strndup(lexer->arena, lexer->text + start, length);
 		if (!token->text) {
-			error_set(lexer->error, KQL_ERROR_NOMEM, start, "out of memory");
+			kql_error_set(lexer->error, KQL_ERROR_NOMEM, start, "out of memory");
 			return -ENOMEM;
 		}
 		token->text_length = length;
@@ -476,18 +476,18 @@ static int lex_one(struct lexer *lexer, struct token *token)
 		}
 	}
 	if (c >= 0x80)
-		error_set(lexer->error, KQL_ERROR_SYNTAX, lexer->position,
+		kql_error_set(lexer->error, KQL_ERROR_SYNTAX, lexer->position,
 			  "unexpected non-ASCII character outside a string");
 	else if (c < 0x20 || c == 0x7f)
-		error_set(lexer->error, KQL_ERROR_SYNTAX, lexer->position,
+		kql_error_set(lexer->error, KQL_ERROR_SYNTAX, lexer->position,
 			  "unexpected control character 0x%02x", c);
 	else
-		error_set(lexer->error, KQL_ERROR_SYNTAX, lexer->position,
+		kql_error_set(lexer->error, KQL_ERROR_SYNTAX, lexer->position,
 			  "unexpected character '%c'", c);
 	return -EINVAL;
 }
 
-int lex(const char *text, size_t length, struct arena *arena, struct token **tokens,
+int kql_lex(const char *text, size_t length, struct arena *arena, struct token **tokens,
 	size_t *count, struct kql_error *error)
 {
 	struct lexer lexer = {text, length, 0, arena, error};
@@ -496,7 +496,7 @@ int lex(const char *text, size_t length, struct arena *arena, struct token **tok
 	struct token *list = arena_alloc(arena, capacity * sizeof(*list));
 
 	if (!list) {
-		error_set(error, KQL_ERROR_NOMEM, 0, "out of memory");
+		kql_error_set(error, KQL_ERROR_NOMEM, 0, "out of memory");
 		return -ENOMEM;
 	}
 	for (;;) {
@@ -504,7 +504,7 @@ int lex(const char *text, size_t length, struct arena *arena, struct token **tok
 			struct token *grown = arena_alloc(arena, 2 * capacity * sizeof(*grown));
 
 			if (!grown) {
-				error_set(error, KQL_ERROR_NOMEM, 0, "out of memory");
+				kql_error_set(error, KQL_ERROR_NOMEM, 0, "out of memory");
 				return -ENOMEM;
 			}
 			memcpy(grown, list, used * sizeof(*list));
@@ -523,7 +523,7 @@ int lex(const char *text, size_t length, struct arena *arena, struct token **tok
 	return 0;
 }
 
-const char *token_kind_name(enum token_kind kind)
+const char *kql_token_kind_name(enum token_kind kind)
 {
 	switch (kind) {
 	case TOKEN_END:

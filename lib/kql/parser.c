@@ -92,14 +92,14 @@ static int fail(struct parser *parser, const char *expected)
 	char found[80];
 
 	describe(parser, current(parser), found, sizeof(found));
-	error_set(parser->error, KQL_ERROR_SYNTAX, current(parser)->offset,
+	kql_error_set(parser->error, KQL_ERROR_SYNTAX, current(parser)->offset,
 		  "expected %s, found %s", expected, found);
 	return -EINVAL;
 }
 
 static int out_of_memory(struct parser *parser)
 {
-	error_set(parser->error, KQL_ERROR_NOMEM, current(parser)->offset, "out of memory");
+	kql_error_set(parser->error, KQL_ERROR_NOMEM, current(parser)->offset, "out of memory");
 	return -ENOMEM;
 }
 
@@ -176,7 +176,7 @@ static int own_json(struct parser *parser, json_t *json)
 	return 0;
 }
 
-void ast_script_release(struct ast_script *script)
+void kql_ast_script_release(struct ast_script *script)
 {
 	for (size_t i = 0; i < script->json_count; i++)
 		json_decref(script->json[i]);
@@ -243,17 +243,17 @@ static struct ast *parse_string_literal(struct parser *parser)
 		advance(parser);
 	}
 	text[used] = '\0';
-	return literal(parser, offset, value_string(text, used));
+	return literal(parser, offset, kql_value_string(text, used));
 }
 
 static struct ast *parse_datetime_literal(struct parser *parser)
 {
 	const struct token *token = current(parser);
-	struct value value = value_null(VALUE_DATETIME);
+	struct value value = kql_value_null(VALUE_DATETIME);
 
 	if (strcmp(token->text, "null") != 0) {
-		if (parse_datetime_text(token->text, token->text_length, &value.ticks) < 0) {
-			error_set(parser->error, KQL_ERROR_SYNTAX, token->offset,
+		if (kql_parse_datetime_text(token->text, token->text_length, &value.ticks) < 0) {
+			kql_error_set(parser->error, KQL_ERROR_SYNTAX, token->offset,
 				  "expected a datetime such as datetime(2024-01-31 "
 				  "13:45:00.1234567) or datetime(null), found datetime(%.60s)",
 				  token->text);
@@ -327,7 +327,7 @@ static json_t *parse_json_value(struct parser *parser)
 	json_t *json = NULL;
 
 	if (++parser->depth > MAX_DEPTH) {
-		error_set(parser->error, KQL_ERROR_SYNTAX, token->offset, "nesting too deep");
+		kql_error_set(parser->error, KQL_ERROR_SYNTAX, token->offset, "nesting too deep");
 		return NULL;
 	}
 	if (token->kind == TOKEN_MINUS) {
@@ -363,11 +363,11 @@ static json_t *parse_json_value(struct parser *parser)
 		int64_t ticks = 0;
 
 		if (token->kind == TOKEN_TIMESPAN) {
-			format_timespan(negative ? -token->number : token->number, buffer,
+			kql_format_timespan(negative ? -token->number : token->number, buffer,
 					sizeof(buffer));
 		} else if (!negative &&
-			   parse_datetime_text(token->text, token->text_length, &ticks) == 0) {
-			format_datetime(ticks, buffer, sizeof(buffer));
+			   kql_parse_datetime_text(token->text, token->text_length, &ticks) == 0) {
+			kql_format_datetime(ticks, buffer, sizeof(buffer));
 		} else {
 			break;
 		}
@@ -424,7 +424,7 @@ static struct ast *parse_typed_literal(struct parser *parser, enum value_type ty
 
 	advance(parser); /* type name */
 	advance(parser); /* ( */
-	struct value value = value_null(type);
+	struct value value = kql_value_null(type);
 	const struct token *token = current(parser);
 
 	if (token->kind == TOKEN_MINUS) {
@@ -435,7 +435,7 @@ static struct ast *parse_typed_literal(struct parser *parser, enum value_type ty
 	if (is_word(token, "null") && !negative) {
 		advance(parser);
 	} else if (type == VALUE_LONG && token->kind == TOKEN_LONG) {
-		value = value_long(negative ? -token->number : token->number);
+		value = kql_value_long(negative ? -token->number : token->number);
 		advance(parser);
 	} else if (type == VALUE_REAL && (token->kind == TOKEN_LONG || token->kind == TOKEN_REAL)) {
 		double number = token->kind == TOKEN_LONG ? (double)token->number : token->real;
@@ -445,7 +445,7 @@ static struct ast *parse_typed_literal(struct parser *parser, enum value_type ty
 		advance(parser);
 	} else if (type == VALUE_BOOL && !negative &&
 		   (is_word(token, "true") || is_word(token, "false"))) {
-		value = value_bool(is_word(token, "true"));
+		value = kql_value_bool(is_word(token, "true"));
 		advance(parser);
 	} else if (type == VALUE_TIMESPAN && token->kind == TOKEN_TIMESPAN) {
 		value.is_null = false;
@@ -562,7 +562,7 @@ static struct ast *parse_name_or_call(struct parser *parser)
 		    strcmp(name, "TRUE") == 0 || strcmp(name, "false") == 0 ||
 		    strcmp(name, "False") == 0 || strcmp(name, "FALSE") == 0) {
 			advance(parser);
-			return literal(parser, token->offset, value_bool(name[0] == 't' ||
+			return literal(parser, token->offset, kql_value_bool(name[0] == 't' ||
 								 name[0] == 'T'));
 		}
 		struct ast *ast = node(parser, AST_NAME, token->offset);
@@ -601,15 +601,15 @@ static struct ast *parse_primary(struct parser *parser)
 		return parse_string_literal(parser);
 	case TOKEN_LONG:
 		advance(parser);
-		return literal(parser, token->offset, value_long(token->number));
+		return literal(parser, token->offset, kql_value_long(token->number));
 	case TOKEN_REAL:
-		value = value_null(VALUE_REAL);
+		value = kql_value_null(VALUE_REAL);
 		value.is_null = false;
 		value.r = token->real;
 		advance(parser);
 		return literal(parser, token->offset, value);
 	case TOKEN_TIMESPAN:
-		value = value_null(VALUE_TIMESPAN);
+		value = kql_value_null(VALUE_TIMESPAN);
 		value.is_null = false;
 		value.ticks = token->number;
 		advance(parser);
@@ -698,7 +698,7 @@ static struct ast *parse_unary(struct parser *parser)
 	const struct token *token = current(parser);
 
 	if (++parser->depth > MAX_DEPTH) {
-		error_set(parser->error, KQL_ERROR_SYNTAX, token->offset, "expression nested too deep");
+		kql_error_set(parser->error, KQL_ERROR_SYNTAX, token->offset, "expression nested too deep");
 		return NULL;
 	}
 	struct ast *result;
@@ -731,7 +731,7 @@ static struct ast *binary(struct parser *parser, enum op op, size_t offset, stru
 	unsigned height = (left->height > right->height ? left->height : right->height) + 1;
 
 	if (height > MAX_HEIGHT) {
-		error_set(parser->error, KQL_ERROR_SYNTAX, offset,
+		kql_error_set(parser->error, KQL_ERROR_SYNTAX, offset,
 			  "expression too long (more than %d operators in a chain)", MAX_HEIGHT);
 		return NULL;
 	}
@@ -867,7 +867,7 @@ static struct ast *parse_word_operator(struct parser *parser, struct ast *left, 
 		strncat(name, "~", sizeof(name) - strlen(name) - 1);
 	}
 	if (negate && (word->set == SET_HAS_ANY || word->set == SET_HAS_ALL) && word->op == OP_SET) {
-		error_set(parser->error, KQL_ERROR_SYNTAX, offset, "'%s' is not a KQL operator", name);
+		kql_error_set(parser->error, KQL_ERROR_SYNTAX, offset, "'%s' is not a KQL operator", name);
 		return NULL;
 	}
 	struct ast *ast = node(parser, word->op == OP_STRING ? AST_BINARY : AST_LIST_OP, offset);
@@ -909,7 +909,7 @@ static struct ast *parse_word_operator(struct parser *parser, struct ast *left, 
 	}
 	case OP_REGEX:
 		if (negate) {
-			error_set(parser->error, KQL_ERROR_SYNTAX, offset,
+			kql_error_set(parser->error, KQL_ERROR_SYNTAX, offset,
 				  "'!matches regex' is not KQL; use not(x matches regex y)");
 			return NULL;
 		}
@@ -1000,7 +1000,7 @@ static struct ast *parse_and(struct parser *parser)
 static struct ast *parse_expr(struct parser *parser)
 {
 	if (++parser->depth > MAX_DEPTH) {
-		error_set(parser->error, KQL_ERROR_SYNTAX, current(parser)->offset,
+		kql_error_set(parser->error, KQL_ERROR_SYNTAX, current(parser)->offset,
 			  "expression nested too deep");
 		return NULL;
 	}
@@ -1091,7 +1091,7 @@ static int parse_name_patterns(struct parser *parser, struct ast_tabop *op)
 			return out_of_memory(parser);
 		op->item_count++;
 		if (is_word(current(parser), "asc") || is_word(current(parser), "desc")) {
-			error_set(parser->error, KQL_ERROR_UNSUPPORTED, current(parser)->offset,
+			kql_error_set(parser->error, KQL_ERROR_UNSUPPORTED, current(parser)->offset,
 				  "asc/desc in project-reorder is not supported");
 			return -EINVAL;
 		}
@@ -1237,12 +1237,12 @@ static int parse_tabop(struct parser *parser, struct ast_tabop *op)
 	if (i == sizeof(operator_names) / sizeof(operator_names[0])) {
 		for (size_t j = 0; j < sizeof(unsupported_operators) / sizeof(unsupported_operators[0]); j++) {
 			if (strcmp(unsupported_operators[j], name) == 0) {
-				error_set(parser->error, KQL_ERROR_UNSUPPORTED, offset,
+				kql_error_set(parser->error, KQL_ERROR_UNSUPPORTED, offset,
 					  "the '%s' operator is not supported by rmmhunt", name);
 				return -EINVAL;
 			}
 		}
-		error_set(parser->error, KQL_ERROR_SYNTAX, offset,
+		kql_error_set(parser->error, KQL_ERROR_SYNTAX, offset,
 			  "expected a tabular operator after '|' (where, extend, project, "
 			  "summarize, distinct, sort, take, top, count), found '%.60s'",
 			  name);
@@ -1347,7 +1347,7 @@ static int parse_let(struct parser *parser, size_t *capacity)
 	if (current(parser)->kind == TOKEN_LPAREN &&
 	    ((ahead(parser, 1)->kind == TOKEN_IDENTIFIER && ahead(parser, 2)->kind == TOKEN_COLON) ||
 	     (ahead(parser, 1)->kind == TOKEN_RPAREN && ahead(parser, 2)->kind == TOKEN_LBRACE))) {
-		error_set(parser->error, KQL_ERROR_UNSUPPORTED, current(parser)->offset,
+		kql_error_set(parser->error, KQL_ERROR_UNSUPPORTED, current(parser)->offset,
 			  "user-defined functions (let f = (...) {...}) are not supported");
 		return -EINVAL;
 	}
@@ -1361,13 +1361,13 @@ static int parse_let(struct parser *parser, size_t *capacity)
 			      (struct ast_statement){STATEMENT_LET, name->text, offset, expr});
 }
 
-int parse_script(const char *text, size_t length, struct arena *arena, struct ast_script *out,
+int kql_parse_script(const char *text, size_t length, struct arena *arena, struct ast_script *out,
 		 struct kql_error *error)
 {
 	struct parser parser = {text, NULL, 0, 0, arena, out, error, 0};
 	size_t capacity = 0;
 	bool have_query = false;
-	int status = lex(text, length, arena, &parser.tokens, &parser.count, error);
+	int status = kql_lex(text, length, arena, &parser.tokens, &parser.count, error);
 
 	memset(out, 0, sizeof(*out));
 	if (status < 0)
@@ -1384,11 +1384,11 @@ int parse_script(const char *text, size_t length, struct arena *arena, struct as
 		} else if (is_word(token, "set") || is_word(token, "declare") ||
 			   is_word(token, "alias") || is_word(token, "pattern") ||
 			   is_word(token, "restrict")) {
-			error_set(error, KQL_ERROR_UNSUPPORTED, token->offset,
+			kql_error_set(error, KQL_ERROR_UNSUPPORTED, token->offset,
 				  "'%s' statements are not supported", token->text);
 			status = -EINVAL;
 		} else if (have_query) {
-			error_set(error, KQL_ERROR_UNSUPPORTED, token->offset,
+			kql_error_set(error, KQL_ERROR_UNSUPPORTED, token->offset,
 				  "a query has one tabular expression; found another one here "
 				  "(missing '|' or ';'?)");
 			status = -EINVAL;
@@ -1408,7 +1408,7 @@ int parse_script(const char *text, size_t length, struct arena *arena, struct as
 			return error->kind == KQL_ERROR_NOMEM ? -ENOMEM : -EINVAL;
 	}
 	if (!have_query) {
-		error_set(error, KQL_ERROR_SYNTAX, length,
+		kql_error_set(error, KQL_ERROR_SYNTAX, length,
 			  "expected a tabular expression (such as DeviceProcessEvents | where ...) "
 			  "after the let statements");
 		return -EINVAL;

@@ -321,7 +321,7 @@ static int check_cost(const char *ere, char *message, size_t size)
 	return 0;
 }
 
-int regex_compile(regex_t *regex, const char *pattern, size_t length, bool anchor_start,
+int kql_regex_compile(regex_t *regex, const char *pattern, size_t length, bool anchor_start,
 		  char *message, size_t size)
 {
 	size_t capacity = 4 * length + 16;
@@ -353,7 +353,7 @@ int regex_compile(regex_t *regex, const char *pattern, size_t length, bool ancho
 	return 0;
 }
 
-bool regex_search(const regex_t *regex, const char *text, size_t length, regmatch_t *match,
+bool kql_regex_search(const regex_t *regex, const char *text, size_t length, regmatch_t *match,
 		  size_t match_count)
 {
 	regmatch_t whole[1];

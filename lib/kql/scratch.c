@@ -14,13 +14,13 @@
 
 #include "kql/internal.h"
 
-bool scratch_is_empty(const struct scratch *scratch)
+bool kql_scratch_is_empty(const struct scratch *scratch)
 {
 	return scratch->dynamic_count == 0 && arena_is_empty(&scratch->arena);
 }
 
 
-void scratch_reset(struct scratch *scratch)
+void kql_scratch_reset(struct scratch *scratch)
 {
 	for (size_t i = 0; i < scratch->dynamic_count; i++)
 		json_decref(scratch->dynamics[i]);
@@ -28,16 +28,16 @@ void scratch_reset(struct scratch *scratch)
 	arena_reset(&scratch->arena);
 }
 
-void scratch_free(struct scratch *scratch)
+void kql_scratch_free(struct scratch *scratch)
 {
-	scratch_reset(scratch);
+	kql_scratch_reset(scratch);
 	free(scratch->dynamics);
 	scratch->dynamics = NULL;
 	scratch->dynamic_capacity = 0;
 	arena_release(&scratch->arena);
 }
 
-int scratch_keep(struct scratch *scratch, json_t *json)
+int kql_scratch_keep(struct scratch *scratch, json_t *json)
 {
 	if (scratch->dynamic_count == scratch->dynamic_capacity) {
 		size_t capacity = scratch->dynamic_capacity ? 2 * scratch->dynamic_capacity : 16;

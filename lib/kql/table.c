@@ -12,7 +12,7 @@
 
 #include "kql/internal.h"
 
-struct kql_table *table_new(const struct relation *relation)
+struct kql_table *kql_table_new(const struct relation *relation)
 {
 	struct kql_table *table = calloc(1, sizeof(*table));
 	size_t count = relation->count;
@@ -23,7 +23,7 @@ struct kql_table *table_new(const struct relation *relation)
 	table->names = arena_alloc(&table->strings, (count ? count : 1) * sizeof(char *));
 	table->types = arena_alloc(&table->strings, (count ? count : 1) * sizeof(enum value_type));
 	if (!table->names || !table->types) {
-		table_free(table);
+		kql_table_free(table);
 		return NULL;
 	}
 	for (size_t i = 0; i < count; i++) {
@@ -31,7 +31,7 @@ struct kql_table *table_new(const struct relation *relation)
 
 		table->names[i] = arena_strndup(&table->strings, name, strlen(name));
 		if (!table->names[i]) {
-			table_free(table);
+			kql_table_free(table);
 			return NULL;
 		}
 		table->types[i] = relation->columns[i].type;
@@ -39,7 +39,7 @@ struct kql_table *table_new(const struct relation *relation)
 	return table;
 }
 
-int table_append(struct kql_table *table, const struct value *row)
+int kql_table_append(struct kql_table *table, const struct value *row)
 {
 	if (table->row_count == table->row_capacity) {
 		size_t capacity = table->row_capacity ? 2 * table->row_capacity : 16;
@@ -57,7 +57,7 @@ int table_append(struct kql_table *table, const struct value *row)
 	struct value *cells = &table->cells[table->row_count * table->column_count];
 
 	for (size_t i = 0; i < table->column_count; i++) {
-		if (value_copy_arena(&cells[i], &row[i], &table->strings) < 0) {
+		if (kql_value_copy_arena(&cells[i], &row[i], &table->strings) < 0) {
 			while (i-- > 0) {
 				if (cells[i].type == VALUE_DYNAMIC && !cells[i].is_null)
 					json_decref(cells[i].dyn);
@@ -69,7 +69,7 @@ int table_append(struct kql_table *table, const struct value *row)
 	return 0;
 }
 
-void table_free(struct kql_table *table)
+void kql_table_free(struct kql_table *table)
 {
 	if (!table)
 		return;
@@ -105,9 +105,4 @@ size_t kql_table_row_count(const struct kql_table *table)
 const struct value *kql_table_row(const struct kql_table *table, size_t row)
 {
 	return row < table->row_count ? &table->cells[row * table->column_count] : NULL;
-}
-
-void kql_table_free(struct kql_table *table)
-{
-	table_free(table);
 }

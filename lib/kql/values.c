@@ -16,7 +16,7 @@
 #include "kql/internal.h"
 #include "kql/kql_format.h"
 
-struct value value_null(enum value_type type)
+struct value kql_value_null(enum value_type type)
 {
 	struct value value;
 
@@ -28,27 +28,27 @@ struct value value_null(enum value_type type)
 	return value;
 }
 
-struct value value_string(const char *text, size_t length)
+struct value kql_value_string(const char *text, size_t length)
 {
-	struct value value = value_null(VALUE_STRING);
+	struct value value = kql_value_null(VALUE_STRING);
 
 	value.str = text;
 	value.len = length;
 	return value;
 }
 
-struct value value_long(int64_t number)
+struct value kql_value_long(int64_t number)
 {
-	struct value value = value_null(VALUE_LONG);
+	struct value value = kql_value_null(VALUE_LONG);
 
 	value.is_null = false;
 	value.l = number;
 	return value;
 }
 
-struct value value_bool(bool flag)
+struct value kql_value_bool(bool flag)
 {
-	struct value value = value_null(VALUE_BOOL);
+	struct value value = kql_value_null(VALUE_BOOL);
 
 	value.is_null = false;
 	value.b = flag;
@@ -72,7 +72,7 @@ static int compare_integers(int64_t a, int64_t b)
 	return (a > b) - (a < b);
 }
 
-int value_compare(const struct value *a, const struct value *b)
+int kql_value_compare(const struct value *a, const struct value *b)
 {
 	if (a->is_null || b->is_null)
 		return (int)!a->is_null - (int)!b->is_null;
@@ -114,7 +114,7 @@ int value_compare(const struct value *a, const struct value *b)
 	return 0;
 }
 
-bool value_equal(const struct value *a, const struct value *b)
+bool kql_value_equal(const struct value *a, const struct value *b)
 {
 	if (a->type != b->type || a->is_null != b->is_null)
 		return false;
@@ -128,11 +128,11 @@ bool value_equal(const struct value *a, const struct value *b)
 	case VALUE_DYNAMIC:
 		return json_equal(a->dyn, b->dyn);
 	default:
-		return value_compare(a, b) == 0;
+		return kql_value_compare(a, b) == 0;
 	}
 }
 
-uint64_t hash_bytes(const void *data, size_t length, uint64_t seed)
+uint64_t kql_hash_bytes(const void *data, size_t length, uint64_t seed)
 {
 	const unsigned char *bytes = data;
 	uint64_t hash = 0xcbf29ce484222325ULL ^ seed;
@@ -153,7 +153,7 @@ static uint64_t mix(uint64_t x)
 	return x ^ (x >> 33);
 }
 
-uint64_t value_hash(const struct value *value)
+uint64_t kql_value_hash(const struct value *value)
 {
 	uint64_t seed = (uint64_t)value->type * 0x9e3779b97f4a7c15ULL;
 
@@ -177,10 +177,10 @@ uint64_t value_hash(const struct value *value)
 		return mix(seed ^ bits);
 	}
 	case VALUE_STRING:
-		return hash_bytes(value->str, value->len, seed);
+		return kql_hash_bytes(value->str, value->len, seed);
 	case VALUE_DYNAMIC: {
 		char *text = json_dumps(value->dyn, JSON_COMPACT | JSON_ENCODE_ANY | JSON_SORT_KEYS);
-		uint64_t hash = text ? hash_bytes(text, strlen(text), seed) : seed;
+		uint64_t hash = text ? kql_hash_bytes(text, strlen(text), seed) : seed;
 
 		free(text);
 		return hash;
@@ -189,7 +189,7 @@ uint64_t value_hash(const struct value *value)
 	return seed;
 }
 
-int value_copy_owned(struct value *out, const struct value *in)
+int kql_value_copy_owned(struct value *out, const struct value *in)
 {
 	*out = *in;
 	if (in->type == VALUE_STRING) {
@@ -207,7 +207,7 @@ int value_copy_owned(struct value *out, const struct value *in)
 	return 0;
 }
 
-void value_release(struct value *value)
+void kql_value_release(struct value *value)
 {
 	if (value->type == VALUE_STRING) {
 		free((char *)value->str);
@@ -219,7 +219,7 @@ void value_release(struct value *value)
 	}
 }
 
-size_t value_owned_bytes(const struct value *value)
+size_t kql_value_owned_bytes(const struct value *value)
 {
 	size_t bytes = sizeof(*value);
 
@@ -230,7 +230,7 @@ size_t value_owned_bytes(const struct value *value)
 	return bytes;
 }
 
-int value_copy_arena(struct value *out, const struct value *in, struct arena *arena)
+int kql_value_copy_arena(struct value *out, const struct value *in, struct arena *arena)
 {
 	*out = *in;
 	if (in->type == VALUE_STRING) {
@@ -245,7 +245,7 @@ int value_copy_arena(struct value *out, const struct value *in, struct arena *ar
 	return 0;
 }
 
-void format_real(double number, char *buffer, size_t size)
+void kql_format_real(double number, char *buffer, size_t size)
 {
 	if (isnan(number)) {
 		snprintf(buffer, size, "NaN");
@@ -269,11 +269,11 @@ static int string_in_scratch(struct scratch *scratch, const char *text, size_t l
 
 	if (!copy)
 		return -ENOMEM;
-	*out = value_string(copy, length);
+	*out = kql_value_string(copy, length);
 	return 0;
 }
 
-int value_to_string(const struct value *in, struct scratch *scratch, struct value *out)
+int kql_value_to_string(const struct value *in, struct scratch *scratch, struct value *out)
 {
 	char buffer[64];
 	size_t length;
@@ -283,33 +283,33 @@ int value_to_string(const struct value *in, struct scratch *scratch, struct valu
 		return 0;
 	}
 	if (in->is_null) {
-		*out = value_string("", 0);
+		*out = kql_value_string("", 0);
 		return 0;
 	}
 	switch (in->type) {
 	case VALUE_BOOL:
-		*out = in->b ? value_string("true", 4) : value_string("false", 5);
+		*out = in->b ? kql_value_string("true", 4) : kql_value_string("false", 5);
 		return 0;
 	case VALUE_LONG:
 		length = (size_t)snprintf(buffer, sizeof(buffer), "%" PRId64, in->l);
 		break;
 	case VALUE_REAL:
-		format_real(in->r, buffer, sizeof(buffer));
+		kql_format_real(in->r, buffer, sizeof(buffer));
 		length = strlen(buffer);
 		break;
 	case VALUE_DATETIME:
-		length = format_datetime(in->ticks, buffer, sizeof(buffer));
+		length = kql_format_datetime(in->ticks, buffer, sizeof(buffer));
 		break;
 	case VALUE_TIMESPAN:
-		length = format_timespan(in->ticks, buffer, sizeof(buffer));
+		length = kql_format_timespan(in->ticks, buffer, sizeof(buffer));
 		break;
 	case VALUE_DYNAMIC: {
 		if (json_is_string(in->dyn)) {
-			*out = value_string(json_string_value(in->dyn), json_string_length(in->dyn));
+			*out = kql_value_string(json_string_value(in->dyn), json_string_length(in->dyn));
 			return 0;
 		}
 		if (json_is_null(in->dyn)) {
-			*out = value_string("", 0);
+			*out = kql_value_string("", 0);
 			return 0;
 		}
 		char *text = json_dumps(in->dyn, JSON_COMPACT | JSON_ENCODE_ANY);
@@ -322,7 +322,7 @@ int value_to_string(const struct value *in, struct scratch *scratch, struct valu
 		return status;
 	}
 	default:
-		*out = value_string("", 0);
+		*out = kql_value_string("", 0);
 		return 0;
 	}
 	return string_in_scratch(scratch, buffer, length, out);
@@ -364,55 +364,55 @@ static bool parse_real(const char *text, size_t length, double *number)
 	return end != buffer && *end == '\0';
 }
 
-void value_to_long(const struct value *in, struct value *out)
+void kql_value_to_long(const struct value *in, struct value *out)
 {
-	*out = value_null(VALUE_LONG);
+	*out = kql_value_null(VALUE_LONG);
 	if (in->is_null)
 		return;
 	switch (in->type) {
 	case VALUE_BOOL:
-		*out = value_long(in->b);
+		*out = kql_value_long(in->b);
 		break;
 	case VALUE_LONG:
 		*out = *in;
 		break;
 	case VALUE_REAL:
 		if (isfinite(in->r) && in->r < 9.2233720368547758e18 && in->r > -9.2233720368547758e18)
-			*out = value_long((int64_t)in->r);
+			*out = kql_value_long((int64_t)in->r);
 		break;
 	case VALUE_DATETIME:
 	case VALUE_TIMESPAN:
-		*out = value_long(in->ticks);
+		*out = kql_value_long(in->ticks);
 		break;
 	case VALUE_STRING: {
 		int64_t number;
 		double real;
 
 		if (parse_long(in->str, in->len, &number))
-			*out = value_long(number);
+			*out = kql_value_long(number);
 		else if (parse_real(in->str, in->len, &real) && isfinite(real) &&
 			 real < 9.2233720368547758e18 && real > -9.2233720368547758e18)
-			*out = value_long((int64_t)real);
+			*out = kql_value_long((int64_t)real);
 		break;
 	}
 	case VALUE_DYNAMIC:
 		if (json_is_integer(in->dyn))
-			*out = value_long((int64_t)json_integer_value(in->dyn));
+			*out = kql_value_long((int64_t)json_integer_value(in->dyn));
 		else if (json_is_real(in->dyn) || json_is_string(in->dyn) || json_is_boolean(in->dyn)) {
 			struct value inner;
 
-			value_from_json(in->dyn, json_is_real(in->dyn) ? VALUE_REAL
+			kql_value_from_json(in->dyn, json_is_real(in->dyn) ? VALUE_REAL
 					: json_is_boolean(in->dyn) ? VALUE_BOOL : VALUE_STRING,
 					&inner);
-			value_to_long(&inner, out);
+			kql_value_to_long(&inner, out);
 		}
 		break;
 	}
 }
 
-void value_to_real(const struct value *in, struct value *out)
+void kql_value_to_real(const struct value *in, struct value *out)
 {
-	*out = value_null(VALUE_REAL);
+	*out = kql_value_null(VALUE_REAL);
 	if (in->is_null)
 		return;
 	out->is_null = false;
@@ -446,9 +446,9 @@ void value_to_real(const struct value *in, struct value *out)
 	}
 }
 
-void value_to_bool(const struct value *in, struct value *out)
+void kql_value_to_bool(const struct value *in, struct value *out)
 {
-	*out = value_null(VALUE_BOOL);
+	*out = kql_value_null(VALUE_BOOL);
 	if (in->is_null)
 		return;
 	switch (in->type) {
@@ -456,38 +456,38 @@ void value_to_bool(const struct value *in, struct value *out)
 		*out = *in;
 		break;
 	case VALUE_LONG:
-		*out = value_bool(in->l != 0);
+		*out = kql_value_bool(in->l != 0);
 		break;
 	case VALUE_REAL:
-		*out = value_bool(in->r != 0);
+		*out = kql_value_bool(in->r != 0);
 		break;
 	case VALUE_STRING:
 		if (kql_equals_ci(in->str, in->len, "true", 4) || (in->len == 1 && in->str[0] == '1'))
-			*out = value_bool(true);
+			*out = kql_value_bool(true);
 		else if (kql_equals_ci(in->str, in->len, "false", 5) ||
 			 (in->len == 1 && in->str[0] == '0'))
-			*out = value_bool(false);
+			*out = kql_value_bool(false);
 		break;
 	case VALUE_DYNAMIC:
 		if (json_is_boolean(in->dyn))
-			*out = value_bool(json_is_true(in->dyn));
+			*out = kql_value_bool(json_is_true(in->dyn));
 		break;
 	default:
 		break;
 	}
 }
 
-void value_to_datetime(const struct value *in, struct value *out)
+void kql_value_to_datetime(const struct value *in, struct value *out)
 {
-	*out = value_null(VALUE_DATETIME);
+	*out = kql_value_null(VALUE_DATETIME);
 	if (in->is_null)
 		return;
 	if (in->type == VALUE_DATETIME) {
 		*out = *in;
 	} else if (in->type == VALUE_STRING) {
-		out->is_null = parse_datetime_text(in->str, in->len, &out->ticks) != 0;
+		out->is_null = kql_parse_datetime_text(in->str, in->len, &out->ticks) != 0;
 	} else if (in->type == VALUE_DYNAMIC && json_is_string(in->dyn)) {
-		out->is_null = parse_datetime_text(json_string_value(in->dyn),
+		out->is_null = kql_parse_datetime_text(json_string_value(in->dyn),
 						   json_string_length(in->dyn), &out->ticks) != 0;
 	} else if (in->type == VALUE_LONG) {
 		out->is_null = false;
@@ -495,9 +495,9 @@ void value_to_datetime(const struct value *in, struct value *out)
 	}
 }
 
-void value_to_timespan(const struct value *in, struct value *out)
+void kql_value_to_timespan(const struct value *in, struct value *out)
 {
-	*out = value_null(VALUE_TIMESPAN);
+	*out = kql_value_null(VALUE_TIMESPAN);
 	if (in->is_null)
 		return;
 	if (in->type == VALUE_TIMESPAN) {
@@ -506,16 +506,16 @@ void value_to_timespan(const struct value *in, struct value *out)
 		out->is_null = false;
 		out->ticks = in->l;
 	} else if (in->type == VALUE_STRING) {
-		out->is_null = parse_timespan_text(in->str, in->len, &out->ticks) != 0;
+		out->is_null = kql_parse_timespan_text(in->str, in->len, &out->ticks) != 0;
 	} else if (in->type == VALUE_DYNAMIC && json_is_string(in->dyn)) {
-		out->is_null = parse_timespan_text(json_string_value(in->dyn),
+		out->is_null = kql_parse_timespan_text(json_string_value(in->dyn),
 						   json_string_length(in->dyn), &out->ticks) != 0;
 	}
 }
 
-void value_from_json(json_t *json, enum value_type type, struct value *out)
+void kql_value_from_json(json_t *json, enum value_type type, struct value *out)
 {
-	*out = value_null(type);
+	*out = kql_value_null(type);
 	if (!json)
 		return;
 	switch (type) {
@@ -525,15 +525,15 @@ void value_from_json(json_t *json, enum value_type type, struct value *out)
 		return;
 	case VALUE_STRING:
 		if (json_is_string(json))
-			*out = value_string(json_string_value(json), json_string_length(json));
+			*out = kql_value_string(json_string_value(json), json_string_length(json));
 		return;
 	case VALUE_BOOL:
 		if (json_is_boolean(json))
-			*out = value_bool(json_is_true(json));
+			*out = kql_value_bool(json_is_true(json));
 		return;
 	case VALUE_LONG:
 		if (json_is_integer(json))
-			*out = value_long((int64_t)json_integer_value(json));
+			*out = kql_value_long((int64_t)json_integer_value(json));
 		return;
 	case VALUE_REAL:
 		if (json_is_number(json)) {
@@ -543,7 +543,7 @@ void value_from_json(json_t *json, enum value_type type, struct value *out)
 		return;
 	case VALUE_DATETIME:
 		if (json_is_string(json))
-			out->is_null = parse_datetime_text(json_string_value(json),
+			out->is_null = kql_parse_datetime_text(json_string_value(json),
 							   json_string_length(json), &out->ticks) != 0;
 		return;
 	case VALUE_TIMESPAN:
@@ -555,7 +555,7 @@ void value_from_json(json_t *json, enum value_type type, struct value *out)
 	}
 }
 
-size_t utf8_valid_prefix(const char *text, size_t length)
+size_t kql_utf8_valid_prefix(const char *text, size_t length)
 {
 	size_t position = 0;
 
@@ -569,12 +569,12 @@ size_t utf8_valid_prefix(const char *text, size_t length)
 	return position;
 }
 
-json_t *json_string_lossy(const char *text, size_t length)
+json_t *kql_json_string_lossy(const char *text, size_t length)
 {
 	struct strbuf clean;
 	json_t *json;
 
-	if (utf8_valid_prefix(text, length) == length)
+	if (kql_utf8_valid_prefix(text, length) == length)
 		return json_stringn_nocheck(text, length);
 	strbuf_init(&clean);
 	text_append_lossy(&clean, text, length);
@@ -583,7 +583,7 @@ json_t *json_string_lossy(const char *text, size_t length)
 	return json;
 }
 
-json_t *value_to_json(const struct value *value)
+json_t *kql_value_to_json(const struct value *value)
 {
 	char buffer[64];
 
@@ -597,23 +597,18 @@ json_t *value_to_json(const struct value *value)
 	case VALUE_REAL:
 		if (isfinite(value->r))
 			return json_real(value->r);
-		format_real(value->r, buffer, sizeof(buffer));
+		kql_format_real(value->r, buffer, sizeof(buffer));
 		return json_string(buffer);
 	case VALUE_DATETIME:
-		format_datetime(value->ticks, buffer, sizeof(buffer));
+		kql_format_datetime(value->ticks, buffer, sizeof(buffer));
 		return json_string(buffer);
 	case VALUE_TIMESPAN:
-		format_timespan(value->ticks, buffer, sizeof(buffer));
+		kql_format_timespan(value->ticks, buffer, sizeof(buffer));
 		return json_string(buffer);
 	case VALUE_STRING:
-		return json_string_lossy(value->str, value->len);
+		return kql_json_string_lossy(value->str, value->len);
 	case VALUE_DYNAMIC:
 		return json_incref(value->dyn);
 	}
 	return json_null();
-}
-
-json_t *kql_value_to_json(const struct value *value)
-{
-	return value_to_json(value);
 }

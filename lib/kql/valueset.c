@@ -21,7 +21,7 @@ static int index_rebuild(struct value_set *set, size_t size)
 	if (!index)
 		return -ENOMEM;
 	for (size_t i = 0; i < set->count; i++) {
-		size_t slot = value_hash(&set->values[i]) & (size - 1);
+		size_t slot = kql_value_hash(&set->values[i]) & (size - 1);
 
 		while (index[slot])
 			slot = (slot + 1) & (size - 1);
@@ -34,26 +34,26 @@ static int index_rebuild(struct value_set *set, size_t size)
 	return 0;
 }
 
-long value_set_find(const struct value_set *set, const struct value *value)
+long kql_value_set_find(const struct value_set *set, const struct value *value)
 {
 	if (!set->index_size)
 		return -1;
-	size_t slot = value_hash(value) & (set->index_size - 1);
+	size_t slot = kql_value_hash(value) & (set->index_size - 1);
 
 	while (set->index[slot]) {
 		size_t position = set->index[slot] - 1;
 
-		if (value_equal(&set->values[position], value))
+		if (kql_value_equal(&set->values[position], value))
 			return (long)position;
 		slot = (slot + 1) & (set->index_size - 1);
 	}
 	return -1;
 }
 
-int value_set_insert(struct value_set *set, const struct value *value, uint64_t sequence,
+int kql_value_set_insert(struct value_set *set, const struct value *value, uint64_t sequence,
 		     bool *inserted)
 {
-	long found = value_set_find(set, value);
+	long found = kql_value_set_find(set, value);
 
 	*inserted = false;
 	if (found >= 0) {
@@ -84,13 +84,13 @@ int value_set_insert(struct value_set *set, const struct value *value, uint64_t 
 		if (status < 0)
 			return status;
 	}
-	int status = value_copy_owned(&set->values[set->count], value);
+	int status = kql_value_copy_owned(&set->values[set->count], value);
 
 	if (status < 0)
 		return status;
 	set->sequences[set->count] = sequence;
-	set->bytes += value_owned_bytes(value) - sizeof(*value);
-	size_t slot = value_hash(value) & (set->index_size - 1);
+	set->bytes += kql_value_owned_bytes(value) - sizeof(*value);
+	size_t slot = kql_value_hash(value) & (set->index_size - 1);
 
 	while (set->index[slot])
 		slot = (slot + 1) & (set->index_size - 1);
@@ -100,10 +100,10 @@ int value_set_insert(struct value_set *set, const struct value *value, uint64_t 
 	return 0;
 }
 
-void value_set_free(struct value_set *set)
+void kql_value_set_free(struct value_set *set)
 {
 	for (size_t i = 0; i < set->count; i++)
-		value_release(&set->values[i]);
+		kql_value_release(&set->values[i]);
 	free(set->values);
 	free(set->sequences);
 	free(set->index);
@@ -150,14 +150,14 @@ static int add_folded(struct match_set *set, const struct value *value)
 	for (size_t i = 0; i < value->len; i++)
 		folded[i] = (char)kql_fold_table[(unsigned char)value->str[i]];
 	folded[value->len] = '\0';
-	struct value copy = value_string(folded, value->len);
-	int status = value_set_insert(&set->values, &copy, 0, &inserted);
+	struct value copy = kql_value_string(folded, value->len);
+	int status = kql_value_set_insert(&set->values, &copy, 0, &inserted);
 
 	free(folded);
 	return status;
 }
 
-int match_set_add(struct match_set *set, const struct value *value)
+int kql_match_set_add(struct match_set *set, const struct value *value)
 {
 	bool inserted;
 
@@ -177,7 +177,7 @@ int match_set_add(struct match_set *set, const struct value *value)
 		set->has_null = true;
 		return 0;
 	}
-	return value_set_insert(&set->values, value, 0, &inserted);
+	return kql_value_set_insert(&set->values, value, 0, &inserted);
 }
 
 /* Is the folded form of text in the set?  Folds into a small buffer. */
@@ -191,15 +191,15 @@ static bool contains_folded(const struct match_set *set, const struct value *val
 	for (size_t i = 0; i < value->len; i++)
 		folded[i] = (char)kql_fold_table[(unsigned char)value->str[i]];
 	folded[value->len] = '\0';
-	struct value key = value_string(folded, value->len);
-	bool found = value_set_find(&set->values, &key) >= 0;
+	struct value key = kql_value_string(folded, value->len);
+	bool found = kql_value_set_find(&set->values, &key) >= 0;
 
 	if (folded != small)
 		free(folded);
 	return found;
 }
 
-bool match_set_test(const struct match_set *set, const struct value *value)
+bool kql_match_set_test(const struct match_set *set, const struct value *value)
 {
 	switch (set->op) {
 	case SET_HAS_ANY:
@@ -218,21 +218,21 @@ bool match_set_test(const struct match_set *set, const struct value *value)
 	case SET_NOT_IN_CI:
 		if (value->type == VALUE_STRING)
 			return contains_folded(set, value);
-		return value_set_find(&set->values, value) >= 0;
+		return kql_value_set_find(&set->values, value) >= 0;
 	case SET_IN:
 	case SET_NOT_IN:
-		return value_set_find(&set->values, value) >= 0;
+		return kql_value_set_find(&set->values, value) >= 0;
 	}
 	return false;
 }
 
-void match_set_free(struct match_set *set)
+void kql_match_set_free(struct match_set *set)
 {
 	for (size_t i = 0; i < set->needle_count; i++)
 		free(set->needle_texts[i]);
 	free(set->needle_texts);
 	free(set->needles);
-	value_set_free(&set->values);
+	kql_value_set_free(&set->values);
 	memset(set, 0, sizeof(*set));
 }
 
@@ -241,33 +241,33 @@ static bool convert_element(const struct match_set *set, const struct value *val
 			    struct scratch *scratch, struct value *out)
 {
 	if (set->op == SET_HAS_ANY || set->op == SET_HAS_ALL || set->type == VALUE_STRING)
-		return value_to_string(value, scratch, out) == 0;
+		return kql_value_to_string(value, scratch, out) == 0;
 	if (value->type == set->type || value->is_null) {
 		*out = *value;
 		out->type = set->type;
 		return true;
 	}
 	if (set->type == VALUE_REAL) {
-		value_to_real(value, out);
+		kql_value_to_real(value, out);
 		return !out->is_null;
 	}
 	if (set->type == VALUE_LONG) {
 		struct value real;
 
-		value_to_real(value, &real);
-		value_to_long(value, out);
+		kql_value_to_real(value, &real);
+		kql_value_to_long(value, out);
 		/* 1.5 can never equal a long */
 		return !out->is_null && !real.is_null && (double)out->l == real.r;
 	}
 	switch (set->type) {
 	case VALUE_BOOL:
-		value_to_bool(value, out);
+		kql_value_to_bool(value, out);
 		break;
 	case VALUE_DATETIME:
-		value_to_datetime(value, out);
+		kql_value_to_datetime(value, out);
 		break;
 	case VALUE_TIMESPAN:
-		value_to_timespan(value, out);
+		kql_value_to_timespan(value, out);
 		break;
 	default:
 		*out = *value;
@@ -276,7 +276,7 @@ static bool convert_element(const struct match_set *set, const struct value *val
 	return !out->is_null;
 }
 
-int match_set_add_converted(struct match_set *set, const struct value *value,
+int kql_match_set_add_converted(struct match_set *set, const struct value *value,
 			    struct scratch *scratch)
 {
 	struct value element;
@@ -288,8 +288,8 @@ int match_set_add_converted(struct match_set *set, const struct value *value,
 		json_array_foreach(value->dyn, index, item) {
 			struct value inner;
 
-			value_from_json(item, VALUE_DYNAMIC, &inner);
-			int status = match_set_add_converted(set, &inner, scratch);
+			kql_value_from_json(item, VALUE_DYNAMIC, &inner);
+			int status = kql_match_set_add_converted(set, &inner, scratch);
 
 			if (status < 0)
 				return status;
@@ -298,5 +298,5 @@ int match_set_add_converted(struct match_set *set, const struct value *value,
 	}
 	if (!convert_element(set, value, scratch, &element))
 		return 0;
-	return match_set_add(set, &element);
+	return kql_match_set_add(set, &element);
 }
