@@ -1,6 +1,7 @@
 # rmmhunt - build, run and test.
 #
-#   make          build build/rmmhunt-agent and build/rmmhunt
+#   make          build build/rmmhunt-agent, build/rmmhunt-collector and
+#                 build/rmmhunt
 #   make run      install missing packages, build, run the agent in the
 #                 foreground (state in var/, bundled rules)
 #   make test     install missing packages, build, run every test
@@ -9,8 +10,8 @@
 #   make deps     install missing Debian packages (build and run)
 #
 # Sources are found by folder: lib/ (and its subfolders) is a static library
-# shared by every program; agent/ and bpf/ make the agent; cli/ makes the
-# rmmhunt command; tests/unit/test_*.c are cmocka tests; fuzz/fuzz_*.c are
+# shared by every program; agent/ and bpf/ make the agent; collector/ makes
+# the collector; cli/ makes the rmmhunt command; tests/unit/test_*.c are cmocka tests; fuzz/fuzz_*.c are
 # libFuzzer targets.
 
 CC ?= cc
@@ -21,7 +22,8 @@ PYTHON ?= /usr/bin/python3
 BUILD := build
 FUZZ_SECONDS ?= 60
 
-PKGS := libbpf libelf zlib jansson libcrypto libssl sqlite3 yaml-0.1
+PKGS := libbpf libelf zlib jansson libcrypto libssl sqlite3 yaml-0.1 \
+	libcurl libmicrohttpd gnutls
 CFLAGS ?= -O2 -g
 CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow \
 	-Wstrict-prototypes -Wmissing-prototypes -fno-strict-aliasing \
@@ -32,8 +34,10 @@ LDLIBS = $(PKG_LIBS) -lpthread -lm
 
 LIB_SRCS := $(sort $(wildcard lib/*.c lib/*/*.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
-AGENT_SRCS := $(sort $(wildcard agent/*.c))
+AGENT_SRCS := $(sort $(wildcard agent/*.c agent/*/*.c))
 AGENT_OBJS := $(AGENT_SRCS:%.c=$(BUILD)/%.o)
+COLLECTOR_SRCS := $(sort $(wildcard collector/*.c collector/*/*.c))
+COLLECTOR_OBJS := $(COLLECTOR_SRCS:%.c=$(BUILD)/%.o)
 CLI_SRCS := $(sort $(wildcard cli/*.c))
 CLI_OBJS := $(CLI_SRCS:%.c=$(BUILD)/%.o)
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
@@ -44,6 +48,9 @@ BPF_SRCS := $(sort $(wildcard bpf/*.bpf.c))
 BPF_SKELS := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/%.skel.h)
 
 PROGRAMS := $(BUILD)/rmmhunt-agent $(BUILD)/rmmhunt
+ifneq ($(COLLECTOR_SRCS),)
+PROGRAMS += $(BUILD)/rmmhunt-collector
+endif
 
 # keep the BPF object next to its skeleton
 .SECONDARY:
@@ -91,6 +98,9 @@ $(BUILD)/librmmhunt.a: $(LIB_OBJS)
 	ar rcs $@ $^
 
 $(BUILD)/rmmhunt-agent: $(AGENT_OBJS) $(BUILD)/librmmhunt.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/rmmhunt-collector: $(COLLECTOR_OBJS) $(BUILD)/librmmhunt.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/rmmhunt: $(CLI_OBJS) $(BUILD)/librmmhunt.a
@@ -195,10 +205,10 @@ LINT_CFLAGS := -std=c11 -D_GNU_SOURCE -O0 -Wall -Wextra -I lib -I bpf -I agent \
 	-isystem $(BUILD)
 
 lint: $(BPF_SKELS)
-	clang-tidy --quiet $(LIB_SRCS) $(AGENT_SRCS) $(CLI_SRCS) -- \
+	clang-tidy --quiet $(LIB_SRCS) $(AGENT_SRCS) $(COLLECTOR_SRCS) $(CLI_SRCS) -- \
 		$(LINT_CFLAGS) $(PKG_CFLAGS)
 	cppcheck --quiet --error-exitcode=1 --std=c11 --enable=warning,performance,portability \
-		--suppress=missingIncludeSystem -I lib -I bpf lib agent cli
+		--suppress=missingIncludeSystem -I lib -I bpf lib agent collector cli
 
 clean:
 	rm -rf $(BUILD)

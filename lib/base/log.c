@@ -1,0 +1,201 @@
+/*
+ * log.c - leveled diagnostics (see log.h).
+ *
+ * A message is formatted into a stack buffer (long ones are cut with "..."),
+ * control characters escaped, the prefix added, and the line written to
+ * stderr with one write(2).
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/log.h"
+
+#define LOG_LINE_MAX 4096
+
+struct log_config {
+	const char *program;
+	enum log_level threshold;
+	bool journal;
+};
+
+static struct log_config config = {"rmmhunt", LOG_LEVEL_INFO, false};
+
+/* Is stderr the stream JOURNAL_STREAM ("device:inode") names? */
+static bool stderr_is_journal(void)
+{
+	const char *stream = getenv("JOURNAL_STREAM");
+	unsigned long long device, inode;
+	struct stat status;
+
+	if (!stream || sscanf(stream, "%llu:%llu", &device, &inode) != 2)
+		return false;
+	if (fstat(STDERR_FILENO, &status) != 0)
+		return false;
+	return (unsigned long long)status.st_dev == device &&
+	       (unsigned long long)status.st_ino == inode;
+}
+
+void log_configure(const char *program, enum log_level threshold)
+{
+	config.program = program;
+	config.threshold = threshold;
+	config.journal = stderr_is_journal();
+}
+
+int log_level_parse(const char *text, enum log_level *level)
+{
+	static const struct {
+		const char *name;
+		enum log_level level;
+	} names[] = {
+		{"error", LOG_LEVEL_ERROR},   {"warning", LOG_LEVEL_WARNING},
+		{"notice", LOG_LEVEL_NOTICE}, {"info", LOG_LEVEL_INFO},
+		{"debug", LOG_LEVEL_DEBUG},
+	};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (strcmp(text, names[i].name) == 0) {
+			*level = names[i].level;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+bool log_enabled(enum log_level level)
+{
+	return level <= config.threshold;
+}
+
+static const char *level_word(enum log_level level)
+{
+	switch (level) {
+	case LOG_LEVEL_WARNING:
+		return "warning: ";
+	case LOG_LEVEL_DEBUG:
+		return "debug: ";
+	default:
+		return "";
+	}
+}
+
+/* Appends text to line (at *used, capacity size) with controls escaped. */
+static void append_escaped(char *line, size_t *used, size_t size, const char *text)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	for (const unsigned char *c = (const unsigned char *)text; *c; c++) {
+		char escape[5];
+		size_t length = 0;
+
+		if (*c == '\n') {
+			memcpy(escape, "\\n", 2);
+			length = 2;
+		} else if (*c == '\t') {
+			escape[length++] = '\t';
+		} else if (*c == 0x1b) {
+			memcpy(escape, "\\e", 2);
+			length = 2;
+		} else if (*c < 0x20 || *c == 0x7f) {
+			escape[0] = '\\';
+			escape[1] = 'x';
+			escape[2] = hex[*c >> 4];
+			escape[3] = hex[*c & 15];
+			length = 4;
+		} else {
+			escape[length++] = (char)*c;
+		}
+		if (*used + length + 1 >= size)
+			return;
+		memcpy(line + *used, escape, length);
+		*used += length;
+	}
+}
+
+static void log_write(enum log_level level, const char *format, va_list arguments)
+{
+	char text[LOG_LINE_MAX];
+	char line[LOG_LINE_MAX + 64];
+	size_t used = 0;
+	int length;
+
+	if (!log_enabled(level))
+		return;
+	length = vsnprintf(text, sizeof(text), format, arguments);
+	if (length < 0)
+		return;
+	if ((size_t)length >= sizeof(text))
+		memcpy(text + sizeof(text) - 4, "...", 4);
+	if (config.journal)
+		length = snprintf(line, sizeof(line), "<%d>", (int)level);
+	else
+		length = snprintf(line, sizeof(line), "%s: %s", config.program,
+				  level_word(level));
+	if (length < 0 || (size_t)length >= sizeof(line))
+		return;
+	used = (size_t)length;
+	append_escaped(line, &used, sizeof(line) - 1, text);
+	line[used++] = '\n';
+	/* one write: whole lines even with several threads logging */
+	if (write(STDERR_FILENO, line, used) < 0)
+		return;
+}
+
+void log_message(enum log_level level, const char *format, ...)
+{
+	va_list arguments;
+
+	va_start(arguments, format);
+	log_write(level, format, arguments);
+	va_end(arguments);
+}
+
+void log_error(const char *format, ...)
+{
+	va_list arguments;
+
+	va_start(arguments, format);
+	log_write(LOG_LEVEL_ERROR, format, arguments);
+	va_end(arguments);
+}
+
+void log_warning(const char *format, ...)
+{
+	va_list arguments;
+
+	va_start(arguments, format);
+	log_write(LOG_LEVEL_WARNING, format, arguments);
+	va_end(arguments);
+}
+
+void log_notice(const char *format, ...)
+{
+	va_list arguments;
+
+	va_start(arguments, format);
+	log_write(LOG_LEVEL_NOTICE, format, arguments);
+	va_end(arguments);
+}
+
+void log_info(const char *format, ...)
+{
+	va_list arguments;
+
+	va_start(arguments, format);
+	log_write(LOG_LEVEL_INFO, format, arguments);
+	va_end(arguments);
+}
+
+void log_debug(const char *format, ...)
+{
+	va_list arguments;
+
+	va_start(arguments, format);
+	log_write(LOG_LEVEL_DEBUG, format, arguments);
+	va_end(arguments);
+}
