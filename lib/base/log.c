@@ -84,32 +84,37 @@ static const char *level_word(enum log_level level)
 	}
 }
 
-/* Appends text to line (at *used, capacity size) with controls escaped. */
-static void append_escaped(char *line, size_t *used, size_t size, const char *text)
+/* Writes the escape of control character c into escape (at least 5 bytes). */
+static size_t escape_control(unsigned char c, char *escape)
 {
 	static const char hex[] = "0123456789abcdef";
 
+	escape[0] = '\\';
+	if (c == '\n') {
+		escape[1] = 'n';
+		return 2;
+	}
+	if (c == 0x1b) {
+		escape[1] = 'e';
+		return 2;
+	}
+	escape[1] = 'x';
+	escape[2] = hex[c >> 4];
+	escape[3] = hex[c & 15];
+	return 4;
+}
+
+/* Appends text to line (at *used, capacity size) with controls escaped. */
+static void append_escaped(char *line, size_t *used, size_t size, const char *text)
+{
 	for (const unsigned char *c = (const unsigned char *)text; *c; c++) {
 		char escape[5];
-		size_t length = 0;
+		size_t length = 1;
 
-		if (*c == '\n') {
-			memcpy(escape, "\\n", 2);
-			length = 2;
-		} else if (*c == '\t') {
-			escape[length++] = '\t';
-		} else if (*c == 0x1b) {
-			memcpy(escape, "\\e", 2);
-			length = 2;
-		} else if (*c < 0x20 || *c == 0x7f) {
-			escape[0] = '\\';
-			escape[1] = 'x';
-			escape[2] = hex[*c >> 4];
-			escape[3] = hex[*c & 15];
-			length = 4;
-		} else {
-			escape[length++] = (char)*c;
-		}
+		if ((*c < 0x20 && *c != '\t') || *c == 0x7f)
+			length = escape_control(*c, escape);
+		else
+			escape[0] = (char)*c;
 		if (*used + length + 1 >= size)
 			return;
 		memcpy(line + *used, escape, length);
