@@ -30,8 +30,8 @@ struct assembler {
 	struct record_sink sinks[ASSEMBLER_MAX_SINKS];
 	int sink_count;
 	struct record record; /* reused for every row */
-	struct pending_exec *pending_head;
-	struct pending_exec *held_head; /* Wine rows held (a subset of pending) */
+	struct list pending; /* of struct pending_exec, oldest first */
+	struct list held; /* Wine rows held (a subset of pending), oldest first */
 	struct assembler_stats stats;
 };
 
@@ -72,29 +72,20 @@ void assembler_read_stats(const struct assembler *assembler,
 			  struct assembler_stats *stats)
 {
 	*stats = assembler->stats;
+	stats->pending = (uint32_t)list_count(&assembler->pending);
+	stats->wine_held = (uint32_t)list_count(&assembler->held);
 }
 
 /* --- pending execs ---------------------------------------------------- */
 
 static void pending_link(struct assembler *assembler, struct pending_exec *pending)
 {
-	pending->previous = NULL;
-	pending->next = assembler->pending_head;
-	if (assembler->pending_head)
-		assembler->pending_head->previous = pending;
-	assembler->pending_head = pending;
-	assembler->stats.pending++;
+	list_append(&assembler->pending, &pending->pending_node, pending);
 }
 
 static void pending_unlink(struct assembler *assembler, struct pending_exec *pending)
 {
-	if (pending->previous)
-		pending->previous->next = pending->next;
-	else
-		assembler->pending_head = pending->next;
-	if (pending->next)
-		pending->next->previous = pending->previous;
-	assembler->stats.pending--;
+	list_remove(&assembler->pending, &pending->pending_node);
 }
 
 static void pending_free(struct assembler *assembler, struct pending_exec *pending)
@@ -162,8 +153,8 @@ void assembler_destroy(struct assembler *assembler)
 	if (!assembler)
 		return;
 	/* Rows still waiting are written now, their hash status "pending". */
-	while (assembler->pending_head) {
-		struct pending_exec *pending = assembler->pending_head;
+	while (!list_is_empty(&assembler->pending)) {
+		struct pending_exec *pending = list_first(&assembler->pending);
 		struct image *images[2] = {pending->process.image,
 					   pending->initiating.image};
 
@@ -330,8 +321,8 @@ static void fill_image(struct process_table *table, struct process_ref *ref);
 static struct pending_exec *find_held(struct assembler *assembler, uint32_t pid,
 				      uint64_t start_boot_ns)
 {
-	for (struct pending_exec *held = assembler->held_head; held;
-	     held = held->wine.held_next) {
+	for (struct pending_exec *held = list_first(&assembler->held); held;
+	     held = list_next(&held->wine.held_node)) {
 		if (held->process.pid == pid && held->process.start_boot_ns == start_boot_ns)
 			return held;
 	}
@@ -344,39 +335,20 @@ static void hold(struct assembler *assembler, struct pending_exec *pending)
 {
 	struct wine_row *row = &pending->wine;
 
-	if (assembler->stats.wine_held >= WINE_HELD_MAX) {
-		struct pending_exec *oldest = assembler->held_head;
-
-		while (oldest->wine.held_next)
-			oldest = oldest->wine.held_next;
-		release(assembler, oldest);
+	if (list_count(&assembler->held) >= WINE_HELD_MAX) {
+		release(assembler, list_first(&assembler->held));
 		assembler->stats.wine_held_overflow++;
 	}
-	row->held = true;
 	row->hold_deadline_ns = pending->facts.header.time_boot_ns +
 				(row->final_step ? WINE_HOLD_FINAL_NS : WINE_HOLD_STEP_NS);
 	row->maps_interval_ns = WINE_MAPS_FIRST_INTERVAL_NS;
-	row->held_previous = NULL;
-	row->held_next = assembler->held_head;
-	if (assembler->held_head)
-		assembler->held_head->wine.held_previous = pending;
-	assembler->held_head = pending;
+	list_append(&assembler->held, &row->held_node, pending);
 	pending->waiting++;
-	assembler->stats.wine_held++;
 }
 
 static void unhold(struct assembler *assembler, struct pending_exec *pending)
 {
-	struct wine_row *row = &pending->wine;
-
-	if (row->held_previous)
-		row->held_previous->wine.held_next = row->held_next;
-	else
-		assembler->held_head = row->held_next;
-	if (row->held_next)
-		row->held_next->wine.held_previous = row->held_previous;
-	row->held = false;
-	assembler->stats.wine_held--;
+	list_remove(&assembler->held, &pending->wine.held_node);
 }
 
 /* The row may be written (once no hash is pending). */
@@ -650,12 +622,12 @@ static void check_maps(struct assembler *assembler, struct pending_exec *pending
 
 void assembler_poll(struct assembler *assembler, uint64_t now_ns)
 {
-	struct pending_exec *pending = assembler->held_head, *next;
+	struct pending_exec *pending = list_first(&assembler->held), *next;
 
 	for (; pending; pending = next) {
 		struct wine_row *row = &pending->wine;
 
-		next = row->held_next;
+		next = list_next(&row->held_node);
 		if (now_ns >= row->hold_deadline_ns) {
 			if (row->final_step && row->mapped == WINE_MAPPED_UNCHECKED)
 				row->mapped = WINE_MAPPED_NOT_YET;
@@ -787,9 +759,9 @@ static void handle_exec(struct assembler *assembler, struct pending_exec *pendin
 		assembler->stats.exec_without_known_process++;
 	wine_step = wine_classify(facts->exe_path, facts->filename, facts->interp,
 				  facts->argv, facts->argv_length, &step);
-	held = assembler->held_head ? find_held(assembler, facts->header.pid,
-						facts->header.start_boot_ns)
-				    : NULL;
+	held = list_is_empty(&assembler->held)
+		       ? NULL
+		       : find_held(assembler, facts->header.pid, facts->header.start_boot_ns);
 	if (held && wine_step) {
 		fold_into(assembler, held, pending);
 	} else {

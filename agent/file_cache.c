@@ -42,7 +42,7 @@ struct hash_job {
 struct file_cache {
 	struct file_cache_options options;
 	struct hashmap map;
-	struct file_info *lru_newest, *lru_oldest;
+	struct list lru; /* of struct file_info, least recently used first */
 	struct file_cache_stats stats;
 	/* worker */
 	pthread_t worker;
@@ -282,30 +282,6 @@ static void free_jobs(struct file_cache *cache, struct hash_job *job)
 	}
 }
 
-static void lru_unlink(struct file_cache *cache, struct file_info *info)
-{
-	if (info->lru_previous)
-		info->lru_previous->lru_next = info->lru_next;
-	else
-		cache->lru_newest = info->lru_next;
-	if (info->lru_next)
-		info->lru_next->lru_previous = info->lru_previous;
-	else
-		cache->lru_oldest = info->lru_previous;
-	info->lru_previous = info->lru_next = NULL;
-}
-
-static void lru_push_newest(struct file_cache *cache, struct file_info *info)
-{
-	info->lru_previous = NULL;
-	info->lru_next = cache->lru_newest;
-	if (cache->lru_newest)
-		cache->lru_newest->lru_previous = info;
-	cache->lru_newest = info;
-	if (!cache->lru_oldest)
-		cache->lru_oldest = info;
-}
-
 void file_cache_destroy(struct file_cache *cache)
 {
 	if (!cache)
@@ -321,7 +297,7 @@ void file_cache_destroy(struct file_cache *cache)
 	free_jobs(cache, cache->queue);
 	free_jobs(cache, cache->done);
 	/* Entries still referenced elsewhere are freed by their last holder. */
-	while (cache->lru_oldest)
+	while (!list_is_empty(&cache->lru))
 		evict_oldest(cache);
 	hashmap_free(&cache->map);
 	if (cache->completion_fd >= 0)
@@ -361,11 +337,11 @@ const char *file_info_version(const struct file_info *info, enum version_field f
 
 static void evict_oldest(struct file_cache *cache)
 {
-	struct file_info *info = cache->lru_oldest;
+	struct file_info *info = list_first(&cache->lru);
 
 	if (!info)
 		return;
-	lru_unlink(cache, info);
+	list_remove(&cache->lru, &info->lru);
 	hashmap_remove(&cache->map, &info->key);
 	info->in_cache = false;
 	cache->stats.evicted++;
@@ -381,8 +357,7 @@ struct file_info *file_cache_get(struct file_cache *cache,
 	info = hashmap_get(&cache->map, key);
 	if (info) {
 		cache->stats.hits++;
-		lru_unlink(cache, info);
-		lru_push_newest(cache, info);
+		list_move_to_end(&cache->lru, &info->lru);
 		return file_info_acquire(info);
 	}
 	/* Room first, so the new entry is never the one evicted. */
@@ -398,7 +373,7 @@ struct file_info *file_cache_get(struct file_cache *cache,
 		return NULL;
 	}
 	info->in_cache = true;
-	lru_push_newest(cache, info);
+	list_append(&cache->lru, &info->lru, info);
 	return file_info_acquire(info);
 }
 

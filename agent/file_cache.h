@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include "base/list.h"
 #include "binident/binident.h"
 #include "binident/filehash.h"
 
@@ -74,7 +75,7 @@ struct file_info {
 	char *identity_fields;
 	struct file_waiter *waiters;
 	/* cache bookkeeping */
-	struct file_info *lru_previous, *lru_next;
+	struct list_node lru; /* on the cache's list, least recently used first */
 	bool in_cache;
 };
 

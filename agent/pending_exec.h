@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "base/list.h"
 #include "exec_facts.h"
 #include "file_cache.h"
 #include "process_table.h"
@@ -38,9 +39,8 @@ struct wine_row {
 	char *mapped_path;
 	/* held until the chain goes on, the program is seen mapped, the
 	 * process exits or the deadline passes */
-	bool held;
 	uint64_t hold_deadline_ns, next_maps_check_ns, maps_interval_ns;
-	struct pending_exec *held_previous, *held_next;
+	struct list_node held_node; /* on the assembler's held list */
 };
 
 struct pending_exec {
@@ -54,7 +54,7 @@ struct pending_exec {
 	int waiting; /* hashes still pending */
 	struct file_waiter waiters[2];
 	struct wine_row wine;
-	struct pending_exec *previous, *next; /* the assembler's pending list */
+	struct list_node pending_node; /* on the assembler's pending list */
 };
 
 #endif

@@ -15,14 +15,10 @@
 #include "process_table.h"
 #include "base/text.h"
 
-struct process_list {
-	struct process *oldest, *newest;
-};
-
 struct process_table {
 	struct file_cache *files;
 	struct hashmap by_pid;
-	struct process_list live, exited;
+	struct list live, exited; /* of struct process, oldest first */
 	uint32_t max_processes;
 	uint64_t exit_grace_ns;
 	struct process_table_stats stats;
@@ -49,32 +45,8 @@ static const struct hashmap_type pid_map_type = {
 	.entry_has_key = pid_entry_has_key,
 };
 
-static void list_remove(struct process_list *list, struct process *process)
-{
-	if (process->older)
-		process->older->newer = process->newer;
-	else
-		list->oldest = process->newer;
-	if (process->newer)
-		process->newer->older = process->older;
-	else
-		list->newest = process->older;
-	process->older = process->newer = NULL;
-}
-
-static void list_append(struct process_list *list, struct process *process)
-{
-	process->newer = NULL;
-	process->older = list->newest;
-	if (list->newest)
-		list->newest->newer = process;
-	else
-		list->oldest = process;
-	list->newest = process;
-}
-
-static struct process_list *list_of(struct process_table *table,
-				    const struct process *process)
+static struct list *list_of(struct process_table *table,
+			    const struct process *process)
 {
 	return process->exited ? &table->exited : &table->live;
 }
@@ -159,7 +131,7 @@ static void process_free(struct process_table *table, struct process *process)
 
 static void remove_process(struct process_table *table, struct process *process)
 {
-	list_remove(list_of(table, process), process);
+	list_remove(list_of(table, process), &process->order);
 	hashmap_remove(&table->by_pid, &process->self.pid);
 	process_free(table, process);
 }
@@ -168,10 +140,10 @@ void process_table_destroy(struct process_table *table)
 {
 	if (!table)
 		return;
-	while (table->live.oldest)
-		remove_process(table, table->live.oldest);
-	while (table->exited.oldest)
-		remove_process(table, table->exited.oldest);
+	while (!list_is_empty(&table->live))
+		remove_process(table, list_first(&table->live));
+	while (!list_is_empty(&table->exited))
+		remove_process(table, list_first(&table->exited));
 	hashmap_free(&table->by_pid);
 	free(table);
 }
@@ -192,19 +164,18 @@ static void touch(struct process_table *table, struct process *process,
 	process->last_active_boot_ns = now_ns;
 	if (process->exited)
 		return;
-	list_remove(&table->live, process);
-	list_append(&table->live, process);
+	list_move_to_end(&table->live, &process->order);
 }
 
 static void make_room(struct process_table *table)
 {
 	while (table->by_pid.count >= table->max_processes) {
-		if (table->exited.oldest) {
+		if (!list_is_empty(&table->exited)) {
 			table->stats.evicted_exited++;
-			remove_process(table, table->exited.oldest);
-		} else if (table->live.oldest) {
+			remove_process(table, list_first(&table->exited));
+		} else if (!list_is_empty(&table->live)) {
 			table->stats.evicted_live++;
-			remove_process(table, table->live.oldest);
+			remove_process(table, list_first(&table->live));
 		} else {
 			return;
 		}
@@ -244,7 +215,7 @@ static struct process *add_process(struct process_table *table, uint32_t pid,
 		free(process);
 		return NULL;
 	}
-	list_append(&table->live, process);
+	list_append(&table->live, &process->order, process);
 	return process;
 }
 
@@ -313,17 +284,19 @@ void process_table_exit(struct process_table *table, uint32_t pid,
 	table->stats.exits++;
 	if (!process || process->exited)
 		return;
-	list_remove(&table->live, process);
+	list_remove(&table->live, &process->order);
 	process->exited = true;
 	process->exit_boot_ns = now_ns;
-	list_append(&table->exited, process);
+	list_append(&table->exited, &process->order, process);
 }
 
 void process_table_sweep(struct process_table *table, uint64_t now_ns)
 {
-	while (table->exited.oldest &&
-	       table->exited.oldest->exit_boot_ns + table->exit_grace_ns <= now_ns)
-		remove_process(table, table->exited.oldest);
+	struct process *oldest;
+
+	while ((oldest = list_first(&table->exited)) &&
+	       oldest->exit_boot_ns + table->exit_grace_ns <= now_ns)
+		remove_process(table, oldest);
 }
 
 void process_table_count_exec(struct process_table *table)
@@ -334,13 +307,9 @@ void process_table_count_exec(struct process_table *table)
 void process_table_read_stats(const struct process_table *table,
 			      struct process_table_stats *stats)
 {
-	const struct process *process;
-
 	*stats = table->stats;
 	stats->processes = (uint32_t)table->by_pid.count;
-	stats->exited_waiting = 0;
-	for (process = table->exited.oldest; process; process = process->newer)
-		stats->exited_waiting++;
+	stats->exited_waiting = (uint32_t)list_count(&table->exited);
 }
 
 void process_table_for_each(struct process_table *table,

@@ -25,6 +25,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "base/list.h"
 #include "file_cache.h"
 #include "wine.h"
 
@@ -58,8 +59,9 @@ struct process {
 	bool exited;
 	uint64_t exit_boot_ns;
 	uint64_t last_active_boot_ns;
-	/* table bookkeeping */
-	struct process *older, *newer; /* activity order, oldest first */
+	/* table bookkeeping: on the live list (by last activity) or the
+	 * exited list (by exit time), oldest first */
+	struct list_node order;
 };
 
 struct process_table_stats {
