@@ -2,10 +2,12 @@
  * strbuf.c - growable NUL-terminated byte strings.
  */
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/array.h"
 #include "base/strbuf.h"
 
 void strbuf_init(struct strbuf *buffer)
@@ -32,24 +34,20 @@ void strbuf_clear(struct strbuf *buffer)
 
 bool strbuf_reserve(struct strbuf *buffer, size_t extra)
 {
-	size_t need, capacity;
 	char *data;
 
 	if (buffer->failed)
 		return false;
-	need = buffer->length + extra + 1;
-	if (need <= buffer->capacity)
-		return true;
-	capacity = buffer->capacity ? buffer->capacity : 64;
-	while (capacity < need)
-		capacity *= 2;
-	data = realloc(buffer->data, capacity);
+	if (extra >= SIZE_MAX - buffer->length) {
+		buffer->failed = true;
+		return false;
+	}
+	data = array_reserve(buffer->data, &buffer->capacity, buffer->length + extra + 1, 64, 1);
 	if (!data) {
 		buffer->failed = true;
 		return false;
 	}
 	buffer->data = data;
-	buffer->capacity = capacity;
 	return true;
 }
 

@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/array.h"
 #include "binident/dpkg_index.h"
 
 #define ADMIN_DIR "/var/lib/dpkg"
@@ -272,15 +273,13 @@ static int index_line(void *context, char *line, size_t length)
 
 static int add_package(struct dpkg_index *index, const char *name, size_t *capacity)
 {
-	if (index->package_count == *capacity) {
-		size_t grown_capacity = *capacity ? 2 * *capacity : 1024;
-		struct package *grown = realloc(index->packages, grown_capacity * sizeof(*grown));
+	struct package *packages = array_reserve(index->packages, capacity,
+						 index->package_count + 1, 1024,
+						 sizeof(*packages));
 
-		if (!grown)
-			return -ENOMEM;
-		index->packages = grown;
-		*capacity = grown_capacity;
-	}
+	if (!packages)
+		return -ENOMEM;
+	index->packages = packages;
 	struct package *package = &index->packages[index->package_count];
 	package->name = strdup(name);
 	package->version = NULL;

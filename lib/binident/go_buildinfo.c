@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/array.h"
 #include "binident/go_buildinfo.h"
 
 #define FLAG_BIG_ENDIAN 1u
@@ -188,17 +189,14 @@ static int add_setting(struct go_buildinfo *info, const char *text, size_t lengt
 	const char *value = equals ? equals + 1 : text + length;
 	size_t value_length = length - key_length - (equals ? 1 : 0);
 
-	if (info->setting_count == *capacity) {
-		size_t grown_capacity = *capacity ? 2 * *capacity : 16;
-		struct go_setting *grown = arena_alloc(&info->arena, grown_capacity * sizeof(*grown));
+	struct go_setting *settings = arena_array_reserve(&info->arena, info->settings,
+							  info->setting_count, capacity,
+							  info->setting_count + 1, 16,
+							  sizeof(*settings));
 
-		if (!grown)
-			return -ENOMEM;
-		if (info->setting_count)
-			memcpy(grown, info->settings, info->setting_count * sizeof(*grown));
-		info->settings = grown;
-		*capacity = grown_capacity;
-	}
+	if (!settings)
+		return -ENOMEM;
+	info->settings = settings;
 	char *unquoted = arena_alloc(&info->arena, value_length + 1);
 	const char *key = arena_strndup(&info->arena, text, key_length);
 	if (!unquoted || !key)

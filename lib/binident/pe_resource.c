@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/array.h"
 #include "binident/pe_resource.h"
 
 #define DIRECTORY_HEADER_SIZE 16
@@ -74,15 +75,12 @@ static bool visit(struct walk *walk, uint32_t offset)
 			return false;
 		}
 	}
-	if (walk->visited_count == walk->visited_capacity) {
-		size_t capacity = walk->visited_capacity ? 2 * walk->visited_capacity : 16;
-		uint32_t *grown = realloc(walk->visited, capacity * sizeof(*grown));
+	uint32_t *visited = array_reserve(walk->visited, &walk->visited_capacity,
+					  walk->visited_count + 1, 16, sizeof(*visited));
 
-		if (!grown)
-			return false;
-		walk->visited = grown;
-		walk->visited_capacity = capacity;
-	}
+	if (!visited)
+		return false;
+	walk->visited = visited;
 	walk->visited[walk->visited_count++] = offset;
 	return true;
 }
@@ -160,15 +158,12 @@ static int add_leaf(struct walk *walk, const struct directory_entry *name,
 	}
 	if (result < 0)
 		return result;
-	if (list->count == walk->capacity) {
-		size_t capacity = walk->capacity ? 2 * walk->capacity : 8;
-		struct pe_resource_leaf *grown = realloc(list->leaves, capacity * sizeof(*grown));
+	struct pe_resource_leaf *leaves = array_reserve(list->leaves, &walk->capacity,
+							list->count + 1, 8, sizeof(*leaves));
 
-		if (!grown)
-			return -ENOMEM;
-		list->leaves = grown;
-		walk->capacity = capacity;
-	}
+	if (!leaves)
+		return -ENOMEM;
+	list->leaves = leaves;
 	struct pe_resource_leaf *leaf = &list->leaves[list->count++];
 	leaf->name = name->name;
 	leaf->named = name->named;

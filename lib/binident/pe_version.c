@@ -21,6 +21,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "base/array.h"
 #include "binident/pe_version.h"
 #include "base/text.h"
 #include "base/utf16.h"
@@ -157,23 +158,6 @@ static char *decode_key(struct leaf_parse *parse, const struct vs_node *node)
 	return decode(parse, node->start + NODE_HEADER_SIZE, node->key_units);
 }
 
-/* Room for one more element of size bytes in an arena array (doubling). */
-static void *array_reserve(struct arena *arena, void *array, size_t count,
-			   size_t *capacity, size_t size)
-{
-	if (count < *capacity)
-		return array;
-	size_t grown_capacity = *capacity ? 2 * *capacity : 8;
-	void *grown = arena_alloc(arena, grown_capacity * size);
-
-	if (!grown)
-		return NULL;
-	if (count > 0)
-		memcpy(grown, array, count * size);
-	*capacity = grown_capacity;
-	return grown;
-}
-
 static int parse_string(struct leaf_parse *parse, const struct vs_node *node,
 			struct pe_version_string *string)
 {
@@ -254,8 +238,10 @@ static int parse_table(struct leaf_parse *parse, const struct vs_node *table_nod
 			string.anomalies |= PE_ANOMALY_DUPLICATE_KEY;
 			*anomalies |= PE_ANOMALY_DUPLICATE_KEY;
 		}
-		table->strings = array_reserve(parse->arena, table->strings, table->string_count,
-					       &capacity, sizeof(*table->strings));
+		table->strings = arena_array_reserve(parse->arena, table->strings,
+						     table->string_count, &capacity,
+						     table->string_count + 1, 8,
+						     sizeof(*table->strings));
 		if (!table->strings)
 			return -ENOMEM;
 		table->strings[table->string_count++] = string;
@@ -275,9 +261,11 @@ static int parse_string_file_info(struct leaf_parse *parse, const struct vs_node
 	for (size_t offset = node_children(info, &resource->anomalies);
 	     node_read(&parse->blob, offset, info->end, &node, &resource->anomalies);
 	     offset = node_next(&node)) {
-		resource->tables = array_reserve(parse->arena, resource->tables,
-						 resource->table_count, &parse->table_capacity,
-						 sizeof(*resource->tables));
+		resource->tables = arena_array_reserve(parse->arena, resource->tables,
+						       resource->table_count,
+						       &parse->table_capacity,
+						       resource->table_count + 1, 8,
+						       sizeof(*resource->tables));
 		if (!resource->tables)
 			return -ENOMEM;
 		struct pe_string_table *table = &resource->tables[resource->table_count++];

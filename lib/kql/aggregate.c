@@ -152,15 +152,12 @@ static bool better(const struct aggregate_def *def, const struct aggregate_state
 
 static int list_push(struct aggregate_state *state, const struct value *value, uint64_t sequence)
 {
-	if (state->list_count == state->list_capacity) {
-		size_t capacity = state->list_capacity ? 2 * state->list_capacity : 4;
-		struct list_item *list = realloc(state->list, capacity * sizeof(*list));
+	struct list_item *list = array_reserve(state->list, &state->list_capacity,
+					       state->list_count + 1, 4, sizeof(*list));
 
-		if (!list)
-			return -ENOMEM;
-		state->list = list;
-		state->list_capacity = capacity;
-	}
+	if (!list)
+		return -ENOMEM;
+	state->list = list;
 	if (kql_value_copy_owned(&state->list[state->list_count].value, value) < 0)
 		return -ENOMEM;
 	state->list[state->list_count++].sequence = sequence;

@@ -35,17 +35,13 @@ struct bounds {
 
 static int bound_add(struct arena *arena, struct bounds *bounds, struct time_bound bound)
 {
-	if (bounds->count == bounds->capacity) {
-		size_t capacity = bounds->capacity ? 2 * bounds->capacity : 4;
-		struct time_bound *items = arena_alloc(arena, capacity * sizeof(*items));
+	struct time_bound *items = arena_array_reserve(arena, bounds->items, bounds->count,
+						       &bounds->capacity, bounds->count + 1, 4,
+						       sizeof(*items));
 
-		if (!items)
-			return -ENOMEM;
-		if (bounds->count)
-			memcpy(items, bounds->items, bounds->count * sizeof(*items));
-		bounds->items = items;
-		bounds->capacity = capacity;
-	}
+	if (!items)
+		return -ENOMEM;
+	bounds->items = items;
 	bounds->items[bounds->count++] = bound;
 	return 0;
 }
@@ -103,17 +99,12 @@ static int split(struct arena *arena, struct expr *expr, struct expr ***items, s
 
 		return status < 0 ? status : split(arena, expr->binary.right, items, count, capacity);
 	}
-	if (*count == *capacity) {
-		size_t wanted = *capacity ? 2 * *capacity : 8;
-		struct expr **grown = arena_alloc(arena, wanted * sizeof(*grown));
+	struct expr **grown = arena_array_reserve(arena, *items, *count, capacity, *count + 1, 8,
+						  sizeof(*grown));
 
-		if (!grown)
-			return -ENOMEM;
-		if (*count)
-			memcpy(grown, *items, *count * sizeof(*grown));
-		*items = grown;
-		*capacity = wanted;
-	}
+	if (!grown)
+		return -ENOMEM;
+	*items = grown;
 	(*items)[(*count)++] = expr;
 	return 0;
 }

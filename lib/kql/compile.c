@@ -998,15 +998,12 @@ struct pipeline *kql_compile_tabular(struct compiler *compiler, const struct ast
 static int add_let(struct compiler *compiler, const char *name, struct expr *scalar,
 		   struct pipeline *pipeline)
 {
-	if (compiler->let_count == compiler->let_capacity) {
-		size_t capacity = compiler->let_capacity ? 2 * compiler->let_capacity : 8;
-		struct let_binding *lets = realloc(compiler->lets, capacity * sizeof(*lets));
+	struct let_binding *lets = array_reserve(compiler->lets, &compiler->let_capacity,
+						 compiler->let_count + 1, 8, sizeof(*lets));
 
-		if (!lets)
-			return kql_compile_fail(compiler, KQL_ERROR_NOMEM, 0, "out of memory");
-		compiler->lets = lets;
-		compiler->let_capacity = capacity;
-	}
+	if (!lets)
+		return kql_compile_fail(compiler, KQL_ERROR_NOMEM, 0, "out of memory");
+	compiler->lets = lets;
 	compiler->lets[compiler->let_count++] = (struct let_binding){name, scalar, pipeline};
 	return 0;
 }

@@ -71,15 +71,12 @@ static bool older(const struct group *a, const struct group *b)
 
 static int heap_push(struct kql_aggregator *aggregator, struct group *group)
 {
-	if (aggregator->heap_count == aggregator->heap_capacity) {
-		size_t capacity = aggregator->heap_capacity ? 2 * aggregator->heap_capacity : 64;
-		struct group **heap = realloc(aggregator->heap, capacity * sizeof(*heap));
+	struct group **heap = array_reserve(aggregator->heap, &aggregator->heap_capacity,
+					    aggregator->heap_count + 1, 64, sizeof(*heap));
 
-		if (!heap)
-			return -ENOMEM;
-		aggregator->heap = heap;
-		aggregator->heap_capacity = capacity;
-	}
+	if (!heap)
+		return -ENOMEM;
+	aggregator->heap = heap;
 	size_t i = aggregator->heap_count++;
 
 	while (i > 0 && older(group, aggregator->heap[(i - 1) / 2])) {

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "base/arena.h"
+#include "base/array.h"
 #include "kql/kql.h"
 #include "kql/kql_format.h"
 #include "kql/kql_ops.h"

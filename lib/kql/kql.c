@@ -14,15 +14,11 @@
 
 static int own(void ***items, size_t *count, size_t *capacity, void *item)
 {
-	if (*count == *capacity) {
-		size_t wanted = *capacity ? 2 * *capacity : 8;
-		void **grown = realloc(*items, wanted * sizeof(*grown));
+	void **grown = array_reserve(*items, capacity, *count + 1, 8, sizeof(*grown));
 
-		if (!grown)
-			return -ENOMEM;
-		*items = grown;
-		*capacity = wanted;
-	}
+	if (!grown)
+		return -ENOMEM;
+	*items = grown;
 	(*items)[(*count)++] = item;
 	return 0;
 }

@@ -491,26 +491,19 @@ int kql_lex(const char *text, size_t length, struct arena *arena, struct token *
 	size_t *count, struct kql_error *error)
 {
 	struct lexer lexer = {text, length, 0, arena, error};
-	size_t capacity = 64;
+	size_t capacity = 0;
 	size_t used = 0;
-	struct token *list = arena_alloc(arena, capacity * sizeof(*list));
+	struct token *list = NULL;
 
-	if (!list) {
-		kql_error_set(error, KQL_ERROR_NOMEM, 0, "out of memory");
-		return -ENOMEM;
-	}
 	for (;;) {
-		if (used == capacity) {
-			struct token *grown = arena_alloc(arena, 2 * capacity * sizeof(*grown));
+		struct token *grown = arena_array_reserve(arena, list, used, &capacity, used + 1,
+							  64, sizeof(*grown));
 
-			if (!grown) {
-				kql_error_set(error, KQL_ERROR_NOMEM, 0, "out of memory");
-				return -ENOMEM;
-			}
-			memcpy(grown, list, used * sizeof(*list));
-			list = grown;
-			capacity *= 2;
+		if (!grown) {
+			kql_error_set(error, KQL_ERROR_NOMEM, 0, "out of memory");
+			return -ENOMEM;
 		}
+		list = grown;
 		int status = lex_one(&lexer, &list[used]);
 
 		if (status < 0)

@@ -124,22 +124,15 @@ static struct ast *node(struct parser *parser, enum ast_kind kind, size_t offset
 	return ast;
 }
 
-/* Growable arrays in the arena: double and copy. */
+/* Room for one more item in an array in the parser's arena. */
 static void *grow(struct parser *parser, void *items, size_t count, size_t *capacity,
 		  size_t size)
 {
-	if (count < *capacity)
-		return items;
-	size_t wanted = *capacity ? 2 * *capacity : 4;
-	void *grown = arena_alloc(parser->arena, wanted * size);
+	void *grown = arena_array_reserve(parser->arena, items, count, capacity, count + 1, 4,
+					  size);
 
-	if (!grown) {
+	if (!grown)
 		out_of_memory(parser);
-		return NULL;
-	}
-	if (count)
-		memcpy(grown, items, count * size);
-	*capacity = wanted;
 	return grown;
 }
 
@@ -161,17 +154,14 @@ static int own_json(struct parser *parser, json_t *json)
 
 	if (!json)
 		return out_of_memory(parser);
-	if (script->json_count == script->json_capacity) {
-		size_t capacity = script->json_capacity ? 2 * script->json_capacity : 8;
-		json_t **grown = realloc(script->json, capacity * sizeof(*grown));
+	json_t **grown = array_reserve(script->json, &script->json_capacity,
+				       script->json_count + 1, 8, sizeof(*grown));
 
-		if (!grown) {
-			json_decref(json);
-			return out_of_memory(parser);
-		}
-		script->json = grown;
-		script->json_capacity = capacity;
+	if (!grown) {
+		json_decref(json);
+		return out_of_memory(parser);
 	}
+	script->json = grown;
 	script->json[script->json_count++] = json;
 	return 0;
 }

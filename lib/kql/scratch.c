@@ -39,17 +39,14 @@ void kql_scratch_free(struct scratch *scratch)
 
 int kql_scratch_keep(struct scratch *scratch, json_t *json)
 {
-	if (scratch->dynamic_count == scratch->dynamic_capacity) {
-		size_t capacity = scratch->dynamic_capacity ? 2 * scratch->dynamic_capacity : 16;
-		json_t **grown = realloc(scratch->dynamics, capacity * sizeof(*grown));
+	json_t **grown = array_reserve(scratch->dynamics, &scratch->dynamic_capacity,
+				       scratch->dynamic_count + 1, 16, sizeof(*grown));
 
-		if (!grown) {
-			json_decref(json);
-			return -ENOMEM;
-		}
-		scratch->dynamics = grown;
-		scratch->dynamic_capacity = capacity;
+	if (!grown) {
+		json_decref(json);
+		return -ENOMEM;
 	}
+	scratch->dynamics = grown;
 	scratch->dynamics[scratch->dynamic_count++] = json;
 	return 0;
 }

@@ -41,19 +41,17 @@ struct kql_table *kql_table_new(const struct relation *relation)
 
 int kql_table_append(struct kql_table *table, const struct value *row)
 {
-	if (table->row_count == table->row_capacity) {
-		size_t capacity = table->row_capacity ? 2 * table->row_capacity : 16;
-		size_t cells = capacity * (table->column_count ? table->column_count : 1);
-		struct value *grown;
+	size_t columns = table->column_count ? table->column_count : 1;
+	struct value *grown;
 
-		if (cells / capacity != (table->column_count ? table->column_count : 1))
-			return -ENOMEM;
-		grown = realloc(table->cells, cells * sizeof(*grown));
-		if (!grown)
-			return -ENOMEM;
-		table->cells = grown;
-		table->row_capacity = capacity;
-	}
+	if (columns > SIZE_MAX / sizeof(*grown))
+		return -ENOMEM;
+	/* an array of rows, each row column_count cells */
+	grown = array_reserve(table->cells, &table->row_capacity, table->row_count + 1, 16,
+			      columns * sizeof(*grown));
+	if (!grown)
+		return -ENOMEM;
+	table->cells = grown;
 	struct value *cells = &table->cells[table->row_count * table->column_count];
 
 	for (size_t i = 0; i < table->column_count; i++) {

@@ -64,8 +64,11 @@ int kql_value_set_insert(struct value_set *set, const struct value *value, uint6
 	if (set->count >= UINT32_MAX - 1)
 		return -E2BIG;
 	if (set->count == set->capacity) {
-		size_t capacity = set->capacity ? 2 * set->capacity : 4;
-		struct value *values = realloc(set->values, capacity * sizeof(*values));
+		/* values are the larger items: the byte size of neither array overflows */
+		size_t capacity = array_grown_capacity(set->capacity, set->count + 1, 4,
+						       sizeof(*set->values));
+		struct value *values = capacity ? realloc(set->values, capacity * sizeof(*values))
+						: NULL;
 
 		if (!values)
 			return -ENOMEM;
@@ -115,8 +118,11 @@ void kql_value_set_free(struct value_set *set)
 static int add_needle(struct match_set *set, const char *text, size_t length)
 {
 	if (set->needle_count == set->needle_capacity) {
-		size_t capacity = set->needle_capacity ? 2 * set->needle_capacity : 8;
-		struct kql_needle *needles = realloc(set->needles, capacity * sizeof(*needles));
+		/* needles are the larger items: the byte size of neither array overflows */
+		size_t capacity = array_grown_capacity(set->needle_capacity, set->needle_count + 1,
+						       8, sizeof(*set->needles));
+		struct kql_needle *needles =
+			capacity ? realloc(set->needles, capacity * sizeof(*needles)) : NULL;
 
 		if (!needles)
 			return -ENOMEM;

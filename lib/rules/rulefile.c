@@ -18,6 +18,7 @@
 
 #include <yaml.h>
 
+#include "base/array.h"
 #include "rules/rulefile.h"
 #include "base/strbuf.h"
 
@@ -365,15 +366,11 @@ char **rule_file_list(const char *path)
 
 		if (!is_rule_name(entry->d_name))
 			continue;
-		if (count + 2 > capacity) {
-			size_t grown = capacity ? capacity * 2 : 16;
-			char **bigger = realloc(paths, grown * sizeof(*paths));
+		char **grown = array_reserve(paths, &capacity, count + 2, 16, sizeof(*paths));
 
-			if (!bigger)
-				break;
-			paths = bigger;
-			capacity = grown;
-		}
+		if (!grown)
+			break;
+		paths = grown;
 		if (asprintf(&full, "%s/%s", path, entry->d_name) < 0)
 			break;
 		paths[count++] = full;
