@@ -244,20 +244,12 @@ static void request_hash(struct assembler *assembler, struct image *image,
 /* The whole argv of a live process, when the probe had to cut it. */
 static char *read_proc_cmdline(uint32_t pid, size_t *length)
 {
-	char path[64], chunk[8192];
+	char path[64];
 	struct strbuf all;
-	ssize_t got;
-	int fd;
 
 	snprintf(path, sizeof(path), "/proc/%u/cmdline", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return NULL;
 	strbuf_init(&all);
-	while ((got = read(fd, chunk, sizeof(chunk))) > 0)
-		strbuf_append(&all, chunk, (size_t)got);
-	close(fd);
-	if (all.failed || all.length == 0) {
+	if (strbuf_read_file(&all, path, SIZE_MAX) != 0 || all.length == 0) {
 		strbuf_free(&all);
 		return NULL;
 	}

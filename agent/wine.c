@@ -582,33 +582,19 @@ const char *wine_mapped_name(enum wine_mapped found)
 char *wine_read_proc(uint32_t pid, const char *name, size_t max, size_t *length)
 {
 	char path[64];
-	char *text = malloc(max + 1);
-	size_t used = 0;
-	ssize_t got = 0;
-	int fd, saved;
+	struct strbuf text;
+	int result;
 
 	snprintf(path, sizeof(path), "/proc/%u/%s", pid, name);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (!text || fd < 0) {
-		saved = text ? errno : ENOMEM;
-		free(text);
-		if (fd >= 0)
-			close(fd);
-		errno = saved;
+	strbuf_init(&text);
+	result = strbuf_read_file(&text, path, max);
+	if (result != 0 && result != -EFBIG) { /* past max: the first max bytes do */
+		strbuf_free(&text);
+		errno = -result;
 		return NULL;
 	}
-	while (used < max && (got = read(fd, text + used, max - used)) > 0)
-		used += (size_t)got;
-	saved = errno;
-	close(fd);
-	if (got < 0) {
-		free(text);
-		errno = saved;
-		return NULL;
-	}
-	text[used] = '\0';
-	*length = used;
-	return text;
+	*length = text.length;
+	return text.data;
 }
 
 /* --- the drive table ------------------------------------------------------------------ */

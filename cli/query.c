@@ -12,6 +12,7 @@
  * lib/store/cache_source.c with now() fixed once for the whole query.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -20,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/strbuf.h"
 #include "store/cache.h"
 #include "store/cache_source.h"
 #include "commands.h"
@@ -97,41 +99,27 @@ static bool has_suffix(const char *name, const char *suffix)
 	return length >= suffix_length && strcmp(name + length - suffix_length, suffix) == 0;
 }
 
-static int read_stream(FILE *in, const char *name, struct query_text *query)
+/* The query in fd (name says which file in messages). */
+static int read_query(int fd, const char *name, struct query_text *query)
 {
-	size_t capacity = 4096;
+	struct strbuf text;
+	int result;
 
-	query->text = malloc(capacity);
-	query->length = 0;
-	while (query->text) {
-		size_t got = fread(query->text + query->length, 1, capacity - query->length - 1, in);
-
-		query->length += got;
-		if (got == 0)
-			break;
-		if (query->length + 1 == capacity) {
-			if (capacity >= QUERY_FILE_MAX_BYTES) {
-				fprintf(stderr, "rmmhunt query: %s: larger than %d bytes\n", name,
-					QUERY_FILE_MAX_BYTES);
-				return -EFBIG;
-			}
-			char *grown = realloc(query->text, capacity * 2);
-
-			if (!grown)
-				break;
-			query->text = grown;
-			capacity *= 2;
-		}
-	}
-	if (!query->text) {
+	strbuf_init(&text);
+	result = strbuf_read_fd(&text, fd, QUERY_FILE_MAX_BYTES);
+	if (result == -EFBIG)
+		fprintf(stderr, "rmmhunt query: %s: larger than %d bytes\n", name,
+			QUERY_FILE_MAX_BYTES);
+	else if (result == -ENOMEM)
 		fprintf(stderr, "rmmhunt query: out of memory\n");
-		return -ENOMEM;
+	else if (result)
+		fprintf(stderr, "rmmhunt query: cannot read %s: %s\n", name, strerror(-result));
+	if (result) {
+		strbuf_free(&text);
+		return result;
 	}
-	if (ferror(in)) {
-		fprintf(stderr, "rmmhunt query: cannot read %s: %s\n", name, strerror(errno));
-		return -EIO;
-	}
-	query->text[query->length] = '\0';
+	query->text = text.data;
+	query->length = text.length;
 	return 0;
 }
 
@@ -162,19 +150,21 @@ static int load_query_file(const char *path, struct query_text *query)
 	query->origin = path;
 	if (strcmp(path, "-") == 0) {
 		query->origin = "<stdin>";
-		return read_stream(stdin, "standard input", query);
+		return read_query(STDIN_FILENO, "standard input", query);
 	}
 	if (has_suffix(path, ".yaml") || has_suffix(path, ".yml"))
 		return load_rule(path, query);
-	FILE *in = fopen(path, "r");
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
-	if (!in) {
-		fprintf(stderr, "rmmhunt query: cannot open %s: %s\n", path, strerror(errno));
-		return -errno;
+	if (fd < 0) {
+		int error = errno;
+
+		fprintf(stderr, "rmmhunt query: cannot open %s: %s\n", path, strerror(error));
+		return -error;
 	}
-	int result = read_stream(in, path, query);
+	int result = read_query(fd, path, query);
 
-	fclose(in);
+	close(fd);
 	return result;
 }
 

@@ -1,14 +1,20 @@
 /*
  * strbuf.c - growable NUL-terminated byte strings.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/array.h"
 #include "base/strbuf.h"
+
+/* bytes asked of read(2) at a time */
+#define READ_CHUNK ((size_t)64 * 1024)
 
 void strbuf_init(struct strbuf *buffer)
 {
@@ -86,4 +92,49 @@ void strbuf_appendf(struct strbuf *buffer, const char *format, ...)
 const char *strbuf_text(const struct strbuf *buffer)
 {
 	return buffer->data ? buffer->data : "";
+}
+
+int strbuf_read_fd(struct strbuf *buffer, int fd, size_t max)
+{
+	size_t taken = 0;
+
+	if (!strbuf_reserve(buffer, 0))
+		return -ENOMEM;
+	buffer->data[buffer->length] = '\0';
+	for (;;) {
+		size_t room = max - taken;
+		/* one byte past max, to tell a file of max bytes from a longer one */
+		size_t want = room < READ_CHUNK ? room + 1 : READ_CHUNK;
+		ssize_t got;
+
+		if (!strbuf_reserve(buffer, want))
+			return -ENOMEM;
+		got = read(fd, buffer->data + buffer->length, want);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0)
+			return -errno;
+		if (got == 0)
+			return 0;
+		if ((size_t)got > room) {
+			buffer->length += room;
+			buffer->data[buffer->length] = '\0';
+			return -EFBIG;
+		}
+		taken += (size_t)got;
+		buffer->length += (size_t)got;
+		buffer->data[buffer->length] = '\0';
+	}
+}
+
+int strbuf_read_file(struct strbuf *buffer, const char *path, size_t max)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int result;
+
+	if (fd < 0)
+		return -errno;
+	result = strbuf_read_fd(buffer, fd, max);
+	close(fd);
+	return result;
 }

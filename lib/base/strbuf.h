@@ -37,6 +37,16 @@ static inline void strbuf_append_char(struct strbuf *buffer, char c)
 }
 void strbuf_appendf(struct strbuf *buffer, const char *format, ...)
 	__attribute__((format(printf, 2, 3)));
+/*
+ * Append what fd reads until its end, at most max bytes (SIZE_MAX: no
+ * limit).  Returns 0; -EFBIG when there was more than max (the first max
+ * bytes are appended); -ENOMEM; or the -errno of a failed read.  Whatever
+ * it returns, the bytes read so far are in buffer, and after 0 or -EFBIG
+ * data is never NULL (an empty file gives "").
+ */
+int strbuf_read_fd(struct strbuf *buffer, int fd, size_t max);
+/* The same for the file at path (-errno when it cannot be opened). */
+int strbuf_read_file(struct strbuf *buffer, const char *path, size_t max);
 /* The text, or "" if nothing was appended. */
 const char *strbuf_text(const struct strbuf *buffer);
 

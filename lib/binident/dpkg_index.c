@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "base/array.h"
+#include "base/strbuf.h"
 #include "binident/dpkg_index.h"
 
 #define ADMIN_DIR "/var/lib/dpkg"
@@ -130,37 +131,17 @@ static void find_merged_directories(struct dpkg_index *index)
 	}
 }
 
-static char *read_whole_file(const char *path, size_t *size)
+/* The file's text (malloc'd, NUL-terminated), or NULL. */
+static char *read_whole_file(const char *path)
 {
-	FILE *file = fopen(path, "re");
-	char *text = NULL;
-	size_t capacity = 0;
-	size_t used = 0;
+	struct strbuf text;
 
-	if (!file)
+	strbuf_init(&text);
+	if (strbuf_read_file(&text, path, SIZE_MAX) != 0) {
+		strbuf_free(&text);
 		return NULL;
-	for (;;) {
-		if (capacity - used < 65536) {
-			size_t grown_capacity = capacity ? 2 * capacity : 65536;
-			char *grown = realloc(text, grown_capacity + 1);
-
-			if (!grown) {
-				free(text);
-				fclose(file);
-				return NULL;
-			}
-			text = grown;
-			capacity = grown_capacity;
-		}
-		size_t got = fread(text + used, 1, capacity - used, file);
-		used += got;
-		if (got == 0)
-			break;
 	}
-	fclose(file);
-	text[used] = '\0';
-	*size = used;
-	return text;
+	return text.data;
 }
 
 static void free_tables(struct dpkg_index *index)
@@ -302,14 +283,13 @@ static int index_lists(struct dpkg_index *index, const char *info_dir)
 		size_t length = strlen(entry->d_name);
 		char path[PATH_MAX];
 		char name[256];
-		size_t size;
 
 		if (length <= 5 || strcmp(entry->d_name + length - 5, ".list") != 0)
 			continue;
 		if (!format_path(name, sizeof(name), "%.*s", (int)(length - 5), entry->d_name) ||
 		    !format_path(path, sizeof(path), "%s/%s", info_dir, entry->d_name))
 			continue;
-		char *text = read_whole_file(path, &size);
+		char *text = read_whole_file(path);
 		if (!text)
 			continue;   /* removed while we read: the next rebuild sees it */
 		result = add_package(index, name, &capacity);
@@ -374,8 +354,7 @@ static int status_line(void *context, char *line, size_t length)
 static void read_versions(struct dpkg_index *index, const char *status_path)
 {
 	struct status_context status = {.index = index};
-	size_t size;
-	char *text = read_whole_file(status_path, &size);
+	char *text = read_whole_file(status_path);
 
 	if (!text)
 		return;
@@ -448,12 +427,11 @@ static bool confirm(const struct dpkg_index *index, const struct package *packag
 {
 	struct confirm_context context = {index, path, false};
 	char list_path[PATH_MAX];
-	size_t size;
 
 	if (!format_path(list_path, sizeof(list_path), "%s%s/info/%s.list", index->root,
 			 ADMIN_DIR, package->name))
 		return false;
-	char *text = read_whole_file(list_path, &size);
+	char *text = read_whole_file(list_path);
 	if (!text)
 		return false;
 	for_each_line(text, confirm_line, &context);

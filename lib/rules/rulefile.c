@@ -8,13 +8,11 @@
  */
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <yaml.h>
 
@@ -287,27 +285,16 @@ int rule_file_load(const char *path, struct rule_file *rule,
 		   struct rule_file_error *error)
 {
 	struct strbuf text;
-	char chunk[8192];
-	ssize_t got;
-	int fd, result;
+	int result;
 
 	memset(rule, 0, sizeof(*rule));
 	memset(error, 0, sizeof(*error));
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		result = -errno;
-		set_error(error, 0, 0, strerror(-result));
-		return result;
-	}
 	strbuf_init(&text);
-	while ((got = read(fd, chunk, sizeof(chunk))) > 0 &&
-	       text.length <= RULEFILE_MAX_BYTES)
-		strbuf_append(&text, chunk, (size_t)got);
-	close(fd);
-	if (got < 0 || text.failed || text.length > RULEFILE_MAX_BYTES) {
-		set_error(error, 0, 0, got < 0 ? strerror(errno) : "file too large");
+	result = strbuf_read_file(&text, path, RULEFILE_MAX_BYTES);
+	if (result != 0) {
+		set_error(error, 0, 0, result == -EFBIG ? "file too large" : strerror(-result));
 		strbuf_free(&text);
-		return got < 0 ? -EIO : -EFBIG;
+		return result;
 	}
 	result = rule_file_parse(strbuf_text(&text), text.length, path, rule, error);
 	strbuf_free(&text);
