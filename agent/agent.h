@@ -43,7 +43,7 @@ struct agent {
 };
 
 /* Write STATE_DIR/status.json (atomically) and, when asked, a stats line on
- * stderr.  Returns 0 or a negative errno. */
+ * the log (info).  Returns 0 or a negative errno. */
 int agent_write_status(const struct agent *agent, bool print_line);
 
 #endif

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "base/log.h"
 #include "base/timefmt.h"
 
 #define EXIT_GRACE_NS (30ULL * 1000000000ULL)
@@ -45,12 +46,12 @@ static int prepare_state_dir(const char *path)
 
 	if (mkdir(path, 0700) != 0 && errno != EEXIST) {
 		int error = errno;
-		fprintf(stderr, "rmmhunt-agent: cannot create state directory %s: %s\n",
-			path, strerror(error));
+
+		log_error("cannot create state directory %s: %s", path, strerror(error));
 		return -error;
 	}
 	if (stat(path, &status) != 0 || !S_ISDIR(status.st_mode)) {
-		fprintf(stderr, "rmmhunt-agent: state directory %s is not a directory\n", path);
+		log_error("state directory %s is not a directory", path);
 		return -ENOTDIR;
 	}
 	return 0;
@@ -64,7 +65,7 @@ static int check_environment(const struct agent_options *options)
 					      sizeof(message));
 
 	if (result)
-		fprintf(stderr, "rmmhunt-agent: %s\n", message);
+		log_error("%s", message);
 	return result;
 }
 
@@ -91,18 +92,18 @@ static int create_parts(struct agent *agent)
 
 	result = device_identity_load(&agent->identity, options->machine_id_path, &bad_path);
 	if (result) {
-		fprintf(stderr, "rmmhunt-agent: cannot read %s: %s\n", bad_path, strerror(-result));
+		log_error("cannot read %s: %s", bad_path, strerror(-result));
 		return result;
 	}
 	boot_clock_sync(&agent->clock);
 	result = report_ids_open(&agent->report_ids, options->state_dir, REPORT_ID_BLOCK);
 	if (result) {
-		fprintf(stderr, "rmmhunt-agent: cannot open the ReportId counter in %s: %s\n",
-			options->state_dir, strerror(-result));
+		log_error("cannot open the ReportId counter in %s: %s", options->state_dir,
+			  strerror(-result));
 		return result;
 	}
 	if (dpkg_index_open("/", &agent->dpkg)) {
-		fprintf(stderr, "rmmhunt-agent: out of memory\n");
+		log_error("out of memory");
 		return -ENOMEM;
 	}
 	cache_options.dpkg = agent->dpkg;
@@ -110,7 +111,7 @@ static int create_parts(struct agent *agent)
 	    process_table_create(&agent->processes, agent->files,
 				 options->max_processes, EXIT_GRACE_NS) ||
 	    accounts_create(&agent->accounts, ACCOUNT_CACHE_ENTRIES)) {
-		fprintf(stderr, "rmmhunt-agent: out of memory\n");
+		log_error("out of memory");
 		return -ENOMEM;
 	}
 	context = (struct assembler_context){
@@ -145,7 +146,7 @@ static int open_cache(struct agent *agent)
 	snprintf(path, sizeof(path), "%s/%s", agent->options.state_dir, CACHE_FILE_NAME);
 	result = cache_open_writer(&agent->cache, path, &options, message, sizeof(message));
 	if (result)
-		fprintf(stderr, "rmmhunt-agent: %s\n", message);
+		log_error("%s", message);
 	return result;
 }
 
@@ -162,7 +163,7 @@ static int open_ndjson(struct ndjson_output *output, const char *path, bool *ope
 	int result = ndjson_output_open(output, path);
 
 	if (result)
-		fprintf(stderr, "rmmhunt-agent: cannot open %s: %s\n", path, strerror(-result));
+		log_error("cannot open %s: %s", path, strerror(-result));
 	else
 		*open = true;
 	return result;
@@ -172,8 +173,12 @@ static int open_rules(struct agent *agent)
 {
 	int result = rule_engine_create(&agent->rules, agent->options.rules_dir, agent->cache);
 
-	if (result == 0)
-		result = rule_engine_load(agent->rules, stderr);
+	if (result == 0) {
+		result = rule_engine_load(agent->rules);
+		if (result)
+			log_error("cannot read rules from %s: %s", agent->options.rules_dir,
+				  strerror(-result));
+	}
 	if (result == 0 && agent->options.hits_path)
 		result = open_ndjson(&agent->hits, agent->options.hits_path, &agent->hits_open);
 	if (result == 0)
@@ -224,15 +229,14 @@ static int start_probe(struct agent *agent)
 	result = sensor_open(&agent->sensor, &options, on_ring_record, agent,
 			     message, sizeof(message));
 	if (result) {
-		fprintf(stderr, "rmmhunt-agent: %s\n", message);
+		log_error("%s", message);
 		return result;
 	}
 	/* Tracepoints are live: now list what already runs. */
 	result = sensor_scan_processes(agent->sensor);
 	if (result)
-		fprintf(stderr, "rmmhunt-agent: start-up process scan failed: %s "
-				"(processes started before the agent will lack lineage)\n",
-			strerror(-result));
+		log_warning("start-up process scan failed: %s (processes started before the "
+			    "agent will lack lineage)", strerror(-result));
 	sensor_consume(agent->sensor);
 	assembler_scan_done(agent->assembler);
 	return 0;
@@ -326,20 +330,23 @@ static void on_timer(struct agent *agent, int timer_fd)
 	if (++agent->ticks % agent->options.stats_interval_seconds != 0)
 		return;
 	if (agent_write_status(agent, agent->options.print) != 0)
-		fprintf(stderr, "rmmhunt-agent: cannot write %s/status.json\n",
-			agent->options.state_dir);
+		log_warning("cannot write %s/status.json", agent->options.state_dir);
 }
 
 /* Returns true when the agent should stop. */
 static bool on_signal(struct agent *agent, int signal_fd)
 {
 	struct signalfd_siginfo info;
+	int result;
 
 	if (read(signal_fd, &info, sizeof(info)) != sizeof(info))
 		return false;
 	if (info.ssi_signo == SIGHUP) {
-		fprintf(stderr, "rmmhunt-agent: SIGHUP: reloading rules\n");
-		rule_engine_load(agent->rules, stderr);
+		log_notice("SIGHUP: reloading rules");
+		result = rule_engine_load(agent->rules);
+		if (result)
+			log_warning("cannot read rules from %s: %s; the rules loaded before "
+				    "stay", agent->options.rules_dir, strerror(-result));
 		return false;
 	}
 	return true;
@@ -357,8 +364,7 @@ static int run_loop(struct agent *agent, int signal_fd)
 	    add_watch(epoll_fd, file_cache_completion_fd(agent->files), SOURCE_HASHES) ||
 	    add_watch(epoll_fd, signal_fd, SOURCE_SIGNALS) ||
 	    add_watch(epoll_fd, timer_fd, SOURCE_TIMER)) {
-		fprintf(stderr, "rmmhunt-agent: cannot set up the event loop: %s\n",
-			strerror(errno));
+		log_error("cannot set up the event loop: %s", strerror(errno));
 		result = -EIO;
 		stopping = true;
 	}
@@ -421,13 +427,15 @@ int main(int argc, char **argv)
 	int signal_fd, result;
 
 	memset(&agent, 0, sizeof(agent));
+	log_configure("rmmhunt-agent", LOG_LEVEL_INFO);
 	result = agent_options_parse(&agent.options, argc, argv);
 	if (result)
 		return result > 0 ? 0 : 2;
+	log_configure("rmmhunt-agent", agent.options.log_level);
 	agent.started_boot_ns = boot_clock_now_ns();
 	signal_fd = block_signals();
 	if (signal_fd < 0) {
-		perror("rmmhunt-agent: signalfd");
+		log_error("signalfd: %s", strerror(errno));
 		return 1;
 	}
 	result = check_environment(&agent.options);
@@ -440,8 +448,8 @@ int main(int argc, char **argv)
 	if (!result)
 		result = start_probe(&agent);
 	if (!result) {
-		fprintf(stderr, "rmmhunt-agent: watching execs on %s (DeviceId %s)\n",
-			agent.identity.device_name, agent.identity.device_id);
+		log_notice("watching execs on %s (DeviceId %s)", agent.identity.device_name,
+			   agent.identity.device_id);
 		result = run_loop(&agent, signal_fd);
 		agent_write_status(&agent, agent.options.print);
 	}

@@ -40,6 +40,7 @@ static void usage(FILE *out)
 		"  --no-bpf-stats         do not enable the kernel's BPF run-time statistics\n"
 		"  --btf PATH             kernel BTF to use (default /sys/kernel/btf/vmlinux)\n"
 		"  --machine-id PATH      machine id file for DeviceId (default /etc/machine-id)\n"
+		"  --log-level LEVEL      error, warning, notice, info (default) or debug\n"
 		"  --help                 this text\n"
 		"\n"
 		"Runs as root.  SIGINT/SIGTERM stop it cleanly; SIGHUP reloads the rules.\n",
@@ -55,9 +56,8 @@ static int parse_number(const char *name, const char *text, long long minimum,
 	errno = 0;
 	value = strtoll(text, &end, 10);
 	if (errno || end == text || *end || value < minimum || value > maximum) {
-		fprintf(stderr,
-			"rmmhunt-agent: --%s wants a number from %lld to %lld, not '%s'\n",
-			name, minimum, maximum, text);
+		log_error("--%s wants a number from %lld to %lld, not '%s'", name, minimum,
+			  maximum, text);
 		return -EINVAL;
 	}
 	*out = value;
@@ -90,9 +90,8 @@ static int parse_scaled(const char *name, const char *text, const char *units,
 	*out = value;
 	return 0;
 invalid:
-	fprintf(stderr, "rmmhunt-agent: --%s: '%s' is not a positive number with an "
-			"optional unit (%s)\n",
-		name, text, units);
+	log_error("--%s: '%s' is not a positive number with an optional unit (%s)", name,
+		  text, units);
 	return -EINVAL;
 }
 
@@ -136,6 +135,7 @@ static void set_defaults(struct agent_options *options)
 	options->cache_max_age_ticks = 7 * TICKS_PER_DAY;
 	options->cache_max_bytes = 512LL << 20;
 	options->hits_max_age_ticks = 90 * TICKS_PER_DAY;
+	options->log_level = LOG_LEVEL_INFO;
 }
 
 enum option_id {
@@ -156,6 +156,7 @@ enum option_id {
 	OPTION_CACHE_MAX_AGE,
 	OPTION_CACHE_MAX_SIZE,
 	OPTION_HITS_MAX_AGE,
+	OPTION_LOG_LEVEL,
 	OPTION_HELP,
 };
 
@@ -168,7 +169,7 @@ static int apply_number(struct agent_options *options, int id, const char *text)
 		if (parse_number("ring-buffer-mb", text, 1, 1024, &value))
 			return -EINVAL;
 		if (value & (value - 1)) {
-			fprintf(stderr, "rmmhunt-agent: --ring-buffer-mb must be a power of two\n");
+			log_error("--ring-buffer-mb must be a power of two");
 			return -EINVAL;
 		}
 		options->ring_buffer_mib = (uint32_t)value;
@@ -199,8 +200,8 @@ static int apply_number(struct agent_options *options, int id, const char *text)
 		if (parse_size("cache-max-size", text, &options->cache_max_bytes))
 			return -EINVAL;
 		if (options->cache_max_bytes < MIN_CACHE_BYTES) {
-			fprintf(stderr, "rmmhunt-agent: --cache-max-size must be at least 1M: "
-					"the cache's tables and indexes alone take about half of that\n");
+			log_error("--cache-max-size must be at least 1M: the cache's tables and "
+				  "indexes alone take about half of that");
 			return -EINVAL;
 		}
 		return 0;
@@ -235,6 +236,7 @@ int agent_options_parse(struct agent_options *options, int argc, char **argv)
 		{"cache-max-age", required_argument, NULL, OPTION_CACHE_MAX_AGE},
 		{"cache-max-size", required_argument, NULL, OPTION_CACHE_MAX_SIZE},
 		{"hits-max-age", required_argument, NULL, OPTION_HITS_MAX_AGE},
+		{"log-level", required_argument, NULL, OPTION_LOG_LEVEL},
 		{"help", no_argument, NULL, OPTION_HELP},
 		{NULL, 0, NULL, 0},
 	};
@@ -267,6 +269,13 @@ int agent_options_parse(struct agent_options *options, int argc, char **argv)
 		case OPTION_MACHINE_ID:
 			options->machine_id_path = optarg;
 			break;
+		case OPTION_LOG_LEVEL:
+			if (log_level_parse(optarg, &options->log_level) != 0) {
+				log_error("--log-level: '%s' is not error, warning, notice, info "
+					  "or debug", optarg);
+				return -EINVAL;
+			}
+			break;
 		case OPTION_HELP:
 			usage(stdout);
 			return 1;
@@ -279,7 +288,7 @@ int agent_options_parse(struct agent_options *options, int argc, char **argv)
 		}
 	}
 	if (optind < argc) {
-		fprintf(stderr, "rmmhunt-agent: unexpected argument '%s'\n", argv[optind]);
+		log_error("unexpected argument '%s'", argv[optind]);
 		return -EINVAL;
 	}
 	return 0;

@@ -7,6 +7,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "base/log.h"
+
 struct agent_options {
 	const char *state_dir;
 	const char *rules_dir;
@@ -26,10 +28,11 @@ struct agent_options {
 	int64_t cache_max_age_ticks;
 	int64_t cache_max_bytes;
 	int64_t hits_max_age_ticks;
+	enum log_level log_level; /* diagnostics less severe are not written */
 };
 
 /* Parse argv.  Returns 0 to run, 1 when --help was printed, or -EINVAL
- * after printing the problem to stderr. */
+ * after logging the problem. */
 int agent_options_parse(struct agent_options *options, int argc, char **argv);
 
 #endif

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "base/json_writer.h"
+#include "base/log.h"
 #include "kql/kql_format.h"
 #include "rule_engine.h"
 #include "rules/rules.h"
@@ -72,19 +73,18 @@ void rule_engine_destroy(struct rule_engine *engine)
 	free(engine);
 }
 
-static void report(FILE *errors, const char *what, const struct rule_file *rule,
+/* A rule that will not run as written: why, with the caret under the spot. */
+static void report(const char *what, const struct rule_file *rule,
 		   const struct kql_error *error)
 {
 	char *text = rule_error_text(rule, error);
 
-	fprintf(errors, "rmmhunt-agent: rule %s: %s", what, text ? text : error->message);
-	if (!text || text[strlen(text) - 1] != '\n')
-		fputc('\n', errors);
+	log_lines(LOG_LEVEL_WARNING, "rule %s: %s", what, text ? text : error->message);
 	free(text);
 }
 
 /* Load and compile one file into slot; false (reported) when it cannot run. */
-static bool load_slot(struct rule_slot *slot, const char *path, FILE *errors,
+static bool load_slot(struct rule_slot *slot, const char *path,
 		      struct rule_engine_stats *stats)
 {
 	struct rule_file_error file_error;
@@ -93,35 +93,34 @@ static bool load_slot(struct rule_slot *slot, const char *path, FILE *errors,
 
 	memset(slot, 0, sizeof(*slot));
 	if (rule_file_load(path, &slot->file, &file_error) != 0) {
-		fprintf(errors, "rmmhunt-agent: rule skipped: %s:%u:%u: %s\n", path,
-			file_error.line, file_error.column, file_error.message);
+		log_warning("rule skipped: %s:%u:%u: %s", path, file_error.line,
+			    file_error.column, file_error.message);
 		return false;
 	}
 	outcome = rule_compile(&slot->file, &slot->query, &error);
 	if (outcome != RULE_OK) {
-		report(errors,
-		       outcome == RULE_UNSUPPORTED_TABLE ? "skipped (unsupported table)"
+		report(outcome == RULE_UNSUPPORTED_TABLE ? "skipped (unsupported table)"
 							 : "skipped",
 		       &slot->file, &error);
 		slot_free(slot);
 		return false;
 	}
 	if (!kql_query_row_only(slot->query)) {
-		fprintf(errors, "rmmhunt-agent: rule skipped: %s: its filters read "
-				"another table, so they cannot run per record\n", path);
+		log_warning("rule skipped: %s: its filters read another table, so they cannot "
+			    "run per record", path);
 		slot_free(slot);
 		return false;
 	}
 	if (kql_aggregator_new(slot->query, AGGREGATOR_MAX_BYTES, &slot->aggregator,
 			       &error) != 0) {
-		report(errors, "runs without a summary", &slot->file, &error);
+		report("runs without a summary", &slot->file, &error);
 		slot->aggregator = NULL;
 		stats->without_summary++;
 	}
 	return true;
 }
 
-int rule_engine_load(struct rule_engine *engine, FILE *errors)
+int rule_engine_load(struct rule_engine *engine)
 {
 	struct rule_engine_stats stats = {0};
 	struct rule_set fresh = {0};
@@ -131,11 +130,8 @@ int rule_engine_load(struct rule_engine *engine, FILE *errors)
 	if (!engine->rules_path)
 		return 0;
 	paths = rule_file_list(engine->rules_path);
-	if (!paths) {
-		fprintf(errors, "rmmhunt-agent: cannot read rules from %s: %s\n",
-			engine->rules_path, strerror(errno));
+	if (!paths)
 		return -errno;
-	}
 	while (paths[listed])
 		listed++;
 	fresh.slots = calloc(listed ? listed : 1, sizeof(*fresh.slots));
@@ -144,7 +140,7 @@ int rule_engine_load(struct rule_engine *engine, FILE *errors)
 		return -ENOMEM;
 	}
 	for (size_t i = 0; i < listed; i++) {
-		if (load_slot(&fresh.slots[fresh.count], paths[i], errors, &stats))
+		if (load_slot(&fresh.slots[fresh.count], paths[i], &stats))
 			fresh.count++;
 		else
 			stats.skipped++;
@@ -158,8 +154,8 @@ int rule_engine_load(struct rule_engine *engine, FILE *errors)
 	set_free(&engine->set);
 	engine->set = fresh;
 	engine->stats = stats;
-	fprintf(errors, "rmmhunt-agent: %u rules loaded from %s, %u skipped\n", stats.loaded,
-		engine->rules_path, stats.skipped);
+	log_notice("%u rules loaded from %s, %u skipped", stats.loaded, engine->rules_path,
+		   stats.skipped);
 	return 0;
 }
 

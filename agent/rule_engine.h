@@ -18,7 +18,6 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include <stdio.h>
 
 #include "store/cache.h"
 #include "model/record.h"
@@ -35,8 +34,13 @@ int rule_engine_create(struct rule_engine **out, const char *rules_path,
 		       struct cache *cache);
 void rule_engine_destroy(struct rule_engine *engine);
 
-/* (Re)load every rule; problems go to errors (one report per rule). */
-int rule_engine_load(struct rule_engine *engine, FILE *errors);
+/*
+ * (Re)load every rule.  A rule that cannot run is skipped and logged (a
+ * warning each, file, line, column, reason); the others run.  Returns 0, or
+ * a negative errno when the rules cannot be listed (the rules loaded
+ * before, if any, stay).
+ */
+int rule_engine_load(struct rule_engine *engine);
 
 /* Match one record at now; hits go to the cache and to hit_lines. */
 void rule_engine_match(struct rule_engine *engine, const struct record *record,

@@ -17,6 +17,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "base/log.h"
 #include "exec.skel.h"
 #include "sensor.h"
 
@@ -40,10 +41,22 @@ struct sensor {
 static int print_libbpf(enum libbpf_print_level level, const char *format,
 			va_list arguments)
 {
-	if (level == LIBBPF_DEBUG)
+	enum log_level ours = level == LIBBPF_WARN   ? LOG_LEVEL_WARNING
+			      : level == LIBBPF_INFO ? LOG_LEVEL_INFO
+						     : LOG_LEVEL_DEBUG;
+	char text[1024];
+	int length;
+
+	if (!log_enabled(ours))
 		return 0;
-	fputs("rmmhunt-agent: libbpf: ", stderr);
-	return vfprintf(stderr, format, arguments);
+	length = vsnprintf(text, sizeof(text), format, arguments);
+	if (length < 0)
+		return length;
+	/* libbpf ends its lines with '\n'; the log adds its own */
+	for (size_t end = strlen(text); end > 0 && text[end - 1] == '\n'; end--)
+		text[end - 1] = '\0';
+	log_message(ours, "libbpf: %s", text);
+	return length;
 }
 
 static void set_message(char *message, size_t size, const char *format, ...)

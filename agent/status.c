@@ -15,6 +15,7 @@
 #include <jansson.h>
 
 #include "agent.h"
+#include "base/log.h"
 #include "base/timefmt.h"
 
 static const char *const counter_names[COUNTER_COUNT] = {
@@ -214,18 +215,17 @@ static void print_stats_line(json_t *status)
 					    (double)lookups
 				  : 0.0;
 
-	fprintf(stderr,
-		"stats: execs %lld records %lld pending %lld | lost exec %lld fork %lld exit %lld scan %lld"
-		" | hash hits %.1f%% | processes %lld | kernel %.2f us/exec\n",
-		json_integer_value(json_object_get(probe, "exec_seen")),
-		json_integer_value(json_object_get(records, "written")),
-		json_integer_value(json_object_get(records, "pending_hash")),
-		json_integer_value(json_object_get(probe, "exec_lost")),
-		json_integer_value(json_object_get(probe, "fork_lost")),
-		json_integer_value(json_object_get(probe, "exit_lost")),
-		json_integer_value(json_object_get(probe, "scan_lost")), hit_rate,
-		json_integer_value(json_object_get(json_object_get(status, "process_table"), "entries")),
-		kernel_us);
+	log_info("stats: execs %lld records %lld pending %lld | lost exec %lld fork %lld exit %lld"
+		 " scan %lld | hash hits %.1f%% | processes %lld | kernel %.2f us/exec",
+		 json_integer_value(json_object_get(probe, "exec_seen")),
+		 json_integer_value(json_object_get(records, "written")),
+		 json_integer_value(json_object_get(records, "pending_hash")),
+		 json_integer_value(json_object_get(probe, "exec_lost")),
+		 json_integer_value(json_object_get(probe, "fork_lost")),
+		 json_integer_value(json_object_get(probe, "exit_lost")),
+		 json_integer_value(json_object_get(probe, "scan_lost")), hit_rate,
+		 json_integer_value(json_object_get(json_object_get(status, "process_table"), "entries")),
+		 kernel_us);
 }
 
 int agent_write_status(const struct agent *agent, bool print_line)

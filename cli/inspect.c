@@ -27,6 +27,7 @@
 
 #include "binident/binident.h"
 #include "binident/binident_json.h"
+#include "base/log.h"
 #include "commands.h"
 #include "binident/filehash.h"
 
@@ -194,7 +195,7 @@ static void print_json(const char *path, const struct binary_identity *identity,
 	json_decref(object);
 }
 
-/* Inspect one file; false when it failed (the reason is on stderr). */
+/* Inspect one file; false when it failed (the reason is logged). */
 static bool inspect_file(const char *path, const struct inspect_options *options)
 {
 	struct binary_identity identity;
@@ -205,7 +206,7 @@ static bool inspect_file(const char *path, const struct inspect_options *options
 	int result;
 
 	if (fd < 0) {
-		fprintf(stderr, "rmmhunt inspect: %s: %s\n", path, strerror(errno));
+		log_error("%s: %s", path, strerror(errno));
 		return false;
 	}
 	if (options->dpkg && realpath(path, real_path))
@@ -215,7 +216,7 @@ static bool inspect_file(const char *path, const struct inspect_options *options
 		result = filehash_fd(fd, 0, &hashes);
 	close(fd);
 	if (result < 0) {
-		fprintf(stderr, "rmmhunt inspect: %s: %s\n", path, strerror(-result));
+		log_error("%s: %s", path, strerror(-result));
 		binident_release(&identity);
 		return false;
 	}
@@ -225,8 +226,8 @@ static bool inspect_file(const char *path, const struct inspect_options *options
 		print_human(path, &identity, options->hashes ? &hashes : NULL);
 	bool damaged = binident_damaged(&identity);
 	if (damaged)
-		fprintf(stderr, "rmmhunt inspect: %s: malformed %s: %s\n", path,
-			file_type_name(identity.file_type.type), binident_damage_reason(&identity));
+		log_error("%s: malformed %s: %s", path,
+			  file_type_name(identity.file_type.type), binident_damage_reason(&identity));
 	binident_release(&identity);
 	return !damaged;
 }

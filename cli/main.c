@@ -9,19 +9,23 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/log.h"
 #include "commands.h"
 
 struct command {
 	const char *name;
 	int (*run)(int argc, char **argv);
+	const char *program; /* in front of its diagnostics */
 	const char *summary;
 };
 
 static const struct command commands[] = {
-	{"query", command_query, "run a KQL query over the local cache"},
-	{"status", command_status, "show the agent's state and counters"},
-	{"rules", command_rules, "check rule files; test a rule on recorded records"},
-	{"inspect", command_inspect, "show what the sensor derives from executable files"},
+	{"query", command_query, "rmmhunt query", "run a KQL query over the local cache"},
+	{"status", command_status, "rmmhunt status", "show the agent's state and counters"},
+	{"rules", command_rules, "rmmhunt rules",
+	 "check rule files; test a rule on recorded records"},
+	{"inspect", command_inspect, "rmmhunt inspect",
+	 "show what the sensor derives from executable files"},
 };
 
 static void usage(FILE *out)
@@ -34,6 +38,7 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
+	log_configure("rmmhunt", LOG_LEVEL_INFO);
 	if (argc < 2) {
 		usage(stderr);
 		return 2;
@@ -44,10 +49,12 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
-		if (strcmp(argv[1], commands[i].name) == 0)
+		if (strcmp(argv[1], commands[i].name) == 0) {
+			log_set_program(commands[i].program);
 			return commands[i].run(argc - 1, argv + 1);
+		}
 	}
-	fprintf(stderr, "rmmhunt: unknown command '%s'\n", argv[1]);
+	log_error("unknown command '%s'", argv[1]);
 	usage(stderr);
 	return 2;
 }

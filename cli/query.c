@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/log.h"
 #include "base/strbuf.h"
 #include "store/cache.h"
 #include "store/cache_source.h"
@@ -108,12 +109,12 @@ static int read_query(int fd, const char *name, struct query_text *query)
 	strbuf_init(&text);
 	result = strbuf_read_fd(&text, fd, QUERY_FILE_MAX_BYTES);
 	if (result == -EFBIG)
-		fprintf(stderr, "rmmhunt query: %s: larger than %d bytes\n", name,
-			QUERY_FILE_MAX_BYTES);
+		log_error("%s: larger than %d bytes", name,
+			  QUERY_FILE_MAX_BYTES);
 	else if (result == -ENOMEM)
-		fprintf(stderr, "rmmhunt query: out of memory\n");
+		log_error("out of memory");
 	else if (result)
-		fprintf(stderr, "rmmhunt query: cannot read %s: %s\n", name, strerror(-result));
+		log_error("cannot read %s: %s", name, strerror(-result));
 	if (result) {
 		strbuf_free(&text);
 		return result;
@@ -130,10 +131,10 @@ static int load_rule(const char *path, struct query_text *query)
 
 	if (result) {
 		if (error.line)
-			fprintf(stderr, "rmmhunt query: %s:%u:%u: %s\n", path, error.line,
-				error.column, error.message);
+			log_error("%s:%u:%u: %s", path, error.line,
+				  error.column, error.message);
 		else
-			fprintf(stderr, "rmmhunt query: %s: %s\n", path, error.message);
+			log_error("%s: %s", path, error.message);
 		return result;
 	}
 	query->from_rule = true;
@@ -159,7 +160,7 @@ static int load_query_file(const char *path, struct query_text *query)
 	if (fd < 0) {
 		int error = errno;
 
-		fprintf(stderr, "rmmhunt query: cannot open %s: %s\n", path, strerror(error));
+		log_error("cannot open %s: %s", path, strerror(error));
 		return -error;
 	}
 	int result = read_query(fd, path, query);
@@ -186,12 +187,12 @@ static void print_kql_error(struct kql_error *error, const struct query_text *qu
 	}
 	char *message = kql_error_format(error, query->text, query->length, query->origin);
 
-	fprintf(stderr, "rmmhunt query: %s", message ? message : error->message);
-	if (message && message[0] && message[strlen(message) - 1] != '\n')
-		fputc('\n', stderr);
+	log_lines(LOG_LEVEL_ERROR, "%s", message ? message : error->message);
 	free(message);
 }
 
+/* On a terminal only: a progress line rewritten in place (not a diagnostic,
+ * so not through the log, whose lines are whole). */
 static void show_progress(void *context, uint64_t rows)
 {
 	struct progress *progress = context;
@@ -238,7 +239,7 @@ static int run_query(const char *state_dir, enum kql_format format, struct query
 	}
 	snprintf(path, sizeof(path), "%s/%s", state_dir, CACHE_FILE_NAME);
 	if (cache_reader_open(path, &reader, message, sizeof(message))) {
-		fprintf(stderr, "rmmhunt query: %s\n", message);
+		log_error("%s", message);
 		kql_query_free(query);
 		return 1;
 	}
@@ -246,11 +247,11 @@ static int run_query(const char *state_dir, enum kql_format format, struct query
 
 	clear_progress(&progress);
 	if (status == 0 && kql_table_print(stdout, table, format, 0) != 0) {
-		fprintf(stderr, "rmmhunt query: cannot write the result: %s\n", strerror(errno));
+		log_error("cannot write the result: %s", strerror(errno));
 		status = -EIO;
 	} else if (status) {
-		fprintf(stderr, "rmmhunt query: %s: %s\n", kql_error_kind_name(error.kind),
-			error.message);
+		log_error("%s: %s", kql_error_kind_name(error.kind),
+			  error.message);
 	}
 	kql_table_free(table);
 	cache_reader_close(reader);
@@ -279,8 +280,7 @@ int command_query(int argc, char **argv)
 			break;
 		case 'F':
 			if (kql_format_parse(optarg, &format) != 0) {
-				fprintf(stderr, "rmmhunt query: unknown format '%s'"
-						" (table, json or csv)\n", optarg);
+				log_error("unknown format '%s' (table, json or csv)", optarg);
 				return 2;
 			}
 			break;
@@ -296,7 +296,7 @@ int command_query(int argc, char **argv)
 		}
 	}
 	if ((file && optind != argc) || (!file && optind + 1 != argc)) {
-		fprintf(stderr, "rmmhunt query: give one query, or -f FILE\n");
+		log_error("give one query, or -f FILE");
 		query_usage(stderr);
 		return 2;
 	}
@@ -309,7 +309,7 @@ int command_query(int argc, char **argv)
 		text.text = strdup(argv[optind]);
 		text.length = text.text ? strlen(text.text) : 0;
 		if (!text.text) {
-			fprintf(stderr, "rmmhunt query: out of memory\n");
+			log_error("out of memory");
 			return 1;
 		}
 	}

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "base/log.h"
 #include "kql/kql_format.h"
 #include "rules/rules.h"
 #include "base/timefmt.h"
@@ -119,7 +120,7 @@ static int parse_test_options(int argc, char **argv, struct test_options *option
 			break;
 		case 'f':
 			if (kql_format_parse(optarg, &options->format) != 0) {
-				fprintf(stderr, "rmmhunt rules test: unknown format '%s'\n", optarg);
+				log_error("unknown format '%s'", optarg);
 				return 2;
 			}
 			break;
@@ -148,14 +149,14 @@ static int load_rule(const char *path, struct rule_file *rule, struct kql_query 
 	struct kql_error error;
 
 	if (rule_file_load(path, rule, &file_error) != 0) {
-		fprintf(stderr, "rmmhunt rules test: %s:%u:%u: %s\n", path, file_error.line,
-			file_error.column, file_error.message);
+		log_error("%s:%u:%u: %s", path, file_error.line,
+			  file_error.column, file_error.message);
 		return 1;
 	}
 	if (rule_compile(rule, query, &error) != RULE_OK) {
 		char *text = rule_error_text(rule, &error);
 
-		fprintf(stderr, "rmmhunt rules test: %s", text ? text : error.message);
+		log_lines(LOG_LEVEL_ERROR, "%s", text ? text : error.message);
 		free(text);
 		rule_file_free(rule);
 		return 1;
@@ -172,11 +173,11 @@ static int run_rule(struct kql_query *query, FILE *events, int64_t now,
 	int status = 0;
 
 	if (kql_ndjson_open(events, &dpe_schema, &source) != 0) {
-		fprintf(stderr, "rmmhunt rules test: out of memory\n");
+		log_error("out of memory");
 		return 1;
 	}
 	if (kql_execute(query, kql_ndjson_source(source), 1, now, &result, &error) != 0) {
-		fprintf(stderr, "rmmhunt rules test: %s\n", error.message);
+		log_error("%s", error.message);
 		status = 1;
 	} else {
 		kql_table_print(stdout, result, format, 0);
@@ -199,16 +200,16 @@ static int rules_test(int argc, char **argv)
 		return status == 1 ? 0 : status;
 	if (options.now_text &&
 	    timefmt_parse_iso(options.now_text, strlen(options.now_text), &now) != 0) {
-		fprintf(stderr, "rmmhunt rules test: --now '%s' is not an ISO 8601 datetime\n",
-			options.now_text);
+		log_error("--now '%s' is not an ISO 8601 datetime",
+			  options.now_text);
 		return 2;
 	}
 	if (load_rule(argv[optind], &rule, &query))
 		return 1;
 	events = strcmp(options.events, "-") == 0 ? stdin : fopen(options.events, "re");
 	if (!events) {
-		fprintf(stderr, "rmmhunt rules test: cannot open %s: %s\n", options.events,
-			strerror(errno));
+		log_error("cannot open %s: %s", options.events,
+			  strerror(errno));
 		status = 1;
 	} else {
 		status = run_rule(query, events, now, options.format);
@@ -228,9 +229,11 @@ int command_rules(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "check") == 0)
 		return rules_check(argc - 1, argv + 1);
-	if (strcmp(argv[1], "test") == 0)
+	if (strcmp(argv[1], "test") == 0) {
+		log_set_program("rmmhunt rules test");
 		return rules_test(argc - 1, argv + 1);
-	fprintf(stderr, "rmmhunt rules: unknown subcommand '%s'\n", argv[1]);
+	}
+	log_error("unknown subcommand '%s'", argv[1]);
 	rules_usage(stderr);
 	return 2;
 }

@@ -15,6 +15,7 @@
 
 #include <jansson.h>
 
+#include "base/log.h"
 #include "commands.h"
 
 #define DEFAULT_STATE_DIR "/var/lib/rmmhunt"
@@ -77,8 +78,8 @@ int command_status(int argc, char **argv)
 	snprintf(path, sizeof(path), "%s/status.json", state_dir);
 	json_t *status = json_load_file(path, 0, &error);
 	if (!status) {
-		fprintf(stderr, "rmmhunt status: cannot read %s: %s\n", path,
-			error.text);
+		log_error("cannot read %s: %s", path,
+			  error.text);
 		return 1;
 	}
 	json_int_t pid = json_integer_value(json_object_get(status, "pid"));

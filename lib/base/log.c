@@ -40,6 +40,11 @@ static bool stderr_is_journal(void)
 	       (unsigned long long)status.st_ino == inode;
 }
 
+void log_set_program(const char *program)
+{
+	config.program = program;
+}
+
 void log_configure(const char *program, enum log_level threshold)
 {
 	config.program = program;
@@ -104,29 +109,63 @@ static size_t escape_control(unsigned char c, char *escape)
 	return 4;
 }
 
-/* Appends text to line (at *used, capacity size) with controls escaped. */
-static void append_escaped(char *line, size_t *used, size_t size, const char *text)
+/* Appends text (length bytes) to line (at *used, capacity size) with
+ * controls escaped. */
+static void append_escaped(char *line, size_t *used, size_t size, const char *text,
+			   size_t length)
 {
-	for (const unsigned char *c = (const unsigned char *)text; *c; c++) {
+	for (size_t i = 0; i < length; i++) {
+		unsigned char c = (unsigned char)text[i];
 		char escape[5];
-		size_t length = 1;
+		size_t escape_length = 1;
 
-		if ((*c < 0x20 && *c != '\t') || *c == 0x7f)
-			length = escape_control(*c, escape);
+		if ((c < 0x20 && c != '\t') || c == 0x7f)
+			escape_length = escape_control(c, escape);
 		else
-			escape[0] = (char)*c;
-		if (*used + length + 1 >= size)
+			escape[0] = (char)c;
+		if (*used + escape_length + 1 >= size)
 			return;
-		memcpy(line + *used, escape, length);
-		*used += length;
+		memcpy(line + *used, escape, escape_length);
+		*used += escape_length;
 	}
+}
+
+/*
+ * Write one line: the prefix (the journal's "<N>"; else the program's name,
+ * unless it continues a message of several lines), text escaped, '\n'.
+ */
+static void write_line(enum log_level level, bool continued, const char *text,
+		       size_t length)
+{
+	char line[4 * LOG_LINE_MAX + 64]; /* room for every byte escaped */
+	size_t used;
+	int written;
+
+	if (config.journal)
+		written = snprintf(line, sizeof(line), "<%d>", (int)level);
+	else if (continued)
+		written = 0;
+	else
+		written = snprintf(line, sizeof(line), "%s: %s", config.program,
+				   level_word(level));
+	if (written < 0 || (size_t)written >= sizeof(line))
+		return;
+	used = (size_t)written;
+	if (length > LOG_LINE_MAX) { /* cut, and say so */
+		append_escaped(line, &used, sizeof(line) - 1, text, LOG_LINE_MAX - 3);
+		append_escaped(line, &used, sizeof(line) - 1, "...", 3);
+	} else {
+		append_escaped(line, &used, sizeof(line) - 1, text, length);
+	}
+	line[used++] = '\n';
+	/* one write: whole lines even with several threads logging */
+	if (write(STDERR_FILENO, line, used) < 0)
+		return;
 }
 
 static void log_write(enum log_level level, const char *format, va_list arguments)
 {
-	char text[LOG_LINE_MAX];
-	char line[LOG_LINE_MAX + 64];
-	size_t used = 0;
+	char text[LOG_LINE_MAX + 1];
 	int length;
 
 	if (!log_enabled(level))
@@ -134,21 +173,36 @@ static void log_write(enum log_level level, const char *format, va_list argument
 	length = vsnprintf(text, sizeof(text), format, arguments);
 	if (length < 0)
 		return;
-	if ((size_t)length >= sizeof(text))
-		memcpy(text + sizeof(text) - 4, "...", 4);
-	if (config.journal)
-		length = snprintf(line, sizeof(line), "<%d>", (int)level);
-	else
-		length = snprintf(line, sizeof(line), "%s: %s", config.program,
-				  level_word(level));
-	if (length < 0 || (size_t)length >= sizeof(line))
+	/* a longer text is cut; write_line() sees it over the limit and says so */
+	write_line(level, false, text,
+		   (size_t)length > LOG_LINE_MAX ? LOG_LINE_MAX + 1 : (size_t)length);
+}
+
+void log_lines(enum log_level level, const char *format, ...)
+{
+	va_list arguments;
+	char *text = NULL;
+	const char *line;
+	int length;
+
+	if (!log_enabled(level))
 		return;
-	used = (size_t)length;
-	append_escaped(line, &used, sizeof(line) - 1, text);
-	line[used++] = '\n';
-	/* one write: whole lines even with several threads logging */
-	if (write(STDERR_FILENO, line, used) < 0)
+	va_start(arguments, format);
+	length = vasprintf(&text, format, arguments);
+	va_end(arguments);
+	if (length < 0)
 		return;
+	line = text;
+	for (bool continued = false; *line || !continued; continued = true) {
+		const char *end = strchr(line, '\n');
+		size_t line_length = end ? (size_t)(end - line) : strlen(line);
+
+		write_line(level, continued, line, line_length);
+		if (!end)
+			break;
+		line = end + 1;
+	}
+	free(text);
 }
 
 void log_message(enum log_level level, const char *format, ...)

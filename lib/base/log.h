@@ -14,7 +14,8 @@
  *     text" for warnings, "program: debug: text" for debug lines.
  *
  * Each message is formatted whole and written with one write(2), so lines
- * from different threads never interleave.  Control characters in the text
+ * from different threads never interleave (log_lines() writes one line at
+ * a time).  Control characters in the text
  * are written as escapes (\n, \e, \xHH): a file name or a peer's string in
  * a message cannot forge a second line or drive the terminal.
  *
@@ -43,6 +44,12 @@ enum log_level {
  */
 void log_configure(const char *program, enum log_level threshold);
 
+/*
+ * Change the name in front of each line only (a command that dispatches to
+ * a subcommand: "rmmhunt query"); the threshold and the journal stay.
+ */
+void log_set_program(const char *program);
+
 /* Parses "error", "warning", "notice", "info", "debug"; -EINVAL otherwise. */
 int log_level_parse(const char *text, enum log_level *level);
 
@@ -56,5 +63,16 @@ void log_warning(const char *format, ...) __attribute__((format(printf, 1, 2)));
 void log_notice(const char *format, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *format, ...) __attribute__((format(printf, 1, 2)));
 void log_debug(const char *format, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * A message of several lines: a first line, then a quoted source line and a
+ * caret under the spot (kql_error_format(), rule_error_text()).  The first
+ * line is written as any message; the others under it as they are, without
+ * the program's name, so columns line up ("<N>" in front of each under the
+ * journal).  Controls other than the line breaks are escaped as above; each
+ * line is one write(2).  A final line break adds no empty line.
+ */
+void log_lines(enum log_level level, const char *format, ...)
+	__attribute__((format(printf, 2, 3)));
 
 #endif
