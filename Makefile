@@ -91,7 +91,11 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -I bpf -MMD -MP -c $< -o $@
 
-$(AGENT_OBJS): $(BPF_SKELS)
+# agent modules, in agent/ or a subfolder (agent/wine/), include each
+# other's headers from the agent's root: "process_table.h", "wine/wine.h"
+$(BUILD)/agent/%.o: agent/%.c $(BPF_SKELS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -I agent -I bpf -MMD -MP -c $< -o $@
 
 $(BUILD)/librmmhunt.a: $(LIB_OBJS)
 	@rm -f $@
@@ -164,7 +168,7 @@ FUZZ_AGENT_OBJS := $(filter-out %/main.o %/sensor.o %/status.o, \
 $(BUILD)/fuzzobj/agent/%.o: agent/%.c $(BPF_SKELS)
 	@mkdir -p $(@D)
 	$(CLANG) $(FUZZ_CFLAGS:-fsanitize=fuzzer,%=-fsanitize=fuzzer-no-link,%) \
-		$(PKG_CFLAGS) -I bpf -MMD -MP -c $< -o $@
+		$(PKG_CFLAGS) -I agent -I bpf -MMD -MP -c $< -o $@
 $(BUILD)/fuzz/fuzz_agent_%: fuzz/fuzz_agent_%.c $(FUZZ_AGENT_OBJS) $(FUZZ_LIB_OBJS)
 	@mkdir -p $(@D)
 	$(CLANG) $(FUZZ_CFLAGS) $(PKG_CFLAGS) -I agent -I bpf -o $@ $^ $(LDLIBS)

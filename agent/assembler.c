@@ -6,10 +6,9 @@
  * initiating process and that one's parent; (2) the new image: path, command
  * line, credentials, and the file version, whose hash is requested at once,
  * from an fd opened while the process most likely still lives; (3) when no
- * hash is pending any more, the row is built and written to the sinks.
- * An exec of Wine's loader chain (wine.h) becomes the Windows program it
- * starts, and its row is held: a later step of the chain in the same pid
- * takes its place, so one start gives one row (docs/records.md).
+ * hash is pending any more (pending_exec.h), the row is built and written
+ * to the sinks.  An exec of Wine's loader chain becomes the Windows program
+ * it starts, one row per start: wine/wine_rows.h does that part.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -24,87 +23,25 @@
 #include "record_builder.h"
 #include "base/strbuf.h"
 #include "base/text.h"
+#include "wine/wine_rows.h"
 
 struct assembler {
 	struct assembler_context context;
 	struct record_sink sinks[ASSEMBLER_MAX_SINKS];
 	int sink_count;
 	struct record record; /* reused for every row */
-	struct list pending; /* of struct pending_exec, oldest first */
-	struct list held; /* Wine rows held (a subset of pending), oldest first */
+	struct pending_list pending; /* execs waiting for hashes (or held) */
+	struct wine_rows wine; /* Windows programs: one row per start */
 	struct assembler_stats stats;
 };
 
-/* How long a Wine row waits for the next step of its chain, and for its
- * program to show in /proc/PID/maps; how often maps is read meanwhile
- * (10 ms, then twice as long each time, at most 320 ms); how many rows may
- * wait at once (past that, the oldest is written: a flood of execs named
- * like Wine's costs neither unbounded memory nor unbounded reads). */
-#define WINE_HOLD_STEP_NS (10 * 1000000000ULL)
-#define WINE_HOLD_FINAL_NS (5 * 1000000000ULL)
-#define WINE_MAPS_FIRST_INTERVAL_NS (10 * 1000000ULL)
-#define WINE_MAPS_LAST_INTERVAL_NS (320 * 1000000ULL)
-#define WINE_MAPS_MAX ((size_t)4 * 1024 * 1024)
-#define WINE_HELD_MAX 128
+/* --- finished rows ------------------------------------------------------- */
 
-int assembler_create(struct assembler **out,
-		     const struct assembler_context *context)
+/* The pending list's finish function: the row, with its ReportId, to every
+ * sink. */
+static void write_row(void *context, struct pending_exec *pending)
 {
-	struct assembler *assembler = calloc(1, sizeof(*assembler));
-
-	if (!assembler)
-		return -ENOMEM;
-	assembler->context = *context;
-	record_init(&assembler->record);
-	*out = assembler;
-	return 0;
-}
-
-int assembler_add_sink(struct assembler *assembler, struct record_sink sink)
-{
-	if (assembler->sink_count == ASSEMBLER_MAX_SINKS)
-		return -ENOSPC;
-	assembler->sinks[assembler->sink_count++] = sink;
-	return 0;
-}
-
-void assembler_read_stats(const struct assembler *assembler,
-			  struct assembler_stats *stats)
-{
-	*stats = assembler->stats;
-	stats->pending = (uint32_t)list_count(&assembler->pending);
-	stats->wine_held = (uint32_t)list_count(&assembler->held);
-}
-
-/* --- pending execs ---------------------------------------------------- */
-
-static void pending_link(struct assembler *assembler, struct pending_exec *pending)
-{
-	list_append(&assembler->pending, &pending->pending_node, pending);
-}
-
-static void pending_unlink(struct assembler *assembler, struct pending_exec *pending)
-{
-	list_remove(&assembler->pending, &pending->pending_node);
-}
-
-static void pending_free(struct assembler *assembler, struct pending_exec *pending)
-{
-	struct process_table *table = assembler->context.processes;
-
-	exec_facts_free(&pending->facts);
-	for (uint32_t i = 0; i < WINE_CHAIN_MAX; i++)
-		free(pending->wine.chain[i]);
-	free(pending->wine.mapped_path);
-	free(pending->wine.prefix);
-	process_ref_clear(table, &pending->process);
-	process_ref_clear(table, &pending->initiating);
-	process_ref_clear(table, &pending->initiating_parent);
-	free(pending);
-}
-
-static void write_row(struct assembler *assembler, struct pending_exec *pending)
-{
+	struct assembler *assembler = context;
 	int64_t report_id = report_ids_next(assembler->context.report_ids);
 
 	if (report_id < 0) {
@@ -123,29 +60,43 @@ static void write_row(struct assembler *assembler, struct pending_exec *pending)
 					  &assembler->record);
 }
 
-static void pending_hash_done(void *context)
+int assembler_create(struct assembler **out,
+		     const struct assembler_context *context)
 {
-	struct pending_exec *pending = context;
-	struct assembler *assembler = pending->assembler;
+	struct assembler *assembler = calloc(1, sizeof(*assembler));
 
-	if (--pending->waiting > 0)
-		return;
-	pending_unlink(assembler, pending);
-	write_row(assembler, pending);
-	pending_free(assembler, pending);
+	if (!assembler)
+		return -ENOMEM;
+	assembler->context = *context;
+	record_init(&assembler->record);
+	pending_list_init(&assembler->pending, context->processes, write_row, assembler);
+	wine_rows_init(&assembler->wine, context->processes, context->files);
+	*out = assembler;
+	return 0;
 }
 
-static void wait_for_hash(struct pending_exec *pending, struct image *image,
-			  int slot)
+int assembler_add_sink(struct assembler *assembler, struct record_sink sink)
 {
-	struct file_info *file = image ? image->file : NULL;
+	if (assembler->sink_count == ASSEMBLER_MAX_SINKS)
+		return -ENOSPC;
+	assembler->sinks[assembler->sink_count++] = sink;
+	return 0;
+}
 
-	if (!file || file->hash_status != HASH_STATUS_PENDING)
-		return;
-	pending->waiters[slot].notify = pending_hash_done;
-	pending->waiters[slot].context = pending;
-	file_info_wait(file, &pending->waiters[slot]);
-	pending->waiting++;
+void assembler_read_stats(const struct assembler *assembler,
+			  struct assembler_stats *stats)
+{
+	struct wine_rows_stats wine;
+
+	*stats = assembler->stats;
+	stats->pending = (uint32_t)list_count(&assembler->pending.execs);
+	wine_rows_read_stats(&assembler->wine, &wine);
+	stats->wine_programs = wine.programs;
+	stats->wine_steps_folded = wine.steps_folded;
+	stats->wine_adopted = wine.adopted;
+	stats->wine_errors = wine.errors;
+	stats->wine_held_overflow = wine.held_overflow;
+	stats->wine_held = wine.held;
 }
 
 void assembler_destroy(struct assembler *assembler)
@@ -153,20 +104,8 @@ void assembler_destroy(struct assembler *assembler)
 	if (!assembler)
 		return;
 	/* Rows still waiting are written now, their hash status "pending". */
-	while (!list_is_empty(&assembler->pending)) {
-		struct pending_exec *pending = list_first(&assembler->pending);
-		struct image *images[2] = {pending->process.image,
-					   pending->initiating.image};
-
-		for (int slot = 0; slot < 2; slot++) {
-			if (images[slot] && images[slot]->file)
-				file_info_unwait(images[slot]->file,
-						 &pending->waiters[slot]);
-		}
-		pending_unlink(assembler, pending);
-		write_row(assembler, pending);
-		pending_free(assembler, pending);
-	}
+	wine_rows_release_all(&assembler->wine);
+	pending_list_finish_all(&assembler->pending);
 	record_free(&assembler->record);
 	free(assembler);
 }
@@ -306,332 +245,9 @@ static bool path_is_usable(const struct exec_info *info)
 				EXEC_FLAG_EXE_PATH_DETACHED));
 }
 
-/* --- Windows programs under Wine ------------------------------------------ */
-
-static void fill_image(struct process_table *table, struct process_ref *ref);
-
-static struct pending_exec *find_held(struct assembler *assembler, uint32_t pid,
-				      uint64_t start_boot_ns)
-{
-	for (struct pending_exec *held = list_first(&assembler->held); held;
-	     held = list_next(&held->wine.held_node)) {
-		if (held->process.pid == pid && held->process.start_boot_ns == start_boot_ns)
-			return held;
-	}
-	return NULL;
-}
-
-static void release(struct assembler *assembler, struct pending_exec *pending);
-
-static void hold(struct assembler *assembler, struct pending_exec *pending)
-{
-	struct wine_row *row = &pending->wine;
-
-	if (list_count(&assembler->held) >= WINE_HELD_MAX) {
-		release(assembler, list_first(&assembler->held));
-		assembler->stats.wine_held_overflow++;
-	}
-	row->hold_deadline_ns = pending->facts.header.time_boot_ns +
-				(row->final_step ? WINE_HOLD_FINAL_NS : WINE_HOLD_STEP_NS);
-	row->maps_interval_ns = WINE_MAPS_FIRST_INTERVAL_NS;
-	list_append(&assembler->held, &row->held_node, pending);
-	pending->waiting++;
-}
-
-static void unhold(struct assembler *assembler, struct pending_exec *pending)
-{
-	list_remove(&assembler->held, &pending->wine.held_node);
-}
-
-/* The row may be written (once no hash is pending). */
-static void release(struct assembler *assembler, struct pending_exec *pending)
-{
-	unhold(assembler, pending);
-	pending_hash_done(pending);
-}
-
-/* Take back a waiter registered by wait_for_hash() and still waiting. */
-static void stop_waiting(struct pending_exec *pending, struct image *image, int slot)
-{
-	if (image && image->file && image->file->hash_status == HASH_STATUS_PENDING) {
-		file_info_unwait(image->file, &pending->waiters[slot]);
-		pending->waiting--;
-	}
-}
-
-/*
- * A later step of the chain replaces a held row: the new row stands for the
- * same program start, so it takes the held row's initiating process, its
- * place in the process's exec sequence and its list of steps.
- */
-static void fold_into(struct assembler *assembler, struct pending_exec *held,
-		      struct pending_exec *pending)
-{
-	process_ref_copy(&pending->initiating, &held->initiating);
-	process_ref_copy(&pending->initiating_parent, &held->initiating_parent);
-	pending->initiating_is_previous_image = held->initiating_is_previous_image;
-	pending->wine.first_sequence = held->wine.first_sequence;
-	pending->wine.child = held->wine.child;
-	pending->wine.binfmt = held->wine.binfmt;
-	pending->wine.prefix = held->wine.prefix;
-	held->wine.prefix = NULL;
-	pending->wine.intermediate_pid = held->wine.intermediate_pid;
-	memcpy(pending->wine.chain, held->wine.chain, sizeof(held->wine.chain));
-	memset(held->wine.chain, 0, sizeof(held->wine.chain));
-	pending->wine.chain_length = held->wine.chain_length;
-	unhold(assembler, held);
-	stop_waiting(held, held->process.image, 0);
-	stop_waiting(held, held->initiating.image, 1);
-	pending_unlink(assembler, held);
-	pending_free(assembler, held);
-	assembler->stats.wine_steps_folded++;
-}
-
-/*
- * The initiating process of a program a Windows program started.  Wine
- * forks twice and the middle process exits at once: the creator is that
- * middle process (a fork that never exec'd, so it shares its own creator's
- * image), and the Windows parent is the creator's creator.
- */
-static void take_wine_lineage(struct assembler *assembler, struct process *process,
-			      struct pending_exec *pending)
-{
-	struct process_table *table = assembler->context.processes;
-	const struct process_ref *creator = &process->creator;
-	struct process *middle, *parent;
-
-	if (pending->initiating_is_previous_image || !creator->image ||
-	    !creator->image->wine)
-		return;
-	pending->wine.child = true;
-	if (creator->image != process->creator_parent.image || !process->creator_parent.known)
-		return;
-	pending->wine.intermediate_pid = creator->pid;
-	process_ref_clear(table, &pending->initiating);
-	process_ref_clear(table, &pending->initiating_parent);
-	process_ref_copy(&pending->initiating, &process->creator_parent);
-	middle = process_table_find(table, creator->pid, creator->start_boot_ns);
-	parent = process_table_find(table, process->creator_parent.pid,
-				    process->creator_parent.start_boot_ns);
-	if (middle)
-		process_ref_copy(&pending->initiating_parent, &middle->creator_parent);
-	else if (parent)
-		process_ref_copy(&pending->initiating_parent, &parent->creator);
-	fill_image(table, &pending->initiating_parent);
-}
-
-/* Make image the Windows program's: its paths, command line and .exe. */
-static int set_windows_image(struct assembler *assembler, struct image *image,
-			     struct wine_program *program, int fd)
-{
-	struct file_cache *files = assembler->context.files;
-	char *path = strdup(program->folder_path);
-	char *command_line = strdup(program->command_line);
-	struct file_key key;
-	struct stat status;
-
-	if (!path || !command_line) {
-		free(path);
-		free(command_line);
-		if (fd >= 0)
-			close(fd);
-		wine_program_free(program);
-		return -ENOMEM;
-	}
-	free(image->path);
-	free(image->command_line);
-	file_info_release(files, image->file);
-	wine_program_free(image->wine);
-	image->path = path;
-	image->command_line = command_line;
-	image->file = NULL;
-	image->wine = program;
-	if (fd >= 0 && fstat(fd, &status) == 0) {
-		file_key_from_stat(&key, &status);
-		image->file = file_cache_get(files, &key);
-	}
-	if (image->file)
-		file_cache_request_hash(files, image->file, fd, FILE_CHECK_EXACT, 0,
-					program->linux_path);
-	else if (fd >= 0)
-		close(fd);
-	assembler->stats.wine_programs++;
-	return 0;
-}
-
-static void chain_append(struct wine_row *row, const char *loader)
-{
-	if (row->chain_length < WINE_CHAIN_MAX)
-		row->chain[row->chain_length] = strdup(loader);
-	row->chain_length++;
-}
-
-/* A step of the chain: which program it starts, and the image for it. */
-static void resolve_wine_step(struct assembler *assembler, struct process *process,
-			      struct pending_exec *pending, const struct wine_step *step,
-			      struct image *image)
-{
-	const struct image *parent = process->creator.image;
-	struct wine_context context = {
-		.pid = pending->facts.header.pid,
-		.uid = pending->facts.info.uid,
-		.cwd = pending->facts.cwd,
-		.known_prefix = pending->wine.prefix ? pending->wine.prefix
-			      : pending->wine.child && parent && parent->wine
-				      ? parent->wine->prefix
-				      : NULL,
-		.child = pending->wine.child,
-	};
-	struct wine_program *program;
-	bool final_step;
-	int fd, open_errno;
-
-	pending->wine.step = true;
-	chain_append(&pending->wine, step->loader);
-	if (wine_resolve(step, &context, &program, &fd, &open_errno, &final_step) != 0) {
-		assembler->stats.wine_errors++;
-		pending->wine.final_step = true;
-		return;
-	}
-	pending->wine.final_step = final_step;
-	if (!program)
-		return;
-	pending->wine.binfmt = pending->wine.binfmt || program->binfmt;
-	if (!pending->wine.prefix && program->prefix[0])
-		pending->wine.prefix = strdup(program->prefix);
-	if (set_windows_image(assembler, image, program, fd) != 0)
-		assembler->stats.wine_errors++;
-}
-
-/* A new image with from's credentials and times (its file and program are
- * set by the caller). */
-/*
- * A Windows program found running by the start-up scan: resolved from the
- * argv Wine rewrote, as a Windows parent's child would be (its command line
- * keeps its first word, a bare name is looked for in system32), so that
- * what it starts shows it as their initiating process.
- */
-static void resolve_running_wine(struct assembler *assembler,
-				 const struct exec_facts *facts, struct image *image)
-{
-	struct wine_context context = {.pid = facts->header.pid, .uid = facts->info.uid,
-				       .cwd = facts->cwd, .child = true};
-	struct wine_program *program;
-	struct wine_step step;
-	bool final_step;
-	int fd, open_errno;
-
-	if (!wine_classify_running(facts->exe_path, facts->argv, facts->argv_length, &step) ||
-	    !step.program)
-		return;
-	if (wine_resolve(&step, &context, &program, &fd, &open_errno, &final_step) != 0 ||
-	    (program && set_windows_image(assembler, image, program, fd) != 0))
-		assembler->stats.wine_errors++;
-}
-
-static struct image *image_clone(const struct image *from)
-{
-	struct image *image = image_create();
-
-	if (!image)
-		return NULL;
-	*image = *from;
-	image->references = 1;
-	image->file = NULL;
-	image->wine = NULL;
-	image->path = strdup(from->path);
-	image->command_line = strdup(from->command_line);
-	return image;
-}
-
-/*
- * Maps show another .exe than the one argv named (a parent's
- * CreateProcess with another application name, a name only start.exe or
- * the loader could find): that is what runs, so the row describes it.
- */
-static void adopt_mapped(struct assembler *assembler, struct pending_exec *pending,
-			 const struct wine_maps_result *mapped)
-{
-	struct process_table *table = assembler->context.processes;
-	struct image *old = pending->process.image, *image;
-	struct wine_program *program;
-	struct process *process;
-	int fd;
-
-	if (wine_program_from_mapped(old->wine, mapped, &program, &fd) != 0)
-		return;
-	image = image_clone(old);
-	if (!image || !image->path || !image->command_line ||
-	    set_windows_image(assembler, image, program, fd) != 0) {
-		image_release(table, image);
-		assembler->stats.wine_errors++;
-		return;
-	}
-	stop_waiting(pending, old, 0);
-	process = process_table_find(table, pending->process.pid,
-				     pending->process.start_boot_ns);
-	if (process && process->self.image == old)
-		process_set_image(table, process, image_acquire(image));
-	image_release(table, old);
-	pending->process.image = image;
-	wait_for_hash(pending, image, 0);
-	assembler->stats.wine_adopted++;
-}
-
-/* Is the held row's program mapped yet?  Released when it is. */
-static void check_maps(struct assembler *assembler, struct pending_exec *pending)
-{
-	const struct image *image = pending->process.image;
-	struct wine_maps_query query = {.name = wine_file_name(image->path)};
-	struct wine_maps_result result;
-	size_t length;
-	char *maps = wine_read_proc(pending->process.pid, "maps", WINE_MAPS_MAX, &length);
-
-	if (!maps) {
-		pending->wine.mapped = WINE_MAPPED_EXITED;
-		release(assembler, pending);
-		return;
-	}
-	if (image->file) {
-		query.device = image->file->key.device;
-		query.inode = image->file->key.inode;
-	}
-	if (wine_maps_find(maps, length, &query, &result) != 0 ||
-	    result.found == WINE_MAPPED_NOT_YET) {
-		free(maps);
-		wine_maps_result_free(&result);
-		return;
-	}
-	free(maps);
-	pending->wine.mapped = result.found;
-	if (result.found == WINE_MAPPED_OTHER ||
-	    (result.found == WINE_MAPPED_BUILTIN && !image->file))
-		adopt_mapped(assembler, pending, &result);
-	pending->wine.mapped_path = result.path;
-	result.path = NULL;
-	release(assembler, pending);
-}
-
 void assembler_poll(struct assembler *assembler, uint64_t now_ns)
 {
-	struct pending_exec *pending = list_first(&assembler->held), *next;
-
-	for (; pending; pending = next) {
-		struct wine_row *row = &pending->wine;
-
-		next = list_next(&row->held_node);
-		if (now_ns >= row->hold_deadline_ns) {
-			if (row->final_step && row->mapped == WINE_MAPPED_UNCHECKED)
-				row->mapped = WINE_MAPPED_NOT_YET;
-			release(assembler, pending);
-		} else if (row->final_step && pending->process.image->wine &&
-			   now_ns >= row->next_maps_check_ns) {
-			row->next_maps_check_ns = now_ns + row->maps_interval_ns;
-			if (row->maps_interval_ns < WINE_MAPS_LAST_INTERVAL_NS)
-				row->maps_interval_ns *= 2;
-			check_maps(assembler, pending);
-		}
-	}
+	wine_rows_poll(&assembler->wine, now_ns);
 }
 
 /* --- the events ---------------------------------------------------------- */
@@ -645,15 +261,7 @@ static void handle_fork(struct assembler *assembler, const struct fork_event *ev
 
 static void handle_exit(struct assembler *assembler, const struct exit_event *event)
 {
-	struct pending_exec *held = find_held(assembler, event->header.pid,
-					      event->header.start_boot_ns);
-
-	if (held) {
-		if (held->wine.final_step && held->wine.mapped == WINE_MAPPED_UNCHECKED &&
-		    held->process.image->wine)
-			held->wine.mapped = WINE_MAPPED_EXITED;
-		release(assembler, held);
-	}
+	wine_rows_exit(&assembler->wine, event->header.pid, event->header.start_boot_ns);
 	process_table_exit(assembler->context.processes, event->header.pid,
 			   event->header.start_boot_ns, event->header.time_boot_ns);
 }
@@ -686,25 +294,13 @@ static void handle_scan(struct assembler *assembler, struct exec_facts *facts)
 	image = image_from_facts(assembler, facts);
 	if (!image)
 		return;
-	resolve_running_wine(assembler, facts, image);
+	wine_rows_resolve_running(&assembler->wine, facts, image);
 	process_set_image(table, process, image);
 	process->scanned = true;
 	process->exec_since_fork = true;
 	if (!image->wine)
 		request_hash(assembler, image, facts->header.pid,
 			     path_is_usable(&facts->info));
-}
-
-/* A snapshot taken before its process was known: look it up now. */
-static void fill_image(struct process_table *table, struct process_ref *ref)
-{
-	struct process *process;
-
-	if (ref->image || !ref->known)
-		return;
-	process = process_table_find(table, ref->pid, ref->start_boot_ns);
-	if (process)
-		ref->image = image_acquire(process->self.image);
 }
 
 /* Who started this image: see process_table.h for the two cases. */
@@ -717,20 +313,19 @@ static void take_lineage(struct assembler *assembler, struct process *process,
 		pending->initiating_is_previous_image = true;
 		process_ref_copy(&pending->initiating, &process->self);
 		process_ref_copy(&pending->initiating_parent, &process->creator);
-		fill_image(table, &pending->initiating_parent);
+		process_ref_fill(table, &pending->initiating_parent);
 		return;
 	}
 	process_table_resolve_creator(table, process);
 	process_ref_copy(&pending->initiating, &process->creator);
 	process_ref_copy(&pending->initiating_parent, &process->creator_parent);
-	fill_image(table, &pending->initiating_parent);
+	process_ref_fill(table, &pending->initiating_parent);
 }
 
 static void handle_exec(struct assembler *assembler, struct pending_exec *pending)
 {
 	struct process_table *table = assembler->context.processes;
 	const struct exec_facts *facts = &pending->facts;
-	struct pending_exec *held;
 	struct process *process;
 	struct wine_step step;
 	struct image *image;
@@ -744,54 +339,41 @@ static void handle_exec(struct assembler *assembler, struct pending_exec *pendin
 					   facts->header.time_boot_ns, &created);
 	if (!process) {
 		assembler->stats.record_errors++;
-		pending_free(assembler, pending);
+		pending_exec_free(pending);
 		return;
 	}
 	if (created)
 		assembler->stats.exec_without_known_process++;
-	wine_step = wine_classify(facts->exe_path, facts->filename, facts->interp,
-				  facts->argv, facts->argv_length, &step);
-	held = list_is_empty(&assembler->held)
-		       ? NULL
-		       : find_held(assembler, facts->header.pid, facts->header.start_boot_ns);
-	if (held && wine_step) {
-		fold_into(assembler, held, pending);
-	} else {
-		if (held) /* the chain ended: that row is what started */
-			release(assembler, held);
+	wine_step = wine_rows_is_step(facts, &step);
+	/* a later step of a Wine chain takes the lineage of the row it folds */
+	if (!wine_rows_continue(&assembler->wine, pending, wine_step)) {
 		take_lineage(assembler, process, pending);
 		if (wine_step)
-			take_wine_lineage(assembler, process, pending);
+			wine_rows_take_lineage(&assembler->wine, process, pending);
 	}
 	image = image_from_facts(assembler, facts);
 	if (!image) {
 		assembler->stats.record_errors++;
-		pending_free(assembler, pending);
+		pending_exec_free(pending);
 		return;
 	}
 	if (wine_step)
-		resolve_wine_step(assembler, process, pending, &step, image);
+		wine_rows_resolve_step(&assembler->wine, process, pending, &step, image);
 	process_set_image(table, process, image);
 	process->exec_since_fork = true;
 	process->exec_count++;
 	pending->exec_sequence = process->exec_count;
-	if (wine_step) { /* the chain is one start: numbered by its first step */
-		if (!pending->wine.first_sequence)
-			pending->wine.first_sequence = pending->exec_sequence;
-		pending->exec_sequence = pending->wine.first_sequence;
-	}
 	process_ref_copy(&pending->process, &process->self);
 
 	if (!image->wine)
 		request_hash(assembler, image, facts->header.pid,
 			     path_is_usable(&facts->info));
-	pending_link(assembler, pending);
-	pending->waiting = 1; /* held until both waits are registered */
-	wait_for_hash(pending, pending->process.image, 0);
-	wait_for_hash(pending, pending->initiating.image, 1);
-	if (wine_step)
-		hold(assembler, pending);
-	pending_hash_done(pending);
+	pending_exec_add(pending); /* held by us until every wait is registered */
+	pending_exec_wait_for_hash(pending, PENDING_SLOT_IMAGE);
+	pending_exec_wait_for_hash(pending, PENDING_SLOT_INITIATING);
+	if (wine_step) /* a step's row waits for the next step, or its maps */
+		wine_rows_hold(&assembler->wine, pending);
+	pending_exec_done(pending);
 }
 
 void assembler_handle(struct assembler *assembler, const void *data, size_t size)
@@ -818,15 +400,14 @@ void assembler_handle(struct assembler *assembler, const void *data, size_t size
 		return;
 	case EVENT_EXEC:
 	case EVENT_SCAN:
-		pending = calloc(1, sizeof(*pending));
+		pending = pending_exec_create(&assembler->pending);
 		if (!pending || exec_facts_decode(&pending->facts, data, size) != 0) {
 			free(pending);
 			break;
 		}
-		pending->assembler = assembler;
 		if (header->type == EVENT_SCAN) {
 			handle_scan(assembler, &pending->facts);
-			pending_free(assembler, pending);
+			pending_exec_free(pending);
 		} else {
 			handle_exec(assembler, pending);
 		}

@@ -1,10 +1,17 @@
 /*
- * pending_exec.h - one exec on its way to becoming a row.
+ * pending_exec.h - one exec on its way to becoming a row, and the execs
+ * waiting.
  *
- * Shared by assembler.c (which creates it and waits for its hashes) and
- * record_builder.c (which turns it into the 68 columns).  Everything the row
- * needs is held here by value or by reference, so a pending exec does not
- * depend on the process table keeping any entry.
+ * Made by assembler.c, turned into the 68 columns by record_builder.c.
+ * Everything the row needs is held here by value or by reference, so a
+ * pending exec does not depend on the process table keeping any entry.
+ *
+ * An exec becomes a row once nothing it waits for is left: the hashes of
+ * its image and of its initiating process's image (file_cache.h, computed
+ * by the hash worker for large files), and for a Wine row the end of its
+ * hold (wine/wine_rows.h).  `waiting` counts those waits;
+ * pending_exec_done() takes one off and at zero hands the exec to its
+ * list's finish function (which builds and writes the row), then frees it.
  */
 #ifndef RMMHUNT_AGENT_PENDING_EXEC_H
 #define RMMHUNT_AGENT_PENDING_EXEC_H
@@ -16,45 +23,70 @@
 #include "exec_facts.h"
 #include "file_cache.h"
 #include "process_table.h"
-#include "wine.h"
+#include "wine/wine_rows.h"
 
-struct assembler;
 struct pending_exec;
 
-/* Steps of Wine's loader chain remembered in the row (WineLoaderChain). */
-#define WINE_CHAIN_MAX 8
+/* The execs waiting, and what becomes of them. */
+struct pending_list {
+	struct list execs; /* of struct pending_exec, oldest first */
+	struct process_table *processes; /* the images they refer to */
+	/* the exec is complete: make and write its row (it is freed after) */
+	void (*finish)(void *context, struct pending_exec *pending);
+	void *context;
+};
 
-/* The Wine side of a row: see docs/records.md, "Windows programs under Wine". */
-struct wine_row {
-	bool step; /* the exec is a step of Wine's loader chain */
-	bool final_step; /* the loader that runs the program */
-	bool child; /* started by a Windows program */
-	bool binfmt; /* a step's filename was the PE (binfmt_misc) */
-	char *prefix; /* the Wine prefix a step found, for the next steps */
-	uint32_t intermediate_pid; /* Wine's double fork: the middle process */
-	char *chain[WINE_CHAIN_MAX]; /* loaders of the steps folded into it */
-	uint32_t chain_length; /* steps folded, this one included */
-	uint32_t first_sequence; /* ExecSequence of the chain's first step */
-	enum wine_mapped mapped; /* what /proc/PID/maps showed */
-	char *mapped_path;
-	/* held until the chain goes on, the program is seen mapped, the
-	 * process exits or the deadline passes */
-	uint64_t hold_deadline_ns, next_maps_check_ns, maps_interval_ns;
-	struct list_node held_node; /* on the assembler's held list */
+/* What a pending exec waits on, by slot (its waiters[] index). */
+enum pending_slot {
+	PENDING_SLOT_IMAGE, /* process.image's hash */
+	PENDING_SLOT_INITIATING, /* initiating.image's hash */
+	PENDING_SLOT_COUNT,
 };
 
 struct pending_exec {
-	struct assembler *assembler;
+	struct pending_list *list;
 	struct exec_facts facts;
 	struct process_ref process; /* the new image: process.image */
 	struct process_ref initiating; /* parent, or the previous image */
 	struct process_ref initiating_parent;
 	bool initiating_is_previous_image; /* exec without fork */
 	uint32_t exec_sequence; /* 1 = first exec of this process */
-	int waiting; /* hashes still pending */
-	struct file_waiter waiters[2];
+	int waiting; /* waits left: hashes, a Wine hold, the caller's own */
+	struct file_waiter waiters[PENDING_SLOT_COUNT];
 	struct wine_row wine;
-	struct list_node pending_node; /* on the assembler's pending list */
+	struct list_node node; /* on list->execs once added */
 };
+
+void pending_list_init(struct pending_list *list, struct process_table *processes,
+		       void (*finish)(void *context, struct pending_exec *pending),
+		       void *context);
+
+/* Finish every exec still on the list, whatever it waits for (a hash not
+ * computed yet is written as "pending"); the list is empty after. */
+void pending_list_finish_all(struct pending_list *list);
+
+/* A new exec for list (not on it yet), or NULL when out of memory. */
+struct pending_exec *pending_exec_create(struct pending_list *list);
+/* Free an exec that is not on its list. */
+void pending_exec_free(struct pending_exec *pending);
+
+/*
+ * Put the exec on its list with one wait, the caller's own: the caller
+ * registers the other waits (pending_exec_wait_for_hash(), a Wine hold),
+ * then calls pending_exec_done(), so the row cannot be written halfway.
+ */
+void pending_exec_add(struct pending_exec *pending);
+
+/* Wait for the hash of the slot's image if it is being computed. */
+void pending_exec_wait_for_hash(struct pending_exec *pending, enum pending_slot slot);
+
+/* Take back a wait of pending_exec_wait_for_hash() if it still waits. */
+void pending_exec_stop_waiting(struct pending_exec *pending, enum pending_slot slot);
+
+/* One wait is over; at the last the row is written and the exec freed. */
+void pending_exec_done(struct pending_exec *pending);
+
+/* Drop an exec on the list without a row (its waits taken back). */
+void pending_exec_discard(struct pending_exec *pending);
 
 #endif

@@ -27,7 +27,7 @@
 
 #include "base/list.h"
 #include "file_cache.h"
-#include "wine.h"
+#include "wine/wine.h"
 
 struct image {
 	int references;
@@ -117,12 +117,19 @@ void process_table_count_exec(struct process_table *table);
 /* Images */
 struct image *image_create(void);
 struct image *image_acquire(struct image *image);
+/* A new image with from's path, command line, credentials and times; its
+ * file and Windows program are left for the caller (NULL).  NULL, or an
+ * image whose path or command line is NULL, when out of memory. */
+struct image *image_clone(const struct image *from);
 void image_release(struct process_table *table, struct image *image);
 /* FileName: the last component of the path (DOS paths for Windows images). */
 const char *image_file_name(const struct image *image);
 /* Copy a reference (image reference counted). */
 void process_ref_copy(struct process_ref *to, const struct process_ref *from);
 void process_ref_clear(struct process_table *table, struct process_ref *ref);
+/* A snapshot taken before its process was known: its image, if the
+ * process is known now. */
+void process_ref_fill(struct process_table *table, struct process_ref *ref);
 /* Replace a process's image (takes the caller's reference). */
 void process_set_image(struct process_table *table, struct process *process,
 		       struct image *image);

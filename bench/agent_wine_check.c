@@ -16,7 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "wine.h"
+#include "wine/wine.h"
 
 #define EXECS_MAX 4096
 #define ARGV_MAX 4096

@@ -1,6 +1,6 @@
 /*
  * fuzz_agent_wine.c - arbitrary bytes through Wine's argv, path, command
- * line, environment and maps parsers (agent/wine.c).
+ * line, environment and maps parsers (agent/wine/wine.c).
  *
  * The input is split at the first four 0x01 bytes into: the exe path, the
  * filename, the interpreter, argv (NUL-separated, NULs allowed) and a text
@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "base/strbuf.h"
-#include "wine.h"
+#include "wine/wine.h"
 
 #define FIELDS 5
 

@@ -70,6 +70,23 @@ static inline void list_remove(struct list *list, struct list_node *node)
 	list->count--;
 }
 
+/* Take the first (oldest) entry off the list; NULL when it is empty. */
+static inline void *list_take_first(struct list *list)
+{
+	struct list_node *node = list->first;
+
+	if (!node)
+		return NULL;
+	list->first = node->next;
+	if (list->first)
+		list->first->previous = NULL;
+	else
+		list->last = NULL;
+	node->previous = node->next = NULL;
+	list->count--;
+	return node->entry;
+}
+
 /* Move node (on list) to the end: it becomes the most recent. */
 static inline void list_move_to_end(struct list *list, struct list_node *node)
 {

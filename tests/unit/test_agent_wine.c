@@ -1,5 +1,5 @@
 /*
- * test_agent_wine.c - Windows programs under Wine (agent/wine.c and the
+ * test_agent_wine.c - Windows programs under Wine (agent/wine/wine.c and the
  * assembler's handling of Wine's loader chain).
  *
  * Three layers: the pure parsers (which exec is what, program paths, the
@@ -15,7 +15,7 @@
 #include <sys/wait.h>
 
 #include "agent_harness.h"
-#include "wine.h"
+#include "wine/wine.h"
 
 /* --- which exec is what ------------------------------------------------------ */
 

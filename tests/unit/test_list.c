@@ -108,6 +108,24 @@ static void test_remove_first_middle_last(void **state)
 	expect(&list, (const int[]){2}, 1);
 }
 
+static void test_take_first(void **state)
+{
+	(void)state;
+	struct list list = {0};
+	struct item items[3];
+	static const int rest[] = {1, 2};
+
+	assert_null(list_take_first(&list));
+	fill(&list, items, 3);
+	assert_ptr_equal(list_take_first(&list), &items[0]);
+	assert_null(items[0].order.next);
+	expect(&list, rest, 2);
+	assert_ptr_equal(list_take_first(&list), &items[1]);
+	assert_ptr_equal(list_take_first(&list), &items[2]);
+	expect(&list, NULL, 0);
+	assert_null(list_take_first(&list));
+}
+
 static void test_move_to_end(void **state)
 {
 	(void)state;
@@ -172,6 +190,7 @@ int main(void)
 		cmocka_unit_test(test_empty),
 		cmocka_unit_test(test_append_keeps_order),
 		cmocka_unit_test(test_remove_first_middle_last),
+		cmocka_unit_test(test_take_first),
 		cmocka_unit_test(test_move_to_end),
 		cmocka_unit_test(test_remove_while_walking),
 		cmocka_unit_test(test_two_lists_at_once),

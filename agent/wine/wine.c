@@ -23,7 +23,7 @@
 
 #include "base/pathname.h"
 #include "base/text.h"
-#include "wine.h"
+#include "wine/wine.h"
 
 #define WINE_ENVIRON_MAX ((size_t)256 * 1024)
 #define WINE_DRIVES 26

@@ -13,7 +13,7 @@
  * start.exe.  The result fills the record: FolderPath and FileName as the
  * Windows program sees them, its Windows command line, and the .exe opened
  * for its hashes and version info.  How the agent folds a chain into one
- * record is assembler.c's business (docs/records.md, "Windows programs
+ * record is wine_rows.h's business (docs/records.md, "Windows programs
  * under Wine").
  *
  * The parsers (wine_classify, wine_path_parse, wine_command_line,
