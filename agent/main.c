@@ -102,17 +102,24 @@ static int create_parts(struct agent *agent)
 			  strerror(-result));
 		return result;
 	}
-	if (dpkg_index_open("/", &agent->dpkg)) {
-		log_error("out of memory");
-		return -ENOMEM;
+	result = dpkg_index_open("/", &agent->dpkg);
+	if (result) {
+		log_error("cannot open the dpkg database: %s", strerror(-result));
+		return result;
 	}
 	cache_options.dpkg = agent->dpkg;
-	if (file_cache_create(&agent->files, &cache_options) ||
-	    process_table_create(&agent->processes, agent->files,
-				 options->max_processes, EXIT_GRACE_NS) ||
-	    accounts_create(&agent->accounts, ACCOUNT_CACHE_ENTRIES)) {
+	result = file_cache_create(&agent->files, &cache_options);
+	if (result) {
+		log_error("cannot start the hash cache: %s", strerror(-result));
+		return result;
+	}
+	result = process_table_create(&agent->processes, agent->files,
+				      options->max_processes, EXIT_GRACE_NS);
+	if (result == 0)
+		result = accounts_create(&agent->accounts, ACCOUNT_CACHE_ENTRIES);
+	if (result) {
 		log_error("out of memory");
-		return -ENOMEM;
+		return result;
 	}
 	context = (struct assembler_context){
 		.identity = &agent->identity,
@@ -122,7 +129,10 @@ static int create_parts(struct agent *agent)
 		.accounts = agent->accounts,
 		.report_ids = &agent->report_ids,
 	};
-	return assembler_create(&agent->assembler, &context);
+	result = assembler_create(&agent->assembler, &context);
+	if (result)
+		log_error("out of memory");
+	return result;
 }
 
 static void cache_write(void *context, const struct record *record)
@@ -308,6 +318,15 @@ static int open_timer(uint32_t seconds)
 	return fd;
 }
 
+static void write_status(struct agent *agent)
+{
+	int result = agent_write_status(agent, agent->options.print);
+
+	if (result != 0)
+		log_warning("cannot write %s/status.json: %s", agent->options.state_dir,
+			    strerror(-result));
+}
+
 /* Every second: clock, table sweep, cache retention; status less often. */
 static void on_timer(struct agent *agent, int timer_fd)
 {
@@ -329,8 +348,7 @@ static void on_timer(struct agent *agent, int timer_fd)
 	process_table_sweep(agent->processes, boot_clock_now_ns());
 	if (++agent->ticks % agent->options.stats_interval_seconds != 0)
 		return;
-	if (agent_write_status(agent, agent->options.print) != 0)
-		log_warning("cannot write %s/status.json", agent->options.state_dir);
+	write_status(agent);
 }
 
 /* Returns true when the agent should stop. */
@@ -349,6 +367,7 @@ static bool on_signal(struct agent *agent, int signal_fd)
 				    "stay", agent->options.rules_dir, strerror(-result));
 		return false;
 	}
+	log_notice("SIG%s: stopping", sigabbrev_np((int)info.ssi_signo));
 	return true;
 }
 
@@ -376,6 +395,7 @@ static int run_loop(struct agent *agent, int signal_fd)
 			continue;
 		if (count < 0) {
 			result = -errno;
+			log_error("epoll_wait: %s", strerror(-result));
 			break;
 		}
 		if (count == 0) /* the probe batches its wakeups */
@@ -451,7 +471,7 @@ int main(int argc, char **argv)
 		log_notice("watching execs on %s (DeviceId %s)", agent.identity.device_name,
 			   agent.identity.device_id);
 		result = run_loop(&agent, signal_fd);
-		agent_write_status(&agent, agent.options.print);
+		write_status(&agent);
 	}
 	stop_parts(&agent);
 	close(signal_fd);

@@ -126,12 +126,13 @@ int rule_engine_load(struct rule_engine *engine)
 	struct rule_set fresh = {0};
 	char **paths;
 	size_t listed = 0;
+	int result;
 
 	if (!engine->rules_path)
 		return 0;
-	paths = rule_file_list(engine->rules_path);
-	if (!paths)
-		return -errno;
+	result = rule_file_list(engine->rules_path, &paths);
+	if (result)
+		return result;
 	while (paths[listed])
 		listed++;
 	fresh.slots = calloc(listed ? listed : 1, sizeof(*fresh.slots));

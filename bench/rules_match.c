@@ -62,9 +62,11 @@ static void take_needles(struct bench_rule *rule)
 
 static size_t load_rules(const char *directory, struct bench_rule *rules)
 {
-	char **paths = rule_file_list(directory);
+	char **paths = NULL;
 	size_t count = 0;
 
+	if (rule_file_list(directory, &paths) != 0)
+		return 0;
 	for (char **path = paths; path && *path && count < MAX_RULES; path++) {
 		struct rule_file_error file_error;
 		struct kql_error error;

@@ -77,10 +77,11 @@ static int rules_check(int argc, char **argv)
 		return 2;
 	}
 	for (int i = 1; i < argc; i++) {
-		char **paths = rule_file_list(argv[i]);
+		char **paths;
+		int result = rule_file_list(argv[i], &paths);
 
-		if (!paths) {
-			printf("error  %s: %s\n", argv[i], strerror(errno));
+		if (result) {
+			printf("error  %s: %s\n", argv[i], strerror(-result));
 			counts[2]++;
 			continue;
 		}

@@ -33,7 +33,8 @@ struct dpkg_owner {
 /*
  * An index over the dpkg database of the system mounted at root ("/" for
  * this host; tests use a directory tree with var/lib/dpkg).  Nothing is read
- * until the first lookup.  Returns 0 or -ENOMEM.
+ * until the first lookup.  Returns 0, -ENOMEM, or -ENAMETOOLONG (root too
+ * long for a path).
  */
 int dpkg_index_open(const char *root, struct dpkg_index **out);
 

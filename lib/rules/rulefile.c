@@ -327,48 +327,74 @@ static int compare_paths(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-char **rule_file_list(const char *path)
+/* The *.yaml and *.yml files of directory, sorted, into *out. */
+static int list_directory(const char *path, char ***out)
 {
-	struct stat status;
 	struct dirent *entry;
-	char **paths = NULL;
-	size_t count = 0, capacity = 0;
+	char **paths = calloc(1, sizeof(*paths));
+	size_t count = 0, capacity = 1;
 	DIR *directory;
+	int result = 0;
 
-	if (stat(path, &status) != 0)
-		return NULL;
-	if (!S_ISDIR(status.st_mode)) {
-		paths = calloc(2, sizeof(*paths));
-		if (paths && !(paths[0] = strdup(path))) {
-			free(paths);
-			paths = NULL;
-		}
-		return paths;
-	}
+	if (!paths)
+		return -ENOMEM;
 	directory = opendir(path);
-	if (!directory)
-		return NULL;
-	while ((entry = readdir(directory))) {
-		char *full;
+	if (!directory) {
+		result = -errno;
+		free(paths);
+		return result;
+	}
+	errno = 0;
+	while (result == 0 && (entry = readdir(directory))) {
+		char **grown;
 
 		if (!is_rule_name(entry->d_name))
 			continue;
-		char **grown = array_reserve(paths, &capacity, count + 2, 16, sizeof(*paths));
-
-		if (!grown)
+		grown = array_reserve(paths, &capacity, count + 2, 16, sizeof(*paths));
+		if (!grown) {
+			result = -ENOMEM;
 			break;
+		}
 		paths = grown;
-		if (asprintf(&full, "%s/%s", path, entry->d_name) < 0)
+		if (asprintf(&paths[count], "%s/%s", path, entry->d_name) < 0) {
+			result = -ENOMEM;
 			break;
-		paths[count++] = full;
-		paths[count] = NULL;
+		}
+		paths[++count] = NULL;
 	}
+	if (result == 0 && errno != 0) /* readdir failed */
+		result = -errno;
 	closedir(directory);
-	if (!paths)
-		paths = calloc(1, sizeof(*paths));
-	else
-		qsort(paths, count, sizeof(*paths), compare_paths);
-	return paths;
+	if (result != 0) {
+		paths[count] = NULL;
+		rule_file_list_free(paths);
+		return result;
+	}
+	qsort(paths, count, sizeof(*paths), compare_paths);
+	*out = paths;
+	return 0;
+}
+
+int rule_file_list(const char *path, char ***paths)
+{
+	struct stat status;
+	char **single;
+
+	*paths = NULL;
+	if (stat(path, &status) != 0)
+		return -errno;
+	if (S_ISDIR(status.st_mode))
+		return list_directory(path, paths);
+	single = calloc(2, sizeof(*single));
+	if (!single)
+		return -ENOMEM;
+	single[0] = strdup(path);
+	if (!single[0]) {
+		free(single);
+		return -ENOMEM;
+	}
+	*paths = single;
+	return 0;
 }
 
 void rule_file_list_free(char **paths)

@@ -50,9 +50,10 @@ void rule_file_free(struct rule_file *rule);
 
 /*
  * The rule files of a directory (*.yaml, *.yml), sorted, as a NULL-terminated
- * array of heap paths; or of a single file.  NULL with errno set on failure.
+ * array of heap paths in *paths; or path itself when it is a file.  Returns
+ * 0, or a negative errno (*paths NULL): path cannot be read, out of memory.
  */
-char **rule_file_list(const char *path);
+int rule_file_list(const char *path, char ***paths);
 void rule_file_list_free(char **paths);
 
 #endif
