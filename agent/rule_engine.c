@@ -2,6 +2,7 @@
  * rule_engine.c - rules loaded, matched per record, summaries published.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,8 +94,10 @@ static bool load_slot(struct rule_slot *slot, const char *path,
 
 	memset(slot, 0, sizeof(*slot));
 	if (rule_file_load(path, &slot->file, &file_error) != 0) {
-		log_warning("rule skipped: %s:%u:%u: %s", path, file_error.line,
-			    file_error.column, file_error.message);
+		char text[PATH_MAX + sizeof(file_error.message) + 32];
+
+		log_warning("rule skipped: %s",
+			    rule_file_error_text(&file_error, path, text, sizeof(text)));
 		return false;
 	}
 	outcome = rule_compile(&slot->file, &slot->query, &error);

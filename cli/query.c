@@ -12,6 +12,7 @@
  * lib/store/cache_source.c with now() fixed once for the whole query.
  */
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <stdbool.h>
@@ -130,11 +131,9 @@ static int load_rule(const char *path, struct query_text *query)
 	int result = rule_file_load(path, &query->rule, &error);
 
 	if (result) {
-		if (error.line)
-			log_error("%s:%u:%u: %s", path, error.line,
-				  error.column, error.message);
-		else
-			log_error("%s: %s", path, error.message);
+		char text[PATH_MAX + sizeof(error.message) + 32];
+
+		log_error("%s", rule_file_error_text(&error, path, text, sizeof(text)));
 		return result;
 	}
 	query->from_rule = true;

@@ -9,6 +9,7 @@
  *                                        records, print its result table
  */
 #include <errno.h>
+#include <limits.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,8 +48,10 @@ static int check_one(const char *path)
 	char *text;
 
 	if (rule_file_load(path, &rule, &file_error) != 0) {
-		printf("error  %s:%u:%u: %s\n", path, file_error.line, file_error.column,
-		       file_error.message);
+		char reason[PATH_MAX + sizeof(file_error.message) + 32];
+
+		printf("error  %s\n",
+		       rule_file_error_text(&file_error, path, reason, sizeof(reason)));
 		return 2;
 	}
 	outcome = rule_compile(&rule, &query, &error);
@@ -150,8 +153,9 @@ static int load_rule(const char *path, struct rule_file *rule, struct kql_query 
 	struct kql_error error;
 
 	if (rule_file_load(path, rule, &file_error) != 0) {
-		log_error("%s:%u:%u: %s", path, file_error.line,
-			  file_error.column, file_error.message);
+		char reason[PATH_MAX + sizeof(file_error.message) + 32];
+
+		log_error("%s", rule_file_error_text(&file_error, path, reason, sizeof(reason)));
 		return 1;
 	}
 	if (rule_compile(rule, query, &error) != RULE_OK) {

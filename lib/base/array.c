@@ -23,8 +23,9 @@ size_t array_grown_capacity(size_t capacity, size_t needed, size_t first, size_t
 	return grown >= needed ? grown : 0;
 }
 
-void *array_reserve(void *items, size_t *capacity, size_t needed, size_t first,
-		    size_t size)
+/* Both kinds: a malloc'd array when arena is NULL, else one in arena. */
+static void *reserve(struct arena *arena, void *items, size_t count, size_t *capacity,
+		     size_t needed, size_t first, size_t size)
 {
 	size_t grown;
 	void *moved;
@@ -34,29 +35,27 @@ void *array_reserve(void *items, size_t *capacity, size_t needed, size_t first,
 	grown = array_grown_capacity(*capacity, needed, first, size);
 	if (grown == 0)
 		return NULL;
-	moved = realloc(items, grown * size);
+	if (arena) {
+		moved = arena_alloc(arena, grown * size);
+		if (moved && count > 0 && items)
+			memcpy(moved, items, count * size);
+	} else {
+		moved = realloc(items, grown * size);
+	}
 	if (!moved)
 		return NULL;
 	*capacity = grown;
 	return moved;
 }
 
+void *array_reserve(void *items, size_t *capacity, size_t needed, size_t first,
+		    size_t size)
+{
+	return reserve(NULL, items, 0, capacity, needed, first, size);
+}
+
 void *arena_array_reserve(struct arena *arena, void *items, size_t count, size_t *capacity,
 			  size_t needed, size_t first, size_t size)
 {
-	size_t grown;
-	void *moved;
-
-	if (needed <= *capacity && items)
-		return items;
-	grown = array_grown_capacity(*capacity, needed, first, size);
-	if (grown == 0)
-		return NULL;
-	moved = arena_alloc(arena, grown * size);
-	if (!moved)
-		return NULL;
-	if (count > 0 && items)
-		memcpy(moved, items, count * size);
-	*capacity = grown;
-	return moved;
+	return reserve(arena, items, count, capacity, needed, first, size);
 }

@@ -28,6 +28,17 @@ static void set_error(struct rule_file_error *error, unsigned line,
 	snprintf(error->message, sizeof(error->message), "%s", message);
 }
 
+const char *rule_file_error_text(const struct rule_file_error *error, const char *path,
+				 char *out, size_t size)
+{
+	if (error->line)
+		snprintf(out, size, "%s:%u:%u: %s", path, error->line, error->column,
+			 error->message);
+	else
+		snprintf(out, size, "%s: %s", path, error->message);
+	return out;
+}
+
 /* The field a key names, or NULL for keys we do not keep. */
 static char **field_for_key(struct rule_file *rule, const char *key)
 {

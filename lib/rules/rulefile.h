@@ -42,6 +42,15 @@ struct rule_file_error {
 int rule_file_load(const char *path, struct rule_file *rule,
 		   struct rule_file_error *error);
 
+/*
+ * How a caller says what went wrong: "PATH:LINE:COLUMN: MESSAGE", or
+ * "PATH: MESSAGE" when the error has no position (the file could not be
+ * read, the rule has no query).  Written to out (size bytes, cut to fit);
+ * returns out.
+ */
+const char *rule_file_error_text(const struct rule_file_error *error, const char *path,
+				 char *out, size_t size);
+
 /* The same from memory (origin names it in messages). */
 int rule_file_parse(const char *text, size_t length, const char *origin,
 		    struct rule_file *rule, struct rule_file_error *error);
