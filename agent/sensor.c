@@ -55,7 +55,8 @@ static int print_libbpf(enum libbpf_print_level level, const char *format,
 	/* libbpf ends its lines with '\n'; the log adds its own */
 	for (size_t end = strlen(text); end > 0 && text[end - 1] == '\n'; end--)
 		text[end - 1] = '\0';
-	log_message(ours, "libbpf: %s", text);
+	/* most of its lines already say "libbpf: " */
+	log_message(ours, "%s%s", strncmp(text, "libbpf: ", 8) == 0 ? "" : "libbpf: ", text);
 	return length;
 }
 
