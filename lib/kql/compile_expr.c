@@ -260,16 +260,22 @@ static struct expr *call_new(struct compiler *compiler, const struct function *f
 static struct expr *check_call(struct compiler *compiler, struct expr *call)
 {
 	char message[200];
+	int status = 0;
 
 	if (!call->call.function->check)
 		call->type = call->call.function->result;
-	else if (call->call.function->check(call, message, sizeof(message)) < 0) {
-		kql_compile_fail(compiler, KQL_ERROR_TYPE, call->offset, "%s", message);
-		return NULL;
-	}
+	else
+		status = call->call.function->check(call, message, sizeof(message));
+	/* patterns prepared by the check belong to the query, even on failure */
 	for (size_t i = 0; i < 2; i++) {
 		if (call->call.regexes[i] && kql_query_own_regex(compiler->query, call->call.regexes[i]) < 0)
 			return out_of_memory(compiler, call->offset);
+	}
+	if (status == -ENOMEM)
+		return out_of_memory(compiler, call->offset);
+	if (status < 0) {
+		kql_compile_fail(compiler, KQL_ERROR_TYPE, call->offset, "%s", message);
+		return NULL;
 	}
 	if (call->call.function->uses_now)
 		call->depends |= DEPENDS_NOW;
@@ -524,7 +530,8 @@ static struct expr *compile_binary(struct compiler *compiler, const struct ast *
 		expr->string.left = left;
 		expr->string.right = right;
 		if (right->kind == EXPR_CONST) {
-			char *folded = arena_alloc(&compiler->query->arena, right->constant.len + 1);
+			char *folded = arena_alloc(&compiler->query->arena,
+						   KQL_NEEDLE_FOLDED_SIZE(right->constant.len));
 
 			if (!folded)
 				return out_of_memory(compiler, ast->offset);
@@ -549,12 +556,12 @@ static struct expr *compile_binary(struct compiler *compiler, const struct ast *
 		if (!expr)
 			return NULL;
 		expr->regex.operand = left;
-		expr->regex.regex = malloc(sizeof(regex_t));
-		if (!expr->regex.regex)
+		int status = kql_regex_compile(&expr->regex.regex, right->constant.str,
+					       right->constant.len, 0, message, sizeof(message));
+
+		if (status == -ENOMEM)
 			return out_of_memory(compiler, ast->offset);
-		if (kql_regex_compile(expr->regex.regex, right->constant.str, right->constant.len, false,
-				  message, sizeof(message)) < 0) {
-			free(expr->regex.regex);
+		if (status < 0) {
 			kql_compile_fail(compiler, KQL_ERROR_TYPE, right->offset, "%s", message);
 			return NULL;
 		}

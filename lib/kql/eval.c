@@ -361,7 +361,7 @@ static bool regex_matches(const struct expr *expr, struct eval_context *context)
 	struct value text;
 
 	kql_eval_expr(expr->regex.operand, context, &text);
-	return kql_regex_search(expr->regex.regex, text.str, text.len, NULL, 0);
+	return kql_regex_search(expr->regex.regex, text.str, text.len, 0, NULL, 0) == 1;
 }
 
 void kql_eval_expr(const struct expr *expr, struct eval_context *context, struct value *out)

@@ -15,6 +15,7 @@
 
 #include <jansson.h>
 
+#include "base/unicode.h"
 #include "kql/internal.h"
 
 static bool is_numeric(enum value_type type)
@@ -159,9 +160,12 @@ static int check_coalesce(struct expr *call, char *message, size_t size)
 	return check_returns(call, arg_type(call, 0));
 }
 
-/* The constant string argument index as a compiled regular expression. */
+/*
+ * The constant string argument index as a compiled regular expression in
+ * call->call.regexes[slot]; anchor: 1 at the start, 2 at the end, 0 none.
+ */
 static int prepare_regex(struct expr *call, size_t index, size_t slot, int anchor,
-			 char *message, size_t size)
+			 unsigned flags, char *message, size_t size)
 {
 	const struct expr *pattern = call->call.args[index];
 	char inner[200];
@@ -171,34 +175,23 @@ static int prepare_regex(struct expr *call, size_t index, size_t slot, int ancho
 			 call->call.function->name);
 		return -EINVAL;
 	}
-	call->call.regexes[slot] = malloc(sizeof(regex_t));
-	if (!call->call.regexes[slot]) {
-		snprintf(message, size, "out of memory");
-		return -ENOMEM;
-	}
-	/* anchor: 1 at the start, 2 at the end, 0 none */
-	char *text = malloc(pattern->constant.len + 8);
+	char *text = malloc(pattern->constant.len + 16);
 
 	if (!text) {
-		free(call->call.regexes[slot]);
-		call->call.regexes[slot] = NULL;
 		snprintf(message, size, "out of memory");
 		return -ENOMEM;
 	}
-	/* anchored: ^(re) or (re)$; extract keeps the groups as written */
-	int length = anchor ? sprintf(text, "%s(%.*s)%s", anchor == 1 ? "^" : "",
+	int length = anchor ? sprintf(text, "%s(?:%.*s)%s", anchor == 1 ? "^" : "",
 				      (int)pattern->constant.len, pattern->constant.str,
 				      anchor == 2 ? "$" : "")
 			    : sprintf(text, "%.*s", (int)pattern->constant.len, pattern->constant.str);
-	int status = kql_regex_compile(call->call.regexes[slot], text, (size_t)length, false, inner,
-				   sizeof(inner));
+	int status = kql_regex_compile(&call->call.regexes[slot], text, (size_t)length, flags, inner,
+				       sizeof(inner));
 
 	free(text);
 	if (status < 0) {
-		free(call->call.regexes[slot]);
-		call->call.regexes[slot] = NULL;
 		snprintf(message, size, "%s(): %s", call->call.function->name, inner);
-		return -EINVAL;
+		return status;
 	}
 	return 0;
 }
@@ -209,9 +202,9 @@ static int check_trim(struct expr *call, char *message, size_t size)
 	bool start = strcmp(name, "trim_end") != 0;
 	bool end = strcmp(name, "trim_start") != 0;
 
-	if (start && prepare_regex(call, 0, 0, 1, message, size) < 0)
+	if (start && prepare_regex(call, 0, 0, 1, 0, message, size) < 0)
 		return -EINVAL;
-	if (end && prepare_regex(call, 0, 1, 2, message, size) < 0)
+	if (end && prepare_regex(call, 0, 1, 2, 0, message, size) < 0)
 		return -EINVAL;
 	return check_returns(call, VALUE_STRING);
 }
@@ -224,8 +217,14 @@ static int check_extract(struct expr *call, char *message, size_t size)
 		snprintf(message, size, "extract(): the capture group must be a constant 0 to 9");
 		return -EINVAL;
 	}
-	if (prepare_regex(call, 0, 0, 0, message, size) < 0)
+	if (prepare_regex(call, 0, 0, 0, 0, message, size) < 0)
 		return -EINVAL;
+	if ((size_t)call->call.args[1]->constant.l > kql_regex_group_count(call->call.regexes[0])) {
+		snprintf(message, size, "extract(): the regular expression has %zu capture groups, "
+			 "group %lld asked", kql_regex_group_count(call->call.regexes[0]),
+			 (long long)call->call.args[1]->constant.l);
+		return -EINVAL;
+	}
 	return check_returns(call, VALUE_STRING);
 }
 
@@ -303,22 +302,15 @@ static void change_case(struct eval_context *context, const struct value *arg, b
 			struct value *out)
 {
 	struct value text = text_of(context, arg);
-	char *copy = scratch_string(context, text.len);
+	char *copy = scratch_string(context, 2 * text.len);
 
 	*out = kql_value_string("", 0);
 	if (!copy)
 		return;
-	for (size_t i = 0; i < text.len; i++) {
-		unsigned char c = (unsigned char)text.str[i];
+	size_t length = upper ? unicode_upper_text(text.str, text.len, copy)
+			      : unicode_lower_text(text.str, text.len, copy);
 
-		if (upper && c >= 'a' && c <= 'z')
-			c = (unsigned char)(c - 32);
-		else if (!upper)
-			c = kql_fold_table[c];
-		copy[i] = (char)c;
-	}
-	copy[text.len] = '\0';
-	*out = kql_value_string(copy, text.len);
+	*out = kql_value_string(copy, length);
 }
 
 static void eval_tolower(struct eval_context *context, const struct expr *call,
@@ -487,13 +479,14 @@ static void eval_trim(struct eval_context *context, const struct expr *call, str
 {
 	struct value text = text_of(context, &args[1]);
 	size_t start = 0, end = text.len;
-	regmatch_t match[1];
+	struct kql_regex_span match[1];
 
-	if (call->call.regexes[0] && kql_regex_search(call->call.regexes[0], text.str, text.len, match, 1))
-		start = (size_t)match[0].rm_eo;
+	if (call->call.regexes[0] &&
+	    kql_regex_search(call->call.regexes[0], text.str, text.len, 0, match, 1) == 1)
+		start = match[0].end;
 	if (call->call.regexes[1] && end > start &&
-	    kql_regex_search(call->call.regexes[1], text.str + start, end - start, match, 1))
-		end = start + (size_t)match[0].rm_so;
+	    kql_regex_search(call->call.regexes[1], text.str + start, end - start, 0, match, 1) == 1)
+		end = start + match[0].start;
 	string_result(context, text.str + start, end - start, out);
 }
 
@@ -501,16 +494,16 @@ static void eval_extract(struct eval_context *context, const struct expr *call,
 			 struct value *args, struct value *out)
 {
 	struct value text = text_of(context, &args[2]);
-	regmatch_t match[10];
+	struct kql_regex_span match[10];
 	size_t group = (size_t)call->call.args[1]->constant.l;
 
 	*out = kql_value_string("", 0);
-	if (!kql_regex_search(call->call.regexes[0], text.str, text.len, match, 10))
+	if (kql_regex_search(call->call.regexes[0], text.str, text.len, 0, match, group + 1) != 1)
 		return;
-	if (match[group].rm_so < 0)
+	if (!match[group].set)
 		return;
-	string_result(context, text.str + match[group].rm_so,
-		      (size_t)(match[group].rm_eo - match[group].rm_so), out);
+	string_result(context, text.str + match[group].start, match[group].end - match[group].start,
+		      out);
 }
 
 static void eval_strcat(struct eval_context *context, const struct expr *call,

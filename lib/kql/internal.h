@@ -12,7 +12,6 @@
 #ifndef RMMHUNT_KQL_INTERNAL_H
 #define RMMHUNT_KQL_INTERNAL_H
 
-#include <regex.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -455,13 +454,13 @@ struct expr {
 		} between;
 		struct {
 			struct expr *operand;
-			regex_t *regex;
+			struct kql_regex *regex;
 		} regex;
 		struct {
 			const struct function *function;
 			struct expr **args;
 			size_t count;
-			regex_t *regexes[2]; /* trim/extract patterns */
+			struct kql_regex *regexes[2]; /* trim/extract/replace patterns */
 		} call;
 		struct {
 			struct expr *base;
@@ -621,7 +620,7 @@ struct kql_query {
 	json_t **owned_json;
 	size_t owned_json_count;
 	size_t owned_json_capacity;
-	regex_t **regexes;
+	struct kql_regex **regexes;
 	size_t regex_count;
 	size_t regex_capacity;
 	struct match_set **sets;
@@ -637,7 +636,7 @@ struct kql_query {
 };
 
 int kql_query_own_json(struct kql_query *query, json_t *json);
-int kql_query_own_regex(struct kql_query *query, regex_t *regex);
+int kql_query_own_regex(struct kql_query *query, struct kql_regex *regex);
 int kql_query_own_set(struct kql_query *query, struct match_set *set);
 int kql_query_own_table(struct kql_query *query, struct kql_table *table);
 
@@ -681,11 +680,32 @@ const char *kql_relation_find_name(const struct relation *relation, const char *
 int kql_compile_query(struct kql_query *query, const char *text, size_t length,
 		  struct kql_error *error);
 
-/* Regular expression in Kusto (RE2) syntax, mapped onto POSIX. */
-int kql_regex_compile(regex_t *regex, const char *pattern, size_t length, bool anchor_start,
-		  char *message, size_t size);
-bool kql_regex_search(const regex_t *regex, const char *text, size_t length, regmatch_t *match,
-		  size_t match_count);
+/* Regular expressions in Kusto (RE2) syntax, run by PCRE2 (regex.c). */
+#define KQL_REGEX_CASELESS 1u
+#define KQL_REGEX_DOTALL 2u
+#define KQL_REGEX_MULTILINE 4u
+#define KQL_REGEX_UNGREEDY 8u
+
+struct kql_regex;
+
+/* Where a match or a capture group lies in the subject (bytes). */
+struct kql_regex_span {
+	size_t start;
+	size_t end;
+	bool set; /* false: the group did not take part in the match */
+};
+
+/* Compiles pattern with KQL_REGEX_* flags; message says why not. */
+int kql_regex_compile(struct kql_regex **regex, const char *pattern, size_t length, unsigned flags,
+		      char *message, size_t size);
+/*
+ * Searches text from byte offset: 1 when it matches (spans[0] the match,
+ * spans[i] group i, for i < span_count), 0 when not.
+ */
+int kql_regex_search(struct kql_regex *regex, const char *text, size_t length, size_t offset,
+		     struct kql_regex_span *spans, size_t span_count);
+size_t kql_regex_group_count(const struct kql_regex *regex);
+void kql_regex_free(struct kql_regex *regex);
 
 /* ---- evaluation ----------------------------------------------------------- */
 

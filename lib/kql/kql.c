@@ -29,15 +29,13 @@ int kql_query_own_json(struct kql_query *query, json_t *json)
 		   &query->owned_json_capacity, json);
 }
 
-int kql_query_own_regex(struct kql_query *query, regex_t *regex)
+int kql_query_own_regex(struct kql_query *query, struct kql_regex *regex)
 {
 	int status = own((void ***)&query->regexes, &query->regex_count, &query->regex_capacity,
 			 regex);
 
-	if (status < 0) {
-		regfree(regex);
-		free(regex);
-	}
+	if (status < 0)
+		kql_regex_free(regex);
 	return status;
 }
 
@@ -59,10 +57,8 @@ void kql_query_free(struct kql_query *query)
 	for (size_t i = 0; i < query->owned_json_count; i++)
 		json_decref(query->owned_json[i]);
 	free(query->owned_json);
-	for (size_t i = 0; i < query->regex_count; i++) {
-		regfree(query->regexes[i]);
-		free(query->regexes[i]);
-	}
+	for (size_t i = 0; i < query->regex_count; i++)
+		kql_regex_free(query->regexes[i]);
 	free(query->regexes);
 	for (size_t i = 0; i < query->set_count; i++) {
 		kql_match_set_free(query->sets[i]);

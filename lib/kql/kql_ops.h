@@ -4,18 +4,21 @@
  * One implementation of has, contains, startswith, =~ ... serves the query
  * evaluator, and can be registered as SQLite functions by the cache.
  *
- * Semantics (docs/rules.md): case-insensitive variants fold ASCII letters
- * only.  A term character is an ASCII letter or digit, or any byte >= 0x80
- * (so UTF-8 letters such as 'ä' continue a term); '_' is NOT a term
- * character.  `has` matches the needle where, if it starts (ends) with a term
- * character, the byte before (after) the match is not one.  An empty needle
- * matches every string.
+ * Semantics (docs/rules.md): case-insensitive variants compare by Unicode
+ * simple case folding.  A term character is a Unicode letter or decimal
+ * digit (general category L* or Nd); '_', punctuation, symbols and spaces
+ * (also a no-break space) separate terms.  `has` matches the needle where, if
+ * it starts (ends) with a term character, the character before (after) the
+ * match is not one.  An empty needle matches every string.  Text is UTF-8;
+ * a byte that is not part of a valid sequence is a character of its own that
+ * only equals itself.
  */
 #ifndef RMMHUNT_KQL_OPS_H
 #define RMMHUNT_KQL_OPS_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 enum kql_match {
 	KQL_MATCH_HAS,	      /* whole terms */
@@ -36,13 +39,17 @@ struct kql_needle {
 	size_t length;
 	enum kql_match match;
 	bool case_sensitive;
-	bool left_term;	 /* the byte before a match must not be a term byte */
-	bool right_term; /* the byte after a match must not be a term byte */
+	bool valid;	 /* the needle is valid UTF-8 */
+	bool left_term;	 /* the character before a match must not be a term character */
+	bool right_term; /* the character after a match must not be a term character */
 };
+
+/* Bytes the folded copy of a needle of length bytes may need. */
+#define KQL_NEEDLE_FOLDED_SIZE(length) (2 * (length) + 1)
 
 /*
  * Prepares needle for text.  Case-insensitive needles are folded into
- * folded (length + 1 bytes, may be text itself) which becomes needle->text.
+ * folded (KQL_NEEDLE_FOLDED_SIZE(length) bytes) which becomes needle->text.
  */
 void kql_needle_init(struct kql_needle *needle, enum kql_match match, bool case_sensitive,
 		     const char *text, size_t length, char *folded);
@@ -65,7 +72,7 @@ bool kql_endswith(const char *haystack, size_t haystack_length, const char *need
 		  size_t needle_length);
 bool kql_equals_ci(const char *a, size_t a_length, const char *b, size_t b_length);
 
-/* Is c part of a term? */
-bool kql_is_term_byte(unsigned char c);
+/* Is the character code part of a term (a Unicode letter or decimal digit)? */
+bool kql_is_term_char(uint32_t code);
 
 #endif

@@ -2,17 +2,25 @@
  * ops.c - KQL's string operators: has, contains, startswith, endswith, =~
  * and their case-sensitive forms, as one search routine.
  *
- * Case-insensitive operators fold ASCII letters only (as Kusto documents for
- * has).  A term is a maximal run of term bytes: ASCII letters and digits, and
- * every byte >= 0x80, so the letters of UTF-8 text ('Krämer') continue a
- * term.  '_' separates terms.  `has` matches a needle at a place where, if the
- * needle starts with a term byte, the byte before is not one, and if it ends
- * with a term byte, the byte after is not one; so phrases ('North America',
- * 'Servably, Inc.') and punctuation-only needles work the same way.
+ * Kusto's terms are maximal runs of alphanumeric characters: here Unicode
+ * letters and decimal digits (general categories L* and Nd), so '_', '®',
+ * a no-break space separate terms and 'ä' continues one.  Case-insensitive
+ * operators compare by Unicode simple case folding ('Krämer' =~ 'KRÄMER').
+ * `has` matches a needle at a place where, if the needle starts with a term
+ * character, the character before is not one, and if it ends with one, the
+ * character after is not one; so phrases ('North America', 'Servably,
+ * Inc.') and punctuation-only needles work the same way.
+ *
+ * ASCII stays on byte tables and an eight-bytes-at-a-time scan for the
+ * needle's first byte; only non-ASCII characters are decoded and looked up
+ * in the Unicode tables (base/unicode.h).
  */
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "base/text.h"
+#include "base/unicode.h"
 #include "kql/internal.h"
 
 const unsigned char kql_fold_table[256] = {
@@ -53,33 +61,108 @@ const unsigned char kql_term_table[256] = {
 	0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01,
 };
 
-bool kql_is_term_byte(unsigned char c)
+bool kql_is_term_char(uint32_t code)
 {
-	return kql_term_table[c] != 0;
+	return code < 0x80 ? kql_term_table[code] != 0 : unicode_is_alnum(code);
 }
 
-static inline unsigned char fold(unsigned char c)
+/* Is the character that ends at haystack[end - 1] a term character? */
+static inline bool term_before(const unsigned char *haystack, size_t end)
 {
-	return kql_fold_table[c];
+	uint32_t code;
+
+	if (haystack[end - 1] < 0x80)
+		return kql_term_table[haystack[end - 1]] != 0;
+	unicode_decode_before(haystack, end, &code);
+	return unicode_is_alnum(code);
 }
+
+/* Is the character that starts at haystack[start] a term character? */
+static inline bool term_at(const unsigned char *haystack, size_t length, size_t start)
+{
+	uint32_t code;
+
+	if (haystack[start] < 0x80)
+		return kql_term_table[haystack[start]] != 0;
+	unicode_decode(haystack + start, length - start, &code);
+	return unicode_is_alnum(code);
+}
+
+#define NO_MATCH ((size_t)-1)
 
 /*
- * The one search routine.  fold_haystack folds haystack bytes; fold_needle
- * folds needle bytes too (a needle not prepared in advance).  Inlined into
- * its callers with constant flags, so each caller gets its own loop.
+ * Does the needle match the haystack's characters from start, character by
+ * character (folding the haystack's when fold: the needle is folded
+ * already)?  Returns where the match ends in the haystack, or NO_MATCH.  A
+ * folded character may be shorter or longer than the haystack's (the
+ * Kelvin sign, three bytes, folds to 'k').
+ */
+static inline size_t chars_match(const unsigned char *haystack, size_t length, size_t start,
+				 const unsigned char *needle, size_t needle_length, bool fold)
+{
+	size_t h = start, n = 0;
+
+	while (n < needle_length) {
+		if (h >= length)
+			return NO_MATCH;
+		unsigned char a = haystack[h], b = needle[n];
+
+		if ((a | b) < 0x80) {
+			if ((fold ? kql_fold_table[a] : a) != b)
+				return NO_MATCH;
+			h++;
+			n++;
+			continue;
+		}
+		uint32_t x, y;
+
+		h += unicode_decode(haystack + h, length - h, &x);
+		n += unicode_decode(needle + n, needle_length - n, &y);
+		if ((fold ? unicode_fold(x) : x) != y)
+			return NO_MATCH;
+	}
+	return h;
+}
+
+/* Is haystack[i], a continuation byte, inside a valid character that starts before it? */
+static bool inside_character(const unsigned char *haystack, size_t length, size_t i)
+{
+	for (size_t back = 1; back <= 3 && back <= i; back++) {
+		if ((haystack[i - back] & 0xc0) != 0x80)
+			return haystack[i - back] >= 0xc0 &&
+			       utf8_sequence_length(haystack + i - back, length - i + back) > back;
+	}
+	return false;
+}
+
+#define ONES 0x0101010101010101ULL
+#define HIGHS 0x8080808080808080ULL
+
+/*
+ * The one search routine.  fold: the needle is folded and the haystack is
+ * folded as it is read.  chars: compare character by character (always when
+ * folding; for a case-sensitive needle that is not valid UTF-8, so that its
+ * stray bytes never match inside a character).  Inlined into its callers
+ * with constant flags, so each caller gets its own loop.
  */
 static inline bool search(const unsigned char *haystack, size_t haystack_length,
 			  const unsigned char *needle, size_t needle_length, enum kql_match match,
-			  bool left_term, bool right_term, bool fold_haystack, bool fold_needle)
+			  bool left_term, bool right_term, bool fold, bool chars)
 {
-	if (needle_length > haystack_length)
+	if (needle_length == 0)
+		return match != KQL_MATCH_EQUALS || haystack_length == 0;
+	if (haystack_length == 0)
+		return false;
+	/* a folded match of needle_length bytes spans at most 3 * needle_length
+	 * haystack bytes, and at least needle_length / 2 */
+	if (!fold && needle_length > haystack_length)
 		return false;
 	size_t first = 0;
-	size_t last = haystack_length - needle_length;
+	size_t last = fold ? haystack_length - 1 : haystack_length - needle_length;
 
 	switch (match) {
 	case KQL_MATCH_EQUALS:
-		if (needle_length != haystack_length)
+		if (!fold && needle_length != haystack_length)
 			return false;
 		last = 0;
 		break;
@@ -87,54 +170,64 @@ static inline bool search(const unsigned char *haystack, size_t haystack_length,
 		last = 0;
 		break;
 	case KQL_MATCH_ENDSWITH:
-		first = last;
+		if (!fold)
+			first = last;
+		else if (haystack_length > 3 * needle_length)
+			first = haystack_length - 3 * needle_length;
 		break;
 	default:
 		break;
 	}
-	if (needle_length == 0)
-		return true;
-	unsigned char lead = fold_needle ? fold(needle[0]) : needle[0];
-	/* with folding, a lower-case letter also matches its upper case:
+	unsigned char lead = needle[0];
+	/* with folding, a lower-case ASCII letter also matches its upper case:
 	 * both are lead with bit 5 set */
-	uint64_t set_bits = fold_haystack && lead >= 'a' && lead <= 'z' ? 0x2020202020202020ULL : 0;
+	uint64_t set_bits = fold && lead >= 'a' && lead <= 'z' ? 0x2020202020202020ULL : 0;
+	/* stop at every non-ASCII byte too when a non-ASCII character can fold
+	 * to the lead: any, for a non-ASCII lead; the Kelvin sign for 'k', the
+	 * long s for 's' */
+	bool high = fold && (lead >= 0x80 || lead == 'k' || lead == 's');
 
 	for (size_t i = first; i <= last; i++) {
 		if (i + 8 <= last + 1) {
-			/* eight candidate starts at once: which bytes equal lead? */
-			uint64_t word;
+			/* eight candidate starts at once: which bytes may start a match? */
+			uint64_t raw;
 
-			memcpy(&word, haystack + i, sizeof(word));
-			word = (word | set_bits) ^ (0x0101010101010101ULL * lead);
-			uint64_t zero = (word - 0x0101010101010101ULL) & ~word & 0x8080808080808080ULL;
+			memcpy(&raw, haystack + i, sizeof(raw));
+			uint64_t word = (raw | set_bits) ^ (ONES * lead);
+			uint64_t hits = (word - ONES) & ~word & HIGHS;
 
-			if (!zero) {
+			if (high)
+				hits |= raw & HIGHS;
+			if (!hits) {
 				i += 7;
 				continue;
 			}
-			i += (size_t)__builtin_ctzll(zero) / 8;
+			i += (size_t)__builtin_ctzll(hits) / 8;
 		}
-		unsigned char c = fold_haystack ? fold(haystack[i]) : haystack[i];
+		unsigned char c = haystack[i];
+		size_t end;
 
-		if (c != lead)
-			continue;
-		if (left_term && i > 0 && kql_term_table[haystack[i - 1]])
-			continue;
-		if (right_term && i + needle_length < haystack_length &&
-		    kql_term_table[haystack[i + needle_length]])
-			continue;
-		size_t j = 1;
-
-		while (j < needle_length) {
-			unsigned char h = fold_haystack ? fold(haystack[i + j]) : haystack[i + j];
-			unsigned char n = fold_needle ? fold(needle[j]) : needle[j];
-
-			if (h != n)
-				break;
-			j++;
+		if (!chars) {
+			if (c != lead || memcmp(haystack + i + 1, needle + 1, needle_length - 1) != 0)
+				continue;
+			end = i + needle_length;
+		} else {
+			if (c < 0x80 && (fold ? kql_fold_table[c] : c) != lead)
+				continue;
+			if ((c & 0xc0) == 0x80 && inside_character(haystack, haystack_length, i))
+				continue;
+			end = chars_match(haystack, haystack_length, i, needle, needle_length, fold);
+			if (end == NO_MATCH)
+				continue;
+			if ((match == KQL_MATCH_EQUALS || match == KQL_MATCH_ENDSWITH) &&
+			    end != haystack_length)
+				continue;
 		}
-		if (j == needle_length)
-			return true;
+		if (left_term && i > 0 && term_before(haystack, i))
+			continue;
+		if (right_term && end < haystack_length && term_at(haystack, haystack_length, end))
+			continue;
+		return true;
 	}
 	return false;
 }
@@ -143,32 +236,37 @@ static inline bool search(const unsigned char *haystack, size_t haystack_length,
 static void term_sides(enum kql_match match, const unsigned char *needle, size_t length,
 		       bool *left, bool *right)
 {
+	uint32_t code;
+
 	*left = false;
 	*right = false;
 	if (length == 0)
 		return;
-	if (match == KQL_MATCH_HAS || match == KQL_MATCH_HASPREFIX)
-		*left = kql_term_table[needle[0]] != 0;
-	if (match == KQL_MATCH_HAS || match == KQL_MATCH_HASSUFFIX)
-		*right = kql_term_table[needle[length - 1]] != 0;
+	if (match == KQL_MATCH_HAS || match == KQL_MATCH_HASPREFIX) {
+		unicode_decode(needle, length, &code);
+		*left = kql_is_term_char(code);
+	}
+	if (match == KQL_MATCH_HAS || match == KQL_MATCH_HASSUFFIX) {
+		unicode_decode_before(needle, length, &code);
+		*right = kql_is_term_char(code);
+	}
 }
 
 void kql_needle_init(struct kql_needle *needle, enum kql_match match, bool case_sensitive,
 		     const char *text, size_t length, char *folded)
 {
 	needle->match = match;
+	needle->valid = utf8_is_valid(text, length);
 	needle->case_sensitive = case_sensitive;
-	needle->length = length;
-	if (case_sensitive) {
-		needle->text = text;
-	} else {
-		for (size_t i = 0; i < length; i++)
-			folded[i] = (char)fold((unsigned char)text[i]);
-		folded[length] = '\0';
-		needle->text = folded;
-	}
 	term_sides(match, (const unsigned char *)text, length, &needle->left_term,
 		   &needle->right_term);
+	if (case_sensitive) {
+		needle->text = text;
+		needle->length = length;
+	} else {
+		needle->length = unicode_fold_text(text, length, folded);
+		needle->text = folded;
+	}
 }
 
 bool kql_needle_match(const struct kql_needle *needle, const char *haystack, size_t length)
@@ -176,24 +274,34 @@ bool kql_needle_match(const struct kql_needle *needle, const char *haystack, siz
 	const unsigned char *h = (const unsigned char *)haystack;
 	const unsigned char *n = (const unsigned char *)needle->text;
 
-	if (needle->case_sensitive)
+	if (needle->case_sensitive && needle->valid)
 		return search(h, length, n, needle->length, needle->match, needle->left_term,
 			      needle->right_term, false, false);
+	if (needle->case_sensitive)
+		return search(h, length, n, needle->length, needle->match, needle->left_term,
+			      needle->right_term, false, true);
 	return search(h, length, n, needle->length, needle->match, needle->left_term,
-		      needle->right_term, true, false);
+		      needle->right_term, true, true);
 }
 
 bool kql_string_match(enum kql_match match, bool case_sensitive, const char *haystack,
 		      size_t haystack_length, const char *needle, size_t needle_length)
 {
-	const unsigned char *h = (const unsigned char *)haystack;
-	const unsigned char *n = (const unsigned char *)needle;
-	bool left, right;
+	struct kql_needle prepared;
+	char small[256];
+	char *folded = small;
 
-	term_sides(match, n, needle_length, &left, &right);
-	if (case_sensitive)
-		return search(h, haystack_length, n, needle_length, match, left, right, false, false);
-	return search(h, haystack_length, n, needle_length, match, left, right, true, true);
+	if (!case_sensitive && KQL_NEEDLE_FOLDED_SIZE(needle_length) > sizeof(small)) {
+		folded = malloc(KQL_NEEDLE_FOLDED_SIZE(needle_length));
+		if (!folded)
+			return false;
+	}
+	kql_needle_init(&prepared, match, case_sensitive, needle, needle_length, folded);
+	bool matched = kql_needle_match(&prepared, haystack, haystack_length);
+
+	if (folded != small)
+		free(folded);
+	return matched;
 }
 
 bool kql_has(const char *haystack, size_t haystack_length, const char *needle,

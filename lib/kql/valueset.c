@@ -12,6 +12,7 @@
 
 #include <jansson.h>
 
+#include "base/unicode.h"
 #include "kql/internal.h"
 
 static int index_rebuild(struct value_set *set, size_t size)
@@ -134,7 +135,7 @@ static int add_needle(struct match_set *set, const char *text, size_t length)
 		set->needle_texts = texts;
 		set->needle_capacity = capacity;
 	}
-	char *folded = malloc(length + 1);
+	char *folded = malloc(KQL_NEEDLE_FOLDED_SIZE(length));
 
 	if (!folded)
 		return -ENOMEM;
@@ -145,18 +146,16 @@ static int add_needle(struct match_set *set, const char *text, size_t length)
 	return 0;
 }
 
-/* Lower-case copy of a string for in~ (ASCII folding). */
+/* The case-folded copy of a string for in~ (Unicode simple case folding). */
 static int add_folded(struct match_set *set, const struct value *value)
 {
-	char *folded = malloc(value->len + 1);
+	char *folded = malloc(KQL_NEEDLE_FOLDED_SIZE(value->len));
 	bool inserted;
 
 	if (!folded)
 		return -ENOMEM;
-	for (size_t i = 0; i < value->len; i++)
-		folded[i] = (char)kql_fold_table[(unsigned char)value->str[i]];
-	folded[value->len] = '\0';
-	struct value copy = kql_value_string(folded, value->len);
+	size_t length = unicode_fold_text(value->str, value->len, folded);
+	struct value copy = kql_value_string(folded, length);
 	int status = kql_value_set_insert(&set->values, &copy, 0, &inserted);
 
 	free(folded);
@@ -190,14 +189,14 @@ int kql_match_set_add(struct match_set *set, const struct value *value)
 static bool contains_folded(const struct match_set *set, const struct value *value)
 {
 	char small[256];
-	char *folded = value->len < sizeof(small) ? small : malloc(value->len + 1);
+	char *folded = KQL_NEEDLE_FOLDED_SIZE(value->len) <= sizeof(small)
+			       ? small
+			       : malloc(KQL_NEEDLE_FOLDED_SIZE(value->len));
 
 	if (!folded)
 		return false;
-	for (size_t i = 0; i < value->len; i++)
-		folded[i] = (char)kql_fold_table[(unsigned char)value->str[i]];
-	folded[value->len] = '\0';
-	struct value key = kql_value_string(folded, value->len);
+	size_t length = unicode_fold_text(value->str, value->len, folded);
+	struct value key = kql_value_string(folded, length);
 	bool found = kql_value_set_find(&set->values, &key) >= 0;
 
 	if (folded != small)

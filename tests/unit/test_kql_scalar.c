@@ -226,7 +226,7 @@ static const struct scalar_case functions[] = {
 	{"isnotnull(1)", "true"},
 	{"isnull(parse_json('{}').missing)", "true"},
 	{"tolower('RealVNC Ltd')", "\"realvnc ltd\""},
-	{"toupper('RealVNC ä')", "\"REALVNC ä\""},
+	{"toupper('RealVNC ä')", "\"REALVNC Ä\""},
 	{"strlen('Krämer')", "6"},
 	{"strlen('')", "0"},
 	{"tostring(12)", "\"12\""},
