@@ -307,7 +307,9 @@ static int pick_columns(struct compiler *compiler, const struct relation *input,
 				order[(*count)++] = i;
 			}
 		}
-		if (!any && !strchr(op->items[p].name, '*'))
+		/* TimeGenerated: Sentinel's alias of Timestamp, never a column of its own */
+		if (!any && !strchr(op->items[p].name, '*') &&
+		    strcmp(op->items[p].name, "TimeGenerated") != 0)
 			return kql_compile_fail(compiler, KQL_ERROR_NAME, op->items[p].name_offset,
 					    "unknown column '%s'", op->items[p].name);
 	}

@@ -343,12 +343,25 @@ static const char *similar_name(const struct compiler *compiler, const struct re
 	return NULL;
 }
 
+/*
+ * Sentinel's copy of the Defender tables adds TimeGenerated, the same
+ * instant as Timestamp: the name reads the table's Timestamp wherever that
+ * column passes through unchanged.
+ */
+static bool sentinel_alias(const struct relation *row, const char *name, int *index)
+{
+	if (!row || strcmp(name, "TimeGenerated") != 0)
+		return false;
+	return kql_relation_find_name(row, "Timestamp", index) &&
+	       row->columns[*index].type == VALUE_DATETIME && row->columns[*index].source >= 0;
+}
+
 static struct expr *compile_name(struct compiler *compiler, const struct ast *ast,
 				 const struct relation *row)
 {
 	int index;
 
-	if (kql_relation_find_name(row, ast->name, &index)) {
+	if (kql_relation_find_name(row, ast->name, &index) || sentinel_alias(row, ast->name, &index)) {
 		struct expr *expr = kql_expr_new(compiler, EXPR_COLUMN, row->columns[index].type, ast->offset);
 
 		if (expr) {
@@ -861,6 +874,42 @@ static struct expr *compile_iff(struct compiler *compiler, const struct ast *ast
 	return finish_node(compiler, expr);
 }
 
+/* column_ifexists('name', default): the column when the row has it, else default. */
+static struct expr *compile_column_ifexists(struct compiler *compiler, const struct ast *ast,
+					    const struct relation *row)
+{
+	const struct ast_list *args = &ast->call.args;
+	int index;
+
+	if (args->count != 2) {
+		kql_compile_fail(compiler, KQL_ERROR_TYPE, ast->call.name_offset,
+				 "column_ifexists() takes 2 arguments (a column name and a default), "
+				 "found %zu", args->count);
+		return NULL;
+	}
+	struct expr *name = kql_compile_expr(compiler, args->items[0], NULL);
+
+	if (!name)
+		return NULL;
+	if (name->kind != EXPR_CONST || name->type != VALUE_STRING) {
+		kql_compile_fail(compiler, KQL_ERROR_TYPE, args->items[0]->offset,
+				 "column_ifexists(): the column name must be a constant string");
+		return NULL;
+	}
+	if (kql_relation_find_name(row, name->constant.str, &index) ||
+	    sentinel_alias(row, name->constant.str, &index)) {
+		struct expr *expr = kql_expr_new(compiler, EXPR_COLUMN, row->columns[index].type,
+						 ast->offset);
+
+		if (expr) {
+			expr->column = (size_t)index;
+			expr->depends = DEPENDS_ROW;
+		}
+		return expr;
+	}
+	return kql_compile_expr(compiler, args->items[1], row);
+}
+
 static struct expr *compile_call(struct compiler *compiler, const struct ast *ast,
 				 const struct relation *row)
 {
@@ -869,6 +918,8 @@ static struct expr *compile_call(struct compiler *compiler, const struct ast *as
 
 	if (strcmp(name, "iff") == 0 || strcmp(name, "iif") == 0)
 		return compile_iff(compiler, ast, row);
+	if (strcmp(name, "column_ifexists") == 0)
+		return compile_column_ifexists(compiler, ast, row);
 	if (is_aggregate_name(name)) {
 		kql_compile_fail(compiler, KQL_ERROR_TYPE, ast->call.name_offset,
 			     "aggregation function '%s' can only be used in summarize", name);

@@ -30,7 +30,7 @@ static enum value_type arg_type(const struct expr *call, size_t index)
 
 /* ---- scratch helpers ---------------------------------------------------------- */
 
-static char *scratch_string(struct eval_context *context, size_t length)
+char *kql_scratch_string(struct eval_context *context, size_t length)
 {
 	char *text = arena_alloc(&context->scratch->arena, length + 1);
 
@@ -39,10 +39,10 @@ static char *scratch_string(struct eval_context *context, size_t length)
 	return text;
 }
 
-static void string_result(struct eval_context *context, const char *text, size_t length,
-			  struct value *out)
+void kql_string_result(struct eval_context *context, const char *text, size_t length,
+		       struct value *out)
 {
-	char *copy = scratch_string(context, length);
+	char *copy = kql_scratch_string(context, length);
 
 	if (!copy) {
 		*out = kql_value_string("", 0);
@@ -53,7 +53,7 @@ static void string_result(struct eval_context *context, const char *text, size_t
 	*out = kql_value_string(copy, length);
 }
 
-static void dynamic_result(struct eval_context *context, json_t *json, struct value *out)
+void kql_dynamic_result(struct eval_context *context, json_t *json, struct value *out)
 {
 	*out = kql_value_null(VALUE_DYNAMIC);
 	if (!json) {
@@ -69,7 +69,7 @@ static void dynamic_result(struct eval_context *context, json_t *json, struct va
 }
 
 /* A value's text; strings as they are. */
-static struct value text_of(struct eval_context *context, const struct value *value)
+struct value kql_text_of(struct eval_context *context, const struct value *value)
 {
 	struct value text;
 
@@ -164,8 +164,8 @@ static int check_coalesce(struct expr *call, char *message, size_t size)
  * The constant string argument index as a compiled regular expression in
  * call->call.regexes[slot]; anchor: 1 at the start, 2 at the end, 0 none.
  */
-static int prepare_regex(struct expr *call, size_t index, size_t slot, int anchor,
-			 unsigned flags, char *message, size_t size)
+int kql_prepare_regex(struct expr *call, size_t index, size_t slot, int anchor, unsigned flags,
+		      char *message, size_t size)
 {
 	const struct expr *pattern = call->call.args[index];
 	char inner[200];
@@ -202,9 +202,9 @@ static int check_trim(struct expr *call, char *message, size_t size)
 	bool start = strcmp(name, "trim_end") != 0;
 	bool end = strcmp(name, "trim_start") != 0;
 
-	if (start && prepare_regex(call, 0, 0, 1, 0, message, size) < 0)
+	if (start && kql_prepare_regex(call, 0, 0, 1, 0, message, size) < 0)
 		return -EINVAL;
-	if (end && prepare_regex(call, 0, 1, 2, 0, message, size) < 0)
+	if (end && kql_prepare_regex(call, 0, 1, 2, 0, message, size) < 0)
 		return -EINVAL;
 	return check_returns(call, VALUE_STRING);
 }
@@ -217,7 +217,7 @@ static int check_extract(struct expr *call, char *message, size_t size)
 		snprintf(message, size, "extract(): the capture group must be a constant 0 to 9");
 		return -EINVAL;
 	}
-	if (prepare_regex(call, 0, 0, 0, 0, message, size) < 0)
+	if (kql_prepare_regex(call, 0, 0, 0, 0, message, size) < 0)
 		return -EINVAL;
 	if ((size_t)call->call.args[1]->constant.l > kql_regex_group_count(call->call.regexes[0])) {
 		snprintf(message, size, "extract(): the regular expression has %zu capture groups, "
@@ -301,8 +301,8 @@ static void eval_isnotnull(struct eval_context *context, const struct expr *call
 static void change_case(struct eval_context *context, const struct value *arg, bool upper,
 			struct value *out)
 {
-	struct value text = text_of(context, arg);
-	char *copy = scratch_string(context, 2 * text.len);
+	struct value text = kql_text_of(context, arg);
+	char *copy = kql_scratch_string(context, 2 * text.len);
 
 	*out = kql_value_string("", 0);
 	if (!copy)
@@ -332,7 +332,7 @@ static bool is_continuation(unsigned char c)
 	return (c & 0xc0) == 0x80;
 }
 
-static int64_t count_characters(const char *text, size_t length)
+int64_t kql_count_characters(const char *text, size_t length)
 {
 	int64_t count = 0;
 
@@ -342,7 +342,7 @@ static int64_t count_characters(const char *text, size_t length)
 }
 
 /* Byte offset of character number index (clamped to the end). */
-static size_t character_offset(const char *text, size_t length, int64_t index)
+size_t kql_character_offset(const char *text, size_t length, int64_t index)
 {
 	size_t position = 0;
 
@@ -359,16 +359,16 @@ static void eval_strlen(struct eval_context *context, const struct expr *call,
 			struct value *args, struct value *out)
 {
 	(void)call;
-	struct value text = text_of(context, &args[0]);
+	struct value text = kql_text_of(context, &args[0]);
 
-	*out = kql_value_long(count_characters(text.str, text.len));
+	*out = kql_value_long(kql_count_characters(text.str, text.len));
 }
 
 static void eval_tostring(struct eval_context *context, const struct expr *call,
 			  struct value *args, struct value *out)
 {
 	(void)call;
-	*out = text_of(context, &args[0]);
+	*out = kql_text_of(context, &args[0]);
 }
 
 static void eval_tolong(struct eval_context *context, const struct expr *call,
@@ -420,21 +420,21 @@ static void eval_parse_json(struct eval_context *context, const struct expr *cal
 		return;
 	}
 	if (args[0].type != VALUE_STRING) {
-		dynamic_result(context, kql_value_to_json(&args[0]), out);
+		kql_dynamic_result(context, kql_value_to_json(&args[0]), out);
 		return;
 	}
 	json_t *json = json_loadb(args[0].str, args[0].len, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
 
 	if (!json) /* not JSON: the string itself */
 		json = kql_json_string_lossy(args[0].str, args[0].len);
-	dynamic_result(context, json, out);
+	kql_dynamic_result(context, json, out);
 }
 
 static void eval_split(struct eval_context *context, const struct expr *call, struct value *args,
 		       struct value *out)
 {
-	struct value text = text_of(context, &args[0]);
-	struct value delimiter = text_of(context, &args[1]);
+	struct value text = kql_text_of(context, &args[0]);
+	struct value delimiter = kql_text_of(context, &args[1]);
 	json_t *array = json_array();
 	int64_t wanted = -1;
 	int64_t index = 0;
@@ -442,7 +442,7 @@ static void eval_split(struct eval_context *context, const struct expr *call, st
 
 	if (call->call.count == 3) {
 		if (args[2].is_null || args[2].l < 0) {
-			dynamic_result(context, array, out);
+			kql_dynamic_result(context, array, out);
 			return;
 		}
 		wanted = args[2].l;
@@ -470,14 +470,14 @@ static void eval_split(struct eval_context *context, const struct expr *call, st
 		position = end + delimiter.len;
 		start = position;
 	}
-	dynamic_result(context, array, out);
+	kql_dynamic_result(context, array, out);
 }
 
 /* Removes the match of regex at the start (slot 0) and/or end (slot 1). */
 static void eval_trim(struct eval_context *context, const struct expr *call, struct value *args,
 		      struct value *out)
 {
-	struct value text = text_of(context, &args[1]);
+	struct value text = kql_text_of(context, &args[1]);
 	size_t start = 0, end = text.len;
 	struct kql_regex_span match[1];
 
@@ -487,13 +487,13 @@ static void eval_trim(struct eval_context *context, const struct expr *call, str
 	if (call->call.regexes[1] && end > start &&
 	    kql_regex_search(call->call.regexes[1], text.str + start, end - start, 0, match, 1) == 1)
 		end = start + match[0].start;
-	string_result(context, text.str + start, end - start, out);
+	kql_string_result(context, text.str + start, end - start, out);
 }
 
 static void eval_extract(struct eval_context *context, const struct expr *call,
 			 struct value *args, struct value *out)
 {
-	struct value text = text_of(context, &args[2]);
+	struct value text = kql_text_of(context, &args[2]);
 	struct kql_regex_span match[10];
 	size_t group = (size_t)call->call.args[1]->constant.l;
 
@@ -502,7 +502,7 @@ static void eval_extract(struct eval_context *context, const struct expr *call,
 		return;
 	if (!match[group].set)
 		return;
-	string_result(context, text.str + match[group].start, match[group].end - match[group].start,
+	kql_string_result(context, text.str + match[group].start, match[group].end - match[group].start,
 		      out);
 }
 
@@ -512,10 +512,10 @@ static void eval_strcat(struct eval_context *context, const struct expr *call,
 	size_t total = 0;
 
 	for (size_t i = 0; i < call->call.count; i++) {
-		args[i] = text_of(context, &args[i]);
+		args[i] = kql_text_of(context, &args[i]);
 		total += args[i].len;
 	}
-	char *text = scratch_string(context, total);
+	char *text = kql_scratch_string(context, total);
 
 	*out = kql_value_string("", 0);
 	if (!text)
@@ -533,8 +533,8 @@ static void eval_strcat(struct eval_context *context, const struct expr *call,
 static void eval_substring(struct eval_context *context, const struct expr *call,
 			   struct value *args, struct value *out)
 {
-	struct value text = text_of(context, &args[0]);
-	int64_t characters = count_characters(text.str, text.len);
+	struct value text = kql_text_of(context, &args[0]);
+	int64_t characters = kql_count_characters(text.str, text.len);
 	int64_t start = args[1].is_null ? 0 : args[1].l;
 	int64_t length = characters;
 
@@ -548,19 +548,19 @@ static void eval_substring(struct eval_context *context, const struct expr *call
 		start = 0;
 	if (start >= characters)
 		return;
-	size_t from = character_offset(text.str, text.len, start);
-	size_t to = from + character_offset(text.str + from, text.len - from, length);
+	size_t from = kql_character_offset(text.str, text.len, start);
+	size_t to = from + kql_character_offset(text.str + from, text.len - from, length);
 
-	string_result(context, text.str + from, to - from, out);
+	kql_string_result(context, text.str + from, to - from, out);
 }
 
 static void eval_replace_string(struct eval_context *context, const struct expr *call,
 				struct value *args, struct value *out)
 {
 	(void)call;
-	struct value text = text_of(context, &args[0]);
-	struct value lookup = text_of(context, &args[1]);
-	struct value rewrite = text_of(context, &args[2]);
+	struct value text = kql_text_of(context, &args[0]);
+	struct value lookup = kql_text_of(context, &args[1]);
+	struct value rewrite = kql_text_of(context, &args[2]);
 	size_t count = 0;
 
 	if (lookup.len == 0) {
@@ -572,7 +572,7 @@ static void eval_replace_string(struct eval_context *context, const struct expr 
 	     at += lookup.len)
 		count++;
 	size_t length = text.len - count * lookup.len + count * rewrite.len;
-	char *result = scratch_string(context, length);
+	char *result = kql_scratch_string(context, length);
 
 	*out = kql_value_string("", 0);
 	if (!result)
@@ -729,6 +729,10 @@ const struct function *kql_function_find(const char *name)
 	for (size_t i = 0; i < sizeof(functions) / sizeof(functions[0]); i++) {
 		if (strcmp(functions[i].name, name) == 0)
 			return &functions[i];
+	}
+	for (size_t i = 0; i < kql_text_function_count; i++) {
+		if (strcmp(kql_text_functions[i].name, name) == 0)
+			return &kql_text_functions[i];
 	}
 	return NULL;
 }

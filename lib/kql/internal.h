@@ -415,6 +415,9 @@ struct function {
 };
 
 const struct function *kql_function_find(const char *name);
+/* The text functions of functions_text.c (indexof, countof, base64, replace_regex...). */
+extern const struct function kql_text_functions[];
+extern const size_t kql_text_function_count;
 
 struct expr {
 	enum expr_kind kind;
@@ -731,6 +734,23 @@ void kql_eval_expr(const struct expr *expr, struct eval_context *context, struct
 bool kql_eval_predicate(const struct expr *expr, struct eval_context *context);
 /* string view of a value: strings as they are, others via tostring */
 bool kql_eval_string(const struct expr *expr, struct eval_context *context, struct value *out);
+/* Helpers of function evaluation (functions.c): scratch strings, results. */
+char *kql_scratch_string(struct eval_context *context, size_t length);
+void kql_string_result(struct eval_context *context, const char *text, size_t length,
+		       struct value *out);
+void kql_dynamic_result(struct eval_context *context, json_t *json, struct value *out);
+/* A value's text; strings as they are. */
+struct value kql_text_of(struct eval_context *context, const struct value *value);
+int64_t kql_count_characters(const char *text, size_t length);
+/* Byte offset of character number index (clamped to the end). */
+size_t kql_character_offset(const char *text, size_t length, int64_t index);
+/*
+ * Compiles the constant string argument index of call as a regular
+ * expression into call->call.regexes[slot]; anchor: 1 at the start, 2 at
+ * the end, 0 none.
+ */
+int kql_prepare_regex(struct expr *call, size_t index, size_t slot, int anchor, unsigned flags,
+		      char *message, size_t size);
 /* Applies an arithmetic operator (used by folding and bin()). */
 void kql_arith_apply(enum op op, const struct value *a, const struct value *b, enum value_type type,
 		 struct value *out);
