@@ -643,14 +643,129 @@ static int compile_aggregate(struct compiler *compiler, struct pipeline *pipelin
 	return 0;
 }
 
-static int apply_summarize(struct compiler *compiler, struct pipeline *pipeline,
-			   const struct ast_tabop *op)
+/*
+ * The map stage after a summarize whose items hold expressions: keys and
+ * plain aggregations pass through, each expression item is compiled over
+ * the summarize's output with its aggregation calls read from the hidden
+ * columns, which are dropped.
+ */
+static int summarize_expressions(struct compiler *compiler, struct pipeline *pipeline,
+				 const struct ast_tabop *op, const struct ast_assign *items,
+				 const size_t *owner, const size_t *first_outputs, size_t count)
+{
+	struct relation input = *pipeline_output(pipeline);
+	struct stage *stage = stage_add(pipeline, STAGE_MAP, op->offset);
+
+	if (relation_alloc(compiler, &stage->output, input.count, op->offset) < 0)
+		return -ENOMEM;
+	stage->map.exprs = query_alloc(compiler, input.count * sizeof(struct expr *), op->offset);
+	if (!stage->map.exprs)
+		return -ENOMEM;
+	for (size_t k = 0; k < op->by_count; k++) {
+		stage->output.columns[stage->output.count] = input.columns[k];
+		stage->map.exprs[stage->output.count++] = column_ref(compiler, &input, k, op->offset);
+	}
+	/* the hidden columns stand for their calls while the expressions compile */
+	compiler->substitutions = items;
+	compiler->substitution_columns = first_outputs;
+	compiler->substitution_count = count;
+	for (size_t j = 0; j < count;) {
+		size_t item = owner[j];
+		const struct ast_assign *assign = &op->items[item];
+		size_t next = j;
+
+		while (next < count && owner[next] == item)
+			next++;
+		if (items[j].expr == assign->expr) {
+			/* a plain aggregation: its columns as they are */
+			size_t end = next < count ? first_outputs[next] : input.count;
+
+			for (size_t c = first_outputs[j]; c < end; c++) {
+				stage->output.columns[stage->output.count] = input.columns[c];
+				stage->map.exprs[stage->output.count++] =
+					column_ref(compiler, &input, c, op->offset);
+			}
+			j = next;
+			continue;
+		}
+		struct expr *expr = stage_expr(compiler, pipeline, assign->expr, &input);
+		const char *name = assign->name;
+
+		if (!expr)
+			break;
+		if (!name)
+			name = default_name(compiler, &stage->output, NULL, assign->expr->offset);
+		if (!name || add_output(compiler, &stage->output, name, assign->name != NULL,
+					expr->type, -1,
+					assign->name ? assign->name_offset : assign->expr->offset) < 0)
+			break;
+		stage->map.exprs[stage->output.count - 1] = expr;
+		j = next;
+	}
+	compiler->substitutions = NULL;
+	compiler->substitution_count = 0;
+	for (size_t i = 0; i < stage->output.count; i++) {
+		if (!stage->map.exprs[i])
+			return -EINVAL;
+	}
+	return compiler->error->kind == KQL_ERROR_NONE ? 0 : -EINVAL;
+}
+
+static bool is_aggregate_call(const struct ast *ast)
+{
+	return ast->kind == AST_CALL && find_aggregate(ast->call.name);
+}
+
+/*
+ * The aggregation calls inside an expression (toint(count()), dcount(x) *
+ * 2, ...), each as a hidden summarize item; count only when items is NULL.
+ */
+static void collect_aggregates(const struct ast *ast, struct ast_assign *items, size_t *count)
+{
+	switch (ast->kind) {
+	case AST_CALL:
+		if (is_aggregate_call(ast)) {
+			if (items)
+				items[*count] = (struct ast_assign){NULL, ast->offset, (struct ast *)ast};
+			(*count)++;
+			return;
+		}
+		for (size_t i = 0; i < ast->call.args.count; i++)
+			collect_aggregates(ast->call.args.items[i], items, count);
+		return;
+	case AST_BINARY:
+		collect_aggregates(ast->binary.left, items, count);
+		collect_aggregates(ast->binary.right, items, count);
+		return;
+	case AST_LIST_OP:
+		collect_aggregates(ast->binary.left, items, count);
+		for (size_t i = 0; i < ast->binary.items.count; i++)
+			collect_aggregates(ast->binary.items.items[i], items, count);
+		return;
+	case AST_NEGATE:
+		collect_aggregates(ast->operand, items, count);
+		return;
+	case AST_MEMBER:
+	case AST_INDEX:
+		collect_aggregates(ast->member.base, items, count);
+		if (ast->kind == AST_INDEX)
+			collect_aggregates(ast->member.index, items, count);
+		return;
+	default:
+		return;
+	}
+}
+
+/* The summarize stage proper: keys, then one aggregation per item. */
+static int summarize_stage(struct compiler *compiler, struct pipeline *pipeline,
+			   const struct ast_tabop *op, const struct ast_assign *items,
+			   size_t item_count, size_t *first_outputs)
 {
 	struct relation input = *pipeline_output(pipeline);
 	size_t most = op->by_count;
 
-	for (size_t i = 0; i < op->item_count; i++) {
-		const struct ast *call = op->items[i].expr;
+	for (size_t i = 0; i < item_count; i++) {
+		const struct ast *call = items[i].expr;
 
 		most += 1;
 		if (call->kind == AST_CALL) {
@@ -664,7 +779,7 @@ static int apply_summarize(struct compiler *compiler, struct pipeline *pipeline,
 	if (relation_alloc(compiler, &stage->output, most, op->offset) < 0)
 		return -ENOMEM;
 	plan->keys = query_alloc(compiler, op->by_count * sizeof(struct expr *), op->offset);
-	plan->aggregates = query_alloc(compiler, op->item_count * sizeof(struct aggregate_def),
+	plan->aggregates = query_alloc(compiler, item_count * sizeof(struct aggregate_def),
 				       op->offset);
 	if (!plan->keys || !plan->aggregates)
 		return -ENOMEM;
@@ -683,12 +798,69 @@ static int apply_summarize(struct compiler *compiler, struct pipeline *pipeline,
 			return -EINVAL;
 		plan->keys[plan->key_count++] = expr;
 	}
-	for (size_t i = 0; i < op->item_count; i++) {
-		if (compile_aggregate(compiler, pipeline, &op->items[i], &input, plan,
-				      &stage->output) < 0)
+	for (size_t i = 0; i < item_count; i++) {
+		first_outputs[i] = stage->output.count;
+		if (compile_aggregate(compiler, pipeline, &items[i], &input, plan, &stage->output) < 0)
 			return -EINVAL;
 	}
 	return 0;
+}
+
+/*
+ * summarize.  Items that are expressions around aggregations
+ * (x = toint(count())) become hidden aggregations, and a map stage after
+ * the summarize computes the expressions and drops the hidden columns.
+ */
+static int apply_summarize(struct compiler *compiler, struct pipeline *pipeline,
+			   const struct ast_tabop *op)
+{
+	size_t count = 0;
+
+	for (size_t i = 0; i < op->item_count; i++) {
+		size_t inside = 0;
+
+		if (is_aggregate_call(op->items[i].expr)) {
+			count++;
+			continue;
+		}
+		collect_aggregates(op->items[i].expr, NULL, &inside);
+		count += inside ? inside : 1; /* none: compile_aggregate reports it */
+	}
+	struct ast_assign *items = query_alloc(compiler, count * sizeof(*items), op->offset);
+	size_t *owner = query_alloc(compiler, count * sizeof(*owner), op->offset);
+	size_t *first_outputs = query_alloc(compiler, (count + 1) * sizeof(*first_outputs),
+					    op->offset);
+	bool expressions = false;
+	size_t used = 0;
+
+	if (!items || !owner || !first_outputs)
+		return -ENOMEM;
+	for (size_t i = 0; i < op->item_count; i++) {
+		size_t before = used;
+
+		if (!is_aggregate_call(op->items[i].expr))
+			collect_aggregates(op->items[i].expr, items, &used);
+		if (used == before) {
+			items[used++] = op->items[i];
+		} else {
+			expressions = true;
+			for (size_t j = before; j < used; j++) {
+				char name[48];
+
+				snprintf(name, sizeof(name), "__rmmhunt_aggregate_%zu", j);
+				items[j].name = arena_strndup(&compiler->query->arena, name, strlen(name));
+				if (!items[j].name)
+					return -ENOMEM;
+			}
+		}
+		for (size_t j = before; j < used; j++)
+			owner[j] = i;
+	}
+	if (summarize_stage(compiler, pipeline, op, items, used, first_outputs) < 0)
+		return -EINVAL;
+	if (!expressions)
+		return 0;
+	return summarize_expressions(compiler, pipeline, op, items, owner, first_outputs, used);
 }
 
 /* distinct a, b: summarize by a, b. */

@@ -920,6 +920,19 @@ static struct expr *compile_call(struct compiler *compiler, const struct ast *as
 		return compile_iff(compiler, ast, row);
 	if (strcmp(name, "column_ifexists") == 0)
 		return compile_column_ifexists(compiler, ast, row);
+	for (size_t i = 0; i < compiler->substitution_count; i++) {
+		if (compiler->substitutions[i].expr == ast) {
+			size_t column = compiler->substitution_columns[i];
+			struct expr *expr = kql_expr_new(compiler, EXPR_COLUMN,
+							 row->columns[column].type, ast->offset);
+
+			if (expr) {
+				expr->column = column;
+				expr->depends = DEPENDS_ROW;
+			}
+			return expr;
+		}
+	}
 	if (is_aggregate_name(name)) {
 		kql_compile_fail(compiler, KQL_ERROR_TYPE, ast->call.name_offset,
 			     "aggregation function '%s' can only be used in summarize", name);

@@ -659,6 +659,10 @@ struct compiler {
 	size_t let_count;
 	size_t let_capacity;
 	struct scratch scratch; /* constant folding */
+	/* aggregation calls inside summarize expressions, read from columns */
+	const struct ast_assign *substitutions;
+	const size_t *substitution_columns;
+	size_t substitution_count;
 };
 
 struct expr *kql_compile_expr(struct compiler *compiler, const struct ast *ast,

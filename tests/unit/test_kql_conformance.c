@@ -147,6 +147,58 @@ static void time_generated_alias(void **state)
 	kql_query_free(query);
 }
 
+static const char three_rows[] =
+	"{\"Timestamp\":\"2026-11-28T10:00:00Z\",\"DeviceName\":\"h1\",\"FileName\":\"a.exe\",\"FileSize\":10}\n"
+	"{\"Timestamp\":\"2026-11-28T11:00:00Z\",\"DeviceName\":\"h1\",\"FileName\":\"b.exe\",\"FileSize\":20}\n"
+	"{\"Timestamp\":\"2026-11-28T12:00:00Z\",\"DeviceName\":\"h2\",\"FileName\":\"a.exe\",\"FileSize\":30}\n";
+
+static void expect_json(const char *query, const char *rows, const char *expected)
+{
+	struct kql_table *table = test_run(query, rows, TEST_NOW);
+	char *json = test_table_json(table);
+
+	if (strcmp(json, expected) != 0)
+		print_error("%s\n  got\n%s  expected\n%s", query, json, expected);
+	assert_string_equal(json, expected);
+	free(json);
+	kql_table_free(table);
+}
+
+/* summarize items that are expressions around aggregations. */
+static void summarize_expressions(void **state)
+{
+	(void)state;
+	expect_json("DeviceProcessEvents | summarize x = toint(count()) by DeviceName",
+		    three_rows, "{\"DeviceName\":\"h1\",\"x\":2}\n{\"DeviceName\":\"h2\",\"x\":1}\n");
+	expect_json("DeviceProcessEvents | summarize n = count(), ratio = todouble(sum(FileSize)) / "
+		    "count(), Files = strcat(tostring(dcount(FileName)), ' files'), "
+		    "Last = max(Timestamp) by DeviceName",
+		    three_rows,
+		    "{\"DeviceName\":\"h1\",\"n\":2,\"ratio\":15,\"Files\":\"2 files\","
+		    "\"Last\":\"2026-11-28T11:00:00.0000000Z\"}\n"
+		    "{\"DeviceName\":\"h2\",\"n\":1,\"ratio\":30,\"Files\":\"1 files\","
+		    "\"Last\":\"2026-11-28T12:00:00.0000000Z\"}\n");
+	expect_json("DeviceProcessEvents | summarize many = count() > 2, arg_max(Timestamp, FileName)",
+		    three_rows,
+		    "{\"many\":true,\"Timestamp\":\"2026-11-28T12:00:00.0000000Z\",\"FileName\":\"a.exe\"}\n");
+	expect_json("DeviceProcessEvents | where FileName == 'none' | summarize n = count() + 1",
+		    three_rows, "{\"n\":1}\n");
+	/* the agent keeps such a summarize incrementally too */
+	struct kql_query *query = test_compile(
+		"DeviceProcessEvents | where Timestamp > ago(1d) | summarize x = toint(count()) by "
+		"DeviceName");
+	struct kql_aggregator *aggregator;
+	struct kql_error error;
+
+	assert_int_equal(kql_aggregator_new(query, 0, &aggregator, &error), 0);
+	kql_aggregator_free(aggregator);
+	kql_query_free(query);
+	struct kql_error failure =
+		test_compile_error("DeviceProcessEvents | summarize x = tolower(FileName)");
+
+	assert_non_null(strstr(failure.message, "expected an aggregation function"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -156,6 +208,7 @@ int main(void)
 		cmocka_unit_test(replace_conformance),
 		cmocka_unit_test(column_ifexists_conformance),
 		cmocka_unit_test(time_generated_alias),
+		cmocka_unit_test(summarize_expressions),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
