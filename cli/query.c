@@ -72,7 +72,7 @@ static void query_usage(FILE *out)
 		"examples:\n"
 		"  rmmhunt query 'DeviceProcessEvents | where Timestamp > ago(1d)\n"
 		"      | summarize count() by FileName | top 10 by count_'\n"
-		"  rmmhunt query --format json -f rules/rmm_RPort_createproc.yaml\n"
+		"  rmmhunt query --format json -f rules/rmm_rport_createproc.yaml\n"
 		"\n"
 		"exit status: 0 ok, 1 query or cache error, 2 usage error\n",
 		DEFAULT_STATE_DIR);

@@ -79,7 +79,27 @@ static int rules_check(int argc, char **argv)
 		rules_usage(stderr);
 		return 2;
 	}
-	for (int i = 1; i < argc; i++) {
+	int first = 1;
+
+	/* options before the paths: --help; "--" ends them (a path may start with '-') */
+	for (; first < argc && argv[first][0] == '-' && argv[first][1] != '\0'; first++) {
+		if (strcmp(argv[first], "--") == 0) {
+			first++;
+			break;
+		}
+		if (strcmp(argv[first], "--help") == 0 || strcmp(argv[first], "-h") == 0) {
+			rules_usage(stdout);
+			return 0;
+		}
+		fprintf(stderr, "rmmhunt rules check: unknown option '%s'\n", argv[first]);
+		rules_usage(stderr);
+		return 2;
+	}
+	if (first >= argc) {
+		rules_usage(stderr);
+		return 2;
+	}
+	for (int i = first; i < argc; i++) {
 		char **paths;
 		int result = rule_file_list(argv[i], &paths);
 

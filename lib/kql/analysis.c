@@ -394,6 +394,14 @@ static void mark_pipeline(const struct pipeline *pipeline, bool *used, size_t co
 			for (size_t i = 0; i < stage->sort.key_count; i++)
 				mark_expr(&marker, stage->sort.keys[i].expr);
 			break;
+		case STAGE_JOIN:
+			for (size_t i = 0; i < stage->join.key_count; i++)
+				mark_expr(&marker, stage->join.left_keys[i]);
+			break;
+		case STAGE_EXPAND:
+			for (size_t i = 0; i < stage->expand.count; i++)
+				mark_expr(&marker, stage->expand.exprs[i]);
+			break;
 		default:
 			break;
 		}

@@ -67,7 +67,7 @@ static void *out_of_memory(struct compiler *compiler, size_t offset)
 	return NULL;
 }
 
-static void *query_alloc(struct compiler *compiler, size_t size, size_t offset)
+void *kql_compile_alloc(struct compiler *compiler, size_t size, size_t offset)
 {
 	void *memory = arena_alloc(&compiler->query->arena, size ? size : 1);
 
@@ -76,21 +76,21 @@ static void *query_alloc(struct compiler *compiler, size_t size, size_t offset)
 
 /* ---- relations ---------------------------------------------------------------- */
 
-static const struct relation *pipeline_output(const struct pipeline *pipeline)
+const struct relation *kql_pipeline_output(const struct pipeline *pipeline)
 {
 	return pipeline->stage_count ? &pipeline->stages[pipeline->stage_count - 1].output
 				     : &pipeline->source;
 }
 
-static int relation_alloc(struct compiler *compiler, struct relation *relation, size_t count,
+int kql_relation_alloc(struct compiler *compiler, struct relation *relation, size_t count,
 			  size_t offset)
 {
-	relation->columns = query_alloc(compiler, count * sizeof(*relation->columns), offset);
+	relation->columns = kql_compile_alloc(compiler, count * sizeof(*relation->columns), offset);
 	relation->count = 0;
 	return relation->columns ? 0 : -ENOMEM;
 }
 
-static bool relation_has(const struct relation *relation, const char *name)
+bool kql_relation_has(const struct relation *relation, const char *name)
 {
 	int index;
 
@@ -98,7 +98,7 @@ static bool relation_has(const struct relation *relation, const char *name)
 }
 
 /* A fresh ColumnN name not in relation. */
-static const char *default_name(struct compiler *compiler, const struct relation *relation,
+const char *kql_default_name(struct compiler *compiler, const struct relation *relation,
 				const char *base, size_t offset)
 {
 	char name[96];
@@ -110,7 +110,7 @@ static const char *default_name(struct compiler *compiler, const struct relation
 			snprintf(name, sizeof(name), "%s%u", base, n - 1);
 		else
 			snprintf(name, sizeof(name), "Column%u", n);
-		if (!relation_has(relation, name))
+		if (!kql_relation_has(relation, name))
 			break;
 	}
 	char *copy = arena_strndup(&compiler->query->arena, name, strlen(name));
@@ -123,12 +123,12 @@ static const char *default_name(struct compiler *compiler, const struct relation
 static struct pipeline *pipeline_copy(struct compiler *compiler, const struct pipeline *from,
 				      size_t extra, size_t offset)
 {
-	struct pipeline *pipeline = query_alloc(compiler, sizeof(*pipeline), offset);
+	struct pipeline *pipeline = kql_compile_alloc(compiler, sizeof(*pipeline), offset);
 
 	if (!pipeline)
 		return NULL;
 	*pipeline = *from;
-	pipeline->stages = query_alloc(compiler, (from->stage_count + extra) * sizeof(struct stage),
+	pipeline->stages = kql_compile_alloc(compiler, (from->stage_count + extra) * sizeof(struct stage),
 				       offset);
 	if (!pipeline->stages)
 		return NULL;
@@ -137,7 +137,7 @@ static struct pipeline *pipeline_copy(struct compiler *compiler, const struct pi
 	return pipeline;
 }
 
-static struct stage *stage_add(struct pipeline *pipeline, enum stage_kind kind, size_t offset)
+struct stage *kql_stage_add(struct pipeline *pipeline, enum stage_kind kind, size_t offset)
 {
 	struct stage *stage = &pipeline->stages[pipeline->stage_count++];
 
@@ -150,7 +150,7 @@ static struct stage *stage_add(struct pipeline *pipeline, enum stage_kind kind, 
 	return stage;
 }
 
-static struct expr *stage_expr(struct compiler *compiler, struct pipeline *pipeline,
+struct expr *kql_stage_expr(struct compiler *compiler, struct pipeline *pipeline,
 			       const struct ast *ast, const struct relation *row)
 {
 	struct expr *expr = kql_compile_finish(compiler, kql_compile_expr(compiler, ast, row));
@@ -160,7 +160,7 @@ static struct expr *stage_expr(struct compiler *compiler, struct pipeline *pipel
 	return expr;
 }
 
-static struct expr *column_ref(struct compiler *compiler, const struct relation *row, size_t index,
+struct expr *kql_column_ref(struct compiler *compiler, const struct relation *row, size_t index,
 			       size_t offset)
 {
 	struct expr *expr = kql_expr_new(compiler, EXPR_COLUMN, row->columns[index].type, offset);
@@ -173,20 +173,20 @@ static struct expr *column_ref(struct compiler *compiler, const struct relation 
 }
 
 /* A map stage that starts as the identity over input. */
-static struct stage *map_identity(struct compiler *compiler, struct pipeline *pipeline,
+struct stage *kql_map_identity(struct compiler *compiler, struct pipeline *pipeline,
 				  size_t extra, size_t offset)
 {
-	struct relation input = *pipeline_output(pipeline);
-	struct stage *stage = stage_add(pipeline, STAGE_MAP, offset);
+	struct relation input = *kql_pipeline_output(pipeline);
+	struct stage *stage = kql_stage_add(pipeline, STAGE_MAP, offset);
 
-	if (relation_alloc(compiler, &stage->output, input.count + extra, offset) < 0)
+	if (kql_relation_alloc(compiler, &stage->output, input.count + extra, offset) < 0)
 		return NULL;
-	stage->map.exprs = query_alloc(compiler, (input.count + extra) * sizeof(struct expr *), offset);
+	stage->map.exprs = kql_compile_alloc(compiler, (input.count + extra) * sizeof(struct expr *), offset);
 	if (!stage->map.exprs)
 		return NULL;
 	for (size_t i = 0; i < input.count; i++) {
 		stage->output.columns[i] = input.columns[i];
-		stage->map.exprs[i] = column_ref(compiler, &input, i, offset);
+		stage->map.exprs[i] = kql_column_ref(compiler, &input, i, offset);
 		if (!stage->map.exprs[i])
 			return NULL;
 	}
@@ -217,12 +217,12 @@ static int apply_extend(struct compiler *compiler, struct pipeline *pipeline,
 {
 	for (size_t i = 0; i < op->item_count; i++) {
 		const struct ast_assign *item = &op->items[i];
-		const struct relation *input = pipeline_output(pipeline);
-		struct expr *expr = stage_expr(compiler, pipeline, item->expr, input);
+		const struct relation *input = kql_pipeline_output(pipeline);
+		struct expr *expr = kql_stage_expr(compiler, pipeline, item->expr, input);
 
 		if (!expr)
 			return -EINVAL;
-		struct stage *stage = map_identity(compiler, pipeline, 1, op->offset);
+		struct stage *stage = kql_map_identity(compiler, pipeline, 1, op->offset);
 
 		if (!stage)
 			return -ENOMEM;
@@ -230,7 +230,7 @@ static int apply_extend(struct compiler *compiler, struct pipeline *pipeline,
 		int index = -1;
 
 		if (!name) {
-			name = default_name(compiler, &stage->output, NULL, item->expr->offset);
+			name = kql_default_name(compiler, &stage->output, NULL, item->expr->offset);
 			if (!name)
 				return -ENOMEM;
 		}
@@ -248,26 +248,26 @@ static int apply_extend(struct compiler *compiler, struct pipeline *pipeline,
 static int apply_project(struct compiler *compiler, struct pipeline *pipeline,
 			 const struct ast_tabop *op)
 {
-	struct relation input = *pipeline_output(pipeline);
-	struct stage *stage = stage_add(pipeline, STAGE_MAP, op->offset);
+	struct relation input = *kql_pipeline_output(pipeline);
+	struct stage *stage = kql_stage_add(pipeline, STAGE_MAP, op->offset);
 
-	if (relation_alloc(compiler, &stage->output, op->item_count, op->offset) < 0)
+	if (kql_relation_alloc(compiler, &stage->output, op->item_count, op->offset) < 0)
 		return -ENOMEM;
-	stage->map.exprs = query_alloc(compiler, op->item_count * sizeof(struct expr *), op->offset);
+	stage->map.exprs = kql_compile_alloc(compiler, op->item_count * sizeof(struct expr *), op->offset);
 	if (!stage->map.exprs)
 		return -ENOMEM;
 	for (size_t i = 0; i < op->item_count; i++) {
 		const struct ast_assign *item = &op->items[i];
-		struct expr *expr = stage_expr(compiler, pipeline, item->expr, &input);
+		struct expr *expr = kql_stage_expr(compiler, pipeline, item->expr, &input);
 		const char *name = item->name ? item->name : column_name(item->expr);
 
 		if (!expr)
 			return -EINVAL;
 		if (!name)
-			name = default_name(compiler, &stage->output, NULL, item->expr->offset);
+			name = kql_default_name(compiler, &stage->output, NULL, item->expr->offset);
 		if (!name)
 			return -ENOMEM;
-		if (relation_has(&stage->output, name))
+		if (kql_relation_has(&stage->output, name))
 			return kql_compile_fail(compiler, KQL_ERROR_NAME,
 					    item->name ? item->name_offset : item->expr->offset,
 					    "column '%s' is projected twice", name);
@@ -319,27 +319,27 @@ static int pick_columns(struct compiler *compiler, const struct relation *input,
 static int apply_reshape(struct compiler *compiler, struct pipeline *pipeline,
 			 const struct ast_tabop *op)
 {
-	struct relation input = *pipeline_output(pipeline);
-	bool *picked = query_alloc(compiler, input.count * sizeof(bool), op->offset);
-	size_t *order = query_alloc(compiler, input.count * sizeof(size_t), op->offset);
+	struct relation input = *kql_pipeline_output(pipeline);
+	bool *picked = kql_compile_alloc(compiler, input.count * sizeof(bool), op->offset);
+	size_t *order = kql_compile_alloc(compiler, input.count * sizeof(size_t), op->offset);
 	size_t count;
 
 	if (!picked || !order)
 		return -ENOMEM;
 	if (pick_columns(compiler, &input, op, picked, order, &count) < 0)
 		return -EINVAL;
-	struct stage *stage = stage_add(pipeline, STAGE_MAP, op->offset);
+	struct stage *stage = kql_stage_add(pipeline, STAGE_MAP, op->offset);
 
-	if (relation_alloc(compiler, &stage->output, input.count, op->offset) < 0)
+	if (kql_relation_alloc(compiler, &stage->output, input.count, op->offset) < 0)
 		return -ENOMEM;
-	stage->map.exprs = query_alloc(compiler, input.count * sizeof(struct expr *), op->offset);
+	stage->map.exprs = kql_compile_alloc(compiler, input.count * sizeof(struct expr *), op->offset);
 	if (!stage->map.exprs)
 		return -ENOMEM;
 	size_t used = 0;
 
 	for (size_t i = 0; op->kind == TABOP_PROJECT_REORDER && i < count; i++) {
 		stage->output.columns[used] = input.columns[order[i]];
-		stage->map.exprs[used++] = column_ref(compiler, &input, order[i], op->offset);
+		stage->map.exprs[used++] = kql_column_ref(compiler, &input, order[i], op->offset);
 	}
 	for (size_t i = 0; i < input.count; i++) {
 		bool keep = op->kind == TABOP_PROJECT_AWAY	 ? !picked[i]
@@ -349,7 +349,7 @@ static int apply_reshape(struct compiler *compiler, struct pipeline *pipeline,
 		if (!keep)
 			continue;
 		stage->output.columns[used] = input.columns[i];
-		stage->map.exprs[used++] = column_ref(compiler, &input, i, op->offset);
+		stage->map.exprs[used++] = kql_column_ref(compiler, &input, i, op->offset);
 	}
 	stage->output.count = used;
 	for (size_t i = 0; i < used; i++) {
@@ -362,7 +362,7 @@ static int apply_reshape(struct compiler *compiler, struct pipeline *pipeline,
 static int apply_rename(struct compiler *compiler, struct pipeline *pipeline,
 			const struct ast_tabop *op)
 {
-	struct stage *stage = map_identity(compiler, pipeline, 0, op->offset);
+	struct stage *stage = kql_map_identity(compiler, pipeline, 0, op->offset);
 
 	if (!stage)
 		return -ENOMEM;
@@ -376,7 +376,7 @@ static int apply_rename(struct compiler *compiler, struct pipeline *pipeline,
 		if (!kql_relation_find_name(&stage->output, item->expr->name, &index))
 			return kql_compile_fail(compiler, KQL_ERROR_NAME, item->expr->offset,
 					    "unknown column '%s'", item->expr->name);
-		if (relation_has(&stage->output, item->name))
+		if (kql_relation_has(&stage->output, item->name))
 			return kql_compile_fail(compiler, KQL_ERROR_NAME, item->name_offset,
 					    "column '%s' already exists", item->name);
 		stage->output.columns[index].name = item->name;
@@ -424,14 +424,14 @@ static const struct aggregate_name *find_aggregate(const char *name)
 }
 
 /* Adds an output column, making default names unique and explicit ones checked. */
-static int add_output(struct compiler *compiler, struct relation *output, const char *name,
+int kql_output_add(struct compiler *compiler, struct relation *output, const char *name,
 		      bool explicit_name, enum value_type type, int source, size_t offset)
 {
-	if (relation_has(output, name)) {
+	if (kql_relation_has(output, name)) {
 		if (explicit_name)
 			return kql_compile_fail(compiler, KQL_ERROR_NAME, offset,
 					    "duplicate column name '%s'", name);
-		name = default_name(compiler, output, name, offset);
+		name = kql_default_name(compiler, output, name, offset);
 		if (!name)
 			return -ENOMEM;
 	}
@@ -500,7 +500,7 @@ static int compile_extras(struct compiler *compiler, struct pipeline *pipeline,
 
 	for (size_t i = first; i < args->count; i++)
 		capacity += args->items[i]->kind == AST_STAR ? input->count : 1;
-	def->extra = query_alloc(compiler, capacity * sizeof(struct expr *), call->offset);
+	def->extra = kql_compile_alloc(compiler, capacity * sizeof(struct expr *), call->offset);
 	if (!def->extra)
 		return -ENOMEM;
 	for (size_t i = first; i < args->count; i++) {
@@ -516,9 +516,9 @@ static int compile_extras(struct compiler *compiler, struct pipeline *pipeline,
 				if (is_key || (def->arg && def->arg->kind == EXPR_COLUMN &&
 					       def->arg->column == c && first == 1))
 					continue;
-				def->extra[def->extra_count] = column_ref(compiler, input, c, arg->offset);
+				def->extra[def->extra_count] = kql_column_ref(compiler, input, c, arg->offset);
 				if (!def->extra[def->extra_count] ||
-				    add_output(compiler, output, input->columns[c].name, false,
+				    kql_output_add(compiler, output, input->columns[c].name, false,
 					       input->columns[c].type, input->columns[c].source,
 					       arg->offset) < 0)
 					return -EINVAL;
@@ -526,7 +526,7 @@ static int compile_extras(struct compiler *compiler, struct pipeline *pipeline,
 			}
 			continue;
 		}
-		struct expr *expr = stage_expr(compiler, pipeline, arg, input);
+		struct expr *expr = kql_stage_expr(compiler, pipeline, arg, input);
 
 		if (!expr)
 			return -EINVAL;
@@ -535,9 +535,9 @@ static int compile_extras(struct compiler *compiler, struct pipeline *pipeline,
 
 		snprintf(name, sizeof(name), "%s%s", prefix, base ? base : "");
 		const char *copy = base ? arena_strndup(&compiler->query->arena, name, strlen(name))
-					: default_name(compiler, output, NULL, arg->offset);
+					: kql_default_name(compiler, output, NULL, arg->offset);
 
-		if (!copy || add_output(compiler, output, copy, false, expr->type,
+		if (!copy || kql_output_add(compiler, output, copy, false, expr->type,
 					expr->kind == EXPR_COLUMN ? input->columns[expr->column].source : -1,
 					arg->offset) < 0)
 			return -EINVAL;
@@ -582,7 +582,7 @@ static int compile_aggregate(struct compiler *compiler, struct pipeline *pipelin
 	bool star_first = args->count > 0 && args->items[0]->kind == AST_STAR;
 
 	if (args->count > 0 && !star_first && name->kind != AGG_TAKE_ANY) {
-		def->arg = stage_expr(compiler, pipeline, args->items[0], input);
+		def->arg = kql_stage_expr(compiler, pipeline, args->items[0], input);
 		if (!def->arg || check_aggregate_arg(compiler, def->kind, &def->arg, call->offset) < 0)
 			return -EINVAL;
 	} else if (star_first && name->kind != AGG_TAKE_ANY) {
@@ -612,7 +612,7 @@ static int compile_aggregate(struct compiler *compiler, struct pipeline *pipelin
 			const char *copy = arena_strndup(&compiler->query->arena, column, strlen(column));
 
 			if (!copy ||
-			    add_output(compiler, output, copy, item->name != NULL, def->arg->type,
+			    kql_output_add(compiler, output, copy, item->name != NULL, def->arg->type,
 				       def->arg->kind == EXPR_COLUMN ? input->columns[def->arg->column].source : -1,
 				       call->offset) < 0)
 				return -EINVAL;
@@ -633,7 +633,7 @@ static int compile_aggregate(struct compiler *compiler, struct pipeline *pipelin
 					      : arena_strndup(&compiler->query->arena, column,
 							      strlen(column));
 
-		if (!text || add_output(compiler, output, text, item->name != NULL,
+		if (!text || kql_output_add(compiler, output, text, item->name != NULL,
 					aggregate_type(def->kind, def->arg ? def->arg->type : VALUE_LONG),
 					-1, item->name ? item->name_offset : call->offset) < 0)
 			return -EINVAL;
@@ -653,17 +653,17 @@ static int summarize_expressions(struct compiler *compiler, struct pipeline *pip
 				 const struct ast_tabop *op, const struct ast_assign *items,
 				 const size_t *owner, const size_t *first_outputs, size_t count)
 {
-	struct relation input = *pipeline_output(pipeline);
-	struct stage *stage = stage_add(pipeline, STAGE_MAP, op->offset);
+	struct relation input = *kql_pipeline_output(pipeline);
+	struct stage *stage = kql_stage_add(pipeline, STAGE_MAP, op->offset);
 
-	if (relation_alloc(compiler, &stage->output, input.count, op->offset) < 0)
+	if (kql_relation_alloc(compiler, &stage->output, input.count, op->offset) < 0)
 		return -ENOMEM;
-	stage->map.exprs = query_alloc(compiler, input.count * sizeof(struct expr *), op->offset);
+	stage->map.exprs = kql_compile_alloc(compiler, input.count * sizeof(struct expr *), op->offset);
 	if (!stage->map.exprs)
 		return -ENOMEM;
 	for (size_t k = 0; k < op->by_count; k++) {
 		stage->output.columns[stage->output.count] = input.columns[k];
-		stage->map.exprs[stage->output.count++] = column_ref(compiler, &input, k, op->offset);
+		stage->map.exprs[stage->output.count++] = kql_column_ref(compiler, &input, k, op->offset);
 	}
 	/* the hidden columns stand for their calls while the expressions compile */
 	compiler->substitutions = items;
@@ -683,19 +683,19 @@ static int summarize_expressions(struct compiler *compiler, struct pipeline *pip
 			for (size_t c = first_outputs[j]; c < end; c++) {
 				stage->output.columns[stage->output.count] = input.columns[c];
 				stage->map.exprs[stage->output.count++] =
-					column_ref(compiler, &input, c, op->offset);
+					kql_column_ref(compiler, &input, c, op->offset);
 			}
 			j = next;
 			continue;
 		}
-		struct expr *expr = stage_expr(compiler, pipeline, assign->expr, &input);
+		struct expr *expr = kql_stage_expr(compiler, pipeline, assign->expr, &input);
 		const char *name = assign->name;
 
 		if (!expr)
 			break;
 		if (!name)
-			name = default_name(compiler, &stage->output, NULL, assign->expr->offset);
-		if (!name || add_output(compiler, &stage->output, name, assign->name != NULL,
+			name = kql_default_name(compiler, &stage->output, NULL, assign->expr->offset);
+		if (!name || kql_output_add(compiler, &stage->output, name, assign->name != NULL,
 					expr->type, -1,
 					assign->name ? assign->name_offset : assign->expr->offset) < 0)
 			break;
@@ -761,7 +761,7 @@ static int summarize_stage(struct compiler *compiler, struct pipeline *pipeline,
 			   const struct ast_tabop *op, const struct ast_assign *items,
 			   size_t item_count, size_t *first_outputs)
 {
-	struct relation input = *pipeline_output(pipeline);
+	struct relation input = *kql_pipeline_output(pipeline);
 	size_t most = op->by_count;
 
 	for (size_t i = 0; i < item_count; i++) {
@@ -773,26 +773,26 @@ static int summarize_stage(struct compiler *compiler, struct pipeline *pipeline,
 				most += call->call.args.items[a]->kind == AST_STAR ? input.count : 1;
 		}
 	}
-	struct stage *stage = stage_add(pipeline, STAGE_SUMMARIZE, op->offset);
+	struct stage *stage = kql_stage_add(pipeline, STAGE_SUMMARIZE, op->offset);
 	struct summarize_plan *plan = &stage->summarize;
 
-	if (relation_alloc(compiler, &stage->output, most, op->offset) < 0)
+	if (kql_relation_alloc(compiler, &stage->output, most, op->offset) < 0)
 		return -ENOMEM;
-	plan->keys = query_alloc(compiler, op->by_count * sizeof(struct expr *), op->offset);
-	plan->aggregates = query_alloc(compiler, item_count * sizeof(struct aggregate_def),
+	plan->keys = kql_compile_alloc(compiler, op->by_count * sizeof(struct expr *), op->offset);
+	plan->aggregates = kql_compile_alloc(compiler, item_count * sizeof(struct aggregate_def),
 				       op->offset);
 	if (!plan->keys || !plan->aggregates)
 		return -ENOMEM;
 	for (size_t i = 0; i < op->by_count; i++) {
 		const struct ast_assign *key = &op->by[i];
-		struct expr *expr = stage_expr(compiler, pipeline, key->expr, &input);
+		struct expr *expr = kql_stage_expr(compiler, pipeline, key->expr, &input);
 		const char *name = key->name ? key->name : source_name(key->expr);
 
 		if (!expr)
 			return -EINVAL;
 		if (!name)
-			name = default_name(compiler, &stage->output, NULL, key->expr->offset);
-		if (!name || add_output(compiler, &stage->output, name, true, expr->type,
+			name = kql_default_name(compiler, &stage->output, NULL, key->expr->offset);
+		if (!name || kql_output_add(compiler, &stage->output, name, true, expr->type,
 					expr->kind == EXPR_COLUMN ? input.columns[expr->column].source : -1,
 					key->name ? key->name_offset : key->expr->offset) < 0)
 			return -EINVAL;
@@ -826,9 +826,9 @@ static int apply_summarize(struct compiler *compiler, struct pipeline *pipeline,
 		collect_aggregates(op->items[i].expr, NULL, &inside);
 		count += inside ? inside : 1; /* none: compile_aggregate reports it */
 	}
-	struct ast_assign *items = query_alloc(compiler, count * sizeof(*items), op->offset);
-	size_t *owner = query_alloc(compiler, count * sizeof(*owner), op->offset);
-	size_t *first_outputs = query_alloc(compiler, (count + 1) * sizeof(*first_outputs),
+	struct ast_assign *items = kql_compile_alloc(compiler, count * sizeof(*items), op->offset);
+	size_t *owner = kql_compile_alloc(compiler, count * sizeof(*owner), op->offset);
+	size_t *first_outputs = kql_compile_alloc(compiler, (count + 1) * sizeof(*first_outputs),
 					    op->offset);
 	bool expressions = false;
 	size_t used = 0;
@@ -867,13 +867,13 @@ static int apply_summarize(struct compiler *compiler, struct pipeline *pipeline,
 static int apply_distinct(struct compiler *compiler, struct pipeline *pipeline,
 			  const struct ast_tabop *op)
 {
-	struct relation input = *pipeline_output(pipeline);
+	struct relation input = *kql_pipeline_output(pipeline);
 	size_t count = op->star ? input.count : op->item_count;
-	struct stage *stage = stage_add(pipeline, STAGE_SUMMARIZE, op->offset);
+	struct stage *stage = kql_stage_add(pipeline, STAGE_SUMMARIZE, op->offset);
 
-	if (relation_alloc(compiler, &stage->output, count, op->offset) < 0)
+	if (kql_relation_alloc(compiler, &stage->output, count, op->offset) < 0)
 		return -ENOMEM;
-	stage->summarize.keys = query_alloc(compiler, count * sizeof(struct expr *), op->offset);
+	stage->summarize.keys = kql_compile_alloc(compiler, count * sizeof(struct expr *), op->offset);
 	if (!stage->summarize.keys)
 		return -ENOMEM;
 	for (size_t i = 0; i < count; i++) {
@@ -881,7 +881,7 @@ static int apply_distinct(struct compiler *compiler, struct pipeline *pipeline,
 		const char *name;
 
 		if (op->star) {
-			expr = column_ref(compiler, &input, i, op->offset);
+			expr = kql_column_ref(compiler, &input, i, op->offset);
 			name = input.columns[i].name;
 		} else {
 			const struct ast_assign *item = &op->items[i];
@@ -889,10 +889,10 @@ static int apply_distinct(struct compiler *compiler, struct pipeline *pipeline,
 			if (item->expr->kind != AST_NAME || item->name)
 				return kql_compile_fail(compiler, KQL_ERROR_SYNTAX, item->expr->offset,
 						    "distinct takes column names");
-			expr = stage_expr(compiler, pipeline, item->expr, &input);
+			expr = kql_stage_expr(compiler, pipeline, item->expr, &input);
 			name = item->expr->name;
 		}
-		if (!expr || add_output(compiler, &stage->output, name, true, expr->type,
+		if (!expr || kql_output_add(compiler, &stage->output, name, true, expr->type,
 					expr->kind == EXPR_COLUMN ? input.columns[expr->column].source : -1,
 					op->offset) < 0)
 			return -EINVAL;
@@ -918,21 +918,21 @@ static int constant_limit(struct compiler *compiler, const struct ast *ast, int6
 static int apply_sort(struct compiler *compiler, struct pipeline *pipeline,
 		      const struct ast_tabop *op)
 {
-	struct relation input = *pipeline_output(pipeline);
+	struct relation input = *kql_pipeline_output(pipeline);
 	int64_t limit = -1;
 
 	if (op->kind == TABOP_TOP && constant_limit(compiler, op->limit, &limit) < 0)
 		return -EINVAL;
-	struct stage *stage = stage_add(pipeline, STAGE_SORT, op->offset);
+	struct stage *stage = kql_stage_add(pipeline, STAGE_SORT, op->offset);
 
 	stage->output = input;
 	stage->sort.limit = limit;
-	stage->sort.keys = query_alloc(compiler, op->key_count * sizeof(struct sort_key), op->offset);
+	stage->sort.keys = kql_compile_alloc(compiler, op->key_count * sizeof(struct sort_key), op->offset);
 	if (!stage->sort.keys)
 		return -ENOMEM;
 	for (size_t i = 0; i < op->key_count; i++) {
 		const struct ast_sort_key *key = &op->keys[i];
-		struct expr *expr = stage_expr(compiler, pipeline, key->expr, &input);
+		struct expr *expr = kql_stage_expr(compiler, pipeline, key->expr, &input);
 
 		if (!expr)
 			return -EINVAL;
@@ -957,7 +957,7 @@ static int apply_operator(struct compiler *compiler, struct pipeline *pipeline,
 
 	switch (op->kind) {
 	case TABOP_WHERE: {
-		const struct relation *input = pipeline_output(pipeline);
+		const struct relation *input = kql_pipeline_output(pipeline);
 		struct expr *predicate = kql_compile_expr(compiler, op->items[0].expr, input);
 
 		predicate = kql_compile_finish(compiler, kql_expr_convert(compiler, predicate, VALUE_BOOL));
@@ -966,7 +966,7 @@ static int apply_operator(struct compiler *compiler, struct pipeline *pipeline,
 		pipeline->depends |= predicate->depends;
 		struct relation output = *input;
 
-		stage = stage_add(pipeline, STAGE_WHERE, op->offset);
+		stage = kql_stage_add(pipeline, STAGE_WHERE, op->offset);
 		stage->output = output;
 		stage->where.predicate = predicate;
 		return 0;
@@ -990,18 +990,27 @@ static int apply_operator(struct compiler *compiler, struct pipeline *pipeline,
 		return apply_sort(compiler, pipeline, op);
 	case TABOP_TAKE: {
 		int64_t limit = 0;
-		struct relation output = *pipeline_output(pipeline);
+		struct relation output = *kql_pipeline_output(pipeline);
 
 		if (constant_limit(compiler, op->limit, &limit) < 0)
 			return -EINVAL;
-		stage = stage_add(pipeline, STAGE_TAKE, op->offset);
+		stage = kql_stage_add(pipeline, STAGE_TAKE, op->offset);
 		stage->output = output;
 		stage->take = limit;
 		return 0;
 	}
+	case TABOP_JOIN:
+		return kql_apply_join(compiler, pipeline, op);
+	case TABOP_UNION:
+		return kql_apply_union(compiler, pipeline, NULL, op->unite->tables.items,
+				       op->unite->tables.count, op->unite, op->offset);
+	case TABOP_MV_EXPAND:
+		return kql_apply_expand(compiler, pipeline, op);
+	case TABOP_PARSE:
+		return kql_apply_parse(compiler, pipeline, op);
 	case TABOP_COUNT: {
-		stage = stage_add(pipeline, STAGE_COUNT, op->offset);
-		if (relation_alloc(compiler, &stage->output, 1, op->offset) < 0)
+		stage = kql_stage_add(pipeline, STAGE_COUNT, op->offset);
+		if (kql_relation_alloc(compiler, &stage->output, 1, op->offset) < 0)
 			return -ENOMEM;
 		stage->output.columns[0] = (struct column){"Count", VALUE_LONG, -1};
 		stage->output.count = 1;
@@ -1016,9 +1025,9 @@ static int apply_operator(struct compiler *compiler, struct pipeline *pipeline,
 static struct pipeline *table_pipeline(struct compiler *compiler, int table, size_t offset)
 {
 	const struct table_schema *schema = compiler->query->tables[table];
-	struct pipeline *pipeline = query_alloc(compiler, sizeof(*pipeline), offset);
+	struct pipeline *pipeline = kql_compile_alloc(compiler, sizeof(*pipeline), offset);
 
-	if (!pipeline || relation_alloc(compiler, &pipeline->source, schema->column_count, offset) < 0)
+	if (!pipeline || kql_relation_alloc(compiler, &pipeline->source, schema->column_count, offset) < 0)
 		return NULL;
 	for (size_t i = 0; i < schema->column_count; i++)
 		pipeline->source.columns[i] =
@@ -1034,9 +1043,9 @@ static struct pipeline *datatable_pipeline(struct compiler *compiler, const stru
 {
 	size_t columns = ast->datatable.column_count;
 	size_t values = ast->datatable.values.count;
-	struct pipeline *pipeline = query_alloc(compiler, sizeof(*pipeline), ast->offset);
+	struct pipeline *pipeline = kql_compile_alloc(compiler, sizeof(*pipeline), ast->offset);
 
-	if (!pipeline || relation_alloc(compiler, &pipeline->source, columns, ast->offset) < 0)
+	if (!pipeline || kql_relation_alloc(compiler, &pipeline->source, columns, ast->offset) < 0)
 		return NULL;
 	if (values % columns != 0) {
 		kql_compile_fail(compiler, KQL_ERROR_TYPE, ast->offset,
@@ -1047,7 +1056,7 @@ static struct pipeline *datatable_pipeline(struct compiler *compiler, const stru
 	for (size_t i = 0; i < columns; i++) {
 		const struct ast_column_decl *decl = &ast->datatable.columns[i];
 
-		if (relation_has(&pipeline->source, decl->name)) {
+		if (kql_relation_has(&pipeline->source, decl->name)) {
 			kql_compile_fail(compiler, KQL_ERROR_NAME, decl->offset, "duplicate column '%s'",
 				     decl->name);
 			return NULL;
@@ -1056,7 +1065,7 @@ static struct pipeline *datatable_pipeline(struct compiler *compiler, const stru
 			(struct column){decl->name, decl->type, -1};
 	}
 	struct kql_table *table = kql_table_new(&pipeline->source);
-	struct value *row = query_alloc(compiler, columns * sizeof(*row), ast->offset);
+	struct value *row = kql_compile_alloc(compiler, columns * sizeof(*row), ast->offset);
 
 	if (!table || kql_query_own_table(compiler->query, table) < 0) {
 		kql_table_free(table);
@@ -1135,10 +1144,23 @@ struct pipeline *kql_compile_tabular(struct compiler *compiler, const struct ast
 	size_t extra = ast->kind == AST_PIPE ? ast->pipe.op_count : 0;
 	struct pipeline *pipeline;
 
-	/* every operator adds one stage, extend one per column */
+	/* every operator adds up to two stages (parse-where, summarize with
+	 * expressions), extend one per column; a union source one */
 	for (size_t i = 0; ast->kind == AST_PIPE && i < ast->pipe.op_count; i++)
-		extra += ast->pipe.ops[i].item_count;
+		extra += 1 + ast->pipe.ops[i].item_count;
 	switch (source->kind) {
+	case AST_UNION: {
+		const struct ast_union *unite = source->unite;
+
+		pipeline = kql_compile_tabular(compiler, unite->tables.items[0]);
+		if (pipeline)
+			pipeline = pipeline_copy(compiler, pipeline, extra + 1, source->offset);
+		if (pipeline && kql_apply_union(compiler, pipeline, unite->tables.items[0],
+						unite->tables.items + 1, unite->tables.count - 1,
+						unite, source->offset) < 0)
+			return NULL;
+		break;
+	}
 	case AST_NAME:
 		pipeline = name_pipeline(compiler, source, extra);
 		break;
@@ -1184,7 +1206,7 @@ static int add_let(struct compiler *compiler, const char *name, struct expr *sca
 
 static bool is_tabular_statement(struct compiler *compiler, const struct ast *ast)
 {
-	if (ast->kind == AST_PIPE || ast->kind == AST_DATATABLE)
+	if (ast->kind == AST_PIPE || ast->kind == AST_DATATABLE || ast->kind == AST_UNION)
 		return true;
 	if (ast->kind != AST_NAME)
 		return false;

@@ -111,6 +111,9 @@ void kql_expr_visit(struct expr *expr, void (*visit)(struct expr **child, void *
 		visit(&expr->iff.then, data);
 		visit(&expr->iff.otherwise, data);
 		return;
+	case EXPR_PARSE:
+		visit(&expr->parse.operand, data);
+		return;
 	}
 }
 
@@ -649,7 +652,7 @@ static bool is_tabular_ast(struct compiler *compiler, const struct ast *ast,
 {
 	int index;
 
-	if (ast->kind == AST_PIPE || ast->kind == AST_DATATABLE)
+	if (ast->kind == AST_PIPE || ast->kind == AST_DATATABLE || ast->kind == AST_UNION)
 		return true;
 	if (ast->kind != AST_NAME || kql_relation_find_name(row, ast->name, &index))
 		return false;
@@ -739,7 +742,7 @@ static int compile_set_subquery(struct compiler *compiler, struct expr *expr,
 	if (query->slot_count)
 		memcpy(slots, query->slots, query->slot_count * sizeof(*slots));
 	slots[query->slot_count] = (struct slot){NULL, pipeline, expr->set.op,
-						 set_type(expr->set.op, expr->set.left->type)};
+						 set_type(expr->set.op, expr->set.left->type), false};
 	expr->set.set_slot = (long)query->slot_count;
 	query->slots = slots;
 	query->slot_count++;
@@ -1105,6 +1108,7 @@ struct expr *kql_compile_expr(struct compiler *compiler, const struct ast *ast,
 		return NULL;
 	case AST_PIPE:
 	case AST_DATATABLE:
+	case AST_UNION:
 		kql_compile_fail(compiler, KQL_ERROR_TYPE, ast->offset,
 			     "expected a scalar expression, found a tabular expression");
 		return NULL;

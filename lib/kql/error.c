@@ -4,7 +4,8 @@
  *
  * Positions are kept as byte offsets while compiling; the line and column
  * (in UTF-8 characters, so a caret after 'OÜ' still lines up) are computed
- * when the error is set, from the text the lexer was given.
+ * when the error is set, from the text the lexer was given.  A source line
+ * longer than about 180 bytes is shown cut around the spot, marked with '…'.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -65,6 +66,11 @@ static bool is_continuation(unsigned char c)
 	return (c & 0xc0) == 0x80;
 }
 
+/* How much of a long source line the formatted error shows around the spot. */
+#define LINE_BEFORE 100
+#define LINE_AFTER 60
+#define LINE_SLACK 20
+
 /* Line and column (characters) of offset in text. */
 static void locate(const char *text, size_t length, size_t offset, unsigned *line,
 		   unsigned *column)
@@ -121,7 +127,22 @@ char *kql_error_format(const struct kql_error *error, const char *text, size_t l
 
 		while (end < length && text[end] != '\n' && text[end] != '\r')
 			end++;
-		fprintf(out, "    %.*s\n    ", (int)(end - start), text + start);
+		/* a very long line (a generated query) is cut around the spot */
+		bool cut_start = offset - start > LINE_BEFORE + LINE_SLACK;
+		bool cut_end = end - offset > LINE_AFTER + LINE_SLACK;
+
+		if (cut_start) {
+			start = offset - LINE_BEFORE;
+			while (start < offset && is_continuation((unsigned char)text[start]))
+				start++;
+		}
+		if (cut_end) {
+			end = offset + LINE_AFTER;
+			while (end > offset && is_continuation((unsigned char)text[end]))
+				end--;
+		}
+		fprintf(out, "    %s%.*s%s\n    %s", cut_start ? "…" : "", (int)(end - start),
+			text + start, cut_end ? "…" : "", cut_start ? " " : "");
 		for (size_t i = start; i < offset; i++) {
 			unsigned char c = (unsigned char)text[i];
 

@@ -364,6 +364,80 @@ static bool regex_matches(const struct expr *expr, struct eval_context *context)
 	return kql_regex_search(expr->regex.regex, text.str, text.len, 0, NULL, 0) == 1;
 }
 
+/* Capture group g (1-based) of a parse as a value of type (null: does not convert). */
+static void parse_value(const char *text, const struct kql_regex_span *span, enum value_type type,
+			struct eval_context *context, struct value *out)
+{
+	struct value string;
+
+	kql_string_result(context, text + span->start, span->end - span->start, &string);
+	switch (type) {
+	case VALUE_STRING:
+		*out = string;
+		return;
+	case VALUE_LONG:
+		kql_value_to_long(&string, out);
+		return;
+	case VALUE_REAL:
+		kql_value_to_real(&string, out);
+		return;
+	case VALUE_BOOL:
+		kql_value_to_bool(&string, out);
+		return;
+	case VALUE_DATETIME:
+		kql_value_to_datetime(&string, out);
+		return;
+	case VALUE_TIMESPAN:
+		kql_value_to_timespan(&string, out);
+		return;
+	case VALUE_DYNAMIC: {
+		json_t *json = json_loadb(string.str, string.len, JSON_DECODE_ANY, NULL);
+
+		kql_dynamic_result(context, json ? json : kql_json_string_lossy(string.str, string.len),
+				   out);
+		return;
+	}
+	}
+	*out = kql_value_null(type);
+}
+
+#define PARSE_SPANS 65
+
+/*
+ * One column of the parse operator (group > 0), or whether the row parses
+ * (group 0).  Without kind=relaxed a row parses only when the pattern
+ * matches and every typed column converts; otherwise all its columns are
+ * null ("" for strings).
+ */
+static void eval_parse(const struct expr *expr, struct eval_context *context, struct value *out)
+{
+	const struct parse_plan *plan = expr->parse.plan;
+	struct kql_regex_span spans[PARSE_SPANS];
+	struct value text, converted;
+	size_t group = expr->parse.group;
+
+	kql_eval_expr(expr->parse.operand, context, &text);
+	bool parsed = kql_regex_search(plan->regex, text.str, text.len, 0, spans,
+				       plan->count + 1) == 1;
+
+	for (size_t g = 1; parsed && !plan->relaxed && g <= plan->count; g++) {
+		if (plan->types[g - 1] == VALUE_STRING || !spans[g].set)
+			continue;
+		parse_value(text.str, &spans[g], plan->types[g - 1], context, &converted);
+		parsed = !converted.is_null;
+	}
+	if (group == 0) {
+		*out = kql_value_bool(parsed);
+		return;
+	}
+	if (!parsed || !spans[group].set) {
+		*out = expr->type == VALUE_STRING ? kql_value_string("", 0) : kql_value_null(expr->type);
+		return;
+	}
+	parse_value(text.str, &spans[group], expr->type, context, out);
+	out->type = expr->type;
+}
+
 void kql_eval_expr(const struct expr *expr, struct eval_context *context, struct value *out)
 {
 	switch (expr->kind) {
@@ -457,6 +531,9 @@ void kql_eval_expr(const struct expr *expr, struct eval_context *context, struct
 		kql_eval_expr(condition == 1 ? expr->iff.then : expr->iff.otherwise, context, out);
 		return;
 	}
+	case EXPR_PARSE:
+		eval_parse(expr, context, out);
+		return;
 	}
 	*out = kql_value_null(expr->type);
 }

@@ -24,7 +24,15 @@ const struct relation *kql_stage_input(const struct pipeline *pipeline, size_t s
 
 static bool is_blocking(enum stage_kind kind)
 {
-	return kind == STAGE_SUMMARIZE || kind == STAGE_SORT || kind == STAGE_COUNT;
+	return kind == STAGE_SUMMARIZE || kind == STAGE_SORT || kind == STAGE_COUNT ||
+	       kind == STAGE_JOIN || kind == STAGE_UNION || kind == STAGE_EXPAND;
+}
+
+/* Stages that take their whole input as a table. */
+static bool takes_table(enum stage_kind kind)
+{
+	return kind == STAGE_SORT || kind == STAGE_JOIN || kind == STAGE_UNION ||
+	       kind == STAGE_EXPAND;
 }
 
 /* ---- row inputs -------------------------------------------------------------- */
@@ -245,7 +253,7 @@ static int sink_init(struct sink *sink, const struct stage *stage, const struct 
 	if (stage && stage->kind == STAGE_SUMMARIZE)
 		return kql_group_table_init(&sink->groups, &stage->summarize,
 					stage->summarize.key_count, false, false);
-	if (!stage || stage->kind == STAGE_SORT) {
+	if (!stage || takes_table(stage->kind)) {
 		sink->rows = kql_table_new(input);
 		return sink->rows ? 0 : -ENOMEM;
 	}
@@ -254,7 +262,7 @@ static int sink_init(struct sink *sink, const struct stage *stage, const struct 
 
 static int sink_push(struct sink *sink, struct eval_context *context, const struct value *row)
 {
-	if (!sink->stage || sink->stage->kind == STAGE_SORT)
+	if (!sink->stage || takes_table(sink->stage->kind))
 		return kql_table_append(sink->rows, row);
 	if (sink->stage->kind == STAGE_COUNT) {
 		sink->count++;
@@ -300,6 +308,10 @@ static int sink_finish(struct sink *sink, const struct exec_slots *slots, int64_
 		*out = kql_table_new(&sink->stage->output);
 		return *out ? kql_table_append(*out, &count) : -ENOMEM;
 	}
+	case STAGE_JOIN:
+	case STAGE_UNION:
+	case STAGE_EXPAND:
+		return kql_table_stage_run(sink->stage, sink->rows, slots, now, out);
 	default:
 		return -EINVAL;
 	}
@@ -487,6 +499,10 @@ static void slots_clear(struct exec_slots *slots)
 			slots->sets[i] = NULL;
 		}
 	}
+	for (size_t i = 0; slots->tables && i < slots->count; i++) {
+		kql_table_free(slots->tables[i]);
+		slots->tables[i] = NULL;
+	}
 	arena_reset(&slots->arena);
 	slots->ready = false;
 }
@@ -496,6 +512,7 @@ void kql_slots_free(struct exec_slots *slots)
 	slots_clear(slots);
 	free(slots->values);
 	free(slots->sets);
+	free(slots->tables);
 	arena_release(&slots->arena);
 	memset(slots, 0, sizeof(*slots));
 }
@@ -549,7 +566,8 @@ int kql_slots_evaluate(const struct kql_query *query, struct exec_slots *slots, 
 		slots->count = query->slot_count;
 		slots->values = calloc(query->slot_count + 1, sizeof(*slots->values));
 		slots->sets = calloc(query->slot_count + 1, sizeof(*slots->sets));
-		if (!slots->values || !slots->sets)
+		slots->tables = calloc(query->slot_count + 1, sizeof(*slots->tables));
+		if (!slots->values || !slots->sets || !slots->tables)
 			status = -ENOMEM;
 	}
 	for (size_t i = 0; status == 0 && i < query->slot_count; i++) {
@@ -559,6 +577,12 @@ int kql_slots_evaluate(const struct kql_query *query, struct exec_slots *slots, 
 		    env->source_count == 0 && !env->materialized) {
 			/* no tables to read: matching single rows, pushdown */
 			slots->values[i] = kql_value_null(VALUE_BOOL);
+			continue;
+		}
+		if (slot->subquery && slot->table) {
+			slots->values[i] = kql_value_null(VALUE_BOOL);
+			status = kql_pipeline_execute(query, slot->subquery, slots, now, env,
+						      &slots->tables[i], error);
 			continue;
 		}
 		if (slot->subquery) {

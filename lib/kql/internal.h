@@ -188,6 +188,7 @@ enum ast_kind {
 	AST_STAR,
 	AST_PIPE,
 	AST_DATATABLE,
+	AST_UNION, /* union T1, T2 as a source */
 };
 
 struct ast;
@@ -223,6 +224,83 @@ enum tabop_kind {
 	TABOP_TAKE,
 	TABOP_TOP,
 	TABOP_COUNT,
+	TABOP_JOIN,
+	TABOP_UNION,
+	TABOP_MV_EXPAND,
+	TABOP_PARSE,
+};
+
+enum join_kind {
+	JOIN_INNERUNIQUE, /* Kusto's default: one left row per key */
+	JOIN_INNER,
+	JOIN_LEFTOUTER,
+	JOIN_RIGHTOUTER,
+	JOIN_FULLOUTER,
+	JOIN_LEFTANTI,
+	JOIN_RIGHTANTI,
+	JOIN_LEFTSEMI,
+	JOIN_RIGHTSEMI,
+};
+
+/* on A (left == right == A) or on $left.A == $right.B */
+struct ast_join_key {
+	const char *left;
+	const char *right;
+	size_t left_offset;
+	size_t right_offset;
+};
+
+struct ast_join {
+	enum join_kind kind;
+	struct ast *right;
+	struct ast_join_key *keys;
+	size_t key_count;
+};
+
+struct ast_union {
+	struct ast_list tables;
+	bool inner;		   /* kind=inner: the columns all tables have */
+	const char *source_column; /* withsource=Name */
+	size_t source_offset;
+};
+
+struct ast_expand_item {
+	const char *name; /* NULL: the expression's column name */
+	size_t name_offset;
+	struct ast *expr;
+	bool typed; /* to typeof(type) */
+	enum value_type type;
+};
+
+struct ast_expand {
+	struct ast_expand_item *items;
+	size_t count;
+	bool bag_as_array;	  /* kind=array / bagexpansion=array */
+	const char *index_column; /* with_itemindex=Name */
+	size_t index_offset;
+	int64_t limit; /* rows per input row */
+};
+
+enum parse_element_kind { PARSE_ANY, PARSE_TEXT, PARSE_COLUMN };
+
+struct ast_parse_element {
+	enum parse_element_kind kind;
+	const char *text; /* PARSE_TEXT: the string (a regex with kind=regex) */
+	size_t length;
+	const char *name; /* PARSE_COLUMN */
+	size_t offset;
+	enum value_type type;
+};
+
+enum parse_kind { PARSE_SIMPLE, PARSE_REGEX, PARSE_RELAXED };
+
+struct ast_parse {
+	enum parse_kind kind;
+	unsigned flags; /* KQL_REGEX_* from flags=... */
+	bool where;	/* parse-where: rows that do not parse are dropped */
+	struct ast *source;
+	struct ast_parse_element *elements;
+	size_t count;
 };
 
 struct ast_tabop {
@@ -236,6 +314,10 @@ struct ast_tabop {
 	size_t key_count;
 	struct ast *limit; /* take, top */
 	bool star;	   /* distinct * */
+	struct ast_join *join;
+	struct ast_union *unite;
+	struct ast_expand *expand;
+	struct ast_parse *parse;
 };
 
 struct ast_column_decl {
@@ -281,6 +363,7 @@ struct ast {
 			size_t column_count;
 			struct ast_list values;
 		} datatable;
+		struct ast_union *unite; /* AST_UNION */
 	};
 };
 
@@ -390,6 +473,7 @@ enum expr_kind {
 	EXPR_MEMBER,
 	EXPR_INDEX,
 	EXPR_IFF,
+	EXPR_PARSE, /* one column of the parse operator, or whether the row parses */
 };
 
 #define DEPENDS_ROW 1u
@@ -399,6 +483,14 @@ enum expr_kind {
 struct expr;
 struct eval_context;
 struct function;
+
+/* The typed columns of one parse operator, for its all-or-nothing rule. */
+struct parse_plan {
+	struct kql_regex *regex;
+	enum value_type *types; /* per capture group 1..count */
+	size_t count;
+	bool relaxed; /* a column that does not convert is null alone */
+};
 
 typedef void (*function_eval)(struct eval_context *context, const struct expr *call,
 			      struct value *args, struct value *out);
@@ -475,6 +567,11 @@ struct expr {
 			struct expr *then;
 			struct expr *otherwise;
 		} iff;
+		struct {
+			struct expr *operand;
+			const struct parse_plan *plan;
+			size_t group; /* 1-based; 0: whether the row parses (a bool) */
+		} parse;
 	};
 };
 
@@ -535,6 +632,44 @@ enum stage_kind {
 	STAGE_SORT,
 	STAGE_TAKE,
 	STAGE_COUNT,
+	STAGE_JOIN,   /* with a table read once per execution (a slot) */
+	STAGE_UNION,  /* the input's rows, then the slot tables' rows */
+	STAGE_EXPAND, /* mv-expand */
+};
+
+#define NO_COLUMN ((size_t)-1)
+
+struct join_plan {
+	enum join_kind kind;
+	size_t slot;		 /* the right side's table */
+	struct expr **left_keys; /* over the stage's input */
+	size_t *right_keys;	 /* columns of the right table */
+	size_t key_count;
+	size_t left_count;  /* output columns from the left (0: right semi/anti) */
+	size_t right_count; /* output columns from the right (0: left semi/anti) */
+};
+
+/* One table of a union: where each output column comes from. */
+struct union_part {
+	long slot;	  /* -1: the stage's input */
+	size_t *columns;  /* per output column: the part's column or NO_COLUMN */
+	const char *name; /* withsource value */
+};
+
+struct union_plan {
+	struct union_part *parts; /* parts[0] is the input */
+	size_t part_count;
+	size_t source_column; /* withsource column or NO_COLUMN */
+};
+
+struct expand_plan {
+	struct expr **exprs; /* over the stage's input */
+	size_t *columns;     /* output column of each */
+	bool *typed;	     /* to typeof(type) */
+	size_t count;
+	bool bag_as_array;
+	size_t index_column; /* with_itemindex or NO_COLUMN */
+	int64_t limit;
 };
 
 /* A time bound a where conjunct puts on a source column. */
@@ -568,6 +703,9 @@ struct stage {
 			int64_t limit; /* top N; -1 none */
 		} sort;
 		int64_t take;
+		struct join_plan join;
+		struct union_plan unite;
+		struct expand_plan expand;
 	};
 };
 
@@ -584,12 +722,13 @@ struct pipeline {
 	size_t offset;
 };
 
-/* A per-execution constant: a scalar or a set read from a subquery. */
+/* A per-execution constant: a scalar, or a set or table read from a subquery. */
 struct slot {
 	struct expr *expr;	  /* scalar */
-	struct pipeline *subquery; /* set */
+	struct pipeline *subquery; /* set, or table */
 	enum set_op op;
 	enum value_type type;
+	bool table; /* the subquery's whole table (join, union) */
 };
 
 struct fast_range {
@@ -672,6 +811,37 @@ void kql_expr_visit(struct expr *expr, void (*visit)(struct expr **child, void *
 /* Moves now()-only subtrees of a top-level expression into slots. */
 struct expr *kql_compile_finish(struct compiler *compiler, struct expr *expr);
 struct pipeline *kql_compile_tabular(struct compiler *compiler, const struct ast *ast);
+/* Shared by compile.c and compile_tabular.c. */
+void *kql_compile_alloc(struct compiler *compiler, size_t size, size_t offset);
+const struct relation *kql_pipeline_output(const struct pipeline *pipeline);
+int kql_relation_alloc(struct compiler *compiler, struct relation *relation, size_t count,
+		       size_t offset);
+bool kql_relation_has(const struct relation *relation, const char *name);
+/* A fresh name not in relation: base, base1, base2... (NULL base: Column1, ...) */
+const char *kql_default_name(struct compiler *compiler, const struct relation *relation,
+			     const char *base, size_t offset);
+struct stage *kql_stage_add(struct pipeline *pipeline, enum stage_kind kind, size_t offset);
+struct expr *kql_stage_expr(struct compiler *compiler, struct pipeline *pipeline,
+			    const struct ast *ast, const struct relation *row);
+struct expr *kql_column_ref(struct compiler *compiler, const struct relation *row, size_t index,
+			    size_t offset);
+/* A map stage that starts as the identity over the pipeline's output, with room for extra. */
+struct stage *kql_map_identity(struct compiler *compiler, struct pipeline *pipeline, size_t extra,
+			       size_t offset);
+int kql_output_add(struct compiler *compiler, struct relation *output, const char *name,
+		   bool explicit_name, enum value_type type, int source, size_t offset);
+/* A slot holding the table a subquery returns at each execution. */
+long kql_table_slot(struct compiler *compiler, struct pipeline *subquery);
+/* The stages of join, union, mv-expand and parse (compile_tabular.c). */
+int kql_apply_join(struct compiler *compiler, struct pipeline *pipeline, const struct ast_tabop *op);
+/* union: pipeline's rows (first: its source's syntax, for withsource) then the tables'. */
+int kql_apply_union(struct compiler *compiler, struct pipeline *pipeline, const struct ast *first,
+		    struct ast *const *tables, size_t table_count, const struct ast_union *unite,
+		    size_t offset);
+int kql_apply_expand(struct compiler *compiler, struct pipeline *pipeline,
+		     const struct ast_tabop *op);
+int kql_apply_parse(struct compiler *compiler, struct pipeline *pipeline,
+		    const struct ast_tabop *op);
 struct expr *kql_expr_new(struct compiler *compiler, enum expr_kind kind, enum value_type type,
 		      size_t offset);
 /* Converts expr to type (dynamic values at run time); NULL with an error. */
@@ -719,6 +889,7 @@ void kql_regex_free(struct kql_regex *regex);
 struct exec_slots {
 	struct value *values;
 	struct match_set **sets;
+	struct kql_table **tables; /* table slots */
 	size_t count;
 	struct arena arena;
 	int64_t now;
@@ -879,6 +1050,9 @@ bool kql_prefix_row_only(const struct kql_query *query);
 /* After compiling: time bounds of where clauses, row-only flag. */
 int kql_analyze_query(struct kql_query *query, struct kql_error *error);
 const struct relation *kql_stage_input(const struct pipeline *pipeline, size_t stage);
+/* join, union and mv-expand over a whole input table (exec_tables.c). */
+int kql_table_stage_run(const struct stage *stage, const struct kql_table *input,
+			const struct exec_slots *slots, int64_t now, struct kql_table **out);
 /* The output table of a summarize stage from its groups. */
 int kql_summarize_table(const struct stage *stage, struct group_table *groups,
 		    struct kql_table **out);

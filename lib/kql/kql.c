@@ -100,6 +100,48 @@ static void count_references(struct kql_query *query)
 	}
 }
 
+/*
+ * Another error came first: still name the Defender tables the text reads
+ * that the caller does not fill, so a rule that could never run here says
+ * so.
+ */
+static void note_unsupported_tables(struct kql_error *error, const char *text, size_t length,
+				    const struct table_schema *const *tables, size_t table_count)
+{
+	struct arena arena = {0};
+	struct kql_error ignored = {0};
+	struct token *tokens;
+	size_t count, used = strlen(error->message);
+	const char *noted = NULL;
+
+	if (error->kind == KQL_ERROR_UNSUPPORTED_TABLE || error->kind == KQL_ERROR_NOMEM ||
+	    kql_lex(text, length, &arena, &tokens, &count, &ignored) < 0) {
+		arena_release(&arena);
+		return;
+	}
+	for (size_t i = 0; i < count; i++) {
+		bool filled = false;
+
+		if (tokens[i].kind != TOKEN_IDENTIFIER || !kql_known_table(tokens[i].text))
+			continue;
+		for (size_t t = 0; t < table_count; t++)
+			filled = filled || strcmp(tables[t]->name, tokens[i].text) == 0;
+		if (filled || (noted && strcmp(noted, tokens[i].text) == 0))
+			continue;
+		int written = snprintf(error->message + used, sizeof(error->message) - used,
+				       "%s%s", noted ? ", " : " (the query also reads ", tokens[i].text);
+
+		if (written < 0 || (size_t)written >= sizeof(error->message) - used)
+			break;
+		used += (size_t)written;
+		noted = tokens[i].text;
+	}
+	if (noted)
+		snprintf(error->message + used, sizeof(error->message) - used,
+			 ", not filled by rmmhunt)");
+	arena_release(&arena);
+}
+
 int kql_compile(const char *text, size_t length, const struct table_schema *const *tables,
 		size_t table_count, struct kql_query **out, struct kql_error *error)
 {
@@ -134,6 +176,7 @@ int kql_compile(const char *text, size_t length, const struct table_schema *cons
 		status = kql_analyze_query(query, error);
 	if (status < 0) {
 		kql_error_locate(error, text, length);
+		note_unsupported_tables(error, text, length, tables, table_count);
 		kql_query_free(query);
 		return error->kind == KQL_ERROR_NOMEM ? -ENOMEM : -EINVAL;
 	}

@@ -178,6 +178,8 @@ void kql_ast_script_release(struct ast_script *script)
 
 static struct ast *parse_tabular(struct parser *parser);
 static struct ast *parse_expr(struct parser *parser);
+static struct ast *parse_primary(struct parser *parser);
+static struct ast *parse_union_source(struct parser *parser);
 
 /* ---- literals ------------------------------------------------------------- */
 
@@ -547,6 +549,9 @@ static struct ast *parse_name_or_call(struct parser *parser)
 	bool call = ahead(parser, 1)->kind == TOKEN_LPAREN;
 	enum value_type type;
 
+	if (strcmp(name, "union") == 0 && (ahead(parser, 1)->kind == TOKEN_IDENTIFIER ||
+					   ahead(parser, 1)->kind == TOKEN_LPAREN))
+		return parse_union_source(parser);
 	if (!call) {
 		if (strcmp(name, "true") == 0 || strcmp(name, "True") == 0 ||
 		    strcmp(name, "TRUE") == 0 || strcmp(name, "false") == 0 ||
@@ -1175,12 +1180,18 @@ static const struct operator_name operator_names[] = {
 	{"limit", TABOP_TAKE},
 	{"top", TABOP_TOP},
 	{"count", TABOP_COUNT},
+	{"join", TABOP_JOIN},
+	{"union", TABOP_UNION},
+	{"mv-expand", TABOP_MV_EXPAND},
+	{"mvexpand", TABOP_MV_EXPAND},
+	{"parse", TABOP_PARSE},
+	{"parse-where", TABOP_PARSE},
 };
 
 /* Real KQL operators rmmhunt does not run: an "unsupported" error. */
 static const char *const unsupported_operators[] = {
-	"join",	     "union",	   "lookup",	   "mv-expand",	    "mv-apply",	   "parse",
-	"parse-where", "parse-kv", "make-series", "render",	    "evaluate",	   "as",
+	"lookup",    "mv-apply",   "parse-kv",	   "make-series",   "render",	   "evaluate",
+	"as",
 	"invoke",    "getschema",  "serialize",    "sample",	    "sample-distinct", "search",
 	"find",	     "facet",	   "fork",	   "partition",	    "reduce",	   "scan",
 	"top-nested", "top-hitters", "project-smart", "extend-schema", "consume",   "print",
@@ -1195,7 +1206,8 @@ static int operator_name(struct parser *parser, char *buffer, size_t size, size_
 	*offset = token->offset;
 	if (token->kind != TOKEN_IDENTIFIER)
 		return fail(parser, "a tabular operator after '|' (where, extend, project, "
-				    "summarize, distinct, sort, take, top, count)");
+				    "summarize, distinct, sort, take, top, count, join, union, "
+				    "mv-expand, parse)");
 	snprintf(buffer, size, "%s", token->text);
 	advance(parser);
 	while (current(parser)->kind == TOKEN_MINUS && adjacent(previous(parser), current(parser)) &&
@@ -1206,6 +1218,412 @@ static int operator_name(struct parser *parser, char *buffer, size_t size, size_
 		advance(parser);
 		advance(parser);
 	}
+	return 0;
+}
+
+/* ---- join, union, mv-expand, parse ------------------------------------------- */
+
+/* name=value parameters (kind=inner, hint.strategy=shuffle): the name, or NULL. */
+static bool parameter_ahead(const struct parser *parser)
+{
+	const struct token *token = current(parser);
+
+	if (token->kind != TOKEN_IDENTIFIER)
+		return false;
+	if (ahead(parser, 1)->kind == TOKEN_ASSIGN)
+		return true;
+	/* hint.strategy = ... */
+	return ahead(parser, 1)->kind == TOKEN_DOT && ahead(parser, 2)->kind == TOKEN_IDENTIFIER &&
+	       ahead(parser, 3)->kind == TOKEN_ASSIGN;
+}
+
+/* Reads one name=value parameter; *name and *value point at their texts. */
+static int parameter(struct parser *parser, char *name, size_t size, const struct token **value)
+{
+	snprintf(name, size, "%s", current(parser)->text);
+	advance(parser);
+	if (current(parser)->kind == TOKEN_DOT) {
+		size_t used = strlen(name);
+
+		advance(parser);
+		snprintf(name + used, size - used, ".%s", current(parser)->text);
+		advance(parser);
+	}
+	advance(parser); /* = */
+	*value = current(parser);
+	if ((*value)->kind != TOKEN_IDENTIFIER && (*value)->kind != TOKEN_STRING &&
+	    (*value)->kind != TOKEN_LONG)
+		return fail(parser, "a value after '='");
+	advance(parser);
+	return 0;
+}
+
+static const struct {
+	const char *name;
+	enum join_kind kind;
+} join_kinds[] = {
+	{"innerunique", JOIN_INNERUNIQUE}, {"inner", JOIN_INNER},
+	{"leftouter", JOIN_LEFTOUTER},	   {"rightouter", JOIN_RIGHTOUTER},
+	{"fullouter", JOIN_FULLOUTER},	   {"leftanti", JOIN_LEFTANTI},
+	{"anti", JOIN_LEFTANTI},	   {"leftantisemi", JOIN_LEFTANTI},
+	{"rightanti", JOIN_RIGHTANTI},	   {"rightantisemi", JOIN_RIGHTANTI},
+	{"leftsemi", JOIN_LEFTSEMI},	   {"rightsemi", JOIN_RIGHTSEMI},
+};
+
+/* $left.Name or $right.Name: which side, or 0. */
+static int join_side(const struct ast *ast)
+{
+	if (ast->kind != AST_MEMBER || ast->member.base->kind != AST_NAME)
+		return 0;
+	if (strcmp(ast->member.base->name, "$left") == 0)
+		return 1;
+	if (strcmp(ast->member.base->name, "$right") == 0)
+		return 2;
+	return 0;
+}
+
+/* One condition of on: Name, or $left.A == $right.B (either order), and-ed. */
+static int join_condition(struct parser *parser, const struct ast *ast, struct ast_join *join,
+			  size_t *capacity)
+{
+	struct ast_join_key key;
+
+	if (ast->kind == AST_BINARY && ast->binary.op == OP_AND) {
+		if (join_condition(parser, ast->binary.left, join, capacity) < 0)
+			return -EINVAL;
+		return join_condition(parser, ast->binary.right, join, capacity);
+	}
+	if (ast->kind == AST_NAME && ast->name[0] != '$') {
+		key = (struct ast_join_key){ast->name, ast->name, ast->offset, ast->offset};
+	} else if (ast->kind == AST_BINARY && ast->binary.op == OP_EQ &&
+		   join_side(ast->binary.left) + join_side(ast->binary.right) == 3) {
+		const struct ast *left = join_side(ast->binary.left) == 1 ? ast->binary.left
+									  : ast->binary.right;
+		const struct ast *right = left == ast->binary.left ? ast->binary.right
+								    : ast->binary.left;
+
+		key = (struct ast_join_key){left->member.name, right->member.name,
+					    left->member.base->offset, right->member.base->offset};
+	} else {
+		kql_error_set(parser->error, KQL_ERROR_SYNTAX,
+			      ast->kind == AST_MEMBER ? ast->member.base->offset : ast->offset,
+			      "expected a join condition: a column name, or $left.A == $right.B");
+		return -EINVAL;
+	}
+	struct ast_join_key *keys = grow(parser, join->keys, join->key_count, capacity,
+					 sizeof(*keys));
+
+	if (!keys)
+		return -ENOMEM;
+	join->keys = keys;
+	keys[join->key_count++] = key;
+	return 0;
+}
+
+/* join [kind=K] [hint.x=y ...] (Right) on Conditions */
+static int parse_join(struct parser *parser, struct ast_tabop *op)
+{
+	struct ast_join *join = arena_alloc(parser->arena, sizeof(*join));
+	size_t capacity = 0;
+
+	if (!join)
+		return out_of_memory(parser);
+	memset(join, 0, sizeof(*join));
+	op->join = join;
+	while (parameter_ahead(parser)) {
+		char name[64];
+		const struct token *value;
+		size_t offset = current(parser)->offset;
+
+		if (parameter(parser, name, sizeof(name), &value) < 0)
+			return -EINVAL;
+		if (strncmp(name, "hint.", 5) == 0)
+			continue; /* execution hints: no effect on the result */
+		if (strcmp(name, "kind") != 0) {
+			kql_error_set(parser->error, KQL_ERROR_SYNTAX, offset,
+				      "unknown join parameter '%s' (expected kind= or hint.*=)", name);
+			return -EINVAL;
+		}
+		size_t i = 0;
+
+		while (i < sizeof(join_kinds) / sizeof(join_kinds[0]) &&
+		       (value->kind != TOKEN_IDENTIFIER || strcmp(join_kinds[i].name, value->text) != 0))
+			i++;
+		if (i == sizeof(join_kinds) / sizeof(join_kinds[0])) {
+			kql_error_set(parser->error, KQL_ERROR_SYNTAX, value->offset,
+				      "unknown join kind (expected innerunique, inner, leftouter, "
+				      "rightouter, fullouter, leftanti, rightanti, leftsemi, rightsemi)");
+			return -EINVAL;
+		}
+		join->kind = join_kinds[i].kind;
+	}
+	join->right = parse_primary(parser);
+	if (!join->right)
+		return -EINVAL;
+	if (!is_word(current(parser), "on"))
+		return fail(parser, "'on' and the join condition");
+	advance(parser);
+	for (;;) {
+		struct ast *condition = parse_expr(parser);
+
+		if (!condition || join_condition(parser, condition, join, &capacity) < 0)
+			return -EINVAL;
+		if (current(parser)->kind != TOKEN_COMMA)
+			return 0;
+		advance(parser);
+	}
+}
+
+/* [kind=inner|outer] [withsource=Name] [isfuzzy=b] Table, Table... */
+static struct ast_union *parse_union(struct parser *parser)
+{
+	struct ast_union *unite = arena_alloc(parser->arena, sizeof(*unite));
+	size_t capacity = 0;
+
+	if (!unite) {
+		out_of_memory(parser);
+		return NULL;
+	}
+	memset(unite, 0, sizeof(*unite));
+	while (parameter_ahead(parser)) {
+		char name[64];
+		const struct token *value;
+		size_t offset = current(parser)->offset;
+
+		if (parameter(parser, name, sizeof(name), &value) < 0)
+			return NULL;
+		if (strcmp(name, "kind") == 0 && value->kind == TOKEN_IDENTIFIER &&
+		    (strcmp(value->text, "inner") == 0 || strcmp(value->text, "outer") == 0)) {
+			unite->inner = strcmp(value->text, "inner") == 0;
+		} else if (strcmp(name, "withsource") == 0 && value->kind == TOKEN_IDENTIFIER) {
+			unite->source_column = value->text;
+			unite->source_offset = value->offset;
+		} else if (strcmp(name, "isfuzzy") != 0 && strncmp(name, "hint.", 5) != 0) {
+			kql_error_set(parser->error, KQL_ERROR_SYNTAX, offset,
+				      "unknown union parameter '%s' (expected kind=inner|outer, "
+				      "withsource=Name, isfuzzy=)", name);
+			return NULL;
+		}
+	}
+	for (;;) {
+		if (current(parser)->kind == TOKEN_IDENTIFIER && ahead(parser, 1)->kind == TOKEN_STAR &&
+		    adjacent(current(parser), ahead(parser, 1))) {
+			kql_error_set(parser->error, KQL_ERROR_UNSUPPORTED, current(parser)->offset,
+				      "table name wildcards in union are not supported");
+			return NULL;
+		}
+		struct ast *table = parse_primary(parser);
+
+		if (!table || list_push(parser, &unite->tables, &capacity, table) < 0)
+			return NULL;
+		if (current(parser)->kind != TOKEN_COMMA)
+			return unite;
+		advance(parser);
+	}
+}
+
+static struct ast *parse_union_source(struct parser *parser)
+{
+	struct ast *ast = node(parser, AST_UNION, current(parser)->offset);
+
+	if (!ast)
+		return NULL;
+	advance(parser); /* union */
+	ast->unite = parse_union(parser);
+	return ast->unite ? ast : NULL;
+}
+
+/* to typeof(type) after an mv-expand item */
+static int parse_expand_type(struct parser *parser, struct ast_expand_item *item)
+{
+	advance(parser); /* to */
+	if (!is_word(current(parser), "typeof") || ahead(parser, 1)->kind != TOKEN_LPAREN)
+		return fail(parser, "typeof(type) after 'to'");
+	advance(parser);
+	advance(parser);
+	if (current(parser)->kind != TOKEN_IDENTIFIER ||
+	    !type_from_name(current(parser)->text, &item->type))
+		return fail(parser, "a type (string, long, int, real, bool, datetime, timespan, "
+				    "dynamic)");
+	item->typed = true;
+	advance(parser);
+	return expect(parser, TOKEN_RPAREN, "')' after the type");
+}
+
+/* mv-expand [kind=bag|array] [with_itemindex=I] [Name =] Expr [to typeof(T)], ... [limit N] */
+static int parse_expand(struct parser *parser, struct ast_tabop *op, bool legacy)
+{
+	struct ast_expand *expand = arena_alloc(parser->arena, sizeof(*expand));
+	size_t capacity = 0;
+
+	if (!expand)
+		return out_of_memory(parser);
+	memset(expand, 0, sizeof(*expand));
+	/* Kusto: 2147483647 rows per input row; the legacy mvexpand 128 */
+	expand->limit = legacy ? 128 : INT32_MAX;
+	op->expand = expand;
+	while (current(parser)->kind == TOKEN_IDENTIFIER && ahead(parser, 1)->kind == TOKEN_ASSIGN &&
+	       (is_word(current(parser), "kind") || is_word(current(parser), "bagexpansion") ||
+		is_word(current(parser), "with_itemindex"))) {
+		char name[64];
+		const struct token *value;
+
+		if (parameter(parser, name, sizeof(name), &value) < 0)
+			return -EINVAL;
+		if (strcmp(name, "with_itemindex") == 0) {
+			expand->index_column = value->text;
+			expand->index_offset = value->offset;
+		} else if (value->kind == TOKEN_IDENTIFIER && (strcmp(value->text, "bag") == 0 ||
+							       strcmp(value->text, "array") == 0)) {
+			expand->bag_as_array = strcmp(value->text, "array") == 0;
+		} else {
+			kql_error_set(parser->error, KQL_ERROR_SYNTAX, value->offset,
+				      "expected bag or array after '%s='", name);
+			return -EINVAL;
+		}
+	}
+	for (;;) {
+		struct ast_expand_item *items = grow(parser, expand->items, expand->count, &capacity,
+						     sizeof(*items));
+		struct ast_assign assign;
+
+		if (!items)
+			return -ENOMEM;
+		expand->items = items;
+		if (parse_assign(parser, &assign) < 0)
+			return -EINVAL;
+		items[expand->count] = (struct ast_expand_item){assign.name, assign.name_offset,
+								assign.expr, false, VALUE_DYNAMIC};
+		if (is_word(current(parser), "to") &&
+		    parse_expand_type(parser, &items[expand->count]) < 0)
+			return -EINVAL;
+		expand->count++;
+		if (current(parser)->kind != TOKEN_COMMA)
+			break;
+		advance(parser);
+	}
+	if (is_word(current(parser), "limit")) {
+		advance(parser);
+		if (current(parser)->kind != TOKEN_LONG || current(parser)->number < 0)
+			return fail(parser, "a number of rows after 'limit'");
+		expand->limit = current(parser)->number;
+		advance(parser);
+	}
+	return 0;
+}
+
+/* flags=Uims for parse kind=regex */
+static int parse_flags(struct parser *parser, const struct token *value, unsigned *flags)
+{
+	for (const char *c = value->text; *c; c++) {
+		if (*c == 'U')
+			*flags |= KQL_REGEX_UNGREEDY;
+		else if (*c == 'i')
+			*flags |= KQL_REGEX_CASELESS;
+		else if (*c == 's')
+			*flags |= KQL_REGEX_DOTALL;
+		else if (*c == 'm')
+			*flags |= KQL_REGEX_MULTILINE;
+		else {
+			kql_error_set(parser->error, KQL_ERROR_SYNTAX, value->offset,
+				      "unknown regex flag '%c' (expected U, i, s or m)", *c);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static int parse_element_push(struct parser *parser, struct ast_parse *parse, size_t *capacity,
+			      struct ast_parse_element element)
+{
+	struct ast_parse_element *elements = grow(parser, parse->elements, parse->count, capacity,
+						  sizeof(*elements));
+
+	if (!elements)
+		return -ENOMEM;
+	parse->elements = elements;
+	elements[parse->count++] = element;
+	return 0;
+}
+
+/* parse [kind=simple|regex|relaxed [flags=F]] Expr with [*] "text" Column[:type] ... */
+static int parse_parse(struct parser *parser, struct ast_tabop *op, bool where)
+{
+	struct ast_parse *parse = arena_alloc(parser->arena, sizeof(*parse));
+	size_t capacity = 0;
+
+	if (!parse)
+		return out_of_memory(parser);
+	memset(parse, 0, sizeof(*parse));
+	parse->where = where;
+	op->parse = parse;
+	while (parameter_ahead(parser) &&
+	       (is_word(current(parser), "kind") || is_word(current(parser), "flags"))) {
+		char name[64];
+		const struct token *value;
+
+		if (parameter(parser, name, sizeof(name), &value) < 0)
+			return -EINVAL;
+		if (strcmp(name, "flags") == 0) {
+			if (parse_flags(parser, value, &parse->flags) < 0)
+				return -EINVAL;
+		} else if (strcmp(value->text, "simple") == 0) {
+			parse->kind = PARSE_SIMPLE;
+		} else if (strcmp(value->text, "regex") == 0) {
+			parse->kind = PARSE_REGEX;
+		} else if (strcmp(value->text, "relaxed") == 0) {
+			parse->kind = PARSE_RELAXED;
+		} else {
+			kql_error_set(parser->error, KQL_ERROR_SYNTAX, value->offset,
+				      "expected simple, regex or relaxed after 'kind='");
+			return -EINVAL;
+		}
+	}
+	parse->source = parse_additive(parser);
+	if (!parse->source)
+		return -EINVAL;
+	if (!is_word(current(parser), "with"))
+		return fail(parser, "'with' and the pattern after the parsed expression");
+	advance(parser);
+	for (;;) {
+		const struct token *token = current(parser);
+		struct ast_parse_element element = {PARSE_ANY, NULL, 0, NULL, token->offset,
+						    VALUE_STRING};
+
+		if (token->kind == TOKEN_COMMA) {
+			advance(parser);
+			continue;
+		}
+		if (token->kind == TOKEN_STAR) {
+			advance(parser);
+		} else if (token->kind == TOKEN_STRING) {
+			struct ast *text = parse_string_literal(parser);
+
+			if (!text)
+				return -EINVAL;
+			element.kind = PARSE_TEXT;
+			element.text = text->literal.str;
+			element.length = text->literal.len;
+		} else if (token->kind == TOKEN_IDENTIFIER) {
+			element.kind = PARSE_COLUMN;
+			element.name = token->text;
+			advance(parser);
+			if (current(parser)->kind == TOKEN_COLON) {
+				advance(parser);
+				if (current(parser)->kind != TOKEN_IDENTIFIER ||
+				    !type_from_name(current(parser)->text, &element.type))
+					return fail(parser, "a type after ':' (string, long, int, real, "
+							    "bool, datetime, timespan, dynamic)");
+				advance(parser);
+			}
+		} else {
+			break;
+		}
+		if (parse_element_push(parser, parse, &capacity, element) < 0)
+			return -ENOMEM;
+	}
+	if (parse->count == 0)
+		return fail(parser, "a pattern after 'with' (*, \"text\" and column names)");
 	return 0;
 }
 
@@ -1234,7 +1652,8 @@ static int parse_tabop(struct parser *parser, struct ast_tabop *op)
 		}
 		kql_error_set(parser->error, KQL_ERROR_SYNTAX, offset,
 			  "expected a tabular operator after '|' (where, extend, project, "
-			  "summarize, distinct, sort, take, top, count), found '%.60s'",
+			  "summarize, distinct, sort, take, top, count, join, union, mv-expand, "
+			  "parse), found '%.60s'",
 			  name);
 		return -EINVAL;
 	}
@@ -1276,6 +1695,15 @@ static int parse_tabop(struct parser *parser, struct ast_tabop *op)
 		return parse_sort_keys(parser, op, true);
 	case TABOP_COUNT:
 		return 0;
+	case TABOP_JOIN:
+		return parse_join(parser, op);
+	case TABOP_UNION:
+		op->unite = parse_union(parser);
+		return op->unite ? 0 : -EINVAL;
+	case TABOP_MV_EXPAND:
+		return parse_expand(parser, op, strcmp(name, "mvexpand") == 0);
+	case TABOP_PARSE:
+		return parse_parse(parser, op, strcmp(name, "parse-where") == 0);
 	}
 	return -EINVAL;
 }

@@ -199,6 +199,213 @@ static void summarize_expressions(void **state)
 	assert_non_null(strstr(failure.message, "expected an aggregation function"));
 }
 
+#define JOIN_TABLES                                                                          \
+	"let X = datatable(Key:string, Value1:long) ['a',1, 'b',2, 'b',3, 'c',4];\n"          \
+	"let Y = datatable(Key:string, Value2:long) ['b',10, 'c',20, 'c',30, 'd',40];\n"
+
+/* join: the documented example tables X and Y, every kind. */
+static void join_conformance(void **state)
+{
+	static const struct {
+		const char *kind;
+		const char *rows;
+	} kinds[] = {
+		{"", /* innerunique, the default: the first left row of each key */
+		 "{\"Key\":\"b\",\"Value1\":2,\"Key1\":\"b\",\"Value2\":10}\n"
+		 "{\"Key\":\"c\",\"Value1\":4,\"Key1\":\"c\",\"Value2\":20}\n"
+		 "{\"Key\":\"c\",\"Value1\":4,\"Key1\":\"c\",\"Value2\":30}\n"},
+		{"kind=inner",
+		 "{\"Key\":\"b\",\"Value1\":2,\"Key1\":\"b\",\"Value2\":10}\n"
+		 "{\"Key\":\"b\",\"Value1\":3,\"Key1\":\"b\",\"Value2\":10}\n"
+		 "{\"Key\":\"c\",\"Value1\":4,\"Key1\":\"c\",\"Value2\":20}\n"
+		 "{\"Key\":\"c\",\"Value1\":4,\"Key1\":\"c\",\"Value2\":30}\n"},
+		{"kind=leftouter",
+		 "{\"Key\":\"a\",\"Value1\":1,\"Key1\":\"\",\"Value2\":null}\n"
+		 "{\"Key\":\"b\",\"Value1\":2,\"Key1\":\"b\",\"Value2\":10}\n"
+		 "{\"Key\":\"b\",\"Value1\":3,\"Key1\":\"b\",\"Value2\":10}\n"
+		 "{\"Key\":\"c\",\"Value1\":4,\"Key1\":\"c\",\"Value2\":20}\n"
+		 "{\"Key\":\"c\",\"Value1\":4,\"Key1\":\"c\",\"Value2\":30}\n"},
+		{"kind=rightouter",
+		 "{\"Key\":\"b\",\"Value1\":2,\"Key1\":\"b\",\"Value2\":10}\n"
+		 "{\"Key\":\"b\",\"Value1\":3,\"Key1\":\"b\",\"Value2\":10}\n"
+		 "{\"Key\":\"c\",\"Value1\":4,\"Key1\":\"c\",\"Value2\":20}\n"
+		 "{\"Key\":\"c\",\"Value1\":4,\"Key1\":\"c\",\"Value2\":30}\n"
+		 "{\"Key\":\"\",\"Value1\":null,\"Key1\":\"d\",\"Value2\":40}\n"},
+		{"kind=fullouter",
+		 "{\"Key\":\"a\",\"Value1\":1,\"Key1\":\"\",\"Value2\":null}\n"
+		 "{\"Key\":\"b\",\"Value1\":2,\"Key1\":\"b\",\"Value2\":10}\n"
+		 "{\"Key\":\"b\",\"Value1\":3,\"Key1\":\"b\",\"Value2\":10}\n"
+		 "{\"Key\":\"c\",\"Value1\":4,\"Key1\":\"c\",\"Value2\":20}\n"
+		 "{\"Key\":\"c\",\"Value1\":4,\"Key1\":\"c\",\"Value2\":30}\n"
+		 "{\"Key\":\"\",\"Value1\":null,\"Key1\":\"d\",\"Value2\":40}\n"},
+		{"kind=leftanti", "{\"Key\":\"a\",\"Value1\":1}\n"},
+		{"kind=anti", "{\"Key\":\"a\",\"Value1\":1}\n"},
+		{"kind=leftantisemi", "{\"Key\":\"a\",\"Value1\":1}\n"},
+		{"kind=rightanti", "{\"Key\":\"d\",\"Value2\":40}\n"},
+		{"kind=rightantisemi", "{\"Key\":\"d\",\"Value2\":40}\n"},
+		{"kind=leftsemi",
+		 "{\"Key\":\"b\",\"Value1\":2}\n{\"Key\":\"b\",\"Value1\":3}\n"
+		 "{\"Key\":\"c\",\"Value1\":4}\n"},
+		{"kind=rightsemi",
+		 "{\"Key\":\"b\",\"Value2\":10}\n{\"Key\":\"c\",\"Value2\":20}\n"
+		 "{\"Key\":\"c\",\"Value2\":30}\n"},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		char query[512];
+
+		snprintf(query, sizeof(query), JOIN_TABLES "X | join %s Y on Key", kinds[i].kind);
+		expect_json(query, "", kinds[i].rows);
+	}
+	/* $left/$right, hints, several keys, a parenthesized right side */
+	expect_json(JOIN_TABLES "X | join kind=inner hint.strategy=broadcast (Y | where Value2 > 15) "
+		    "on $left.Key == $right.Key",
+		    "",
+		    "{\"Key\":\"c\",\"Value1\":4,\"Key1\":\"c\",\"Value2\":20}\n"
+		    "{\"Key\":\"c\",\"Value1\":4,\"Key1\":\"c\",\"Value2\":30}\n");
+	expect_json(JOIN_TABLES "X | extend V = Value1 * 10 | join kind=inner Y on "
+		    "$left.V == $right.Value2",
+		    "",
+		    "{\"Key\":\"a\",\"Value1\":1,\"V\":10,\"Key1\":\"b\",\"Value2\":10}\n"
+		    "{\"Key\":\"b\",\"Value1\":2,\"V\":20,\"Key1\":\"c\",\"Value2\":20}\n"
+		    "{\"Key\":\"b\",\"Value1\":3,\"V\":30,\"Key1\":\"c\",\"Value2\":30}\n"
+		    "{\"Key\":\"c\",\"Value1\":4,\"V\":40,\"Key1\":\"d\",\"Value2\":40}\n");
+	expect_json(JOIN_TABLES "X | extend V = Value1 * 10 | join kind=inner Y on Key, "
+		    "$left.V == $right.Value2",
+		    "", "");
+}
+
+/* join within DeviceProcessEvents: a parent and the child it started. */
+static void join_process_tree(void **state)
+{
+	static const char rows[] =
+		"{\"Timestamp\":\"2026-11-28T10:00:00Z\",\"DeviceId\":\"d\",\"ProcessId\":10,"
+		"\"FileName\":\"cmd.exe\",\"InitiatingProcessId\":1}\n"
+		"{\"Timestamp\":\"2026-11-28T10:00:01Z\",\"DeviceId\":\"d\",\"ProcessId\":11,"
+		"\"FileName\":\"rport.exe\",\"InitiatingProcessId\":10}\n"
+		"{\"Timestamp\":\"2026-11-28T10:00:02Z\",\"DeviceId\":\"e\",\"ProcessId\":12,"
+		"\"FileName\":\"rport.exe\",\"InitiatingProcessId\":10}\n";
+
+	(void)state;
+	expect_json("DeviceProcessEvents | where FileName == 'cmd.exe' | project DeviceId, "
+		    "ParentId = ProcessId | join kind=inner (DeviceProcessEvents | where FileName "
+		    "has 'rport' | project DeviceId, InitiatingProcessId, Child = FileName) on "
+		    "DeviceId, $left.ParentId == $right.InitiatingProcessId | project DeviceId, Child",
+		    rows, "{\"DeviceId\":\"d\",\"Child\":\"rport.exe\"}\n");
+}
+
+/* union: outer (all columns), inner, withsource, as a source and an operator. */
+static void union_conformance(void **state)
+{
+	(void)state;
+	expect_json("let T = datatable(a:long, b:string)[1, 'x'];\n"
+		    "let U = datatable(a:long, c:real)[2, 2.5];\n"
+		    "union T, U",
+		    "", "{\"a\":1,\"b\":\"x\",\"c\":null}\n{\"a\":2,\"b\":\"\",\"c\":2.5}\n");
+	expect_json("let T = datatable(a:long, b:string)[1, 'x'];\n"
+		    "let U = datatable(a:long, c:real)[2, 2.5];\n"
+		    "union kind=inner withsource=Source T, U",
+		    "", "{\"Source\":\"T\",\"a\":1}\n{\"Source\":\"U\",\"a\":2}\n");
+	expect_json("let T = datatable(a:long)[1];\n"
+		    "T | union (T | extend a = a + 1), (datatable(a:long)[3]) | summarize sum(a)",
+		    "", "{\"sum_a\":6}\n");
+	expect_json("union DeviceProcessEvents, (DeviceProcessEvents | where DeviceName == 'h1') "
+		    "| summarize count() by DeviceName",
+		    three_rows, "{\"DeviceName\":\"h1\",\"count_\":4}\n"
+				"{\"DeviceName\":\"h2\",\"count_\":1}\n");
+}
+
+/* mv-expand: the documented examples (arrays, bags zipped, index, typeof). */
+static void expand_conformance(void **state)
+{
+	(void)state;
+	expect_json("datatable(a:int, b:dynamic)[1, dynamic([10, 20]), 2, dynamic(['a', 'b'])] "
+		    "| mv-expand b",
+		    "", "{\"a\":1,\"b\":10}\n{\"a\":1,\"b\":20}\n{\"a\":2,\"b\":\"a\"}\n"
+			"{\"a\":2,\"b\":\"b\"}\n");
+	expect_json("datatable(a:int, b:dynamic, c:dynamic)[1, dynamic({'prop1': 'a1', 'prop2': "
+		    "'b1'}), dynamic([5, 4, 3])] | mv-expand b, c",
+		    "",
+		    "{\"a\":1,\"b\":{\"prop1\":\"a1\"},\"c\":5}\n"
+		    "{\"a\":1,\"b\":{\"prop2\":\"b1\"},\"c\":4}\n"
+		    "{\"a\":1,\"b\":null,\"c\":3}\n");
+	expect_json("datatable(x:dynamic)[dynamic([1, 2, 3, 4])] | mv-expand with_itemindex=Index x",
+		    "", "{\"x\":1,\"Index\":0}\n{\"x\":2,\"Index\":1}\n{\"x\":3,\"Index\":2}\n"
+			"{\"x\":4,\"Index\":3}\n");
+	expect_json("datatable(a:string, b:dynamic, c:dynamic)['Constant', dynamic([1, 2]), "
+		    "dynamic([6, 'x'])] | mv-expand b, c to typeof(int)",
+		    "", "{\"a\":\"Constant\",\"b\":1,\"c\":6}\n"
+			"{\"a\":\"Constant\",\"b\":2,\"c\":null}\n");
+	expect_json("datatable(b:dynamic)[dynamic({'k': 1})] | mv-expand kind=array b",
+		    "", "{\"b\":[\"k\",1]}\n");
+	/* null: one row; an empty array: none; limit; the legacy mvexpand */
+	expect_json("datatable(a:long, b:dynamic)[1, dynamic(null), 2, dynamic([]), 3, dynamic([7, 8, 9])] "
+		    "| mv-expand b limit 2",
+		    "", "{\"a\":1,\"b\":null}\n{\"a\":3,\"b\":7}\n{\"a\":3,\"b\":8}\n");
+	expect_json("datatable(a:long)[1] | extend s = split('x,y', ',') | mvexpand s to typeof(string)",
+		    "", "{\"a\":1,\"s\":\"x\"}\n{\"a\":1,\"s\":\"y\"}\n");
+	expect_json("datatable(a:long)[1] | mv-expand Part = split('x,y', ',')",
+		    "", "{\"a\":1,\"Part\":\"x\"}\n{\"a\":1,\"Part\":\"y\"}\n");
+}
+
+/* parse: simple, regex and relaxed kinds, parse-where. */
+static void parse_conformance(void **state)
+{
+	static const char events[] =
+		"let Traces = datatable(EventText:string) [\n"
+		"'Event: NotifySliceRelease (resourceName=PipelineScheduler, totalSlices=27, "
+		"sliceNumber=23, lockTime=02/17/2016 08:40:01)',\n"
+		"'Event: NotifySliceRelease (resourceName=PipelineScheduler, totalSlices=x, "
+		"sliceNumber=16, lockTime=02/17/2016 08:40:00)',\n"
+		"'nothing here'];\n";
+	char query[1024];
+
+	(void)state;
+	snprintf(query, sizeof(query), "%s%s", events,
+		 "Traces | parse EventText with * 'resourceName=' resourceName ', totalSlices=' "
+		 "totalSlices:long * 'sliceNumber=' sliceNumber:long * 'lockTime=' lockTime ')' * "
+		 "| project resourceName, totalSlices, sliceNumber, lockTime");
+	expect_json(query, "",
+		    "{\"resourceName\":\"PipelineScheduler\",\"totalSlices\":27,\"sliceNumber\":23,"
+		    "\"lockTime\":\"02/17/2016 08:40:01\"}\n"
+		    "{\"resourceName\":\"\",\"totalSlices\":null,\"sliceNumber\":null,\"lockTime\":\"\"}\n"
+		    "{\"resourceName\":\"\",\"totalSlices\":null,\"sliceNumber\":null,\"lockTime\":\"\"}\n");
+	snprintf(query, sizeof(query), "%s%s", events,
+		 "Traces | parse kind=relaxed EventText with * 'resourceName=' resourceName "
+		 "', totalSlices=' totalSlices:long * 'sliceNumber=' sliceNumber:long * | project "
+		 "resourceName, totalSlices, sliceNumber");
+	expect_json(query, "",
+		    "{\"resourceName\":\"PipelineScheduler\",\"totalSlices\":27,\"sliceNumber\":23}\n"
+		    "{\"resourceName\":\"PipelineScheduler\",\"totalSlices\":null,\"sliceNumber\":16}\n"
+		    "{\"resourceName\":\"\",\"totalSlices\":null,\"sliceNumber\":null}\n");
+	snprintf(query, sizeof(query), "%s%s", events,
+		 "Traces | parse kind=regex EventText with \"[a-zA-Z]*=\" resourceName @', "
+		 "totalSlices=\\s*\\d+\\s*.*sliceNumber=' sliceNumber:long \".*\" | project "
+		 "resourceName, sliceNumber");
+	expect_json(query, "",
+		    "{\"resourceName\":\"\",\"sliceNumber\":null}\n"
+		    "{\"resourceName\":\"\",\"sliceNumber\":null}\n"
+		    "{\"resourceName\":\"\",\"sliceNumber\":null}\n");
+	snprintf(query, sizeof(query), "%s%s", events,
+		 "Traces | parse kind=regex EventText with \".*resourceName=\" resourceName @', "
+		 "totalSlices=\\s*\\d+\\s*.*sliceNumber=' sliceNumber:long \".*\" | project "
+		 "resourceName, sliceNumber");
+	expect_json(query, "",
+		    "{\"resourceName\":\"PipelineScheduler\",\"sliceNumber\":23}\n"
+		    "{\"resourceName\":\"\",\"sliceNumber\":null}\n"
+		    "{\"resourceName\":\"\",\"sliceNumber\":null}\n");
+	snprintf(query, sizeof(query), "%s%s", events,
+		 "Traces | parse-where EventText with * 'totalSlices=' totalSlices:long * "
+		 "| project totalSlices");
+	expect_json(query, "", "{\"totalSlices\":27}\n");
+	/* a hunting query's shape: a column at the end takes the rest */
+	expect_json("datatable(c:string)['powershell -ep bypass -enc ZABpAHIA'] | parse c with * "
+		    "'-enc ' Encoded | extend Decoded = base64_decode_tostring(Encoded) | project "
+		    "Encoded, Decoded",
+		    "", "{\"Encoded\":\"ZABpAHIA\",\"Decoded\":\"d\\u0000i\\u0000r\\u0000\"}\n");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -209,6 +416,11 @@ int main(void)
 		cmocka_unit_test(column_ifexists_conformance),
 		cmocka_unit_test(time_generated_alias),
 		cmocka_unit_test(summarize_expressions),
+		cmocka_unit_test(join_conformance),
+		cmocka_unit_test(join_process_tree),
+		cmocka_unit_test(union_conformance),
+		cmocka_unit_test(expand_conformance),
+		cmocka_unit_test(parse_conformance),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -52,8 +52,21 @@ static void syntax_errors(void **state)
 		     "expected ':' after a property name");
 	expect_error("DeviceProcessEvents | where a # b", KQL_ERROR_SYNTAX, 1, 31,
 		     "unexpected character '#'");
-	expect_error("DeviceProcessEvents | join (x) on y", KQL_ERROR_UNSUPPORTED, 1, 23,
-		     "'join' operator is not supported");
+	expect_error("DeviceProcessEvents | lookup (x) on y", KQL_ERROR_UNSUPPORTED, 1, 23,
+		     "'lookup' operator is not supported");
+	expect_error("DeviceProcessEvents | make-series count() on Timestamp step 1h",
+		     KQL_ERROR_UNSUPPORTED, 1, 23, "'make-series' operator is not supported");
+	expect_error("DeviceProcessEvents | join kind=sideways (x) on y", KQL_ERROR_SYNTAX, 1, 33,
+		     "unknown join kind");
+	expect_error("DeviceProcessEvents | join (DeviceProcessEvents) on $left.A = $right.B",
+		     KQL_ERROR_SYNTAX, 1, 53, "expected a join condition");
+	expect_error("DeviceProcessEvents | join (DeviceProcessEvents) FileName", KQL_ERROR_SYNTAX, 1,
+		     50, "expected 'on'");
+	expect_error("union Device*", KQL_ERROR_UNSUPPORTED, 1, 7, "wildcards");
+	expect_error("DeviceProcessEvents | parse FileName with", KQL_ERROR_SYNTAX, 1, 42,
+		     "expected a pattern after 'with'");
+	expect_error("DeviceProcessEvents | mv-expand x to string", KQL_ERROR_SYNTAX, 1, 38,
+		     "typeof(type) after 'to'");
 	expect_error("DeviceProcessEvents; DeviceProcessEvents", KQL_ERROR_UNSUPPORTED, 1, 22,
 		     "one tabular expression");
 }
@@ -74,6 +87,26 @@ static void name_errors(void **state)
 		     "unknown column 'Nope'");
 	expect_error("let t = now(); DeviceProcessEvents | where T > 1", KQL_ERROR_NAME, 1, 44,
 		     "did you mean 't'?");
+}
+
+/* join, union, mv-expand and parse check their names and types. */
+static void tabular_errors(void **state)
+{
+	(void)state;
+	expect_error("DeviceProcessEvents | join (DeviceProcessEvents) on Nope", KQL_ERROR_NAME, 1,
+		     53, "unknown column 'Nope' on the left side of the join");
+	expect_error("DeviceProcessEvents | join (DeviceProcessEvents | project A = 1) on "
+		     "$left.FileName == $right.B",
+		     KQL_ERROR_NAME, 1, 87, "unknown column 'B' on the right side");
+	expect_error("DeviceProcessEvents | join (DeviceProcessEvents) on $left.FileName == "
+		     "$right.FileSize",
+		     KQL_ERROR_TYPE, 1, 53, "differ in type");
+	expect_error("DeviceProcessEvents | join (DeviceNetworkEvents) on DeviceId",
+		     KQL_ERROR_UNSUPPORTED_TABLE, 1, 29, "DeviceNetworkEvents");
+	expect_error("union DeviceProcessEvents, (datatable(FileName:long)[1])", KQL_ERROR_UNSUPPORTED,
+		     1, 1, "column 'FileName' is a string in one table and a long");
+	expect_error("DeviceProcessEvents | parse kind=regex FileName with '(' x", KQL_ERROR_TYPE, 1,
+		     54, "missing closing parenthesis");
 }
 
 static void type_errors(void **state)
@@ -127,6 +160,44 @@ static void syntax_before_tables(void **state)
 		     "expected an expression");
 }
 
+/* Another error first: the tables rmmhunt does not fill are still named. */
+static void unsupported_tables_named(void **state)
+{
+	(void)state;
+	expect_error("let s = DeviceFileCertificateInfo | distinct SHA1;\n"
+		     "DeviceProcessEvents | where (",
+		     KQL_ERROR_SYNTAX, 2, 30,
+		     "(the query also reads DeviceFileCertificateInfo, not filled by rmmhunt)");
+	expect_error("DeviceProcessEvents | where Nope == 1 | join (DeviceNetworkEvents | take 1) "
+		     "on DeviceId",
+		     KQL_ERROR_NAME, 1, 29, "also reads DeviceNetworkEvents");
+}
+
+/* A very long line is cut around the spot, never printed whole. */
+static void long_lines(void **state)
+{
+	char text[4096];
+	size_t used = (size_t)snprintf(text, sizeof(text), "DeviceProcessEvents | where ");
+
+	(void)state;
+	for (int i = 0; i < 300; i++)
+		text[used++] = '(';
+	text[used] = '\0';
+	struct kql_error error = test_compile_error(text);
+	char *formatted = kql_error_format(&error, text, strlen(text), "q");
+
+	assert_non_null(strstr(error.message, "nested too deep"));
+	assert_true(strlen(formatted) < 500);
+	assert_non_null(strstr(formatted, "\n    …((((("));
+	/* the caret stays under the spot */
+	const char *source = strstr(formatted, "\n    ") + 5;
+	const char *caret = strrchr(formatted, '^');
+	const char *caret_line = strchr(source, '\n') + 1;
+
+	assert_true(caret - caret_line > 90);
+	free(formatted);
+}
+
 static void caret_format(void **state)
 {
 	(void)state;
@@ -156,6 +227,8 @@ int main(void)
 		cmocka_unit_test(syntax_errors),	cmocka_unit_test(name_errors),
 		cmocka_unit_test(type_errors),		cmocka_unit_test(unsupported_tables),
 		cmocka_unit_test(syntax_before_tables), cmocka_unit_test(caret_format),
+		cmocka_unit_test(tabular_errors),	cmocka_unit_test(unsupported_tables_named),
+		cmocka_unit_test(long_lines),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
