@@ -643,6 +643,19 @@ static int compile_aggregate(struct compiler *compiler, struct pipeline *pipelin
 	return 0;
 }
 
+/* The name an aggregation call gets when nothing names it: count_, set_X, dcount_X... */
+static const char *aggregate_default_name(struct compiler *compiler, const struct ast *call)
+{
+	const struct aggregate_name *aggregate = find_aggregate(call->call.name);
+	const char *base = call->call.args.count ? source_name(call->call.args.items[0]) : NULL;
+	char name[96];
+
+	if (!aggregate || (call->call.args.count && !base))
+		return NULL;
+	snprintf(name, sizeof(name), "%s%s", aggregate->prefix, base ? base : "");
+	return arena_strndup(&compiler->query->arena, name, strlen(name));
+}
+
 /*
  * The map stage after a summarize whose items hold expressions: keys and
  * plain aggregations pass through, each expression item is compiled over
@@ -693,6 +706,9 @@ static int summarize_expressions(struct compiler *compiler, struct pipeline *pip
 
 		if (!expr)
 			break;
+		/* tostring(make_set(X)) is named as make_set(X) alone would be: set_X */
+		if (!name && next == j + 1)
+			name = aggregate_default_name(compiler, items[j].expr);
 		if (!name)
 			name = kql_default_name(compiler, &stage->output, NULL, assign->expr->offset);
 		if (!name || kql_output_add(compiler, &stage->output, name, assign->name != NULL,

@@ -1,7 +1,7 @@
 /*
  * functions_text.c - KQL's text functions beyond the basic ones of
- * functions.c: indexof, countof, base64 encoding and decoding, and
- * replace_regex (with its legacy form replace).  Each follows its Kusto
+ * functions.c: indexof, countof, base64 encoding and decoding,
+ * replace_regex (with its legacy form replace) and parse_command_line.  Each follows its Kusto
  * documentation; positions count characters, not bytes.  The table at the
  * end is searched by kql_function_find() after functions.c's own.
  */
@@ -399,6 +399,105 @@ static void eval_replace(struct eval_context *context, const struct expr *call,
 	}
 }
 
+/* ---- parse_command_line ------------------------------------------------------ */
+
+static int check_parse_command_line(struct expr *call, char *message, size_t size)
+{
+	const struct expr *kind = call->call.args[1];
+
+	if (kind->kind != EXPR_CONST || kind->type != VALUE_STRING ||
+	    strcmp(kind->constant.str, "windows") != 0) {
+		snprintf(message, size,
+			 "parse_command_line(): the parser must be the constant 'windows'");
+		return -EINVAL;
+	}
+	return check_returns(call, VALUE_DYNAMIC);
+}
+
+static bool is_blank(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+/*
+ * One argument of a Windows command line from text[*at] (CommandLineToArgvW
+ * rules): 2n backslashes and a quote are n backslashes and a quote that
+ * opens or closes quoting, 2n+1 and a quote n backslashes and a literal
+ * quote, other backslashes are themselves; "" inside quotes is a quote.
+ * The program name (first) only knows quotes.
+ */
+static size_t command_argument(const char *text, size_t length, size_t *at, char *out,
+			       bool first)
+{
+	size_t used = 0, i = *at;
+	bool quoted = false;
+
+	while (i < length && (quoted || !is_blank(text[i]))) {
+		if (text[i] == '"') {
+			if (!first && quoted && i + 1 < length && text[i + 1] == '"') {
+				out[used++] = '"';
+				i += 2;
+				continue;
+			}
+			quoted = !quoted;
+			i++;
+			continue;
+		}
+		if (text[i] != '\\' || first) {
+			out[used++] = text[i++];
+			continue;
+		}
+		size_t backslashes = 0;
+
+		while (i < length && text[i] == '\\') {
+			backslashes++;
+			i++;
+		}
+		bool quote = i < length && text[i] == '"';
+		size_t kept = quote ? backslashes / 2 : backslashes;
+
+		memset(out + used, '\\', kept);
+		used += kept;
+		if (quote && backslashes % 2 == 1) {
+			out[used++] = '"';
+			i++;
+		}
+	}
+	*at = i;
+	return used;
+}
+
+/* parse_command_line(text, 'windows'): the arguments as a dynamic array of strings. */
+static void eval_parse_command_line(struct eval_context *context, const struct expr *call,
+				    struct value *args, struct value *out)
+{
+	(void)call;
+	struct value text = kql_text_of(context, &args[0]);
+	char *argument = kql_scratch_string(context, text.len);
+	json_t *array = json_array();
+	size_t at = 0;
+
+	if (!argument) {
+		json_decref(array);
+		*out = kql_value_null(VALUE_DYNAMIC);
+		return;
+	}
+	for (bool first = true; array; first = false) {
+		while (at < text.len && is_blank(text.str[at]))
+			at++;
+		if (at >= text.len)
+			break;
+		size_t length = command_argument(text.str, text.len, &at, argument, first);
+		json_t *item = kql_json_string_lossy(argument, length);
+
+		if (!item || json_array_append_new(array, item) < 0) {
+			json_decref(array);
+			array = NULL;
+		}
+	}
+	kql_dynamic_result(context, array, out);
+}
+
 const struct function kql_text_functions[] = {
 	{"indexof", 2, 5, VALUE_LONG, false, check_indexof, eval_indexof},
 	{"countof", 2, 3, VALUE_LONG, false, check_countof, eval_countof},
@@ -409,6 +508,8 @@ const struct function kql_text_functions[] = {
 	{"base64_encodestring", 1, 1, VALUE_STRING, false, NULL, eval_base64_encode_tostring},
 	{"replace_regex", 3, 3, VALUE_STRING, false, check_replace, eval_replace},
 	{"replace", 3, 3, VALUE_STRING, false, check_replace, eval_replace},
+	{"parse_command_line", 2, 2, VALUE_DYNAMIC, false, check_parse_command_line,
+	 eval_parse_command_line},
 };
 
 const size_t kql_text_function_count = sizeof(kql_text_functions) / sizeof(kql_text_functions[0]);

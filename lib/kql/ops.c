@@ -138,6 +138,25 @@ static bool inside_character(const unsigned char *haystack, size_t length, size_
 #define ONES 0x0101010101010101ULL
 #define HIGHS 0x8080808080808080ULL
 
+/* Is every byte below 0x80? */
+static inline bool is_ascii(const unsigned char *text, size_t length)
+{
+	size_t i = 0;
+
+	for (; i + 8 <= length; i += 8) {
+		uint64_t word;
+
+		memcpy(&word, text + i, sizeof(word));
+		if (word & HIGHS)
+			return false;
+	}
+	for (; i < length; i++) {
+		if (text[i] >= 0x80)
+			return false;
+	}
+	return true;
+}
+
 /*
  * The one search routine.  fold: the needle is folded and the haystack is
  * folded as it is read.  chars: compare character by character (always when
@@ -170,10 +189,19 @@ static inline bool search(const unsigned char *haystack, size_t haystack_length,
 		last = 0;
 		break;
 	case KQL_MATCH_ENDSWITH:
-		if (!fold)
+		if (!fold) {
 			first = last;
-		else if (haystack_length > 3 * needle_length)
+			break;
+		}
+		if (haystack_length > 3 * needle_length)
 			first = haystack_length - 3 * needle_length;
+		/* an ASCII needle against an ASCII tail can only end-match one way */
+		if (is_ascii(needle, needle_length) &&
+		    is_ascii(haystack + first, haystack_length - first)) {
+			if (needle_length > haystack_length)
+				return false;
+			first = last = haystack_length - needle_length;
+		}
 		break;
 	default:
 		break;

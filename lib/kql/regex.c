@@ -219,6 +219,7 @@ static int translate(const char *pattern, size_t length, char *out, size_t *used
 		switch (c) {
 		case '[':
 			in_class = true;
+			after_repeat = false;
 			out[(*used)++] = c;
 			if (i + 1 < length && pattern[i + 1] == '^')
 				out[(*used)++] = pattern[++i];
