@@ -172,17 +172,27 @@ struct expr *kql_column_ref(struct compiler *compiler, const struct relation *ro
 	return expr;
 }
 
+/* An empty map stage with room for capacity output columns. */
+static struct stage *map_stage(struct compiler *compiler, struct pipeline *pipeline,
+			       size_t capacity, size_t offset)
+{
+	struct stage *stage = kql_stage_add(pipeline, STAGE_MAP, offset);
+
+	if (kql_relation_alloc(compiler, &stage->output, capacity, offset) < 0)
+		return NULL;
+	stage->map.exprs = kql_compile_alloc(compiler, (capacity ? capacity : 1) * sizeof(struct expr *),
+					     offset);
+	return stage->map.exprs ? stage : NULL;
+}
+
 /* A map stage that starts as the identity over input. */
 struct stage *kql_map_identity(struct compiler *compiler, struct pipeline *pipeline,
 				  size_t extra, size_t offset)
 {
 	struct relation input = *kql_pipeline_output(pipeline);
-	struct stage *stage = kql_stage_add(pipeline, STAGE_MAP, offset);
+	struct stage *stage = map_stage(compiler, pipeline, input.count + extra, offset);
 
-	if (kql_relation_alloc(compiler, &stage->output, input.count + extra, offset) < 0)
-		return NULL;
-	stage->map.exprs = kql_compile_alloc(compiler, (input.count + extra) * sizeof(struct expr *), offset);
-	if (!stage->map.exprs)
+	if (!stage)
 		return NULL;
 	for (size_t i = 0; i < input.count; i++) {
 		stage->output.columns[i] = input.columns[i];
@@ -249,12 +259,9 @@ static int apply_project(struct compiler *compiler, struct pipeline *pipeline,
 			 const struct ast_tabop *op)
 {
 	struct relation input = *kql_pipeline_output(pipeline);
-	struct stage *stage = kql_stage_add(pipeline, STAGE_MAP, op->offset);
+	struct stage *stage = map_stage(compiler, pipeline, op->item_count, op->offset);
 
-	if (kql_relation_alloc(compiler, &stage->output, op->item_count, op->offset) < 0)
-		return -ENOMEM;
-	stage->map.exprs = kql_compile_alloc(compiler, op->item_count * sizeof(struct expr *), op->offset);
-	if (!stage->map.exprs)
+	if (!stage)
 		return -ENOMEM;
 	for (size_t i = 0; i < op->item_count; i++) {
 		const struct ast_assign *item = &op->items[i];
@@ -328,12 +335,9 @@ static int apply_reshape(struct compiler *compiler, struct pipeline *pipeline,
 		return -ENOMEM;
 	if (pick_columns(compiler, &input, op, picked, order, &count) < 0)
 		return -EINVAL;
-	struct stage *stage = kql_stage_add(pipeline, STAGE_MAP, op->offset);
+	struct stage *stage = map_stage(compiler, pipeline, input.count, op->offset);
 
-	if (kql_relation_alloc(compiler, &stage->output, input.count, op->offset) < 0)
-		return -ENOMEM;
-	stage->map.exprs = kql_compile_alloc(compiler, input.count * sizeof(struct expr *), op->offset);
-	if (!stage->map.exprs)
+	if (!stage)
 		return -ENOMEM;
 	size_t used = 0;
 
@@ -667,12 +671,9 @@ static int summarize_expressions(struct compiler *compiler, struct pipeline *pip
 				 const size_t *owner, const size_t *first_outputs, size_t count)
 {
 	struct relation input = *kql_pipeline_output(pipeline);
-	struct stage *stage = kql_stage_add(pipeline, STAGE_MAP, op->offset);
+	struct stage *stage = map_stage(compiler, pipeline, input.count, op->offset);
 
-	if (kql_relation_alloc(compiler, &stage->output, input.count, op->offset) < 0)
-		return -ENOMEM;
-	stage->map.exprs = kql_compile_alloc(compiler, input.count * sizeof(struct expr *), op->offset);
-	if (!stage->map.exprs)
+	if (!stage)
 		return -ENOMEM;
 	for (size_t k = 0; k < op->by_count; k++) {
 		stage->output.columns[stage->output.count] = input.columns[k];
@@ -1164,6 +1165,10 @@ struct pipeline *kql_compile_tabular(struct compiler *compiler, const struct ast
 	 * expressions), extend one per column; a union source one */
 	for (size_t i = 0; ast->kind == AST_PIPE && i < ast->pipe.op_count; i++)
 		extra += 1 + ast->pipe.ops[i].item_count;
+	/* materialize(T): Kusto caches T for the query; the rows are the same */
+	while (source->kind == AST_CALL && strcmp(source->call.name, "materialize") == 0 &&
+	       source->call.args.count == 1)
+		source = source->call.args.items[0];
 	switch (source->kind) {
 	case AST_UNION: {
 		const struct ast_union *unite = source->unite;
@@ -1223,6 +1228,8 @@ static int add_let(struct compiler *compiler, const char *name, struct expr *sca
 static bool is_tabular_statement(struct compiler *compiler, const struct ast *ast)
 {
 	if (ast->kind == AST_PIPE || ast->kind == AST_DATATABLE || ast->kind == AST_UNION)
+		return true;
+	if (ast->kind == AST_CALL && strcmp(ast->call.name, "materialize") == 0)
 		return true;
 	if (ast->kind != AST_NAME)
 		return false;

@@ -839,35 +839,24 @@ static bool is_aggregate_name(const char *name)
 	return false;
 }
 
-static struct expr *compile_iff(struct compiler *compiler, const struct ast *ast,
-				const struct relation *row)
+/* condition ? then : otherwise, the two branches brought to one type. */
+static struct expr *iff_node(struct compiler *compiler, struct expr *condition, struct expr *then,
+			     struct expr *otherwise, size_t offset)
 {
-	const struct ast_list *args = &ast->call.args;
-
-	if (args->count != 3) {
-		kql_compile_fail(compiler, KQL_ERROR_TYPE, ast->offset,
-			     "%s() takes 3 arguments (condition, then, else), found %zu",
-			     ast->call.name, args->count);
-		return NULL;
-	}
-	struct expr *condition = kql_compile_expr(compiler, args->items[0], row);
-	struct expr *then = condition ? kql_compile_expr(compiler, args->items[1], row) : NULL;
-	struct expr *otherwise = then ? kql_compile_expr(compiler, args->items[2], row) : NULL;
-
-	condition = otherwise ? kql_expr_convert(compiler, condition, VALUE_BOOL) : NULL;
+	condition = kql_expr_convert(compiler, condition, VALUE_BOOL);
 	if (!condition)
 		return NULL;
 	if (then->type != otherwise->type) {
 		if (is_numeric(then->type) && is_numeric(otherwise->type)) {
 			then = kql_expr_convert(compiler, then, VALUE_REAL);
 			otherwise = then ? kql_expr_convert(compiler, otherwise, VALUE_REAL) : NULL;
-		} else if (unify(compiler, &then, &otherwise, ast->offset, "mix") < 0) {
+		} else if (unify(compiler, &then, &otherwise, offset, "mix") < 0) {
 			return NULL;
 		}
 		if (!otherwise)
 			return NULL;
 	}
-	struct expr *expr = kql_expr_new(compiler, EXPR_IFF, then->type, ast->offset);
+	struct expr *expr = kql_expr_new(compiler, EXPR_IFF, then->type, offset);
 
 	if (!expr)
 		return NULL;
@@ -875,6 +864,36 @@ static struct expr *compile_iff(struct compiler *compiler, const struct ast *ast
 	expr->iff.then = then;
 	expr->iff.otherwise = otherwise;
 	return finish_node(compiler, expr);
+}
+
+/*
+ * iff(c, a, b) and case(c1, v1, c2, v2, ..., else): the first true
+ * condition's value, else the last argument (a null condition is not true).
+ */
+static struct expr *compile_iff(struct compiler *compiler, const struct ast *ast,
+				const struct relation *row)
+{
+	const struct ast_list *args = &ast->call.args;
+	bool is_case = strcmp(ast->call.name, "case") == 0;
+
+	if (is_case ? args->count < 3 || args->count % 2 == 0 : args->count != 3) {
+		kql_compile_fail(compiler, KQL_ERROR_TYPE, ast->offset,
+				 is_case ? "%s() takes condition, value pairs and an else value (an odd "
+					   "number of arguments, 3 or more), found %zu"
+					 : "%s() takes 3 arguments (condition, then, else), found %zu",
+				 ast->call.name, args->count);
+		return NULL;
+	}
+	struct expr *result = kql_compile_expr(compiler, args->items[args->count - 1], row);
+
+	for (size_t i = args->count - 1; result && i >= 2; i -= 2) {
+		struct expr *condition = kql_compile_expr(compiler, args->items[i - 2], row);
+		struct expr *then = condition ? kql_compile_expr(compiler, args->items[i - 1], row)
+					      : NULL;
+
+		result = then ? iff_node(compiler, condition, then, result, ast->offset) : NULL;
+	}
+	return result;
 }
 
 /* column_ifexists('name', default): the column when the row has it, else default. */
@@ -919,7 +938,7 @@ static struct expr *compile_call(struct compiler *compiler, const struct ast *as
 	const char *name = ast->call.name;
 	const struct ast_list *args = &ast->call.args;
 
-	if (strcmp(name, "iff") == 0 || strcmp(name, "iif") == 0)
+	if (strcmp(name, "iff") == 0 || strcmp(name, "iif") == 0 || strcmp(name, "case") == 0)
 		return compile_iff(compiler, ast, row);
 	if (strcmp(name, "column_ifexists") == 0)
 		return compile_column_ifexists(compiler, ast, row);

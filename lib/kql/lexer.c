@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/unicode.h"
 #include "kql/internal.h"
 
 struct lexer {
@@ -227,30 +228,6 @@ static int lex_number(struct lexer *lexer, struct token *token)
 	return 0;
 }
 
-static size_t put_utf8(char *out, unsigned long code)
-{
-	if (code < 0x80) {
-		out[0] = (char)code;
-		return 1;
-	}
-	if (code < 0x800) {
-		out[0] = (char)(0xc0 | (code >> 6));
-		out[1] = (char)(0x80 | (code & 0x3f));
-		return 2;
-	}
-	if (code < 0x10000) {
-		out[0] = (char)(0xe0 | (code >> 12));
-		out[1] = (char)(0x80 | ((code >> 6) & 0x3f));
-		out[2] = (char)(0x80 | (code & 0x3f));
-		return 3;
-	}
-	out[0] = (char)(0xf0 | (code >> 18));
-	out[1] = (char)(0x80 | ((code >> 12) & 0x3f));
-	out[2] = (char)(0x80 | ((code >> 6) & 0x3f));
-	out[3] = (char)(0x80 | (code & 0x3f));
-	return 4;
-}
-
 /* One escape after a backslash at position; appends to out. */
 static int lex_escape(struct lexer *lexer, char *out, size_t *used)
 {
@@ -290,7 +267,7 @@ static int lex_escape(struct lexer *lexer, char *out, size_t *used)
 			code = code * 16 + (unsigned long)digit;
 			lexer->position++;
 		}
-		*used += put_utf8(out + *used, code);
+		*used += unicode_encode((uint32_t)code, out + *used);
 		return 0;
 	}
 	default:

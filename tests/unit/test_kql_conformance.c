@@ -78,6 +78,24 @@ static const struct conformance_case replace_cases[] = {
 	 "\"A magic trick can turn a hamster into a dog\""},
 };
 
+/* case(): the documented example, and null conditions. */
+static const struct conformance_case case_cases[] = {
+	{"case(3 <= 5, 'Small', 3 <= 10, 'Medium', 'Large')", "\"Small\""},
+	{"case(7 <= 5, 'Small', 7 <= 10, 'Medium', 'Large')", "\"Medium\""},
+	{"case(15 <= 5, 'Small', 15 <= 10, 'Medium', 'Large')", "\"Large\""},
+	{"case(bool(null), 1, 2)", "2"},
+	{"case(false, 1, true, 2.5, 3)", "2.5"},
+};
+
+static void case_conformance(void **state)
+{
+	(void)state;
+	RUN(case_cases);
+	struct kql_error error = test_compile_error("datatable(x:long)[1] | extend c = case(true, 1)");
+
+	assert_non_null(strstr(error.message, "odd number of arguments"));
+}
+
 static void indexof_conformance(void **state)
 {
 	(void)state;
@@ -406,10 +424,23 @@ static void parse_conformance(void **state)
 		    "", "{\"Encoded\":\"ZABpAHIA\",\"Decoded\":\"d\\u0000i\\u0000r\\u0000\"}\n");
 }
 
+/* materialize(): the same rows, read once. */
+static void materialize_conformance(void **state)
+{
+	(void)state;
+	expect_json("let t = materialize(datatable(a:long)[1, 2]);\nt | union t | count", "",
+		    "{\"Count\":4}\n");
+	expect_json("let t = materialize (DeviceProcessEvents | where DeviceName == 'h1');\n"
+		    "t | join kind=inner t on FileName | count",
+		    three_rows, "{\"Count\":2}\n");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(indexof_conformance),
+		cmocka_unit_test(case_conformance),
+		cmocka_unit_test(materialize_conformance),
 		cmocka_unit_test(countof_conformance),
 		cmocka_unit_test(base64_conformance),
 		cmocka_unit_test(replace_conformance),
