@@ -45,6 +45,8 @@ static int input_next(struct row_input *input, const struct value **row, struct 
 		*row = &input->table->cells[input->position++ * input->table->column_count];
 		return 1;
 	}
+	if (!input->source)
+		return -EINVAL;
 	int status = input->source->next(input->source->context, row);
 
 	if (status < 0) {
@@ -427,6 +429,8 @@ int kql_pipeline_run(const struct kql_query *query, const struct pipeline *pipel
 
 		if (status == 0)
 			status = sink_finish(&sink, slots, now, &next);
+		if (status == 0 && !next)
+			status = -EINVAL;
 		sink_free(&sink);
 		kql_table_free(intermediate);
 		intermediate = NULL;
@@ -467,11 +471,12 @@ int kql_pipeline_execute(const struct kql_query *query, const struct pipeline *p
 		     struct kql_table **out, struct kql_error *error)
 {
 	struct row_input input = {0};
+	const struct kql_table *table = pipeline->constant;
 
-	if (pipeline->constant) {
-		input.table = pipeline->constant;
-	} else if (env->materialized && env->materialized[pipeline->table]) {
-		input.table = env->materialized[pipeline->table];
+	if (!table && env->materialized && pipeline->table >= 0)
+		table = env->materialized[pipeline->table];
+	if (table) {
+		input.table = table;
 	} else {
 		input.source = kql_exec_find_source(query, pipeline->table, env);
 		if (!input.source) {

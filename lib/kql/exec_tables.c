@@ -133,16 +133,19 @@ static int join_rows(struct join_run *run, struct key_index *index, bool *matche
 	const struct join_plan *plan = run->plan;
 	size_t count = plan->key_count;
 	struct value *keys = calloc(count + 1, sizeof(*keys));
-	struct key_index seen = {0};
+	struct key_index unique = {0};
+	struct key_index *seen = NULL; /* innerunique: the left keys seen */
 	int status = keys ? 0 : -ENOMEM;
 
-	if (status == 0 && plan->kind == JOIN_INNERUNIQUE)
-		status = index_init(&seen, run->left->row_count);
+	if (status == 0 && plan->kind == JOIN_INNERUNIQUE) {
+		status = index_init(&unique, run->left->row_count);
+		seen = &unique;
+	}
 	for (size_t l = 0; status == 0 && l < run->left->row_count; l++) {
 		const struct value *left_keys = &run->left_keys[l * count];
 		bool any = false;
 
-		if (plan->kind == JOIN_INNERUNIQUE && seen_before(run, &seen, l))
+		if (seen && seen_before(run, seen, l))
 			continue;
 		if (!keys_null(left_keys, count)) {
 			size_t bucket = keys_hash(left_keys, count) & index->mask;
@@ -165,7 +168,7 @@ static int join_rows(struct join_run *run, struct key_index *index, bool *matche
 			status = emit(run, l, NO_COLUMN);
 	}
 	free(keys);
-	index_free(&seen);
+	index_free(&unique);
 	return status;
 }
 

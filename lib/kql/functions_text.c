@@ -273,8 +273,8 @@ static void eval_base64_encode_tostring(struct eval_context *context, const stru
 			value |= bytes[i + 2];
 		encoded[used++] = base64_alphabet[(value >> 18) & 63];
 		encoded[used++] = base64_alphabet[(value >> 12) & 63];
-		encoded[used++] = left > 1 ? base64_alphabet[(value >> 6) & 63] : '=';
-		encoded[used++] = left > 2 ? base64_alphabet[value & 63] : '=';
+		encoded[used++] = (char)(left > 1 ? base64_alphabet[(value >> 6) & 63] : '=');
+		encoded[used++] = (char)(left > 2 ? base64_alphabet[value & 63] : '=');
 	}
 	encoded[used] = '\0';
 	*out = kql_value_string(encoded, used);

@@ -10,6 +10,7 @@ foreign files) need no agent except the non-root one.
 import csv
 import io
 import json
+import re
 import os
 import shutil
 import subprocess
@@ -279,6 +280,11 @@ def test_usage_errors(tmp_path):
     assert query(tmp_path, "-f", "a.kql", "extra", check=False).returncode == 2
     helped = query(tmp_path, "--help")
     assert "usage: rmmhunt query" in helped.stdout
+    # every rule file the help names exists
+    named = re.findall(r"rules/[\w.-]+\.yaml", helped.stdout)
+    assert named
+    for rule in named:
+        assert (ROOT / rule).is_file(), rule
 
 
 def test_a_non_root_user_gets_a_permission_error_naming_the_file(running):

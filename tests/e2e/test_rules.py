@@ -145,3 +145,38 @@ def test_rport_rule_over_the_whole_generated_set_matches_a_python_count(tmp_path
             expected.setdefault(record["DeviceId"], []).append(record["ReportId"])
     assert {row["DeviceId"]: row["Count"] for row in rows} == \
         {device: len(ids) for device, ids in expected.items()}
+
+
+def test_rules_check_help_and_unknown_options(tmp_path):
+    helped = subprocess.run([str(CLI), "rules", "check", "--help"], capture_output=True, text=True,
+                            timeout=30)
+    assert helped.returncode == 0 and "usage: rmmhunt rules check" in helped.stdout
+    assert "with errors" not in helped.stdout  # not taken for a path
+    unknown = subprocess.run([str(CLI), "rules", "check", "--bogus"], capture_output=True,
+                             text=True, timeout=30)
+    assert unknown.returncode == 2 and "unknown option '--bogus'" in unknown.stderr
+    # a path that starts with '-' after "--"
+    odd = tmp_path / "-rule.yaml"
+    odd.write_text("id: 1\nname: x\nquery: |\n  DeviceProcessEvents | take 1\n")
+    result = subprocess.run([str(CLI), "rules", "check", "--", str(odd)], capture_output=True,
+                            text=True, timeout=30, cwd=tmp_path)
+    assert result.returncode == 0 and result.stdout.startswith("ok "), result.stdout
+
+
+def test_a_file_error_without_a_position_prints_no_zeros(tmp_path):
+    empty = tmp_path / "empty.yaml"
+    empty.write_text("id: 1\nname: no query\n")
+    result, _ = check(empty)
+    assert result.returncode == 1
+    assert ":0:0" not in result.stdout
+    assert "empty.yaml: " in result.stdout
+
+
+def test_an_unsupported_table_is_named_behind_another_error(tmp_path):
+    rule = tmp_path / "both.yaml"
+    rule.write_text("id: 1\nname: both\nquery: |\n"
+                    "  let s = DeviceFileCertificateInfo | distinct SHA1;\n"
+                    "  DeviceProcessEvents | where (\n")
+    result, lines = check(rule)
+    assert lines["both.yaml"][0] == "error"
+    assert "also reads DeviceFileCertificateInfo, not filled by rmmhunt" in result.stdout
