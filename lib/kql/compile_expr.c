@@ -183,21 +183,18 @@ static struct expr *hoist(struct hoist *hoist, struct expr *expr)
 	if (expr->kind == EXPR_CONST || expr->kind == EXPR_SLOT)
 		return expr;
 	if (!(expr->depends & DEPENDS_ROW)) {
-		struct kql_query *query = hoist->compiler->query;
-		struct slot *slots = arena_alloc(&query->arena, (query->slot_count + 1) * sizeof(*slots));
 		struct expr *slot = kql_expr_new(hoist->compiler, EXPR_SLOT, expr->type, expr->offset);
+		long index = slot ? kql_query_add_slot(hoist->compiler->query,
+						       (struct slot){expr, NULL, SET_IN, VALUE_BOOL,
+								     false})
+				  : -ENOMEM;
 
-		if (!slots || !slot) {
+		if (index < 0) {
 			hoist->status = -ENOMEM;
 			return expr;
 		}
-		if (query->slot_count)
-			memcpy(slots, query->slots, query->slot_count * sizeof(*slots));
-		slots[query->slot_count].expr = expr;
-		slot->slot = query->slot_count;
+		slot->slot = (size_t)index;
 		slot->depends = expr->depends;
-		query->slots = slots;
-		query->slot_count++;
 		return slot;
 	}
 	kql_expr_visit(expr, hoist_child, hoist);
@@ -734,21 +731,15 @@ static int compile_set_subquery(struct compiler *compiler, struct expr *expr,
 		return status < 0 ? kql_compile_fail(compiler, KQL_ERROR_NOMEM, item->offset, "out of memory")
 				  : 0;
 	}
-	struct kql_query *query = compiler->query;
-	struct slot *slots = arena_alloc(&query->arena, (query->slot_count + 1) * sizeof(*slots));
-
-	if (!slots)
+	expr->set.set_slot = kql_query_add_slot(compiler->query,
+						(struct slot){NULL, pipeline, expr->set.op,
+							      set_type(expr->set.op, expr->set.left->type),
+							      false});
+	if (expr->set.set_slot < 0)
 		return kql_compile_fail(compiler, KQL_ERROR_NOMEM, item->offset, "out of memory");
-	if (query->slot_count)
-		memcpy(slots, query->slots, query->slot_count * sizeof(*slots));
-	slots[query->slot_count] = (struct slot){NULL, pipeline, expr->set.op,
-						 set_type(expr->set.op, expr->set.left->type), false};
-	expr->set.set_slot = (long)query->slot_count;
-	query->slots = slots;
-	query->slot_count++;
 	expr->depends |= pipeline->depends | DEPENDS_NOW;
 	if (pipeline->depends & DEPENDS_TABLE)
-		query->depends_on_tables = true;
+		compiler->query->depends_on_tables = true;
 	return 0;
 }
 

@@ -17,20 +17,16 @@
 
 long kql_table_slot(struct compiler *compiler, struct pipeline *subquery)
 {
-	struct kql_query *query = compiler->query;
-	struct slot *slots = arena_alloc(&query->arena, (query->slot_count + 1) * sizeof(*slots));
+	long index = kql_query_add_slot(compiler->query,
+					(struct slot){NULL, subquery, SET_IN, VALUE_BOOL, true});
 
-	if (!slots) {
+	if (index < 0) {
 		kql_compile_fail(compiler, KQL_ERROR_NOMEM, subquery->offset, "out of memory");
 		return -1;
 	}
-	if (query->slot_count)
-		memcpy(slots, query->slots, query->slot_count * sizeof(*slots));
-	slots[query->slot_count] = (struct slot){NULL, subquery, SET_IN, VALUE_BOOL, true};
-	query->slots = slots;
 	if (subquery->depends & DEPENDS_TABLE)
-		query->depends_on_tables = true;
-	return (long)query->slot_count++;
+		compiler->query->depends_on_tables = true;
+	return index;
 }
 
 /* ---- join ------------------------------------------------------------------------ */

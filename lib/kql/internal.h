@@ -747,6 +747,7 @@ struct kql_query {
 	struct pipeline *main;
 	struct slot *slots;
 	size_t slot_count;
+	size_t slot_capacity;
 	bool depends_on_tables; /* some slot reads a table */
 	bool row_only;
 	/* row matching when the prefix is only where clauses: time bounds
@@ -777,6 +778,8 @@ struct kql_query {
 	struct value **row_buffers; /* one per map stage of the prefix */
 };
 
+/* Appends a per-execution slot; its index, or -ENOMEM. */
+long kql_query_add_slot(struct kql_query *query, struct slot slot);
 int kql_query_own_json(struct kql_query *query, json_t *json);
 int kql_query_own_regex(struct kql_query *query, struct kql_regex *regex);
 int kql_query_own_set(struct kql_query *query, struct match_set *set);

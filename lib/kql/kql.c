@@ -8,6 +8,7 @@
 
 #include <jansson.h>
 
+#include "base/array.h"
 #include "kql/internal.h"
 
 /* ---- resources a query owns ---------------------------------------------------- */
@@ -21,6 +22,19 @@ static int own(void ***items, size_t *count, size_t *capacity, void *item)
 	*items = grown;
 	(*items)[(*count)++] = item;
 	return 0;
+}
+
+long kql_query_add_slot(struct kql_query *query, struct slot slot)
+{
+	struct slot *slots = arena_array_reserve(&query->arena, query->slots, query->slot_count,
+						 &query->slot_capacity, query->slot_count + 1, 8,
+						 sizeof(*slots));
+
+	if (!slots)
+		return -ENOMEM;
+	query->slots = slots;
+	slots[query->slot_count] = slot;
+	return (long)query->slot_count++;
 }
 
 int kql_query_own_json(struct kql_query *query, json_t *json)
