@@ -160,6 +160,35 @@ def test_time_filters(running):
     assert exact == [[("Timestamp", stamp)]]
 
 
+def test_join_union_and_time_generated_over_the_cache(running):
+    """Microsoft's query shapes over the cache: a self-join on the parent's
+    process id, union of the table with itself, mv-expand and parse, and
+    Sentinel's TimeGenerated for Timestamp."""
+    marker = f"jmark{time.monotonic_ns()}"
+    # two commands, so that the shell forks the child instead of exec-ing it
+    subprocess.run(["/bin/sh", "-c", f"/bin/true {marker} child; :"], check=True)
+    running.wait_for(lambda r: r["ProcessCommandLine"] == f"/bin/true {marker} child")
+    rows = json_rows(running.state_dir,
+                     f"DeviceProcessEvents | where TimeGenerated > ago(1h)"
+                     f" and ProcessCommandLine == '/bin/true {marker} child'"
+                     " | join kind=inner (DeviceProcessEvents | where TimeGenerated > ago(1h)"
+                     f" | where ProcessCommandLine has '{marker}' and ProcessCommandLine has ':'"
+                     " | project ParentId = ProcessId, ParentFile = FileName, DeviceId)"
+                     " on DeviceId, $left.InitiatingProcessId == $right.ParentId"
+                     " | project FileName, ParentFile")
+    assert len(rows) == 1, rows
+    assert dict(rows[0])["FileName"] == "true"
+    assert dict(rows[0])["ParentFile"] in ("sh", "dash")
+    counted = json_rows(running.state_dir,
+                        f"union DeviceProcessEvents, (DeviceProcessEvents | where"
+                        f" ProcessCommandLine has '{marker}')"
+                        f" | where ProcessCommandLine == '/bin/true {marker} child'"
+                        " | mv-expand Word = split(ProcessCommandLine, ' ') to typeof(string)"
+                        " | parse Word with 'jmark' Number:long"
+                        " | where isnotnull(Number) | count")
+    assert counted == [[("Count", 2)]]
+
+
 def test_a_query_completes_while_the_agent_writes_at_full_speed(running):
     marker = f"storm{time.monotonic_ns()}"
     storm = subprocess.Popen(
