@@ -566,6 +566,10 @@ static int compile_aggregate(struct compiler *compiler, struct pipeline *pipelin
 					    "min, max, sum, avg, make_set, make_list, arg_max, arg_min, "
 					    "take_any), found '%s'",
 					    call->call.name);
+		if (call->kind == AST_CALL && kql_kusto_function(call->call.name))
+			return kql_compile_fail(compiler, KQL_ERROR_UNSUPPORTED, call->offset,
+						"the Kusto aggregation '%s' is not supported by rmmhunt",
+						call->call.name);
 		if (call->kind == AST_CALL)
 			return kql_compile_fail(compiler, KQL_ERROR_NAME, call->offset,
 					    "unknown aggregation function '%s'", call->call.name);

@@ -815,6 +815,37 @@ static struct expr *compile_set(struct compiler *compiler, const struct ast *ast
 
 /* ---- calls, members ------------------------------------------------------------------- */
 
+/*
+ * Kusto functions and aggregations rmmhunt does not implement: a query using
+ * one is valid KQL, so the error is "unsupported", not "unknown name".
+ */
+bool kql_kusto_function(const char *name)
+{
+	static const char *const names[] = {
+		"toscalar", "externaldata", "pack", "bag_pack", "pack_all",
+		"make_bag", "make_bag_if", "make_set_if", "make_list_if", "dcountif", "sumif",
+		"avgif", "minif", "maxif", "percentile", "percentiles", "stdev", "variance",
+		"extract_all", "extractjson", "parse_url", "parse_path", "url_decode",
+		"url_encode", "format_datetime", "format_timespan", "datetime_diff",
+		"datetime_add", "dayofweek", "dayofmonth", "hourofday", "startofweek",
+		"startofmonth", "endofday", "getmonth", "getyear", "hash", "hash_sha256",
+		"hash_md5", "array_concat", "array_slice", "array_index_of", "bag_keys",
+		"set_has_element", "set_difference", "set_union", "set_intersect",
+		"strcat_array", "strcat_delim", "reverse", "typeof", "gettype",
+		"round", "abs", "log", "log10", "sqrt", "pow", "exp", "max_of", "min_of",
+		"ipv4_is_private", "ipv4_is_match", "ipv4_is_in_range", "parse_ipv4",
+		"geo_info_from_ip_address", "unixtime_seconds_todatetime", "row_number",
+		"prev", "next", "series_stats", "make_datetime", "make_timespan",
+		"indexof_regex", "new_guid", "rand", "todecimal",
+		"tohex", "zip", "treepath", "base64_encode_fromguid", "base64_decode_toguid",
+	};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (strcmp(names[i], name) == 0)
+			return true;
+	}
+	return false;
+}
+
 static bool is_aggregate_name(const char *name)
 {
 	static const char *const names[] = {
@@ -954,8 +985,12 @@ static struct expr *compile_call(struct compiler *compiler, const struct ast *as
 	const struct function *function = kql_function_find(name);
 
 	if (!function) {
-		kql_compile_fail(compiler, KQL_ERROR_NAME, ast->call.name_offset, "unknown function '%s'",
-			     name);
+		if (kql_kusto_function(name))
+			kql_compile_fail(compiler, KQL_ERROR_UNSUPPORTED, ast->call.name_offset,
+					 "the Kusto function '%s' is not supported by rmmhunt", name);
+		else
+			kql_compile_fail(compiler, KQL_ERROR_NAME, ast->call.name_offset,
+					 "unknown function '%s'", name);
 		return NULL;
 	}
 	if (args->count < function->min_args || args->count > function->max_args) {

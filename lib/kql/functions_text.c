@@ -1,7 +1,8 @@
 /*
  * functions_text.c - KQL's text functions beyond the basic ones of
  * functions.c: indexof, countof, base64 encoding and decoding,
- * replace_regex (with its legacy form replace) and parse_command_line.  Each follows its Kusto
+ * replace_regex (with its legacy form replace), parse_command_line and
+ * pack_array.  Each follows its Kusto
  * documentation; positions count characters, not bytes.  The table at the
  * end is searched by kql_function_find() after functions.c's own.
  */
@@ -498,6 +499,23 @@ static void eval_parse_command_line(struct eval_context *context, const struct e
 	kql_dynamic_result(context, array, out);
 }
 
+/* pack_array(a, ...): a dynamic array of the values. */
+static void eval_pack_array(struct eval_context *context, const struct expr *call,
+			    struct value *args, struct value *out)
+{
+	json_t *array = json_array();
+
+	for (size_t i = 0; array && i < call->call.count; i++) {
+		json_t *item = kql_value_to_json(&args[i]);
+
+		if (!item || json_array_append_new(array, item) < 0) {
+			json_decref(array);
+			array = NULL;
+		}
+	}
+	kql_dynamic_result(context, array, out);
+}
+
 const struct function kql_text_functions[] = {
 	{"indexof", 2, 5, VALUE_LONG, false, check_indexof, eval_indexof},
 	{"countof", 2, 3, VALUE_LONG, false, check_countof, eval_countof},
@@ -510,6 +528,7 @@ const struct function kql_text_functions[] = {
 	{"replace", 3, 3, VALUE_STRING, false, check_replace, eval_replace},
 	{"parse_command_line", 2, 2, VALUE_DYNAMIC, false, check_parse_command_line,
 	 eval_parse_command_line},
+	{"pack_array", 1, 64, VALUE_DYNAMIC, false, NULL, eval_pack_array},
 };
 
 const size_t kql_text_function_count = sizeof(kql_text_functions) / sizeof(kql_text_functions[0]);

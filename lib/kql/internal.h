@@ -507,6 +507,8 @@ struct function {
 };
 
 const struct function *kql_function_find(const char *name);
+/* Is name a Kusto function or aggregation (implemented here or not)? */
+bool kql_kusto_function(const char *name);
 /* The text functions of functions_text.c (indexof, countof, base64, replace_regex...). */
 extern const struct function kql_text_functions[];
 extern const size_t kql_text_function_count;

@@ -542,6 +542,18 @@ static int parse_arguments(struct parser *parser, struct ast_list *args)
 	return expect(parser, TOKEN_RPAREN, "',' or ')' after an argument");
 }
 
+/* Tabular operators that start a query (print x = 1, search "x"...) and rmmhunt lacks. */
+static bool unsupported_source(const char *name)
+{
+	static const char *const names[] = {"print", "range", "search", "find", "evaluate"};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (strcmp(names[i], name) == 0)
+			return true;
+	}
+	return false;
+}
+
 static struct ast *parse_name_or_call(struct parser *parser)
 {
 	const struct token *token = current(parser);
@@ -552,6 +564,12 @@ static struct ast *parse_name_or_call(struct parser *parser)
 	if (strcmp(name, "union") == 0 && (ahead(parser, 1)->kind == TOKEN_IDENTIFIER ||
 					   ahead(parser, 1)->kind == TOKEN_LPAREN))
 		return parse_union_source(parser);
+	if (!call && unsupported_source(name) && (ahead(parser, 1)->kind == TOKEN_IDENTIFIER ||
+						  ahead(parser, 1)->kind == TOKEN_STRING)) {
+		kql_error_set(parser->error, KQL_ERROR_UNSUPPORTED, token->offset,
+			      "the '%s' operator is not supported by rmmhunt", name);
+		return NULL;
+	}
 	if (!call) {
 		if (strcmp(name, "true") == 0 || strcmp(name, "True") == 0 ||
 		    strcmp(name, "TRUE") == 0 || strcmp(name, "false") == 0 ||

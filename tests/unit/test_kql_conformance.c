@@ -74,6 +74,7 @@ static const struct conformance_case replace_cases[] = {
 	{"replace_regex('aaa', 'a', 'b')", "\"bbb\""},
 	{"replace_regex('abc', 'x*', '-')", "\"-a-b-c-\""},
 	{"replace_regex('äöü', '.', '<\\\\0>')", "\"<ä><ö><ü>\""},
+	{"pack_array(1, 'a', 2.5, bool(null))", "[1,\"a\",2.5,null]"},
 	{"replace_string('A magic trick can turn a cat into a dog', 'cat', 'hamster')",
 	 "\"A magic trick can turn a hamster into a dog\""},
 };

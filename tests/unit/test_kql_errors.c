@@ -63,6 +63,12 @@ static void syntax_errors(void **state)
 	expect_error("DeviceProcessEvents | join (DeviceProcessEvents) FileName", KQL_ERROR_SYNTAX, 1,
 		     50, "expected 'on'");
 	expect_error("union Device*", KQL_ERROR_UNSUPPORTED, 1, 7, "wildcards");
+	expect_error("print x = 1", KQL_ERROR_UNSUPPORTED, 1, 1, "'print' operator is not supported");
+	expect_error("search \"rport\"", KQL_ERROR_UNSUPPORTED, 1, 1, "'search' operator");
+	expect_error("DeviceProcessEvents | where FileSize == toscalar(DeviceProcessEvents | count)",
+		     KQL_ERROR_UNSUPPORTED, 1, 41, "the Kusto function 'toscalar' is not supported");
+	expect_error("DeviceProcessEvents | summarize percentile(FileSize, 95)", KQL_ERROR_UNSUPPORTED,
+		     1, 33, "the Kusto aggregation 'percentile' is not supported");
 	expect_error("DeviceProcessEvents | parse FileName with", KQL_ERROR_SYNTAX, 1, 42,
 		     "expected a pattern after 'with'");
 	expect_error("DeviceProcessEvents | mv-expand x to string", KQL_ERROR_SYNTAX, 1, 38,
