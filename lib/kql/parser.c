@@ -1489,6 +1489,11 @@ static int parse_expand(struct parser *parser, struct ast_tabop *op, bool legacy
 		if (parameter(parser, name, sizeof(name), &value) < 0)
 			return -EINVAL;
 		if (strcmp(name, "with_itemindex") == 0) {
+			if (value->kind != TOKEN_IDENTIFIER) {
+				kql_error_set(parser->error, KQL_ERROR_SYNTAX, value->offset,
+					      "expected a column name after 'with_itemindex='");
+				return -EINVAL;
+			}
 			expand->index_column = value->text;
 			expand->index_offset = value->offset;
 		} else if (value->kind == TOKEN_IDENTIFIER && (strcmp(value->text, "bag") == 0 ||
@@ -1582,6 +1587,11 @@ static int parse_parse(struct parser *parser, struct ast_tabop *op, bool where)
 
 		if (parameter(parser, name, sizeof(name), &value) < 0)
 			return -EINVAL;
+		if (value->kind == TOKEN_LONG) {
+			kql_error_set(parser->error, KQL_ERROR_SYNTAX, value->offset,
+				      "expected a word after '%s='", name);
+			return -EINVAL;
+		}
 		if (strcmp(name, "flags") == 0) {
 			if (parse_flags(parser, value, &parse->flags) < 0)
 				return -EINVAL;
