@@ -472,6 +472,14 @@ static int unify(struct compiler *compiler, struct expr **left, struct expr **ri
 			    value_type_name(a), value_type_name(b));
 }
 
+/* tolong(flag): true 1, false 0. */
+static struct expr *bool_as_long(struct compiler *compiler, struct expr *flag)
+{
+	struct expr *call = call_new(compiler, kql_function_find("tolong"), &flag, 1, flag->offset);
+
+	return call ? check_call(compiler, call) : NULL;
+}
+
 static struct expr *compile_binary(struct compiler *compiler, const struct ast *ast,
 				   const struct relation *row)
 {
@@ -497,7 +505,12 @@ static struct expr *compile_binary(struct compiler *compiler, const struct ast *
 	case OP_LE:
 	case OP_GT:
 	case OP_GE:
-		if (unify(compiler, &left, &right, ast->offset, "compare") < 0)
+		/* Kusto compares a bool with a number as 1 or 0 (flag == 0) */
+		if (left->type == VALUE_BOOL && is_numeric(right->type))
+			left = bool_as_long(compiler, left);
+		if (left && right->type == VALUE_BOOL && is_numeric(left->type))
+			right = bool_as_long(compiler, right);
+		if (!left || !right || unify(compiler, &left, &right, ast->offset, "compare") < 0)
 			return NULL;
 		if (left->type == VALUE_DYNAMIC && op != OP_EQ && op != OP_NE) {
 			kql_compile_fail(compiler, KQL_ERROR_TYPE, ast->offset,

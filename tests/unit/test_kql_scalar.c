@@ -194,6 +194,10 @@ static const struct scalar_case logic[] = {
 	{"bool(null) or false", "null"},
 	{"not(bool(null))", "null"},
 	{"1 == 1 and 'a' has 'a' or false", "true"},
+	{"true == 1", "true"}, /* a bool compares with a number as 1 or 0 */
+	{"false == 0", "true"},
+	{"(1 > 2) == 0", "true"},
+	{"true > 0.5", "true"},
 	{"false or true and false", "false"}, /* and binds tighter */
 	{"iff(true, 'yes', 'no')", "\"yes\""},
 	{"iif(1 > 2, 'yes', 'no')", "\"no\""},
