@@ -109,8 +109,9 @@ static bool load_slot(struct rule_slot *slot, const char *path,
 		return false;
 	}
 	if (!kql_query_row_only(slot->query)) {
-		log_warning("rule skipped: %s: its filters read another table, so they cannot "
-			    "run per record", path);
+		log_warning("rule skipped: %s: it reads a table again (a subquery, join or "
+			    "union), so it cannot run per record; rmmhunt query runs it over the "
+			    "cache", path);
 		slot_free(slot);
 		return false;
 	}

@@ -242,6 +242,22 @@ void kql_fast_ranges_compute(struct kql_query *query, const struct exec_slots *s
 	}
 }
 
+/* The row tail: mv-expand right after the prefix, with the where/extend after it. */
+static void plan_tail(struct kql_query *query)
+{
+	const struct pipeline *main = query->main;
+	size_t end = main->prefix_count;
+	bool expand = false;
+
+	while (end < main->stage_count &&
+	       (main->stages[end].kind == STAGE_EXPAND || main->stages[end].kind == STAGE_WHERE ||
+		main->stages[end].kind == STAGE_MAP)) {
+		expand = expand || main->stages[end].kind == STAGE_EXPAND;
+		end++;
+	}
+	query->tail_end = expand ? end : 0;
+}
+
 int kql_analyze_query(struct kql_query *query, struct kql_error *error)
 {
 	struct pipeline *main = query->main;
@@ -254,7 +270,10 @@ int kql_analyze_query(struct kql_query *query, struct kql_error *error)
 			return -ENOMEM;
 		}
 	}
-	query->row_only = kql_prefix_row_only(query);
+	/* a join or union that reads a table again decides later what a row
+	 * gives: then rows cannot be matched one by one */
+	query->row_only = kql_prefix_row_only(query) && !query->depends_on_tables;
+	plan_tail(query);
 	if (query->row_only && plan_fast(query) < 0) {
 		kql_error_set(error, KQL_ERROR_NOMEM, 0, "out of memory");
 		return -ENOMEM;

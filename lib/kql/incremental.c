@@ -481,6 +481,16 @@ int kql_aggregator_add(struct kql_aggregator *aggregator, const struct value *ro
 	} else if (matched) {
 		*matched = true;
 	}
+	if (matched && *matched) {
+		/* mv-expand after the filters: a hit only when something of the row is left */
+		int tail = kql_row_tail_matches(aggregator->query, row, aggregator->slots, now);
+
+		if (tail < 0) {
+			kql_scratch_reset(&aggregator->scratch);
+			return tail;
+		}
+		*matched = tail == 1;
+	}
 	status = store(aggregator, &context, row, time);
 	kql_scratch_reset(&aggregator->scratch);
 	return status;

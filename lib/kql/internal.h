@@ -761,6 +761,9 @@ struct kql_query {
 	struct fast_range *fast_ranges;
 	size_t fast_range_count;
 	bool fast_never; /* a bound compared with null: nothing matches */
+	/* mv-expand (and the where/extend after it) right after the prefix:
+	 * a row matches only when these stages keep something of it */
+	size_t tail_end; /* stages [prefix_count, tail_end); 0: none */
 	/* resources to release */
 	json_t **owned_json;
 	size_t owned_json_count;
@@ -1048,6 +1051,12 @@ int kql_query_bounds(const struct kql_query *query, int column, const struct exe
  */
 int kql_fast_filter(const struct kql_query *query, const struct fast_range *ranges,
 		size_t range_count, const struct value *row, struct eval_context *context);
+/*
+ * Does the prefix's output row survive the query's row tail (mv-expand and
+ * the where/extend after it)?  1 yes, 0 no, <0 error; 1 when there is no tail.
+ */
+int kql_row_tail_matches(const struct kql_query *query, const struct value *row,
+			 const struct exec_slots *slots, int64_t now);
 /* Ranges of the fast row matcher at now (slots at now). */
 void kql_fast_ranges_compute(struct kql_query *query, const struct exec_slots *slots, int64_t now);
 /* Does the main pipeline's prefix read only the row (no other table)? */

@@ -377,6 +377,34 @@ int kql_fast_filter(const struct kql_query *query, const struct fast_range *rang
 	return context->error < 0 ? context->error : 1;
 }
 
+int kql_row_tail_matches(const struct kql_query *query, const struct value *row,
+			 const struct exec_slots *slots, int64_t now)
+{
+	const struct pipeline *main = query->main;
+
+	if (!query->tail_end)
+		return 1;
+	/* the pipeline up to the tail's end, over the one row the prefix left */
+	struct pipeline view = *main;
+	struct kql_table *input = kql_table_new(kql_stage_input(main, main->prefix_count));
+	struct kql_table *out = NULL;
+	struct kql_error error = {0};
+	int status = input ? kql_table_append(input, row) : -ENOMEM;
+
+	view.stage_count = query->tail_end;
+	if (status == 0) {
+		struct row_input rows = {NULL, input, 0};
+
+		status = kql_pipeline_run(query, &view, main->prefix_count, &rows, slots, now, &out,
+					  &error);
+	}
+	if (status == 0)
+		status = kql_table_row_count(out) > 0 ? 1 : 0;
+	kql_table_free(out);
+	kql_table_free(input);
+	return status;
+}
+
 int kql_query_row_matches(struct kql_query *query, const struct value *row, int64_t now)
 {
 	if (!query->row_only)
@@ -399,6 +427,8 @@ int kql_query_row_matches(struct kql_query *query, const struct value *row, int6
 		status = 0;
 	else
 		status = kql_fast_filter(query, query->fast_ranges, query->fast_range_count, row, &context);
+	if (status == 1)
+		status = kql_row_tail_matches(query, row, query->row_slots, now);
 	if (!kql_scratch_is_empty(&query->row_scratch))
 		kql_scratch_reset(&query->row_scratch);
 	return status;

@@ -126,10 +126,14 @@ int kql_execute(struct kql_query *query, const struct kql_source *sources, size_
 /* ---- the agent: per-record matching --------------------------------------- */
 
 /*
- * True when the query's streaming prefix (the where/extend/project
- * operators before the first summarize, distinct, sort, take, top or count)
- * depends only on the row, now() and constants: it reads no other table.
- * Only then can kql_query_row_matches() and the aggregator be used.
+ * True when the query's streaming prefix (the where/extend/project/parse
+ * operators before the first summarize, distinct, sort, take, top, count,
+ * join, union or mv-expand) depends only on the row, now() and constants,
+ * and no later operator reads a table (a join or union with
+ * DeviceProcessEvents, a subquery): then a row's fate is decided by the row.
+ * Only then can kql_query_row_matches() and the aggregator be used.  An
+ * mv-expand right after the prefix, and the where/extend after it, are
+ * applied to the row too: it matches when something of it is left.
  */
 bool kql_query_row_only(const struct kql_query *query);
 

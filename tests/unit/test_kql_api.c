@@ -90,6 +90,49 @@ static void row_matching(void **state)
 	kql_query_free(query);
 }
 
+/*
+ * mv-expand right after the filters (Microsoft's Base64 detector): a record
+ * matches only when one of its expanded values passes the where after it,
+ * both for single rows and for the aggregator's hits.
+ */
+static void row_matching_through_mv_expand(void **state)
+{
+	static const char text[] =
+		"DeviceProcessEvents | where Timestamp > ago(1d)\n"
+		"| extend Part = split(ProcessCommandLine, ' ')\n"
+		"| mvexpand Part\n"
+		"| where Part matches regex '^[A-Za-z0-9+/]{20,}[=]{0,2}$'\n"
+		"| extend Decoded = base64_decode_tostring(tostring(Part))\n"
+		"| where isnotempty(Decoded)";
+	struct kql_query *query = test_compile(text);
+	struct kql_aggregator *aggregator;
+	struct kql_error error;
+	bool matched;
+
+	(void)state;
+	assert_true(kql_query_row_only(query));
+	clear_row();
+	set_time(TEST_NOW - TICKS_PER_HOUR);
+	set_string(DPE_PROCESS_COMMAND_LINE, "powershell -enc V3JpdGUtSG9zdCAnaGVsbG8gd29ybGQn");
+	assert_int_equal(kql_query_row_matches(query, row, TEST_NOW), 1);
+	set_string(DPE_PROCESS_COMMAND_LINE, "powershell -File C:\\scripts\\x.ps1");
+	assert_int_equal(kql_query_row_matches(query, row, TEST_NOW), 0);
+	assert_int_equal(kql_aggregator_new(query, 0, &aggregator, &error), 0);
+	assert_int_equal(kql_aggregator_add(aggregator, row, TEST_NOW, &matched), 0);
+	assert_false(matched);
+	set_string(DPE_PROCESS_COMMAND_LINE, "powershell -enc V3JpdGUtSG9zdCAnaGVsbG8gd29ybGQn");
+	assert_int_equal(kql_aggregator_add(aggregator, row, TEST_NOW, &matched), 0);
+	assert_true(matched);
+	struct kql_table *result;
+
+	assert_int_equal(kql_aggregator_result(aggregator, TEST_NOW, &result, &error), 0);
+	assert_int_equal(kql_table_row_count(result), 1);
+	assert_string_equal(test_cell(result, 0, "Decoded")->str, "Write-Host 'hello world'");
+	kql_table_free(result);
+	kql_aggregator_free(aggregator);
+	kql_query_free(query);
+}
+
 static void time_ranges(void **state)
 {
 	(void)state;
@@ -325,7 +368,8 @@ static void result_columns(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(row_matching),	    cmocka_unit_test(time_ranges),
+		cmocka_unit_test(row_matching),
+		cmocka_unit_test(row_matching_through_mv_expand),	    cmocka_unit_test(time_ranges),
 		cmocka_unit_test(columns_used),	    cmocka_unit_test(table_read_twice),
 		cmocka_unit_test(formats),	    cmocka_unit_test(invalid_utf8_json),
 		cmocka_unit_test(datetime_text),    cmocka_unit_test(ndjson_errors),
