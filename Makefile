@@ -158,7 +158,10 @@ $(BUILD)/fuzzobj/%.o: %.c
 	$(CLANG) $(FUZZ_CFLAGS:-fsanitize=fuzzer,%=-fsanitize=fuzzer-no-link,%) \
 		$(PKG_CFLAGS) -MMD -MP -c $< -o $@
 
-$(BUILD)/fuzz/%: fuzz/%.c $(FUZZ_LIB_OBJS)
+# static pattern rules: a half-built build/fuzzobj must not send an agent
+# target to the generic rule (which lacks -I agent)
+FUZZ_AGENT_BINS := $(filter $(BUILD)/fuzz/fuzz_agent_%,$(FUZZ_BINS))
+$(filter-out $(FUZZ_AGENT_BINS),$(FUZZ_BINS)): $(BUILD)/fuzz/%: fuzz/%.c $(FUZZ_LIB_OBJS)
 	@mkdir -p $(@D)
 	$(CLANG) $(FUZZ_CFLAGS) $(PKG_CFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -169,7 +172,7 @@ $(BUILD)/fuzzobj/agent/%.o: agent/%.c $(BPF_SKELS)
 	@mkdir -p $(@D)
 	$(CLANG) $(FUZZ_CFLAGS:-fsanitize=fuzzer,%=-fsanitize=fuzzer-no-link,%) \
 		$(PKG_CFLAGS) -I agent -I bpf -MMD -MP -c $< -o $@
-$(BUILD)/fuzz/fuzz_agent_%: fuzz/fuzz_agent_%.c $(FUZZ_AGENT_OBJS) $(FUZZ_LIB_OBJS)
+$(FUZZ_AGENT_BINS): $(BUILD)/fuzz/%: fuzz/%.c $(FUZZ_AGENT_OBJS) $(FUZZ_LIB_OBJS)
 	@mkdir -p $(@D)
 	$(CLANG) $(FUZZ_CFLAGS) $(PKG_CFLAGS) -I agent -I bpf -o $@ $^ $(LDLIBS)
 
