@@ -27,6 +27,7 @@
 #include "store/cache_schema.h"
 #include "store/cache_source.h"
 #include "store/cache_sqlite.h"
+#include "store/store_query.h"
 #include "base/strbuf.h"
 
 #define CACHE_BUSY_TIMEOUT_MS 5000
@@ -39,7 +40,8 @@ struct cache_reader {
 
 struct cache_scan {
 	struct kql_source source;
-	struct cache_reader *reader;
+	sqlite3 *db;
+	const char *path; /* for messages */
 	sqlite3_stmt *statement;
 	struct value *row; /* schema->column_count values */
 	int *selected; /* result column (after the keys) -> schema column */
@@ -114,22 +116,21 @@ static int check_file(const char *path, char *message, size_t message_size)
 }
 
 /* A failed statement on the cache as a sentence naming the file. */
-static int describe_failure(const struct cache_reader *reader, int code, char *message,
+static int describe_failure(sqlite3 *db, const char *path, int code, char *message,
 			    size_t message_size)
 {
 	int result = cache_sqlite_errno(code);
 
 	if (result == -EACCES || result == -ENOENT) {
-		explain_permission(reader->path, message, message_size);
+		explain_permission(path, message, message_size);
 		return -EACCES;
 	}
 	if ((code & 0xff) == SQLITE_NOTADB) {
-		snprintf(message, message_size, "%s is not an rmmhunt cache: %s", reader->path,
-			 sqlite3_errmsg(reader->db));
+		snprintf(message, message_size, "%s is not an rmmhunt cache: %s", path,
+			 sqlite3_errmsg(db));
 		return -EILSEQ;
 	}
-	snprintf(message, message_size, "cannot read the cache %s: %s", reader->path,
-		 sqlite3_errmsg(reader->db));
+	snprintf(message, message_size, "cannot read %s: %s", path, sqlite3_errmsg(db));
 	return result;
 }
 
@@ -142,7 +143,7 @@ static int check_schema_version(struct cache_reader *reader, char *message,
 				      -1, &statement, NULL);
 
 	if (code != SQLITE_OK) {
-		int result = describe_failure(reader, code, message, message_size);
+		int result = describe_failure(reader->db, reader->path, code, message, message_size);
 
 		if ((code & 0xff) == SQLITE_ERROR) {
 			snprintf(message, message_size,
@@ -157,7 +158,7 @@ static int check_schema_version(struct cache_reader *reader, char *message,
 	int64_t version = code == SQLITE_ROW ? sqlite3_column_int64(statement, 0) : 0;
 	int result = code == SQLITE_ROW || code == SQLITE_DONE
 			     ? 0
-			     : describe_failure(reader, code, message, message_size);
+			     : describe_failure(reader->db, reader->path, code, message, message_size);
 
 	sqlite3_finalize(statement);
 	if (result == 0 && version != CACHE_SCHEMA_VERSION) {
@@ -217,7 +218,7 @@ int cache_reader_open(const char *path, struct cache_reader **out, char *message
 				   SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
 
 	if (code != SQLITE_OK) {
-		result = reader->db ? describe_failure(reader, code, message, message_size)
+		result = reader->db ? describe_failure(reader->db, reader->path, code, message, message_size)
 				    : -ENOMEM;
 		cache_reader_close(reader);
 		return result;
@@ -248,12 +249,6 @@ void cache_reader_close(struct cache_reader *reader)
 
 /* ---- a scan -------------------------------------------------------------- */
 
-static const char *index_name(const struct table_schema *schema)
-{
-	return strcmp(schema->name, CACHE_HITS_TABLE) == 0 ? CACHE_HITS_TABLE "_time"
-							     : CACHE_EVENTS_TABLE "_time";
-}
-
 static void build_select(const struct cache_scan *scan, const struct table_schema *schema,
 			 struct strbuf *sql)
 {
@@ -262,10 +257,10 @@ static void build_select(const struct cache_scan *scan, const struct table_schem
 		strbuf_appendf(sql, ", [%s]", schema->columns[scan->selected[i]].name);
 	if (scan->by_time)
 		strbuf_appendf(sql,
-			       " FROM [%s] INDEXED BY [%s]"
+			       " FROM [%s] INDEXED BY [%s_time]"
 			       " WHERE (Timestamp, rowid) > (?1, ?2) AND Timestamp <= ?3"
 			       " AND rowid <= ?4 ORDER BY Timestamp, rowid LIMIT ?5",
-			       schema->name, index_name(schema));
+			       schema->name, schema->name);
 	else
 		strbuf_appendf(sql,
 			       " FROM [%s] NOT INDEXED WHERE rowid > ?2 AND rowid <= ?4%s"
@@ -279,7 +274,7 @@ static int read_numbers(struct cache_scan *scan, const char *sql, int64_t *numbe
 			int count)
 {
 	sqlite3_stmt *statement = NULL;
-	int code = sqlite3_prepare_v2(scan->reader->db, sql, -1, &statement, NULL);
+	int code = sqlite3_prepare_v2(scan->db, sql, -1, &statement, NULL);
 
 	if (code == SQLITE_OK)
 		code = sqlite3_step(statement);
@@ -315,7 +310,7 @@ static int plan_scan(struct cache_scan *scan, const struct table_schema *schema,
 		code = read_numbers(scan, sql, bounds, 2);
 	}
 	if (code != SQLITE_OK)
-		return describe_failure(scan->reader, code, scan->message, sizeof(scan->message));
+		return describe_failure(scan->db, scan->path, code, scan->message, sizeof(scan->message));
 	if (scan->time_filter && bounds[1] >= bounds[0]) {
 		double span = (double)bounds[1] - (double)bounds[0] + 1;
 		double covered = (double)(high < bounds[1] ? high : bounds[1]) -
@@ -407,7 +402,7 @@ static int end_chunk(struct cache_scan *scan, int code)
 	scan->chunk_open = false;
 	if (code != SQLITE_DONE) {
 		scan->finished = true;
-		return describe_failure(scan->reader, code, scan->message, sizeof(scan->message));
+		return describe_failure(scan->db, scan->path, code, scan->message, sizeof(scan->message));
 	}
 	scan->rows_read += scan->rows_in_chunk;
 	if (scan->options.progress)
@@ -484,12 +479,12 @@ static int prepare_scan(struct cache_scan *scan, const struct table_schema *sche
 		strbuf_free(&sql);
 		return -ENOMEM;
 	}
-	int code = sqlite3_prepare_v3(scan->reader->db, strbuf_text(&sql), -1,
+	int code = sqlite3_prepare_v3(scan->db, strbuf_text(&sql), -1,
 				      SQLITE_PREPARE_PERSISTENT, &scan->statement, NULL);
 
 	strbuf_free(&sql);
 	if (code != SQLITE_OK)
-		return describe_failure(scan->reader, code, scan->message, sizeof(scan->message));
+		return describe_failure(scan->db, scan->path, code, scan->message, sizeof(scan->message));
 	return 0;
 }
 
@@ -497,6 +492,15 @@ int cache_scan_open(struct cache_reader *reader, const struct kql_query *query,
 		    const struct table_schema *table, int64_t now,
 		    const struct cache_scan_options *options, struct cache_scan **out,
 		    char *message, size_t message_size)
+{
+	return cache_scan_open_db(reader->db, reader->path, query, table, now, options, out,
+				  message, message_size);
+}
+
+int cache_scan_open_db(sqlite3 *db, const char *path, const struct kql_query *query,
+		       const struct table_schema *table, int64_t now,
+		       const struct cache_scan_options *options, struct cache_scan **out,
+		       char *message, size_t message_size)
 {
 	struct cache_scan *scan = calloc(1, sizeof(*scan));
 	int64_t low = INT64_MIN, high = INT64_MAX;
@@ -506,7 +510,8 @@ int cache_scan_open(struct cache_reader *reader, const struct kql_query *query,
 		snprintf(message, message_size, "out of memory");
 		return -ENOMEM;
 	}
-	scan->reader = reader;
+	scan->db = db;
+	scan->path = path;
 	if (options)
 		scan->options = *options;
 	scan->chunk_rows = scan->options.chunk_rows ? scan->options.chunk_rows
@@ -567,38 +572,44 @@ void cache_scan_close(struct cache_scan *scan)
 
 /* ---- running a query ---------------------------------------------------- */
 
+struct cache_table_context {
+	struct cache_reader *reader;
+	const struct cache_scan_options *options;
+};
+
+static int open_cache_table(void *context, const struct kql_query *query,
+			    const struct table_schema *table, int64_t now,
+			    struct kql_source *source, void **handle, char *message,
+			    size_t message_size)
+{
+	struct cache_table_context *cache = context;
+	struct cache_scan *scan = NULL;
+	int result = cache_scan_open(cache->reader, query, table, now, cache->options, &scan,
+				     message, message_size);
+
+	if (result == 0) {
+		*source = *cache_scan_source(scan);
+		*handle = scan;
+	}
+	return result;
+}
+
+static void close_cache_table(void *handle)
+{
+	cache_scan_close(handle);
+}
+
 int cache_execute(struct cache_reader *reader, struct kql_query *query, int64_t now,
 		  const struct cache_scan_options *options, struct kql_table **result,
 		  struct kql_error *error)
 {
-	const struct table_schema *tables[CACHE_TABLE_COUNT];
-	struct cache_scan *scans[CACHE_TABLE_COUNT] = {NULL};
-	struct kql_source sources[CACHE_TABLE_COUNT];
-	size_t source_count = 0;
-	int status = 0;
+	const struct table_schema *schemas[CACHE_TABLE_COUNT];
+	struct cache_table_context context = {reader, options};
+	struct store_table tables[CACHE_TABLE_COUNT];
 
-	memset(error, 0, sizeof(*error));
-	cache_tables(tables);
-	for (size_t i = 0; i < CACHE_TABLE_COUNT && status == 0; i++) {
-		bool used[CACHE_HIT_COLUMN_COUNT + DPE_COLUMN_COUNT];
-
-		/* -ENOENT: the query does not read this table. */
-		if (kql_query_columns_used(query, tables[i]->name, used,
-					   tables[i]->column_count) != 0)
-			continue;
-		status = cache_scan_open(reader, query, tables[i], now, options,
-					 &scans[source_count], error->message,
-					 sizeof(error->message));
-		if (status == 0) {
-			sources[source_count] = *cache_scan_source(scans[source_count]);
-			source_count++;
-		}
-	}
-	if (status == 0)
-		status = kql_execute(query, sources, source_count, now, result, error);
-	else
-		error->kind = status == -ENOMEM ? KQL_ERROR_NOMEM : KQL_ERROR_RUNTIME;
-	for (size_t i = 0; i < source_count; i++)
-		cache_scan_close(scans[i]);
-	return status;
+	cache_tables(schemas);
+	for (size_t i = 0; i < CACHE_TABLE_COUNT; i++)
+		tables[i] = (struct store_table){schemas[i], open_cache_table, close_cache_table,
+						 &context};
+	return store_execute(tables, CACHE_TABLE_COUNT, query, now, result, error);
 }

@@ -1,0 +1,546 @@
+/*
+ * batch_reader.c - gunzip and check a batch (see batch_reader.h).
+ *
+ * Each line is parsed by jansson (duplicate keys refused, so a line cannot
+ * say two things about one field) and its values converted by the KQL
+ * engine's JSON conversion (kql_json_to_value), the one the NDJSON row
+ * source uses, with stricter rules on top: every column present, no unknown
+ * key, strings are JSON strings.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <zlib.h>
+
+#include "kql/kql_format.h"
+#include "wire/batch_reader.h"
+#include "wire/wire.h"
+
+#define GUNZIP_CHUNK (256 * 1024)
+
+/* ---- errors ------------------------------------------------------------- */
+
+static int fail(struct batch_error *error, int status, unsigned long line, const char *format,
+		...) __attribute__((format(printf, 4, 5)));
+
+static int fail(struct batch_error *error, int status, unsigned long line, const char *format,
+		...)
+{
+	char text[256];
+	va_list arguments;
+
+	va_start(arguments, format);
+	vsnprintf(text, sizeof(text), format, arguments);
+	va_end(arguments);
+	error->status = status;
+	error->line = line;
+	if (line)
+		snprintf(error->message, sizeof(error->message), "line %lu: %s", line, text);
+	else
+		snprintf(error->message, sizeof(error->message), "%s", text);
+	return status == 413 ? -EFBIG : -EINVAL;
+}
+
+/* At most BATCH_ECHO_MAX bytes of a peer's text, cut on a UTF-8 boundary. */
+static int echo_length(const char *text)
+{
+	size_t length = strnlen(text, BATCH_ECHO_MAX + 1);
+
+	if (length > BATCH_ECHO_MAX) {
+		length = BATCH_ECHO_MAX;
+		while (length > 0 && ((unsigned char)text[length] & 0xc0) == 0x80)
+			length--;
+	}
+	return (int)length;
+}
+
+/* ---- gunzip ------------------------------------------------------------- */
+
+int batch_gunzip(const void *data, size_t length, size_t max_output, struct strbuf *out,
+		 struct batch_error *error)
+{
+	z_stream stream;
+	int code = Z_OK;
+
+	memset(&stream, 0, sizeof(stream));
+	strbuf_clear(out);
+	if (inflateInit2(&stream, 16 + MAX_WBITS) != Z_OK)
+		return -ENOMEM;
+	stream.next_in = (Bytef *)data;
+	stream.avail_in = (uInt)length;
+	while (code != Z_STREAM_END) {
+		size_t room = GUNZIP_CHUNK;
+
+		if (out->length + room > max_output + 1)
+			room = max_output + 1 - out->length;
+		if (room == 0 || !strbuf_reserve(out, room)) {
+			inflateEnd(&stream);
+			if (room == 0)
+				return fail(error, 413, 0,
+					    "the batch decompresses to more than %zu bytes", max_output);
+			return -ENOMEM;
+		}
+		stream.next_out = (Bytef *)out->data + out->length;
+		stream.avail_out = (uInt)room;
+		code = inflate(&stream, Z_NO_FLUSH);
+		out->length += room - stream.avail_out;
+		out->data[out->length] = '\0';
+		if (out->length > max_output) {
+			inflateEnd(&stream);
+			return fail(error, 413, 0, "the batch decompresses to more than %zu bytes",
+				    max_output);
+		}
+		if (code == Z_STREAM_END)
+			break;
+		if (code != Z_OK || (stream.avail_in == 0 && stream.avail_out != 0)) {
+			inflateEnd(&stream);
+			if (code == Z_MEM_ERROR)
+				return -ENOMEM;
+			return fail(error, 400, 0, "the body is not valid gzip (%s)",
+				    code == Z_OK || code == Z_BUF_ERROR ? "truncated" : "corrupt");
+		}
+	}
+	inflateEnd(&stream);
+	return 0;
+}
+
+/* ---- one line ------------------------------------------------------------- */
+
+struct line_reader {
+	struct batch *batch;
+	struct batch_error *error;
+	unsigned long line;
+};
+
+bool batch_check_identifier(const char *text, size_t length)
+{
+	if (length == 0 || length > BATCH_ID_MAX)
+		return false;
+	for (size_t i = 0; i < length; i++) {
+		char c = text[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '.' || c == '_' || c == ':' || c == '-'))
+			return false;
+	}
+	return true;
+}
+
+static const char *copy_text(struct line_reader *reader, const char *text, size_t length)
+{
+	return arena_strndup(&reader->batch->arena, text, length);
+}
+
+/* A member that must be a string (optional ones may be absent: ""). */
+static int get_string(struct line_reader *reader, json_t *object, const char *where,
+		      const char *key, bool required, const char **out)
+{
+	json_t *member = json_object_get(object, key);
+
+	if (!member && !required) {
+		*out = "";
+		return 0;
+	}
+	if (!json_is_string(member))
+		return fail(reader->error, 400, reader->line, "%s%s: %s", where, key,
+			    member ? "expected a string" : "missing");
+	*out = copy_text(reader, json_string_value(member), json_string_length(member));
+	return *out ? 0 : -ENOMEM;
+}
+
+static int get_identifier(struct line_reader *reader, json_t *object, const char *where,
+			  const char *key, const char **out)
+{
+	int result = get_string(reader, object, where, key, true, out);
+
+	if (result == 0 && !batch_check_identifier(*out, strlen(*out)))
+		return fail(reader->error, 400, reader->line,
+			    "%s%s: expected 1 to %d characters of A-Z a-z 0-9 . _ : -", where, key,
+			    BATCH_ID_MAX);
+	return result;
+}
+
+static int get_datetime(struct line_reader *reader, json_t *object, const char *key,
+			int64_t *ticks)
+{
+	json_t *member = json_object_get(object, key);
+	const char *expected = NULL;
+	struct value value;
+
+	if (!member)
+		return fail(reader->error, 400, reader->line, "%s: missing", key);
+	if (!json_is_string(member) ||
+	    kql_json_to_value(member, VALUE_DATETIME, false, &value, NULL, &expected) != 0)
+		return fail(reader->error, 400, reader->line, "%s: expected a datetime string", key);
+	*ticks = value.ticks;
+	return 0;
+}
+
+/* One value of a typed column, strings copied into the batch's arena. */
+static int convert_value(struct line_reader *reader, const char *where, const char *column,
+			 enum value_type type, json_t *json, struct value *out)
+{
+	const char *expected = NULL;
+	int result;
+
+	if (type == VALUE_STRING && !json_is_string(json))
+		return fail(reader->error, 400, reader->line, "%s%s: expected a string", where,
+			    column);
+	result = kql_json_to_value(json, type, false, out, NULL, &expected);
+	if (result == -EINVAL)
+		return fail(reader->error, 400, reader->line, "%s%s: %s", where, column, expected);
+	if (result)
+		return result;
+	if (type == VALUE_STRING) {
+		out->str = copy_text(reader, out->str, out->len);
+		if (!out->str)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* The 68 columns of a record, each present, nothing else. */
+static int read_row(struct line_reader *reader, json_t *row, struct value values[])
+{
+	if (!json_is_object(row))
+		return fail(reader->error, 400, reader->line, "row: expected an object");
+	for (int i = 0; i < DPE_COLUMN_COUNT; i++) {
+		json_t *member = json_object_get(row, dpe_columns[i].name);
+		int result;
+
+		if (!member)
+			return fail(reader->error, 400, reader->line, "row.%s: missing",
+				    dpe_columns[i].name);
+		result = convert_value(reader, "row.", dpe_columns[i].name, dpe_columns[i].type,
+				       member, &values[i]);
+		if (result)
+			return result;
+	}
+	if (json_object_size(row) != DPE_COLUMN_COUNT) {
+		const char *key;
+		json_t *member;
+
+		json_object_foreach(row, key, member) {
+			if (schema_find_column(&dpe_schema, key) < 0)
+				return fail(reader->error, 400, reader->line,
+					    "row: unknown column '%.*s'", echo_length(key), key);
+		}
+	}
+	if (strcmp(values[DPE_DEVICE_ID].str, reader->batch->device_id) != 0)
+		return fail(reader->error, 403, reader->line,
+			    "row.DeviceId: not the batch's device_id");
+	return 0;
+}
+
+static int read_rule(struct line_reader *reader, json_t *line, struct batch_rule *rule)
+{
+	json_t *object = json_object_get(line, "rule");
+	int result;
+
+	if (!json_is_object(object))
+		return fail(reader->error, 400, reader->line, "rule: %s",
+			    object ? "expected an object" : "missing");
+	result = get_identifier(reader, object, "rule.", "id", &rule->id);
+	if (result == 0)
+		result = get_string(reader, object, "rule.", "name", true, &rule->name);
+	if (result == 0)
+		result = get_string(reader, object, "rule.", "tactics", false, &rule->tactics);
+	if (result == 0)
+		result = get_string(reader, object, "rule.", "techniques", false,
+				    &rule->techniques);
+	return result;
+}
+
+/* Grows an array of items by one; returns the new item (zeroed) or NULL. */
+static void *grow(void **items, size_t *count, size_t *capacity, size_t size)
+{
+	if (*count == *capacity) {
+		size_t wanted = *capacity ? *capacity * 2 : 64;
+		void *bigger = realloc(*items, wanted * size);
+
+		if (!bigger)
+			return NULL;
+		*items = bigger;
+		*capacity = wanted;
+	}
+	char *item = (char *)*items + (*count)++ * size;
+
+	memset(item, 0, size);
+	return item;
+}
+
+static int read_record(struct line_reader *reader, json_t *line)
+{
+	struct batch *batch = reader->batch;
+	struct batch_record *record = grow((void **)&batch->records, &batch->record_count,
+					   &batch->record_capacity, sizeof(*record));
+
+	return record ? read_row(reader, json_object_get(line, "row"), record->values) : -ENOMEM;
+}
+
+static int read_hit(struct line_reader *reader, json_t *line)
+{
+	struct batch *batch = reader->batch;
+	struct batch_hit *hit = grow((void **)&batch->hits, &batch->hit_count, &batch->hit_capacity,
+				     sizeof(*hit));
+	int result;
+
+	if (!hit)
+		return -ENOMEM;
+	result = read_rule(reader, line, &hit->rule);
+	return result ? result : read_row(reader, json_object_get(line, "row"), hit->values);
+}
+
+/* ---- summaries ------------------------------------------------------------ */
+
+struct summary_layout {
+	size_t count;
+	enum value_type *types;
+	const char **names;
+	int kept[BATCH_SUMMARY_COLUMN_COUNT]; /* summary column -> table column or -1 */
+	int device_id;			      /* column DeviceId or -1 */
+};
+
+static const struct {
+	const char *name;
+	enum value_type type;
+} summary_columns[BATCH_SUMMARY_COLUMN_COUNT] = {
+	[BATCH_SUMMARY_FIRST_SEEN] = {"FirstSeen", VALUE_DATETIME},
+	[BATCH_SUMMARY_LAST_SEEN] = {"LastSeen", VALUE_DATETIME},
+	[BATCH_SUMMARY_REPORT] = {"Report", VALUE_DYNAMIC},
+	[BATCH_SUMMARY_COUNT] = {"Count", VALUE_LONG},
+};
+
+static int read_layout(struct line_reader *reader, json_t *columns, struct summary_layout *layout)
+{
+	size_t index;
+	json_t *column;
+
+	if (!json_is_array(columns))
+		return fail(reader->error, 400, reader->line, "columns: %s",
+			    columns ? "expected an array" : "missing");
+	layout->count = json_array_size(columns);
+	layout->types = arena_alloc(&reader->batch->arena, (layout->count + 1) * sizeof(*layout->types));
+	layout->names = arena_alloc(&reader->batch->arena, (layout->count + 1) * sizeof(*layout->names));
+	if (!layout->types || !layout->names)
+		return -ENOMEM;
+	for (int i = 0; i < BATCH_SUMMARY_COLUMN_COUNT; i++)
+		layout->kept[i] = -1;
+	layout->device_id = -1;
+	json_array_foreach(columns, index, column) {
+		const char *name = json_string_value(json_object_get(column, "name"));
+		const char *type = json_string_value(json_object_get(column, "type"));
+
+		if (!name || !type || value_type_parse(type, &layout->types[index]) != 0)
+			return fail(reader->error, 400, reader->line,
+				    "columns[%zu]: expected {\"name\": string, \"type\": a Kusto type}",
+				    index);
+		layout->names[index] = name;
+		if (strcmp(name, "DeviceId") == 0 && layout->types[index] == VALUE_STRING)
+			layout->device_id = (int)index;
+		for (int i = 0; i < BATCH_SUMMARY_COLUMN_COUNT; i++) {
+			if (strcmp(name, summary_columns[i].name) == 0 &&
+			    layout->types[index] == summary_columns[i].type)
+				layout->kept[i] = (int)index;
+		}
+	}
+	return 0;
+}
+
+/* A checked summary row, kept as the RuleSummaries columns. */
+static int read_summary_row(struct line_reader *reader, const struct summary_layout *layout,
+			    json_t *row, size_t row_index, struct value *kept)
+{
+	char where[48];
+
+	if (!json_is_array(row) || json_array_size(row) != layout->count)
+		return fail(reader->error, 400, reader->line,
+			    "rows[%zu]: expected an array of %zu values", row_index, layout->count);
+	snprintf(where, sizeof(where), "rows[%zu].", row_index);
+	for (size_t i = 0; i < layout->count; i++) {
+		struct value value;
+		int result = convert_value(reader, where, layout->names[i], layout->types[i],
+					   json_array_get(row, i), &value);
+
+		if (result)
+			return result;
+		if ((int)i == layout->device_id && strcmp(value.str, reader->batch->device_id) != 0)
+			return fail(reader->error, 403, reader->line,
+				    "%sDeviceId: not the batch's device_id", where);
+	}
+	for (int i = 0; i < BATCH_SUMMARY_COLUMN_COUNT; i++) {
+		json_t *json = layout->kept[i] >= 0 ? json_array_get(row, (size_t)layout->kept[i]) : NULL;
+		const char *expected = NULL;
+
+		if (i == BATCH_SUMMARY_REPORT) {
+			char *text = json ? json_dumps(json, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+
+			kept[i].type = VALUE_STRING;
+			kept[i].is_null = false;
+			kept[i].str = copy_text(reader, text ? text : "", text ? strlen(text) : 0);
+			kept[i].len = text ? strlen(text) : 0;
+			free(text);
+			if (!kept[i].str)
+				return -ENOMEM;
+			continue;
+		}
+		kql_json_to_value(json, summary_columns[i].type, false, &kept[i], NULL, &expected);
+	}
+	return 0;
+}
+
+static int read_summary(struct line_reader *reader, json_t *line)
+{
+	struct batch *batch = reader->batch;
+	struct batch_summary *summary = grow((void **)&batch->summaries, &batch->summary_count,
+					     &batch->summary_capacity, sizeof(*summary));
+	struct summary_layout layout = {0};
+	json_t *rows, *row;
+	size_t index;
+	int result;
+
+	if (!summary)
+		return -ENOMEM;
+	result = read_rule(reader, line, &summary->rule);
+	if (result == 0)
+		result = get_datetime(reader, line, "updated", &summary->updated);
+	if (result == 0)
+		result = read_layout(reader, json_object_get(line, "columns"), &layout);
+	if (result)
+		return result;
+	rows = json_object_get(line, "rows");
+	if (!json_is_array(rows))
+		return fail(reader->error, 400, reader->line, "rows: %s",
+			    rows ? "expected an array" : "missing");
+	summary->row_count = json_array_size(rows);
+	summary->rows = arena_alloc(&batch->arena, (summary->row_count + 1) * sizeof(*summary->rows));
+	if (!summary->rows)
+		return -ENOMEM;
+	json_array_foreach(rows, index, row) {
+		result = read_summary_row(reader, &layout, row, index, summary->rows[index]);
+		if (result)
+			return result;
+	}
+	return 0;
+}
+
+/* ---- the header and the lines ---------------------------------------------- */
+
+static int read_header(struct line_reader *reader, json_t *line)
+{
+	struct batch *batch = reader->batch;
+	json_t *schema = json_object_get(line, "schema");
+	const char *id, *device_id;
+	int result;
+
+	if (!json_is_integer(schema))
+		return fail(reader->error, 400, reader->line, "schema: %s",
+			    schema ? "expected an integer" : "missing");
+	if (json_integer_value(schema) != WIRE_SCHEMA_VERSION)
+		return fail(reader->error, 400, reader->line,
+			    "schema: unknown schema version %lld (this collector reads %d)",
+			    (long long)json_integer_value(schema), WIRE_SCHEMA_VERSION);
+	result = get_identifier(reader, line, "", "batch", &id);
+	if (result == 0)
+		result = get_identifier(reader, line, "", "device_id", &device_id);
+	if (result == 0)
+		result = get_string(reader, line, "", "device_name", true, &batch->device_name);
+	if (result == 0)
+		result = get_datetime(reader, line, "sent", &batch->sent);
+	if (result)
+		return result;
+	snprintf(batch->id, sizeof(batch->id), "%s", id);
+	snprintf(batch->device_id, sizeof(batch->device_id), "%s", device_id);
+	return 0;
+}
+
+static int read_item(struct line_reader *reader, json_t *line)
+{
+	json_t *kind = json_object_get(line, "kind");
+	const char *name = json_string_value(kind);
+
+	if (!name)
+		return fail(reader->error, 400, reader->line, "kind: %s",
+			    kind ? "expected a string" : "missing");
+	if (strcmp(name, WIRE_KIND_RECORD) == 0)
+		return read_record(reader, line);
+	if (strcmp(name, WIRE_KIND_HIT) == 0)
+		return read_hit(reader, line);
+	if (strcmp(name, WIRE_KIND_SUMMARY) == 0)
+		return read_summary(reader, line);
+	return fail(reader->error, 400, reader->line, "kind: unknown kind '%.*s'",
+		    echo_length(name), name);
+}
+
+/* jansson's message without the text it quotes ("... near 'xyz'"). */
+static int fail_parse(struct line_reader *reader, const json_error_t *parse)
+{
+	char text[sizeof(parse->text)];
+	char *near;
+
+	snprintf(text, sizeof(text), "%s", parse->text);
+	near = strstr(text, " near ");
+	if (near)
+		*near = '\0';
+	return fail(reader->error, 400, reader->line, "not JSON: %.*s at column %d",
+		    echo_length(text), text, parse->column);
+}
+
+static bool is_blank(const char *text, size_t length)
+{
+	for (size_t i = 0; i < length; i++) {
+		if (text[i] != ' ' && text[i] != '\t' && text[i] != '\r')
+			return false;
+	}
+	return true;
+}
+
+int batch_decode(const char *text, size_t length, struct batch *batch, struct batch_error *error)
+{
+	struct line_reader reader = {batch, error, 0};
+	const char *end = text + length;
+	int result = 0;
+
+	memset(batch, 0, sizeof(*batch));
+	memset(error, 0, sizeof(*error));
+	arena_init(&batch->arena, 0);
+	while (text < end && result == 0) {
+		const char *newline = memchr(text, '\n', (size_t)(end - text));
+		size_t line_length = newline ? (size_t)(newline - text) : (size_t)(end - text);
+		json_error_t parse;
+		json_t *line;
+
+		reader.line++;
+		if (is_blank(text, line_length)) {
+			text += line_length + 1;
+			continue;
+		}
+		line = json_loadb(text, line_length, JSON_REJECT_DUPLICATES, &parse);
+		text += line_length + 1;
+		if (!line)
+			return fail_parse(&reader, &parse);
+		if (!json_is_object(line))
+			result = fail(error, 400, reader.line, "expected a JSON object");
+		else if (batch->id[0] == '\0')
+			result = read_header(&reader, line);
+		else
+			result = read_item(&reader, line);
+		json_decref(line);
+	}
+	if (result == 0 && batch->id[0] == '\0')
+		result = fail(error, 400, 0, "empty batch: the header line is missing");
+	return result;
+}
+
+void batch_free(struct batch *batch)
+{
+	free(batch->records);
+	free(batch->hits);
+	free(batch->summaries);
+	arena_release(&batch->arena);
+	memset(batch, 0, sizeof(*batch));
+}
