@@ -589,9 +589,10 @@ static void query_error(struct api_response *response, const struct kql_error *e
 			const char *text, size_t length)
 {
 	char *formatted = kql_error_format(error, text, length, "query");
-	json_t *answer = json_pack("{s:{s:i,s:s,s:s,s:i,s:i,s:s}}", "error", "code", 400, "kind",
-				   kql_error_kind_name(error->kind), "message", error->message,
-				   "line", (int)error->line, "column", (int)error->column, "text",
+	json_t *answer = json_pack("{s:{s:i,s:s,s:s,s:i,s:i,s:I,s:s}}", "error", "code", 400,
+				   "kind", kql_error_kind_name(error->kind), "message",
+				   error->message, "line", (int)error->line, "column",
+				   (int)error->column, "offset", (json_int_t)error->offset, "text",
 				   formatted ? formatted : error->message);
 
 	free(formatted);
