@@ -190,10 +190,12 @@ class Collector:
         assert status == 200, answer
         return answer["device_key"]
 
-    def post_batch(self, key, body, gzip_it=True, **kwargs):
+    def post_batch(self, key, body, gzip_it=True, compressed=False, **kwargs):
+        """gzip_it: compress body; compressed: body is gzip already."""
         headers = {"Content-Type": "application/x-ndjson"}
-        if gzip_it:
+        if gzip_it and not compressed:
             body = gzip.compress(body)
+        if gzip_it or compressed:
             headers["Content-Encoding"] = "gzip"
         status, _, answer = self.request("POST", "/v1/events", body, headers, bearer=key, **kwargs)
         try:
