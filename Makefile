@@ -134,6 +134,14 @@ $(BUILD)/tests/test_agent_%: tests/unit/test_agent_%.c $(AGENT_MODULE_OBJS) \
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -I agent -I bpf -o $@ $< \
 		$(AGENT_MODULE_OBJS) $(BUILD)/librmmhunt.a $(LDLIBS) -lcmocka
 
+# test_collector_*.c also link the collector's modules (all but main.o)
+COLLECTOR_MODULE_OBJS := $(filter-out $(BUILD)/collector/main.o,$(COLLECTOR_OBJS))
+$(BUILD)/tests/test_collector_%: tests/unit/test_collector_%.c $(COLLECTOR_MODULE_OBJS) \
+		$(BUILD)/librmmhunt.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -I collector -o $@ $< \
+		$(COLLECTOR_MODULE_OBJS) $(BUILD)/librmmhunt.a $(LDLIBS) -lcmocka
+
 unit-tests: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
 
