@@ -52,15 +52,23 @@ def stores(tmp_path_factory):
     subprocess.run([str(ROOT / "build" / "bench" / "cache_load"), str(events),
                     str(state / "cache.db")], check=True, capture_output=True)
     collector = Collector(directory, tls=True).start()
-    by_device = {}
+    # batches in the records' own order (runs of one device), so both stores
+    # hold the rows in the same order: summarize lists groups in input order
+    keys = {}
+    runs = []
     for record in records:
-        by_device.setdefault(record["DeviceId"], []).append(record)
-    for device, rows in by_device.items():
-        key = collector.enroll(device, rows[0]["DeviceName"])
-        for start in range(0, len(rows), 400):
-            status, answer = collector.post_batch(
-                key, batch_body(device, rows[start:start + 400], name=rows[0]["DeviceName"]))
-            assert status == 200, answer
+        device = record["DeviceId"]
+        if device not in keys:
+            keys[device] = collector.enroll(device, record["DeviceName"])
+        if runs and runs[-1][0]["DeviceId"] == device and len(runs[-1]) < 400:
+            runs[-1].append(record)
+        else:
+            runs.append([record])
+    for run in runs:
+        device = run[0]["DeviceId"]
+        status, answer = collector.post_batch(keys[device],
+                                              batch_body(device, run, name=run[0]["DeviceName"]))
+        assert status == 200, answer
     yield state, collector
     collector.stop()
 
@@ -91,6 +99,6 @@ def test_rport_rule_file_in_every_format(stores):
     for form in ("json", "csv", "table"):
         local, fleet = run_both(stores, "--format", form, "-f", str(RPORT_RULE))
         assert local == fleet
-    assert local.splitlines()[0].split() == ["DeviceId", "DeviceName", "FirstSeen", "LastSeen",
+    assert local.decode().splitlines()[0].split() == ["DeviceId", "DeviceName", "FirstSeen", "LastSeen",
                                              "Report", "Count"]
     assert len(local.splitlines()) > 2, "no device ran RPort: the case tests nothing"
