@@ -109,7 +109,8 @@ int admin_devices(int argc, char **argv)
 		device_id = argv[optind + 1];
 	if (!db || !verb || (strcmp(verb, "list") != 0 && !device_id) ||
 	    optind + (device_id ? 2 : 1) != argc ||
-	    (strcmp(verb, "list") && strcmp(verb, "revoke") && strcmp(verb, "allow"))) {
+	    (strcmp(verb, "list") != 0 && strcmp(verb, "revoke") != 0 &&
+	     strcmp(verb, "allow") != 0)) {
 		admin_usage(stderr);
 		return 2;
 	}

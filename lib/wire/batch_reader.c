@@ -20,7 +20,7 @@
 #include "wire/batch_reader.h"
 #include "wire/wire.h"
 
-#define GUNZIP_CHUNK (256 * 1024)
+#define GUNZIP_CHUNK ((size_t)256 * 1024)
 
 /* ---- errors ------------------------------------------------------------- */
 
@@ -141,10 +141,9 @@ static int get_string(struct line_reader *reader, json_t *object, const char *wh
 {
 	json_t *member = json_object_get(object, key);
 
-	if (!member && !required) {
-		*out = "";
+	*out = "";
+	if (!member && !required)
 		return 0;
-	}
 	if (!json_is_string(member))
 		return fail(reader->error, 400, reader->line, "%s%s: %s", where, key,
 			    member ? "expected a string" : "missing");
