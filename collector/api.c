@@ -272,7 +272,7 @@ static int body_text(struct api_context *context, const struct api_request *requ
 		     struct strbuf *scratch, const char **text, size_t *length,
 		     struct api_response *response)
 {
-	struct batch_error error;
+	struct batch_error error = {0};
 	int result;
 
 	if (!request->gzip) {
@@ -462,8 +462,8 @@ static void handle_events(struct api_context *context, const struct api_request 
 			  struct api_response *response)
 {
 	struct strbuf scratch;
-	struct batch batch;
-	struct batch_error error;
+	struct batch batch = {0};
+	struct batch_error error = {0};
 	const char *text;
 	size_t length;
 	int result;

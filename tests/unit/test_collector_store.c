@@ -46,8 +46,8 @@ static void add_line(struct strbuf *batch, const char *kind, const struct record
 static int decode_and_put(struct fixture *fixture, const char *text,
 			  struct store_batch_result *result)
 {
-	struct batch batch;
-	struct batch_error error;
+	struct batch batch = {0};
+	struct batch_error error = {0};
 	int status = batch_decode(text, strlen(text), &batch, &error);
 
 	if (status)
