@@ -210,6 +210,12 @@ $(BUILD)/bench/agent_%: bench/agent_%.c $(AGENT_MODULE_OBJS) $(BUILD)/librmmhunt
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -I agent -I bpf -o $@ $< \
 		$(AGENT_MODULE_OBJS) $(BUILD)/librmmhunt.a $(LDLIBS)
 
+# bench/collector_*.c also link the collector's modules (all but main.o)
+$(BUILD)/bench/collector_%: bench/collector_%.c $(COLLECTOR_MODULE_OBJS) $(BUILD)/librmmhunt.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -I collector -o $@ $< \
+		$(COLLECTOR_MODULE_OBJS) $(BUILD)/librmmhunt.a $(LDLIBS)
+
 bench-build: $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
 
 bench: test-deps all bench-build

@@ -297,7 +297,11 @@ static int create_private_file(const char *path)
 
 static int configure_writer(sqlite3 *db)
 {
-	int result = execute(db, "PRAGMA journal_mode = WAL");
+	/* records are 2-4 KiB: big pages hold several (as the local cache) */
+	int result = execute(db, "PRAGMA page_size = 65536");
+
+	if (result == 0)
+		result = execute(db, "PRAGMA journal_mode = WAL");
 
 	if (result == 0)
 		result = execute(db, "PRAGMA synchronous = NORMAL");

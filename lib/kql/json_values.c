@@ -14,89 +14,132 @@
 #include "kql/internal.h"
 #include "kql/kql_format.h"
 
-static int convert_string(json_t *json, bool lenient, struct value *out, char **owned,
-			  const char **expected)
+static const char *expectation(enum value_type type)
 {
-	if (json_is_string(json)) {
-		*out = kql_value_string(json_string_value(json), json_string_length(json));
+	switch (type) {
+	case VALUE_STRING:
+		return "expected a string";
+	case VALUE_LONG:
+		return "expected an integer";
+	case VALUE_REAL:
+		return "expected a number";
+	case VALUE_BOOL:
+		return "expected true or false";
+	case VALUE_DATETIME:
+		return "expected an ISO 8601 datetime such as 2026-11-28T16:14:40.1234567Z";
+	case VALUE_TIMESPAN:
+		return "expected a timespan such as 1.02:03:04.5 or ticks (integer)";
+	case VALUE_DYNAMIC:
+		return "expected JSON";
+	}
+	return "expected another type";
+}
+
+/* The one set of rules: a scalar as a value of type (0, or -EINVAL). */
+static int convert_scalar(const struct kql_json_scalar *scalar, enum value_type type,
+			  struct value *out)
+{
+	*out = kql_value_null(type);
+	if (scalar->kind == KQL_JSON_NULL)
+		return 0;
+	switch (type) {
+	case VALUE_STRING:
+		if (scalar->kind != KQL_JSON_STRING)
+			return -EINVAL;
+		*out = kql_value_string(scalar->text, scalar->length);
+		return 0;
+	case VALUE_LONG:
+		if (scalar->kind != KQL_JSON_INTEGER)
+			return -EINVAL;
+		*out = kql_value_long(scalar->integer);
+		return 0;
+	case VALUE_REAL:
+		if (scalar->kind != KQL_JSON_INTEGER && scalar->kind != KQL_JSON_REAL)
+			return -EINVAL;
+		out->is_null = false;
+		out->r = scalar->kind == KQL_JSON_REAL ? scalar->real : (double)scalar->integer;
+		return 0;
+	case VALUE_BOOL:
+		if (scalar->kind != KQL_JSON_BOOL)
+			return -EINVAL;
+		*out = kql_value_bool(scalar->boolean);
+		return 0;
+	case VALUE_DATETIME:
+		if (scalar->kind != KQL_JSON_STRING ||
+		    kql_parse_datetime_text(scalar->text, scalar->length, &out->ticks) < 0)
+			return -EINVAL;
+		out->is_null = false;
+		return 0;
+	case VALUE_TIMESPAN:
+		if (scalar->kind == KQL_JSON_INTEGER)
+			out->ticks = scalar->integer;
+		else if (scalar->kind != KQL_JSON_STRING ||
+			 kql_parse_timespan_text(scalar->text, scalar->length, &out->ticks) < 0)
+			return -EINVAL;
+		out->is_null = false;
+		return 0;
+	case VALUE_DYNAMIC:
+		return -EINVAL;
+	}
+	return -EINVAL;
+}
+
+int kql_json_scalar_to_value(const struct kql_json_scalar *scalar, enum value_type type,
+			     struct value *out, const char **expected)
+{
+	int result = convert_scalar(scalar, type, out);
+
+	if (result) {
+		*out = kql_value_null(type);
+		*expected = expectation(type);
+	}
+	return result;
+}
+
+static void scalar_of(json_t *json, struct kql_json_scalar *scalar)
+{
+	memset(scalar, 0, sizeof(*scalar));
+	if (json_is_boolean(json)) {
+		scalar->kind = KQL_JSON_BOOL;
+		scalar->boolean = json_is_true(json);
+	} else if (json_is_integer(json)) {
+		scalar->kind = KQL_JSON_INTEGER;
+		scalar->integer = (int64_t)json_integer_value(json);
+	} else if (json_is_real(json)) {
+		scalar->kind = KQL_JSON_REAL;
+		scalar->real = json_real_value(json);
+	} else if (json_is_string(json)) {
+		scalar->kind = KQL_JSON_STRING;
+		scalar->text = json_string_value(json);
+		scalar->length = json_string_length(json);
+	} else {
+		scalar->kind = KQL_JSON_CONTAINER;
+	}
+}
+
+int kql_json_to_value(json_t *json, enum value_type type, bool lenient_strings,
+		      struct value *out, char **owned, const char **expected)
+{
+	struct kql_json_scalar scalar;
+
+	*out = kql_value_null(type);
+	if (!json || json_is_null(json))
+		return 0;
+	if (type == VALUE_DYNAMIC) {
+		out->is_null = false;
+		out->dyn = json;
 		return 0;
 	}
-	if (lenient && (json_is_object(json) || json_is_array(json))) {
+	if (type == VALUE_STRING && lenient_strings &&
+	    (json_is_object(json) || json_is_array(json))) {
 		*owned = json_dumps(json, JSON_COMPACT | JSON_PRESERVE_ORDER);
 		if (!*owned)
 			return -ENOMEM;
 		*out = kql_value_string(*owned, strlen(*owned));
 		return 0;
 	}
-	*expected = "expected a string";
-	return -EINVAL;
-}
-
-int kql_json_to_value(json_t *json, enum value_type type, bool lenient_strings,
-		      struct value *out, char **owned, const char **expected)
-{
-	*out = kql_value_null(type);
-	if (!json || json_is_null(json))
-		return 0;
-	switch (type) {
-	case VALUE_STRING:
-		return convert_string(json, lenient_strings, out, owned, expected);
-	case VALUE_LONG:
-		if (!json_is_integer(json))
-			break;
-		*out = kql_value_long((int64_t)json_integer_value(json));
-		return 0;
-	case VALUE_REAL:
-		if (!json_is_number(json))
-			break;
-		out->is_null = false;
-		out->r = json_number_value(json);
-		return 0;
-	case VALUE_BOOL:
-		if (!json_is_boolean(json))
-			break;
-		*out = kql_value_bool(json_is_true(json));
-		return 0;
-	case VALUE_DATETIME:
-		if (!json_is_string(json) ||
-		    kql_parse_datetime_text(json_string_value(json), json_string_length(json),
-					    &out->ticks) < 0)
-			break;
-		out->is_null = false;
-		return 0;
-	case VALUE_TIMESPAN:
-		if (json_is_integer(json))
-			out->ticks = (int64_t)json_integer_value(json);
-		else if (!json_is_string(json) ||
-			 kql_parse_timespan_text(json_string_value(json), json_string_length(json),
-						 &out->ticks) < 0)
-			break;
-		out->is_null = false;
-		return 0;
-	case VALUE_DYNAMIC:
-		out->is_null = false;
-		out->dyn = json;
-		return 0;
-	}
-	switch (type) {
-	case VALUE_LONG:
-		*expected = "expected an integer";
-		break;
-	case VALUE_REAL:
-		*expected = "expected a number";
-		break;
-	case VALUE_BOOL:
-		*expected = "expected true or false";
-		break;
-	case VALUE_DATETIME:
-		*expected = "expected an ISO 8601 datetime such as 2026-11-28T16:14:40.1234567Z";
-		break;
-	default:
-		*expected = "expected a timespan such as 1.02:03:04.5 or ticks (integer)";
-		break;
-	}
-	*out = kql_value_null(type);
-	return -EINVAL;
+	scalar_of(json, &scalar);
+	return kql_json_scalar_to_value(&scalar, type, out, expected);
 }
 
 /* ---- result tables ---------------------------------------------------------- */

@@ -57,6 +57,32 @@ int kql_json_to_value(struct json_t *json, enum value_type type, bool lenient_st
 		      struct value *out, char **owned, const char **expected);
 
 /*
+ * The same rules for a JSON scalar already scanned (lib/base/json_scan.h:
+ * the batch reader's fast path), strings decoded.  A container is refused
+ * for every type but dynamic, which this form cannot carry (-EINVAL).
+ */
+enum kql_json_kind {
+	KQL_JSON_NULL,
+	KQL_JSON_BOOL,
+	KQL_JSON_INTEGER,
+	KQL_JSON_REAL,
+	KQL_JSON_STRING,
+	KQL_JSON_CONTAINER,
+};
+
+struct kql_json_scalar {
+	enum kql_json_kind kind;
+	bool boolean;
+	int64_t integer;
+	double real;
+	const char *text; /* decoded, NUL-terminated */
+	size_t length;
+};
+
+int kql_json_scalar_to_value(const struct kql_json_scalar *scalar, enum value_type type,
+			     struct value *out, const char **expected);
+
+/*
  * A result table from its JSON form (the collector's query answer):
  * columns = [{"name": N, "type": T}, ...], rows = [[v, ...], ...], each value
  * converted by kql_json_to_value().  Returns 0 with *table, -EINVAL with a

@@ -1,11 +1,14 @@
 /*
  * batch_reader.c - gunzip and check a batch (see batch_reader.h).
  *
- * Each line is parsed by jansson (duplicate keys refused, so a line cannot
- * say two things about one field) and its values converted by the KQL
- * engine's JSON conversion (kql_json_to_value), the one the NDJSON row
- * source uses, with stricter rules on top: every column present, no unknown
- * key, strings are JSON strings.
+ * Record and hit lines (nearly all of a batch) are read in place by the
+ * strict scanner (base/json_scan.h) straight into typed values; the header
+ * and summary lines by jansson.  Either way the values are converted by the
+ * KQL engine's one set of JSON rules (kql_json_scalar_to_value, behind
+ * kql_json_to_value too), the rules the NDJSON row source uses, with
+ * stricter ones on top: every column present once, no unknown key, strings
+ * are JSON strings.  Duplicate keys are refused, so a line cannot say two
+ * things about one field.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -16,6 +19,7 @@
 #include <jansson.h>
 #include <zlib.h>
 
+#include "base/json_scan.h"
 #include "kql/kql_format.h"
 #include "wire/batch_reader.h"
 #include "wire/wire.h"
@@ -202,39 +206,6 @@ static int convert_value(struct line_reader *reader, const char *where, const ch
 	return 0;
 }
 
-/* The 68 columns of a record, each present, nothing else. */
-static int read_row(struct line_reader *reader, json_t *row, struct value values[])
-{
-	if (!json_is_object(row))
-		return fail(reader->error, 400, reader->line, "row: expected an object");
-	for (int i = 0; i < DPE_COLUMN_COUNT; i++) {
-		json_t *member = json_object_get(row, dpe_columns[i].name);
-		int result;
-
-		if (!member)
-			return fail(reader->error, 400, reader->line, "row.%s: missing",
-				    dpe_columns[i].name);
-		result = convert_value(reader, "row.", dpe_columns[i].name, dpe_columns[i].type,
-				       member, &values[i]);
-		if (result)
-			return result;
-	}
-	if (json_object_size(row) != DPE_COLUMN_COUNT) {
-		const char *key;
-		json_t *member;
-
-		json_object_foreach(row, key, member) {
-			if (schema_find_column(&dpe_schema, key) < 0)
-				return fail(reader->error, 400, reader->line,
-					    "row: unknown column '%.*s'", echo_length(key), key);
-		}
-	}
-	if (strcmp(values[DPE_DEVICE_ID].str, reader->batch->device_id) != 0)
-		return fail(reader->error, 403, reader->line,
-			    "row.DeviceId: not the batch's device_id");
-	return 0;
-}
-
 static int read_rule(struct line_reader *reader, json_t *line, struct batch_rule *rule)
 {
 	json_t *object = json_object_get(line, "rule");
@@ -270,28 +241,6 @@ static void *grow(void **items, size_t *count, size_t *capacity, size_t size)
 
 	memset(item, 0, size);
 	return item;
-}
-
-static int read_record(struct line_reader *reader, json_t *line)
-{
-	struct batch *batch = reader->batch;
-	struct batch_record *record = grow((void **)&batch->records, &batch->record_count,
-					   &batch->record_capacity, sizeof(*record));
-
-	return record ? read_row(reader, json_object_get(line, "row"), record->values) : -ENOMEM;
-}
-
-static int read_hit(struct line_reader *reader, json_t *line)
-{
-	struct batch *batch = reader->batch;
-	struct batch_hit *hit = grow((void **)&batch->hits, &batch->hit_count, &batch->hit_capacity,
-				     sizeof(*hit));
-	int result;
-
-	if (!hit)
-		return -ENOMEM;
-	result = read_rule(reader, line, &hit->rule);
-	return result ? result : read_row(reader, json_object_get(line, "row"), hit->values);
 }
 
 /* ---- summaries ------------------------------------------------------------ */
@@ -427,6 +376,295 @@ static int read_summary(struct line_reader *reader, json_t *line)
 	return 0;
 }
 
+/* ---- record and hit lines, scanned in place ---------------------------------- */
+
+static int fail_scan(struct line_reader *reader, const struct json_scan *scan)
+{
+	return fail(reader->error, 400, reader->line, "not JSON: %s at column %zu", scan->message,
+		    scan->error_offset + 1);
+}
+
+/* A scanned string, decoded into the batch's arena. */
+static const char *keep_string(struct line_reader *reader, const struct json_scan_value *value,
+			       size_t *length)
+{
+	char *text = arena_alloc(&reader->batch->arena, value->raw_length + 1);
+
+	if (!text)
+		return NULL;
+	*length = json_scan_decode(value, text);
+	return text;
+}
+
+/* Which column a row key names: the next in table order is tried first. */
+static int row_column(const struct json_scan_value *key, int expected, char *buffer,
+		      size_t buffer_size)
+{
+	const char *name = key->raw;
+	size_t length = key->raw_length;
+
+	if (key->escaped) {
+		if (key->raw_length >= buffer_size)
+			return -1;
+		length = json_scan_decode(key, buffer);
+		name = buffer;
+	}
+	if (expected < DPE_COLUMN_COUNT && strlen(dpe_columns[expected].name) == length &&
+	    memcmp(dpe_columns[expected].name, name, length) == 0)
+		return expected;
+	for (int i = 0; i < DPE_COLUMN_COUNT; i++) {
+		if (strlen(dpe_columns[i].name) == length && memcmp(dpe_columns[i].name, name, length) == 0)
+			return i;
+	}
+	return -1;
+}
+
+static int scan_cell(struct line_reader *reader, struct json_scan *scan, int column,
+		     struct value *out)
+{
+	const struct column_def *def = &dpe_columns[column];
+	struct json_scan_value value;
+	struct kql_json_scalar scalar = {0};
+	const char *expected = NULL;
+
+	if (json_scan_value(scan, &value) != 0)
+		return fail_scan(reader, scan);
+	switch (value.kind) {
+	case JSON_SCAN_NULL:
+		scalar.kind = KQL_JSON_NULL;
+		break;
+	case JSON_SCAN_TRUE:
+	case JSON_SCAN_FALSE:
+		scalar.kind = KQL_JSON_BOOL;
+		scalar.boolean = value.kind == JSON_SCAN_TRUE;
+		break;
+	case JSON_SCAN_INTEGER:
+		scalar.kind = KQL_JSON_INTEGER;
+		scalar.integer = value.integer;
+		break;
+	case JSON_SCAN_REAL:
+		scalar.kind = KQL_JSON_REAL;
+		scalar.real = value.real;
+		break;
+	case JSON_SCAN_STRING:
+		scalar.kind = KQL_JSON_STRING;
+		scalar.text = keep_string(reader, &value, &scalar.length);
+		if (!scalar.text)
+			return -ENOMEM;
+		break;
+	default:
+		scalar.kind = KQL_JSON_CONTAINER;
+		if (json_scan_skip(scan, value.kind) != 0)
+			return fail_scan(reader, scan);
+		break;
+	}
+	if (def->type == VALUE_STRING && scalar.kind != KQL_JSON_STRING)
+		return fail(reader->error, 400, reader->line, "row.%s: expected a string", def->name);
+	if (kql_json_scalar_to_value(&scalar, def->type, out, &expected) != 0)
+		return fail(reader->error, 400, reader->line, "row.%s: %s", def->name, expected);
+	return 0;
+}
+
+/* The row object: each of the 68 columns once, nothing else. */
+static int scan_row(struct line_reader *reader, struct json_scan *scan, struct value values[])
+{
+	bool seen[DPE_COLUMN_COUNT] = {false};
+	struct json_scan_value key;
+	char name[BATCH_ECHO_MAX * 4];
+	int expected = 0, count = 0, more;
+
+	while ((more = json_scan_member(scan, &key)) == 1) {
+		int column = row_column(&key, expected, name, sizeof(name));
+
+		if (column < 0) {
+			size_t length = key.escaped ? 0 : key.raw_length;
+
+			return fail(reader->error, 400, reader->line, "row: unknown column '%.*s'",
+				    (int)(length < BATCH_ECHO_MAX ? length : BATCH_ECHO_MAX), key.raw);
+		}
+		if (seen[column])
+			return fail(reader->error, 400, reader->line, "row.%s: duplicate key",
+				    dpe_columns[column].name);
+		seen[column] = true;
+		count++;
+		expected = column + 1;
+		int result = scan_cell(reader, scan, column, &values[column]);
+
+		if (result)
+			return result;
+	}
+	if (more < 0)
+		return fail_scan(reader, scan);
+	for (int i = 0; count < DPE_COLUMN_COUNT && i < DPE_COLUMN_COUNT; i++) {
+		if (!seen[i])
+			return fail(reader->error, 400, reader->line, "row.%s: missing",
+				    dpe_columns[i].name);
+	}
+	if (strcmp(values[DPE_DEVICE_ID].str, reader->batch->device_id) != 0)
+		return fail(reader->error, 403, reader->line,
+			    "row.DeviceId: not the batch's device_id");
+	return 0;
+}
+
+static bool key_is(const struct json_scan_value *key, const char *name)
+{
+	return !key->escaped && key->raw_length == strlen(name) &&
+	       memcmp(key->raw, name, key->raw_length) == 0;
+}
+
+/* The rule object of a hit: id, name, tactics, techniques (strings). */
+static int scan_rule(struct line_reader *reader, struct json_scan *scan, struct batch_rule *rule)
+{
+	static const char *const names[] = {"id", "name", "tactics", "techniques"};
+	const char **fields[] = {&rule->id, &rule->name, &rule->tactics, &rule->techniques};
+	struct json_scan_value key, value;
+	int more;
+
+	rule->id = rule->name = rule->tactics = rule->techniques = NULL;
+	while ((more = json_scan_member(scan, &key)) == 1) {
+		int field = -1;
+		size_t length;
+
+		for (int i = 0; i < 4; i++)
+			if (key_is(&key, names[i]))
+				field = i;
+		if (json_scan_value(scan, &value) != 0)
+			return fail_scan(reader, scan);
+		if (field < 0) {
+			if ((value.kind == JSON_SCAN_OBJECT || value.kind == JSON_SCAN_ARRAY) &&
+			    json_scan_skip(scan, value.kind) != 0)
+				return fail_scan(reader, scan);
+			continue;
+		}
+		if (*fields[field])
+			return fail(reader->error, 400, reader->line, "rule.%s: duplicate key",
+				    names[field]);
+		if (value.kind != JSON_SCAN_STRING)
+			return fail(reader->error, 400, reader->line, "rule.%s: expected a string",
+				    names[field]);
+		*fields[field] = keep_string(reader, &value, &length);
+		if (!*fields[field])
+			return -ENOMEM;
+	}
+	if (more < 0)
+		return fail_scan(reader, scan);
+	if (!rule->id || !rule->name)
+		return fail(reader->error, 400, reader->line, "rule.%s: missing",
+			    rule->id ? "name" : "id");
+	if (!batch_check_identifier(rule->id, strlen(rule->id)))
+		return fail(reader->error, 400, reader->line,
+			    "rule.id: expected 1 to %d characters of A-Z a-z 0-9 . _ : -", BATCH_ID_MAX);
+	if (!rule->tactics)
+		rule->tactics = "";
+	if (!rule->techniques)
+		rule->techniques = "";
+	return 0;
+}
+
+enum scanned_kind { SCANNED_UNKNOWN, SCANNED_RECORD, SCANNED_HIT, SCANNED_OTHER };
+
+struct scanned_line {
+	enum scanned_kind kind;
+	bool has_rule, has_row;
+	struct batch_rule rule;
+	struct value values[DPE_COLUMN_COUNT];
+};
+
+static int scan_member(struct line_reader *reader, struct json_scan *scan,
+		       const struct json_scan_value *key, struct scanned_line *line)
+{
+	struct json_scan_value value;
+
+	if (json_scan_value(scan, &value) != 0)
+		return fail_scan(reader, scan);
+	if (key_is(key, "kind")) {
+		if (line->kind != SCANNED_UNKNOWN)
+			return fail(reader->error, 400, reader->line, "kind: duplicate key");
+		if (value.kind != JSON_SCAN_STRING)
+			return fail(reader->error, 400, reader->line, "kind: expected a string");
+		line->kind = key_is(&value, WIRE_KIND_RECORD) ? SCANNED_RECORD
+			     : key_is(&value, WIRE_KIND_HIT)  ? SCANNED_HIT
+							      : SCANNED_OTHER;
+		return 0;
+	}
+	if (key_is(key, "row") || key_is(key, "rule")) {
+		bool row = key_is(key, "row");
+
+		if (row ? line->has_row : line->has_rule)
+			return fail(reader->error, 400, reader->line, "%s: duplicate key",
+				    row ? "row" : "rule");
+		if (value.kind != JSON_SCAN_OBJECT)
+			return fail(reader->error, 400, reader->line, "%s: expected an object",
+				    row ? "row" : "rule");
+		*(row ? &line->has_row : &line->has_rule) = true;
+		return row ? scan_row(reader, scan, line->values) : scan_rule(reader, scan, &line->rule);
+	}
+	/* another member: a summary's, or one this version does not know */
+	if (value.kind == JSON_SCAN_OBJECT || value.kind == JSON_SCAN_ARRAY)
+		return json_scan_skip(scan, value.kind) != 0 ? fail_scan(reader, scan) : 0;
+	return 0;
+}
+
+static int keep_scanned(struct line_reader *reader, const struct scanned_line *line)
+{
+	struct batch *batch = reader->batch;
+
+	if (!line->has_row)
+		return fail(reader->error, 400, reader->line, "row: missing");
+	if (line->kind == SCANNED_RECORD) {
+		struct batch_record *record = grow((void **)&batch->records, &batch->record_count,
+						   &batch->record_capacity, sizeof(*record));
+
+		if (!record)
+			return -ENOMEM;
+		memcpy(record->values, line->values, sizeof(record->values));
+		return 0;
+	}
+	if (!line->has_rule)
+		return fail(reader->error, 400, reader->line, "rule: missing");
+	struct batch_hit *hit = grow((void **)&batch->hits, &batch->hit_count, &batch->hit_capacity,
+				     sizeof(*hit));
+
+	if (!hit)
+		return -ENOMEM;
+	hit->rule = line->rule;
+	memcpy(hit->values, line->values, sizeof(hit->values));
+	return 0;
+}
+
+/*
+ * A record or hit line, scanned in place: 1 done, 0 not such a line (the
+ * caller reads it with jansson), or a negative errno with the error set.
+ */
+static int scan_line(struct line_reader *reader, const char *text, size_t length)
+{
+	struct scanned_line *line = calloc(1, sizeof(*line));
+	struct json_scan scan;
+	struct json_scan_value value, key;
+	int more, result = 0;
+
+	if (!line)
+		return -ENOMEM;
+	json_scan_init(&scan, text, length);
+	if (json_scan_value(&scan, &value) != 0)
+		result = fail_scan(reader, &scan);
+	else if (value.kind != JSON_SCAN_OBJECT)
+		result = fail(reader->error, 400, reader->line, "expected a JSON object");
+	while (result == 0 && line->kind != SCANNED_OTHER &&
+	       (more = json_scan_member(&scan, &key)) != 0) {
+		result = more < 0 ? fail_scan(reader, &scan)
+				  : scan_member(reader, &scan, &key, line);
+	}
+	if (result == 0 && line->kind == SCANNED_UNKNOWN)
+		result = fail(reader->error, 400, reader->line, "kind: missing");
+	if (result == 0 && line->kind != SCANNED_OTHER && json_scan_finish(&scan) != 0)
+		result = fail_scan(reader, &scan);
+	if (result == 0 && line->kind != SCANNED_OTHER)
+		result = keep_scanned(reader, line) ?: 1;
+	free(line);
+	return result;
+}
+
 /* ---- the header and the lines ---------------------------------------------- */
 
 static int read_header(struct line_reader *reader, json_t *line)
@@ -465,10 +703,6 @@ static int read_item(struct line_reader *reader, json_t *line)
 	if (!name)
 		return fail(reader->error, 400, reader->line, "kind: %s",
 			    kind ? "expected a string" : "missing");
-	if (strcmp(name, WIRE_KIND_RECORD) == 0)
-		return read_record(reader, line);
-	if (strcmp(name, WIRE_KIND_HIT) == 0)
-		return read_hit(reader, line);
 	if (strcmp(name, WIRE_KIND_SUMMARY) == 0)
 		return read_summary(reader, line);
 	return fail(reader->error, 400, reader->line, "kind: unknown kind '%.*s'",
@@ -517,6 +751,14 @@ int batch_decode(const char *text, size_t length, struct batch *batch, struct ba
 		if (is_blank(text, line_length)) {
 			text += line_length + 1;
 			continue;
+		}
+		if (batch->id[0] != '\0') {
+			result = scan_line(&reader, text, line_length);
+			if (result != 0) {
+				text += line_length + 1;
+				result = result > 0 ? 0 : result;
+				continue;
+			}
 		}
 		line = json_loadb(text, line_length, JSON_REJECT_DUPLICATES, &parse);
 		text += line_length + 1;

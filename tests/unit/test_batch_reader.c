@@ -88,7 +88,7 @@ static void expect_error(const char *text, int status, const char *words)
 
 	batch_free(&batch);
 	if (result == 0 || error.status != status || !strstr(error.message, words))
-		print_error("%s\n-> %d %s\n", text, error.status, error.message);
+		print_error("want %d %s -> %d %s\n", status, words, error.status, error.message);
 	assert_int_equal(result, -EINVAL);
 	assert_int_equal(error.status, status);
 	assert_non_null(strstr(error.message, words));
@@ -101,10 +101,11 @@ static void test_bad_lines(void **state)
 		{"not json", 400, "line 3: not JSON"},
 		{"[1]", 400, "line 3: expected a JSON object"},
 		{"{\"kind\":1}", 400, "line 3: kind: expected a string"},
-		{"{\"row\":{}}", 400, "line 3: kind: missing"},
-		{"{\"kind\":\"record\"}", 400, "line 3: row: expected an object"},
+		{"{\"other\":{}}", 400, "line 3: kind: missing"},
+		{"{\"kind\":\"record\"}", 400, "line 3: row: missing"},
+		{"{\"kind\":\"record\",\"row\":[]}", 400, "line 3: row: expected an object"},
 		{"{\"kind\":\"record\",\"row\":{}}", 400, "line 3: row.Timestamp: missing"},
-		{"{\"kind\":\"hit\",\"row\":{}}", 400, "line 3: rule: missing"},
+		{"{\"kind\":\"hit\",\"rule\":5}", 400, "line 3: rule: expected an object"},
 		{"{\"kind\":\"hit\",\"rule\":{\"id\":\"a b\",\"name\":\"x\"},\"row\":{}}", 400,
 		 "rule.id: expected 1 to"},
 		{"{\"kind\":\"summary\",\"rule\":{\"id\":\"a\",\"name\":\"x\"},\"updated\":5}", 400,
