@@ -384,15 +384,22 @@ static int fail_scan(struct line_reader *reader, const struct json_scan *scan)
 		    scan->error_offset + 1);
 }
 
-/* A scanned string, decoded into the batch's arena. */
+/*
+ * A scanned string, decoded into the batch's string pool: a decoded string
+ * and its NUL never take more room than its quoted text did, so a pool as
+ * large as the batch's text holds them all, without zeroing or copying.
+ */
 static const char *keep_string(struct line_reader *reader, const struct json_scan_value *value,
 			       size_t *length)
 {
-	char *text = arena_alloc(&reader->batch->arena, value->raw_length + 1);
+	struct batch *batch = reader->batch;
+	char *text;
 
-	if (!text)
+	if (batch->strings_used + value->raw_length + 1 > batch->strings_size)
 		return NULL;
+	text = batch->strings + batch->strings_used;
 	*length = json_scan_decode(value, text);
+	batch->strings_used += *length + 1;
 	return text;
 }
 
@@ -741,6 +748,10 @@ int batch_decode(const char *text, size_t length, struct batch *batch, struct ba
 	memset(batch, 0, sizeof(*batch));
 	memset(error, 0, sizeof(*error));
 	arena_init(&batch->arena, 0);
+	batch->strings_size = length + 1;
+	batch->strings = malloc(batch->strings_size);
+	if (!batch->strings)
+		return -ENOMEM;
 	while (text < end && result == 0) {
 		const char *newline = memchr(text, '\n', (size_t)(end - text));
 		size_t line_length = newline ? (size_t)(newline - text) : (size_t)(end - text);
@@ -782,6 +793,7 @@ void batch_free(struct batch *batch)
 	free(batch->records);
 	free(batch->hits);
 	free(batch->summaries);
+	free(batch->strings);
 	arena_release(&batch->arena);
 	memset(batch, 0, sizeof(*batch));
 }

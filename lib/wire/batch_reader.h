@@ -82,7 +82,9 @@ struct batch {
 	size_t hit_count, hit_capacity;
 	struct batch_summary *summaries;
 	size_t summary_count, summary_capacity;
-	struct arena arena; /* every string of the batch */
+	struct arena arena;   /* strings of the header and the summaries */
+	char *strings;	      /* strings of records and hits (never longer than the text) */
+	size_t strings_used, strings_size;
 };
 
 /*
