@@ -14,19 +14,10 @@ count=${COUNT:-100000}
 rounds=${ROUNDS:-3}
 batch=${BATCH:-1000}
 work=$(mktemp -d)
-collector_pid=
-cleanup() {
-	[ -n "$collector_pid" ] && kill "$collector_pid" 2>/dev/null && wait "$collector_pid" || true
-	rm -rf "$work"
-}
-trap cleanup EXIT
+. bench/collector_common.sh
 /usr/bin/python3 tests/tools/gen_records.py --count "$count" --devices 16 --quiet \
 	--output "$work/records.ndjson"
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
-	-keyout "$work/key.pem" -out "$work/cert.pem" -subj /CN=localhost \
-	-addext subjectAltName=DNS:localhost,IP:127.0.0.1 2>/dev/null
-head -c 32 /dev/urandom | base64 | tr -d '\n/+=' > "$work/secret"
-head -c 32 /dev/urandom | base64 | tr -d '\n/+=' > "$work/tokens"
+collector_credentials
 echo "collector ingestion: $count records, batches of $batch, $rounds rounds per case"
 
 median_spread() { # RATES... -> "median (min..max)"
@@ -44,18 +35,11 @@ printf '%-28s %s records/s\n' "SQLite batched insert" "$(median_spread "${ceilin
 for agents in 1 4 16; do
 	rates=()
 	for _ in $(seq "$rounds"); do
-		rm -f "$work"/collector.db* "$work/port"
-		build/rmmhunt-collector --listen 127.0.0.1:0 --db "$work/collector.db" \
-			--tls-cert "$work/cert.pem" --tls-key "$work/key.pem" \
-			--enroll-secret-file "$work/secret" --analyst-token-file "$work/tokens" \
-			--port-file "$work/port" --log-level warning &
-		collector_pid=$!
-		for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.05; done
+		rm -f "$work"/collector.db*
+		collector_start "$work/collector.db"
 		rates+=("$(build/bench/collector_load agents "https://127.0.0.1:$(cat "$work/port")" \
 			"$work/cert.pem" "$work/secret" "$work/records.ndjson" "$agents" "$batch" | cut -d' ' -f3)")
-		kill "$collector_pid"
-		wait "$collector_pid" || true
-		collector_pid=
+		collector_stop
 	done
 	median=$(printf '%s\n' "${rates[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
 	printf '%-28s %s records/s  %.0f%% of the ceiling\n' "collector, $agents agent(s)" \

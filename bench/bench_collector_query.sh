@@ -13,27 +13,13 @@ cd "$(dirname "$0")/.."
 count=${COUNT:-500000}
 devices=${DEVICES:-10000}
 work=$(mktemp -d)
-collector_pid=
-cleanup() {
-	[ -n "$collector_pid" ] && kill "$collector_pid" 2>/dev/null && wait "$collector_pid" || true
-	rm -rf "$work"
-}
-trap cleanup EXIT
+. bench/collector_common.sh
 /usr/bin/python3 tests/tools/gen_records.py --count "$count" --devices "$devices" --quiet \
 	--output "$work/records.ndjson"
 build/bench/collector_load fill "$work/collector.db" "$work/records.ndjson" >/dev/null
 rm -f "$work/records.ndjson"
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
-	-keyout "$work/key.pem" -out "$work/cert.pem" -subj /CN=localhost \
-	-addext subjectAltName=DNS:localhost,IP:127.0.0.1 2>/dev/null
-head -c 32 /dev/urandom | base64 | tr -d '\n/+=' > "$work/secret"
-head -c 32 /dev/urandom | base64 | tr -d '\n/+=' > "$work/tokens"
-build/rmmhunt-collector --listen 127.0.0.1:0 --db "$work/collector.db" \
-	--tls-cert "$work/cert.pem" --tls-key "$work/key.pem" \
-	--enroll-secret-file "$work/secret" --analyst-token-file "$work/tokens" \
-	--retention-max-age 3650d --port-file "$work/port" --log-level warning &
-collector_pid=$!
-for _ in $(seq 200); do [ -s "$work/port" ] && break; sleep 0.05; done
+collector_credentials
+collector_start "$work/collector.db" --retention-max-age 3650d
 echo "fleet store: $count records of $devices devices, $(du -m "$work/collector.db" | cut -f1) MiB"
 /usr/bin/python3 bench/bench_query.py --collector "https://127.0.0.1:$(cat "$work/port")" \
 	"$work/tokens" "$work/cert.pem" "$work/collector.db" "${ROUNDS:-3}"

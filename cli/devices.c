@@ -73,9 +73,7 @@ static int devices_table(json_t *answer, struct kql_table **table, char *message
 int command_devices(int argc, char **argv)
 {
 	static const struct option options[] = {
-		{"collector", required_argument, NULL, 'C'},
-		{"token-file", required_argument, NULL, 'T'},
-		{"ca-file", required_argument, NULL, 'A'},
+		FLEET_CLIENT_OPTIONS,
 		{"format", required_argument, NULL, 'F'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -88,16 +86,9 @@ int command_devices(int argc, char **argv)
 	int option, status;
 
 	while ((option = getopt_long(argc, argv, "F:h", options, NULL)) != -1) {
+		if (fleet_client_option(&fleet, option, optarg))
+			continue;
 		switch (option) {
-		case 'C':
-			fleet.url = optarg;
-			break;
-		case 'T':
-			fleet.token_file = optarg;
-			break;
-		case 'A':
-			fleet.ca_file = optarg;
-			break;
 		case 'F':
 			if (kql_format_parse(optarg, &format) != 0) {
 				log_error("unknown format '%s' (table, json or csv)", optarg);

@@ -145,6 +145,23 @@ int fleet_request(const struct fleet_client *client, const char *method, const c
 	return status;
 }
 
+bool fleet_client_option(struct fleet_client *client, int option, const char *value)
+{
+	switch (option) {
+	case 'C':
+		client->url = value;
+		return true;
+	case 'T':
+		client->token_file = value;
+		return true;
+	case 'A':
+		client->ca_file = value;
+		return true;
+	default:
+		return false;
+	}
+}
+
 const char *fleet_error_message(json_t *answer)
 {
 	const char *text = json_string_value(json_object_get(json_object_get(answer, "error"),

@@ -6,6 +6,8 @@
 #ifndef RMMHUNT_CLI_FLEET_CLIENT_H
 #define RMMHUNT_CLI_FLEET_CLIENT_H
 
+#include <stdbool.h>
+
 #include <jansson.h>
 
 struct fleet_client {
@@ -13,6 +15,15 @@ struct fleet_client {
 	const char *token_file; /* the analyst token: its first non-comment line */
 	const char *ca_file;	/* CA bundle to verify the collector (NULL: system) */
 };
+
+/* The long options that name a collector, for getopt_long() tables. */
+#define FLEET_CLIENT_OPTIONS                                                                \
+	{"collector", required_argument, NULL, 'C'},                                        \
+		{"token-file", required_argument, NULL, 'T'},                               \
+		{"ca-file", required_argument, NULL, 'A'}
+
+/* Takes option 'C', 'T' or 'A' into client: true, else false. */
+bool fleet_client_option(struct fleet_client *client, int option, const char *value);
 
 /*
  * Sends method path (body: a JSON object, or NULL for GET) and parses the

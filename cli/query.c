@@ -348,9 +348,7 @@ int command_query(int argc, char **argv)
 		{"state-dir", required_argument, NULL, 's'},
 		{"format", required_argument, NULL, 'F'},
 		{"file", required_argument, NULL, 'f'},
-		{"collector", required_argument, NULL, 'C'},
-		{"token-file", required_argument, NULL, 'T'},
-		{"ca-file", required_argument, NULL, 'A'},
+		FLEET_CLIENT_OPTIONS,
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -362,19 +360,12 @@ int command_query(int argc, char **argv)
 	int option;
 
 	while ((option = getopt_long(argc, argv, "s:F:f:h", options, NULL)) != -1) {
+		if (fleet_client_option(&fleet, option, optarg))
+			continue;
 		switch (option) {
 		case 's':
 			state_dir = optarg;
 			state_dir_given = true;
-			break;
-		case 'C':
-			fleet.url = optarg;
-			break;
-		case 'T':
-			fleet.token_file = optarg;
-			break;
-		case 'A':
-			fleet.ca_file = optarg;
 			break;
 		case 'F':
 			if (kql_format_parse(optarg, &format) != 0) {

@@ -22,13 +22,10 @@
  * The file is 0600: command lines can hold secrets.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -90,22 +87,11 @@ struct sqlite_store {
 
 /* ---- schema -------------------------------------------------------------- */
 
-static const char *sql_type(enum value_type type)
-{
-	return type == VALUE_STRING ? "TEXT NOT NULL DEFAULT ''" : "INTEGER";
-}
-
-static void append_columns(struct strbuf *sql, const struct column_def *columns, size_t count)
-{
-	for (size_t i = 0; i < count; i++)
-		strbuf_appendf(sql, ",\n  \"%s\" %s", columns[i].name, sql_type(columns[i].type));
-}
-
 static void schema_sql(struct strbuf *sql)
 {
 	strbuf_append_string(sql, "CREATE TABLE IF NOT EXISTS DeviceProcessEvents (\n"
 				  "  rowid INTEGER PRIMARY KEY");
-	append_columns(sql, dpe_columns, DPE_COLUMN_COUNT);
+	cache_schema_append_columns(sql, dpe_columns, DPE_COLUMN_COUNT);
 	strbuf_append_string(sql,
 			     ");\n"
 			     "CREATE UNIQUE INDEX IF NOT EXISTS DeviceProcessEvents_report"
@@ -113,15 +99,15 @@ static void schema_sql(struct strbuf *sql)
 			     "CREATE INDEX IF NOT EXISTS DeviceProcessEvents_time"
 			     " ON DeviceProcessEvents(Timestamp);\n"
 			     "CREATE TABLE IF NOT EXISTS RuleHits (\n  rowid INTEGER PRIMARY KEY");
-	append_columns(sql, cache_hit_columns, CACHE_HIT_COLUMN_COUNT);
-	append_columns(sql, dpe_columns, DPE_COLUMN_COUNT);
+	cache_schema_append_columns(sql, cache_hit_columns, CACHE_HIT_COLUMN_COUNT);
+	cache_schema_append_columns(sql, dpe_columns, DPE_COLUMN_COUNT);
 	strbuf_append_string(sql, ");\n"
 				  "CREATE UNIQUE INDEX IF NOT EXISTS RuleHits_report"
 				  " ON RuleHits(DeviceId, RuleId, ReportId);\n"
 				  "CREATE INDEX IF NOT EXISTS RuleHits_time ON RuleHits(Timestamp);\n"
 				  "CREATE TABLE IF NOT EXISTS RuleSummaries (\n"
 				  "  rowid INTEGER PRIMARY KEY");
-	append_columns(sql, store_summaries_schema()->columns,
+	cache_schema_append_columns(sql, store_summaries_schema()->columns,
 		       store_summaries_schema()->column_count);
 	strbuf_append_string(
 		sql,
@@ -144,20 +130,7 @@ static void schema_sql(struct strbuf *sql)
 
 static int execute(sqlite3 *db, const char *sql)
 {
-	return cache_sqlite_errno(sqlite3_exec(db, sql, NULL, NULL, NULL));
-}
-
-static int64_t query_number(sqlite3 *db, const char *sql)
-{
-	sqlite3_stmt *statement;
-	int64_t value = 0;
-
-	if (sqlite3_prepare_v2(db, sql, -1, &statement, NULL) != SQLITE_OK)
-		return 0;
-	if (sqlite3_step(statement) == SQLITE_ROW)
-		value = sqlite3_column_int64(statement, 0);
-	sqlite3_finalize(statement);
-	return value;
+	return cache_sqlite_execute(db, sql);
 }
 
 static int create_schema(struct sqlite_store *store, char *message, size_t message_size)
@@ -175,7 +148,7 @@ static int create_schema(struct sqlite_store *store, char *message, size_t messa
 		result = execute(store->writer, "INSERT OR IGNORE INTO CollectorMeta (Key, Value)"
 						" VALUES ('schema_version', 1)");
 	if (result == 0) {
-		int64_t version = query_number(store->writer, "SELECT Value FROM CollectorMeta"
+		int64_t version = cache_sqlite_number(store->writer, "SELECT Value FROM CollectorMeta"
 							      " WHERE Key = 'schema_version'");
 
 		if (version != SCHEMA_VERSION) {
@@ -192,17 +165,6 @@ static int create_schema(struct sqlite_store *store, char *message, size_t messa
 }
 
 /* ---- opening ------------------------------------------------------------- */
-
-static void build_insert(struct strbuf *sql, const char *table, const char *extra, int extra_count)
-{
-	strbuf_appendf(sql, "INSERT INTO %s (%s", table, extra);
-	for (int i = 0; i < DPE_COLUMN_COUNT; i++)
-		strbuf_appendf(sql, "%s\"%s\"", (i || extra_count) ? "," : "", dpe_columns[i].name);
-	strbuf_append_string(sql, ") VALUES (");
-	for (int i = 0; i < extra_count + DPE_COLUMN_COUNT; i++)
-		strbuf_append_string(sql, i ? ",?" : "?");
-	strbuf_append_string(sql, ") ON CONFLICT DO NOTHING");
-}
 
 static int prepare_statements(struct sqlite_store *store)
 {
@@ -265,9 +227,10 @@ static int prepare_statements(struct sqlite_store *store)
 
 	strbuf_init(&record_insert);
 	strbuf_init(&hit_insert);
-	build_insert(&record_insert, "DeviceProcessEvents", "", 0);
-	build_insert(&hit_insert, "RuleHits", "RuleId,RuleName,Tactics,Techniques",
-		     CACHE_HIT_COLUMN_COUNT);
+	cache_sqlite_build_insert(&record_insert, "DeviceProcessEvents", "", 0,
+				  " ON CONFLICT DO NOTHING");
+	cache_sqlite_build_insert(&hit_insert, "RuleHits", "RuleId,RuleName,Tactics,Techniques",
+				  CACHE_HIT_COLUMN_COUNT, " ON CONFLICT DO NOTHING");
 	sql[STATEMENT_INSERT_RECORD] = strbuf_text(&record_insert);
 	sql[STATEMENT_INSERT_HIT] = strbuf_text(&hit_insert);
 	for (int i = 0; i < STATEMENT_COUNT && result == 0; i++)
@@ -277,22 +240,6 @@ static int prepare_statements(struct sqlite_store *store)
 	strbuf_free(&record_insert);
 	strbuf_free(&hit_insert);
 	return result;
-}
-
-static int create_private_file(const char *path)
-{
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-
-	if (fd < 0)
-		return -errno;
-	if (fchmod(fd, 0600) != 0) {
-		int error = errno;
-
-		close(fd);
-		return -error;
-	}
-	close(fd);
-	return 0;
 }
 
 static int configure_writer(sqlite3 *db)
@@ -384,7 +331,7 @@ static int sqlite_open(const char *location, const struct store_options *options
 	pthread_mutex_init(&store->pool_lock, NULL);
 	pthread_cond_init(&store->pool_wait, NULL);
 	store->path = strdup(location);
-	result = store->path ? create_private_file(location) : -ENOMEM;
+	result = store->path ? cache_sqlite_create_private(location) : -ENOMEM;
 	if (result) {
 		snprintf(message, message_size, "cannot create %s: %s", location, strerror(-result));
 		sqlite_close(store);
@@ -446,11 +393,7 @@ static void give_reader(struct sqlite_store *store, struct reader *reader)
 
 static int run(sqlite3_stmt *statement)
 {
-	int code = sqlite3_step(statement);
-
-	sqlite3_reset(statement);
-	sqlite3_clear_bindings(statement);
-	return code == SQLITE_DONE || code == SQLITE_ROW ? 0 : cache_sqlite_errno(code);
+	return cache_sqlite_run(statement);
 }
 
 static sqlite3_stmt *statement(struct sqlite_store *store, enum statement which)
@@ -484,35 +427,6 @@ static void bind_text(sqlite3_stmt *statement, int index, const char *text)
 	sqlite3_bind_text(statement, index, text, -1, SQLITE_STATIC);
 }
 
-static void bind_value(sqlite3_stmt *statement, int index, const struct value *value)
-{
-	if (value->type == VALUE_STRING) {
-		sqlite3_bind_text(statement, index, value->str, (int)value->len, SQLITE_STATIC);
-		return;
-	}
-	if (value->is_null) {
-		sqlite3_bind_null(statement, index);
-		return;
-	}
-	switch (value->type) {
-	case VALUE_BOOL:
-		sqlite3_bind_int64(statement, index, value->b ? 1 : 0);
-		break;
-	case VALUE_REAL:
-		sqlite3_bind_double(statement, index, value->r);
-		break;
-	default:
-		sqlite3_bind_int64(statement, index, value->l);
-		break;
-	}
-}
-
-static void bind_row(sqlite3_stmt *statement, int first, const struct value *values)
-{
-	for (int i = 0; i < DPE_COLUMN_COUNT; i++)
-		bind_value(statement, first + i, &values[i]);
-}
-
 /* Runs an insert that may conflict: 1 stored, 0 already there. */
 static int insert(struct sqlite_store *store, sqlite3_stmt *statement)
 {
@@ -528,7 +442,7 @@ static int put_records(struct sqlite_store *store, const struct batch *batch,
 	sqlite3_stmt *hits = statement(store, STATEMENT_INSERT_HIT);
 
 	for (size_t i = 0; i < batch->record_count; i++) {
-		bind_row(records, 1, batch->records[i].values);
+		cache_sqlite_bind_row(records, 1, batch->records[i].values);
 		int stored = insert(store, records);
 
 		if (stored < 0)
@@ -543,7 +457,7 @@ static int put_records(struct sqlite_store *store, const struct batch *batch,
 		bind_text(hits, 2, hit->rule.name);
 		bind_text(hits, 3, hit->rule.tactics);
 		bind_text(hits, 4, hit->rule.techniques);
-		bind_row(hits, 1 + CACHE_HIT_COLUMN_COUNT, hit->values);
+		cache_sqlite_bind_row(hits, 1 + CACHE_HIT_COLUMN_COUNT, hit->values);
 		int stored = insert(store, hits);
 
 		if (stored < 0)
@@ -590,7 +504,7 @@ static int put_summary(struct sqlite_store *store, const struct batch *batch,
 		bind_text(add, 3, summary->rule.id);
 		bind_text(add, 4, summary->rule.name);
 		for (int column = 0; column < BATCH_SUMMARY_COLUMN_COUNT; column++)
-			bind_value(add, 5 + column, &summary->rows[i][column]);
+			cache_sqlite_bind_value(add, 5 + column, &summary->rows[i][column]);
 		result = run(add);
 	}
 	if (result == 0) {
@@ -697,6 +611,23 @@ static int device_revoked(struct sqlite_store *store, const char *device_id, boo
 	return result;
 }
 
+/*
+ * Opens the write transaction for device_id's identity: 0 (open; *known
+ * says whether the device exists), -EPERM when it is revoked, or another
+ * negative errno (not open).
+ */
+static int begin_for_device(struct sqlite_store *store, const char *device_id, bool *known)
+{
+	int result = begin(store);
+
+	if (result)
+		return result;
+	result = device_revoked(store, device_id, known);
+	if (result == 1)
+		result = -EPERM;
+	return result ? finish(store, result) : 0;
+}
+
 static int sqlite_enroll(void *state, const char *device_id, const char *device_name,
 			 const char *agent_version,
 			 const unsigned char key_hash[STORE_KEY_HASH_BYTES], int64_t now)
@@ -704,22 +635,16 @@ static int sqlite_enroll(void *state, const char *device_id, const char *device_
 	struct sqlite_store *store = state;
 	sqlite3_stmt *enroll = statement(store, STATEMENT_ENROLL);
 	bool known;
-	int result = begin(store);
+	int result = begin_for_device(store, device_id, &known);
 
 	if (result)
 		return result;
-	result = device_revoked(store, device_id, &known);
-	if (result == 1)
-		result = -EPERM;
-	if (result == 0) {
-		bind_text(enroll, 1, device_id);
-		bind_text(enroll, 2, device_name);
-		bind_text(enroll, 3, agent_version);
-		sqlite3_bind_blob(enroll, 4, key_hash, STORE_KEY_HASH_BYTES, SQLITE_STATIC);
-		sqlite3_bind_int64(enroll, 5, now);
-		result = run(enroll);
-	}
-	return finish(store, result);
+	bind_text(enroll, 1, device_id);
+	bind_text(enroll, 2, device_name);
+	bind_text(enroll, 3, agent_version);
+	sqlite3_bind_blob(enroll, 4, key_hash, STORE_KEY_HASH_BYTES, SQLITE_STATIC);
+	sqlite3_bind_int64(enroll, 5, now);
+	return finish(store, run(enroll));
 }
 
 static int sqlite_lookup_key(void *state, const unsigned char key_hash[STORE_KEY_HASH_BYTES],
@@ -751,14 +676,11 @@ static int sqlite_check_certificate_device(void *state, const char *device_id, i
 	struct sqlite_store *store = state;
 	sqlite3_stmt *add = statement(store, STATEMENT_REGISTER);
 	bool known;
-	int result = begin(store);
+	int result = begin_for_device(store, device_id, &known);
 
 	if (result)
 		return result;
-	result = device_revoked(store, device_id, &known);
-	if (result == 1)
-		result = -EPERM;
-	if (result == 0 && !known) {
+	if (!known) {
 		bind_text(add, 1, device_id);
 		sqlite3_bind_int64(add, 2, now);
 		result = run(add);
@@ -908,12 +830,6 @@ static int sqlite_list_devices(void *state, struct store_device **out, size_t *o
 
 /* ---- upkeep ------------------------------------------------------------------ */
 
-static int64_t data_bytes(sqlite3 *db)
-{
-	return (query_number(db, "PRAGMA page_count") - query_number(db, "PRAGMA freelist_count")) *
-	       query_number(db, "PRAGMA page_size");
-}
-
 static int add_meta(struct sqlite_store *store, const char *key, int64_t amount)
 {
 	sqlite3_stmt *add = statement(store, STATEMENT_ADD_META);
@@ -943,7 +859,7 @@ static int retention_records(struct sqlite_store *store, int64_t now)
 				   now - store->options.max_age_ticks, chunk);
 
 	if (removed == 0 && store->options.max_bytes > 0) {
-		int64_t excess = data_bytes(store->writer) - store->options.max_bytes;
+		int64_t excess = cache_sqlite_data_bytes(store->writer) - store->options.max_bytes;
 
 		if (excess > 0)
 			removed = delete_chunk(store, STATEMENT_DELETE_OLDEST_RECORDS, 0,
@@ -996,30 +912,21 @@ static int sqlite_retention_step(void *state, int64_t now)
 	return result ? result : removed;
 }
 
-static int64_t wal_bytes(const char *path)
-{
-	char wal[4096];
-	struct stat status;
-
-	snprintf(wal, sizeof(wal), "%s-wal", path);
-	return stat(wal, &status) == 0 ? status.st_size : 0;
-}
-
 static int sqlite_read_stats(void *state, struct store_stats *stats)
 {
 	struct sqlite_store *store = state;
 	struct reader *reader = take_reader(store);
 
 	memset(stats, 0, sizeof(*stats));
-	stats->data_bytes = data_bytes(reader->db);
-	stats->devices = query_number(reader->db, "SELECT count(*) FROM Devices");
-	stats->revoked = query_number(reader->db, "SELECT count(*) FROM Devices WHERE Revoked");
-	stats->retention_records = (uint64_t)query_number(
+	stats->data_bytes = cache_sqlite_data_bytes(reader->db);
+	stats->devices = cache_sqlite_number(reader->db, "SELECT count(*) FROM Devices");
+	stats->revoked = cache_sqlite_number(reader->db, "SELECT count(*) FROM Devices WHERE Revoked");
+	stats->retention_records = (uint64_t)cache_sqlite_number(
 		reader->db, "SELECT Value FROM CollectorMeta WHERE Key = 'retention_records'");
-	stats->retention_hits = (uint64_t)query_number(
+	stats->retention_hits = (uint64_t)cache_sqlite_number(
 		reader->db, "SELECT Value FROM CollectorMeta WHERE Key = 'retention_hits'");
 	give_reader(store, reader);
-	stats->wal_bytes = wal_bytes(store->path);
+	stats->wal_bytes = cache_sqlite_wal_bytes(store->path);
 	return 0;
 }
 
