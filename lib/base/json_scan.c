@@ -270,7 +270,7 @@ int json_scan_element(struct json_scan *scan)
 
 int json_scan_skip(struct json_scan *scan, enum json_scan_kind kind)
 {
-	struct json_scan_value item;
+	struct json_scan_value item = {0};
 	int more;
 
 	for (;;) {
