@@ -12,6 +12,7 @@
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
 
+#include "base/array.h"
 #include "secrets.h"
 
 #define SECRET_FILE_MAX (1 << 20)
@@ -19,7 +20,7 @@
 
 struct token_list {
 	char **tokens;
-	size_t count;
+	size_t count, capacity;
 };
 
 struct secrets {
@@ -37,7 +38,7 @@ static void free_list(struct token_list *list)
 	}
 	free(list->tokens);
 	list->tokens = NULL;
-	list->count = 0;
+	list->count = list->capacity = 0;
 }
 
 static char *trim(char *line)
@@ -54,11 +55,12 @@ static char *trim(char *line)
 
 static int add_token(struct token_list *list, const char *token)
 {
-	char **bigger = realloc(list->tokens, (list->count + 1) * sizeof(*bigger));
+	char **room = array_reserve(list->tokens, &list->capacity, list->count + 1, 8,
+				    sizeof(*room));
 
-	if (!bigger)
+	if (!room)
 		return -ENOMEM;
-	list->tokens = bigger;
+	list->tokens = room;
 	list->tokens[list->count] = strdup(token);
 	if (!list->tokens[list->count])
 		return -ENOMEM;
@@ -115,7 +117,7 @@ static int read_list(const char *path, bool first_only, struct token_list *list,
 
 int secrets_reload(struct secrets *secrets, char *message, size_t message_size)
 {
-	struct token_list enroll = {NULL, 0}, analysts = {NULL, 0};
+	struct token_list enroll = {NULL, 0, 0}, analysts = {NULL, 0, 0};
 	int result = 0;
 
 	if (secrets->enroll_path)

@@ -419,23 +419,18 @@ static void log_from_microhttpd(void *context, const char *format, va_list argum
 
 static int read_file(const char *path, char **out, char *message, size_t message_size)
 {
-	FILE *in = fopen(path, "re");
-	char *data = malloc(FILE_MAX + 1);
-	size_t length;
+	struct strbuf text;
+	int result;
 
-	if (!in || !data) {
-		int error = in ? ENOMEM : errno;
-
-		snprintf(message, message_size, "cannot read %s: %s", path, strerror(error));
-		if (in)
-			fclose(in);
-		free(data);
-		return -error;
+	strbuf_init(&text);
+	result = strbuf_read_file(&text, path, FILE_MAX);
+	if (result) {
+		snprintf(message, message_size, "cannot read %s: %s", path,
+			 result == -EFBIG ? "larger than 1 MiB" : strerror(-result));
+		strbuf_free(&text);
+		return result;
 	}
-	length = fread(data, 1, FILE_MAX, in);
-	fclose(in);
-	data[length] = '\0';
-	*out = data;
+	*out = text.data; /* the strbuf's buffer, NUL-terminated, now ours */
 	return 0;
 }
 

@@ -29,6 +29,7 @@
 
 #include <sqlite3.h>
 
+#include "base/array.h"
 #include "base/log.h"
 #include "base/strbuf.h"
 #include "store/cache_schema.h"
@@ -802,17 +803,14 @@ static int sqlite_list_devices(void *state, struct store_device **out, size_t *o
 	int result = cache_sqlite_errno(code);
 
 	while (result == 0 && (code = sqlite3_step(rows)) == SQLITE_ROW) {
-		if (count == capacity) {
-			size_t wanted = capacity ? capacity * 2 : 64;
-			struct store_device *bigger = realloc(devices, wanted * sizeof(*bigger));
+		struct store_device *room = array_reserve(devices, &capacity, count + 1, 64,
+							  sizeof(*devices));
 
-			if (!bigger) {
-				result = -ENOMEM;
-				break;
-			}
-			devices = bigger;
-			capacity = wanted;
+		if (!room) {
+			result = -ENOMEM;
+			break;
 		}
+		devices = room;
 		result = read_device(rows, &devices[count++]);
 	}
 	if (result == 0 && code != SQLITE_DONE)

@@ -19,6 +19,7 @@
 #include <jansson.h>
 #include <zlib.h>
 
+#include "base/array.h"
 #include "base/json_scan.h"
 #include "kql/kql_format.h"
 #include "wire/batch_reader.h"
@@ -225,20 +226,16 @@ static int read_rule(struct line_reader *reader, json_t *line, struct batch_rule
 	return result;
 }
 
-/* Grows an array of items by one; returns the new item (zeroed) or NULL. */
+/* Room for one more item (zeroed) at the end of a malloc'd array, or NULL. */
 static void *grow(void **items, size_t *count, size_t *capacity, size_t size)
 {
-	if (*count == *capacity) {
-		size_t wanted = *capacity ? *capacity * 2 : 64;
-		void *bigger = realloc(*items, wanted * size);
+	void *room = array_reserve(*items, capacity, *count + 1, 64, size);
+	char *item;
 
-		if (!bigger)
-			return NULL;
-		*items = bigger;
-		*capacity = wanted;
-	}
-	char *item = (char *)*items + (*count)++ * size;
-
+	if (!room)
+		return NULL;
+	*items = room;
+	item = (char *)room + (*count)++ * size;
 	memset(item, 0, size);
 	return item;
 }
