@@ -231,6 +231,10 @@ static int check_headers(struct request *request, const char *method, const char
 			  server->api->limits.max_body);
 		return 413;
 	}
+	if (length && !strbuf_reserve(&request->body, (size_t)strtoull(length, NULL, 10))) {
+		api_error(response, 500, "out of memory");
+		return 500;
+	}
 	if (api_takes_body(request->api.endpoint) && encoding && strcasecmp(encoding, "gzip") != 0 &&
 	    strcasecmp(encoding, "identity") != 0) {
 		api_error(response, 415, "Content-Encoding must be gzip or identity");

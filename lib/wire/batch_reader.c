@@ -73,6 +73,9 @@ int batch_gunzip(const void *data, size_t length, size_t max_output, struct strb
 
 	memset(&stream, 0, sizeof(stream));
 	strbuf_clear(out);
+	/* records compress about tenfold: one allocation for most batches */
+	if (!strbuf_reserve(out, length < max_output / 10 ? length * 10 : max_output))
+		return -ENOMEM;
 	if (inflateInit2(&stream, 16 + MAX_WBITS) != Z_OK)
 		return -ENOMEM;
 	stream.next_in = (Bytef *)data;
@@ -571,7 +574,7 @@ struct scanned_line {
 	enum scanned_kind kind;
 	bool has_rule, has_row;
 	struct batch_rule rule;
-	struct value values[DPE_COLUMN_COUNT];
+	struct value *values; /* the batch's next record slot: rows land in place */
 };
 
 static int scan_member(struct line_reader *reader, struct json_scan *scan,
@@ -609,6 +612,8 @@ static int scan_member(struct line_reader *reader, struct json_scan *scan,
 	return 0;
 }
 
+/* The row was scanned into the next record slot: keep it there, or move
+ * it to a hit. */
 static int keep_scanned(struct line_reader *reader, const struct scanned_line *line)
 {
 	struct batch *batch = reader->batch;
@@ -616,12 +621,7 @@ static int keep_scanned(struct line_reader *reader, const struct scanned_line *l
 	if (!line->has_row)
 		return fail(reader->error, 400, reader->line, "row: missing");
 	if (line->kind == SCANNED_RECORD) {
-		struct batch_record *record = grow((void **)&batch->records, &batch->record_count,
-						   &batch->record_capacity, sizeof(*record));
-
-		if (!record)
-			return -ENOMEM;
-		memcpy(record->values, line->values, sizeof(record->values));
+		batch->record_count++;
 		return 0;
 	}
 	if (!line->has_rule)
@@ -632,7 +632,7 @@ static int keep_scanned(struct line_reader *reader, const struct scanned_line *l
 	if (!hit)
 		return -ENOMEM;
 	hit->rule = line->rule;
-	memcpy(hit->values, line->values, sizeof(hit->values));
+	memcpy(hit->values, batch->records[batch->record_count].values, sizeof(hit->values));
 	return 0;
 }
 
@@ -642,13 +642,19 @@ static int keep_scanned(struct line_reader *reader, const struct scanned_line *l
  */
 static int scan_line(struct line_reader *reader, const char *text, size_t length)
 {
-	struct scanned_line *line = calloc(1, sizeof(*line));
+	struct batch *batch = reader->batch;
+	struct scanned_line scanned = {SCANNED_UNKNOWN, false, false, {NULL, NULL, NULL, NULL}, NULL};
+	struct scanned_line *line = &scanned;
 	struct json_scan scan;
 	struct json_scan_value value, key;
 	int more, result = 0;
+	struct batch_record *slot = array_reserve(batch->records, &batch->record_capacity,
+						  batch->record_count + 1, 64, sizeof(*slot));
 
-	if (!line)
+	if (!slot)
 		return -ENOMEM;
+	batch->records = slot;
+	line->values = batch->records[batch->record_count].values;
 	json_scan_init(&scan, text, length);
 	if (json_scan_value(&scan, &value) != 0)
 		result = fail_scan(reader, &scan);
@@ -665,7 +671,6 @@ static int scan_line(struct line_reader *reader, const char *text, size_t length
 		result = fail_scan(reader, &scan);
 	if (result == 0 && line->kind != SCANNED_OTHER)
 		result = keep_scanned(reader, line) ?: 1;
-	free(line);
 	return result;
 }
 
