@@ -40,7 +40,7 @@
 #define SCHEMA_VERSION 1
 #define BUSY_TIMEOUT_MS 5000
 #define SIZE_STEP_BYTES 4096
-#define READ_MMAP_BYTES "1073741824"
+#define READ_MMAP_BYTES "8589934592" /* SQLite caps it at its build's maximum */
 
 enum statement {
 	STATEMENT_BEGIN,
