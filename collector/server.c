@@ -231,10 +231,6 @@ static int check_headers(struct request *request, const char *method, const char
 			  server->api->limits.max_body);
 		return 413;
 	}
-	if (length && !strbuf_reserve(&request->body, (size_t)strtoull(length, NULL, 10))) {
-		api_error(response, 500, "out of memory");
-		return 500;
-	}
 	if (api_takes_body(request->api.endpoint) && encoding && strcasecmp(encoding, "gzip") != 0 &&
 	    strcasecmp(encoding, "identity") != 0) {
 		api_error(response, 415, "Content-Encoding must be gzip or identity");
@@ -300,6 +296,11 @@ static enum MHD_Result on_request(void *context, struct MHD_Connection *connecti
 		*request_context = request;
 		if (check_headers(request, method, url) != 0)
 			return answer_early(request);
+		/* authenticated and within --max-body: room for the body at once */
+		const char *length = header(connection, MHD_HTTP_HEADER_CONTENT_LENGTH);
+
+		if (length)
+			strbuf_reserve(&request->body, (size_t)strtoull(length, NULL, 10));
 		return MHD_YES;
 	}
 	if (*upload_data_size > 0) {
