@@ -31,6 +31,7 @@
 #include "base/strbuf.h"
 
 #define CACHE_BUSY_TIMEOUT_MS 5000
+#define CACHE_SCAN_MAX_TERMS 8
 #define CACHE_READ_MMAP_BYTES "1073741824"
 
 struct cache_reader {
@@ -49,6 +50,11 @@ struct cache_scan {
 	int key_count; /* leading key columns: rowid [, Timestamp] */
 	bool by_time; /* chunks follow the Timestamp index */
 	bool time_filter; /* a Timestamp range checked in a table-order scan */
+	/* terms every row must contain, checked by SQLite (?6...) */
+	char *term_sql[CACHE_SCAN_MAX_TERMS]; /* a pattern or a text to bind */
+	const char *term_column[CACHE_SCAN_MAX_TERMS];
+	bool term_exact[CACHE_SCAN_MAX_TERMS]; /* instr() rather than LIKE */
+	size_t term_count;
 	int64_t high, max_rowid;
 	int64_t last_rowid, last_time;
 	size_t chunk_rows, rows_in_chunk;
@@ -249,6 +255,18 @@ void cache_reader_close(struct cache_reader *reader)
 
 /* ---- a scan -------------------------------------------------------------- */
 
+/* " AND [column] LIKE ?6 ESCAPE '\\' AND instr([column], ?7) > 0 ..." */
+static void append_terms(const struct cache_scan *scan, struct strbuf *sql)
+{
+	for (size_t i = 0; i < scan->term_count; i++) {
+		if (scan->term_exact[i])
+			strbuf_appendf(sql, " AND instr([%s], ?%zu) > 0", scan->term_column[i], 6 + i);
+		else
+			strbuf_appendf(sql, " AND [%s] LIKE ?%zu ESCAPE '\\'", scan->term_column[i],
+				       6 + i);
+	}
+}
+
 static void build_select(const struct cache_scan *scan, const struct table_schema *schema,
 			 struct strbuf *sql)
 {
@@ -259,14 +277,84 @@ static void build_select(const struct cache_scan *scan, const struct table_schem
 		strbuf_appendf(sql,
 			       " FROM [%s] INDEXED BY [%s_time]"
 			       " WHERE (Timestamp, rowid) > (?1, ?2) AND Timestamp <= ?3"
-			       " AND rowid <= ?4 ORDER BY Timestamp, rowid LIMIT ?5",
+			       " AND rowid <= ?4",
 			       schema->name, schema->name);
 	else
-		strbuf_appendf(sql,
-			       " FROM [%s] NOT INDEXED WHERE rowid > ?2 AND rowid <= ?4%s"
-			       " ORDER BY rowid LIMIT ?5",
+		strbuf_appendf(sql, " FROM [%s] NOT INDEXED WHERE rowid > ?2 AND rowid <= ?4%s",
 			       schema->name,
 			       scan->time_filter ? " AND Timestamp BETWEEN ?1 AND ?3" : "");
+	append_terms(scan, sql);
+	strbuf_append_string(sql, scan->by_time ? " ORDER BY Timestamp, rowid LIMIT ?5"
+						: " ORDER BY rowid LIMIT ?5");
+}
+
+/*
+ * A case-insensitive term as a LIKE pattern that every value the engine
+ * would match also matches: SQLite's LIKE folds ASCII letters only, the
+ * engine folds by Unicode, where the Kelvin sign folds to 'k' and the long
+ * s to 's', so those two letters become '_' (any one character).  A term
+ * with other characters than ASCII is not pushed down (NULL, *skipped).
+ */
+static char *like_pattern(const char *text, size_t length, bool *skipped)
+{
+	char *pattern = malloc(2 * length + 3), *out = pattern;
+
+	*skipped = false;
+	if (!pattern)
+		return NULL;
+	*out++ = '%';
+	for (size_t i = 0; i < length; i++) {
+		unsigned char c = (unsigned char)text[i];
+
+		if (c >= 0x80 || c == 0) {
+			free(pattern);
+			*skipped = true;
+			return NULL;
+		}
+		if (c == 'k' || c == 'K' || c == 's' || c == 'S') {
+			*out++ = '_';
+			continue;
+		}
+		if (c == '%' || c == '_' || c == '\\')
+			*out++ = '\\';
+		*out++ = (char)c;
+	}
+	*out++ = '%';
+	*out = '\0';
+	return pattern;
+}
+
+/*
+ * The query's required terms (kql_query_required_terms) on string columns,
+ * as conditions SQLite checks before a row is handed out: rows that cannot
+ * match never reach the engine, which still decides on the others.
+ */
+static int plan_terms(struct cache_scan *scan, const struct kql_query *query,
+		      const struct table_schema *schema)
+{
+	struct kql_required_term terms[CACHE_SCAN_MAX_TERMS];
+	int count = kql_query_required_terms(query, terms, CACHE_SCAN_MAX_TERMS);
+
+	for (int i = 0; i < count; i++) {
+		size_t n = scan->term_count;
+		bool skipped = false;
+
+		if (terms[i].column >= schema->column_count ||
+		    schema->columns[terms[i].column].type != VALUE_STRING ||
+		    memchr(terms[i].text, '\0', terms[i].length))
+			continue;
+		scan->term_exact[n] = terms[i].case_sensitive;
+		scan->term_sql[n] = terms[i].case_sensitive
+					    ? strndup(terms[i].text, terms[i].length)
+					    : like_pattern(terms[i].text, terms[i].length, &skipped);
+		if (skipped)
+			continue;
+		if (!scan->term_sql[n])
+			return -ENOMEM;
+		scan->term_column[n] = schema->columns[terms[i].column].name;
+		scan->term_count++;
+	}
+	return 0;
 }
 
 /* One row of numbers from a small aggregate query (NULLs stay as given). */
@@ -485,6 +573,10 @@ static int prepare_scan(struct cache_scan *scan, const struct table_schema *sche
 	strbuf_free(&sql);
 	if (code != SQLITE_OK)
 		return describe_failure(scan->db, scan->path, code, scan->message, sizeof(scan->message));
+	/* bindings outlive sqlite3_reset: the terms are bound once */
+	for (size_t i = 0; i < scan->term_count; i++)
+		sqlite3_bind_text(scan->statement, (int)(6 + i), scan->term_sql[i], -1,
+				  SQLITE_STATIC);
 	return 0;
 }
 
@@ -526,6 +618,8 @@ int cache_scan_open_db(sqlite3 *db, const char *path, const struct kql_query *qu
 	scan->finished = low > high;
 	result = select_columns(scan, query, table);
 	if (result == 0)
+		result = plan_terms(scan, query, table);
+	if (result == 0)
 		result = plan_scan(scan, table, low, high);
 	if (result == 0)
 		result = prepare_scan(scan, table);
@@ -564,6 +658,8 @@ void cache_scan_close(struct cache_scan *scan)
 		return;
 	release_dynamics(scan);
 	sqlite3_finalize(scan->statement);
+	for (size_t i = 0; i < scan->term_count; i++)
+		free(scan->term_sql[i]);
 	free(scan->row);
 	free(scan->selected);
 	free(scan->dynamics);

@@ -33,7 +33,10 @@ static inline void store_case_record(struct record *record, int index, const cha
 			    TEST_NOW - (int64_t)((index * 37) % 150) * TICKS_PER_MINUTE);
 	record_set_cstring(record, DPE_DEVICE_ID, device_id);
 	record_set_cstring(record, DPE_FILE_NAME, names[index % 5]);
-	snprintf(text, sizeof(text), "/usr/bin/%s --run %d", names[index % 5], index);
+	/* every 7th with the Kelvin sign and the long s, which Unicode folding
+	 * makes 'k' and 's': a store's pre-filter must not lose them */
+	snprintf(text, sizeof(text), "/usr/bin/%s --run %d%s", names[index % 5], index,
+		 index % 7 == 0 ? " \u212Aelvin \u017Ftop" : index % 7 == 3 ? " KELVIN Stop" : "");
 	record_set_cstring(record, DPE_PROCESS_COMMAND_LINE, text);
 	if (index % 11)
 		record_set_long(record, DPE_PROCESS_ID, 1000 + index);
