@@ -134,6 +134,14 @@ $(BUILD)/tests/test_agent_%: tests/unit/test_agent_%.c $(AGENT_MODULE_OBJS) \
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -I agent -I bpf -o $@ $< \
 		$(AGENT_MODULE_OBJS) $(BUILD)/librmmhunt.a $(LDLIBS) -lcmocka
 
+# test_collector_*.c also link the collector's modules (all but main.o)
+COLLECTOR_MODULE_OBJS := $(filter-out $(BUILD)/collector/main.o,$(COLLECTOR_OBJS))
+$(BUILD)/tests/test_collector_%: tests/unit/test_collector_%.c $(COLLECTOR_MODULE_OBJS) \
+		$(BUILD)/librmmhunt.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -I collector -o $@ $< \
+		$(COLLECTOR_MODULE_OBJS) $(BUILD)/librmmhunt.a $(LDLIBS) -lcmocka
+
 unit-tests: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
 
@@ -201,6 +209,12 @@ $(BUILD)/bench/agent_%: bench/agent_%.c $(AGENT_MODULE_OBJS) $(BUILD)/librmmhunt
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -I agent -I bpf -o $@ $< \
 		$(AGENT_MODULE_OBJS) $(BUILD)/librmmhunt.a $(LDLIBS)
+
+# bench/collector_*.c also link the collector's modules (all but main.o)
+$(BUILD)/bench/collector_%: bench/collector_%.c $(COLLECTOR_MODULE_OBJS) $(BUILD)/librmmhunt.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -I collector -o $@ $< \
+		$(COLLECTOR_MODULE_OBJS) $(BUILD)/librmmhunt.a $(LDLIBS)
 
 bench-build: $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
 

@@ -2,6 +2,10 @@
 """bench_query.py - `rmmhunt query` against hand-written SQL on the same cache.
 
     bench_query.py STATE_DIR [ROUNDS]
+    bench_query.py --collector URL TOKEN_FILE CA_FILE DB [ROUNDS]
+
+The second form times `rmmhunt query --collector` (the fleet query, over
+HTTPS, run by rmmhunt-collector on its store DB) against sqlite3 on DB.
 
 STATE_DIR/cache.db holds the records (bench/bench_query.sh builds it).  For
 each case, in the same run, times `rmmhunt query --format csv` with the KQL
@@ -64,18 +68,29 @@ def total(output, column):
     return len(rows), sum(int(row[column]) for row in rows)
 
 
+def spread(times):
+    return f"{min(times):.3f}..{max(times):.3f}"
+
+
 def main():
-    state_dir = sys.argv[1]
-    rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 3
-    database = str(Path(state_dir) / "cache.db")
-    print(f"{'case':32} {'rmmhunt':>10} {'sqlite3':>10} {'ratio':>7}  rows, total")
+    if sys.argv[1] == "--collector":
+        url, token_file, ca_file, database = sys.argv[2:6]
+        rounds = int(sys.argv[6]) if len(sys.argv) > 6 else 3
+        where = ["--collector", url, "--token-file", token_file, "--ca-file", ca_file]
+    else:
+        state_dir = sys.argv[1]
+        rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 3
+        database = str(Path(state_dir) / "cache.db")
+        where = ["--state-dir", state_dir]
+    print(f"{'case':32} {'rmmhunt':>10} {'sqlite3':>10} {'ratio':>7}  rows, total;"
+          " spread (min..max) rmmhunt / sqlite3")
     worst = 0.0
     for name, kql, sql, column in CASES:
         now = int(time.time() * TICKS_PER_SECOND)
         sql = sql.format(low=now - 5 * 86400 * TICKS_PER_SECOND, high=now)
         ours, theirs = [], []
         for _ in range(rounds):
-            seconds, our_output = timed([str(RMMHUNT), "query", "--state-dir", state_dir,
+            seconds, our_output = timed([str(RMMHUNT), "query", *where,
                                          "--format", "csv", *kql])
             ours.append(seconds)
             seconds, their_output = timed(["sqlite3", "-readonly", "-csv", "-header",
@@ -86,7 +101,8 @@ def main():
         worst = max(worst, ratio)
         print(f"{name:32} {statistics.median(ours):9.3f}s {statistics.median(theirs):9.3f}s"
               f" {ratio:6.2f}x  {our_total[0]}, {our_total[1]}"
-              + ("" if our_total == their_total else f"  (sqlite3: {their_total})"))
+              + ("" if our_total == their_total else f"  (sqlite3: {their_total})")
+              + f"; {spread(ours)} / {spread(theirs)}")
     print(f"worst ratio {worst:.2f}x (target 1.5x)")
 
 

@@ -13,5 +13,6 @@ int command_status(int argc, char **argv);
 int command_rules(int argc, char **argv);
 int command_inspect(int argc, char **argv);
 int command_query(int argc, char **argv);
+int command_devices(int argc, char **argv);
 
 #endif

@@ -2,6 +2,8 @@
  * main.c - the rmmhunt command: dispatch to a subcommand.
  *
  *   rmmhunt query [--state-dir DIR] [--format F] 'KQL' | -f FILE
+ *   rmmhunt query --collector URL --token-file F [--ca-file F] 'KQL' | -f FILE
+ *   rmmhunt devices --collector URL --token-file F [--ca-file F] [--format F]
  *   rmmhunt inspect [--json] FILE...
  *   rmmhunt rules check PATH...
  *   rmmhunt status [--state-dir DIR]
@@ -20,7 +22,9 @@ struct command {
 };
 
 static const struct command commands[] = {
-	{"query", command_query, "rmmhunt query", "run a KQL query over the local cache"},
+	{"query", command_query, "rmmhunt query",
+	 "run a KQL query over the local cache or the fleet"},
+	{"devices", command_devices, "rmmhunt devices", "list the fleet's devices and their health"},
 	{"status", command_status, "rmmhunt status", "show the agent's state and counters"},
 	{"rules", command_rules, "rmmhunt rules",
 	 "check rule files; test a rule on recorded records"},

@@ -3,6 +3,7 @@
  *
  *   rmmhunt query [--state-dir DIR] [--format table|json|csv] 'KQL'
  *   rmmhunt query [--state-dir DIR] [--format F] -f FILE
+ *   rmmhunt query --collector URL --token-file F [--ca-file F] [--format F] 'KQL' | -f FILE
  *
  * The responder on a suspected host asks the cache the agent keeps
  * (STATE_DIR/cache.db) in the SOC's language, while the agent keeps
@@ -10,6 +11,9 @@
  * query is run; errors then point at the rule file's own line and column.
  * The query is compiled first (a syntax error needs no cache), then run by
  * lib/store/cache_source.c with now() fixed once for the whole query.
+ * With --collector the same query runs over the whole fleet: the collector
+ * compiles and runs it with the same engine; its answer is printed by the
+ * same formatter, and its errors the same way.
  */
 #include <errno.h>
 #include <limits.h>
@@ -27,6 +31,7 @@
 #include "store/cache.h"
 #include "store/cache_source.h"
 #include "commands.h"
+#include "fleet_client.h"
 #include "kql/kql.h"
 #include "kql/kql_format.h"
 #include "rules/rulefile.h"
@@ -58,12 +63,19 @@ static void query_usage(FILE *out)
 	fprintf(out,
 		"usage: rmmhunt query [--state-dir DIR] [--format table|json|csv] 'KQL'\n"
 		"       rmmhunt query [--state-dir DIR] [--format F] -f FILE\n"
+		"       rmmhunt query --collector URL --token-file F [--ca-file F] [--format F]\n"
+		"                     'KQL' | -f FILE\n"
 		"\n"
 		"Runs a KQL query over the agent's local cache (STATE_DIR/cache.db) while\n"
 		"the agent keeps writing.  Tables: DeviceProcessEvents (every exec) and\n"
 		"RuleHits (RuleId, RuleName, Tactics, Techniques, then the record's columns).\n"
 		"\n"
 		"  --state-dir DIR   the agent's state directory (default %s)\n"
+		"  --collector URL   ask the fleet's collector instead (https://HOST:PORT);\n"
+		"                    tables: DeviceProcessEvents, RuleHits, RuleSummaries,\n"
+		"                    DeviceInfo\n"
+		"  --token-file F    the analyst token for --collector (first line)\n"
+		"  --ca-file F       CA certificate(s) to verify the collector (default: system)\n"
 		"  --format FORMAT   table (aligned, long values cut with an ellipsis),\n"
 		"                    json (one object per row) or csv (RFC 4180); default table\n"
 		"  -f, --file FILE   read the query from FILE ('-': standard input); a\n"
@@ -190,6 +202,78 @@ static void print_kql_error(struct kql_error *error, const struct query_text *qu
 	free(message);
 }
 
+/* A collector's query error as the local one: same text, same positions. */
+static void print_fleet_error(json_t *answer, const struct query_text *query)
+{
+	json_t *error = json_object_get(answer, "error");
+	const char *kind = json_string_value(json_object_get(error, "kind"));
+	struct kql_error local = {0};
+
+	if (!kind) {
+		log_error("%s", fleet_error_message(answer));
+		return;
+	}
+	for (int i = KQL_ERROR_NONE; i <= KQL_ERROR_NOMEM; i++) {
+		if (strcmp(kql_error_kind_name((enum kql_error_kind)i), kind) == 0)
+			local.kind = (enum kql_error_kind)i;
+	}
+	local.line = (unsigned)json_integer_value(json_object_get(error, "line"));
+	local.column = (unsigned)json_integer_value(json_object_get(error, "column"));
+	local.offset = (size_t)json_integer_value(json_object_get(error, "offset"));
+	snprintf(local.message, sizeof(local.message), "%s", fleet_error_message(answer));
+	if (local.offset > query->length)
+		local.offset = query->length;
+	if (local.kind == KQL_ERROR_RUNTIME || local.kind == KQL_ERROR_NOMEM) {
+		log_error("%s: %s", kind, local.message);
+		return;
+	}
+	print_kql_error(&local, query);
+}
+
+/* --collector: the query runs there; the answer prints here. */
+static int run_fleet_query(const struct fleet_client *client, enum kql_format format,
+			   struct query_text *text)
+{
+	json_t *body = json_pack("{s:s%,s:s}", "query", text->text, text->length, "format", "rows");
+	json_t *answer = NULL;
+	struct kql_table *table = NULL;
+	char message[1024];
+	int status = fleet_request(client, "POST", "/v1/query", body, &answer, message,
+				   sizeof(message));
+
+	json_decref(body);
+	if (status < 0) {
+		log_error("%s", message);
+		return 1;
+	}
+	if (status == 400 && json_object_get(json_object_get(answer, "error"), "kind")) {
+		print_fleet_error(answer, text);
+		json_decref(answer);
+		return 1;
+	}
+	if (status != 200) {
+		log_error("%s answered %d: %s", client->url, status,
+			fleet_error_message(answer));
+		json_decref(answer);
+		return 1;
+	}
+	if (kql_table_from_json(json_object_get(answer, "columns"), json_object_get(answer, "rows"),
+				&table, message, sizeof(message)) != 0) {
+		log_error("%s sent a malformed result: %s", client->url,
+			message);
+		json_decref(answer);
+		return 1;
+	}
+	json_decref(answer);
+	status = kql_table_print(stdout, table, format, 0);
+	kql_table_free(table);
+	if (status != 0) {
+		log_error("cannot write the result: %s", strerror(errno));
+		return 1;
+	}
+	return 0;
+}
+
 /* On a terminal only: a progress line rewritten in place (not a diagnostic,
  * so not through the log, whose lines are whole). */
 static void show_progress(void *context, uint64_t rows)
@@ -264,18 +348,24 @@ int command_query(int argc, char **argv)
 		{"state-dir", required_argument, NULL, 's'},
 		{"format", required_argument, NULL, 'F'},
 		{"file", required_argument, NULL, 'f'},
+		FLEET_CLIENT_OPTIONS,
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *state_dir = DEFAULT_STATE_DIR, *file = NULL;
+	struct fleet_client fleet = {NULL, NULL, NULL};
+	bool state_dir_given = false;
 	enum kql_format format = KQL_FORMAT_TABLE;
 	struct query_text text = {0};
 	int option;
 
 	while ((option = getopt_long(argc, argv, "s:F:f:h", options, NULL)) != -1) {
+		if (fleet_client_option(&fleet, option, optarg))
+			continue;
 		switch (option) {
 		case 's':
 			state_dir = optarg;
+			state_dir_given = true;
 			break;
 		case 'F':
 			if (kql_format_parse(optarg, &format) != 0) {
@@ -293,6 +383,14 @@ int command_query(int argc, char **argv)
 			query_usage(stderr);
 			return 2;
 		}
+	}
+	if (fleet.url && (state_dir_given || !fleet.token_file)) {
+		log_error("--collector needs --token-file, and takes no --state-dir");
+		return 2;
+	}
+	if (!fleet.url && (fleet.token_file || fleet.ca_file)) {
+		log_error("--token-file and --ca-file go with --collector");
+		return 2;
 	}
 	if ((file && optind != argc) || (!file && optind + 1 != argc)) {
 		log_error("give one query, or -f FILE");
@@ -312,7 +410,8 @@ int command_query(int argc, char **argv)
 			return 1;
 		}
 	}
-	int status = run_query(state_dir, format, &text);
+	int status = fleet.url ? run_fleet_query(&fleet, format, &text)
+			       : run_query(state_dir, format, &text);
 
 	free_query_text(&text);
 	return status;

@@ -355,6 +355,55 @@ int kql_query_time_range(const struct kql_query *query, const char *column, int6
 	return status;
 }
 
+/* ---- required terms ---------------------------------------------------------------- */
+
+struct term_finder {
+	const struct relation *input;
+	struct kql_required_term *terms;
+	size_t capacity, count;
+};
+
+static void find_terms(struct term_finder *finder, const struct expr *expr)
+{
+	if (expr->kind == EXPR_AND) {
+		find_terms(finder, expr->binary.left);
+		find_terms(finder, expr->binary.right);
+		return;
+	}
+	if (expr->kind != EXPR_STRING || expr->string.match.negate || !expr->string.constant ||
+	    expr->string.left->kind != EXPR_COLUMN || expr->string.right->kind != EXPR_CONST ||
+	    expr->string.right->constant.type != VALUE_STRING ||
+	    expr->string.right->constant.is_null || expr->string.right->constant.len == 0 ||
+	    finder->count == finder->capacity)
+		return;
+	int source = finder->input->columns[expr->string.left->column].source;
+
+	if (source < 0)
+		return;
+	finder->terms[finder->count++] = (struct kql_required_term){
+		(size_t)source, expr->string.right->constant.str, expr->string.right->constant.len,
+		expr->string.match.case_sensitive};
+}
+
+int kql_query_required_terms(const struct kql_query *query, struct kql_required_term *terms,
+			     size_t capacity)
+{
+	const struct pipeline *main = query->main;
+	struct term_finder finder = {NULL, terms, capacity, 0};
+
+	if (main->table < 0 || query->table_references[main->table] != 1)
+		return -ENOENT;
+	for (size_t s = 0; s < main->prefix_count; s++) {
+		const struct stage *stage = &main->stages[s];
+
+		if (stage->kind != STAGE_WHERE || !stage->where.predicate)
+			continue;
+		finder.input = kql_stage_input(main, s);
+		find_terms(&finder, stage->where.predicate);
+	}
+	return (int)finder.count;
+}
+
 /* ---- columns used -------------------------------------------------------------------- */
 
 struct marker {

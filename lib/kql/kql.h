@@ -206,6 +206,26 @@ int kql_query_time_range(const struct kql_query *query, const char *column, int6
 			 int64_t *low, int64_t *high);
 
 /*
+ * Text every row of the query's table must contain to pass the streaming
+ * prefix, from its where conjuncts of the form `column OP 'text'` where OP
+ * is has, hasprefix, hassuffix, contains, startswith, endswith, == or =~
+ * (and their _cs forms; not the negated ones): a necessary condition a row
+ * source may check before the engine sees a row (the engine still decides).
+ * Case-insensitive terms match by the engine's folding (kql_ops.h).  Fills
+ * at most capacity terms (text points into the query); returns how many,
+ * or -ENOENT when the query reads the table more than once or not at all.
+ */
+struct kql_required_term {
+	size_t column; /* of the table's schema */
+	const char *text;
+	size_t length;
+	bool case_sensitive;
+};
+
+int kql_query_required_terms(const struct kql_query *query, struct kql_required_term *terms,
+			     size_t capacity);
+
+/*
  * Sets used[i] for each column i of table (column_count = its schema's
  * count) that the query reads or returns.  Returns 0, -ENOENT when the
  * query does not read that table.

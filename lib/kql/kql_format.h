@@ -1,6 +1,6 @@
 /*
  * kql_format.h - KQL values and result tables as text, and NDJSON records as
- * a row source.
+ * a row source; JSON values and result tables as typed values.
  *
  * `rmmhunt query` and `rmmhunt rules test` print result tables with
  * kql_table_print(); `rules test --events FILE` and the tests read recorded
@@ -41,6 +41,55 @@ int kql_table_print(FILE *out, const struct kql_table *table, enum kql_format fo
 size_t kql_datetime_format(int64_t ticks, char buffer[KQL_DATETIME_TEXT]);
 /* Accepts "YYYY-MM-DD[(T| )hh:mm[:ss[.f...]]][Z|+hh:mm|-hh:mm]"; -EINVAL. */
 int kql_datetime_parse(const char *text, size_t length, int64_t *ticks);
+
+/*
+ * One JSON value as a value of type (the conversion the NDJSON source, the
+ * collector's batch reader and the CLI's fleet results share): datetime from
+ * ISO 8601 text, timespan from ticks or [d.]hh:mm:ss text, long from an
+ * integer, real from a number, bool from true/false, string from a string
+ * (with lenient_strings, an object or array is kept as its JSON text in
+ * *owned, malloc'd, which the caller frees), dynamic from any JSON (out->dyn
+ * borrows json's reference).  NULL or JSON null gives null ("" for strings).
+ * Returns 0, -EINVAL with *expected set to what the type wants ("expected a
+ * string", ...), or -ENOMEM.
+ */
+int kql_json_to_value(struct json_t *json, enum value_type type, bool lenient_strings,
+		      struct value *out, char **owned, const char **expected);
+
+/*
+ * The same rules for a JSON scalar already scanned (lib/base/json_scan.h:
+ * the batch reader's fast path), strings decoded.  A container is refused
+ * for every type but dynamic, which this form cannot carry (-EINVAL).
+ */
+enum kql_json_kind {
+	KQL_JSON_NULL,
+	KQL_JSON_BOOL,
+	KQL_JSON_INTEGER,
+	KQL_JSON_REAL,
+	KQL_JSON_STRING,
+	KQL_JSON_CONTAINER,
+};
+
+struct kql_json_scalar {
+	enum kql_json_kind kind;
+	bool boolean;
+	int64_t integer;
+	double real;
+	const char *text; /* decoded, NUL-terminated */
+	size_t length;
+};
+
+int kql_json_scalar_to_value(const struct kql_json_scalar *scalar, enum value_type type,
+			     struct value *out, const char **expected);
+
+/*
+ * A result table from its JSON form (the collector's query answer):
+ * columns = [{"name": N, "type": T}, ...], rows = [[v, ...], ...], each value
+ * converted by kql_json_to_value().  Returns 0 with *table, -EINVAL with a
+ * sentence in message, or -ENOMEM.
+ */
+int kql_table_from_json(struct json_t *columns, struct json_t *rows, struct kql_table **table,
+			char *message, size_t message_size);
 
 /* One value as a new JSON reference (datetime/timespan as text). */
 struct json_t *kql_value_to_json(const struct value *value);

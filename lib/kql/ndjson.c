@@ -51,65 +51,11 @@ static int fail(struct kql_ndjson_source *source, const char *column, const char
 static int convert(struct kql_ndjson_source *source, size_t index, json_t *json)
 {
 	const struct column_def *column = &source->schema->columns[index];
-	struct value *out = &source->row[index];
+	const char *expected = NULL;
+	int status = kql_json_to_value(json, column->type, true, &source->row[index],
+				       &source->texts[index], &expected);
 
-	*out = kql_value_null(column->type);
-	if (!json || json_is_null(json))
-		return 0;
-	switch (column->type) {
-	case VALUE_STRING:
-		if (json_is_string(json)) {
-			*out = kql_value_string(json_string_value(json), json_string_length(json));
-		} else if (json_is_object(json) || json_is_array(json)) {
-			source->texts[index] = json_dumps(json, JSON_COMPACT | JSON_PRESERVE_ORDER);
-			if (!source->texts[index])
-				return -ENOMEM;
-			*out = kql_value_string(source->texts[index], strlen(source->texts[index]));
-		} else {
-			return fail(source, column->name, "expected a string");
-		}
-		return 0;
-	case VALUE_LONG:
-		if (!json_is_integer(json))
-			return fail(source, column->name, "expected an integer");
-		*out = kql_value_long((int64_t)json_integer_value(json));
-		return 0;
-	case VALUE_REAL:
-		if (!json_is_number(json))
-			return fail(source, column->name, "expected a number");
-		out->is_null = false;
-		out->r = json_number_value(json);
-		return 0;
-	case VALUE_BOOL:
-		if (!json_is_boolean(json))
-			return fail(source, column->name, "expected true or false");
-		*out = kql_value_bool(json_is_true(json));
-		return 0;
-	case VALUE_DATETIME:
-		if (!json_is_string(json) ||
-		    kql_parse_datetime_text(json_string_value(json), json_string_length(json),
-					&out->ticks) < 0)
-			return fail(source, column->name,
-				    "expected an ISO 8601 datetime such as 2026-11-28T16:14:40.1234567Z");
-		out->is_null = false;
-		return 0;
-	case VALUE_TIMESPAN:
-		if (json_is_integer(json)) {
-			out->ticks = (int64_t)json_integer_value(json);
-		} else if (!json_is_string(json) ||
-			   kql_parse_timespan_text(json_string_value(json), json_string_length(json),
-					       &out->ticks) < 0) {
-			return fail(source, column->name,
-				    "expected a timespan such as 1.02:03:04.5 or ticks (integer)");
-		}
-		out->is_null = false;
-		return 0;
-	case VALUE_DYNAMIC:
-		out->is_null = false;
-		out->dyn = json;
-		return 0;
-	}
-	return 0;
+	return status == -EINVAL ? fail(source, column->name, expected) : status;
 }
 
 static bool is_blank(const char *line, size_t length)

@@ -61,5 +61,7 @@ struct value {
 #define TICKS_PER_DAY (24LL * TICKS_PER_HOUR)
 
 const char *value_type_name(enum value_type type);
+/* The inverse of value_type_name(); -EINVAL for any other name. */
+int value_type_parse(const char *name, enum value_type *type);
 
 #endif

@@ -87,20 +87,7 @@ static int64_t monotonic_ms(void)
 
 static int execute(sqlite3 *db, const char *sql)
 {
-	return cache_sqlite_errno(sqlite3_exec(db, sql, NULL, NULL, NULL));
-}
-
-static void build_insert(struct strbuf *sql, const char *table,
-			 const char *extra_columns, int extra_count)
-{
-	strbuf_appendf(sql, "INSERT INTO %s (%s", table, extra_columns);
-	for (int i = 0; i < DPE_COLUMN_COUNT; i++)
-		strbuf_appendf(sql, "%s\"%s\"", (i || extra_count) ? "," : "",
-			       dpe_columns[i].name);
-	strbuf_append_string(sql, ") VALUES (");
-	for (int i = 0; i < extra_count + DPE_COLUMN_COUNT; i++)
-		strbuf_append_string(sql, i ? ",?" : "?");
-	strbuf_append_char(sql, ')');
+	return cache_sqlite_execute(db, sql);
 }
 
 static int prepare_statements(struct cache *cache)
@@ -133,9 +120,9 @@ static int prepare_statements(struct cache *cache)
 
 	strbuf_init(&record_insert);
 	strbuf_init(&hit_insert);
-	build_insert(&record_insert, CACHE_EVENTS_TABLE, "", 0);
-	build_insert(&hit_insert, CACHE_HITS_TABLE,
-		     "RuleId,RuleName,Tactics,Techniques", CACHE_HIT_COLUMN_COUNT);
+	cache_sqlite_build_insert(&record_insert, CACHE_EVENTS_TABLE, "", 0, "");
+	cache_sqlite_build_insert(&hit_insert, CACHE_HITS_TABLE,
+				  "RuleId,RuleName,Tactics,Techniques", CACHE_HIT_COLUMN_COUNT, "");
 	sql[STATEMENT_INSERT_RECORD] = strbuf_text(&record_insert);
 	sql[STATEMENT_INSERT_HIT] = strbuf_text(&hit_insert);
 	for (int i = 0; i < STATEMENT_COUNT && result == 0; i++)
@@ -145,22 +132,6 @@ static int prepare_statements(struct cache *cache)
 	strbuf_free(&record_insert);
 	strbuf_free(&hit_insert);
 	return result;
-}
-
-/* Create the file ourselves, 0600, before SQLite does with its default. */
-static int create_private_file(const char *path)
-{
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-
-	if (fd < 0)
-		return -errno;
-	if (fchmod(fd, 0600) != 0) {
-		int error = errno;
-		close(fd);
-		return -error;
-	}
-	close(fd);
-	return 0;
 }
 
 static int create_schema(sqlite3 *db)
@@ -216,15 +187,6 @@ static int64_t meta_value(sqlite3 *db, const char *key)
 	return value;
 }
 
-static int64_t wal_size(const char *database_path)
-{
-	char wal_path[4096];
-	struct stat wal;
-
-	snprintf(wal_path, sizeof(wal_path), "%s-wal", database_path);
-	return stat(wal_path, &wal) == 0 ? wal.st_size : 0;
-}
-
 /*
  * Checkpoint when the WAL holds CHECKPOINT_WAL_BYTES, or every
  * CHECKPOINT_IDLE_SECONDS: each checkpoint ends in an fsync, so fewer and
@@ -253,14 +215,14 @@ static void *checkpointer_main(void *argument)
 			break;
 		pthread_mutex_unlock(&cache->lock);
 		if (++seconds_since < CHECKPOINT_IDLE_SECONDS &&
-		    wal_size(cache->path) < CHECKPOINT_WAL_BYTES) {
+		    cache_sqlite_wal_bytes(cache->path) < CHECKPOINT_WAL_BYTES) {
 			pthread_mutex_lock(&cache->lock);
 			continue;
 		}
 		seconds_since = 0;
 		sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE,
 					  &wal_frames, &done_frames);
-		if (wal_size(cache->path) > WAL_TRUNCATE_BYTES)
+		if (cache_sqlite_wal_bytes(cache->path) > WAL_TRUNCATE_BYTES)
 			sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_TRUNCATE,
 						  NULL, NULL);
 		pthread_mutex_lock(&cache->lock);
@@ -284,7 +246,7 @@ int cache_open_writer(struct cache **out, const char *path,
 	cache->path = strdup(path);
 	pthread_mutex_init(&cache->lock, NULL);
 	pthread_cond_init(&cache->wake, NULL);
-	result = cache->path ? create_private_file(path) : -ENOMEM;
+	result = cache->path ? cache_sqlite_create_private(path) : -ENOMEM;
 	if (result == 0)
 		result = cache_sqlite_errno(sqlite3_open_v2(path, &cache->db,
 						      SQLITE_OPEN_READWRITE, NULL));
@@ -338,10 +300,7 @@ void cache_close(struct cache *cache)
 
 static int run(sqlite3_stmt *statement)
 {
-	int code = sqlite3_step(statement);
-
-	sqlite3_reset(statement);
-	return code == SQLITE_DONE || code == SQLITE_ROW ? 0 : cache_sqlite_errno(code);
+	return cache_sqlite_run(statement);
 }
 
 static int begin_if_needed(struct cache *cache)
@@ -358,43 +317,13 @@ static int begin_if_needed(struct cache *cache)
 	return result;
 }
 
-static void bind_value(sqlite3_stmt *statement, int index, const struct value *value)
-{
-	if (value->type == VALUE_STRING) {
-		sqlite3_bind_text(statement, index, value->str, (int)value->len,
-				  SQLITE_STATIC);
-		return;
-	}
-	if (value->is_null) {
-		sqlite3_bind_null(statement, index);
-		return;
-	}
-	switch (value->type) {
-	case VALUE_BOOL:
-		sqlite3_bind_int64(statement, index, value->b ? 1 : 0);
-		break;
-	case VALUE_REAL:
-		sqlite3_bind_double(statement, index, value->r);
-		break;
-	default:
-		sqlite3_bind_int64(statement, index, value->l);
-		break;
-	}
-}
-
-static void bind_record(sqlite3_stmt *statement, int first, const struct record *record)
-{
-	for (int i = 0; i < DPE_COLUMN_COUNT; i++)
-		bind_value(statement, first + i, &record->values[i]);
-}
-
 int cache_add_record(struct cache *cache, const struct record *record)
 {
 	sqlite3_stmt *statement = cache->statements[STATEMENT_INSERT_RECORD];
 	int result = begin_if_needed(cache);
 
 	if (result == 0) {
-		bind_record(statement, 1, record);
+		cache_sqlite_bind_row(statement, 1, record->values);
 		result = run(statement);
 	}
 	if (result) {
@@ -418,7 +347,7 @@ int cache_add_hit(struct cache *cache, const char *rule_id,
 	sqlite3_bind_text(statement, 2, rule_name, -1, SQLITE_STATIC);
 	sqlite3_bind_text(statement, 3, tactics, -1, SQLITE_STATIC);
 	sqlite3_bind_text(statement, 4, techniques, -1, SQLITE_STATIC);
-	bind_record(statement, 1 + CACHE_HIT_COLUMN_COUNT, record);
+	cache_sqlite_bind_row(statement, 1 + CACHE_HIT_COLUMN_COUNT, record->values);
 	result = run(statement);
 	if (result == 0)
 		cache->pending_hits++;
@@ -484,26 +413,6 @@ uint64_t cache_committed_sequence(const struct cache *cache)
 	return cache->committed_sequence;
 }
 
-static int64_t pragma_value(sqlite3 *db, const char *pragma)
-{
-	sqlite3_stmt *statement;
-	int64_t value = 0;
-
-	if (sqlite3_prepare_v2(db, pragma, -1, &statement, NULL) != SQLITE_OK)
-		return 0;
-	if (sqlite3_step(statement) == SQLITE_ROW)
-		value = sqlite3_column_int64(statement, 0);
-	sqlite3_finalize(statement);
-	return value;
-}
-
-static int64_t data_bytes(sqlite3 *db)
-{
-	return (pragma_value(db, "PRAGMA page_count") -
-		pragma_value(db, "PRAGMA freelist_count")) *
-	       pragma_value(db, "PRAGMA page_size");
-}
-
 static int add_meta(struct cache *cache, const char *key, int64_t amount)
 {
 	sqlite3_stmt *statement = cache->statements[STATEMENT_ADD_META];
@@ -539,7 +448,7 @@ static int retention_removals(struct cache *cache, int64_t now_ticks)
 	removed = delete_chunk(cache, STATEMENT_DELETE_OLD_RECORDS,
 			       now_ticks - cache->options.max_age_ticks, chunk);
 	if (removed == 0) {
-		int64_t excess = data_bytes(cache->db) - cache->options.max_bytes;
+		int64_t excess = cache_sqlite_data_bytes(cache->db) - cache->options.max_bytes;
 
 		/* A record takes more than SIZE_STEP_BYTES: removing this many
 		 * never overshoots much, and repeated steps converge. */
@@ -589,8 +498,8 @@ int cache_retention_step(struct cache *cache, int64_t now_ticks)
 void cache_read_stats(struct cache *cache, struct cache_stats *stats)
 {
 	*stats = cache->stats;
-	stats->data_bytes = data_bytes(cache->db);
-	stats->wal_bytes = wal_size(cache->path);
+	stats->data_bytes = cache_sqlite_data_bytes(cache->db);
+	stats->wal_bytes = cache_sqlite_wal_bytes(cache->path);
 	pthread_mutex_lock(&cache->lock);
 	stats->checkpoints = cache->checkpoints;
 	pthread_mutex_unlock(&cache->lock);

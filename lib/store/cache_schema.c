@@ -39,11 +39,16 @@ static const char *sql_type(enum value_type type)
 	return type == VALUE_STRING ? "TEXT NOT NULL DEFAULT ''" : "INTEGER";
 }
 
+void cache_schema_append_columns(struct strbuf *out, const struct column_def *columns,
+				 size_t count)
+{
+	for (size_t i = 0; i < count; i++)
+		strbuf_appendf(out, ",\n  \"%s\" %s", columns[i].name, sql_type(columns[i].type));
+}
+
 static void append_record_columns(struct strbuf *out)
 {
-	for (int i = 0; i < DPE_COLUMN_COUNT; i++)
-		strbuf_appendf(out, ",\n  \"%s\" %s", dpe_columns[i].name,
-			       sql_type(dpe_columns[i].type));
+	cache_schema_append_columns(out, dpe_columns, DPE_COLUMN_COUNT);
 }
 
 void cache_schema_sql(struct strbuf *out)
@@ -57,9 +62,7 @@ void cache_schema_sql(struct strbuf *out)
 		       CACHE_EVENTS_TABLE, CACHE_EVENTS_TABLE);
 	strbuf_appendf(out, "CREATE TABLE IF NOT EXISTS %s (\n  HitId INTEGER PRIMARY KEY",
 		       CACHE_HITS_TABLE);
-	for (int i = 0; i < CACHE_HIT_COLUMN_COUNT; i++)
-		strbuf_appendf(out, ",\n  \"%s\" %s", cache_hit_columns[i].name,
-			       sql_type(cache_hit_columns[i].type));
+	cache_schema_append_columns(out, cache_hit_columns, CACHE_HIT_COLUMN_COUNT);
 	append_record_columns(out);
 	strbuf_append_string(out, ");\n");
 	strbuf_appendf(out,

@@ -30,6 +30,13 @@ extern const struct column_def cache_hit_columns[CACHE_HIT_COLUMN_COUNT];
 /* The schema of the RuleHits table as KQL sees it (4 + 68 columns). */
 const struct table_schema *cache_hits_schema(void);
 
+/*
+ * ",\n  \"Name\" TYPE" for each column, typed as the stores keep values
+ * (strings TEXT NOT NULL DEFAULT '', everything else INTEGER).
+ */
+void cache_schema_append_columns(struct strbuf *out, const struct column_def *columns,
+				 size_t count);
+
 /* "CREATE TABLE ..." statements of the whole cache, in one string. */
 void cache_schema_sql(struct strbuf *out);
 

@@ -27,9 +27,11 @@
 #include "store/cache_schema.h"
 #include "store/cache_source.h"
 #include "store/cache_sqlite.h"
+#include "store/store_query.h"
 #include "base/strbuf.h"
 
 #define CACHE_BUSY_TIMEOUT_MS 5000
+#define CACHE_SCAN_MAX_TERMS 8
 #define CACHE_READ_MMAP_BYTES "1073741824"
 
 struct cache_reader {
@@ -39,7 +41,8 @@ struct cache_reader {
 
 struct cache_scan {
 	struct kql_source source;
-	struct cache_reader *reader;
+	sqlite3 *db;
+	const char *path; /* for messages */
 	sqlite3_stmt *statement;
 	struct value *row; /* schema->column_count values */
 	int *selected; /* result column (after the keys) -> schema column */
@@ -47,6 +50,11 @@ struct cache_scan {
 	int key_count; /* leading key columns: rowid [, Timestamp] */
 	bool by_time; /* chunks follow the Timestamp index */
 	bool time_filter; /* a Timestamp range checked in a table-order scan */
+	/* terms every row must contain, checked by SQLite (?6...) */
+	char *term_sql[CACHE_SCAN_MAX_TERMS]; /* a pattern or a text to bind */
+	const char *term_column[CACHE_SCAN_MAX_TERMS];
+	bool term_exact[CACHE_SCAN_MAX_TERMS]; /* instr() rather than LIKE */
+	size_t term_count;
 	int64_t high, max_rowid;
 	int64_t last_rowid, last_time;
 	size_t chunk_rows, rows_in_chunk;
@@ -114,22 +122,21 @@ static int check_file(const char *path, char *message, size_t message_size)
 }
 
 /* A failed statement on the cache as a sentence naming the file. */
-static int describe_failure(const struct cache_reader *reader, int code, char *message,
+static int describe_failure(sqlite3 *db, const char *path, int code, char *message,
 			    size_t message_size)
 {
 	int result = cache_sqlite_errno(code);
 
 	if (result == -EACCES || result == -ENOENT) {
-		explain_permission(reader->path, message, message_size);
+		explain_permission(path, message, message_size);
 		return -EACCES;
 	}
 	if ((code & 0xff) == SQLITE_NOTADB) {
-		snprintf(message, message_size, "%s is not an rmmhunt cache: %s", reader->path,
-			 sqlite3_errmsg(reader->db));
+		snprintf(message, message_size, "%s is not an rmmhunt cache: %s", path,
+			 sqlite3_errmsg(db));
 		return -EILSEQ;
 	}
-	snprintf(message, message_size, "cannot read the cache %s: %s", reader->path,
-		 sqlite3_errmsg(reader->db));
+	snprintf(message, message_size, "cannot read %s: %s", path, sqlite3_errmsg(db));
 	return result;
 }
 
@@ -142,7 +149,7 @@ static int check_schema_version(struct cache_reader *reader, char *message,
 				      -1, &statement, NULL);
 
 	if (code != SQLITE_OK) {
-		int result = describe_failure(reader, code, message, message_size);
+		int result = describe_failure(reader->db, reader->path, code, message, message_size);
 
 		if ((code & 0xff) == SQLITE_ERROR) {
 			snprintf(message, message_size,
@@ -157,7 +164,7 @@ static int check_schema_version(struct cache_reader *reader, char *message,
 	int64_t version = code == SQLITE_ROW ? sqlite3_column_int64(statement, 0) : 0;
 	int result = code == SQLITE_ROW || code == SQLITE_DONE
 			     ? 0
-			     : describe_failure(reader, code, message, message_size);
+			     : describe_failure(reader->db, reader->path, code, message, message_size);
 
 	sqlite3_finalize(statement);
 	if (result == 0 && version != CACHE_SCHEMA_VERSION) {
@@ -217,7 +224,7 @@ int cache_reader_open(const char *path, struct cache_reader **out, char *message
 				   SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
 
 	if (code != SQLITE_OK) {
-		result = reader->db ? describe_failure(reader, code, message, message_size)
+		result = reader->db ? describe_failure(reader->db, reader->path, code, message, message_size)
 				    : -ENOMEM;
 		cache_reader_close(reader);
 		return result;
@@ -248,10 +255,16 @@ void cache_reader_close(struct cache_reader *reader)
 
 /* ---- a scan -------------------------------------------------------------- */
 
-static const char *index_name(const struct table_schema *schema)
+/* " AND [column] LIKE ?6 ESCAPE '\\' AND instr([column], ?7) > 0 ..." */
+static void append_terms(const struct cache_scan *scan, struct strbuf *sql)
 {
-	return strcmp(schema->name, CACHE_HITS_TABLE) == 0 ? CACHE_HITS_TABLE "_time"
-							     : CACHE_EVENTS_TABLE "_time";
+	for (size_t i = 0; i < scan->term_count; i++) {
+		if (scan->term_exact[i])
+			strbuf_appendf(sql, " AND instr([%s], ?%zu) > 0", scan->term_column[i], 6 + i);
+		else
+			strbuf_appendf(sql, " AND [%s] LIKE ?%zu ESCAPE '\\'", scan->term_column[i],
+				       6 + i);
+	}
 }
 
 static void build_select(const struct cache_scan *scan, const struct table_schema *schema,
@@ -262,16 +275,86 @@ static void build_select(const struct cache_scan *scan, const struct table_schem
 		strbuf_appendf(sql, ", [%s]", schema->columns[scan->selected[i]].name);
 	if (scan->by_time)
 		strbuf_appendf(sql,
-			       " FROM [%s] INDEXED BY [%s]"
+			       " FROM [%s] INDEXED BY [%s_time]"
 			       " WHERE (Timestamp, rowid) > (?1, ?2) AND Timestamp <= ?3"
-			       " AND rowid <= ?4 ORDER BY Timestamp, rowid LIMIT ?5",
-			       schema->name, index_name(schema));
+			       " AND rowid <= ?4",
+			       schema->name, schema->name);
 	else
-		strbuf_appendf(sql,
-			       " FROM [%s] NOT INDEXED WHERE rowid > ?2 AND rowid <= ?4%s"
-			       " ORDER BY rowid LIMIT ?5",
+		strbuf_appendf(sql, " FROM [%s] NOT INDEXED WHERE rowid > ?2 AND rowid <= ?4%s",
 			       schema->name,
 			       scan->time_filter ? " AND Timestamp BETWEEN ?1 AND ?3" : "");
+	append_terms(scan, sql);
+	strbuf_append_string(sql, scan->by_time ? " ORDER BY Timestamp, rowid LIMIT ?5"
+						: " ORDER BY rowid LIMIT ?5");
+}
+
+/*
+ * A case-insensitive term as a LIKE pattern that every value the engine
+ * would match also matches: SQLite's LIKE folds ASCII letters only, the
+ * engine folds by Unicode, where the Kelvin sign folds to 'k' and the long
+ * s to 's', so those two letters become '_' (any one character).  A term
+ * with other characters than ASCII is not pushed down (NULL, *skipped).
+ */
+static char *like_pattern(const char *text, size_t length, bool *skipped)
+{
+	char *pattern = malloc(2 * length + 3), *out = pattern;
+
+	*skipped = false;
+	if (!pattern)
+		return NULL;
+	*out++ = '%';
+	for (size_t i = 0; i < length; i++) {
+		unsigned char c = (unsigned char)text[i];
+
+		if (c >= 0x80 || c == 0) {
+			free(pattern);
+			*skipped = true;
+			return NULL;
+		}
+		if (c == 'k' || c == 'K' || c == 's' || c == 'S') {
+			*out++ = '_';
+			continue;
+		}
+		if (c == '%' || c == '_' || c == '\\')
+			*out++ = '\\';
+		*out++ = (char)c;
+	}
+	*out++ = '%';
+	*out = '\0';
+	return pattern;
+}
+
+/*
+ * The query's required terms (kql_query_required_terms) on string columns,
+ * as conditions SQLite checks before a row is handed out: rows that cannot
+ * match never reach the engine, which still decides on the others.
+ */
+static int plan_terms(struct cache_scan *scan, const struct kql_query *query,
+		      const struct table_schema *schema)
+{
+	struct kql_required_term terms[CACHE_SCAN_MAX_TERMS];
+	int count = kql_query_required_terms(query, terms, CACHE_SCAN_MAX_TERMS);
+
+	for (int i = 0; i < count; i++) {
+		size_t n = scan->term_count;
+		bool skipped = false;
+
+		if (terms[i].column >= schema->column_count ||
+		    schema->columns[terms[i].column].type != VALUE_STRING ||
+		    memchr(terms[i].text, '\0', terms[i].length))
+			continue;
+		scan->term_exact[n] = terms[i].case_sensitive;
+		scan->term_sql[n] = terms[i].case_sensitive
+					    ? strndup(terms[i].text, terms[i].length)
+					    : like_pattern(terms[i].text, terms[i].length, &skipped);
+		if (skipped)
+			continue;
+		if (!scan->term_sql[n])
+			return -ENOMEM;
+		scan->term_column[n] = schema->columns[terms[i].column].name;
+		scan->term_count++;
+	}
+	return 0;
 }
 
 /* One row of numbers from a small aggregate query (NULLs stay as given). */
@@ -279,7 +362,7 @@ static int read_numbers(struct cache_scan *scan, const char *sql, int64_t *numbe
 			int count)
 {
 	sqlite3_stmt *statement = NULL;
-	int code = sqlite3_prepare_v2(scan->reader->db, sql, -1, &statement, NULL);
+	int code = sqlite3_prepare_v2(scan->db, sql, -1, &statement, NULL);
 
 	if (code == SQLITE_OK)
 		code = sqlite3_step(statement);
@@ -315,7 +398,7 @@ static int plan_scan(struct cache_scan *scan, const struct table_schema *schema,
 		code = read_numbers(scan, sql, bounds, 2);
 	}
 	if (code != SQLITE_OK)
-		return describe_failure(scan->reader, code, scan->message, sizeof(scan->message));
+		return describe_failure(scan->db, scan->path, code, scan->message, sizeof(scan->message));
 	if (scan->time_filter && bounds[1] >= bounds[0]) {
 		double span = (double)bounds[1] - (double)bounds[0] + 1;
 		double covered = (double)(high < bounds[1] ? high : bounds[1]) -
@@ -407,7 +490,7 @@ static int end_chunk(struct cache_scan *scan, int code)
 	scan->chunk_open = false;
 	if (code != SQLITE_DONE) {
 		scan->finished = true;
-		return describe_failure(scan->reader, code, scan->message, sizeof(scan->message));
+		return describe_failure(scan->db, scan->path, code, scan->message, sizeof(scan->message));
 	}
 	scan->rows_read += scan->rows_in_chunk;
 	if (scan->options.progress)
@@ -484,12 +567,16 @@ static int prepare_scan(struct cache_scan *scan, const struct table_schema *sche
 		strbuf_free(&sql);
 		return -ENOMEM;
 	}
-	int code = sqlite3_prepare_v3(scan->reader->db, strbuf_text(&sql), -1,
+	int code = sqlite3_prepare_v3(scan->db, strbuf_text(&sql), -1,
 				      SQLITE_PREPARE_PERSISTENT, &scan->statement, NULL);
 
 	strbuf_free(&sql);
 	if (code != SQLITE_OK)
-		return describe_failure(scan->reader, code, scan->message, sizeof(scan->message));
+		return describe_failure(scan->db, scan->path, code, scan->message, sizeof(scan->message));
+	/* bindings outlive sqlite3_reset: the terms are bound once */
+	for (size_t i = 0; i < scan->term_count; i++)
+		sqlite3_bind_text(scan->statement, (int)(6 + i), scan->term_sql[i], -1,
+				  SQLITE_STATIC);
 	return 0;
 }
 
@@ -497,6 +584,15 @@ int cache_scan_open(struct cache_reader *reader, const struct kql_query *query,
 		    const struct table_schema *table, int64_t now,
 		    const struct cache_scan_options *options, struct cache_scan **out,
 		    char *message, size_t message_size)
+{
+	return cache_scan_open_db(reader->db, reader->path, query, table, now, options, out,
+				  message, message_size);
+}
+
+int cache_scan_open_db(sqlite3 *db, const char *path, const struct kql_query *query,
+		       const struct table_schema *table, int64_t now,
+		       const struct cache_scan_options *options, struct cache_scan **out,
+		       char *message, size_t message_size)
 {
 	struct cache_scan *scan = calloc(1, sizeof(*scan));
 	int64_t low = INT64_MIN, high = INT64_MAX;
@@ -506,7 +602,8 @@ int cache_scan_open(struct cache_reader *reader, const struct kql_query *query,
 		snprintf(message, message_size, "out of memory");
 		return -ENOMEM;
 	}
-	scan->reader = reader;
+	scan->db = db;
+	scan->path = path;
 	if (options)
 		scan->options = *options;
 	scan->chunk_rows = scan->options.chunk_rows ? scan->options.chunk_rows
@@ -520,6 +617,8 @@ int cache_scan_open(struct cache_reader *reader, const struct kql_query *query,
 	/* An empty range (low > high) reads nothing. */
 	scan->finished = low > high;
 	result = select_columns(scan, query, table);
+	if (result == 0)
+		result = plan_terms(scan, query, table);
 	if (result == 0)
 		result = plan_scan(scan, table, low, high);
 	if (result == 0)
@@ -559,6 +658,8 @@ void cache_scan_close(struct cache_scan *scan)
 		return;
 	release_dynamics(scan);
 	sqlite3_finalize(scan->statement);
+	for (size_t i = 0; i < scan->term_count; i++)
+		free(scan->term_sql[i]);
 	free(scan->row);
 	free(scan->selected);
 	free(scan->dynamics);
@@ -567,38 +668,44 @@ void cache_scan_close(struct cache_scan *scan)
 
 /* ---- running a query ---------------------------------------------------- */
 
+struct cache_table_context {
+	struct cache_reader *reader;
+	const struct cache_scan_options *options;
+};
+
+static int open_cache_table(void *context, const struct kql_query *query,
+			    const struct table_schema *table, int64_t now,
+			    struct kql_source *source, void **handle, char *message,
+			    size_t message_size)
+{
+	struct cache_table_context *cache = context;
+	struct cache_scan *scan = NULL;
+	int result = cache_scan_open(cache->reader, query, table, now, cache->options, &scan,
+				     message, message_size);
+
+	if (result == 0) {
+		*source = *cache_scan_source(scan);
+		*handle = scan;
+	}
+	return result;
+}
+
+static void close_cache_table(void *handle)
+{
+	cache_scan_close(handle);
+}
+
 int cache_execute(struct cache_reader *reader, struct kql_query *query, int64_t now,
 		  const struct cache_scan_options *options, struct kql_table **result,
 		  struct kql_error *error)
 {
-	const struct table_schema *tables[CACHE_TABLE_COUNT];
-	struct cache_scan *scans[CACHE_TABLE_COUNT] = {NULL};
-	struct kql_source sources[CACHE_TABLE_COUNT];
-	size_t source_count = 0;
-	int status = 0;
+	const struct table_schema *schemas[CACHE_TABLE_COUNT];
+	struct cache_table_context context = {reader, options};
+	struct store_table tables[CACHE_TABLE_COUNT];
 
-	memset(error, 0, sizeof(*error));
-	cache_tables(tables);
-	for (size_t i = 0; i < CACHE_TABLE_COUNT && status == 0; i++) {
-		bool used[CACHE_HIT_COLUMN_COUNT + DPE_COLUMN_COUNT];
-
-		/* -ENOENT: the query does not read this table. */
-		if (kql_query_columns_used(query, tables[i]->name, used,
-					   tables[i]->column_count) != 0)
-			continue;
-		status = cache_scan_open(reader, query, tables[i], now, options,
-					 &scans[source_count], error->message,
-					 sizeof(error->message));
-		if (status == 0) {
-			sources[source_count] = *cache_scan_source(scans[source_count]);
-			source_count++;
-		}
-	}
-	if (status == 0)
-		status = kql_execute(query, sources, source_count, now, result, error);
-	else
-		error->kind = status == -ENOMEM ? KQL_ERROR_NOMEM : KQL_ERROR_RUNTIME;
-	for (size_t i = 0; i < source_count; i++)
-		cache_scan_close(scans[i]);
-	return status;
+	cache_tables(schemas);
+	for (size_t i = 0; i < CACHE_TABLE_COUNT; i++)
+		tables[i] = (struct store_table){schemas[i], open_cache_table, close_cache_table,
+						 &context};
+	return store_execute(tables, CACHE_TABLE_COUNT, query, now, result, error);
 }

@@ -29,6 +29,7 @@
 #define CACHE_SCAN_CHUNK_ROWS 4096
 
 struct cache_reader;
+struct sqlite3;
 
 /*
  * Opens the cache file at path read-only and checks that it is an rmmhunt
@@ -67,6 +68,17 @@ int cache_scan_open(struct cache_reader *reader, const struct kql_query *query,
 		    const struct table_schema *table, int64_t now,
 		    const struct cache_scan_options *options, struct cache_scan **out,
 		    char *message, size_t message_size);
+/*
+ * The same over any SQLite connection (the collector's store): table's
+ * schema name is the SQL table, with rowid as its key, columns of the same
+ * names and types stored as the cache stores them, and, when the table has
+ * a Timestamp column, an index named TABLE_time on it.  path names the file
+ * in messages.  db must outlive the scan.
+ */
+int cache_scan_open_db(struct sqlite3 *db, const char *path, const struct kql_query *query,
+		       const struct table_schema *table, int64_t now,
+		       const struct cache_scan_options *options, struct cache_scan **out,
+		       char *message, size_t message_size);
 const struct kql_source *cache_scan_source(struct cache_scan *scan);
 /* Rows read so far, and whether the Timestamp index was used. */
 uint64_t cache_scan_rows_read(const struct cache_scan *scan);

@@ -30,8 +30,8 @@
 #define WIRE_BATCH_MAX_COMPRESSED (1000 * 1000)
 
 /* The collector's defaults for what it accepts. */
-#define WIRE_DEFAULT_MAX_BODY (4 * 1024 * 1024)
-#define WIRE_DEFAULT_MAX_DECOMPRESSED (64 * 1024 * 1024)
+#define WIRE_DEFAULT_MAX_BODY (4L * 1024 * 1024)
+#define WIRE_DEFAULT_MAX_DECOMPRESSED (64L * 1024 * 1024)
 
 /* A device key: 32 random bytes as base64url without padding. */
 #define WIRE_DEVICE_KEY_BYTES 32

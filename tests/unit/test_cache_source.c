@@ -24,35 +24,19 @@
 #include "store/cache.h"
 #include "store/cache_source.h"
 #include "kql_test.h"
+#include "store_cases.h"
 #include "model/record.h"
 #include "base/strbuf.h"
 
-#define RECORD_COUNT 500
+#define RECORD_COUNT STORE_CASE_RECORDS
 #define SMALL_CHUNK 7
 
 struct fixture {
 	char directory[64];
 	char path[128];
 	struct strbuf ndjson;
+	struct strbuf hits;
 };
-
-static void fill_record(struct record *record, int index)
-{
-	static const char *const names[] = {"bash", "curl", "true", "ssh", "python3"};
-	char text[64];
-
-	record_reset(record);
-	/* minutes before TEST_NOW, repeating and out of insertion order */
-	record_set_datetime(record, DPE_TIMESTAMP,
-			    TEST_NOW - (int64_t)((index * 37) % 150) * TICKS_PER_MINUTE);
-	record_set_cstring(record, DPE_FILE_NAME, names[index % 5]);
-	snprintf(text, sizeof(text), "/usr/bin/%s --run %d", names[index % 5], index);
-	record_set_cstring(record, DPE_PROCESS_COMMAND_LINE, text);
-	if (index % 11)
-		record_set_long(record, DPE_PROCESS_ID, 1000 + index);
-	record_set_bool(record, DPE_IS_PROCESS_REMOTE_SESSION, index % 3 == 0);
-	record_set_long(record, DPE_REPORT_ID, index + 1);
-}
 
 static int setup(void **state)
 {
@@ -70,14 +54,17 @@ static int setup(void **state)
 	assert_int_equal(cache_open_writer(&cache, fixture->path, &options, message,
 					   sizeof(message)), 0);
 	strbuf_init(&fixture->ndjson);
+	strbuf_init(&fixture->hits);
 	record_init(&record);
 	for (int i = 0; i < RECORD_COUNT; i++) {
-		fill_record(&record, i);
+		store_case_record(&record, i, "");
 		assert_int_equal(cache_add_record(cache, &record), 0);
 		assert_int_equal(record_append_json_line(&record, &fixture->ndjson), 0);
-		if (i % 50 == 0)
+		if (store_case_is_hit(i)) {
 			assert_int_equal(cache_add_hit(cache, "rule-1", "Rule one", "Execution",
 						       "T1059", &record), 0);
+			store_case_hit_line(&record, &fixture->hits);
+		}
 	}
 	record_free(&record);
 	cache_close(cache);
@@ -97,6 +84,7 @@ static int teardown(void **state)
 	}
 	rmdir(fixture->directory);
 	strbuf_free(&fixture->ndjson);
+	strbuf_free(&fixture->hits);
 	free(fixture);
 	return 0;
 }
@@ -138,28 +126,12 @@ static char *run_on_cache(struct fixture *fixture, const char *text, size_t chun
 static void test_cache_agrees_with_ndjson(void **state)
 {
 	struct fixture *fixture = *state;
-	static const char *const queries[] = {
-		"DeviceProcessEvents | summarize n=count(), p=sum(ProcessId) by FileName"
-		" | sort by FileName asc",
-		"DeviceProcessEvents | where Timestamp between (ago(90m) .. ago(30m))"
-		" | project ReportId, Timestamp, FileName, ProcessId | sort by ReportId asc",
-		"DeviceProcessEvents | where Timestamp > ago(1h) | count",
-		"DeviceProcessEvents | where Timestamp >= ago(3h) and Timestamp < ago(100m)"
-		" | summarize count() by FileName | sort by FileName asc",
-		"DeviceProcessEvents | where Timestamp > now() | count",
-		"DeviceProcessEvents | where Timestamp == ago(37m) | project ReportId"
-		" | sort by ReportId asc",
-		"DeviceProcessEvents | where ProcessCommandLine has 'curl' and isnull(ProcessId)"
-		" | project ReportId, FileName, IsProcessRemoteSession, ProcessCommandLine"
-		" | sort by ReportId asc",
-		"DeviceProcessEvents | take 1000 | count",
-	};
+	char *queries[STORE_CASES_MAX];
+	size_t count = store_case_queries(queries);
 
-	for (size_t i = 0; i < sizeof(queries) / sizeof(queries[0]); i++) {
-		struct kql_query *query = test_compile(queries[i]);
-		struct kql_table *table = test_run_query(query, strbuf_text(&fixture->ndjson),
-							 TEST_NOW);
-		char *want = test_table_json(table);
+	for (size_t i = 0; i < count; i++) {
+		char *want = store_case_reference(queries[i], strbuf_text(&fixture->ndjson),
+						  strbuf_text(&fixture->hits));
 		char *small = run_on_cache(fixture, queries[i], SMALL_CHUNK);
 		char *large = run_on_cache(fixture, queries[i], 0);
 
@@ -171,8 +143,7 @@ static void test_cache_agrees_with_ndjson(void **state)
 		free(want);
 		free(small);
 		free(large);
-		kql_table_free(table);
-		kql_query_free(query);
+		free(queries[i]);
 	}
 }
 

@@ -1,0 +1,47 @@
+/*
+ * store_backend.h - what a store backend implements (store.h dispatches).
+ *
+ * A backend keeps devices, events, hits and summaries; store.c adds what is
+ * the same for every backend (the DeviceInfo table, the query run).  Each
+ * operation has the meaning of its store_* counterpart in store.h.
+ */
+#ifndef RMMHUNT_COLLECTOR_STORE_BACKEND_H
+#define RMMHUNT_COLLECTOR_STORE_BACKEND_H
+
+#include "store.h"
+#include "store/store_query.h"
+
+struct store_backend {
+	const char *name;
+	int (*open)(const char *location, const struct store_options *options, void **state,
+		    char *message, size_t message_size);
+	void (*close)(void *state);
+	int (*enroll)(void *state, const char *device_id, const char *device_name,
+		      const char *agent_version, const unsigned char key_hash[STORE_KEY_HASH_BYTES],
+		      int64_t now);
+	int (*lookup_key)(void *state, const unsigned char key_hash[STORE_KEY_HASH_BYTES],
+			  char device_id[BATCH_ID_MAX + 1], bool *revoked);
+	int (*check_certificate_device)(void *state, const char *device_id, int64_t now);
+	int (*set_revoked)(void *state, const char *device_id, bool revoked, int64_t now);
+	int (*put_batch)(void *state, const struct batch *batch, const char *peer_address,
+			 int64_t now, struct store_batch_result *result);
+	int (*put_heartbeat)(void *state, const struct store_heartbeat *heartbeat, int64_t now);
+	/*
+	 * Runs query over the backend's event tables (DeviceProcessEvents,
+	 * RuleHits, RuleSummaries) plus the extra tables given (DeviceInfo).
+	 */
+	int (*run_query)(void *state, struct kql_query *query, const struct store_table *extra,
+			 size_t extra_count, int64_t now, struct kql_table **result,
+			 struct kql_error *error);
+	int (*list_devices)(void *state, struct store_device **devices, size_t *count);
+	int (*retention_step)(void *state, int64_t now);
+	int (*read_stats)(void *state, struct store_stats *stats);
+	int (*check_writable)(void *state);
+};
+
+extern const struct store_backend store_sqlite_backend;
+
+/* The schemas of the event tables every backend keeps. */
+const struct table_schema *store_summaries_schema(void);
+
+#endif

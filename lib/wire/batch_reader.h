@@ -1,0 +1,105 @@
+/*
+ * batch_reader.h - the collector's side of the batch format (wire.h,
+ * docs/fleet.md): gunzip with a cap on the decompressed size, then check
+ * every line of the NDJSON against the schema before anything is stored.
+ *
+ * A decoded batch holds the header, the records, the hits and the rule
+ * summaries with every value typed as the tables want it (struct value,
+ * strings in the batch's arena), so the store can insert it in one
+ * transaction without looking at JSON again.  The first bad line stops the
+ * decoding with an error naming the line and the field; the message never
+ * echoes more than 64 bytes of what the peer sent and never a value of a
+ * record (command lines can hold secrets).
+ */
+#ifndef RMMHUNT_WIRE_BATCH_READER_H
+#define RMMHUNT_WIRE_BATCH_READER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/arena.h"
+#include "base/strbuf.h"
+#include "model/schema.h"
+#include "model/value.h"
+
+/* An identifier (DeviceId, rule id, batch id) is at most this long. */
+#define BATCH_ID_MAX 200
+/* The longest piece of a peer's text an error message repeats. */
+#define BATCH_ECHO_MAX 64
+
+struct batch_error {
+	int status;	    /* the HTTP status it deserves: 400, 403 or 413 */
+	unsigned long line; /* 1-based line of the batch; 0: not a line's fault */
+	char message[320];
+};
+
+/*
+ * Decompresses gzip data into out (cleared first).  More than max_output
+ * bytes stops it: -EFBIG (status 413).  Not gzip, corrupt or truncated:
+ * -EINVAL (status 400).  -ENOMEM.
+ */
+int batch_gunzip(const void *data, size_t length, size_t max_output, struct strbuf *out,
+		 struct batch_error *error);
+
+/* The columns a summary row is kept as (the collector's RuleSummaries). */
+enum batch_summary_column {
+	BATCH_SUMMARY_FIRST_SEEN,
+	BATCH_SUMMARY_LAST_SEEN,
+	BATCH_SUMMARY_REPORT, /* JSON text (string value); "" when absent */
+	BATCH_SUMMARY_COUNT,
+	BATCH_SUMMARY_COLUMN_COUNT
+};
+
+struct batch_rule {
+	const char *id, *name, *tactics, *techniques; /* never NULL */
+};
+
+struct batch_record {
+	struct value values[DPE_COLUMN_COUNT];
+};
+
+struct batch_hit {
+	struct batch_rule rule;
+	struct value values[DPE_COLUMN_COUNT];
+};
+
+struct batch_summary {
+	struct batch_rule rule;
+	int64_t updated; /* ticks */
+	size_t row_count;
+	struct value (*rows)[BATCH_SUMMARY_COLUMN_COUNT];
+};
+
+struct batch {
+	char id[BATCH_ID_MAX + 1];
+	char device_id[BATCH_ID_MAX + 1];
+	const char *device_name;
+	int64_t sent;
+	struct batch_record *records;
+	size_t record_count, record_capacity;
+	struct batch_hit *hits;
+	size_t hit_count, hit_capacity;
+	struct batch_summary *summaries;
+	size_t summary_count, summary_capacity;
+	struct arena arena;   /* strings of the header and the summaries */
+	char *strings;	      /* strings of records and hits (never longer than the text) */
+	size_t strings_used, strings_size;
+};
+
+/*
+ * Decodes the NDJSON text of a batch (header line first).  Returns 0 with
+ * batch filled (free it with batch_free() either way), or -EINVAL with
+ * error (status 400; 403 when a line names another DeviceId than the
+ * header), or -ENOMEM.
+ */
+int batch_decode(const char *text, size_t length, struct batch *batch, struct batch_error *error);
+void batch_free(struct batch *batch);
+
+/*
+ * Is text a DeviceId or identifier the collector accepts: 1 to
+ * BATCH_ID_MAX characters of [A-Za-z0-9._:-]?
+ */
+bool batch_check_identifier(const char *text, size_t length);
+
+#endif
