@@ -339,38 +339,20 @@ static void convert(struct cache_scan *scan, size_t selected, int result_column)
 {
 	sqlite3_stmt *statement = scan->statement;
 	struct value *value = &scan->row[scan->selected[selected]];
-	bool is_null = sqlite3_column_type(statement, result_column) == SQLITE_NULL;
 
-	if (value->type == VALUE_STRING) {
-		const unsigned char *text = sqlite3_column_text(statement, result_column);
-
-		value->str = text ? (const char *)text : "";
-		value->len = text ? (size_t)sqlite3_column_bytes(statement, result_column) : 0;
+	if (cache_sqlite_read_value(statement, result_column, value))
+		return;
+	/* dynamic: parsed, the reference held until the next row */
+	if (sqlite3_column_type(statement, result_column) == SQLITE_NULL) {
+		value->is_null = true;
 		return;
 	}
-	value->is_null = is_null;
-	if (is_null)
-		return;
-	switch (value->type) {
-	case VALUE_BOOL:
-		value->b = sqlite3_column_int64(statement, result_column) != 0;
-		break;
-	case VALUE_REAL:
-		value->r = sqlite3_column_double(statement, result_column);
-		break;
-	case VALUE_DYNAMIC: {
-		const void *text = sqlite3_column_text(statement, result_column);
+	const void *text = sqlite3_column_text(statement, result_column);
 
-		value->dyn = json_loadb(text, (size_t)sqlite3_column_bytes(statement, result_column),
-					JSON_DECODE_ANY, NULL);
-		value->is_null = value->dyn == NULL;
-		scan->dynamics[selected] = value->dyn;
-		break;
-	}
-	default: /* long, datetime, timespan */
-		value->l = sqlite3_column_int64(statement, result_column);
-		break;
-	}
+	value->dyn = json_loadb(text, (size_t)sqlite3_column_bytes(statement, result_column),
+				JSON_DECODE_ANY, NULL);
+	value->is_null = value->dyn == NULL;
+	scan->dynamics[selected] = value->dyn;
 }
 
 static int start_chunk(struct cache_scan *scan)

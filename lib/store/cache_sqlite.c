@@ -1,10 +1,12 @@
 /*
- * cache_sqlite.c - SQLite result codes as errno values (see cache_sqlite.h).
+ * cache_sqlite.c - SQLite result codes as errno values, columns as values
+ * (see cache_sqlite.h).
  */
 #include <errno.h>
 
 #include <sqlite3.h>
 
+#include "model/value.h"
 #include "store/cache_sqlite.h"
 
 int cache_sqlite_errno(int code)
@@ -33,4 +35,32 @@ int cache_sqlite_errno(int code)
 	default:
 		return -EIO;
 	}
+}
+
+bool cache_sqlite_read_value(sqlite3_stmt *statement, int column, struct value *value)
+{
+	if (value->type == VALUE_STRING) {
+		const unsigned char *text = sqlite3_column_text(statement, column);
+
+		value->str = text ? (const char *)text : "";
+		value->len = text ? (size_t)sqlite3_column_bytes(statement, column) : 0;
+		return true;
+	}
+	if (value->type == VALUE_DYNAMIC)
+		return false;
+	value->is_null = sqlite3_column_type(statement, column) == SQLITE_NULL;
+	if (value->is_null)
+		return true;
+	switch (value->type) {
+	case VALUE_BOOL:
+		value->b = sqlite3_column_int64(statement, column) != 0;
+		break;
+	case VALUE_REAL:
+		value->r = sqlite3_column_double(statement, column);
+		break;
+	default: /* long, datetime, timespan */
+		value->l = sqlite3_column_int64(statement, column);
+		break;
+	}
+	return true;
 }
