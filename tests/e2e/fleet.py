@@ -10,6 +10,8 @@ certificate made by openssl, an enrollment secret, an analyst token; here
 it can also keep its port across a restart, for outages.
 """
 import base64
+import hashlib
+import hmac
 import json
 import os
 import re
@@ -33,6 +35,12 @@ query: |
   | summarize FirstSeen=min(Timestamp), LastSeen=max(Timestamp),
       Report=make_set(ReportId), Count=count() by DeviceId, DeviceName
 """
+
+
+def device_id_of(machine_id):
+    """The DeviceId the agent derives from a machine id (lib/model/device.c)."""
+    mac = hmac.new(machine_id.encode(), b"rmmhunt DeviceId v1", hashlib.sha256)
+    return mac.hexdigest()[:40]
 
 
 def free_port():
@@ -88,17 +96,20 @@ class FleetCollector(Collector):
 class ShippingAgent(RunningAgent):
     """An agent of its own device (machine id file), shipping to collector."""
 
-    def __init__(self, workdir, collector, extra_args=(), rules=None, url=None):
+    def __init__(self, workdir, collector, extra_args=(), rules=None, url=None,
+                 enroll=True):
         workdir = Path(workdir)
         workdir.mkdir(parents=True, exist_ok=True)
         self.machine_id_path = workdir / "machine-id"
         if not self.machine_id_path.exists():
             self.machine_id_path.write_text(uuid.uuid4().hex + "\n")
+        self.expected_device_id = device_id_of(self.machine_id_path.read_text().strip())
         args = ["--machine-id", str(self.machine_id_path),
                 "--collector", url or collector.url,
                 "--ca-file", str(collector.ca[0]),
-                "--enroll-secret-file", str(collector.secret_file),
                 "--heartbeat-interval", "2"]
+        if enroll:
+            args += ["--enroll-secret-file", str(collector.secret_file)]
         if rules:
             args += ["--rules", str(rules)]
         super().__init__(workdir, args + list(extra_args))
@@ -108,6 +119,7 @@ class ShippingAgent(RunningAgent):
         super().start(timeout)
         text = self.stderr_path.read_text(errors="replace")
         self.device_id = re.findall(r"DeviceId ([0-9a-f]{40})", text)[-1]
+        assert self.device_id == self.expected_device_id
         return self
 
     def kill(self):

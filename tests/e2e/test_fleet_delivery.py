@@ -18,7 +18,7 @@ import time
 
 import pytest
 
-from collector import wait_until
+from collector import issue, wait_until
 from conftest import require_root, require_tools
 from fleet import (FleetCollector, ShippingAgent, agent_marker_records, is_marker,
                    marker_new, marker_rules, run_markers, settle)
@@ -276,3 +276,55 @@ def test_ship_hits_sends_only_the_records_a_rule_hit(fleet):
         collector.count("RuleHits", where=f"| where DeviceId == '{device}'")
     outbox = agent.fresh_status()["outbox"]
     assert outbox["ship"] == "hits" and outbox["records"] == 0
+
+
+def test_mutual_tls_instead_of_enrollment(fleet, tmp_path):
+    _, agents, workdir = fleet
+    collector = FleetCollector(workdir / "mtls-collector", client_ca=True).start()
+    try:
+        marker = marker_new()
+        agent = ShippingAgent(workdir / "agent", collector, enroll=False)
+        certificate = issue(tmp_path, collector.client_ca, agent.expected_device_id,
+                            client=True, name="agent")
+        agent.extra_args += ["--client-cert", str(certificate[0]),
+                             "--client-key", str(certificate[1])]
+        agent.start()
+        agents.append(agent)
+        run_markers(marker, 10)
+        agent.wait_for(lambda r: is_marker(r, marker), count=10)
+        agent.wait_shipped()
+        assert settle(lambda: delivered(collector, agent, marker), (10, 10)) == (10, 10)
+        outbox = agent.status()["outbox"]
+        assert outbox["enrollments"] == 0 and outbox["enrolled"]
+        assert not (agent.state_dir / "enrollment.json").exists()
+    finally:
+        collector.stop()
+
+
+def test_401_enrolls_again_only_with_the_secret(fleet):
+    collector, agents, workdir = fleet
+    collector.start()
+    secret = workdir / "agent-secret"
+    secret.write_bytes(collector.secret_file.read_bytes())
+    secret.chmod(0o600)
+    agent = ShippingAgent(workdir / "agent", collector,
+                          ["--enroll-secret-file", str(secret)]).start()
+    agents.append(agent)
+    agent.wait_status(lambda s: s["outbox"]["enrollments"] == 1 and s["outbox"]["heartbeats"])
+    # revoked, and no secret to enroll again with: said, not retried blindly
+    secret.unlink()
+    assert collector.admin("revoke", agent.device_id).returncode == 0
+    status = agent.wait_status(
+        lambda s: "cannot read the enrollment secret" in s["outbox"]["last_error"])
+    assert status["outbox"]["enrollments"] == 1
+    # allowed again, the secret back: the agent enrolls again by itself
+    assert collector.admin("allow", agent.device_id).returncode == 0
+    secret.write_bytes(collector.secret_file.read_bytes())
+    agent.wait_status(lambda s: s["outbox"]["enrollments"] == 2, timeout=120)
+    marker = marker_new()
+    run_markers(marker, 10)
+    agent.wait_for(lambda r: is_marker(r, marker), count=10)
+    agent.wait_shipped()
+    assert settle(lambda: delivered(collector, agent, marker), (10, 10)) == (10, 10)
+    assert json.loads((agent.state_dir / "enrollment.json").read_text())["device_id"] == \
+        agent.device_id
