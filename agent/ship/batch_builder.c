@@ -16,9 +16,13 @@ struct build {
 	int error; /* what stopped the visit, if not a full batch */
 };
 
-static bool at_row_limit(const struct build *build)
+/* The batch holds as many rows as it may: it is full. */
+static bool at_row_limit(struct build *build)
 {
-	return build->builder->row_limit && build->plan->rows >= build->builder->row_limit;
+	if (!build->builder->row_limit || build->plan->rows < build->builder->row_limit)
+		return false;
+	build->plan->full = true;
+	return true;
 }
 
 /* What a writer refused: 1 stops the visit (full), negative is an error. */
@@ -72,10 +76,8 @@ static int visit_record(void *context, const struct cache_outbox_row *row)
 	struct build *build = context;
 	int result;
 
-	if (at_row_limit(build)) {
-		build->plan->full = true;
+	if (at_row_limit(build))
 		return 1;
-	}
 	if (foreign_row(build, row))
 		return 0;
 	result = batch_writer_add_record(build->writer, &row->record);
@@ -93,10 +95,8 @@ static int visit_hit(void *context, const struct cache_outbox_row *row)
 	int64_t report_id = row->record.values[DPE_REPORT_ID].l;
 	int result;
 
-	if (at_row_limit(build)) {
-		build->plan->full = true;
+	if (at_row_limit(build))
 		return 1;
-	}
 	if (foreign_row(build, row))
 		return 0;
 	/* the record before its hit: a hit cut off by a full batch leaves
@@ -122,10 +122,8 @@ static int visit_summary(void *context, const struct cache_outbox_row *row)
 	const struct batch_rule_text rule = {row->rule_id, row->rule_name, "", ""};
 	int result;
 
-	if (at_row_limit(build)) {
-		build->plan->full = true;
+	if (at_row_limit(build))
 		return 1;
-	}
 	result = batch_writer_add_summary(build->writer, &rule, row->updated_ticks,
 					  row->columns_json, row->rows_json);
 	if (result == -EINVAL) {

@@ -120,23 +120,18 @@ void enrollment_format(const struct enrollment *enrollment, struct strbuf *out)
 	strbuf_append_char(out, '\n');
 }
 
+static int parse_enrollment(const char *text, size_t length, void *enrollment, char *message,
+			    size_t message_size)
+{
+	return enrollment_parse(text, length, enrollment, message, message_size);
+}
+
 int enrollment_load(const char *path, struct enrollment *enrollment, char *message,
 		    size_t message_size)
 {
-	char *text = NULL;
-	size_t length = 0;
-	int result = state_file_read(path, ENROLLMENT_MAX_BYTES, &text, &length);
-
 	memset(enrollment, 0, sizeof(*enrollment));
-	if (result == -ENOENT)
-		return 1;
-	if (result) {
-		snprintf(message, message_size, "%s", strerror(-result));
-		return result;
-	}
-	result = enrollment_parse(text, length, enrollment, message, message_size);
-	free(text);
-	return result;
+	return state_file_load(path, ENROLLMENT_MAX_BYTES, parse_enrollment, enrollment, message,
+			       message_size);
 }
 
 int enrollment_save(const char *path, const struct enrollment *enrollment)

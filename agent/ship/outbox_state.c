@@ -90,23 +90,18 @@ void outbox_state_format(const struct outbox_state *state, struct strbuf *out)
 	strbuf_append_string(out, "}\n");
 }
 
+static int parse_state(const char *text, size_t length, void *state, char *message,
+		       size_t message_size)
+{
+	return outbox_state_parse(text, length, state, message, message_size);
+}
+
 int outbox_state_load(const char *path, struct outbox_state *state, char *message,
 		      size_t message_size)
 {
-	char *text = NULL;
-	size_t length = 0;
-	int result = state_file_read(path, OUTBOX_STATE_MAX_BYTES, &text, &length);
-
 	memset(state, 0, sizeof(*state));
-	if (result == -ENOENT)
-		return 1;
-	if (result) {
-		snprintf(message, message_size, "%s", strerror(-result));
-		return result;
-	}
-	result = outbox_state_parse(text, length, state, message, message_size);
-	free(text);
-	return result;
+	return state_file_load(path, OUTBOX_STATE_MAX_BYTES, parse_state, state, message,
+			       message_size);
 }
 
 int outbox_state_save(const char *path, const struct outbox_state *state)

@@ -112,3 +112,21 @@ int state_file_read(const char *path, size_t max_length, char **text, size_t *le
 	*length = got;
 	return 0;
 }
+
+int state_file_load(const char *path, size_t max_length, state_file_parser parse, void *out,
+		    char *message, size_t message_size)
+{
+	char *text = NULL;
+	size_t length = 0;
+	int result = state_file_read(path, max_length, &text, &length);
+
+	if (result == -ENOENT)
+		return 1;
+	if (result) {
+		snprintf(message, message_size, "%s", strerror(-result));
+		return result;
+	}
+	result = parse(text, length, out, message, message_size);
+	free(text);
+	return result;
+}

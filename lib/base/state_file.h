@@ -22,4 +22,16 @@ int state_file_write(const char *path, const void *data, size_t length);
  */
 int state_file_read(const char *path, size_t max_length, char **text, size_t *length);
 
+/* Parses a file's text into out: 0, or a negative errno with a reason. */
+typedef int (*state_file_parser)(const char *text, size_t length, void *out, char *message,
+				 size_t message_size);
+
+/*
+ * Read path (at most max_length bytes) and parse it into out: 0; 1 when
+ * there is no file; a negative errno with a reason in message (the file's
+ * error, or the parser's).
+ */
+int state_file_load(const char *path, size_t max_length, state_file_parser parse, void *out,
+		    char *message, size_t message_size);
+
 #endif

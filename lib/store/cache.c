@@ -526,6 +526,18 @@ static void check_transaction(struct cache *cache)
 	load_sequences(cache);
 }
 
+/* After an insert of kind: its number is used if it went in. */
+static int count_insert(struct cache *cache, enum sequence_kind kind, int *pending, int result)
+{
+	if (result) {
+		check_transaction(cache);
+		return result;
+	}
+	cache->next_sequence[kind]++;
+	(*pending)++;
+	return 0;
+}
+
 int cache_add_record(struct cache *cache, const struct record *record)
 {
 	sqlite3_stmt *statement = cache->statements[STATEMENT_INSERT_RECORD];
@@ -536,14 +548,9 @@ int cache_add_record(struct cache *cache, const struct record *record)
 		bind_record(statement, 2, record);
 		result = run(statement);
 	}
-	if (result) {
+	if (result)
 		cache->stats.write_errors++;
-		check_transaction(cache);
-		return result;
-	}
-	cache->next_sequence[SEQUENCE_RECORDS]++;
-	cache->pending_records++;
-	return 0;
+	return count_insert(cache, SEQUENCE_RECORDS, &cache->pending_records, result);
 }
 
 int cache_add_hit(struct cache *cache, const char *rule_id,
@@ -561,14 +568,7 @@ int cache_add_hit(struct cache *cache, const char *rule_id,
 	sqlite3_bind_text(statement, 4, tactics, -1, SQLITE_STATIC);
 	sqlite3_bind_text(statement, 5, techniques, -1, SQLITE_STATIC);
 	bind_record(statement, 2 + CACHE_HIT_COLUMN_COUNT, record);
-	result = run(statement);
-	if (result) {
-		check_transaction(cache);
-		return result;
-	}
-	cache->next_sequence[SEQUENCE_HITS]++;
-	cache->pending_hits++;
-	return 0;
+	return count_insert(cache, SEQUENCE_HITS, &cache->pending_hits, run(statement));
 }
 
 int cache_put_summary(struct cache *cache, const char *rule_id,
@@ -588,14 +588,7 @@ int cache_put_summary(struct cache *cache, const char *rule_id,
 	/* numbers an unchanged summary does not take are skipped: summaries
 	 * are states, only their order matters */
 	sqlite3_bind_int64(statement, 6, cache->next_sequence[SEQUENCE_SUMMARIES]);
-	result = run(statement);
-	if (result) {
-		check_transaction(cache);
-		return result;
-	}
-	cache->next_sequence[SEQUENCE_SUMMARIES]++;
-	cache->pending_summaries++;
-	return 0;
+	return count_insert(cache, SEQUENCE_SUMMARIES, &cache->pending_summaries, run(statement));
 }
 
 /* In the transaction: CacheMeta keeps the largest number each kind used. */
@@ -669,14 +662,9 @@ void cache_committed_sequences(const struct cache *cache, struct cache_sequences
 
 static int64_t pragma_value(sqlite3 *db, const char *pragma)
 {
-	sqlite3_stmt *statement;
 	int64_t value = 0;
 
-	if (sqlite3_prepare_v2(db, pragma, -1, &statement, NULL) != SQLITE_OK)
-		return 0;
-	if (sqlite3_step(statement) == SQLITE_ROW)
-		value = sqlite3_column_int64(statement, 0);
-	sqlite3_finalize(statement);
+	cache_sqlite_read_numbers(db, pragma, &value, 1);
 	return value;
 }
 

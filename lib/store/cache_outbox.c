@@ -155,15 +155,9 @@ const char *cache_outbox_error(const struct cache_outbox *outbox)
 /* One number from a one-row query; *value stays when it is NULL. */
 static int read_number(struct cache_outbox *outbox, const char *sql, int64_t *value)
 {
-	sqlite3_stmt *statement = NULL;
-	int code = sqlite3_prepare_v2(outbox->db, sql, -1, &statement, NULL);
+	int code = cache_sqlite_read_numbers(outbox->db, sql, value, 1);
 
-	if (code == SQLITE_OK)
-		code = sqlite3_step(statement);
-	if (code == SQLITE_ROW && sqlite3_column_type(statement, 0) != SQLITE_NULL)
-		*value = sqlite3_column_int64(statement, 0);
-	sqlite3_finalize(statement);
-	return code == SQLITE_ROW || code == SQLITE_DONE ? 0 : fail(outbox, code);
+	return code == SQLITE_OK ? 0 : fail(outbox, code);
 }
 
 static int64_t larger(int64_t a, int64_t b)

@@ -274,25 +274,6 @@ static void build_select(const struct cache_scan *scan, const struct table_schem
 			       scan->time_filter ? " AND Timestamp BETWEEN ?1 AND ?3" : "");
 }
 
-/* One row of numbers from a small aggregate query (NULLs stay as given). */
-static int read_numbers(struct cache_scan *scan, const char *sql, int64_t *numbers,
-			int count)
-{
-	sqlite3_stmt *statement = NULL;
-	int code = sqlite3_prepare_v2(scan->reader->db, sql, -1, &statement, NULL);
-
-	if (code == SQLITE_OK)
-		code = sqlite3_step(statement);
-	if (code == SQLITE_ROW) {
-		for (int i = 0; i < count; i++)
-			if (sqlite3_column_type(statement, i) != SQLITE_NULL)
-				numbers[i] = sqlite3_column_int64(statement, i);
-		code = SQLITE_OK;
-	}
-	sqlite3_finalize(statement);
-	return code;
-}
-
 /*
  * The rows committed now are the scan's rows (rowid <= the largest).  A
  * Timestamp range goes through the index when it is selective: when it
@@ -308,11 +289,11 @@ static int plan_scan(struct cache_scan *scan, const struct table_schema *schema,
 	int code;
 
 	snprintf(sql, sizeof(sql), "SELECT max(rowid) FROM [%s]", schema->name);
-	code = read_numbers(scan, sql, &scan->max_rowid, 1);
+	code = cache_sqlite_read_numbers(scan->reader->db, sql, &scan->max_rowid, 1);
 	if (code == SQLITE_OK && scan->time_filter) {
 		snprintf(sql, sizeof(sql), "SELECT min(Timestamp), max(Timestamp) FROM [%s]",
 			 schema->name);
-		code = read_numbers(scan, sql, bounds, 2);
+		code = cache_sqlite_read_numbers(scan->reader->db, sql, bounds, 2);
 	}
 	if (code != SQLITE_OK)
 		return describe_failure(scan->reader, code, scan->message, sizeof(scan->message));

@@ -64,3 +64,19 @@ bool cache_sqlite_read_value(sqlite3_stmt *statement, int column, struct value *
 	}
 	return true;
 }
+
+int cache_sqlite_read_numbers(sqlite3 *db, const char *sql, int64_t *numbers, int count)
+{
+	sqlite3_stmt *statement = NULL;
+	int code = sqlite3_prepare_v2(db, sql, -1, &statement, NULL);
+
+	if (code == SQLITE_OK)
+		code = sqlite3_step(statement);
+	if (code == SQLITE_ROW) {
+		for (int i = 0; i < count; i++)
+			if (sqlite3_column_type(statement, i) != SQLITE_NULL)
+				numbers[i] = sqlite3_column_int64(statement, i);
+	}
+	sqlite3_finalize(statement);
+	return code == SQLITE_ROW || code == SQLITE_DONE ? SQLITE_OK : code;
+}

@@ -8,12 +8,21 @@
 #define RMMHUNT_CACHE_SQLITE_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 /* 0 for SQLITE_OK/ROW/DONE, else a negative errno (extended codes too). */
 int cache_sqlite_errno(int code);
 
+struct sqlite3;
 struct sqlite3_stmt;
 struct value;
+
+/*
+ * The first row of a query as count numbers (a NULL leaves its number as
+ * it was).  Returns the SQLite result code: SQLITE_OK also when there is
+ * no row.
+ */
+int cache_sqlite_read_numbers(struct sqlite3 *db, const char *sql, int64_t *numbers, int count);
 
 /*
  * Column column of the statement's current row as value (whose type says

@@ -178,19 +178,31 @@ static void write_row(struct json_writer *json, const struct record *record)
 	json_write_object_end(json);
 }
 
+/* A line of kind: {"kind": ..., then the caller's members. */
+static void begin_line(struct batch_writer *writer, struct json_writer *json, const char *kind)
+{
+	strbuf_clear(&writer->line);
+	json_writer_init(json, &writer->line);
+	json_write_object_begin(json);
+	json_write_key(json, "kind");
+	json_write_cstring(json, kind);
+}
+
+/* ...} and the newline; then the line goes in if it fits. */
+static int end_line(struct batch_writer *writer, struct json_writer *json)
+{
+	json_write_object_end(json);
+	strbuf_append_char(&writer->line, '\n');
+	return take_line(writer, false);
+}
+
 int batch_writer_add_record(struct batch_writer *writer, const struct record *record)
 {
 	struct json_writer json;
 
-	strbuf_clear(&writer->line);
-	json_writer_init(&json, &writer->line);
-	json_write_object_begin(&json);
-	json_write_key(&json, "kind");
-	json_write_cstring(&json, WIRE_KIND_RECORD);
+	begin_line(writer, &json, WIRE_KIND_RECORD);
 	write_row(&json, record);
-	json_write_object_end(&json);
-	strbuf_append_char(&writer->line, '\n');
-	return take_line(writer, false);
+	return end_line(writer, &json);
 }
 
 int batch_writer_add_hit(struct batch_writer *writer, const struct batch_rule_text *rule,
@@ -198,16 +210,10 @@ int batch_writer_add_hit(struct batch_writer *writer, const struct batch_rule_te
 {
 	struct json_writer json;
 
-	strbuf_clear(&writer->line);
-	json_writer_init(&json, &writer->line);
-	json_write_object_begin(&json);
-	json_write_key(&json, "kind");
-	json_write_cstring(&json, WIRE_KIND_HIT);
+	begin_line(writer, &json, WIRE_KIND_HIT);
 	write_rule(&json, rule, true);
 	write_row(&json, record);
-	json_write_object_end(&json);
-	strbuf_append_char(&writer->line, '\n');
-	return take_line(writer, false);
+	return end_line(writer, &json);
 }
 
 /* One JSON value as compact text into the line. */
@@ -274,12 +280,8 @@ int batch_writer_add_summary(struct batch_writer *writer, const struct batch_rul
 	char updated[TIMEFMT_ISO_SIZE];
 	int result = -EINVAL;
 
-	strbuf_clear(&writer->line);
 	if (valid_columns(columns) && json_is_array(rows)) {
-		json_writer_init(&json, &writer->line);
-		json_write_object_begin(&json);
-		json_write_key(&json, "kind");
-		json_write_cstring(&json, WIRE_KIND_SUMMARY);
+		begin_line(writer, &json, WIRE_KIND_SUMMARY);
 		write_rule(&json, rule, false);
 		json_write_key(&json, "updated");
 		json_write_cstring(&json, timefmt_iso(updated_ticks, updated));
@@ -287,14 +289,12 @@ int batch_writer_add_summary(struct batch_writer *writer, const struct batch_rul
 		result = write_json_value(&json, columns);
 		if (result == 0)
 			result = write_summary_rows(&json, columns, rows);
-		if (result == 0) {
-			json_write_object_end(&json);
-			strbuf_append_char(&writer->line, '\n');
-		}
+		if (result == 0)
+			result = end_line(writer, &json);
 	}
 	json_decref(columns);
 	json_decref(rows);
-	return result ? result : take_line(writer, false);
+	return result;
 }
 
 int batch_writer_finish(struct batch_writer *writer, const unsigned char **body,
