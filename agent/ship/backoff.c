@@ -10,7 +10,7 @@
 
 #include "backoff.h"
 
-#define RETRY_AFTER_MAX_SECONDS (24 * 3600)
+#define RETRY_AFTER_MAX_SECONDS (24LL * 3600)
 #define RETRY_AFTER_MAX_TEXT 64
 
 uint64_t backoff_ceiling_ms(unsigned failures)

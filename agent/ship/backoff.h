@@ -17,8 +17,8 @@
 
 #include <stdint.h>
 
-#define BACKOFF_BASE_MS 1000
-#define BACKOFF_CAP_MS (300 * 1000)
+#define BACKOFF_BASE_MS 1000ULL
+#define BACKOFF_CAP_MS (300ULL * 1000)
 
 /* The ceiling after failures consecutive failures (1 = the first): base
  * doubled failures - 1 times, at most cap. */

@@ -274,14 +274,12 @@ static int check_parts(CURLU *parsed, char *message, size_t message_size)
 		 curl_url_get(parsed, CURLUPART_QUERY, &extra, 0) == CURLUE_OK ||
 		 curl_url_get(parsed, CURLUPART_FRAGMENT, &extra, 0) == CURLUE_OK)
 		snprintf(message, message_size, "no user name, query or fragment, please");
-	else if (strcasecmp(scheme, "https") == 0)
-		result = 0;
-	else if (strcasecmp(scheme, "http") != 0)
-		snprintf(message, message_size, "the scheme must be https");
-	else if (!loopback_host(host))
+	else if (strcasecmp(scheme, "http") == 0 && !loopback_host(host))
 		snprintf(message, message_size,
 			 "plain http only to a loopback address (127.0.0.1, [::1], localhost); "
 			 "use https");
+	else if (strcasecmp(scheme, "https") != 0 && strcasecmp(scheme, "http") != 0)
+		snprintf(message, message_size, "the scheme must be https");
 	else
 		result = 0;
 	curl_free(scheme);

@@ -18,7 +18,7 @@
 
 #include "base/strbuf.h"
 
-#define HTTP_ANSWER_MAX_BYTES (64 * 1024)
+#define HTTP_ANSWER_MAX_BYTES ((size_t)64 * 1024)
 
 struct http_client_options {
 	const char *ca_file; /* NULL: the system's trust store */

@@ -38,7 +38,7 @@ int outbox_state_parse(const char *text, size_t length, struct outbox_state *sta
 	json_error_t error;
 	json_t *root = json_loadb(text, length, JSON_REJECT_DUPLICATES, &error);
 	char name[32];
-	int64_t schema = 0, value;
+	int64_t schema = 0;
 	int result;
 
 	memset(state, 0, sizeof(*state));
@@ -56,16 +56,18 @@ int outbox_state_parse(const char *text, size_t length, struct outbox_state *sta
 	if (result == 0)
 		result = read_member(root, "cache_id", &state->cache_id, message, message_size);
 	for (int kind = 0; kind < OUTBOX_KINDS && result == 0; kind++) {
+		int64_t dropped = 0, rejected = 0;
+
 		result = read_member(root, kind_names[kind], &state->acknowledged[kind], message,
 				     message_size);
 		snprintf(name, sizeof(name), "dropped_%s", kind_names[kind]);
 		if (result == 0)
-			result = read_member(root, name, &value, message, message_size);
-		state->dropped[kind] = (uint64_t)value;
+			result = read_member(root, name, &dropped, message, message_size);
 		snprintf(name, sizeof(name), "rejected_%s", kind_names[kind]);
 		if (result == 0)
-			result = read_member(root, name, &value, message, message_size);
-		state->rejected[kind] = (uint64_t)value;
+			result = read_member(root, name, &rejected, message, message_size);
+		state->dropped[kind] = (uint64_t)dropped;
+		state->rejected[kind] = (uint64_t)rejected;
 	}
 	json_decref(root);
 	if (result)

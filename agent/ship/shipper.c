@@ -52,8 +52,9 @@
 #define CONNECT_TIMEOUT_SECONDS 15
 #define STALL_TIMEOUT_SECONDS 60
 /* after a 413, batches stay small this long, then try the full size */
-#define SMALL_BATCHES_MS (3600 * 1000)
+#define SMALL_BATCHES_MS (3600LL * 1000)
 #define MIN_BATCH_BYTES 4096
+#define BATCH_MAX_BYTES ((size_t)WIRE_BATCH_MAX_COMPRESSED)
 
 enum step_outcome { STEP_DONE, STEP_AGAIN, STEP_FAILED };
 
@@ -521,7 +522,8 @@ static enum step_outcome send_heartbeat(struct shipper *shipper, int64_t now)
 	strbuf_free(&body);
 	if (result == 0 && response.status == 200) {
 		sender->stats.heartbeats++;
-		sender->next_heartbeat_ms = now + shipper->options.heartbeat_interval_seconds * 1000;
+		sender->next_heartbeat_ms =
+			now + (int64_t)shipper->options.heartbeat_interval_seconds * 1000;
 		answered(shipper, now);
 		http_response_free(&response);
 		return STEP_DONE;
@@ -660,9 +662,9 @@ static enum step_outcome refused_batch(struct shipper *shipper, const struct bat
 /* The batch byte limit goes back up an hour after the last 413. */
 static size_t batch_byte_limit(struct sender *sender, int64_t now)
 {
-	if (sender->byte_limit < WIRE_BATCH_MAX_COMPRESSED &&
+	if (sender->byte_limit < BATCH_MAX_BYTES &&
 	    now - sender->byte_limit_since_ms > SMALL_BATCHES_MS)
-		sender->byte_limit = WIRE_BATCH_MAX_COMPRESSED;
+		sender->byte_limit = BATCH_MAX_BYTES;
 	return sender->byte_limit;
 }
 
@@ -680,9 +682,9 @@ static int build_batch(struct shipper *shipper, int64_t now, struct batch_plan *
 	sender->writer.max_compressed = batch_byte_limit(sender, now);
 	result = batch_build(&builder, sender->outbox, &sender->writer,
 			     sender->cursors.acknowledged, timefmt_now_ticks(), plan);
-	if (result == -EFBIG && sender->writer.max_compressed < WIRE_BATCH_MAX_COMPRESSED) {
+	if (result == -EFBIG && sender->writer.max_compressed < BATCH_MAX_BYTES) {
 		/* one row larger than the reduced limit: try it alone at full size */
-		sender->writer.max_compressed = WIRE_BATCH_MAX_COMPRESSED;
+		sender->writer.max_compressed = BATCH_MAX_BYTES;
 		builder.row_limit = 1;
 		result = batch_build(&builder, sender->outbox, &sender->writer,
 				     sender->cursors.acknowledged, timefmt_now_ticks(), plan);
@@ -719,7 +721,7 @@ static enum step_outcome send_batch(struct shipper *shipper, int64_t now)
 {
 	struct sender *sender = &shipper->sender;
 	struct http_response response;
-	struct batch_plan plan;
+	struct batch_plan plan = {0};
 	const unsigned char *body;
 	size_t length;
 	int result = build_batch(shipper, now, &plan);
@@ -838,7 +840,8 @@ static int64_t sender_step(struct shipper *shipper, int64_t now)
 	outcome = send_batch(shipper, now);
 	if (outcome == STEP_DONE)
 		measure_depth(shipper);
-	return outcome == STEP_AGAIN ? 0 : outcome == STEP_DONE ? LINGER_MS : GAP_CHECK_MS;
+	/* after a batch or a failure alike: look again within the second */
+	return outcome == STEP_AGAIN ? 0 : GAP_CHECK_MS;
 }
 
 static void wait_for_wake(struct shipper *shipper, int64_t timeout_ms)
@@ -913,11 +916,11 @@ static int init_sender(struct shipper *shipper)
 
 	if (getrandom(&sender->random, sizeof(sender->random), 0) != sizeof(sender->random))
 		sender->random = (uint64_t)time(NULL) ^ (uint64_t)getpid();
-	sender->byte_limit = WIRE_BATCH_MAX_COMPRESSED;
+	sender->byte_limit = BATCH_MAX_BYTES;
 	sender->stats.state = "starting";
 	sender->stats.hits_only = shipper->options.hits_only;
 	sender->stats.retry_after_seconds = -1;
-	batch_writer_init(&sender->writer, WIRE_BATCH_MAX_COMPRESSED);
+	batch_writer_init(&sender->writer, BATCH_MAX_BYTES);
 	heartbeat_host_facts(&sender->host);
 	load_enrollment(shipper);
 	return http_client_create(&sender->http, &http);

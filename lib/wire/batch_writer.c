@@ -2,6 +2,9 @@
  * batch_writer.c - gzip'd NDJSON batches under a size limit (see
  * batch_writer.h).
  */
+/* zlib takes input from a const buffer */
+#define ZLIB_CONST
+
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -18,7 +21,7 @@
 /* Room kept for ending the stream: the last block's bits, a sync flush's
  * empty block, the gzip trailer (8 bytes). */
 #define FINISH_MARGIN 32
-#define OUTPUT_STEP (64 * 1024)
+#define OUTPUT_STEP ((size_t)64 * 1024)
 /* zlib: 15 window bits, + 16 for the gzip wrapper */
 #define GZIP_WINDOW_BITS (15 + 16)
 #define DEFAULT_MEMORY_LEVEL 8
@@ -68,7 +71,7 @@ static int deflate_into(struct batch_writer *writer, const char *data, size_t le
 	z_stream *stream = &writer->stream;
 	int code;
 
-	stream->next_in = (Bytef *)(uintptr_t)data;
+	stream->next_in = (const Bytef *)data;
 	stream->avail_in = (uInt)length;
 	do {
 		if (writer->output_capacity - writer->output_length < 64 && grow_output(writer))
