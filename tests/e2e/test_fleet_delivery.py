@@ -13,13 +13,14 @@ with KQL against what the agent itself recorded: records equal distinct
 import json
 import re
 import socket
+import subprocess
 import threading
 import time
 
 import pytest
 
 from collector import issue, wait_until
-from conftest import require_root, require_tools
+from conftest import CLI, require_root, require_tools
 from fleet import (FleetCollector, ShippingAgent, agent_marker_records, is_marker,
                    marker_new, marker_rules, run_markers, settle)
 
@@ -234,6 +235,9 @@ def test_outbox_bound_drops_are_counted_and_hits_kept_longest(fleet):
     run_markers(marker, 4000)
     status = agent.wait_status(lambda s: s["outbox"]["dropped_records"] > 0, timeout=120)
     assert status["losses"]["outbox.dropped_records"] == status["outbox"]["dropped_records"]
+    shown = subprocess.run([str(CLI), "status", "--state-dir", str(agent.state_dir)],
+                           capture_output=True, text=True, timeout=30).stdout
+    assert re.search(r"^LOSSES: .*outbox\.dropped_records [1-9]", shown, re.M), shown
     collector.start()
     agent.wait_shipped(timeout=120)
     device = agent.device_id
