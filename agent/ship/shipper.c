@@ -972,6 +972,14 @@ int shipper_start(struct shipper **out, const struct shipper_context *context, c
 		free_shipper(shipper);
 		return result;
 	}
+	if (!have_credentials(shipper) && !shipper->options.enroll_secret_file) {
+		snprintf(message, message_size,
+			 "--collector: this host is not enrolled (no key in %s): give "
+			 "--enroll-secret-file F (or --client-cert and --client-key)",
+			 shipper->enrollment_path);
+		free_shipper(shipper);
+		return -EINVAL;
+	}
 	publish_stats(shipper);
 	result = -pthread_create(&shipper->thread, NULL, sender_main, shipper);
 	if (result) {
