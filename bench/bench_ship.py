@@ -1,6 +1,7 @@
 """Shipping never slows capture (run by `make bench` through bench_ship.sh).
 
-/bin/true flat out (bench/exec_launcher) under the agent, four ways,
+/bin/true at 200 execs/s (BENCH_RATE; 0: flat out; bench/exec_launcher)
+under the agent, four ways,
 interleaved round by round so drift of this VM hits all alike:
 
   none    no --collector (the baseline)
@@ -9,8 +10,8 @@ interleaved round by round so drift of this VM hits all alike:
           waits for the connect timeout)
   live    a real rmmhunt-collector over TLS, taking everything (when built)
 
-Per run, from the agent: the exec path's CPU (the main thread's utime +
-stime, /proc/PID/task/PID/stat) per exec, the whole process's CPU per exec
+Per run, from the agent: the exec path's CPU (the main thread's time on a
+CPU, /proc/PID/task/PID/schedstat) per exec, the whole process's CPU per exec
 (the sender thread included), kernel time per exec, the probe's loss
 counters, records written.  Output: every run, then per way the median and
 spread (min..max) over the rounds and the ratio of its median to none's.
@@ -27,19 +28,22 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_exec import AGENT, CLOCK_TICK, kernel_totals, launch, process_cpu_seconds, \
-    wait_for_status  # noqa: E402
+from bench_exec import AGENT, kernel_totals, launch, wait_for_status  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 COLLECTOR = ROOT / "build" / "rmmhunt-collector"
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 WAYS = os.environ.get("BENCH_WAYS", "none,dead,hung,live").split(",")
-RATE = int(os.environ.get("BENCH_RATE", "0"))  # 0: flat out
+RATE = int(os.environ.get("BENCH_RATE", "200"))  # execs/s; 0: flat out
 
 
 def thread_cpu_seconds(pid, tid):
-    fields = Path(f"/proc/{pid}/task/{tid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICK
+    """Time on a CPU, in ns precision (schedstat), not clock ticks."""
+    return int(Path(f"/proc/{pid}/task/{tid}/schedstat").read_text().split()[0]) / 1e9
+
+
+def all_threads_cpu_seconds(pid):
+    return sum(thread_cpu_seconds(pid, tid) for tid in os.listdir(f"/proc/{pid}/task"))
 
 
 def free_port():
@@ -108,12 +112,12 @@ def run_agent(workdir, shipping_args):
             time.sleep(2)  # start-up scan, enrollment or the first failures
             before = wait_for_status(state, time.time_ns())
             main_before = thread_cpu_seconds(agent.pid, agent.pid)
-            all_before = process_cpu_seconds(agent.pid)
+            all_before = all_threads_cpu_seconds(agent.pid)
             result = launch(RATE)
             time.sleep(1.5)
             after = wait_for_status(state, time.time_ns())
             main_after = thread_cpu_seconds(agent.pid, agent.pid)
-            all_after = process_cpu_seconds(agent.pid)
+            all_after = all_threads_cpu_seconds(agent.pid)
         finally:
             agent.send_signal(signal.SIGINT)
             agent.wait()
