@@ -74,7 +74,7 @@ class FleetCollector(Collector):
     def marker_rows(self, device, marker, table="DeviceProcessEvents"):
         return self.rows(f"{table} | where DeviceId == '{device}' "
                          f"and ProcessCommandLine has '{marker}' and FileName == 'true' "
-                         "| project ReportId, ProcessCommandLine")
+                         "| project ReportId")
 
     def metric(self, name, **labels):
         """A counter of /metrics, summed over the series with these labels."""
