@@ -54,6 +54,7 @@
 /* after a 413, batches stay small this long, then try the full size */
 #define SMALL_BATCHES_MS (3600LL * 1000)
 #define MIN_BATCH_BYTES 4096
+#define DROP_LOG_MS (60 * 1000) /* drops are said at most once a minute */
 #define BATCH_MAX_BYTES ((size_t)WIRE_BATCH_MAX_COMPRESSED)
 
 enum step_outcome { STEP_DONE, STEP_AGAIN, STEP_FAILED };
@@ -71,6 +72,8 @@ struct sender {
 	unsigned failures; /* consecutive */
 	int64_t retry_at_ms, resume_at_ms, next_heartbeat_ms;
 	int64_t last_batch_ms, last_gap_check_ms, last_depth_check_ms;
+	uint64_t dropped_unsaid[2]; /* records, hits dropped since the last log line */
+	int64_t last_drop_log_ms;
 	bool outage; /* a failure since the last answer */
 	bool last_batch_full;
 	size_t byte_limit, row_limit;
@@ -409,13 +412,34 @@ static int open_outbox(struct shipper *shipper)
 	return 0;
 }
 
+/* Rows retention removed unshipped: counted now, said at most once a minute
+ * (a full cache during a long outage drops some every second). */
+static void note_dropped(struct shipper *shipper, enum outbox_kind kind, uint64_t count,
+			 int64_t now)
+{
+	struct sender *sender = &shipper->sender;
+
+	sender->cursors.dropped[kind] += count;
+	sender->dropped_unsaid[kind] += count;
+	if (sender->last_drop_log_ms && now - sender->last_drop_log_ms < DROP_LOG_MS)
+		return;
+	sender->last_drop_log_ms = now;
+	log_warning("the cache's retention removed %" PRIu64 " records and %" PRIu64 " hits "
+		    "before they were shipped (counted: outbox.dropped_records %" PRIu64
+		    ", outbox.dropped_hits %" PRIu64 ")",
+		    sender->dropped_unsaid[OUTBOX_RECORDS], sender->dropped_unsaid[OUTBOX_HITS],
+		    sender->cursors.dropped[OUTBOX_RECORDS], sender->cursors.dropped[OUTBOX_HITS]);
+	sender->dropped_unsaid[OUTBOX_RECORDS] = 0;
+	sender->dropped_unsaid[OUTBOX_HITS] = 0;
+}
+
 /*
  * Rows retention removed before they were shipped, at the front of the
  * outbox: the first row after a cursor is numbered past cursor + 1, or
  * none is left below the high-water mark.  The state is read before the
  * rows, so a row committed in between is never taken for a removed one.
  */
-static void account_front_gaps(struct shipper *shipper)
+static void account_front_gaps(struct shipper *shipper, int64_t now)
 {
 	static const enum cache_outbox_kind tables[2] = {CACHE_OUTBOX_RECORDS, CACHE_OUTBOX_HITS};
 	struct sender *sender = &shipper->sender;
@@ -439,13 +463,9 @@ static void account_front_gaps(struct shipper *shipper)
 		missing = first ? first - *cursor - 1 : high[kind] - *cursor;
 		if (missing <= 0)
 			continue;
-		sender->cursors.dropped[kind] += (uint64_t)missing;
+		note_dropped(shipper, (enum outbox_kind)kind, (uint64_t)missing, now);
 		*cursor += missing;
 		changed = true;
-		log_warning("the cache's retention removed %" PRId64 " %s before they were shipped "
-			    "(counted: outbox.dropped_%s)",
-			    missing, kind == OUTBOX_RECORDS ? "records" : "hits",
-			    kind == OUTBOX_RECORDS ? "records" : "hits");
 	}
 	if (changed)
 		save_cursors(shipper);
@@ -546,19 +566,34 @@ static enum step_outcome send_heartbeat(struct shipper *shipper, int64_t now)
 
 /* ---- batches -------------------------------------------------------------- */
 
+/* What a batch took is behind the cursors now: the rows sent, the rows
+ * found missing (dropped), another DeviceId's rows (rejected). */
+static void apply_plan(struct shipper *shipper, const struct batch_plan *plan, int64_t now)
+{
+	struct sender *sender = &shipper->sender;
+
+	for (int kind = 0; kind < OUTBOX_KINDS; kind++) {
+		sender->cursors.acknowledged[kind] = plan->last[kind];
+		sender->cursors.rejected[kind] += plan->foreign[kind];
+		if (plan->gaps[kind])
+			note_dropped(shipper, (enum outbox_kind)kind, plan->gaps[kind], now);
+		if (plan->foreign[kind])
+			log_warning("%" PRIu64 " rows of the cache are not this device's (another "
+				    "DeviceId, or a summary that is not JSON): not shipped (counted: "
+				    "outbox.rejected_*)",
+				    plan->foreign[kind]);
+	}
+	save_cursors(shipper);
+}
+
 static void accept_batch(struct shipper *shipper, const struct batch_plan *plan,
-			 const struct http_response *response, size_t length)
+			 const struct http_response *response, size_t length, int64_t now)
 {
 	struct sender *sender = &shipper->sender;
 	struct events_answer answer;
 	char message[160];
 
-	for (int kind = 0; kind < OUTBOX_KINDS; kind++) {
-		sender->cursors.acknowledged[kind] = plan->last[kind];
-		sender->cursors.dropped[kind] += plan->gaps[kind];
-		sender->cursors.rejected[kind] += plan->foreign[kind];
-	}
-	save_cursors(shipper);
+	apply_plan(shipper, plan, now);
 	if (collector_answer_events(strbuf_text(&response->body), response->body.length, &answer,
 				    message, sizeof(message)) == 0) {
 		sender->stats.duplicates += answer.duplicates;
@@ -573,12 +608,6 @@ static void accept_batch(struct shipper *shipper, const struct batch_plan *plan,
 	sender->stats.last_success_ticks = timefmt_now_ticks();
 	sender->stats.state = "ok";
 	sender->row_limit = 0;
-	for (int kind = 0; kind < OUTBOX_KINDS; kind++)
-		if (plan->gaps[kind])
-			log_warning("the cache's retention removed %" PRIu64 " %s before they were "
-				    "shipped (counted: outbox.dropped_%s)",
-				    plan->gaps[kind], kind == OUTBOX_RECORDS ? "records" : "hits",
-				    kind == OUTBOX_RECORDS ? "records" : "hits");
 }
 
 /* A row no collector will take: skip it for good, counted. */
@@ -700,23 +729,6 @@ static int build_batch(struct shipper *shipper, int64_t now, struct batch_plan *
 	return result;
 }
 
-/* Only skips (another DeviceId's rows, removed rows): nothing to post. */
-static void apply_skips(struct shipper *shipper, const struct batch_plan *plan)
-{
-	struct sender *sender = &shipper->sender;
-
-	for (int kind = 0; kind < OUTBOX_KINDS; kind++) {
-		sender->cursors.acknowledged[kind] = plan->last[kind];
-		sender->cursors.dropped[kind] += plan->gaps[kind];
-		sender->cursors.rejected[kind] += plan->foreign[kind];
-		if (plan->foreign[kind])
-			log_warning("%" PRIu64 " rows of the cache name another DeviceId than this "
-				    "device's: not shipped (counted: outbox.rejected_*)",
-				    plan->foreign[kind]);
-	}
-	save_cursors(shipper);
-}
-
 static enum step_outcome send_batch(struct shipper *shipper, int64_t now)
 {
 	struct sender *sender = &shipper->sender;
@@ -734,7 +746,7 @@ static enum step_outcome send_batch(struct shipper *shipper, int64_t now)
 	}
 	if (plan.line_count == 0) {
 		if (memcmp(plan.last, plan.after, sizeof(plan.last)) != 0)
-			apply_skips(shipper, &plan);
+			apply_plan(shipper, &plan, now); /* only skips: nothing to post */
 		sender->last_batch_full = false;
 		return STEP_DONE;
 	}
@@ -754,7 +766,7 @@ static enum step_outcome send_batch(struct shipper *shipper, int64_t now)
 	enum step_outcome outcome = STEP_FAILED;
 
 	if (result == 0 && response.status == 200) {
-		accept_batch(shipper, &plan, &response, length);
+		accept_batch(shipper, &plan, &response, length, now);
 		answered(shipper, now);
 		sender->last_batch_full = plan.full;
 		outcome = plan.full ? STEP_AGAIN : STEP_DONE;
@@ -809,7 +821,7 @@ static int64_t sender_step(struct shipper *shipper, int64_t now)
 		return OPEN_RETRY_MS;
 	if (now - sender->last_gap_check_ms >= GAP_CHECK_MS) {
 		sender->last_gap_check_ms = now;
-		account_front_gaps(shipper);
+		account_front_gaps(shipper, now);
 	}
 	if (now - sender->last_depth_check_ms >= DEPTH_CHECK_MS) {
 		sender->last_depth_check_ms = now;
