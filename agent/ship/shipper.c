@@ -143,6 +143,11 @@ void shipper_publish(struct shipper *shipper, const struct cache_sequences *comm
 
 	if (!shipper)
 		return;
+	/* the main loop calls this every round: only news wake the sender */
+	if (atomic_load(&shipper->committed[OUTBOX_RECORDS]) == committed->records &&
+	    atomic_load(&shipper->committed[OUTBOX_HITS]) == committed->hits &&
+	    atomic_load(&shipper->committed[OUTBOX_SUMMARIES]) == committed->summaries)
+		return;
 	atomic_store(&shipper->committed[OUTBOX_RECORDS], committed->records);
 	atomic_store(&shipper->committed[OUTBOX_HITS], committed->hits);
 	atomic_store(&shipper->committed[OUTBOX_SUMMARIES], committed->summaries);
