@@ -134,16 +134,14 @@ int enrollment_load(const char *path, struct enrollment *enrollment, char *messa
 			       message_size);
 }
 
+static void format_enrollment(const void *enrollment, struct strbuf *out)
+{
+	enrollment_format(enrollment, out);
+}
+
 int enrollment_save(const char *path, const struct enrollment *enrollment)
 {
-	struct strbuf text;
-	int result;
-
-	strbuf_init(&text);
-	enrollment_format(enrollment, &text);
-	result = text.failed ? -ENOMEM : state_file_write(path, text.data, text.length);
-	strbuf_free(&text);
-	return result;
+	return state_file_save(path, format_enrollment, enrollment);
 }
 
 int enrollment_read_secret(const char *path, char **secret, char *message,

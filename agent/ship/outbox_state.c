@@ -106,14 +106,12 @@ int outbox_state_load(const char *path, struct outbox_state *state, char *messag
 			       message_size);
 }
 
+static void format_state(const void *state, struct strbuf *out)
+{
+	outbox_state_format(state, out);
+}
+
 int outbox_state_save(const char *path, const struct outbox_state *state)
 {
-	struct strbuf text;
-	int result;
-
-	strbuf_init(&text);
-	outbox_state_format(state, &text);
-	result = text.failed ? -ENOMEM : state_file_write(path, text.data, text.length);
-	strbuf_free(&text);
-	return result;
+	return state_file_save(path, format_state, state);
 }

@@ -54,7 +54,7 @@
 /* after a 413, batches stay small this long, then try the full size */
 #define SMALL_BATCHES_MS (3600LL * 1000)
 #define MIN_BATCH_BYTES 4096
-#define DROP_LOG_MS (60 * 1000) /* drops are said at most once a minute */
+#define DROP_LOG_MS (60LL * 1000) /* drops are said at most once a minute */
 #define BATCH_MAX_BYTES ((size_t)WIRE_BATCH_MAX_COMPRESSED)
 
 enum step_outcome { STEP_DONE, STEP_AGAIN, STEP_FAILED };

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "base/state_file.h"
+#include "base/strbuf.h"
 
 #define PATH_BYTES 4096
 
@@ -128,5 +129,17 @@ int state_file_load(const char *path, size_t max_length, state_file_parser parse
 	}
 	result = parse(text, length, out, message, message_size);
 	free(text);
+	return result;
+}
+
+int state_file_save(const char *path, state_file_formatter format, const void *object)
+{
+	struct strbuf text;
+	int result;
+
+	strbuf_init(&text);
+	format(object, &text);
+	result = text.failed ? -ENOMEM : state_file_write(path, text.data, text.length);
+	strbuf_free(&text);
 	return result;
 }

@@ -12,6 +12,8 @@
 
 #include <stddef.h>
 
+struct strbuf;
+
 /* Replace path with length bytes of data (mode 0600).  0 or negative errno. */
 int state_file_write(const char *path, const void *data, size_t length);
 
@@ -33,5 +35,11 @@ typedef int (*state_file_parser)(const char *text, size_t length, void *out, cha
  */
 int state_file_load(const char *path, size_t max_length, state_file_parser parse, void *out,
 		    char *message, size_t message_size);
+
+/* Writes an object's text into out. */
+typedef void (*state_file_formatter)(const void *object, struct strbuf *out);
+
+/* Replace path with the text format gives object (state_file_write). */
+int state_file_save(const char *path, state_file_formatter format, const void *object);
 
 #endif
