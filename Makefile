@@ -3,7 +3,8 @@
 #   make          build build/rmmhunt-agent, build/rmmhunt-collector and
 #                 build/rmmhunt
 #   make run      install missing packages, build, run the agent in the
-#                 foreground (state in var/, bundled rules)
+#                 foreground (state in var/, bundled rules) shipping to a
+#                 collector on 127.0.0.1:$(RUN_PORT) (TLS made in var/fleet/)
 #   make test     install missing packages, build, run every test
 #   make fuzz     run every libFuzzer target (FUZZ_SECONDS each)
 #   make bench    run the benchmarks in bench/
@@ -114,10 +115,11 @@ $(BUILD)/rmmhunt: $(CLI_OBJS) $(BUILD)/librmmhunt.a
 
 # --- running ---------------------------------------------------------------
 
+# the agent, a collector on loopback (TLS material made in var/fleet/) and
+# the hits as they reach it: packaging/run.sh
+RUN_PORT ?= 8443
 run: deps all
-	@mkdir -p var/state
-	$(BUILD)/rmmhunt-agent --state-dir var/state --rules rules \
-		--events var/events.ndjson --print
+	@packaging/run.sh $(BUILD) var $(RUN_PORT)
 
 # --- tests -----------------------------------------------------------------
 

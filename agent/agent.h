@@ -18,6 +18,7 @@
 #include "rule_engine.h"
 #include "model/reportid.h"
 #include "sensor.h"
+#include "ship/shipper.h"
 
 struct agent {
 	struct agent_options options;
@@ -31,6 +32,7 @@ struct agent {
 	struct assembler *assembler;
 	struct sensor *sensor;
 	struct cache *cache;
+	char cache_path[4096];
 	uint64_t cache_retention_errors;
 	struct rule_engine *rules;
 	struct ndjson_output events;
@@ -38,6 +40,7 @@ struct agent {
 	struct ndjson_output hits;
 	bool hits_open;
 	struct console_output console;
+	struct shipper *shipper; /* NULL without --collector */
 	uint64_t started_boot_ns;
 	uint64_t ticks; /* seconds of the maintenance timer */
 };

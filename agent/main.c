@@ -29,6 +29,7 @@
 #define REPORT_ID_BLOCK 4096
 #define ACCOUNT_CACHE_ENTRIES 4096
 #define RETENTION_STEPS_PER_TICK 4
+#define SHIP_DRAIN_MS 3000
 
 enum loop_source { SOURCE_RING, SOURCE_HASHES, SOURCE_SIGNALS, SOURCE_TIMER };
 
@@ -146,15 +147,17 @@ static void cache_write(void *context, const struct record *record)
 static int open_cache(struct agent *agent)
 {
 	struct cache_options options;
-	char path[4096], message[4200];
+	char message[4200];
 	int result;
 
 	cache_default_options(&options);
 	options.max_age_ticks = agent->options.cache_max_age_ticks;
 	options.max_bytes = agent->options.cache_max_bytes;
 	options.hits_max_age_ticks = agent->options.hits_max_age_ticks;
-	snprintf(path, sizeof(path), "%s/%s", agent->options.state_dir, CACHE_FILE_NAME);
-	result = cache_open_writer(&agent->cache, path, &options, message, sizeof(message));
+	snprintf(agent->cache_path, sizeof(agent->cache_path), "%s/%s", agent->options.state_dir,
+		 CACHE_FILE_NAME);
+	result = cache_open_writer(&agent->cache, agent->cache_path, &options, message,
+				   sizeof(message));
 	if (result)
 		log_error("%s", message);
 	return result;
@@ -263,6 +266,12 @@ static void commit_and_release(struct agent *agent, bool now)
 		cache_commit_if_due(agent->cache, monotonic_ms());
 	if (cache_in_transaction(agent->cache))
 		return;
+	if (agent->shipper) {
+		struct cache_sequences committed;
+
+		cache_committed_sequences(agent->cache, &committed);
+		shipper_publish(agent->shipper, &committed);
+	}
 	if (agent->events_open)
 		ndjson_output_flush(&agent->events);
 	if (agent->hits_open)
@@ -283,6 +292,9 @@ static void stop_parts(struct agent *agent)
 	if (agent->rules)
 		rule_engine_publish(agent->rules, timefmt_now_ticks());
 	commit_and_release(agent, true);
+	/* what is committed may still go, for a moment */
+	shipper_stop(agent->shipper, SHIP_DRAIN_MS);
+	agent->shipper = NULL;
 	rule_engine_destroy(agent->rules);
 	if (agent->hits_open)
 		ndjson_output_close(&agent->hits);
@@ -296,6 +308,31 @@ static void stop_parts(struct agent *agent)
 	if (agent->events_open)
 		ndjson_output_close(&agent->events);
 	report_ids_close(&agent->report_ids);
+}
+
+/* --collector: the sender thread (agent/ship/); capture never waits for it. */
+static int start_shipping(struct agent *agent)
+{
+	struct shipper_context context = {
+		.options = &agent->options.ship,
+		.identity = &agent->identity,
+		.state_dir = agent->options.state_dir,
+		.cache_path = agent->cache_path,
+	};
+	char message[512];
+	int result;
+
+	if (agent->options.ship.collector_count == 0)
+		return 0;
+	cache_committed_sequences(agent->cache, &context.committed);
+	result = shipper_start(&agent->shipper, &context, message, sizeof(message));
+	if (result) {
+		log_error("%s", message);
+		return result;
+	}
+	/* the first heartbeat reports the real counters */
+	agent_write_status(agent, false);
+	return 0;
 }
 
 static int add_watch(int epoll_fd, int fd, enum loop_source source)
@@ -467,6 +504,8 @@ int main(int argc, char **argv)
 		result = open_sinks(&agent);
 	if (!result)
 		result = start_probe(&agent);
+	if (!result)
+		result = start_shipping(&agent);
 	if (!result) {
 		log_notice("watching execs on %s (DeviceId %s)", agent.identity.device_name,
 			   agent.identity.device_id);

@@ -41,10 +41,11 @@ static void usage(FILE *out)
 		"  --btf PATH             kernel BTF to use (default /sys/kernel/btf/vmlinux)\n"
 		"  --machine-id PATH      machine id file for DeviceId (default /etc/machine-id)\n"
 		"  --log-level LEVEL      error, warning, notice, info (default) or debug\n"
+		"%s"
 		"  --help                 this text\n"
 		"\n"
 		"Runs as root.  SIGINT/SIGTERM stop it cleanly; SIGHUP reloads the rules.\n",
-		MIN_ARGS_CAPTURE, EXEC_ARGS_MAX, EXEC_ARGS_MAX);
+		MIN_ARGS_CAPTURE, EXEC_ARGS_MAX, EXEC_ARGS_MAX, ship_options_usage);
 }
 
 static int parse_number(const char *name, const char *text, long long minimum,
@@ -136,6 +137,7 @@ static void set_defaults(struct agent_options *options)
 	options->cache_max_bytes = 512LL << 20;
 	options->hits_max_age_ticks = 90 * TICKS_PER_DAY;
 	options->log_level = LOG_LEVEL_INFO;
+	ship_options_defaults(&options->ship);
 }
 
 enum option_id {
@@ -158,6 +160,7 @@ enum option_id {
 	OPTION_HITS_MAX_AGE,
 	OPTION_LOG_LEVEL,
 	OPTION_HELP,
+	OPTION_SHIP_FIRST = 512, /* + enum ship_option */
 };
 
 static int apply_number(struct agent_options *options, int id, const char *text)
@@ -238,6 +241,17 @@ int agent_options_parse(struct agent_options *options, int argc, char **argv)
 		{"hits-max-age", required_argument, NULL, OPTION_HITS_MAX_AGE},
 		{"log-level", required_argument, NULL, OPTION_LOG_LEVEL},
 		{"help", no_argument, NULL, OPTION_HELP},
+		{"collector", required_argument, NULL, OPTION_SHIP_FIRST + SHIP_OPTION_COLLECTOR},
+		{"enroll-secret-file", required_argument, NULL,
+		 OPTION_SHIP_FIRST + SHIP_OPTION_ENROLL_SECRET_FILE},
+		{"ca-file", required_argument, NULL, OPTION_SHIP_FIRST + SHIP_OPTION_CA_FILE},
+		{"client-cert", required_argument, NULL, OPTION_SHIP_FIRST + SHIP_OPTION_CLIENT_CERT},
+		{"client-key", required_argument, NULL, OPTION_SHIP_FIRST + SHIP_OPTION_CLIENT_KEY},
+		{"ship", required_argument, NULL, OPTION_SHIP_FIRST + SHIP_OPTION_SHIP},
+		{"heartbeat-interval", required_argument, NULL,
+		 OPTION_SHIP_FIRST + SHIP_OPTION_HEARTBEAT_INTERVAL},
+		{"reconnect-spread", required_argument, NULL,
+		 OPTION_SHIP_FIRST + SHIP_OPTION_RECONNECT_SPREAD},
 		{NULL, 0, NULL, 0},
 	};
 	int id;
@@ -283,7 +297,10 @@ int agent_options_parse(struct agent_options *options, int argc, char **argv)
 			usage(stderr);
 			return -EINVAL;
 		default:
-			if (apply_number(options, id, optarg))
+			if (id >= OPTION_SHIP_FIRST
+				    ? ship_option_set(&options->ship,
+						      (enum ship_option)(id - OPTION_SHIP_FIRST), optarg)
+				    : apply_number(options, id, optarg))
 				return -EINVAL;
 		}
 	}
@@ -291,5 +308,5 @@ int agent_options_parse(struct agent_options *options, int argc, char **argv)
 		log_error("unexpected argument '%s'", argv[optind]);
 		return -EINVAL;
 	}
-	return 0;
+	return ship_options_check(&options->ship);
 }

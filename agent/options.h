@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "base/log.h"
+#include "ship/ship_options.h"
 
 struct agent_options {
 	const char *state_dir;
@@ -29,6 +30,7 @@ struct agent_options {
 	int64_t cache_max_bytes;
 	int64_t hits_max_age_ticks;
 	enum log_level log_level; /* diagnostics less severe are not written */
+	struct ship_options ship; /* --collector and friends (agent/ship/) */
 };
 
 /* Parse argv.  Returns 0 to run, 1 when --help was printed, or -EINVAL

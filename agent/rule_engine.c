@@ -247,6 +247,31 @@ static char *table_json(const struct kql_table *table)
 	return array.data;
 }
 
+/* The result's columns, [{"name": ..., "type": ...}] (malloc'd). */
+static char *columns_json(const struct kql_table *table)
+{
+	struct strbuf text;
+	struct json_writer writer;
+
+	strbuf_init(&text);
+	json_writer_init(&writer, &text);
+	json_write_array_begin(&writer);
+	for (size_t i = 0; i < kql_table_column_count(table); i++) {
+		json_write_object_begin(&writer);
+		json_write_key(&writer, "name");
+		json_write_cstring(&writer, kql_table_column_name(table, i));
+		json_write_key(&writer, "type");
+		json_write_cstring(&writer, value_type_name(kql_table_column_type(table, i)));
+		json_write_object_end(&writer);
+	}
+	json_write_array_end(&writer);
+	if (text.failed) {
+		strbuf_free(&text);
+		return NULL;
+	}
+	return text.data;
+}
+
 void rule_engine_publish(struct rule_engine *engine, int64_t now)
 {
 	for (size_t i = 0; i < engine->set.count; i++) {
@@ -254,7 +279,7 @@ void rule_engine_publish(struct rule_engine *engine, int64_t now)
 		struct kql_aggregator_stats stats;
 		struct kql_table *table;
 		struct kql_error error;
-		char *json;
+		char *json, *columns;
 
 		/* a summary with rows in its window may lose them as time goes */
 		if (!slot->aggregator || (!slot->changed && !slot->has_partials))
@@ -264,10 +289,12 @@ void rule_engine_publish(struct rule_engine *engine, int64_t now)
 			continue;
 		}
 		json = table_json(table);
-		if (json && engine->cache)
+		columns = columns_json(table);
+		if (json && columns && engine->cache)
 			cache_put_summary(engine->cache, slot->file.id, slot->file.name, json,
-					  now);
+					  columns, now);
 		free(json);
+		free(columns);
 		kql_table_free(table);
 		kql_aggregator_stats(slot->aggregator, &stats);
 		slot->has_partials = stats.partials > 0;

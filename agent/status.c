@@ -17,6 +17,7 @@
 #include "agent.h"
 #include "base/log.h"
 #include "base/timefmt.h"
+#include "ship/ship_status.h"
 
 static const char *const counter_names[COUNTER_COUNT] = {
 	[COUNTER_EXEC_SEEN] = "exec_seen",
@@ -124,6 +125,35 @@ static json_t *cache_json(const struct agent *agent)
 	return section;
 }
 
+/*
+ * Every counter of status.json that says something was lost, by its dotted
+ * name: the "losses" object, which heartbeats carry to the collector.
+ */
+static json_t *losses_json(json_t *status)
+{
+	static const char *const counters[] = {
+		"probe.exec_lost", "probe.fork_lost", "probe.exit_lost", "probe.scan_lost",
+		"probe.args_read_failed", "probe.scratch_missing", "events.malformed",
+		"records.build_errors", "records.report_id_errors", "records.ndjson_errors",
+		"wine.errors", "wine.held_overflow", "process_table.evicted_live",
+		"cache.write_errors", "cache.retention_errors", "rules.evaluation_errors",
+		"outbox.dropped_records", "outbox.dropped_hits", "outbox.rejected_records",
+		"outbox.rejected_hits", "outbox.rejected_summaries",
+	};
+	json_t *losses = json_object();
+
+	for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]); i++) {
+		char section[32];
+		const char *dot = strchr(counters[i], '.');
+
+		snprintf(section, sizeof(section), "%.*s", (int)(dot - counters[i]), counters[i]);
+		json_object_set_new(losses, counters[i],
+				    json_integer(json_integer_value(json_object_get(
+					    json_object_get(status, section), dot + 1))));
+	}
+	return losses;
+}
+
 static json_t *agent_json(const struct agent *agent)
 {
 	struct assembler_stats assembled;
@@ -197,6 +227,8 @@ static json_t *agent_json(const struct agent *agent)
 	json_object_set_new(status, "rules", rules_json(agent->rules));
 	json_object_set_new(status, "probe", probe_json(agent->sensor));
 	json_object_set_new(status, "kernel_time", kernel_time_json(agent->sensor));
+	json_object_set_new(status, "outbox", ship_status_json(agent->shipper));
+	json_object_set_new(status, "losses", losses_json(status));
 	return status;
 }
 
@@ -238,6 +270,13 @@ int agent_write_status(const struct agent *agent, bool print_line)
 		return -ENOMEM;
 	if (print_line)
 		print_stats_line(status);
+	if (agent->shipper) {
+		char *text = json_dumps(status, JSON_COMPACT);
+
+		if (text)
+			shipper_publish_status(agent->shipper, text);
+		free(text);
+	}
 	snprintf(path, sizeof(path), "%s/status.json", agent->options.state_dir);
 	snprintf(temporary, sizeof(temporary), "%s.tmp", path);
 	fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);

@@ -45,6 +45,44 @@ static void print_object(json_t *object, int depth)
 	}
 }
 
+/* Every loss counter that is not 0, on one line: what to look at first. */
+static void print_losses(json_t *status)
+{
+	json_t *losses = json_object_get(status, "losses");
+	const char *name;
+	json_t *count;
+	int shown = 0;
+
+	if (!json_is_object(losses))
+		return;
+	json_object_foreach(losses, name, count) {
+		if (json_integer_value(count) == 0)
+			continue;
+		printf("%s %s %lld", shown++ ? "," : "LOSSES:", name,
+		       (long long)json_integer_value(count));
+	}
+	printf(shown ? " (docs/operations.md: when events are lost)\n" : "losses: none\n");
+}
+
+/* Where the agent ships, and how that goes. */
+static void print_shipping(json_t *status)
+{
+	json_t *outbox = json_object_get(status, "outbox");
+	const char *error = json_string_value(json_object_get(outbox, "last_error"));
+
+	if (!json_is_true(json_object_get(outbox, "shipping"))) {
+		printf("shipping: off (no --collector)\n");
+		return;
+	}
+	printf("shipping: to %s, %s; waiting %lld records, %lld hits\n",
+	       json_string_value(json_object_get(outbox, "collector")),
+	       json_string_value(json_object_get(outbox, "state")),
+	       (long long)json_integer_value(json_object_get(outbox, "records")),
+	       (long long)json_integer_value(json_object_get(outbox, "hits")));
+	if (error && *error)
+		printf("shipping: last error: %s\n", error);
+}
+
 int command_status(int argc, char **argv)
 {
 	static const struct option options[] = {
@@ -93,6 +131,8 @@ int command_status(int argc, char **argv)
 		printf("agent: %s (pid %lld), status written %s\n",
 		       running ? "running" : "NOT running", (long long)pid,
 		       json_string_value(json_object_get(status, "written")));
+		print_losses(status);
+		print_shipping(status);
 		print_object(status, 0);
 	}
 	json_decref(status);

@@ -10,7 +10,7 @@ set -eu
 
 build_packages="gcc make clang llvm pkg-config bpftool libbpf-dev libelf-dev
 zlib1g-dev libjansson-dev libssl-dev libsqlite3-dev libyaml-dev
-libcurl4-openssl-dev libmicrohttpd-dev libpq-dev libpcre2-dev"
+libcurl4-openssl-dev libmicrohttpd-dev libpq-dev libpcre2-dev openssl"
 
 test_packages="libcmocka-dev python3 python3-pytest libclang-rt-14-dev
 coreutils procps sqlite3 util-linux iproute2

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/state_file.h"
 #include "model/reportid.h"
 
 static int read_counter(const char *path, int64_t *value)
@@ -35,21 +36,10 @@ static int read_counter(const char *path, int64_t *value)
 
 static int write_counter(const char *path, int64_t value)
 {
-	char temporary[4096], text[32];
-	int fd, length, result = 0;
+	char text[32];
+	int length = snprintf(text, sizeof(text), "%" PRId64 "\n", value);
 
-	snprintf(temporary, sizeof(temporary), "%s.tmp", path);
-	fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -errno;
-	length = snprintf(text, sizeof(text), "%" PRId64 "\n", value);
-	if (write(fd, text, (size_t)length) != length || fsync(fd) != 0)
-		result = -errno ? -errno : -EIO;
-	if (close(fd) != 0 && result == 0)
-		result = -errno;
-	if (result == 0 && rename(temporary, path) != 0)
-		result = -errno;
-	return result;
+	return state_file_write(path, text, (size_t)length);
 }
 
 static int reserve_block(struct report_ids *ids)

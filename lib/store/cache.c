@@ -7,6 +7,15 @@
  * reads, it also truncates the WAL (journal_size_limit keeps it small).
  * Readers (rmmhunt query) read in short transactions, so they never pin an
  * old snapshot for long and the WAL cannot grow without bound.
+ *
+ * Sequences: the writer numbers records (rowid), hits (HitId) and summary
+ * versions itself, from counters that start past the largest number ever
+ * committed (CacheMeta keeps that high-water mark, written in the same
+ * transaction as the rows).  SQLite's own rowid would hand out the number
+ * of a deleted last row again; the shipper's cursors (cache_outbox.h) must
+ * never see a number twice.  Record and hit numbers are dense: a number is
+ * used only by a row that committed, so a missing number in the committed
+ * range is a row that retention removed.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -14,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -44,9 +54,18 @@ enum statement {
 	STATEMENT_DELETE_OLDEST_RECORDS,
 	STATEMENT_DELETE_OLD_HITS,
 	STATEMENT_DELETE_OLD_SUMMARIES,
+	STATEMENT_DELETE_OLDEST_UNHIT_RECORDS,
+	STATEMENT_DELETE_OLDEST_HITS,
 	STATEMENT_ADD_META,
+	STATEMENT_RAISE_META,
 	STATEMENT_COUNT
 };
+
+/* The numbered kinds of rows, and their high-water marks in CacheMeta. */
+enum sequence_kind { SEQUENCE_RECORDS, SEQUENCE_HITS, SEQUENCE_SUMMARIES, SEQUENCE_KINDS };
+
+static const char *const sequence_meta_keys[SEQUENCE_KINDS] = {
+	CACHE_META_RECORD_SEQUENCE, CACHE_META_HIT_SEQUENCE, CACHE_META_SUMMARY_SEQUENCE};
 
 struct cache {
 	sqlite3 *db;
@@ -54,9 +73,10 @@ struct cache {
 	struct cache_options options;
 	char *path;
 	bool in_transaction;
-	int pending_records, pending_hits;
+	int pending_records, pending_hits, pending_summaries;
 	int64_t transaction_started_ms;
-	uint64_t committed_sequence;
+	int64_t next_sequence[SEQUENCE_KINDS]; /* the number the next row gets */
+	int64_t committed_sequence[SEQUENCE_KINDS]; /* the largest committed */
 	struct cache_stats stats;
 	/* checkpointer */
 	pthread_t checkpointer;
@@ -96,11 +116,15 @@ static int prepare_statements(struct cache *cache)
 	const char *sql[STATEMENT_COUNT] = {
 		[STATEMENT_BEGIN] = "BEGIN IMMEDIATE",
 		[STATEMENT_COMMIT] = "COMMIT",
+		/* a new Sequence only when what a collector would see changed */
 		[STATEMENT_PUT_SUMMARY] =
-			"INSERT INTO RuleSummaries (RuleId, RuleName, UpdatedTicks, SummaryJson)"
-			" VALUES (?,?,?,?) ON CONFLICT(RuleId) DO UPDATE SET"
+			"INSERT INTO RuleSummaries (RuleId, RuleName, UpdatedTicks, SummaryJson,"
+			" Columns, Sequence) VALUES (?,?,?,?,?,?) ON CONFLICT(RuleId) DO UPDATE SET"
+			" Sequence=CASE WHEN SummaryJson IS NOT excluded.SummaryJson OR"
+			" Columns IS NOT excluded.Columns OR RuleName IS NOT excluded.RuleName"
+			" THEN excluded.Sequence ELSE Sequence END,"
 			" RuleName=excluded.RuleName, UpdatedTicks=excluded.UpdatedTicks,"
-			" SummaryJson=excluded.SummaryJson",
+			" SummaryJson=excluded.SummaryJson, Columns=excluded.Columns",
 		[STATEMENT_DELETE_OLD_RECORDS] =
 			"DELETE FROM DeviceProcessEvents WHERE rowid IN (SELECT rowid FROM"
 			" DeviceProcessEvents WHERE Timestamp < ? ORDER BY Timestamp LIMIT ?)",
@@ -112,17 +136,29 @@ static int prepare_statements(struct cache *cache)
 			" WHERE Timestamp < ? ORDER BY Timestamp LIMIT ?)",
 		[STATEMENT_DELETE_OLD_SUMMARIES] =
 			"DELETE FROM RuleSummaries WHERE UpdatedTicks < ?",
+		/* records no rule hit go first when the cache is too large */
+		[STATEMENT_DELETE_OLDEST_UNHIT_RECORDS] =
+			"DELETE FROM DeviceProcessEvents WHERE rowid IN (SELECT rowid FROM"
+			" DeviceProcessEvents AS record WHERE NOT EXISTS (SELECT 1 FROM RuleHits"
+			" WHERE RuleHits.ReportId = record.ReportId) ORDER BY Timestamp LIMIT ?)",
+		[STATEMENT_DELETE_OLDEST_HITS] =
+			"DELETE FROM RuleHits WHERE HitId IN (SELECT HitId FROM RuleHits"
+			" ORDER BY Timestamp LIMIT ?)",
 		[STATEMENT_ADD_META] =
 			"INSERT INTO CacheMeta (Key, Value) VALUES (?, ?) ON CONFLICT(Key)"
 			" DO UPDATE SET Value = Value + excluded.Value",
+		[STATEMENT_RAISE_META] =
+			"INSERT INTO CacheMeta (Key, Value) VALUES (?, ?) ON CONFLICT(Key)"
+			" DO UPDATE SET Value = max(Value, excluded.Value)",
 	};
 	int result = 0;
 
 	strbuf_init(&record_insert);
 	strbuf_init(&hit_insert);
-	cache_sqlite_build_insert(&record_insert, CACHE_EVENTS_TABLE, "", 0, "");
+	cache_sqlite_build_insert(&record_insert, CACHE_EVENTS_TABLE, "rowid", 1, "");
 	cache_sqlite_build_insert(&hit_insert, CACHE_HITS_TABLE,
-				  "RuleId,RuleName,Tactics,Techniques", CACHE_HIT_COLUMN_COUNT, "");
+				  "HitId,RuleId,RuleName,Tactics,Techniques",
+				  1 + CACHE_HIT_COLUMN_COUNT, "");
 	sql[STATEMENT_INSERT_RECORD] = strbuf_text(&record_insert);
 	sql[STATEMENT_INSERT_HIT] = strbuf_text(&hit_insert);
 	for (int i = 0; i < STATEMENT_COUNT && result == 0; i++)
@@ -131,6 +167,52 @@ static int prepare_statements(struct cache *cache)
 							 &cache->statements[i], NULL));
 	strbuf_free(&record_insert);
 	strbuf_free(&hit_insert);
+	return result;
+}
+
+/* An older file's RuleSummaries lacks Columns and Sequence: add them. */
+static int add_summary_columns(sqlite3 *db)
+{
+	static const char *const added[] = {"Columns TEXT NOT NULL DEFAULT ''",
+					    "Sequence INTEGER NOT NULL DEFAULT 0"};
+	sqlite3_stmt *probe = NULL;
+	char sql[160];
+	int result = 0;
+
+	if (sqlite3_prepare_v2(db, "SELECT Columns, Sequence FROM " CACHE_SUMMARIES_TABLE
+			       " LIMIT 0", -1, &probe, NULL) == SQLITE_OK) {
+		sqlite3_finalize(probe);
+		return 0;
+	}
+	sqlite3_finalize(probe);
+	for (size_t i = 0; i < sizeof(added) / sizeof(added[0]) && result == 0; i++) {
+		snprintf(sql, sizeof(sql), "ALTER TABLE " CACHE_SUMMARIES_TABLE " ADD COLUMN %s",
+			 added[i]);
+		result = execute(db, sql);
+	}
+	return result;
+}
+
+/* A random id for this file: a shipper's cursors belong to one file. */
+static int add_cache_id(sqlite3 *db)
+{
+	sqlite3_stmt *statement = NULL;
+	uint64_t random_id = 0;
+	int result;
+
+	if (getrandom(&random_id, sizeof(random_id), 0) != sizeof(random_id))
+		return -errno;
+	random_id >>= 1; /* a positive int64 */
+	if (random_id == 0)
+		random_id = 1;
+	result = cache_sqlite_errno(sqlite3_prepare_v2(
+		db, "INSERT OR IGNORE INTO CacheMeta (Key, Value) VALUES ('" CACHE_META_CACHE_ID
+		    "', ?)", -1, &statement, NULL));
+	if (result == 0) {
+		sqlite3_bind_int64(statement, 1, (sqlite3_int64)random_id);
+		result = cache_sqlite_errno(sqlite3_step(statement));
+	}
+	sqlite3_finalize(statement);
 	return result;
 }
 
@@ -143,11 +225,21 @@ static int create_schema(sqlite3 *db)
 	cache_schema_sql(&sql);
 	result = execute(db, "PRAGMA auto_vacuum = INCREMENTAL");
 	if (result == 0)
+		result = execute(db, "BEGIN IMMEDIATE");
+	if (result == 0)
 		result = execute(db, strbuf_text(&sql));
 	strbuf_free(&sql);
 	if (result == 0)
+		result = add_summary_columns(db);
+	if (result == 0)
 		result = execute(db, "INSERT OR IGNORE INTO CacheMeta (Key, Value) VALUES"
 				     " ('schema_version', 1)");
+	if (result == 0)
+		result = add_cache_id(db);
+	if (result == 0)
+		result = execute(db, "COMMIT");
+	else
+		execute(db, "ROLLBACK");
 	return result;
 }
 
@@ -185,6 +277,34 @@ static int64_t meta_value(sqlite3 *db, const char *key)
 		value = sqlite3_column_int64(statement, 0);
 	sqlite3_finalize(statement);
 	return value;
+}
+
+/* The largest number a row of this kind ever had: the counters go on
+ * from there (also after a rollback, which gives back what it took). */
+static int load_sequences(struct cache *cache)
+{
+	static const char *const largest[SEQUENCE_KINDS] = {
+		"SELECT max(rowid) FROM " CACHE_EVENTS_TABLE,
+		"SELECT max(HitId) FROM " CACHE_HITS_TABLE,
+		"SELECT max(Sequence) FROM " CACHE_SUMMARIES_TABLE,
+	};
+
+	for (int kind = 0; kind < SEQUENCE_KINDS; kind++) {
+		sqlite3_stmt *statement = NULL;
+		int64_t high = meta_value(cache->db, sequence_meta_keys[kind]);
+		int code = sqlite3_prepare_v2(cache->db, largest[kind], -1, &statement, NULL);
+
+		if (code == SQLITE_OK)
+			code = sqlite3_step(statement);
+		if (code == SQLITE_ROW && sqlite3_column_int64(statement, 0) > high)
+			high = sqlite3_column_int64(statement, 0);
+		sqlite3_finalize(statement);
+		if (code != SQLITE_ROW)
+			return cache_sqlite_errno(code);
+		cache->committed_sequence[kind] = high;
+		cache->next_sequence[kind] = high + 1;
+	}
+	return 0;
 }
 
 /*
@@ -258,6 +378,8 @@ int cache_open_writer(struct cache **out, const char *path,
 		result = create_schema(cache->db);
 	if (result == 0)
 		result = prepare_statements(cache);
+	if (result == 0)
+		result = load_sequences(cache);
 	if (result) {
 		snprintf(message, message_size, "cannot open the cache %s: %s", path,
 			 cache->db ? sqlite3_errmsg(cache->db) : strerror(-result));
@@ -317,21 +439,48 @@ static int begin_if_needed(struct cache *cache)
 	return result;
 }
 
+/*
+ * Some failures (disk full, I/O errors) make SQLite roll the whole
+ * transaction back, not just the statement: what it held is lost to the
+ * cache (counted), and the counters go back to the committed numbers.
+ */
+static void check_transaction(struct cache *cache)
+{
+	if (!cache->in_transaction || !sqlite3_get_autocommit(cache->db))
+		return;
+	cache->stats.write_errors += (uint64_t)cache->pending_records;
+	cache->in_transaction = false;
+	cache->pending_records = 0;
+	cache->pending_hits = 0;
+	cache->pending_summaries = 0;
+	load_sequences(cache);
+}
+
+/* After an insert of kind: its number is used if it went in. */
+static int count_insert(struct cache *cache, enum sequence_kind kind, int *pending, int result)
+{
+	if (result) {
+		check_transaction(cache);
+		return result;
+	}
+	cache->next_sequence[kind]++;
+	(*pending)++;
+	return 0;
+}
+
 int cache_add_record(struct cache *cache, const struct record *record)
 {
 	sqlite3_stmt *statement = cache->statements[STATEMENT_INSERT_RECORD];
 	int result = begin_if_needed(cache);
 
 	if (result == 0) {
-		cache_sqlite_bind_row(statement, 1, record->values);
+		sqlite3_bind_int64(statement, 1, cache->next_sequence[SEQUENCE_RECORDS]);
+		cache_sqlite_bind_row(statement, 2, record->values);
 		result = run(statement);
 	}
-	if (result) {
+	if (result)
 		cache->stats.write_errors++;
-		return result;
-	}
-	cache->pending_records++;
-	return 0;
+	return count_insert(cache, SEQUENCE_RECORDS, &cache->pending_records, result);
 }
 
 int cache_add_hit(struct cache *cache, const char *rule_id,
@@ -343,20 +492,18 @@ int cache_add_hit(struct cache *cache, const char *rule_id,
 
 	if (result)
 		return result;
-	sqlite3_bind_text(statement, 1, rule_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(statement, 2, rule_name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(statement, 3, tactics, -1, SQLITE_STATIC);
-	sqlite3_bind_text(statement, 4, techniques, -1, SQLITE_STATIC);
-	cache_sqlite_bind_row(statement, 1 + CACHE_HIT_COLUMN_COUNT, record->values);
-	result = run(statement);
-	if (result == 0)
-		cache->pending_hits++;
-	return result;
+	sqlite3_bind_int64(statement, 1, cache->next_sequence[SEQUENCE_HITS]);
+	sqlite3_bind_text(statement, 2, rule_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(statement, 3, rule_name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(statement, 4, tactics, -1, SQLITE_STATIC);
+	sqlite3_bind_text(statement, 5, techniques, -1, SQLITE_STATIC);
+	cache_sqlite_bind_row(statement, 2 + CACHE_HIT_COLUMN_COUNT, record->values);
+	return count_insert(cache, SEQUENCE_HITS, &cache->pending_hits, run(statement));
 }
 
 int cache_put_summary(struct cache *cache, const char *rule_id,
 		      const char *rule_name, const char *summary_json,
-		      int64_t updated_ticks)
+		      const char *columns_json, int64_t updated_ticks)
 {
 	sqlite3_stmt *statement = cache->statements[STATEMENT_PUT_SUMMARY];
 	int result = begin_if_needed(cache);
@@ -367,7 +514,29 @@ int cache_put_summary(struct cache *cache, const char *rule_id,
 	sqlite3_bind_text(statement, 2, rule_name, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(statement, 3, updated_ticks);
 	sqlite3_bind_text(statement, 4, summary_json, -1, SQLITE_STATIC);
-	return run(statement);
+	sqlite3_bind_text(statement, 5, columns_json, -1, SQLITE_STATIC);
+	/* numbers an unchanged summary does not take are skipped: summaries
+	 * are states, only their order matters */
+	sqlite3_bind_int64(statement, 6, cache->next_sequence[SEQUENCE_SUMMARIES]);
+	return count_insert(cache, SEQUENCE_SUMMARIES, &cache->pending_summaries, run(statement));
+}
+
+/* In the transaction: CacheMeta keeps the largest number each kind used. */
+static int raise_high_water(struct cache *cache)
+{
+	sqlite3_stmt *statement = cache->statements[STATEMENT_RAISE_META];
+	const int pending[SEQUENCE_KINDS] = {cache->pending_records, cache->pending_hits,
+					     cache->pending_summaries};
+	int result = 0;
+
+	for (int kind = 0; kind < SEQUENCE_KINDS && result == 0; kind++) {
+		if (pending[kind] == 0)
+			continue;
+		sqlite3_bind_text(statement, 1, sequence_meta_keys[kind], -1, SQLITE_STATIC);
+		sqlite3_bind_int64(statement, 2, cache->next_sequence[kind] - 1);
+		result = run(statement);
+	}
+	return result;
 }
 
 int cache_commit(struct cache *cache)
@@ -376,20 +545,26 @@ int cache_commit(struct cache *cache)
 
 	if (!cache->in_transaction)
 		return 0;
-	result = run(cache->statements[STATEMENT_COMMIT]);
+	result = raise_high_water(cache);
+	if (result == 0)
+		result = run(cache->statements[STATEMENT_COMMIT]);
 	if (result) {
 		/* the batch is lost to the cache: count it, start over */
 		cache->stats.write_errors += (uint64_t)cache->pending_records;
 		execute(cache->db, "ROLLBACK");
+		cache->in_transaction = false;
+		load_sequences(cache);
 	} else {
 		cache->stats.records_written += (uint64_t)cache->pending_records;
 		cache->stats.hits_written += (uint64_t)cache->pending_hits;
-		cache->committed_sequence += (uint64_t)cache->pending_records;
+		for (int kind = 0; kind < SEQUENCE_KINDS; kind++)
+			cache->committed_sequence[kind] = cache->next_sequence[kind] - 1;
 		cache->stats.commits++;
 	}
 	cache->in_transaction = false;
 	cache->pending_records = 0;
 	cache->pending_hits = 0;
+	cache->pending_summaries = 0;
 	return result;
 }
 
@@ -408,9 +583,11 @@ bool cache_in_transaction(const struct cache *cache)
 	return cache->in_transaction;
 }
 
-uint64_t cache_committed_sequence(const struct cache *cache)
+void cache_committed_sequences(const struct cache *cache, struct cache_sequences *out)
 {
-	return cache->committed_sequence;
+	out->records = cache->committed_sequence[SEQUENCE_RECORDS];
+	out->hits = cache->committed_sequence[SEQUENCE_HITS];
+	out->summaries = cache->committed_sequence[SEQUENCE_SUMMARIES];
 }
 
 static int add_meta(struct cache *cache, const char *key, int64_t amount)
@@ -429,7 +606,9 @@ static int delete_chunk(struct cache *cache, enum statement which,
 	sqlite3_stmt *statement = cache->statements[which];
 	int result;
 
-	if (which == STATEMENT_DELETE_OLDEST_RECORDS) {
+	if (which == STATEMENT_DELETE_OLDEST_RECORDS ||
+	    which == STATEMENT_DELETE_OLDEST_UNHIT_RECORDS ||
+	    which == STATEMENT_DELETE_OLDEST_HITS) {
 		sqlite3_bind_int(statement, 1, limit);
 	} else {
 		sqlite3_bind_int64(statement, 1, before_ticks);
@@ -440,40 +619,63 @@ static int delete_chunk(struct cache *cache, enum statement which,
 	return result ? result : sqlite3_changes(cache->db);
 }
 
+/*
+ * Over the size limit: the oldest records no rule hit go first, then the
+ * oldest hit records, and only when no record is left, the oldest hits.
+ * Returns rows removed; *hits_removed says which table they came from.
+ */
+static int size_removals(struct cache *cache, bool *hits_removed)
+{
+	static const enum statement order[] = {STATEMENT_DELETE_OLDEST_UNHIT_RECORDS,
+					       STATEMENT_DELETE_OLDEST_RECORDS,
+					       STATEMENT_DELETE_OLDEST_HITS};
+	const int chunk = cache->options.retention_chunk;
+	int64_t excess = cache_sqlite_data_bytes(cache->db) - cache->options.max_bytes;
+	int removed = 0;
+
+	if (excess <= 0)
+		return 0;
+	/* A record takes more than SIZE_STEP_BYTES: removing this many never
+	 * overshoots much, and repeated steps converge. */
+	int limit = (int)(excess / SIZE_STEP_BYTES < chunk ? excess / SIZE_STEP_BYTES + 1 : chunk);
+
+	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]) && removed == 0; i++) {
+		removed = delete_chunk(cache, order[i], 0, limit);
+		*hits_removed = order[i] == STATEMENT_DELETE_OLDEST_HITS;
+	}
+	return removed;
+}
+
+static int count_removed(struct cache *cache, int removed, bool hits)
+{
+	if (removed <= 0)
+		return removed;
+	if (hits) {
+		cache->stats.retention_hits += (uint64_t)removed;
+		add_meta(cache, "retention_hits", removed);
+	} else {
+		cache->stats.retention_records += (uint64_t)removed;
+		add_meta(cache, "retention_records", removed);
+	}
+	return removed;
+}
+
 static int retention_removals(struct cache *cache, int64_t now_ticks)
 {
 	const int chunk = cache->options.retention_chunk;
+	bool hits = false;
 	int removed;
 
 	removed = delete_chunk(cache, STATEMENT_DELETE_OLD_RECORDS,
 			       now_ticks - cache->options.max_age_ticks, chunk);
-	if (removed == 0) {
-		int64_t excess = cache_sqlite_data_bytes(cache->db) - cache->options.max_bytes;
-
-		/* A record takes more than SIZE_STEP_BYTES: removing this many
-		 * never overshoots much, and repeated steps converge. */
-		if (excess > 0)
-			removed = delete_chunk(cache, STATEMENT_DELETE_OLDEST_RECORDS, 0,
-					       (int)(excess / SIZE_STEP_BYTES < chunk
-							     ? excess / SIZE_STEP_BYTES + 1
-							     : chunk));
-	}
-	if (removed > 0) {
-		cache->stats.retention_records += (uint64_t)removed;
-		add_meta(cache, "retention_records", removed);
-		return removed;
-	}
-	if (removed < 0)
-		return removed;
+	if (removed == 0)
+		removed = size_removals(cache, &hits);
+	if (removed != 0)
+		return count_removed(cache, removed, hits);
 	removed = delete_chunk(cache, STATEMENT_DELETE_OLD_HITS,
 			       now_ticks - cache->options.hits_max_age_ticks, chunk);
-	if (removed > 0) {
-		cache->stats.retention_hits += (uint64_t)removed;
-		add_meta(cache, "retention_hits", removed);
-		return removed;
-	}
-	if (removed < 0)
-		return removed;
+	if (removed != 0)
+		return count_removed(cache, removed, true);
 	return delete_chunk(cache, STATEMENT_DELETE_OLD_SUMMARIES,
 			    now_ticks - cache->options.hits_max_age_ticks, 0);
 }

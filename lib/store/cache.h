@@ -9,12 +9,17 @@
  * Writes are batched: records go into an open transaction that is committed
  * at least every commit_interval_ms and every commit_max_records records.  A
  * record counts as stored (and may be shipped) only once its transaction
- * committed: cache_committed_sequence() tells how far that is.
+ * committed: cache_committed_sequences() tells how far that is.  Records,
+ * hits and summary versions carry numbers that only grow and are never
+ * reused (see cache.c), so a shipper can follow them with cursors
+ * (cache_outbox.h).
  *
  * Retention removes records by age and by size (whichever bites first),
  * oldest first, in small chunks so capture never stalls; hits and summaries
- * have their own, longer age limit.  What retention removed is counted and
- * the counts persist in the file.
+ * have their own, longer age limit.  Over the size limit, records no rule
+ * hit go before records a rule hit, and hits go only when no record is
+ * left.  What retention removed is counted and the counts persist in the
+ * file.
  *
  * Files are 0600: command lines can hold secrets.
  */
@@ -68,9 +73,11 @@ int cache_add_record(struct cache *cache, const struct record *record);
 int cache_add_hit(struct cache *cache, const char *rule_id,
 		  const char *rule_name, const char *tactics,
 		  const char *techniques, const struct record *record);
+/* summary_json: the result rows as JSON objects; columns_json: its columns,
+ * [{"name": ..., "type": Kusto type}, ...]. */
 int cache_put_summary(struct cache *cache, const char *rule_id,
 		      const char *rule_name, const char *summary_json,
-		      int64_t updated_ticks);
+		      const char *columns_json, int64_t updated_ticks);
 
 /* Commit when the interval or the count says so; now_ms is monotonic. */
 int cache_commit_if_due(struct cache *cache, int64_t now_ms);
@@ -79,8 +86,11 @@ int cache_commit(struct cache *cache);
 /* Is a transaction open (records added but not yet committed)? */
 bool cache_in_transaction(const struct cache *cache);
 
-/* How many records have been committed (a sequence shippers can follow). */
-uint64_t cache_committed_sequence(const struct cache *cache);
+/* The largest record number (rowid), HitId and summary Sequence committed. */
+struct cache_sequences {
+	int64_t records, hits, summaries;
+};
+void cache_committed_sequences(const struct cache *cache, struct cache_sequences *out);
 
 /*
  * One retention step: removes at most one chunk of what the limits say must

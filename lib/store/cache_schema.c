@@ -68,10 +68,15 @@ void cache_schema_sql(struct strbuf *out)
 	strbuf_appendf(out,
 		       "CREATE INDEX IF NOT EXISTS %s_time ON %s(Timestamp);\n",
 		       CACHE_HITS_TABLE, CACHE_HITS_TABLE);
+	/* was this record hit? (size retention keeps hit records longest) */
+	strbuf_appendf(out,
+		       "CREATE INDEX IF NOT EXISTS %s_report ON %s(ReportId);\n",
+		       CACHE_HITS_TABLE, CACHE_HITS_TABLE);
 	strbuf_append_string(out,
 			     "CREATE TABLE IF NOT EXISTS RuleSummaries (\n"
 			     "  RuleId TEXT PRIMARY KEY, RuleName TEXT NOT NULL,\n"
-			     "  UpdatedTicks INTEGER NOT NULL, SummaryJson TEXT NOT NULL);\n"
+			     "  UpdatedTicks INTEGER NOT NULL, SummaryJson TEXT NOT NULL,\n"
+			     "  " CACHE_SUMMARY_ADDED_COLUMNS ");\n"
 			     "CREATE TABLE IF NOT EXISTS CacheMeta (\n"
 			     "  Key TEXT PRIMARY KEY, Value INTEGER NOT NULL);\n");
 }

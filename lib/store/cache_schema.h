@@ -8,10 +8,17 @@
  *                        since the epoch), bools as 0/1, strings as TEXT
  *   RuleHits             HitId, RuleId, RuleName, Tactics, Techniques, then
  *                        the 68 columns of the record that hit
- *   RuleSummaries        RuleId, RuleName, UpdatedTicks, SummaryJson
- *   CacheMeta            key/value: schema version, retention counters
+ *   RuleSummaries        RuleId, RuleName, UpdatedTicks, SummaryJson (the
+ *                        result as an array of row objects), Columns (its
+ *                        columns: [{"name", "type"}]), Sequence (a new
+ *                        number whenever the content changed)
+ *   CacheMeta            key/value: schema version, retention counters, the
+ *                        cache's random id, sequence high-water marks
  *
- * Both event tables are indexed on Timestamp (time filters are pushed down).
+ * Both event tables are indexed on Timestamp (time filters are pushed down);
+ * RuleHits also on ReportId (is a record hit?).  Columns and Sequence came
+ * after the first version of the file: the writer adds them to an older
+ * cache (cache.c), readers of the two event tables never need them.
  */
 #ifndef RMMHUNT_CACHE_SCHEMA_H
 #define RMMHUNT_CACHE_SCHEMA_H
@@ -22,6 +29,17 @@
 #define CACHE_SCHEMA_VERSION 1
 #define CACHE_EVENTS_TABLE "DeviceProcessEvents"
 #define CACHE_HITS_TABLE "RuleHits"
+#define CACHE_SUMMARIES_TABLE "RuleSummaries"
+
+/* RuleSummaries' columns added since the first version (cache.c adds them). */
+#define CACHE_SUMMARY_ADDED_COLUMNS \
+	"Columns TEXT NOT NULL DEFAULT '', Sequence INTEGER NOT NULL DEFAULT 0"
+
+/* CacheMeta keys. */
+#define CACHE_META_CACHE_ID "cache_id" /* random, set when the file is made */
+#define CACHE_META_RECORD_SEQUENCE "record_sequence" /* largest rowid committed */
+#define CACHE_META_HIT_SEQUENCE "hit_sequence" /* largest HitId committed */
+#define CACHE_META_SUMMARY_SEQUENCE "summary_sequence"
 
 /* The extra leading columns of RuleHits, before the record's columns. */
 #define CACHE_HIT_COLUMN_COUNT 4

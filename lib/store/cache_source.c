@@ -357,25 +357,6 @@ static int plan_terms(struct cache_scan *scan, const struct kql_query *query,
 	return 0;
 }
 
-/* One row of numbers from a small aggregate query (NULLs stay as given). */
-static int read_numbers(struct cache_scan *scan, const char *sql, int64_t *numbers,
-			int count)
-{
-	sqlite3_stmt *statement = NULL;
-	int code = sqlite3_prepare_v2(scan->db, sql, -1, &statement, NULL);
-
-	if (code == SQLITE_OK)
-		code = sqlite3_step(statement);
-	if (code == SQLITE_ROW) {
-		for (int i = 0; i < count; i++)
-			if (sqlite3_column_type(statement, i) != SQLITE_NULL)
-				numbers[i] = sqlite3_column_int64(statement, i);
-		code = SQLITE_OK;
-	}
-	sqlite3_finalize(statement);
-	return code;
-}
-
 /*
  * The rows committed now are the scan's rows (rowid <= the largest).  A
  * Timestamp range goes through the index when it is selective: when it
@@ -391,11 +372,11 @@ static int plan_scan(struct cache_scan *scan, const struct table_schema *schema,
 	int code;
 
 	snprintf(sql, sizeof(sql), "SELECT max(rowid) FROM [%s]", schema->name);
-	code = read_numbers(scan, sql, &scan->max_rowid, 1);
+	code = cache_sqlite_read_numbers(scan->db, sql, &scan->max_rowid, 1);
 	if (code == SQLITE_OK && scan->time_filter) {
 		snprintf(sql, sizeof(sql), "SELECT min(Timestamp), max(Timestamp) FROM [%s]",
 			 schema->name);
-		code = read_numbers(scan, sql, bounds, 2);
+		code = cache_sqlite_read_numbers(scan->db, sql, bounds, 2);
 	}
 	if (code != SQLITE_OK)
 		return describe_failure(scan->db, scan->path, code, scan->message, sizeof(scan->message));
@@ -422,38 +403,20 @@ static void convert(struct cache_scan *scan, size_t selected, int result_column)
 {
 	sqlite3_stmt *statement = scan->statement;
 	struct value *value = &scan->row[scan->selected[selected]];
-	bool is_null = sqlite3_column_type(statement, result_column) == SQLITE_NULL;
 
-	if (value->type == VALUE_STRING) {
-		const unsigned char *text = sqlite3_column_text(statement, result_column);
-
-		value->str = text ? (const char *)text : "";
-		value->len = text ? (size_t)sqlite3_column_bytes(statement, result_column) : 0;
+	if (cache_sqlite_read_value(statement, result_column, value))
+		return;
+	/* dynamic: parsed, the reference held until the next row */
+	if (sqlite3_column_type(statement, result_column) == SQLITE_NULL) {
+		value->is_null = true;
 		return;
 	}
-	value->is_null = is_null;
-	if (is_null)
-		return;
-	switch (value->type) {
-	case VALUE_BOOL:
-		value->b = sqlite3_column_int64(statement, result_column) != 0;
-		break;
-	case VALUE_REAL:
-		value->r = sqlite3_column_double(statement, result_column);
-		break;
-	case VALUE_DYNAMIC: {
-		const void *text = sqlite3_column_text(statement, result_column);
+	const void *text = sqlite3_column_text(statement, result_column);
 
-		value->dyn = json_loadb(text, (size_t)sqlite3_column_bytes(statement, result_column),
-					JSON_DECODE_ANY, NULL);
-		value->is_null = value->dyn == NULL;
-		scan->dynamics[selected] = value->dyn;
-		break;
-	}
-	default: /* long, datetime, timespan */
-		value->l = sqlite3_column_int64(statement, result_column);
-		break;
-	}
+	value->dyn = json_loadb(text, (size_t)sqlite3_column_bytes(statement, result_column),
+				JSON_DECODE_ANY, NULL);
+	value->is_null = value->dyn == NULL;
+	scan->dynamics[selected] = value->dyn;
 }
 
 static int start_chunk(struct cache_scan *scan)

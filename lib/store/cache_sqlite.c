@@ -113,14 +113,9 @@ int cache_sqlite_run(sqlite3_stmt *statement)
 
 int64_t cache_sqlite_number(sqlite3 *db, const char *sql)
 {
-	sqlite3_stmt *statement;
 	int64_t value = 0;
 
-	if (sqlite3_prepare_v2(db, sql, -1, &statement, NULL) != SQLITE_OK)
-		return 0;
-	if (sqlite3_step(statement) == SQLITE_ROW)
-		value = sqlite3_column_int64(statement, 0);
-	sqlite3_finalize(statement);
+	cache_sqlite_read_numbers(db, sql, &value, 1);
 	return value;
 }
 
@@ -138,4 +133,48 @@ int64_t cache_sqlite_wal_bytes(const char *database_path)
 
 	snprintf(wal_path, sizeof(wal_path), "%s-wal", database_path);
 	return stat(wal_path, &wal) == 0 ? wal.st_size : 0;
+}
+
+bool cache_sqlite_read_value(sqlite3_stmt *statement, int column, struct value *value)
+{
+	if (value->type == VALUE_STRING) {
+		const unsigned char *text = sqlite3_column_text(statement, column);
+
+		value->str = text ? (const char *)text : "";
+		value->len = text ? (size_t)sqlite3_column_bytes(statement, column) : 0;
+		return true;
+	}
+	if (value->type == VALUE_DYNAMIC)
+		return false;
+	value->is_null = sqlite3_column_type(statement, column) == SQLITE_NULL;
+	if (value->is_null)
+		return true;
+	switch (value->type) {
+	case VALUE_BOOL:
+		value->b = sqlite3_column_int64(statement, column) != 0;
+		break;
+	case VALUE_REAL:
+		value->r = sqlite3_column_double(statement, column);
+		break;
+	default: /* long, datetime, timespan */
+		value->l = sqlite3_column_int64(statement, column);
+		break;
+	}
+	return true;
+}
+
+int cache_sqlite_read_numbers(sqlite3 *db, const char *sql, int64_t *numbers, int count)
+{
+	sqlite3_stmt *statement = NULL;
+	int code = sqlite3_prepare_v2(db, sql, -1, &statement, NULL);
+
+	if (code == SQLITE_OK)
+		code = sqlite3_step(statement);
+	if (code == SQLITE_ROW) {
+		for (int i = 0; i < count; i++)
+			if (sqlite3_column_type(statement, i) != SQLITE_NULL)
+				numbers[i] = sqlite3_column_int64(statement, i);
+	}
+	sqlite3_finalize(statement);
+	return code == SQLITE_ROW || code == SQLITE_DONE ? SQLITE_OK : code;
 }

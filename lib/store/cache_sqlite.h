@@ -3,11 +3,14 @@
  * writer (cache.c) and reader (cache_source.c), and the collector's SQLite
  * store (collector/store_sqlite.c), so each does these things one way:
  * result codes as errno values, a private file, record columns bound and
- * inserted, statements run, sizes read.
+ * inserted, statements run, sizes read, and a column read back as the
+ * typed value it was stored from (cache_outbox.c).  Every failure is
+ * reported the same way (-EACCES, -ENOENT, -EILSEQ for a corrupt file, ...).
  */
 #ifndef RMMHUNT_CACHE_SQLITE_H
 #define RMMHUNT_CACHE_SQLITE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <sqlite3.h>
@@ -45,5 +48,21 @@ int64_t cache_sqlite_number(sqlite3 *db, const char *sql);
 /* Bytes of pages in use, and of the file's -wal. */
 int64_t cache_sqlite_data_bytes(sqlite3 *db);
 int64_t cache_sqlite_wal_bytes(const char *database_path);
+
+/*
+ * The first row of a query as count numbers (a NULL leaves its number as
+ * it was).  Returns the SQLite result code: SQLITE_OK also when there is
+ * no row.
+ */
+int cache_sqlite_read_numbers(struct sqlite3 *db, const char *sql, int64_t *numbers, int count);
+
+/*
+ * Column column of the statement's current row as value (whose type says
+ * what it is): strings point into SQLite's row (valid until the next step;
+ * NULL reads as ""), datetimes and timespans are INTEGER ticks, bools 0/1.
+ * Dynamic values are the caller's (they need a parse): returns false for
+ * them and leaves value alone.
+ */
+bool cache_sqlite_read_value(struct sqlite3_stmt *statement, int column, struct value *value);
 
 #endif

@@ -1,0 +1,145 @@
+/*
+ * state_file.c - write-fsync-rename of small state files (see state_file.h).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/state_file.h"
+#include "base/strbuf.h"
+
+#define PATH_BYTES 4096
+
+static int write_all(int fd, const char *data, size_t length)
+{
+	while (length > 0) {
+		ssize_t written = write(fd, data, length);
+
+		if (written < 0 && errno == EINTR)
+			continue;
+		if (written <= 0)
+			return written < 0 ? -errno : -EIO;
+		data += written;
+		length -= (size_t)written;
+	}
+	return 0;
+}
+
+/* The rename is durable once the directory that holds it is. */
+static int sync_directory(const char *path)
+{
+	char copy[PATH_BYTES];
+	int fd, result = 0;
+
+	snprintf(copy, sizeof(copy), "%s", path);
+	fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fsync(fd) != 0)
+		result = -errno;
+	close(fd);
+	return result;
+}
+
+int state_file_write(const char *path, const void *data, size_t length)
+{
+	char temporary[PATH_BYTES];
+	int fd, result;
+
+	if (snprintf(temporary, sizeof(temporary), "%s.tmp", path) >= (int)sizeof(temporary))
+		return -ENAMETOOLONG;
+	fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	result = write_all(fd, data, length);
+	if (result == 0 && fsync(fd) != 0)
+		result = -errno;
+	if (close(fd) != 0 && result == 0)
+		result = -errno;
+	if (result == 0 && rename(temporary, path) != 0)
+		result = -errno;
+	if (result) {
+		unlink(temporary);
+		return result;
+	}
+	return sync_directory(path);
+}
+
+int state_file_read(const char *path, size_t max_length, char **text, size_t *length)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat status;
+	char *buffer;
+	size_t got = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &status) != 0) {
+		int result = -errno;
+
+		close(fd);
+		return result;
+	}
+	if ((size_t)status.st_size > max_length) {
+		close(fd);
+		return -EFBIG;
+	}
+	buffer = malloc(max_length + 1);
+	if (!buffer) {
+		close(fd);
+		return -ENOMEM;
+	}
+	while (got <= max_length) {
+		ssize_t chunk = read(fd, buffer + got, max_length + 1 - got);
+
+		if (chunk < 0 && errno == EINTR)
+			continue;
+		if (chunk <= 0)
+			break;
+		got += (size_t)chunk;
+	}
+	close(fd);
+	if (got > max_length) {
+		free(buffer);
+		return -EFBIG;
+	}
+	buffer[got] = '\0';
+	*text = buffer;
+	*length = got;
+	return 0;
+}
+
+int state_file_load(const char *path, size_t max_length, state_file_parser parse, void *out,
+		    char *message, size_t message_size)
+{
+	char *text = NULL;
+	size_t length = 0;
+	int result = state_file_read(path, max_length, &text, &length);
+
+	if (result == -ENOENT)
+		return 1;
+	if (result) {
+		snprintf(message, message_size, "%s", strerror(-result));
+		return result;
+	}
+	result = parse(text, length, out, message, message_size);
+	free(text);
+	return result;
+}
+
+int state_file_save(const char *path, state_file_formatter format, const void *object)
+{
+	struct strbuf text;
+	int result;
+
+	strbuf_init(&text);
+	format(object, &text);
+	result = text.failed ? -ENOMEM : state_file_write(path, text.data, text.length);
+	strbuf_free(&text);
+	return result;
+}
