@@ -4,6 +4,10 @@
  *   rmmhunt query [--state-dir DIR] [--format table|json|csv] 'KQL'
  *   rmmhunt query [--state-dir DIR] [--format F] -f FILE
  *
+ * Text from the hosts is hostile: tables and CSV show control characters
+ * escaped (base/text.h), CSV cells that would run as formulas get a quote
+ * first; --raw gives CSV exactly as stored.
+ *
  * The responder on a suspected host asks the cache the agent keeps
  * (STATE_DIR/cache.db) in the SOC's language, while the agent keeps
  * writing.  FILE holds a query, or is a Sentinel rule (*.yaml, *.yml) whose
@@ -66,6 +70,9 @@ static void query_usage(FILE *out)
 		"  --state-dir DIR   the agent's state directory (default %s)\n"
 		"  --format FORMAT   table (aligned, long values cut with an ellipsis),\n"
 		"                    json (one object per row) or csv (RFC 4180); default table\n"
+		"  --raw             csv: values exactly as stored (otherwise control\n"
+		"                    characters are escaped and cells starting with = + - @\n"
+		"                    get a ' first, so a spreadsheet does not run them)\n"
 		"  -f, --file FILE   read the query from FILE ('-': standard input); a\n"
 		"                    Sentinel rule file (*.yaml, *.yml) runs its query\n"
 		"\n"
@@ -264,12 +271,14 @@ int command_query(int argc, char **argv)
 		{"state-dir", required_argument, NULL, 's'},
 		{"format", required_argument, NULL, 'F'},
 		{"file", required_argument, NULL, 'f'},
+		{"raw", no_argument, NULL, 'r'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *state_dir = DEFAULT_STATE_DIR, *file = NULL;
 	enum kql_format format = KQL_FORMAT_TABLE;
 	struct query_text text = {0};
+	bool raw = false;
 	int option;
 
 	while ((option = getopt_long(argc, argv, "s:F:f:h", options, NULL)) != -1) {
@@ -286,6 +295,9 @@ int command_query(int argc, char **argv)
 		case 'f':
 			file = optarg;
 			break;
+		case 'r':
+			raw = true;
+			break;
 		case 'h':
 			query_usage(stdout);
 			return 0;
@@ -294,6 +306,8 @@ int command_query(int argc, char **argv)
 			return 2;
 		}
 	}
+	if (raw && format == KQL_FORMAT_CSV)
+		format = KQL_FORMAT_CSV_RAW;
 	if ((file && optind != argc) || (!file && optind + 1 != argc)) {
 		log_error("give one query, or -f FILE");
 		query_usage(stderr);

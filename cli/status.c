@@ -16,6 +16,8 @@
 #include <jansson.h>
 
 #include "base/log.h"
+#include "base/strbuf.h"
+#include "base/text.h"
 #include "commands.h"
 
 #define DEFAULT_STATE_DIR "/var/lib/rmmhunt"
@@ -28,19 +30,23 @@ static void status_usage(FILE *out)
 		DEFAULT_STATE_DIR);
 }
 
-static void print_object(json_t *object, int depth)
+/* Keys and values as the agent wrote them, escaped for the terminal
+ * (base/text.h): a value may carry a file name or a collector's message. */
+static void print_object(json_t *object, int depth, struct strbuf *key_text,
+			 struct strbuf *value_text)
 {
 	const char *key;
 	json_t *member;
 
 	json_object_foreach(object, key, member) {
 		if (json_is_object(member)) {
-			printf("%*s%s:\n", depth * 2, "", key);
-			print_object(member, depth + 1);
+			printf("%*s%s:\n", depth * 2, "", text_display(key_text, key));
+			print_object(member, depth + 1, key_text, value_text);
 			continue;
 		}
 		char *text = json_dumps(member, JSON_ENCODE_ANY | JSON_COMPACT);
-		printf("%*s%-28s %s\n", depth * 2, "", key, text ? text : "?");
+		printf("%*s%-28s %s\n", depth * 2, "", text_display(key_text, key),
+		       text_display(value_text, text ? text : "?"));
 		free(text);
 	}
 }
@@ -84,17 +90,27 @@ int command_status(int argc, char **argv)
 	}
 	json_int_t pid = json_integer_value(json_object_get(status, "pid"));
 	bool running = pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM);
+	struct strbuf first, second;
+
+	strbuf_init(&first);
+	strbuf_init(&second);
 	if (as_json) {
 		json_object_set_new(status, "running", json_boolean(running));
 		char *text = json_dumps(status, JSON_COMPACT);
-		printf("%s\n", text ? text : "{}");
+
+		/* C1 and bidi controls as \uXXXX: the same JSON, safe to cat */
+		if (text)
+			text_append_safe(&first, text, strlen(text), TEXT_ESCAPE_JSON_TEXT);
+		printf("%s\n", text ? strbuf_text(&first) : "{}");
 		free(text);
 	} else {
 		printf("agent: %s (pid %lld), status written %s\n",
 		       running ? "running" : "NOT running", (long long)pid,
-		       json_string_value(json_object_get(status, "written")));
-		print_object(status, 0);
+		       text_display(&first, json_string_value(json_object_get(status, "written"))));
+		print_object(status, 0, &first, &second);
 	}
+	strbuf_free(&first);
+	strbuf_free(&second);
 	json_decref(status);
 	return running ? 0 : 1;
 }

@@ -1,0 +1,241 @@
+"""Issue 9: a hostile unprivileged user must not blind, fool or bloat the
+agent.
+
+Each test plays one attack as an unprivileged account the tests create
+(useradd, then setpriv to run as it) against a real agent with the real
+probe, and then checks what every attack must leave intact:
+  - the agent keeps recording: a marker exec by the attacker has its record
+    within 2 s;
+  - no loss counter rose (beyond what the attack's documented bound says);
+  - the record carries the true identity, or says why it cannot;
+  - nothing written earlier was evicted from the cache.
+The flood tests are sized to prove their point in seconds (the machine has
+2 shared cores)."""
+import json
+import os
+import pwd
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from conftest import RMMHUNT, ROOT, RunningAgent, additional, require_root, \
+    require_tools
+
+ATTACKER = "rmmhunt-attacker"
+MARKER_SECONDS = 2.0
+# every counter that says an event or a record was lost (status.json)
+LOSS_COUNTERS = (
+    ("probe", "exec_lost"), ("probe", "fork_lost"), ("probe", "exit_lost"),
+    ("probe", "scan_lost"), ("events", "malformed"), ("records", "build_errors"),
+    ("records", "report_id_errors"), ("records", "ndjson_errors"),
+    ("cache", "write_errors"), ("cache", "retention_removed_records"),
+    ("cache", "retention_removed_hits"),
+)
+
+
+class Attacker:
+    """An unprivileged account and a directory of its own."""
+
+    def __init__(self, name, home):
+        entry = pwd.getpwnam(name)
+        self.name, self.uid, self.gid = name, entry.pw_uid, entry.pw_gid
+        self.home = Path(home)
+
+    def command(self, argv):
+        return ["setpriv", "--reuid", str(self.uid), "--regid", str(self.gid),
+                "--clear-groups", "--inh-caps=-all", "--", *argv]
+
+    def run(self, argv, **options):
+        options.setdefault("cwd", self.home)
+        options.setdefault("env", {"PATH": "/usr/bin:/bin", "HOME": str(self.home)})
+        return subprocess.run(self.command(argv), **options)
+
+    def start(self, argv, **options):
+        options.setdefault("cwd", self.home)
+        options.setdefault("env", {"PATH": "/usr/bin:/bin", "HOME": str(self.home)})
+        return subprocess.Popen(self.command(argv), **options)
+
+    def python(self, script, *args, **options):
+        return self.run(["/usr/bin/python3", "-c", script, *args], **options)
+
+
+@pytest.fixture(scope="module")
+def attacker():
+    require_root()
+    require_tools("useradd", "userdel", "setpriv")
+    created = False
+    try:
+        pwd.getpwnam(ATTACKER)
+    except KeyError:
+        subprocess.run(["useradd", "--system", "--no-create-home", "--shell",
+                        "/bin/sh", ATTACKER], check=True)
+        created = True
+    home = tempfile.mkdtemp(prefix="rmmhunt-attacker-")
+    os.chmod(home, 0o755)
+    user = Attacker(ATTACKER, home)
+    os.chown(home, user.uid, user.gid)
+    try:
+        yield user
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+        if created:
+            subprocess.run(["userdel", ATTACKER])
+
+
+@pytest.fixture(scope="module")
+def watcher():
+    """One agent for the module, its --print lines in a file."""
+    require_root()
+    with tempfile.TemporaryDirectory(prefix="rmmhunt-hostile-") as workdir:
+        running = RunningAgent(workdir, extra_args=["--print"],
+                               stdout_path=Path(workdir) / "print.out").start()
+        try:
+            yield running
+        finally:
+            running.stop()
+
+
+def query(agent, kql, *options):
+    result = subprocess.run([RMMHUNT, "query", "--state-dir", str(agent.state_dir),
+                             *options, kql], capture_output=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def losses(status):
+    return {f"{section}.{name}": status.get(section, {}).get(name, 0)
+            for section, name in LOSS_COUNTERS}
+
+
+class Baseline:
+    """What must still hold after an attack: an earlier record in the cache,
+    the loss counters."""
+
+    def __init__(self, agent, attacker):
+        self.agent, self.attacker = agent, attacker
+        self.word = "earlier-" + uuid.uuid4().hex
+        attacker.run(["/bin/true", self.word], check=True)
+        assert agent.wait_for(lambda r: r["ProcessCommandLine"] == "/bin/true " + self.word)
+        self.losses = losses(agent.fresh_status())
+
+    def check(self, allowed=()):
+        """The marker is recorded within 2 s; the earlier record is still
+        cached; no loss counter rose except those named in allowed."""
+        word = "marker-" + uuid.uuid4().hex
+        started = time.monotonic()
+        self.attacker.run(["/bin/true", word], check=True)
+        found = self.agent.wait_for(lambda r: r["ProcessCommandLine"] == "/bin/true " + word,
+                                    timeout=MARKER_SECONDS)
+        assert found, "no record of the marker exec within %.1f s" % MARKER_SECONDS
+        assert time.monotonic() - started < MARKER_SECONDS + 0.5
+        assert found[0]["AccountName"] == self.attacker.name
+        rows = query(self.agent, "DeviceProcessEvents | where ProcessCommandLine == "
+                     "'/bin/true %s' | count" % self.word, "--format", "json")
+        assert json.loads(rows)["Count"] == 1, "the earlier record left the cache"
+        after = losses(self.agent.fresh_status())
+        risen = {name: (self.losses[name], after[name]) for name in after
+                 if after[name] != self.losses[name] and name not in allowed}
+        assert not risen, "loss counters rose: %s" % risen
+        return found[0]
+
+
+# --- 6: what people read never carries raw control characters ------------
+
+HOSTILE_ARGUMENT = ("\x1b]0;pwned\x07\x1b[2J\nrmmhunt-agent: forged line\r"
+                    "\u009b31m\u202etxt.exe\u2066x\u2069\x7f")
+# bytes below 0x20 other than the layout's own, C1 as UTF-8, bidi and
+# line-separator characters
+UNSAFE_BYTES = re.compile(rb"[\x00-\x08\x0b-\x1f\x7f]|\xc2[\x80-\x9f]|"
+                          rb"\xe2\x80[\x8e\x8f\xa8-\xae]|\xe2\x81[\xa6-\xa9]|\xd8\x9c")
+
+
+def assert_safe_for_people(output, allowed=b"\n"):
+    """No control byte but the separators, no C1 or bidi character."""
+    for line_number, line in enumerate(output.split(b"\n"), 1):
+        stripped = bytes(c for c in line if c not in allowed)
+        match = UNSAFE_BYTES.search(stripped)
+        assert not match, "unsafe byte %r on line %d: %r" % (
+            match.group(), line_number, line[:200])
+
+
+def hostile_pe(pe_fixtures, directory):
+    """rport.exe with its CompanyName (11 UTF-16 units, every copy) made of
+    escape sequences, a newline, C1 and bidi controls."""
+    data = (Path(pe_fixtures) / "rport.exe").read_bytes()
+    original = "RealVNC Ltd".encode("utf-16-le")
+    hostile = "\x1b]0;x\x07\n\u009b\u202e\x1b[".encode("utf-16-le")
+    assert len(hostile) == len(original) and original in data
+    path = Path(directory) / "hostile\x1b[31m.exe"
+    path.write_bytes(data.replace(original, hostile))
+    return path
+
+
+def test_injection_is_escaped_in_console_table_csv_json_and_inspect(
+        watcher, attacker, pe_fixtures):
+    baseline = Baseline(watcher, attacker)
+    word = "inject-" + uuid.uuid4().hex
+    attacker.run(["/bin/true", word, HOSTILE_ARGUMENT], check=True)
+    found = watcher.wait_for(lambda r: r["ProcessCommandLine"].startswith("/bin/true " + word))
+    assert found
+    # the record keeps the data as it was (JSON escapes, same string)
+    assert HOSTILE_ARGUMENT in found[0]["ProcessCommandLine"]
+    assert_safe_for_people(watcher.events_path.read_bytes())
+
+    # console (--print): one line, escaped
+    deadline = time.monotonic() + 5
+    while word.encode() not in watcher.stdout_path.read_bytes() and \
+            time.monotonic() < deadline:
+        time.sleep(0.05)
+    printed = watcher.stdout_path.read_bytes()
+    lines = [line for line in printed.split(b"\n")
+             if (b" /bin/true " + word.encode()) in line and b"setpriv" not in line]
+    assert len(lines) == 1 and b"\\e]0;pwned\\x07\\e[2J\\nrmmhunt-agent" in lines[0]
+    assert b"\\x9b31m\\u202etxt.exe\\u2066x\\u2069\\x7f" in lines[0]
+    assert not any(line.startswith(b"rmmhunt-agent: forged") for line in printed.split(b"\n"))
+    assert_safe_for_people(printed)
+
+    kql = "DeviceProcessEvents | where ProcessCommandLine startswith '/bin/true %s' " \
+          "| project Tail = substring(ProcessCommandLine, %d), AccountName" % (
+              word, len("/bin/true  " + word))
+    table = query(watcher, kql)
+    assert b"\\e]0;pwned" in table
+    assert_safe_for_people(table)
+    csv = query(watcher, kql, "--format", "csv")
+    assert_safe_for_people(csv, allowed=b"\r\n")
+    formula = query(watcher, "DeviceProcessEvents | take 1 | project x = '=cmd|calc', "
+                    "y = '@x', z = 'plain'",
+                    "--format", "csv")
+    assert formula == b"x,y,z\r\n'=cmd|calc,'@x,plain\r\n"
+    raw = query(watcher, kql, "--format", "csv", "--raw")
+    assert b"\x1b]0;pwned" in raw  # exactly as stored, when asked
+    as_json = query(watcher, kql, "--format", "json")
+    assert_safe_for_people(as_json)
+    assert HOSTILE_ARGUMENT in json.loads(as_json)["Tail"]
+
+    # inspect, of a file whose name and version strings are hostile
+    pe = hostile_pe(pe_fixtures, attacker.home)
+    human = subprocess.run([RMMHUNT, "inspect", str(pe)], capture_output=True, timeout=60)
+    assert human.returncode == 0, human.stderr
+    assert b"hostile\\e[31m.exe" in human.stdout
+    assert b"\\e]0;x\\x07\\n\\x9b\\u202e\\e[" in human.stdout
+    assert_safe_for_people(human.stdout)
+    machine = subprocess.run([RMMHUNT, "inspect", "--json", str(pe)], capture_output=True,
+                             timeout=60)
+    assert machine.returncode == 0, machine.stderr
+    assert_safe_for_people(machine.stdout)
+    assert json.loads(machine.stdout)["version_info"]["ProcessVersionInfoCompanyName"] == \
+        "\x1b]0;x\x07\n\u009b\u202e\x1b["
+
+    # status, human and JSON
+    for options in ((), ("--json",)):
+        status = subprocess.run([RMMHUNT, "status", "--state-dir", str(watcher.state_dir),
+                                 *options], capture_output=True, timeout=60)
+        assert status.returncode == 0, status.stderr
+        assert_safe_for_people(status.stdout)
+    baseline.check()
