@@ -11,7 +11,6 @@
  * it starts, one row per start: wine/wine_rows.h does that part.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,6 +82,12 @@ int assembler_add_sink(struct assembler *assembler, struct record_sink sink)
 	return 0;
 }
 
+void assembler_set_bounds(struct assembler *assembler, uint64_t hash_wait_ns,
+			  uint32_t max_pending)
+{
+	pending_list_set_bounds(&assembler->pending, hash_wait_ns, max_pending);
+}
+
 void assembler_read_stats(const struct assembler *assembler,
 			  struct assembler_stats *stats)
 {
@@ -90,6 +95,8 @@ void assembler_read_stats(const struct assembler *assembler,
 
 	*stats = assembler->stats;
 	stats->pending = (uint32_t)list_count(&assembler->pending.execs);
+	stats->hash_wait_timeouts = assembler->pending.hash_timeouts;
+	stats->pending_overflow = assembler->pending.overflow;
 	wine_rows_read_stats(&assembler->wine, &wine);
 	stats->wine_programs = wine.programs;
 	stats->wine_steps_folded = wine.steps_folded;
@@ -123,61 +130,17 @@ static void file_key_from_facts(struct file_key *key, const struct exec_info *in
 	key->mtime_nsec = info->exe_mtime_nsec;
 }
 
-/*
- * An fd on the file version `key`: /proc/PID/exe first (works for memfd and
- * deleted files while the process lives; checked as a running image, see
- * file_cache.h), then the path, checked exactly.  -1 with *open_errno =
- * ESTALE when only another version was found.
- */
-static int open_exe(uint32_t pid, const char *path, bool path_usable,
-		    const struct file_key *key, enum file_check *check,
-		    int *open_errno)
-{
-	char proc_path[64];
-	bool found_other = false;
-	int fd;
-
-	*open_errno = ENOENT;
-	snprintf(proc_path, sizeof(proc_path), "/proc/%u/exe", pid);
-	fd = open(proc_path, O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		*check = FILE_CHECK_RUNNING_IMAGE;
-		if (file_key_matches_fd(key, fd, *check))
-			return fd;
-		close(fd);
-		found_other = true;
-	} else if (errno != ENOENT && errno != ESRCH) {
-		*open_errno = errno;
-	}
-	if (path_usable && path[0] == '/') {
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		*check = FILE_CHECK_EXACT;
-		if (fd >= 0 && file_key_matches_fd(key, fd, *check))
-			return fd;
-		if (fd >= 0) {
-			close(fd);
-			found_other = true;
-		} else if (errno != ENOENT && !found_other) {
-			*open_errno = errno;
-		}
-	}
-	if (found_other)
-		*open_errno = ESTALE;
-	return -1;
-}
-
+/* The image's file is opened and hashed by the file cache's workers: the
+ * main thread never opens a file a user named (file_cache.h). */
 static void request_hash(struct assembler *assembler, struct image *image,
 			 uint32_t pid, bool path_usable)
 {
-	enum file_check check = FILE_CHECK_EXACT;
-	int fd, open_errno;
+	struct file_origin origin = {.pid = pid, .path = image ? image->path : NULL,
+				     .path_usable = path_usable, .fd = -1};
 
 	if (!image || !image->file || image->file->hash_status != HASH_STATUS_NONE)
 		return;
-	fd = open_exe(pid, image->path, path_usable, &image->file->key, &check,
-		      &open_errno);
-	file_cache_request_hash(assembler->context.files, image->file, fd, check,
-				open_errno, image->path);
+	file_cache_request_hash(assembler->context.files, image->file, &origin);
 }
 
 /* The whole argv of a live process, when the probe had to cut it. */
@@ -247,6 +210,7 @@ static bool path_is_usable(const struct exec_info *info)
 
 void assembler_poll(struct assembler *assembler, uint64_t now_ns)
 {
+	pending_list_expire(&assembler->pending, now_ns);
 	wine_rows_poll(&assembler->wine, now_ns);
 }
 

@@ -40,6 +40,8 @@ struct assembler_stats {
 	uint64_t report_id_errors;
 	uint64_t exec_without_known_process;
 	uint32_t pending; /* rows waiting for a hash (or held, below) */
+	uint64_t hash_wait_timeouts; /* rows written without a hash: time was up */
+	uint64_t pending_overflow; /* rows that stopped waiting: too many waited */
 	/* Windows programs under Wine (docs/records.md) */
 	uint64_t wine_programs; /* images resolved to a Windows program */
 	uint64_t wine_steps_folded; /* loader-chain rows replaced by the next step */
@@ -67,13 +69,19 @@ void assembler_destroy(struct assembler *assembler);
 
 int assembler_add_sink(struct assembler *assembler, struct record_sink sink);
 
+/* How long a row waits for hashes, how many rows may wait (pending_exec.h;
+ * until this is called: no bound). */
+void assembler_set_bounds(struct assembler *assembler, uint64_t hash_wait_ns,
+			  uint32_t max_pending);
+
 /* One record from the ring buffer. */
 void assembler_handle(struct assembler *assembler, const void *data, size_t size);
 
 /*
- * Held Wine rows: read /proc/PID/maps of those due, write those whose
- * program is mapped or whose time is up.  Call it often (every loop turn);
- * now_ns is CLOCK_BOOTTIME.
+ * Rows whose time to wait for hashes is up are written.  Held Wine rows:
+ * read /proc/PID/maps of those due, write those whose program is mapped or
+ * whose time is up.  Call it often (every loop turn); now_ns is
+ * CLOCK_BOOTTIME.
  */
 void assembler_poll(struct assembler *assembler, uint64_t now_ns);
 

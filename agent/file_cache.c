@@ -2,18 +2,24 @@
  * file_cache.c - hashes of executable file versions, cached and bounded.
  *
  * Threads: everything here runs on the agent's main thread except
- * hash_worker_main(), which only reads the fd of a job and writes the job's
- * result fields.  Jobs travel main -> worker through `queue` and back through
- * `done`, both under `lock`; the worker writes to an eventfd so the main loop
- * wakes up and calls file_cache_take_completions().
+ * lane_main() (two threads: the quick and the large lane), which opens the
+ * file of a job, reads it and writes the job's result fields.  Jobs travel
+ * main -> lane through the lane's queue, quick lane -> large lane when the
+ * file turns out large, and back through `done`, all under `lock`; a lane
+ * writes to an eventfd so the main loop wakes up and calls
+ * file_cache_take_completions().
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -21,22 +27,44 @@
 #include "binident/binident_json.h"
 #include "file_cache.h"
 #include "base/hashmap.h"
+#include "base/safe_open.h"
 
 struct hash_job {
 	struct hash_job *next;
 	struct file_info *info; /* a reference; touched on the main thread only */
 	struct file_key key; /* copy for the worker */
-	int fd;
+	int fd; /* -1 until opened */
+	uint32_t pid; /* /proc/PID/exe; 0: none */
+	bool path_usable; /* the path may be opened */
 	enum file_check check;
 	int64_t max_bytes;
 	struct dpkg_index *dpkg;
-	char *path; /* for the package lookup; may be NULL */
+	char *path; /* for opening and the package lookup; may be NULL */
 	char *version[VERSION_FIELD_COUNT];
 	char *identity_fields;
+	/* rows waiting for it (main thread writes, the large lane reads) */
+	atomic_uint wanted;
 	/* filled by the worker */
 	enum hash_status status;
 	int error;
 	struct file_hashes hashes;
+	bool large; /* went through the large lane */
+	bool skipped; /* the large lane found nobody waiting */
+};
+
+enum lane_id { LANE_QUICK, LANE_LARGE, LANE_COUNT };
+
+/* One worker thread and its queue (the quick lane's in arrival order, the
+ * large lane's smallest file first). */
+struct lane {
+	struct file_cache *cache;
+	enum lane_id id;
+	pthread_t thread;
+	bool started;
+	pthread_cond_t wake;
+	struct hash_job *queue; /* under cache->lock */
+	uint32_t queued;
+	uint64_t busy_since_ms; /* 0: idle; under cache->lock */
 };
 
 struct file_cache {
@@ -44,12 +72,10 @@ struct file_cache {
 	struct hashmap map;
 	struct list lru; /* of struct file_info, least recently used first */
 	struct file_cache_stats stats;
-	/* worker */
-	pthread_t worker;
-	bool worker_started;
+	/* workers */
+	struct lane lanes[LANE_COUNT];
 	pthread_mutex_t lock;
-	pthread_cond_t wake;
-	struct hash_job *queue, *queue_tail, *done;
+	struct hash_job *done;
 	bool stopping;
 	int completion_fd;
 };
@@ -141,6 +167,8 @@ const char *hash_status_name(enum hash_status status)
 		return "unreadable";
 	case HASH_STATUS_UNAVAILABLE:
 		return "unavailable";
+	case HASH_STATUS_QUEUE_FULL:
+		return "queue-full";
 	}
 	return "unknown";
 }
@@ -183,8 +211,70 @@ static void read_identity(struct hash_job *job)
 	binident_release(&identity);
 }
 
-/* Hash fd as the job says, and read what the file is; runs on either thread. */
-static void run_job(struct hash_job *job)
+static uint64_t monotonic_ms(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000 + 1;
+}
+
+/*
+ * Open the job's file: /proc/PID/exe first (a link the kernel resolves to
+ * the running file itself), checked as a running image; then the path the
+ * kernel reported, with no link followed and only if it is a regular file
+ * (a FIFO renamed over it cannot block us), checked exactly.  The job's
+ * status says why when neither is the version that ran.
+ */
+static void open_job_file(struct hash_job *job)
+{
+	char proc_path[64];
+	bool found_other = false;
+	struct stat status;
+	int open_errno = ENOENT, fd;
+
+	if (job->pid) {
+		snprintf(proc_path, sizeof(proc_path), "/proc/%u/exe", job->pid);
+		fd = open(proc_path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+		if (fd >= 0) {
+			job->check = FILE_CHECK_RUNNING_IMAGE;
+			if (file_key_matches_fd(&job->key, fd, job->check)) {
+				job->fd = fd;
+				return;
+			}
+			close(fd);
+			found_other = true;
+		} else if (errno != ENOENT && errno != ESRCH) {
+			open_errno = errno;
+		}
+	}
+	if (job->path_usable && job->path) {
+		fd = safe_open_file(job->path, SAFE_OPEN_NO_LINKS, &status);
+		job->check = FILE_CHECK_EXACT;
+		if (fd >= 0 && file_key_matches_fd(&job->key, fd, job->check)) {
+			job->fd = fd;
+			return;
+		}
+		if (fd >= 0) {
+			close(fd);
+			found_other = true;
+		} else if (fd == -ELOOP || fd == -ENOEXEC) {
+			found_other = true; /* a link or a FIFO in its place now */
+		} else if (fd != -ENOENT && !found_other) {
+			open_errno = -fd;
+		}
+	}
+	if (found_other) {
+		job->status = HASH_STATUS_RACED;
+	} else {
+		job->status = open_errno == ENOENT || open_errno == ESRCH ? HASH_STATUS_UNAVAILABLE
+									  : HASH_STATUS_UNREADABLE;
+		job->error = open_errno;
+	}
+}
+
+/* Hash the job's file and read what it is; runs on a lane (or inline). */
+static void hash_job_file(struct hash_job *job)
 {
 	int result;
 
@@ -212,30 +302,92 @@ static void run_job(struct hash_job *job)
 		read_identity(job);
 }
 
-static void *hash_worker_main(void *argument)
+/* What a lane does with a job: false when the quick lane found it large
+ * (it goes on to the large lane). */
+static bool run_job(struct hash_job *job, enum lane_id lane)
 {
-	struct file_cache *cache = argument;
+	if (job->fd < 0)
+		open_job_file(job);
+	if (job->fd < 0)
+		return true; /* the status says why */
+	if (lane == LANE_QUICK && job->key.size > FILE_CACHE_QUICK_MAX_BYTES)
+		return false;
+	hash_job_file(job);
+	return true;
+}
+
+static void complete(struct file_cache *cache, struct hash_job *job)
+{
 	uint64_t one = 1;
+
+	job->next = cache->done;
+	cache->done = job;
+	if (write(cache->completion_fd, &one, sizeof(one)) < 0) {
+		/* eventfd counter saturated: the main loop is awake */
+	}
+}
+
+/* Queue a job on a lane (under lock).  A full lane drops its largest job,
+ * this one or a queued one, which completes as HASH_STATUS_QUEUE_FULL. */
+static void enqueue(struct file_cache *cache, struct lane *lane, struct hash_job *job)
+{
+	struct hash_job **link = &lane->queue, **largest = NULL;
+
+	if (lane->queued >= cache->options.max_queued) {
+		for (struct hash_job **cursor = &lane->queue; *cursor; cursor = &(*cursor)->next)
+			largest = cursor;
+		if (lane->id == LANE_QUICK || !largest || (*largest)->key.size <= job->key.size) {
+			job->status = HASH_STATUS_QUEUE_FULL;
+			complete(cache, job);
+			return;
+		}
+		struct hash_job *dropped = *largest;
+
+		*largest = dropped->next;
+		lane->queued--;
+		dropped->status = HASH_STATUS_QUEUE_FULL;
+		complete(cache, dropped);
+	}
+	/* the quick lane in arrival order, the large lane smallest first */
+	while (*link && (lane->id == LANE_QUICK || (*link)->key.size <= job->key.size))
+		link = &(*link)->next;
+	job->next = *link;
+	*link = job;
+	lane->queued++;
+	pthread_cond_signal(&lane->wake);
+}
+
+static void *lane_main(void *argument)
+{
+	struct lane *lane = argument;
+	struct file_cache *cache = lane->cache;
 
 	pthread_mutex_lock(&cache->lock);
 	for (;;) {
-		while (!cache->queue && !cache->stopping)
-			pthread_cond_wait(&cache->wake, &cache->lock);
+		while (!lane->queue && !cache->stopping)
+			pthread_cond_wait(&lane->wake, &cache->lock);
 		if (cache->stopping)
 			break;
-		struct hash_job *job = cache->queue;
-		cache->queue = job->next;
-		if (!cache->queue)
-			cache->queue_tail = NULL;
+		struct hash_job *job = lane->queue;
+		lane->queue = job->next;
+		lane->queued--;
+		lane->busy_since_ms = monotonic_ms();
 		pthread_mutex_unlock(&cache->lock);
 
-		run_job(job);
+		bool finished = true;
+
+		if (lane->id == LANE_LARGE && atomic_load(&job->wanted) == 0)
+			job->skipped = true; /* the main thread decides what next */
+		else
+			finished = run_job(job, lane->id);
 
 		pthread_mutex_lock(&cache->lock);
-		job->next = cache->done;
-		cache->done = job;
-		if (write(cache->completion_fd, &one, sizeof(one)) < 0) {
-			/* eventfd counter saturated: the main loop is awake */
+		lane->busy_since_ms = 0;
+		if (finished) {
+			complete(cache, job);
+		} else {
+			job->large = true;
+			enqueue(cache, &cache->lanes[LANE_LARGE], job);
 		}
 	}
 	pthread_mutex_unlock(&cache->lock);
@@ -251,21 +403,31 @@ int file_cache_create(struct file_cache **out,
 	if (!cache)
 		return -ENOMEM;
 	cache->options = *options;
+	if (!cache->options.max_queued)
+		cache->options.max_queued = FILE_CACHE_DEFAULT_QUEUED;
 	hashmap_init(&cache->map, &file_map_type);
 	pthread_mutex_init(&cache->lock, NULL);
-	pthread_cond_init(&cache->wake, NULL);
+	for (int id = 0; id < LANE_COUNT; id++) {
+		cache->lanes[id].cache = cache;
+		cache->lanes[id].id = (enum lane_id)id;
+		pthread_cond_init(&cache->lanes[id].wake, NULL);
+	}
 	cache->completion_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (cache->completion_fd < 0) {
 		result = -errno;
 		file_cache_destroy(cache);
 		return result;
 	}
-	result = pthread_create(&cache->worker, NULL, hash_worker_main, cache);
-	if (result) {
-		file_cache_destroy(cache);
-		return -result;
+	for (int id = 0; id < LANE_COUNT; id++) {
+		struct lane *lane = &cache->lanes[id];
+
+		result = pthread_create(&lane->thread, NULL, lane_main, lane);
+		if (result) {
+			file_cache_destroy(cache);
+			return -result;
+		}
+		lane->started = true;
 	}
-	cache->worker_started = true;
 	*out = cache;
 	return 0;
 }
@@ -286,15 +448,20 @@ void file_cache_destroy(struct file_cache *cache)
 {
 	if (!cache)
 		return;
-	if (cache->worker_started) {
-		pthread_mutex_lock(&cache->lock);
-		cache->stopping = true;
-		pthread_cond_signal(&cache->wake);
-		pthread_mutex_unlock(&cache->lock);
-		pthread_join(cache->worker, NULL);
+	pthread_mutex_lock(&cache->lock);
+	cache->stopping = true;
+	for (int id = 0; id < LANE_COUNT; id++)
+		pthread_cond_signal(&cache->lanes[id].wake);
+	pthread_mutex_unlock(&cache->lock);
+	for (int id = 0; id < LANE_COUNT; id++) {
+		if (cache->lanes[id].started)
+			pthread_join(cache->lanes[id].thread, NULL);
 	}
 	/* Jobs hold references to entries: drop the jobs, then the entries. */
-	free_jobs(cache, cache->queue);
+	for (int id = 0; id < LANE_COUNT; id++) {
+		free_jobs(cache, cache->lanes[id].queue);
+		pthread_cond_destroy(&cache->lanes[id].wake);
+	}
 	free_jobs(cache, cache->done);
 	/* Entries still referenced elsewhere are freed by their last holder. */
 	while (!list_is_empty(&cache->lru))
@@ -303,7 +470,6 @@ void file_cache_destroy(struct file_cache *cache)
 	if (cache->completion_fd >= 0)
 		close(cache->completion_fd);
 	pthread_mutex_destroy(&cache->lock);
-	pthread_cond_destroy(&cache->wake);
 	free(cache);
 }
 
@@ -405,6 +571,9 @@ static void count_status(struct file_cache *cache, enum hash_status status)
 	case HASH_STATUS_UNAVAILABLE:
 		cache->stats.unavailable++;
 		break;
+	case HASH_STATUS_QUEUE_FULL:
+		cache->stats.queue_full++;
+		break;
 	default:
 		break;
 	}
@@ -412,7 +581,8 @@ static void count_status(struct file_cache *cache, enum hash_status status)
 
 static void free_job(struct file_cache *cache, struct hash_job *job)
 {
-	close(job->fd);
+	if (job->fd >= 0)
+		close(job->fd);
 	file_info_release(cache, job->info);
 	for (int field = 0; field < VERSION_FIELD_COUNT; field++)
 		free(job->version[field]);
@@ -437,62 +607,56 @@ static void finish(struct file_cache *cache, struct file_info *info,
 	job->identity_fields = NULL;
 	count_status(cache, job->status);
 	notify_waiters(info);
+	if (info->hash_status == HASH_STATUS_QUEUE_FULL)
+		info->hash_status = HASH_STATUS_NONE; /* the next exec may try again */
 }
 
 bool file_cache_request_hash(struct file_cache *cache, struct file_info *info,
-			     int fd, enum file_check check, int open_errno,
-			     const char *path)
+			     const struct file_origin *origin)
 {
 	struct hash_job *job;
 
 	if (info->hash_status != HASH_STATUS_NONE) {
-		if (fd >= 0)
-			close(fd);
+		if (origin->fd >= 0)
+			close(origin->fd);
 		return hash_status_is_final(info->hash_status);
-	}
-	if (fd < 0) {
-		if (open_errno == ESTALE)
-			info->hash_status = HASH_STATUS_RACED;
-		else if (open_errno == ENOENT || open_errno == ESRCH)
-			info->hash_status = HASH_STATUS_UNAVAILABLE;
-		else
-			info->hash_status = HASH_STATUS_UNREADABLE;
-		info->hash_errno = open_errno;
-		count_status(cache, info->hash_status);
-		return true;
 	}
 	job = calloc(1, sizeof(*job));
 	if (!job) {
-		close(fd);
+		if (origin->fd >= 0)
+			close(origin->fd);
 		info->hash_status = HASH_STATUS_UNREADABLE;
 		info->hash_errno = ENOMEM;
 		count_status(cache, info->hash_status);
 		return true;
 	}
 	job->info = file_info_acquire(info);
+	atomic_init(&job->wanted, 0);
 	job->key = info->key;
-	job->fd = fd;
-	job->check = check;
+	job->fd = origin->fd;
+	job->pid = origin->pid;
+	job->check = FILE_CHECK_EXACT;
 	job->max_bytes = cache->options.max_hash_bytes;
 	job->dpkg = cache->options.dpkg;
-	job->path = path && path[0] == '/' ? strdup(path) : NULL;
-	if (info->key.size <= cache->options.inline_hash_bytes) {
+	job->path = origin->path && origin->path[0] == '/' ? strdup(origin->path) : NULL;
+	job->path_usable = origin->path_usable && job->path;
+	if (cache->options.inline_hash_bytes > 0 && info->key.size <= cache->options.inline_hash_bytes) {
 		cache->stats.hashed_inline++;
-		run_job(job);
+		run_job(job, LANE_LARGE);
 		finish(cache, info, job);
 		free_job(cache, job);
 		return true;
 	}
 	cache->stats.hashed_worker++;
 	info->hash_status = HASH_STATUS_PENDING;
+	info->job = job;
 	cache->stats.pending++;
 	pthread_mutex_lock(&cache->lock);
-	if (cache->queue_tail)
-		cache->queue_tail->next = job;
-	else
-		cache->queue = job;
-	cache->queue_tail = job;
-	pthread_cond_signal(&cache->wake);
+	/* an open file goes straight to its lane; the quick lane opens the others */
+	enqueue(cache, &cache->lanes[job->fd >= 0 && job->key.size > FILE_CACHE_QUICK_MAX_BYTES
+					     ? LANE_LARGE
+					     : LANE_QUICK],
+		job);
 	pthread_mutex_unlock(&cache->lock);
 	return false;
 }
@@ -501,6 +665,8 @@ void file_info_wait(struct file_info *info, struct file_waiter *waiter)
 {
 	waiter->next = info->waiters;
 	info->waiters = waiter;
+	if (info->job)
+		atomic_fetch_add(&info->job->wanted, 1);
 }
 
 void file_info_unwait(struct file_info *info, struct file_waiter *waiter)
@@ -509,8 +675,11 @@ void file_info_unwait(struct file_info *info, struct file_waiter *waiter)
 
 	while (*link && *link != waiter)
 		link = &(*link)->next;
-	if (*link)
-		*link = waiter->next;
+	if (!*link)
+		return;
+	*link = waiter->next;
+	if (info->job)
+		atomic_fetch_sub(&info->job->wanted, 1);
 }
 
 void file_cache_take_completions(struct file_cache *cache)
@@ -528,16 +697,42 @@ void file_cache_take_completions(struct file_cache *cache)
 	while (jobs) {
 		struct hash_job *next = jobs->next;
 
+		if (jobs->skipped && jobs->info->waiters) {
+			/* a row came to wait for it meanwhile: its turn again */
+			jobs->skipped = false;
+			pthread_mutex_lock(&cache->lock);
+			enqueue(cache, &cache->lanes[LANE_LARGE], jobs);
+			pthread_mutex_unlock(&cache->lock);
+			jobs = next;
+			continue;
+		}
 		cache->stats.pending--;
-		finish(cache, jobs->info, jobs);
+		jobs->info->job = NULL;
+		if (jobs->skipped) {
+			/* nobody waits: the next exec of it asks again */
+			jobs->info->hash_status = HASH_STATUS_NONE;
+			cache->stats.abandoned++;
+		} else {
+			cache->stats.hashed_large += jobs->large;
+			finish(cache, jobs->info, jobs);
+		}
 		free_job(cache, jobs);
 		jobs = next;
 	}
 }
 
-void file_cache_read_stats(const struct file_cache *cache,
-			   struct file_cache_stats *stats)
+void file_cache_read_stats(struct file_cache *cache, struct file_cache_stats *stats)
 {
+	uint64_t now = monotonic_ms(), busy[LANE_COUNT];
+
 	*stats = cache->stats;
 	stats->entries = (uint32_t)cache->map.count;
+	pthread_mutex_lock(&cache->lock);
+	stats->quick_queued = cache->lanes[LANE_QUICK].queued;
+	stats->large_queued = cache->lanes[LANE_LARGE].queued;
+	for (int id = 0; id < LANE_COUNT; id++)
+		busy[id] = cache->lanes[id].busy_since_ms;
+	pthread_mutex_unlock(&cache->lock);
+	stats->quick_busy_ms = busy[LANE_QUICK] ? now - busy[LANE_QUICK] : 0;
+	stats->large_busy_ms = busy[LANE_LARGE] ? now - busy[LANE_LARGE] : 0;
 }

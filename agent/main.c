@@ -83,7 +83,6 @@ static int create_parts(struct agent *agent)
 	struct file_cache_options cache_options = {
 		.dpkg = NULL,
 		.max_hash_bytes = options->max_hash_bytes,
-		.inline_hash_bytes = options->inline_hash_bytes,
 		.max_entries = options->max_cached_files,
 	};
 	struct assembler_context context;
@@ -132,6 +131,9 @@ static int create_parts(struct agent *agent)
 	result = assembler_create(&agent->assembler, &context);
 	if (result)
 		log_error("out of memory");
+	else
+		assembler_set_bounds(agent->assembler, (uint64_t)options->hash_wait_ms * 1000000,
+				     options->max_pending);
 	return result;
 }
 

@@ -131,12 +131,19 @@ static bool is_memfd(const struct exec_facts *facts)
 }
 
 static void write_hash_status(struct json_writer *writer, const char *key,
-			      const char *error_key, const struct image *image)
+			      const char *error_key, const struct image *image,
+			      bool timed_out)
 {
 	const struct file_info *file = image ? image->file : NULL;
 
 	if (!file) {
 		write_string_field(writer, key, "unavailable");
+		return;
+	}
+	/* the row stopped waiting (pending_exec.h); the hash goes on for the
+	 * next exec of the file */
+	if (timed_out && file->hash_status == HASH_STATUS_PENDING) {
+		write_string_field(writer, key, "timeout");
 		return;
 	}
 	write_string_field(writer, key, hash_status_name(file->hash_status));
@@ -294,9 +301,11 @@ static int set_additional_fields(struct record *record,
 	write_exe_facts(&writer, &pending->facts);
 	write_interpreter(&writer, &pending->facts, &scratch);
 	write_argv_facts(&writer, &pending->facts);
-	write_hash_status(&writer, "HashStatus", "HashError", pending->process.image);
-	write_hash_status(&writer, "InitiatingProcessHashStatus",
-			  "InitiatingProcessHashError", pending->initiating.image);
+	write_hash_status(&writer, "HashStatus", "HashError", pending->process.image,
+			  pending->hash_timed_out[PENDING_SLOT_IMAGE]);
+	write_hash_status(&writer, "InitiatingProcessHashStatus", "InitiatingProcessHashError",
+			  pending->initiating.image,
+			  pending->hash_timed_out[PENDING_SLOT_INITIATING]);
 	write_number(&writer, "ExecSequence", pending->exec_sequence);
 	write_flag(&writer, "ExecWithoutFork", pending->initiating_is_previous_image);
 	if (!pending->initiating.image)

@@ -153,6 +153,10 @@ static json_t *agent_json(const struct agent *agent)
 	section = json_object();
 	json_object_set_new(section, "written", json_integer((json_int_t)assembled.records));
 	json_object_set_new(section, "pending_hash", json_integer(assembled.pending));
+	json_object_set_new(section, "hash_wait_timeouts",
+			    json_integer((json_int_t)assembled.hash_wait_timeouts));
+	json_object_set_new(section, "pending_overflow",
+			    json_integer((json_int_t)assembled.pending_overflow));
 	json_object_set_new(section, "build_errors", json_integer((json_int_t)assembled.record_errors));
 	json_object_set_new(section, "report_id_errors", json_integer((json_int_t)assembled.report_id_errors));
 	json_object_set_new(section, "exec_of_unknown_process",
@@ -182,6 +186,13 @@ static json_t *agent_json(const struct agent *agent)
 	json_object_set_new(section, "too_large", json_integer((json_int_t)files.too_large));
 	json_object_set_new(section, "unreadable", json_integer((json_int_t)files.unreadable));
 	json_object_set_new(section, "unavailable", json_integer((json_int_t)files.unavailable));
+	json_object_set_new(section, "queue_full", json_integer((json_int_t)files.queue_full));
+	json_object_set_new(section, "abandoned", json_integer((json_int_t)files.abandoned));
+	json_object_set_new(section, "hashed_large", json_integer((json_int_t)files.hashed_large));
+	json_object_set_new(section, "quick_queued", json_integer(files.quick_queued));
+	json_object_set_new(section, "large_queued", json_integer(files.large_queued));
+	json_object_set_new(section, "quick_busy_ms", json_integer((json_int_t)files.quick_busy_ms));
+	json_object_set_new(section, "large_busy_ms", json_integer((json_int_t)files.large_busy_ms));
 	json_object_set_new(section, "evicted", json_integer((json_int_t)files.evicted));
 	json_object_set_new(status, "hash_cache", section);
 

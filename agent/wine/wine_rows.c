@@ -228,11 +228,13 @@ static int set_windows_image(struct wine_rows *rows, struct image *image,
 		file_key_from_stat(&key, &status);
 		image->file = file_cache_get(files, &key);
 	}
-	if (image->file)
-		file_cache_request_hash(files, image->file, fd, FILE_CHECK_EXACT, 0,
-					program->linux_path);
-	else if (fd >= 0)
+	if (image->file) {
+		struct file_origin origin = {.path = program->linux_path, .fd = fd};
+
+		file_cache_request_hash(files, image->file, &origin);
+	} else if (fd >= 0) {
 		close(fd);
+	}
 	rows->stats.programs++;
 	return 0;
 }

@@ -239,3 +239,109 @@ def test_injection_is_escaped_in_console_table_csv_json_and_inspect(
         assert status.returncode == 0, status.stderr
         assert_safe_for_people(status.stdout)
     baseline.check()
+
+
+# --- 1: a FIFO renamed over an exe that exited must not hang the agent ---
+
+FIFO_SWAP = r"""
+import os, sys, shutil
+work = sys.argv[1]
+for round in range(int(sys.argv[2])):
+    victim = os.path.join(work, "victim%d" % round)
+    shutil.copy("/bin/true", victim)
+    with open(victim, "ab") as tail:
+        tail.write(os.urandom(16))  # a version no cache has seen
+    os.chmod(victim, 0o755)
+    pid = os.fork()
+    if pid == 0:
+        os.execv(victim, [victim, sys.argv[3]])
+    os.waitpid(pid, 0)
+    fifo = victim + ".fifo"
+    os.mkfifo(fifo)
+    os.rename(fifo, victim)
+"""
+
+
+def fresh_binary(attacker, name, size=None):
+    """A copy of /bin/true no cache has seen (size: padded to it)."""
+    path = attacker.home / name
+    data = Path("/bin/true").read_bytes() + os.urandom(32)
+    if size:
+        data += b"\0" * (size - len(data))
+    path.write_bytes(data)
+    path.chmod(0o755)
+    os.chown(path, attacker.uid, attacker.gid)
+    return path
+
+
+def test_fifo_renamed_over_an_exe_does_not_hang_the_agent(watcher, attacker):
+    baseline = Baseline(watcher, attacker)
+    word = "fifo-" + uuid.uuid4().hex
+    rounds = 40
+    attacker.python(FIFO_SWAP, str(attacker.home), str(rounds), word, check=True,
+                    timeout=60)
+    victims = watcher.wait_for(lambda r: r["ProcessCommandLine"].endswith(" " + word) and
+                               "/victim" in r["FolderPath"], count=rounds, timeout=10)
+    assert len(victims) == rounds
+    statuses = {additional(r)["HashStatus"] for r in victims}
+    # each says what it is: hashed from /proc/PID/exe, or the path named a
+    # FIFO by then (never opened as one: that would block)
+    assert statuses <= {"ok", "raced"}, statuses
+    assert all(r["AccountName"] == attacker.name for r in victims)
+    # the hash workers are not stuck: a new file still gets its hash
+    fresh = fresh_binary(attacker, "after-fifo")
+    started = time.monotonic()
+    attacker.run([str(fresh), word], check=True)
+    found = watcher.wait_for(lambda r: r["FolderPath"] == str(fresh), timeout=MARKER_SECONDS)
+    assert found and time.monotonic() - started < MARKER_SECONDS + 0.5
+    assert additional(found[0])["HashStatus"] == "ok"
+    baseline.check()
+
+
+# --- 4: huge files exec'd in a loop must not hold other records up -------
+
+SPARSE_LOOP = r"""
+import os, sys, time
+path, seconds = sys.argv[1], float(sys.argv[2])
+end = time.monotonic() + seconds
+mode = 0o755
+while time.monotonic() < end:
+    mode ^= 0o001  # a new ctime: a new file version each time
+    os.chmod(path, mode)
+    pid = os.fork()
+    if pid == 0:
+        os.execv(path, [path, "sparse-loop"])
+    os.waitpid(pid, 0)
+"""
+
+
+def test_huge_binaries_in_a_loop_do_not_hold_up_other_records(watcher, attacker):
+    baseline = Baseline(watcher, attacker)
+    sparse = fresh_binary(attacker, "huge")
+    os.truncate(sparse, 256 << 20)  # sparse: costs the attacker nothing
+    before = watcher.fresh_status()["hash_cache"]
+    loop = attacker.start(["/usr/bin/python3", "-c", SPARSE_LOOP, str(sparse), "8"])
+    try:
+        time.sleep(2)  # the large lane is busy and has a queue now
+        # a new binary of a few MiB: hashed on the quick lane, not behind
+        fresh = fresh_binary(attacker, "medium", size=3 << 20)
+        started = time.monotonic()
+        attacker.run([str(fresh)], check=True)
+        found = watcher.wait_for(lambda r: r["FolderPath"] == str(fresh),
+                                 timeout=MARKER_SECONDS)
+        assert found and time.monotonic() - started < MARKER_SECONDS + 0.5
+        assert additional(found[0])["HashStatus"] == "ok"
+        assert found[0]["SHA256"]
+        baseline.check(allowed=())
+    finally:
+        loop.wait(timeout=60)
+    huge = watcher.wait_for(lambda r: r["FolderPath"] == str(sparse), count=10, timeout=15)
+    assert len(huge) >= 10
+    # every one says what became of its hash: a record waits 5 s at most
+    statuses = {additional(r)["HashStatus"] for r in huge}
+    assert statuses <= {"ok", "raced", "timeout", "queue-full"}, statuses
+    status = watcher.fresh_status()
+    after = status["hash_cache"]
+    assert after["large_queued"] <= 64
+    assert status["records"]["hash_wait_timeouts"] + after["queue_full"] > 0
+    assert after["hashed_large"] - before["hashed_large"] < len(huge)
