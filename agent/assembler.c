@@ -69,7 +69,11 @@ int assembler_create(struct assembler **out,
 	assembler->context = *context;
 	record_init(&assembler->record);
 	pending_list_init(&assembler->pending, context->processes, write_row, assembler);
-	wine_rows_init(&assembler->wine, context->processes, context->files);
+	if (wine_rows_init(&assembler->wine, context->processes, context->files, "/") != 0) {
+		record_free(&assembler->record);
+		free(assembler);
+		return -ENOMEM;
+	}
 	*out = assembler;
 	return 0;
 }
@@ -82,14 +86,23 @@ int assembler_add_sink(struct assembler *assembler, struct record_sink sink)
 	return 0;
 }
 
+int assembler_add_wine_loader(struct assembler *assembler, const char *path)
+{
+	return wine_rows_add_loader(&assembler->wine, path);
+}
+
+int assembler_start_workers(struct assembler *assembler)
+{
+	return wine_rows_start_worker(&assembler->wine);
+}
+
 void assembler_set_bounds(struct assembler *assembler, uint64_t hash_wait_ns,
 			  uint32_t max_pending)
 {
 	pending_list_set_bounds(&assembler->pending, hash_wait_ns, max_pending);
 }
 
-void assembler_read_stats(const struct assembler *assembler,
-			  struct assembler_stats *stats)
+void assembler_read_stats(struct assembler *assembler, struct assembler_stats *stats)
 {
 	struct wine_rows_stats wine;
 
@@ -99,6 +112,11 @@ void assembler_read_stats(const struct assembler *assembler,
 	stats->pending_overflow = assembler->pending.overflow;
 	wine_rows_read_stats(&assembler->wine, &wine);
 	stats->wine_programs = wine.programs;
+	stats->wine_confirmed = wine.confirmed;
+	stats->wine_not_wine_loaders = wine.not_wine_loaders;
+	stats->wine_jobs_refused = wine.jobs_refused;
+	stats->wine_budget_exceeded = wine.budget_exceeded;
+	stats->wine_queued = wine.queued;
 	stats->wine_steps_folded = wine.steps_folded;
 	stats->wine_adopted = wine.adopted;
 	stats->wine_errors = wine.errors;
@@ -111,8 +129,10 @@ void assembler_destroy(struct assembler *assembler)
 	if (!assembler)
 		return;
 	/* Rows still waiting are written now, their hash status "pending". */
+	wine_rows_take_results(&assembler->wine);
 	wine_rows_release_all(&assembler->wine);
 	pending_list_finish_all(&assembler->pending);
+	wine_rows_destroy(&assembler->wine);
 	record_free(&assembler->record);
 	free(assembler);
 }
@@ -258,13 +278,11 @@ static void handle_scan(struct assembler *assembler, struct exec_facts *facts)
 	image = image_from_facts(assembler, facts);
 	if (!image)
 		return;
+	request_hash(assembler, image, facts->header.pid, path_is_usable(&facts->info));
 	wine_rows_resolve_running(&assembler->wine, facts, image);
 	process_set_image(table, process, image);
 	process->scanned = true;
 	process->exec_since_fork = true;
-	if (!image->wine)
-		request_hash(assembler, image, facts->header.pid,
-			     path_is_usable(&facts->info));
 }
 
 /* Who started this image: see process_table.h for the two cases. */
@@ -308,9 +326,9 @@ static void handle_exec(struct assembler *assembler, struct pending_exec *pendin
 	}
 	if (created)
 		assembler->stats.exec_without_known_process++;
-	wine_step = wine_rows_is_step(facts, &step);
+	wine_step = wine_rows_is_step(&assembler->wine, facts, &step);
 	/* a later step of a Wine chain takes the lineage of the row it folds */
-	if (!wine_rows_continue(&assembler->wine, pending, wine_step)) {
+	if (!wine_rows_continue(&assembler->wine, pending, wine_step ? &step : NULL)) {
 		take_lineage(assembler, process, pending);
 		if (wine_step)
 			wine_rows_take_lineage(&assembler->wine, process, pending);
@@ -321,6 +339,9 @@ static void handle_exec(struct assembler *assembler, struct pending_exec *pendin
 		pending_exec_free(pending);
 		return;
 	}
+	/* the file that ran is hashed, whatever it runs (a Windows program's
+	 * row keeps the loader's hashes too) */
+	request_hash(assembler, image, facts->header.pid, path_is_usable(&facts->info));
 	if (wine_step)
 		wine_rows_resolve_step(&assembler->wine, process, pending, &step, image);
 	process_set_image(table, process, image);
@@ -328,10 +349,6 @@ static void handle_exec(struct assembler *assembler, struct pending_exec *pendin
 	process->exec_count++;
 	pending->exec_sequence = process->exec_count;
 	process_ref_copy(&pending->process, &process->self);
-
-	if (!image->wine)
-		request_hash(assembler, image, facts->header.pid,
-			     path_is_usable(&facts->info));
 	pending_exec_add(pending); /* held by us until every wait is registered */
 	pending_exec_wait_for_hash(pending, PENDING_SLOT_IMAGE);
 	pending_exec_wait_for_hash(pending, PENDING_SLOT_INITIATING);
@@ -351,6 +368,8 @@ void assembler_handle(struct assembler *assembler, const void *data, size_t size
 		return;
 	}
 	assembler->stats.events[header->type]++;
+	/* what the Wine worker found comes first, in the events' order */
+	wine_rows_take_results(&assembler->wine);
 	switch (header->type) {
 	case EVENT_FORK:
 		if (size < sizeof(struct fork_event))

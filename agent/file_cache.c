@@ -362,6 +362,8 @@ static void *lane_main(void *argument)
 	struct lane *lane = argument;
 	struct file_cache *cache = lane->cache;
 
+	/* named for top and /proc/PID/task: whose CPU is whose */
+	pthread_setname_np(pthread_self(), lane->id == LANE_QUICK ? "rmmhunt-hashq" : "rmmhunt-hashl");
 	pthread_mutex_lock(&cache->lock);
 	for (;;) {
 		while (!lane->queue && !cache->stopping)

@@ -129,11 +129,18 @@ static int create_parts(struct agent *agent)
 		.report_ids = &agent->report_ids,
 	};
 	result = assembler_create(&agent->assembler, &context);
-	if (result)
+	if (result) {
 		log_error("out of memory");
-	else
-		assembler_set_bounds(agent->assembler, (uint64_t)options->hash_wait_ms * 1000000,
-				     options->max_pending);
+		return result;
+	}
+	assembler_set_bounds(agent->assembler, (uint64_t)options->hash_wait_ms * 1000000,
+			     options->max_pending);
+	for (uint32_t i = 0; i < options->wine_loader_count && result == 0; i++)
+		result = assembler_add_wine_loader(agent->assembler, options->wine_loaders[i]);
+	if (result == 0)
+		result = assembler_start_workers(agent->assembler);
+	if (result)
+		log_error("cannot start the Wine worker: %s", strerror(-result));
 	return result;
 }
 

@@ -33,6 +33,8 @@ static void usage(FILE *out)
 		"  --hash-max-mb N        do not hash executables larger than this (default 512)\n"
 		"  --hash-wait-ms MS      a record waits this long for hashes at most (default 5000)\n"
 		"  --max-pending N        records waiting for hashes at once (default 1024)\n"
+		"  --wine-loader PATH     also trust this file as Wine's loader (a Wine not\n"
+		"                         installed by a package; up to 8 times)\n"
 		"  --max-processes N      process table bound (default 65536)\n"
 		"  --max-cached-files N   hash cache bound (default 16384)\n"
 		"  --stats-interval SEC   status/stats period (default 5)\n"
@@ -152,6 +154,7 @@ enum option_id {
 	OPTION_HASH_MAX_MB,
 	OPTION_HASH_WAIT_MS,
 	OPTION_MAX_PENDING,
+	OPTION_WINE_LOADER,
 	OPTION_MAX_PROCESSES,
 	OPTION_MAX_CACHED_FILES,
 	OPTION_STATS_INTERVAL,
@@ -244,6 +247,7 @@ int agent_options_parse(struct agent_options *options, int argc, char **argv)
 		{"hash-max-mb", required_argument, NULL, OPTION_HASH_MAX_MB},
 		{"hash-wait-ms", required_argument, NULL, OPTION_HASH_WAIT_MS},
 		{"max-pending", required_argument, NULL, OPTION_MAX_PENDING},
+		{"wine-loader", required_argument, NULL, OPTION_WINE_LOADER},
 		{"max-processes", required_argument, NULL, OPTION_MAX_PROCESSES},
 		{"max-cached-files", required_argument, NULL, OPTION_MAX_CACHED_FILES},
 		{"stats-interval", required_argument, NULL, OPTION_STATS_INTERVAL},
@@ -285,6 +289,13 @@ int agent_options_parse(struct agent_options *options, int argc, char **argv)
 			break;
 		case OPTION_MACHINE_ID:
 			options->machine_id_path = optarg;
+			break;
+		case OPTION_WINE_LOADER:
+			if (options->wine_loader_count == 8) {
+				log_error("--wine-loader: at most 8");
+				return -EINVAL;
+			}
+			options->wine_loaders[options->wine_loader_count++] = optarg;
 			break;
 		case OPTION_LOG_LEVEL:
 			if (log_level_parse(optarg, &options->log_level) != 0) {

@@ -22,6 +22,8 @@ struct agent_options {
 	int64_t max_hash_bytes;
 	uint32_t hash_wait_ms; /* a row waits this long for hashes at most */
 	uint32_t max_pending; /* rows waiting for hashes at once */
+	const char *wine_loaders[8]; /* --wine-loader: trusted besides dpkg's */
+	uint32_t wine_loader_count;
 	uint32_t max_processes;
 	uint32_t max_cached_files;
 	uint32_t stats_interval_seconds;

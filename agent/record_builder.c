@@ -248,6 +248,18 @@ static void write_wine_chain(struct json_writer *writer, const struct wine_row *
 	write_number(writer, "WineLoaderSteps", row->chain_length);
 }
 
+/* The hashes of the file that ran, when the columns hold the Windows
+ * program's: Wine's loader. */
+static void write_exe_hashes(struct json_writer *writer, const struct file_info *file)
+{
+	write_string_field(writer, "ExeHashStatus", hash_status_name(file->hash_status));
+	if (file->hash_status != HASH_STATUS_OK)
+		return;
+	write_string_field(writer, "ExeSHA1", file->hashes.sha1);
+	write_string_field(writer, "ExeSHA256", file->hashes.sha256);
+	write_string_field(writer, "ExeMD5", file->hashes.md5);
+}
+
 /* Windows programs under Wine (docs/records.md). */
 static void write_wine_fields(struct json_writer *writer,
 			      const struct pending_exec *pending,
@@ -267,11 +279,20 @@ static void write_wine_fields(struct json_writer *writer,
 		write_string_field(writer, "WineImageMapped", wine_mapped_name(row->mapped));
 		if (row->mapped_path)
 			write_text(writer, "WineMappedPath", row->mapped_path, scratch);
+		if (row->step)
+			write_flag(writer, "WineConfirmed", row->confirmed);
+		if (program->environment_error && program->environment_error[0])
+			write_text(writer, "WineEnvironmentError", program->environment_error,
+				   scratch);
 	}
+	if (row->resolve_error)
+		write_string_field(writer, "WineResolveError", row->resolve_error);
 	if (row->intermediate_pid)
 		write_number(writer, "WineForkIntermediateId", row->intermediate_pid);
 	if (row->step)
 		write_wine_chain(writer, row, scratch);
+	if (row->confirmed && row->exe_file)
+		write_exe_hashes(writer, row->exe_file);
 }
 
 /* What the file is (binident): FileType, Pe*, Elf*, Go*, DebPackage... */

@@ -167,6 +167,14 @@ static json_t *agent_json(const struct agent *agent)
 
 	section = json_object();
 	json_object_set_new(section, "programs", json_integer((json_int_t)assembled.wine_programs));
+	json_object_set_new(section, "confirmed", json_integer((json_int_t)assembled.wine_confirmed));
+	json_object_set_new(section, "not_wine_loaders",
+			    json_integer((json_int_t)assembled.wine_not_wine_loaders));
+	json_object_set_new(section, "jobs_refused",
+			    json_integer((json_int_t)assembled.wine_jobs_refused));
+	json_object_set_new(section, "budget_exceeded",
+			    json_integer((json_int_t)assembled.wine_budget_exceeded));
+	json_object_set_new(section, "queued", json_integer(assembled.wine_queued));
 	json_object_set_new(section, "steps_folded", json_integer((json_int_t)assembled.wine_steps_folded));
 	json_object_set_new(section, "adopted_from_maps", json_integer((json_int_t)assembled.wine_adopted));
 	json_object_set_new(section, "errors", json_integer((json_int_t)assembled.wine_errors));

@@ -345,3 +345,255 @@ def test_huge_binaries_in_a_loop_do_not_hold_up_other_records(watcher, attacker)
     assert after["large_queued"] <= 64
     assert status["records"]["hash_wait_timeouts"] + after["queue_full"] > 0
     assert after["hashed_large"] - before["hashed_large"] < len(huge)
+
+
+# --- 2, 5, 8: Wine ----------------------------------------------------------
+
+WINE64 = "/usr/lib/wine/wine64"
+
+
+def sha256_of(path):
+    import hashlib
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+class AttackerWine:
+    """The attacker's own Wine prefix (wineboot as them, a persistent
+    wineserver), the PE fixtures copied into their home."""
+
+    def __init__(self, attacker, pe_fixtures):
+        self.attacker = attacker
+        self.prefix = attacker.home / "prefix"
+        self.env = {"PATH": "/usr/bin:/bin", "HOME": str(attacker.home),
+                    "WINEPREFIX": str(self.prefix), "WINEDEBUG": "-all",
+                    "WINEDLLOVERRIDES": "mscoree,mshtml=",
+                    "RPORT_FIXTURE_SLEEP_MS": "1000"}
+        for name in ("rport.exe", "winparent.exe", "vncviewer.exe"):
+            target = attacker.home / name
+            shutil.copy(os.path.join(pe_fixtures, name), target)
+            os.chown(target, attacker.uid, attacker.gid)
+
+    def run(self, *argv, timeout=120, env=None):
+        """Run argv to its end: its output goes to files, not pipes (Wine's
+        helpers inherit them and outlive it)."""
+        self.runs = getattr(self, "runs", 0) + 1
+        out = self.attacker.home / ("run%d.out" % self.runs)
+        err = self.attacker.home / ("run%d.err" % self.runs)
+        with open(out, "wb") as out_file, open(err, "wb") as err_file:
+            process = self.attacker.start(list(argv), env=env or self.env,
+                                          stdout=out_file, stderr=err_file)
+            process.wait(timeout=timeout)
+        result = subprocess.CompletedProcess(argv, process.returncode, out.read_bytes(),
+                                             err.read_bytes())
+        result.pid = process.pid
+        return result
+
+    def create(self):
+        self.prefix.mkdir()
+        os.chown(self.prefix, self.attacker.uid, self.attacker.gid)
+        self.attacker.run(["wineserver", "-p"], env=self.env, timeout=60, check=True,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        result = self.run("wineboot", "--init", timeout=600)
+        assert result.returncode == 0 and (self.prefix / "dosdevices").is_dir(), \
+            result.stderr.decode(errors="replace")
+
+    def stop(self):
+        for option in ("-k", "-w"):
+            self.attacker.run(["wineserver", option], env=self.env, timeout=60,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+@pytest.fixture(scope="module")
+def attacker_wine(watcher, attacker, pe_fixtures):
+    require_tools("wine", "wineserver", "wineboot")
+    wine = AttackerWine(attacker, pe_fixtures)
+    try:
+        wine.create()
+        yield wine
+    finally:
+        wine.stop()
+
+
+@pytest.fixture
+def foreign_prefix():
+    """A directory the attacker may write in but does not own: Wine refuses
+    it as a prefix at once ("not owned by you"), after the agent has
+    resolved the program through its drive links."""
+    path = Path(tempfile.mkdtemp(prefix="rmmhunt-foreign-prefix-"))
+    path.chmod(0o1777)
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def rule_hits_of(agent, pid):
+    rows = query(agent, "RuleHits | where ProcessId == %d | count" % pid, "--format", "json")
+    return json.loads(rows)["Count"]
+
+
+def test_forged_wine_identity(watcher, attacker, attacker_wine):
+    baseline = Baseline(watcher, attacker)
+    home = attacker.home
+    wine64_sha256 = sha256_of(WINE64)
+
+    # the real thing, for contrast: the .exe runs, maps shows it, the row
+    # is rport.exe's and carries the loader's hashes too
+    real = attacker_wine.run("wine", "rport.exe", "real")
+    assert real.returncode == 0, real.stderr
+    found = watcher.wait_for(lambda r: r["ProcessCommandLine"].endswith("rport.exe\" real"))
+    assert found
+    fields = additional(found[0])
+    assert found[0]["SHA256"] == sha256_of(home / "rport.exe")
+    assert found[0]["ProcessVersionInfoCompanyName"] == "RealVNC Ltd"
+    assert fields["WineConfirmed"] is True and fields["WineImageMapped"] == "image"
+    assert fields["ExeSHA256"] == wine64_sha256 and fields["ExeHashStatus"] == "ok"
+
+    # an ELF of the attacker's called wine64, pointed at rport.exe: it is
+    # what it is
+    fake = home / "bin" / "wine64"
+    fake.parent.mkdir(exist_ok=True)
+    fake.write_bytes(Path("/usr/bin/sleep").read_bytes() + os.urandom(16))
+    fake.chmod(0o755)
+    os.chown(fake.parent, attacker.uid, attacker.gid)
+    process = attacker.start([str(fake), "rport.exe", "0.2"])
+    process.wait(timeout=30)
+    found = watcher.wait_for(lambda r: r["ProcessId"] == process.pid and
+                             r["FolderPath"] == str(fake))
+    assert found
+    record = found[0]
+    assert record["FileName"] == "wine64" and record["SHA256"] == sha256_of(fake)
+    assert record["ProcessVersionInfoCompanyName"] == ""
+    assert not [key for key in additional(record) if key.startswith("Wine")]
+    assert not [r for r in watcher.records() if r["ProcessId"] == process.pid and
+                r["FileName"] == "rport.exe"]
+    assert rule_hits_of(watcher, process.pid) == 0
+    assert watcher.fresh_status()["wine"]["not_wine_loaders"] >= 1
+
+    # the real loader told to run a link to a file the attacker cannot
+    # read: root never reads it for them
+    link = home / "x.exe"
+    if link.is_symlink():
+        link.unlink()
+    link.symlink_to("/etc/shadow")
+    secret = sha256_of("/etc/shadow")
+    result = attacker_wine.run(WINE64, "x.exe", "link")
+    found = watcher.wait_for(lambda r: r["ProcessId"] == result.pid and
+                             r["AccountName"] == attacker.name)
+    assert found, result.stderr
+    record = found[-1]
+    assert secret not in json.dumps(record)
+    fields = additional(record)
+    assert fields["WineRequestedProgram"] == "x.exe"
+    assert fields["WineLinuxPath"] != "/etc/shadow"
+    # Wine could not open it either and ran start.exe instead: that is what
+    # the row shows if maps showed it, else the loader
+    if fields["WineConfirmed"]:
+        assert record["FileName"] == "start.exe"
+        assert record["SHA256"] == sha256_of(fields["WineMappedPath"])
+        assert fields["ExeSHA256"] == wine64_sha256
+    else:
+        assert record["FolderPath"] == WINE64 and record["SHA256"] == wine64_sha256
+
+    # a decoy named on the command line while another file runs (the
+    # parent's CreateProcess with an application name), removed once
+    # mapped: the row never shows the decoy
+    hidden = home / "hidden.exe"
+    shutil.copy(home / "rport.exe", hidden)
+    os.chown(hidden, attacker.uid, attacker.gid)
+    decoy = "Z:" + str(home / "vncviewer.exe").replace("/", "\\")
+    spawn = attacker_wine.run(
+        "wine", "winparent.exe", "spawn", "--app", "Z:" + str(hidden).replace("/", "\\"),
+        "--wait", "30000", '"%s" decoy' % decoy)
+    assert spawn.returncode == 0, spawn.stderr
+    found = watcher.wait_for(lambda r: r["ProcessCommandLine"].endswith(" decoy") and
+                             "winparent" not in r["ProcessCommandLine"], timeout=30)
+    assert found
+    record = found[-1]
+    assert record["ProcessVersionInfoProductName"] != "vncviewer"
+    assert record["SHA256"] in (sha256_of(hidden), wine64_sha256)
+    baseline.check()
+
+
+def thread_cpu_seconds(pid, name=None):
+    """CPU time (user + system) of the agent's thread called name (None:
+    its main thread)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    for task in Path("/proc/%d/task" % pid).iterdir():
+        if name is None and int(task.name) != pid:
+            continue
+        if name is not None and (task / "comm").read_text().strip() != name:
+            continue
+        fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / tick
+    raise AssertionError("no thread %s in %d" % (name, pid))
+
+
+HUGE_DIRECTORY = r"""
+import os, sys
+root = sys.argv[1]
+os.makedirs(root, exist_ok=True)
+for i in range(int(sys.argv[2])):
+    os.close(os.open(os.path.join(root, "f%05d" % i), os.O_CREAT | os.O_WRONLY, 0o644))
+os.symlink("loop-b", os.path.join(root, "loop-a"))
+os.symlink("loop-a", os.path.join(root, "loop-b"))
+"""
+
+
+def test_costly_wine_lookups_stay_off_the_main_thread(watcher, attacker, foreign_prefix):
+    baseline = Baseline(watcher, attacker)
+    big = attacker.home / "big"
+    attacker.python(HUGE_DIRECTORY, str(big), "60000", check=True, timeout=120)
+    # the prefix's drive C: is that directory (and drive D: a link loop)
+    attacker.run(["mkdir", "-p", str(foreign_prefix / "dosdevices")], check=True)
+    attacker.run(["ln", "-s", str(big), str(foreign_prefix / "dosdevices" / "c:")], check=True)
+    attacker.run(["ln", "-s", str(big / "loop-a"), str(foreign_prefix / "dosdevices" / "d:")],
+                 check=True)
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(attacker.home),
+           "WINEPREFIX": str(foreign_prefix), "WINEDEBUG": "-all"}
+    word = "lookup-" + uuid.uuid4().hex
+    rounds = 12
+    before = watcher.fresh_status()["wine"]
+    main_before = thread_cpu_seconds(watcher.process.pid)
+    loop = attacker.start(["/bin/sh", "-c", 'for i in $(seq %d); do %s "C:\\\\No\\\\Such\\\\%s.exe" '
+                           '"D:\\\\x.exe"; done' % (rounds, WINE64, word)], env=env,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        baseline.check()  # while the attacker's execs keep the worker busy
+    finally:
+        loop.wait(timeout=120)
+    found = watcher.wait_for(lambda r: word in r["ProcessCommandLine"] and
+                             r["FolderPath"] == WINE64, count=rounds, timeout=30)
+    assert len(found) == rounds
+    main_used = thread_cpu_seconds(watcher.process.pid) - main_before
+    status = watcher.fresh_status()["wine"]
+    # the lookups were cut short, and said so
+    assert status["budget_exceeded"] > before["budget_exceeded"]
+    assert any(additional(r).get("WineResolveError") == "budget-exceeded" for r in found)
+    for record in found:
+        fields = additional(record)
+        # the program is a claim; when it is not even that, the row says why
+        assert fields.get("WineConfirmed") is not True
+        assert "WineResolveError" in fields or "WineEnvironmentError" in fields or \
+            fields.get("WineLinuxPath") == "", fields
+    # the main thread did none of it (before: ~270 ms of it per exec)
+    assert main_used < 0.05 * rounds * 2 + 0.5, main_used
+    assert thread_cpu_seconds(watcher.process.pid, "rmmhunt-wine") < rounds * 2 * 0.2 + 1
+
+
+def test_wineprefix_after_256_kib_of_environment(watcher, attacker, attacker_wine):
+    baseline = Baseline(watcher, attacker)
+    padding = {"PAD%03d" % i: "p" * 4000 for i in range(80)}  # 320 KB first
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(attacker.home), **padding,
+           **{key: value for key, value in attacker_wine.env.items()
+              if key not in ("PATH", "HOME")}}
+    env["WINEPREFIX"] = env.pop("WINEPREFIX")  # the last of all
+    result = attacker_wine.run("wine", "rport.exe", "padded", env=env)
+    assert result.returncode == 0, result.stderr
+    found = watcher.wait_for(lambda r: r["ProcessCommandLine"].endswith('rport.exe" padded'))
+    assert found
+    fields = additional(found[-1])
+    assert fields["WinePrefix"] == str(attacker_wine.prefix)
+    assert fields["WineConfirmed"] is True
+    assert "WineEnvironmentError" not in fields
+    baseline.check()
