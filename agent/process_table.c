@@ -93,21 +93,6 @@ void process_ref_copy(struct process_ref *to, const struct process_ref *from)
 	to->image = image_acquire(from->image);
 }
 
-struct image *image_clone(const struct image *from)
-{
-	struct image *image = image_create();
-
-	if (!image)
-		return NULL;
-	*image = *from;
-	image->references = 1;
-	image->file = NULL;
-	image->wine = NULL;
-	image->path = strdup(from->path);
-	image->command_line = strdup(from->command_line);
-	return image;
-}
-
 void process_ref_clear(struct process_table *table, struct process_ref *ref)
 {
 	image_release(table, ref->image);

@@ -117,10 +117,6 @@ void process_table_count_exec(struct process_table *table);
 /* Images */
 struct image *image_create(void);
 struct image *image_acquire(struct image *image);
-/* A new image with from's path, command line, credentials and times; its
- * file and Windows program are left for the caller (NULL).  NULL, or an
- * image whose path or command line is NULL, when out of memory. */
-struct image *image_clone(const struct image *from);
 void image_release(struct process_table *table, struct image *image);
 /* FileName: the last component of the path (DOS paths for Windows images). */
 const char *image_file_name(const struct image *image);
