@@ -57,6 +57,9 @@ static void write_row(void *context, struct pending_exec *pending)
 	for (int i = 0; i < assembler->sink_count; i++)
 		assembler->sinks[i].write(assembler->sinks[i].context,
 					  &assembler->record);
+	/* what the process table keeps of it from now on is bounded */
+	if (pending->process.image)
+		process_table_keep_image(assembler->context.processes, pending->process.image);
 }
 
 int assembler_create(struct assembler **out,
@@ -203,7 +206,7 @@ static struct image *image_from_facts(struct assembler *assembler,
 	if (!image)
 		return NULL;
 	image->path = strdup(facts->exe_path);
-	image->command_line = command_line_of(facts->argv, facts->argv_length);
+	image_take_command_line(image, command_line_of(facts->argv, facts->argv_length));
 	image->uid = facts->info.uid;
 	image->euid = facts->info.euid;
 	image->gid = facts->info.gid;
@@ -349,6 +352,10 @@ static void handle_exec(struct assembler *assembler, struct pending_exec *pendin
 	process->exec_count++;
 	pending->exec_sequence = process->exec_count;
 	process_ref_copy(&pending->process, &process->self);
+	/* the command line is in the image: argv (up to 64 KiB) need not wait */
+	free(pending->facts.argv);
+	pending->facts.argv = NULL;
+	pending->facts.argv_length = 0;
 	pending_exec_add(pending); /* held by us until every wait is registered */
 	pending_exec_wait_for_hash(pending, PENDING_SLOT_IMAGE);
 	pending_exec_wait_for_hash(pending, PENDING_SLOT_INITIATING);

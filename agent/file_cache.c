@@ -28,6 +28,12 @@
 #include "file_cache.h"
 #include "base/hashmap.h"
 #include "base/safe_open.h"
+#include "base/text.h"
+
+/* Bounds of what a file's identity may hold (records.md, "Sizes"). */
+#define IDENTITY_STRING_MAX ((size_t)1024)
+#define IDENTITY_FIELDS_MAX ((size_t)32 * 1024)
+#define IDENTITY_DEPTH_MAX 8
 
 struct hash_job {
 	struct hash_job *next;
@@ -42,6 +48,7 @@ struct hash_job {
 	char *path; /* for opening and the package lookup; may be NULL */
 	char *version[VERSION_FIELD_COUNT];
 	char *identity_fields;
+	char *identity_cuts;
 	/* rows waiting for it (main thread writes, the large lane reads) */
 	atomic_uint wanted;
 	/* filled by the worker */
@@ -192,22 +199,110 @@ static char *object_members(json_t *object)
 }
 
 /* Version info and other identity facts, from the job's fd. */
+/* The largest string in value (objects and arrays too, depth bounded) cut
+ * to max bytes; returns the longest length found over max (0: none). */
+static size_t cut_strings(json_t *value, size_t max, int depth)
+{
+	size_t longest = 0, found;
+	const char *key;
+	json_t *member;
+	size_t index;
+
+	if (json_is_string(value)) {
+		size_t length = json_string_length(value);
+
+		if (length <= max)
+			return 0;
+		json_string_setn(value, json_string_value(value),
+				 text_cut_length(json_string_value(value), length, max));
+		return length;
+	}
+	if (depth >= IDENTITY_DEPTH_MAX)
+		return 0; /* deeper still: the size check below decides */
+	if (json_is_object(value)) {
+		json_object_foreach(value, key, member) {
+			found = cut_strings(member, max, depth + 1);
+			longest = found > longest ? found : longest;
+		}
+	} else if (json_is_array(value)) {
+		json_array_foreach(value, index, member) {
+			found = cut_strings(member, max, depth + 1);
+			longest = found > longest ? found : longest;
+		}
+	}
+	return longest;
+}
+
+static size_t dumped_size(json_t *value)
+{
+	return json_dumpb(value, NULL, 0, JSON_COMPACT | JSON_ENCODE_ANY);
+}
+
+/*
+ * The identity facts within bounds (issue 9: a crafted Go build info made
+ * records of 13 MB): every string at most IDENTITY_STRING_MAX bytes, the
+ * whole at most IDENTITY_FIELDS_MAX, dropping whole members (the least
+ * telling first) when the strings alone do not do.  cuts gets what was cut,
+ * key and size before.
+ */
+static void bound_identity(json_t *fields, json_t *cuts)
+{
+	static const char *const droppable[] = {
+		"PeVersionOtherTables", "ElfPackageNote", "DebPackages", "PeVersionAnomalies",
+		"PeVersionStrings",
+	};
+	const char *key;
+	json_t *member;
+	size_t length;
+
+	json_object_foreach(fields, key, member) {
+		length = cut_strings(member, IDENTITY_STRING_MAX, 0);
+		if (length)
+			json_object_set_new(cuts, key, json_integer((json_int_t)length));
+	}
+	for (size_t i = 0; i < sizeof(droppable) / sizeof(droppable[0]); i++) {
+		member = json_object_get(fields, droppable[i]);
+		if (dumped_size(fields) <= IDENTITY_FIELDS_MAX)
+			return;
+		if (!member)
+			continue;
+		json_object_set_new(cuts, droppable[i],
+				    json_integer((json_int_t)dumped_size(member)));
+		json_object_del(fields, droppable[i]);
+	}
+}
+
+/* A version string for a column, at most IDENTITY_STRING_MAX bytes. */
+static char *version_copy(const char *text, json_t *cuts, enum version_field field)
+{
+	size_t length = strlen(text), kept = text_cut_length(text, length, IDENTITY_STRING_MAX);
+
+	if (kept < length)
+		json_object_set_new(cuts, dpe_columns[version_fields[field].process_column].name,
+				    json_integer((json_int_t)length));
+	return strndup(text, kept);
+}
+
 static void read_identity(struct hash_job *job)
 {
 	struct binident_options options = {.dpkg = job->dpkg, .path = job->path};
 	struct binary_identity identity;
-	json_t *fields;
+	json_t *fields, *cuts = json_object();
 
-	if (binident_inspect_fd(job->fd, &options, &identity) == 0) {
+	if (cuts && binident_inspect_fd(job->fd, &options, &identity) == 0) {
 		for (int field = 0; field < VERSION_FIELD_COUNT; field++)
-			job->version[field] =
-				strdup(binident_version_field(&identity, field));
+			job->version[field] = version_copy(binident_version_field(&identity, field),
+							   cuts, (enum version_field)field);
 		fields = binident_additional_fields(&identity);
 		if (fields) {
+			bound_identity(fields, cuts);
 			job->identity_fields = object_members(fields);
 			json_decref(fields);
 		}
+		if (json_object_size(cuts))
+			job->identity_cuts = object_members(cuts);
 	}
+	json_decref(cuts);
 	binident_release(&identity);
 }
 
@@ -407,6 +502,8 @@ int file_cache_create(struct file_cache **out,
 	cache->options = *options;
 	if (!cache->options.max_queued)
 		cache->options.max_queued = FILE_CACHE_DEFAULT_QUEUED;
+	if (!cache->options.max_text_bytes)
+		cache->options.max_text_bytes = FILE_CACHE_DEFAULT_TEXT_BYTES;
 	hashmap_init(&cache->map, &file_map_type);
 	pthread_mutex_init(&cache->lock, NULL);
 	for (int id = 0; id < LANE_COUNT; id++) {
@@ -495,6 +592,7 @@ void file_info_release(struct file_cache *cache, struct file_info *info)
 	for (int field = 0; field < VERSION_FIELD_COUNT; field++)
 		free(info->version[field]);
 	free(info->identity_fields);
+	free(info->identity_cuts);
 	free(info);
 }
 
@@ -509,6 +607,7 @@ static void evict_oldest(struct file_cache *cache)
 
 	if (!info)
 		return;
+	cache->stats.text_bytes -= info->text_bytes;
 	list_remove(&cache->lru, &info->lru);
 	hashmap_remove(&cache->map, &info->key);
 	info->in_cache = false;
@@ -543,6 +642,28 @@ struct file_info *file_cache_get(struct file_cache *cache,
 	info->in_cache = true;
 	list_append(&cache->lru, &info->lru, info);
 	return file_info_acquire(info);
+}
+
+static size_t length_of(const char *text)
+{
+	return text ? strlen(text) + 1 : 0;
+}
+
+/* An entry's strings count against the cache's byte bound: past it the
+ * least recently used entries go (not this one, the most recent). */
+static void account_text(struct file_cache *cache, struct file_info *info)
+{
+	size_t bytes = length_of(info->identity_fields) + length_of(info->identity_cuts);
+
+	for (int field = 0; field < VERSION_FIELD_COUNT; field++)
+		bytes += length_of(info->version[field]);
+	if (!info->in_cache)
+		return;
+	cache->stats.text_bytes += bytes - info->text_bytes;
+	info->text_bytes = bytes;
+	while (cache->stats.text_bytes > cache->options.max_text_bytes &&
+	       list_first(&cache->lru) != info)
+		evict_oldest(cache);
 }
 
 static void notify_waiters(struct file_info *info)
@@ -589,6 +710,7 @@ static void free_job(struct file_cache *cache, struct hash_job *job)
 	for (int field = 0; field < VERSION_FIELD_COUNT; field++)
 		free(job->version[field]);
 	free(job->identity_fields);
+	free(job->identity_cuts);
 	free(job->path);
 	free(job);
 }
@@ -607,6 +729,9 @@ static void finish(struct file_cache *cache, struct file_info *info,
 	}
 	info->identity_fields = job->identity_fields;
 	job->identity_fields = NULL;
+	info->identity_cuts = job->identity_cuts;
+	job->identity_cuts = NULL;
+	account_text(cache, info);
 	count_status(cache, job->status);
 	notify_waiters(info);
 	if (info->hash_status == HASH_STATUS_QUEUE_FULL)

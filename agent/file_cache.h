@@ -81,6 +81,9 @@ enum hash_status {
 #define FILE_CACHE_QUICK_MAX_BYTES ((int64_t)16 << 20)
 /* Jobs each lane may hold by default (each keeps an fd open). */
 #define FILE_CACHE_DEFAULT_QUEUED 64
+/* The identity strings the cache keeps, at most (an entry's are bounded
+ * too: 32 KiB of facts, 1 KiB a string; file_cache.c). */
+#define FILE_CACHE_DEFAULT_TEXT_BYTES ((size_t)32 << 20)
 
 struct file_waiter;
 
@@ -95,6 +98,10 @@ struct file_info {
 	 * the AdditionalFields members, as JSON text without braces. */
 	char *version[VERSION_FIELD_COUNT];
 	char *identity_fields;
+	/* what was cut of them to keep them bounded ("Key":size before, JSON
+	 * members without braces), NULL: nothing */
+	char *identity_cuts;
+	size_t text_bytes; /* of the strings above, as the cache counts them */
 	struct file_waiter *waiters;
 	struct hash_job *job; /* while HASH_STATUS_PENDING */
 	/* cache bookkeeping */
@@ -116,12 +123,14 @@ struct file_cache_options {
 				      caller's thread (tests; the agent: 0) */
 	uint32_t max_entries;
 	uint32_t max_queued; /* jobs per lane; 0: FILE_CACHE_DEFAULT_QUEUED */
+	size_t max_text_bytes; /* of identity strings; 0: the default */
 };
 
 struct file_cache_stats {
 	uint64_t lookups, hits, hashed_inline, hashed_worker, hashed_large, raced,
 		too_large, unreadable, unavailable, queue_full, abandoned, evicted;
 	uint32_t entries, pending;
+	size_t text_bytes; /* identity strings the cache holds */
 	uint32_t quick_queued, large_queued; /* jobs waiting per lane */
 	uint64_t quick_busy_ms, large_busy_ms; /* how long the current job ran */
 };

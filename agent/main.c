@@ -29,6 +29,9 @@
 #define REPORT_ID_BLOCK 4096
 #define ACCOUNT_CACHE_ENTRIES 4096
 #define RETENTION_STEPS_PER_TICK 4
+/* Lines waiting for the cache's commit, at most (then it commits at once):
+ * a flood of large records does not pile up in memory for 250 ms. */
+#define OUTPUT_PENDING_MAX ((size_t)4 << 20)
 
 enum loop_source { SOURCE_RING, SOURCE_HASHES, SOURCE_SIGNALS, SOURCE_TIMER };
 
@@ -69,11 +72,17 @@ static int check_environment(const struct agent_options *options)
 	return result;
 }
 
+static void commit_and_release(struct agent *agent, bool now);
+static size_t output_pending(const struct agent *agent);
+
 static int on_ring_record(void *context, const void *data, size_t size)
 {
 	struct agent *agent = context;
 
 	assembler_handle(agent->assembler, data, size);
+	/* a full ring buffer of large records is drained in one go */
+	if (output_pending(agent) > OUTPUT_PENDING_MAX)
+		commit_and_release(agent, true);
 	return 0;
 }
 
@@ -114,6 +123,9 @@ static int create_parts(struct agent *agent)
 	}
 	result = process_table_create(&agent->processes, agent->files,
 				      options->max_processes, EXIT_GRACE_NS);
+	if (result == 0)
+		process_table_set_text_bound(agent->processes,
+					     (size_t)options->max_lineage_mib << 20);
 	if (result == 0)
 		result = accounts_create(&agent->accounts, ACCOUNT_CACHE_ENTRIES);
 	if (result) {
@@ -259,6 +271,14 @@ static int start_probe(struct agent *agent)
 	sensor_consume(agent->sensor);
 	assembler_scan_done(agent->assembler);
 	return 0;
+}
+
+/* Bytes of lines waiting for the cache to commit. */
+static size_t output_pending(const struct agent *agent)
+{
+	return (agent->events_open ? agent->events.pending.length : 0) +
+	       (agent->hits_open ? agent->hits.pending.length : 0) +
+	       (agent->options.print ? agent->console.pending.length : 0);
 }
 
 /* Commit the cache when due; then release what it made durable. */
@@ -426,7 +446,7 @@ static int run_loop(struct agent *agent, int signal_fd)
 			}
 		}
 		assembler_poll(agent->assembler, boot_clock_now_ns());
-		commit_and_release(agent, false);
+		commit_and_release(agent, output_pending(agent) > OUTPUT_PENDING_MAX);
 	}
 	if (timer_fd >= 0)
 		close(timer_fd);

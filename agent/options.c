@@ -32,7 +32,9 @@ static void usage(FILE *out)
 		"  --args-max BYTES       argv bytes captured per exec, %lld..%d (default %d)\n"
 		"  --hash-max-mb N        do not hash executables larger than this (default 512)\n"
 		"  --hash-wait-ms MS      a record waits this long for hashes at most (default 5000)\n"
-		"  --max-pending N        records waiting for hashes at once (default 1024)\n"
+		"  --max-pending N        records waiting for hashes at once (default 256)\n"
+		"  --max-lineage-mb N     paths and command lines kept of running processes,\n"
+		"                         past it command lines are kept in part (default 64)\n"
 		"  --wine-loader PATH     also trust this file as Wine's loader (a Wine not\n"
 		"                         installed by a package; up to 8 times)\n"
 		"  --max-processes N      process table bound (default 65536)\n"
@@ -132,7 +134,8 @@ static void set_defaults(struct agent_options *options)
 	options->args_capture_max = EXEC_ARGS_MAX;
 	options->max_hash_bytes = 512LL << 20;
 	options->hash_wait_ms = 5000;
-	options->max_pending = 1024;
+	options->max_pending = 256;
+	options->max_lineage_mib = 64;
 	options->max_processes = 65536;
 	options->max_cached_files = 16384;
 	options->stats_interval_seconds = 5;
@@ -154,6 +157,7 @@ enum option_id {
 	OPTION_HASH_MAX_MB,
 	OPTION_HASH_WAIT_MS,
 	OPTION_MAX_PENDING,
+	OPTION_MAX_LINEAGE_MB,
 	OPTION_WINE_LOADER,
 	OPTION_MAX_PROCESSES,
 	OPTION_MAX_CACHED_FILES,
@@ -202,6 +206,11 @@ static int apply_number(struct agent_options *options, int id, const char *text)
 			return -EINVAL;
 		options->max_pending = (uint32_t)value;
 		return 0;
+	case OPTION_MAX_LINEAGE_MB:
+		if (parse_number("max-lineage-mb", text, 1, 1 << 16, &value))
+			return -EINVAL;
+		options->max_lineage_mib = (uint32_t)value;
+		return 0;
 	case OPTION_MAX_PROCESSES:
 		if (parse_number("max-processes", text, 64, 1 << 24, &value))
 			return -EINVAL;
@@ -247,6 +256,7 @@ int agent_options_parse(struct agent_options *options, int argc, char **argv)
 		{"hash-max-mb", required_argument, NULL, OPTION_HASH_MAX_MB},
 		{"hash-wait-ms", required_argument, NULL, OPTION_HASH_WAIT_MS},
 		{"max-pending", required_argument, NULL, OPTION_MAX_PENDING},
+		{"max-lineage-mb", required_argument, NULL, OPTION_MAX_LINEAGE_MB},
 		{"wine-loader", required_argument, NULL, OPTION_WINE_LOADER},
 		{"max-processes", required_argument, NULL, OPTION_MAX_PROCESSES},
 		{"max-cached-files", required_argument, NULL, OPTION_MAX_CACHED_FILES},

@@ -202,6 +202,7 @@ static json_t *agent_json(const struct agent *agent)
 	json_object_set_new(section, "quick_busy_ms", json_integer((json_int_t)files.quick_busy_ms));
 	json_object_set_new(section, "large_busy_ms", json_integer((json_int_t)files.large_busy_ms));
 	json_object_set_new(section, "evicted", json_integer((json_int_t)files.evicted));
+	json_object_set_new(section, "text_bytes", json_integer((json_int_t)files.text_bytes));
 	json_object_set_new(status, "hash_cache", section);
 
 	section = json_object();
@@ -210,6 +211,9 @@ static json_t *agent_json(const struct agent *agent)
 	json_object_set_new(section, "evicted_live", json_integer((json_int_t)processes.evicted_live));
 	json_object_set_new(section, "evicted_exited", json_integer((json_int_t)processes.evicted_exited));
 	json_object_set_new(section, "pid_reused", json_integer((json_int_t)processes.replaced));
+	json_object_set_new(section, "text_bytes", json_integer((json_int_t)processes.text_bytes));
+	json_object_set_new(section, "command_lines_cut",
+			    json_integer((json_int_t)processes.command_lines_cut));
 	json_object_set_new(status, "process_table", section);
 
 	json_object_set_new(status, "cache", cache_json(agent));

@@ -244,7 +244,7 @@ void wine_rows_take_lineage(struct wine_rows *rows, const struct process *proces
 	struct process *middle, *parent;
 
 	if (pending->initiating_is_previous_image || !creator->image ||
-	    !creator->image->wine)
+	    (!creator->image->wine && !creator->image->wine_loader))
 		return;
 	pending->wine.child = true;
 	if (creator->image != process->creator_parent.image || !process->creator_parent.known)
@@ -304,10 +304,9 @@ static bool take_windows_identity(struct wine_rows *rows, struct image *image,
 		return false;
 	}
 	free(image->path);
-	free(image->command_line);
 	file_info_release(rows->files, image->file);
 	image->path = path;
-	image->command_line = command_line;
+	image_take_command_line(image, command_line);
 	image->file = file ? file_info_acquire(file) : NULL;
 	if (program) {
 		wine_program_free(image->wine);
@@ -385,6 +384,7 @@ void wine_rows_resolve_step(struct wine_rows *rows, const struct process *proces
 	struct wine_job *job;
 
 	row->step = true;
+	image->wine_loader = step->kind != WINE_STEP_SCRIPT;
 	chain_append(row, step->loader);
 	/* the file that ran: its hashes stay in the row (ExeSHA256...) */
 	row->exe_file = image->file ? file_info_acquire(image->file) : NULL;
@@ -456,6 +456,7 @@ void wine_rows_resolve_running(struct wine_rows *rows, const struct exec_facts *
 				  makedev(facts->info.exe_dev_major, facts->info.exe_dev_minor),
 				  facts->info.exe_ino))
 		return;
+	image->wine_loader = true;
 	job = facts_job(WINE_JOB_RUNNING, image_acquire(image), facts);
 	if (!job) {
 		image_release(rows->processes, image);

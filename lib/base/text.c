@@ -323,3 +323,22 @@ const char *text_display(struct strbuf *scratch, const char *text)
 		text_append_safe(scratch, text, strlen(text), TEXT_ESCAPE_DISPLAY);
 	return strbuf_text(scratch);
 }
+
+size_t text_cut_length(const char *text, size_t length, size_t max)
+{
+	size_t cut = max;
+
+	if (length <= max)
+		return length;
+	/* back to the start of a character */
+	while (cut > 0 && ((unsigned char)text[cut] & 0xc0) == 0x80)
+		cut--;
+	/* an escape "\xHH" begun in the last three bytes is left out whole */
+	for (size_t back = 1; back <= 3 && back <= cut; back++) {
+		if (text[cut - back] == '\\' && text[cut - back + 1] == 'x') {
+			cut -= back;
+			break;
+		}
+	}
+	return cut;
+}

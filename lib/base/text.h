@@ -91,6 +91,13 @@ void text_append_safe(struct strbuf *out, const char *data, size_t length,
 /* text escaped for display, in scratch (cleared first): for printf. */
 const char *text_display(struct strbuf *scratch, const char *text);
 
+/*
+ * Where to cut text (length bytes) to keep at most max bytes: at a
+ * character boundary, and not inside a "\xHH" escape (text.h's own), so
+ * the part kept is valid text that says what it says.  length when it fits.
+ */
+size_t text_cut_length(const char *text, size_t length, size_t max);
+
 /* The value of a hex digit character, or -1. */
 int text_hex_digit(int c);
 

@@ -597,3 +597,120 @@ def test_wineprefix_after_256_kib_of_environment(watcher, attacker, attacker_win
     assert fields["WineConfirmed"] is True
     assert "WineEnvironmentError" not in fields
     baseline.check()
+
+
+# --- 3: records and memory are bounded under a flood ---------------------
+
+SPAWNER = r"""
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+/* spawner SECONDS BYTES PROGRAM: exec PROGRAM with one argument of BYTES
+ * bytes that are not UTF-8, as fast as it goes, for SECONDS */
+int main(int argc, char **argv)
+{
+	double seconds = atof(argv[1]);
+	size_t bytes = (size_t)atol(argv[2]);
+	char *argument = malloc(bytes + 1);
+	struct timespec start, now;
+	long count = 0;
+
+	memset(argument, 0xff, bytes);
+	argument[bytes] = 0;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	do {
+		pid_t pid = fork();
+		if (pid == 0) {
+			char *child[] = {argv[3], argument, NULL};
+			execv(argv[3], child);
+			_exit(127);
+		}
+		waitpid(pid, NULL, 0);
+		count++;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+	} while (now.tv_sec - start.tv_sec + (now.tv_nsec - start.tv_nsec) / 1e9 < seconds);
+	return count > 0 ? 0 : 1;
+}
+"""
+
+RSS_CEILING_KIB = 256 * 1024
+
+
+def go_buildinfo_section(part):
+    """A .go.buildinfo section (inline strings) whose version and module
+    strings are part bytes each of what is not UTF-8."""
+    def varint(value):
+        out = bytearray()
+        while True:
+            byte = value & 0x7f
+            value >>= 7
+            out.append(byte | (0x80 if value else 0))
+            if not value:
+                return bytes(out)
+    junk = b"\xfe" * part
+    header = b"\xff Go buildinf:" + bytes([8, 2]) + b"\0" * 16
+    modinfo = (b"0" * 16 + b"path\t" + junk + b"\nmod\t" + junk + b"\t" + junk + b"\t" +
+               junk + b"\nbuild\tvcs.revision=" + junk + b"\n" + b"1" * 16)
+    return header + varint(len(junk)) + junk + varint(len(modinfo)) + modinfo
+
+
+def vm_kib(pid, field):
+    for line in Path("/proc/%d/status" % pid).read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise AssertionError(field)
+
+
+def test_records_and_memory_stay_bounded_under_a_flood(watcher, attacker):
+    require_tools("cc", "objcopy")
+    baseline = Baseline(watcher, attacker)
+    spawner = attacker.home / "spawner"
+    source = attacker.home / "spawner.c"
+    source.write_text(SPAWNER)
+    subprocess.run(["cc", "-O2", "-o", str(spawner), str(source)], check=True)
+    section = attacker.home / "buildinfo.bin"
+    section.write_bytes(go_buildinfo_section(300 * 1024))
+    gobin = attacker.home / "gobin"
+    subprocess.run(["objcopy", "--add-section", ".go.buildinfo=%s" % section,
+                    "/usr/bin/true", str(gobin)], check=True)
+    for path in (spawner, gobin):
+        os.chown(path, attacker.uid, attacker.gid)
+        path.chmod(0o755)
+
+    # one exec of the crafted Go binary: a bounded record that says what
+    # was cut (before: 13 MB)
+    attacker.run([str(gobin), "go-" + baseline.word], check=True)
+    found = watcher.wait_for(lambda r: r["FolderPath"] == str(gobin))
+    assert found
+    record = found[0]
+    fields = additional(record)
+    assert len(json.dumps(record)) < 200 * 1024
+    assert len(record["AdditionalFields"]) <= 64 * 1024
+    assert fields["Truncated"]["GoVersion"] >= 300 * 1024
+    assert fields["Truncated"]["GoModulePath"] >= 300 * 1024
+    assert 0 < len(fields["GoVersion"].encode()) <= 1024
+
+    # a flood of execs with 64 KiB of argv that is not UTF-8 (4 times that
+    # once escaped), and of the Go binary, from two spawners
+    floods = [attacker.start([str(spawner), "6", str(64 * 1024 - 64), program])
+              for program in ("/bin/true", str(gobin))]
+    peak = 0
+    while any(flood.poll() is None for flood in floods):
+        peak = max(peak, vm_kib(watcher.process.pid, "VmRSS"))
+        time.sleep(0.2)
+    assert all(flood.returncode == 0 for flood in floods)
+    record = baseline.check(allowed=("probe.exec_lost", "probe.fork_lost", "probe.exit_lost"))
+    hwm = vm_kib(watcher.process.pid, "VmHWM")
+    print("agent RSS: peak seen %d KiB, high-water mark %d KiB" % (peak, hwm))
+    assert hwm < RSS_CEILING_KIB, "agent RSS peaked at %d KiB" % hwm
+    flooded = [r for r in watcher.records() if r["FolderPath"] == "/usr/bin/true" and
+               r["AccountName"] == attacker.name and len(r["ProcessCommandLine"]) > 1000]
+    assert flooded
+    for record in flooded[:50]:
+        assert len(record["ProcessCommandLine"].encode()) <= 96 * 1024
+        assert additional(record)["Truncated"]["ProcessCommandLine"] > 96 * 1024
+    status = watcher.fresh_status()
+    # what the flood did is counted, not silent
+    assert status["records"]["written"] >= len(flooded)

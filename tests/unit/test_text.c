@@ -155,6 +155,22 @@ static void test_json_escapes(void **state)
 		    "{\"a\":\"\\n\\u009b\\u2067\\u007f\"}");
 }
 
+/* Cuts keep whole characters and whole \xHH escapes. */
+static void test_cut_length(void **state)
+{
+	(void)state;
+	assert_int_equal(text_cut_length("abcdef", 6, 10), 6);
+	assert_int_equal(text_cut_length("abcdef", 6, 4), 4);
+	/* "ä" is two bytes: not cut in its middle */
+	assert_int_equal(text_cut_length("ab\xc3\xa4" "cd", 6, 3), 2);
+	assert_int_equal(text_cut_length("ab\xc3\xa4" "cd", 6, 4), 4);
+	/* "\xff" escapes: cut before one begun */
+	assert_int_equal(text_cut_length("a\\xffb", 6, 3), 1);
+	assert_int_equal(text_cut_length("a\\xffb", 6, 4), 1);
+	assert_int_equal(text_cut_length("a\\xffb", 6, 5), 5);
+	assert_int_equal(text_cut_length("\xe2\x82\xac", 3, 2), 0);
+}
+
 static void test_display_for_printf(void **state)
 {
 	struct strbuf scratch;
@@ -181,6 +197,7 @@ int main(void)
 		cmocka_unit_test(test_display_escapes),
 		cmocka_unit_test(test_json_escapes),
 		cmocka_unit_test(test_display_for_printf),
+		cmocka_unit_test(test_cut_length),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
