@@ -1,9 +1,11 @@
 /*
  * main.c - rmmhunt-agent: wire the parts together and run the event loop.
  *
- * Start-up: options -> state dir and identity -> hash cache, process table,
- * assembler, sinks -> probe (checks root and BTF, attaches, opens the ring
- * buffer) -> task scan (through the same ring buffer) -> loop.
+ * Start-up: options -> state dir -> probe (checks root and BTF, attaches,
+ * opens the ring buffer) -> capabilities dropped to the two it still needs
+ * (privileges.h), before any thread exists -> identity, hash cache, process
+ * table, assembler, sinks -> task scan (through the same ring buffer) ->
+ * loop.
  *
  * The loop waits (epoll) on four fds: the ring buffer, the hash worker's
  * completion eventfd, a signalfd (INT/TERM stop, HUP reload), and a timerfd
@@ -23,6 +25,7 @@
 
 #include "agent.h"
 #include "base/log.h"
+#include "privileges.h"
 #include "base/timefmt.h"
 
 #define EXIT_GRACE_NS (30ULL * 1000000000ULL)
@@ -246,7 +249,10 @@ static int open_sinks(struct agent *agent)
 	return 0;
 }
 
-static int start_probe(struct agent *agent)
+/* Load and attach the probe (records wait in its ring buffer until the
+ * scan), then give up what only that needed: before any thread starts, so
+ * that every thread has the smaller set (privileges.h). */
+static int open_probe(struct agent *agent)
 {
 	struct sensor_options options = {
 		.ring_buffer_bytes = agent->options.ring_buffer_mib << 20,
@@ -263,6 +269,16 @@ static int start_probe(struct agent *agent)
 		log_error("%s", message);
 		return result;
 	}
+	result = privileges_drop(message, sizeof(message));
+	if (result)
+		log_error("%s", message);
+	return result;
+}
+
+static int start_probe(struct agent *agent)
+{
+	int result;
+
 	/* Tracepoints are live: now list what already runs. */
 	result = sensor_scan_processes(agent->sensor);
 	if (result)
@@ -490,6 +506,8 @@ int main(int argc, char **argv)
 	result = check_environment(&agent.options);
 	if (!result)
 		result = prepare_state_dir(agent.options.state_dir);
+	if (!result)
+		result = open_probe(&agent);
 	if (!result)
 		result = create_parts(&agent);
 	if (!result)

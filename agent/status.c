@@ -15,6 +15,7 @@
 #include <jansson.h>
 
 #include "agent.h"
+#include "privileges.h"
 #include "base/log.h"
 #include "base/timefmt.h"
 
@@ -215,6 +216,12 @@ static json_t *agent_json(const struct agent *agent)
 	json_object_set_new(section, "command_lines_cut",
 			    json_integer((json_int_t)processes.command_lines_cut));
 	json_object_set_new(status, "process_table", section);
+
+	section = json_object();
+	json_object_set_new(section, "capabilities", json_string(privileges_kept_names()));
+	json_object_set_new(section, "effective",
+			    json_integer((json_int_t)privileges_effective()));
+	json_object_set_new(status, "privileges", section);
 
 	json_object_set_new(status, "cache", cache_json(agent));
 	json_object_set_new(status, "rules", rules_json(agent->rules));

@@ -714,3 +714,49 @@ def test_records_and_memory_stay_bounded_under_a_flood(watcher, attacker):
     status = watcher.fresh_status()
     # what the flood did is counted, not silent
     assert status["records"]["written"] >= len(flooded)
+
+
+# --- 7: the agent gives up what it no longer needs ------------------------
+
+KEPT_CAPABILITIES = (1 << 2) | (1 << 19)  # CAP_DAC_READ_SEARCH, CAP_SYS_PTRACE
+
+
+def status_field(path, name):
+    for line in Path(path).read_text().splitlines():
+        if line.startswith(name + ":"):
+            return line.split()[1]
+    raise AssertionError(name)
+
+
+def test_capabilities_are_dropped_after_attach(watcher, attacker):
+    baseline = Baseline(watcher, attacker)
+    before = int(status_field("/proc/self/status", "CapEff"), 16)  # root, as started
+    assert before & ~KEPT_CAPABILITIES, "the tests run with more than the agent keeps"
+    threads = list(Path("/proc/%d/task" % watcher.process.pid).iterdir())
+    assert len(threads) >= 4  # main, both hash lanes, the Wine worker...
+    for task in threads:
+        for field in ("CapEff", "CapPrm", "CapBnd"):
+            assert int(status_field(task / "status", field), 16) == KEPT_CAPABILITIES, \
+                ((task / "comm").read_text(), field)
+        assert int(status_field(task / "status", "CapInh"), 16) == 0
+    assert status_field("/proc/%d/status" % watcher.process.pid, "NoNewPrivs") == "1"
+    assert watcher.fresh_status()["privileges"]["capabilities"] == \
+        "cap_dac_read_search,cap_sys_ptrace"
+
+    # and still does its work: a binary the attacker alone may read, in a
+    # directory only they may enter, running as them (its /proc/PID/exe and
+    # environment are theirs): hashed
+    private = attacker.home / "private"
+    private.mkdir(mode=0o700, exist_ok=True)
+    os.chown(private, attacker.uid, attacker.gid)
+    binary = private / "secret-sleep"
+    binary.write_bytes(Path("/usr/bin/sleep").read_bytes() + os.urandom(16))
+    os.chown(binary, attacker.uid, attacker.gid)
+    binary.chmod(0o711)
+    process = attacker.start([str(binary), "1"])
+    found = watcher.wait_for(lambda r: r["FolderPath"] == str(binary), timeout=MARKER_SECONDS)
+    process.wait(timeout=30)
+    assert found
+    assert additional(found[0])["HashStatus"] == "ok"
+    assert found[0]["SHA256"] == sha256_of(binary)
+    baseline.check()
