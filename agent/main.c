@@ -46,6 +46,13 @@ static int64_t monotonic_ms(void)
 	return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
 }
 
+/*
+ * The state directory is the agent's own: a directory owned by its euid
+ * (root), that nobody else may write in or read (its files are opened
+ * without following links, but a directory others can write in would let
+ * them plant or swap files).  One the agent owns with a looser mode is
+ * made 0700; one someone else owns is refused.
+ */
 static int prepare_state_dir(const char *path)
 {
 	struct stat status;
@@ -59,6 +66,22 @@ static int prepare_state_dir(const char *path)
 	if (stat(path, &status) != 0 || !S_ISDIR(status.st_mode)) {
 		log_error("state directory %s is not a directory", path);
 		return -ENOTDIR;
+	}
+	if (status.st_uid != geteuid()) {
+		log_error("state directory %s belongs to uid %u, not to the agent (uid %u): "
+			  "refusing it", path, (unsigned)status.st_uid, (unsigned)geteuid());
+		return -EPERM;
+	}
+	if ((status.st_mode & 077) != 0) {
+		if (chmod(path, 0700) != 0) {
+			int error = errno;
+
+			log_error("cannot make state directory %s private (0700): %s", path,
+				  strerror(error));
+			return -error;
+		}
+		log_notice("state directory %s was mode %04o: now 0700", path,
+			   (unsigned)(status.st_mode & 07777));
 	}
 	return 0;
 }

@@ -137,6 +137,10 @@ static json_t *agent_json(const struct agent *agent)
 	file_cache_read_stats(agent->files, &files);
 	process_table_read_stats(agent->processes, &processes);
 	json_object_set_new(status, "pid", json_integer(getpid()));
+	/* rmmhunt status calls the agent stalled when this file is older
+	 * than three of these */
+	json_object_set_new(status, "stats_interval_seconds",
+			    json_integer(agent->options.stats_interval_seconds));
 	json_object_set_new(status, "written", json_string(timefmt_iso(timefmt_now_ticks(), now)));
 	json_object_set_new(status, "uptime_seconds",
 			    json_integer((json_int_t)((boot_clock_now_ns() - agent->started_boot_ns) / 1000000000ULL)));
@@ -270,7 +274,9 @@ int agent_write_status(const struct agent *agent, bool print_line)
 		print_stats_line(status);
 	snprintf(path, sizeof(path), "%s/status.json", agent->options.state_dir);
 	snprintf(temporary, sizeof(temporary), "%s.tmp", path);
-	fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	/* a file of our own, never one a link points at */
+	unlink(temporary);
+	fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		result = -errno;
 	} else {

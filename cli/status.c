@@ -3,7 +3,9 @@
  *
  * The agent rewrites STATE_DIR/status.json every few seconds (atomically, by
  * rename); this command reads it, says whether the agent that wrote it is
- * still running, and prints its counters.
+ * still running (and "STALLED" when it runs but its status is older than
+ * three of its intervals: its loop is stuck), and prints its counters.
+ * Exit status: 0 running, 1 not running, stalled or unreadable, 2 usage.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -12,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -21,6 +25,18 @@
 #include "commands.h"
 
 #define DEFAULT_STATE_DIR "/var/lib/rmmhunt"
+
+/* Seconds since the status file was written (0 when it cannot be told). */
+static double status_age_seconds(const char *path)
+{
+	struct timespec now;
+	struct stat file;
+
+	if (stat(path, &file) != 0 || clock_gettime(CLOCK_REALTIME, &now) != 0)
+		return 0.0;
+	return (double)(now.tv_sec - file.st_mtim.tv_sec) +
+	       (double)(now.tv_nsec - file.st_mtim.tv_nsec) / 1e9;
+}
 
 static void status_usage(FILE *out)
 {
@@ -90,12 +106,18 @@ int command_status(int argc, char **argv)
 	}
 	json_int_t pid = json_integer_value(json_object_get(status, "pid"));
 	bool running = pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM);
+	double age = status_age_seconds(path);
+	json_int_t interval = json_integer_value(json_object_get(status, "stats_interval_seconds"));
+	/* alive but silent: its loop no longer runs (hung, stopped, starved) */
+	bool stalled = running && interval > 0 && age > 3.0 * (double)interval;
 	struct strbuf first, second;
 
 	strbuf_init(&first);
 	strbuf_init(&second);
 	if (as_json) {
 		json_object_set_new(status, "running", json_boolean(running));
+		json_object_set_new(status, "stalled", json_boolean(stalled));
+		json_object_set_new(status, "age_seconds", json_real(age));
 		char *text = json_dumps(status, JSON_COMPACT);
 
 		/* C1 and bidi controls as \uXXXX: the same JSON, safe to cat */
@@ -105,12 +127,16 @@ int command_status(int argc, char **argv)
 		free(text);
 	} else {
 		printf("agent: %s (pid %lld), status written %s\n",
-		       running ? "running" : "NOT running", (long long)pid,
+		       stalled ? "STALLED" : running ? "running" : "NOT running", (long long)pid,
 		       text_display(&first, json_string_value(json_object_get(status, "written"))));
+		if (stalled)
+			printf("agent: its status is %.0f s old, it writes it every %lld s: the "
+			       "agent runs but does not work\n",
+			       age, (long long)interval);
 		print_object(status, 0, &first, &second);
 	}
 	strbuf_free(&first);
 	strbuf_free(&second);
 	json_decref(status);
-	return running ? 0 : 1;
+	return running && !stalled ? 0 : 1;
 }

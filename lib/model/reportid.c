@@ -14,7 +14,7 @@
 static int read_counter(const char *path, int64_t *value)
 {
 	char text[32] = "";
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	ssize_t got;
 	char *end;
 
@@ -39,7 +39,9 @@ static int write_counter(const char *path, int64_t value)
 	int fd, length, result = 0;
 
 	snprintf(temporary, sizeof(temporary), "%s.tmp", path);
-	fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	/* a file of our own, never one a link points at */
+	unlink(temporary);
+	fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
 	length = snprintf(text, sizeof(text), "%" PRId64 "\n", value);

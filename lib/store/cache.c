@@ -150,7 +150,7 @@ static int prepare_statements(struct cache *cache)
 /* Create the file ourselves, 0600, before SQLite does with its default. */
 static int create_private_file(const char *path)
 {
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
 
 	if (fd < 0)
 		return -errno;
@@ -236,7 +236,8 @@ static void *checkpointer_main(void *argument)
 	int seconds_since = 0;
 	sqlite3 *db = NULL;
 
-	if (sqlite3_open_v2(cache->path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+	if (sqlite3_open_v2(cache->path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW,
+			    NULL) != SQLITE_OK) {
 		sqlite3_close(db);
 		return NULL;
 	}
@@ -287,7 +288,8 @@ int cache_open_writer(struct cache **out, const char *path,
 	result = cache->path ? create_private_file(path) : -ENOMEM;
 	if (result == 0)
 		result = cache_sqlite_errno(sqlite3_open_v2(path, &cache->db,
-						      SQLITE_OPEN_READWRITE, NULL));
+						      SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW,
+						      NULL));
 	if (result == 0)
 		result = configure(cache->db);
 	if (result == 0)

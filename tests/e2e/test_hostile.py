@@ -760,3 +760,55 @@ def test_capabilities_are_dropped_after_attach(watcher, attacker):
     assert additional(found[0])["HashStatus"] == "ok"
     assert found[0]["SHA256"] == sha256_of(binary)
     baseline.check()
+
+
+# --- 8: the state directory, a stalled agent -------------------------------
+
+def status_command(state_dir, *options):
+    return subprocess.run([RMMHUNT, "status", "--state-dir", str(state_dir), *options],
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_state_directory_is_private_and_a_stalled_agent_is_said(attacker, workdir):
+    from conftest import AGENT
+    # a state directory someone else owns is refused, before anything runs
+    theirs = attacker.home / "state-of-theirs"
+    theirs.mkdir(exist_ok=True)
+    os.chown(theirs, attacker.uid, attacker.gid)
+    refused = subprocess.run([str(AGENT), "--state-dir", str(theirs), "--rules",
+                              str(ROOT / "rules")], capture_output=True, text=True, timeout=60)
+    assert refused.returncode != 0
+    assert "belongs to uid %d" % attacker.uid in refused.stderr
+    assert not (theirs / "reportid").exists()
+
+    # one of root's with a loose mode is made private; a link planted where
+    # a state file is written is not followed
+    state = workdir / "state"
+    state.mkdir(mode=0o755)
+    state.chmod(0o755)
+    target = workdir / "not-a-state-file"
+    target.write_text("untouched\n")
+    (state / "status.json.tmp").symlink_to(target)
+    agent = RunningAgent(workdir).start()  # status every second
+    try:
+        assert state.stat().st_mode & 0o777 == 0o700
+        agent.fresh_status()
+        assert target.read_text() == "untouched\n"
+        assert not (state / "status.json").is_symlink()
+        assert status_command(state).returncode == 0
+
+        # alive but not working: stalled, and said so
+        os.kill(agent.process.pid, 19)  # SIGSTOP
+        try:
+            time.sleep(4.5)
+            stalled = status_command(state)
+            assert stalled.returncode != 0
+            assert stalled.stdout.startswith("agent: STALLED (pid %d)" % agent.process.pid)
+            as_json = json.loads(status_command(state, "--json").stdout)
+            assert as_json["running"] is True and as_json["stalled"] is True
+        finally:
+            os.kill(agent.process.pid, 18)  # SIGCONT
+        agent.fresh_status()
+        assert status_command(state).returncode == 0
+    finally:
+        agent.stop()
