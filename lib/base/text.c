@@ -1,6 +1,7 @@
 /*
  * text.c - UTF-8 validation, byte escaping and command lines.
  */
+#include <stdint.h>
 #include <string.h>
 
 #include "base/text.h"
@@ -282,38 +283,46 @@ size_t text_escape_step(const char *data, size_t length, enum text_escape_style 
 }
 
 /* Bytes that are safe in style without a closer look. */
-static bool plain_ascii(unsigned char c, enum text_escape_style style)
+static inline bool plain_ascii(unsigned char c, enum text_escape_style style)
 {
 	if (style == TEXT_ESCAPE_JSON_TEXT)
 		return c < 0x7f;
 	return c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
 }
 
+/* Written straight into the buffer, room for the worst case reserved once:
+ * this runs for every byte of every record the agent writes. */
 void text_append_safe(struct strbuf *out, const char *data, size_t length,
 		      enum text_escape_style style)
 {
-	size_t position = 0, run_start = 0;
+	size_t position = 0;
+	char *cursor;
 
+	if (length > (SIZE_MAX - 1) / TEXT_ESCAPE_MAX ||
+	    !strbuf_reserve(out, TEXT_ESCAPE_MAX * length))
+		return;
+	cursor = out->data + out->length;
 	while (position < length) {
-		char escape[TEXT_ESCAPE_MAX];
+		unsigned char c = (unsigned char)data[position];
 		size_t consumed, escape_length;
 
-		if (plain_ascii((unsigned char)data[position], style)) {
+		if (plain_ascii(c, style)) {
+			*cursor++ = (char)c;
 			position++;
 			continue;
 		}
 		escape_length = text_escape_step(data + position, length - position, style,
-						 &consumed, escape);
+						 &consumed, cursor);
 		if (escape_length == 0) {
-			position += consumed;
-			continue;
+			memcpy(cursor, data + position, consumed);
+			cursor += consumed;
+		} else {
+			cursor += escape_length;
 		}
-		strbuf_append(out, data + run_start, position - run_start);
-		strbuf_append(out, escape, escape_length);
 		position += consumed;
-		run_start = position;
 	}
-	strbuf_append(out, data + run_start, position - run_start);
+	*cursor = '\0';
+	out->length = (size_t)(cursor - out->data);
 }
 
 const char *text_display(struct strbuf *scratch, const char *text)
