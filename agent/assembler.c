@@ -11,7 +11,6 @@
  * it starts, one row per start: wine/wine_rows.h does that part.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,6 +57,9 @@ static void write_row(void *context, struct pending_exec *pending)
 	for (int i = 0; i < assembler->sink_count; i++)
 		assembler->sinks[i].write(assembler->sinks[i].context,
 					  &assembler->record);
+	/* what the process table keeps of it from now on is bounded */
+	if (pending->process.image)
+		process_table_keep_image(assembler->context.processes, pending->process.image);
 }
 
 int assembler_create(struct assembler **out,
@@ -70,7 +72,11 @@ int assembler_create(struct assembler **out,
 	assembler->context = *context;
 	record_init(&assembler->record);
 	pending_list_init(&assembler->pending, context->processes, write_row, assembler);
-	wine_rows_init(&assembler->wine, context->processes, context->files);
+	if (wine_rows_init(&assembler->wine, context->processes, context->files, "/") != 0) {
+		record_free(&assembler->record);
+		free(assembler);
+		return -ENOMEM;
+	}
 	*out = assembler;
 	return 0;
 }
@@ -83,15 +89,37 @@ int assembler_add_sink(struct assembler *assembler, struct record_sink sink)
 	return 0;
 }
 
-void assembler_read_stats(const struct assembler *assembler,
-			  struct assembler_stats *stats)
+int assembler_add_wine_loader(struct assembler *assembler, const char *path)
+{
+	return wine_rows_add_loader(&assembler->wine, path);
+}
+
+int assembler_start_workers(struct assembler *assembler)
+{
+	return wine_rows_start_worker(&assembler->wine);
+}
+
+void assembler_set_bounds(struct assembler *assembler, uint64_t hash_wait_ns,
+			  uint32_t max_pending)
+{
+	pending_list_set_bounds(&assembler->pending, hash_wait_ns, max_pending);
+}
+
+void assembler_read_stats(struct assembler *assembler, struct assembler_stats *stats)
 {
 	struct wine_rows_stats wine;
 
 	*stats = assembler->stats;
 	stats->pending = (uint32_t)list_count(&assembler->pending.execs);
+	stats->hash_wait_timeouts = assembler->pending.hash_timeouts;
+	stats->pending_overflow = assembler->pending.overflow;
 	wine_rows_read_stats(&assembler->wine, &wine);
 	stats->wine_programs = wine.programs;
+	stats->wine_confirmed = wine.confirmed;
+	stats->wine_not_wine_loaders = wine.not_wine_loaders;
+	stats->wine_jobs_refused = wine.jobs_refused;
+	stats->wine_budget_exceeded = wine.budget_exceeded;
+	stats->wine_queued = wine.queued;
 	stats->wine_steps_folded = wine.steps_folded;
 	stats->wine_adopted = wine.adopted;
 	stats->wine_errors = wine.errors;
@@ -104,8 +132,10 @@ void assembler_destroy(struct assembler *assembler)
 	if (!assembler)
 		return;
 	/* Rows still waiting are written now, their hash status "pending". */
+	wine_rows_take_results(&assembler->wine);
 	wine_rows_release_all(&assembler->wine);
 	pending_list_finish_all(&assembler->pending);
+	wine_rows_destroy(&assembler->wine);
 	record_free(&assembler->record);
 	free(assembler);
 }
@@ -123,61 +153,17 @@ static void file_key_from_facts(struct file_key *key, const struct exec_info *in
 	key->mtime_nsec = info->exe_mtime_nsec;
 }
 
-/*
- * An fd on the file version `key`: /proc/PID/exe first (works for memfd and
- * deleted files while the process lives; checked as a running image, see
- * file_cache.h), then the path, checked exactly.  -1 with *open_errno =
- * ESTALE when only another version was found.
- */
-static int open_exe(uint32_t pid, const char *path, bool path_usable,
-		    const struct file_key *key, enum file_check *check,
-		    int *open_errno)
-{
-	char proc_path[64];
-	bool found_other = false;
-	int fd;
-
-	*open_errno = ENOENT;
-	snprintf(proc_path, sizeof(proc_path), "/proc/%u/exe", pid);
-	fd = open(proc_path, O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		*check = FILE_CHECK_RUNNING_IMAGE;
-		if (file_key_matches_fd(key, fd, *check))
-			return fd;
-		close(fd);
-		found_other = true;
-	} else if (errno != ENOENT && errno != ESRCH) {
-		*open_errno = errno;
-	}
-	if (path_usable && path[0] == '/') {
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		*check = FILE_CHECK_EXACT;
-		if (fd >= 0 && file_key_matches_fd(key, fd, *check))
-			return fd;
-		if (fd >= 0) {
-			close(fd);
-			found_other = true;
-		} else if (errno != ENOENT && !found_other) {
-			*open_errno = errno;
-		}
-	}
-	if (found_other)
-		*open_errno = ESTALE;
-	return -1;
-}
-
+/* The image's file is opened and hashed by the file cache's workers: the
+ * main thread never opens a file a user named (file_cache.h). */
 static void request_hash(struct assembler *assembler, struct image *image,
 			 uint32_t pid, bool path_usable)
 {
-	enum file_check check = FILE_CHECK_EXACT;
-	int fd, open_errno;
+	struct file_origin origin = {.pid = pid, .path = image ? image->path : NULL,
+				     .path_usable = path_usable, .fd = -1};
 
 	if (!image || !image->file || image->file->hash_status != HASH_STATUS_NONE)
 		return;
-	fd = open_exe(pid, image->path, path_usable, &image->file->key, &check,
-		      &open_errno);
-	file_cache_request_hash(assembler->context.files, image->file, fd, check,
-				open_errno, image->path);
+	file_cache_request_hash(assembler->context.files, image->file, &origin);
 }
 
 /* The whole argv of a live process, when the probe had to cut it. */
@@ -220,7 +206,7 @@ static struct image *image_from_facts(struct assembler *assembler,
 	if (!image)
 		return NULL;
 	image->path = strdup(facts->exe_path);
-	image->command_line = command_line_of(facts->argv, facts->argv_length);
+	image_take_command_line(image, command_line_of(facts->argv, facts->argv_length));
 	image->uid = facts->info.uid;
 	image->euid = facts->info.euid;
 	image->gid = facts->info.gid;
@@ -247,6 +233,7 @@ static bool path_is_usable(const struct exec_info *info)
 
 void assembler_poll(struct assembler *assembler, uint64_t now_ns)
 {
+	pending_list_expire(&assembler->pending, now_ns);
 	wine_rows_poll(&assembler->wine, now_ns);
 }
 
@@ -294,13 +281,11 @@ static void handle_scan(struct assembler *assembler, struct exec_facts *facts)
 	image = image_from_facts(assembler, facts);
 	if (!image)
 		return;
+	request_hash(assembler, image, facts->header.pid, path_is_usable(&facts->info));
 	wine_rows_resolve_running(&assembler->wine, facts, image);
 	process_set_image(table, process, image);
 	process->scanned = true;
 	process->exec_since_fork = true;
-	if (!image->wine)
-		request_hash(assembler, image, facts->header.pid,
-			     path_is_usable(&facts->info));
 }
 
 /* Who started this image: see process_table.h for the two cases. */
@@ -344,9 +329,9 @@ static void handle_exec(struct assembler *assembler, struct pending_exec *pendin
 	}
 	if (created)
 		assembler->stats.exec_without_known_process++;
-	wine_step = wine_rows_is_step(facts, &step);
+	wine_step = wine_rows_is_step(&assembler->wine, facts, &step);
 	/* a later step of a Wine chain takes the lineage of the row it folds */
-	if (!wine_rows_continue(&assembler->wine, pending, wine_step)) {
+	if (!wine_rows_continue(&assembler->wine, pending, wine_step ? &step : NULL)) {
 		take_lineage(assembler, process, pending);
 		if (wine_step)
 			wine_rows_take_lineage(&assembler->wine, process, pending);
@@ -357,6 +342,9 @@ static void handle_exec(struct assembler *assembler, struct pending_exec *pendin
 		pending_exec_free(pending);
 		return;
 	}
+	/* the file that ran is hashed, whatever it runs (a Windows program's
+	 * row keeps the loader's hashes too) */
+	request_hash(assembler, image, facts->header.pid, path_is_usable(&facts->info));
 	if (wine_step)
 		wine_rows_resolve_step(&assembler->wine, process, pending, &step, image);
 	process_set_image(table, process, image);
@@ -364,10 +352,10 @@ static void handle_exec(struct assembler *assembler, struct pending_exec *pendin
 	process->exec_count++;
 	pending->exec_sequence = process->exec_count;
 	process_ref_copy(&pending->process, &process->self);
-
-	if (!image->wine)
-		request_hash(assembler, image, facts->header.pid,
-			     path_is_usable(&facts->info));
+	/* the command line is in the image: argv (up to 64 KiB) need not wait */
+	free(pending->facts.argv);
+	pending->facts.argv = NULL;
+	pending->facts.argv_length = 0;
 	pending_exec_add(pending); /* held by us until every wait is registered */
 	pending_exec_wait_for_hash(pending, PENDING_SLOT_IMAGE);
 	pending_exec_wait_for_hash(pending, PENDING_SLOT_INITIATING);
@@ -387,6 +375,8 @@ void assembler_handle(struct assembler *assembler, const void *data, size_t size
 		return;
 	}
 	assembler->stats.events[header->type]++;
+	/* what the Wine worker found comes first, in the events' order */
+	wine_rows_take_results(&assembler->wine);
 	switch (header->type) {
 	case EVENT_FORK:
 		if (size < sizeof(struct fork_event))

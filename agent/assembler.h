@@ -40,8 +40,15 @@ struct assembler_stats {
 	uint64_t report_id_errors;
 	uint64_t exec_without_known_process;
 	uint32_t pending; /* rows waiting for a hash (or held, below) */
+	uint64_t hash_wait_timeouts; /* rows written without a hash: time was up */
+	uint64_t pending_overflow; /* rows that stopped waiting: too many waited */
 	/* Windows programs under Wine (docs/records.md) */
 	uint64_t wine_programs; /* images resolved to a Windows program */
+	uint64_t wine_confirmed; /* that took its identity: maps showed it */
+	uint64_t wine_not_wine_loaders; /* named like a loader, not Wine's */
+	uint64_t wine_jobs_refused; /* the Wine worker's queue was full */
+	uint64_t wine_budget_exceeded; /* lookups stopped: too costly */
+	uint32_t wine_queued; /* jobs waiting for the Wine worker */
 	uint64_t wine_steps_folded; /* loader-chain rows replaced by the next step */
 	uint64_t wine_adopted; /* program taken from /proc/PID/maps */
 	uint64_t wine_errors; /* out of memory while resolving */
@@ -67,20 +74,32 @@ void assembler_destroy(struct assembler *assembler);
 
 int assembler_add_sink(struct assembler *assembler, struct record_sink sink);
 
+/* Trust path as one of Wine's loaders (wine/wine_loaders.h). */
+int assembler_add_wine_loader(struct assembler *assembler, const char *path);
+
+/* Wine's file-system work on its thread from now on (until this is called:
+ * on the caller's, as unit tests want).  Returns 0 or -errno. */
+int assembler_start_workers(struct assembler *assembler);
+
+/* How long a row waits for hashes, how many rows may wait (pending_exec.h;
+ * until this is called: no bound). */
+void assembler_set_bounds(struct assembler *assembler, uint64_t hash_wait_ns,
+			  uint32_t max_pending);
+
 /* One record from the ring buffer. */
 void assembler_handle(struct assembler *assembler, const void *data, size_t size);
 
 /*
- * Held Wine rows: read /proc/PID/maps of those due, write those whose
- * program is mapped or whose time is up.  Call it often (every loop turn);
- * now_ns is CLOCK_BOOTTIME.
+ * Rows whose time to wait for hashes is up are written.  Held Wine rows:
+ * read /proc/PID/maps of those due, write those whose program is mapped or
+ * whose time is up.  Call it often (every loop turn); now_ns is
+ * CLOCK_BOOTTIME.
  */
 void assembler_poll(struct assembler *assembler, uint64_t now_ns);
 
 /* After the start-up scan: link scanned processes to their creators. */
 void assembler_scan_done(struct assembler *assembler);
 
-void assembler_read_stats(const struct assembler *assembler,
-			  struct assembler_stats *stats);
+void assembler_read_stats(struct assembler *assembler, struct assembler_stats *stats);
 
 #endif

@@ -1,9 +1,11 @@
 /*
  * main.c - rmmhunt-agent: wire the parts together and run the event loop.
  *
- * Start-up: options -> state dir and identity -> hash cache, process table,
- * assembler, sinks -> probe (checks root and BTF, attaches, opens the ring
- * buffer) -> task scan (through the same ring buffer) -> loop.
+ * Start-up: options -> state dir -> probe (checks root and BTF, attaches,
+ * opens the ring buffer) -> capabilities dropped to the two it still needs
+ * (privileges.h), before any thread exists -> identity, hash cache, process
+ * table, assembler, sinks -> task scan (through the same ring buffer) ->
+ * loop.
  *
  * The loop waits (epoll) on four fds: the ring buffer, the hash worker's
  * completion eventfd, a signalfd (INT/TERM stop, HUP reload), and a timerfd
@@ -23,6 +25,7 @@
 
 #include "agent.h"
 #include "base/log.h"
+#include "privileges.h"
 #include "base/timefmt.h"
 
 #define EXIT_GRACE_NS (30ULL * 1000000000ULL)
@@ -30,6 +33,9 @@
 #define ACCOUNT_CACHE_ENTRIES 4096
 #define RETENTION_STEPS_PER_TICK 4
 #define SHIP_DRAIN_MS 3000
+/* Lines waiting for the cache's commit, at most (then it commits at once):
+ * a flood of large records does not pile up in memory for 250 ms. */
+#define OUTPUT_PENDING_MAX ((size_t)4 << 20)
 
 enum loop_source { SOURCE_RING, SOURCE_HASHES, SOURCE_SIGNALS, SOURCE_TIMER };
 
@@ -41,6 +47,13 @@ static int64_t monotonic_ms(void)
 	return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
 }
 
+/*
+ * The state directory is the agent's own: a directory owned by its euid
+ * (root), that nobody else may write in or read (its files are opened
+ * without following links, but a directory others can write in would let
+ * them plant or swap files).  One the agent owns with a looser mode is
+ * made 0700; one someone else owns is refused.
+ */
 static int prepare_state_dir(const char *path)
 {
 	struct stat status;
@@ -54,6 +67,22 @@ static int prepare_state_dir(const char *path)
 	if (stat(path, &status) != 0 || !S_ISDIR(status.st_mode)) {
 		log_error("state directory %s is not a directory", path);
 		return -ENOTDIR;
+	}
+	if (status.st_uid != geteuid()) {
+		log_error("state directory %s belongs to uid %u, not to the agent (uid %u): "
+			  "refusing it", path, (unsigned)status.st_uid, (unsigned)geteuid());
+		return -EPERM;
+	}
+	if ((status.st_mode & 077) != 0) {
+		if (chmod(path, 0700) != 0) {
+			int error = errno;
+
+			log_error("cannot make state directory %s private (0700): %s", path,
+				  strerror(error));
+			return -error;
+		}
+		log_notice("state directory %s was mode %04o: now 0700", path,
+			   (unsigned)(status.st_mode & 07777));
 	}
 	return 0;
 }
@@ -70,11 +99,17 @@ static int check_environment(const struct agent_options *options)
 	return result;
 }
 
+static void commit_and_release(struct agent *agent, bool now);
+static size_t output_pending(const struct agent *agent);
+
 static int on_ring_record(void *context, const void *data, size_t size)
 {
 	struct agent *agent = context;
 
 	assembler_handle(agent->assembler, data, size);
+	/* a full ring buffer of large records is drained in one go */
+	if (output_pending(agent) > OUTPUT_PENDING_MAX)
+		commit_and_release(agent, true);
 	return 0;
 }
 
@@ -84,7 +119,6 @@ static int create_parts(struct agent *agent)
 	struct file_cache_options cache_options = {
 		.dpkg = NULL,
 		.max_hash_bytes = options->max_hash_bytes,
-		.inline_hash_bytes = options->inline_hash_bytes,
 		.max_entries = options->max_cached_files,
 	};
 	struct assembler_context context;
@@ -117,6 +151,9 @@ static int create_parts(struct agent *agent)
 	result = process_table_create(&agent->processes, agent->files,
 				      options->max_processes, EXIT_GRACE_NS);
 	if (result == 0)
+		process_table_set_text_bound(agent->processes,
+					     (size_t)options->max_lineage_mib << 20);
+	if (result == 0)
 		result = accounts_create(&agent->accounts, ACCOUNT_CACHE_ENTRIES);
 	if (result) {
 		log_error("out of memory");
@@ -131,8 +168,18 @@ static int create_parts(struct agent *agent)
 		.report_ids = &agent->report_ids,
 	};
 	result = assembler_create(&agent->assembler, &context);
-	if (result)
+	if (result) {
 		log_error("out of memory");
+		return result;
+	}
+	assembler_set_bounds(agent->assembler, (uint64_t)options->hash_wait_ms * 1000000,
+			     options->max_pending);
+	for (uint32_t i = 0; i < options->wine_loader_count && result == 0; i++)
+		result = assembler_add_wine_loader(agent->assembler, options->wine_loaders[i]);
+	if (result == 0)
+		result = assembler_start_workers(agent->assembler);
+	if (result)
+		log_error("cannot start the Wine worker: %s", strerror(-result));
 	return result;
 }
 
@@ -228,7 +275,10 @@ static int open_sinks(struct agent *agent)
 	return 0;
 }
 
-static int start_probe(struct agent *agent)
+/* Load and attach the probe (records wait in its ring buffer until the
+ * scan), then give up what only that needed: before any thread starts, so
+ * that every thread has the smaller set (privileges.h). */
+static int open_probe(struct agent *agent)
 {
 	struct sensor_options options = {
 		.ring_buffer_bytes = agent->options.ring_buffer_mib << 20,
@@ -245,6 +295,16 @@ static int start_probe(struct agent *agent)
 		log_error("%s", message);
 		return result;
 	}
+	result = privileges_drop(message, sizeof(message));
+	if (result)
+		log_error("%s", message);
+	return result;
+}
+
+static int start_probe(struct agent *agent)
+{
+	int result;
+
 	/* Tracepoints are live: now list what already runs. */
 	result = sensor_scan_processes(agent->sensor);
 	if (result)
@@ -253,6 +313,14 @@ static int start_probe(struct agent *agent)
 	sensor_consume(agent->sensor);
 	assembler_scan_done(agent->assembler);
 	return 0;
+}
+
+/* Bytes of lines waiting for the cache to commit. */
+static size_t output_pending(const struct agent *agent)
+{
+	return (agent->events_open ? agent->events.pending.length : 0) +
+	       (agent->hits_open ? agent->hits.pending.length : 0) +
+	       (agent->options.print ? agent->console.pending.length : 0);
 }
 
 /* Commit the cache when due; then release what it made durable. */
@@ -454,7 +522,7 @@ static int run_loop(struct agent *agent, int signal_fd)
 			}
 		}
 		assembler_poll(agent->assembler, boot_clock_now_ns());
-		commit_and_release(agent, false);
+		commit_and_release(agent, output_pending(agent) > OUTPUT_PENDING_MAX);
 	}
 	if (timer_fd >= 0)
 		close(timer_fd);
@@ -498,6 +566,8 @@ int main(int argc, char **argv)
 	result = check_environment(&agent.options);
 	if (!result)
 		result = prepare_state_dir(agent.options.state_dir);
+	if (!result)
+		result = open_probe(&agent);
 	if (!result)
 		result = create_parts(&agent);
 	if (!result)

@@ -31,6 +31,12 @@ static void usage(FILE *out)
 		"  --ring-buffer-mb N     BPF ring buffer size in MiB, power of two (default 16)\n"
 		"  --args-max BYTES       argv bytes captured per exec, %lld..%d (default %d)\n"
 		"  --hash-max-mb N        do not hash executables larger than this (default 512)\n"
+		"  --hash-wait-ms MS      a record waits this long for hashes at most (default 5000)\n"
+		"  --max-pending N        records waiting for hashes at once (default 256)\n"
+		"  --max-lineage-mb N     paths and command lines kept of running processes,\n"
+		"                         past it command lines are kept in part (default 64)\n"
+		"  --wine-loader PATH     also trust this file as Wine's loader (a Wine not\n"
+		"                         installed by a package; up to 8 times)\n"
 		"  --max-processes N      process table bound (default 65536)\n"
 		"  --max-cached-files N   hash cache bound (default 16384)\n"
 		"  --stats-interval SEC   status/stats period (default 5)\n"
@@ -128,7 +134,9 @@ static void set_defaults(struct agent_options *options)
 	options->ring_buffer_mib = 16;
 	options->args_capture_max = EXEC_ARGS_MAX;
 	options->max_hash_bytes = 512LL << 20;
-	options->inline_hash_bytes = 256 << 10;
+	options->hash_wait_ms = 5000;
+	options->max_pending = 256;
+	options->max_lineage_mib = 64;
 	options->max_processes = 65536;
 	options->max_cached_files = 16384;
 	options->stats_interval_seconds = 5;
@@ -149,6 +157,10 @@ enum option_id {
 	OPTION_RING_BUFFER_MB,
 	OPTION_ARGS_MAX,
 	OPTION_HASH_MAX_MB,
+	OPTION_HASH_WAIT_MS,
+	OPTION_MAX_PENDING,
+	OPTION_MAX_LINEAGE_MB,
+	OPTION_WINE_LOADER,
 	OPTION_MAX_PROCESSES,
 	OPTION_MAX_CACHED_FILES,
 	OPTION_STATS_INTERVAL,
@@ -186,6 +198,21 @@ static int apply_number(struct agent_options *options, int id, const char *text)
 		if (parse_number("hash-max-mb", text, 1, 1 << 20, &value))
 			return -EINVAL;
 		options->max_hash_bytes = value << 20;
+		return 0;
+	case OPTION_HASH_WAIT_MS:
+		if (parse_number("hash-wait-ms", text, 10, 600000, &value))
+			return -EINVAL;
+		options->hash_wait_ms = (uint32_t)value;
+		return 0;
+	case OPTION_MAX_PENDING:
+		if (parse_number("max-pending", text, 16, 1 << 20, &value))
+			return -EINVAL;
+		options->max_pending = (uint32_t)value;
+		return 0;
+	case OPTION_MAX_LINEAGE_MB:
+		if (parse_number("max-lineage-mb", text, 1, 1 << 16, &value))
+			return -EINVAL;
+		options->max_lineage_mib = (uint32_t)value;
 		return 0;
 	case OPTION_MAX_PROCESSES:
 		if (parse_number("max-processes", text, 64, 1 << 24, &value))
@@ -230,6 +257,10 @@ int agent_options_parse(struct agent_options *options, int argc, char **argv)
 		{"ring-buffer-mb", required_argument, NULL, OPTION_RING_BUFFER_MB},
 		{"args-max", required_argument, NULL, OPTION_ARGS_MAX},
 		{"hash-max-mb", required_argument, NULL, OPTION_HASH_MAX_MB},
+		{"hash-wait-ms", required_argument, NULL, OPTION_HASH_WAIT_MS},
+		{"max-pending", required_argument, NULL, OPTION_MAX_PENDING},
+		{"max-lineage-mb", required_argument, NULL, OPTION_MAX_LINEAGE_MB},
+		{"wine-loader", required_argument, NULL, OPTION_WINE_LOADER},
 		{"max-processes", required_argument, NULL, OPTION_MAX_PROCESSES},
 		{"max-cached-files", required_argument, NULL, OPTION_MAX_CACHED_FILES},
 		{"stats-interval", required_argument, NULL, OPTION_STATS_INTERVAL},
@@ -282,6 +313,13 @@ int agent_options_parse(struct agent_options *options, int argc, char **argv)
 			break;
 		case OPTION_MACHINE_ID:
 			options->machine_id_path = optarg;
+			break;
+		case OPTION_WINE_LOADER:
+			if (options->wine_loader_count == 8) {
+				log_error("--wine-loader: at most 8");
+				return -EINVAL;
+			}
+			options->wine_loaders[options->wine_loader_count++] = optarg;
 			break;
 		case OPTION_LOG_LEVEL:
 			if (log_level_parse(optarg, &options->log_level) != 0) {

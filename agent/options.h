@@ -21,7 +21,11 @@ struct agent_options {
 	uint32_t ring_buffer_mib;
 	uint32_t args_capture_max;
 	int64_t max_hash_bytes;
-	int64_t inline_hash_bytes;
+	uint32_t hash_wait_ms; /* a row waits this long for hashes at most */
+	uint32_t max_pending; /* rows waiting for hashes at once */
+	uint32_t max_lineage_mib; /* paths and command lines kept for lineage */
+	const char *wine_loaders[8]; /* --wine-loader: trusted besides dpkg's */
+	uint32_t wine_loader_count;
 	uint32_t max_processes;
 	uint32_t max_cached_files;
 	uint32_t stats_interval_seconds;

@@ -3,7 +3,8 @@
  *
  * Lines collect in memory until the main loop flushes them, right after the
  * cache committed the records they show.  Failed writes are counted, never
- * silent.
+ * silent.  Console lines show text escaped (base/text.h); NDJSON escapes C1
+ * and bidi controls as \uXXXX (base/json_writer.h).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 
 #include "outputs.h"
+#include "base/text.h"
 #include "base/timefmt.h"
 
 int ndjson_output_open(struct ndjson_output *output, const char *path)
@@ -83,23 +85,51 @@ struct record_sink ndjson_output_sink(struct ndjson_output *output)
 
 #define CONSOLE_WIDTH 160
 
+/* Append text escaped for the terminal (text.h), at most width characters. */
+static void append_console_text(struct strbuf *out, const struct value *value, size_t width)
+{
+	size_t start = out->length, characters = 0;
+
+	text_append_safe(out, value->str, value->len, TEXT_ESCAPE_DISPLAY);
+	for (size_t i = start; i < out->length; i++) {
+		if (((unsigned char)out->data[i] & 0xc0) == 0x80)
+			continue;
+		if (characters++ == width) {
+			out->length = i;
+			out->data[i] = '\0';
+			return;
+		}
+	}
+}
+
+/*
+ * HH:MM:SS.mmm pid<-ppid user path: command line.  Every text is escaped:
+ * argv and paths are the user's, and a newline or an escape sequence in them
+ * must not forge a line or drive the terminal.
+ */
 static void console_write(void *context, const struct record *record)
 {
 	struct console_output *output = context;
 	const struct value *values = record->values;
 	char time[TIMEFMT_ISO_SIZE];
+	size_t account_start;
 
 	timefmt_iso(values[DPE_TIMESTAMP].ticks, time);
-	/* HH:MM:SS.mmm pid<-ppid user path: command line */
-	strbuf_appendf(&output->pending, "%.12s %7lld <- %-7lld %-8.8s %.*s\n", time + 11,
-		(long long)values[DPE_PROCESS_ID].l,
-		values[DPE_INITIATING_PROCESS_ID].is_null
-			? -1LL
-			: (long long)values[DPE_INITIATING_PROCESS_ID].l,
-		values[DPE_ACCOUNT_NAME].str, CONSOLE_WIDTH,
-		values[DPE_PROCESS_COMMAND_LINE].len
-			? values[DPE_PROCESS_COMMAND_LINE].str
-			: values[DPE_FOLDER_PATH].str);
+	strbuf_appendf(&output->pending, "%.12s %7lld <- %-7lld ", time + 11,
+		       (long long)values[DPE_PROCESS_ID].l,
+		       values[DPE_INITIATING_PROCESS_ID].is_null
+			       ? -1LL
+			       : (long long)values[DPE_INITIATING_PROCESS_ID].l);
+	account_start = output->pending.length;
+	append_console_text(&output->pending, &values[DPE_ACCOUNT_NAME], 8);
+	while (!output->pending.failed && output->pending.length < account_start + 8)
+		strbuf_append_char(&output->pending, ' ');
+	strbuf_append_char(&output->pending, ' ');
+	append_console_text(&output->pending,
+			    values[DPE_PROCESS_COMMAND_LINE].len ? &values[DPE_PROCESS_COMMAND_LINE]
+								 : &values[DPE_FOLDER_PATH],
+			    CONSOLE_WIDTH);
+	strbuf_append_char(&output->pending, '\n');
 	output->written++;
 }
 

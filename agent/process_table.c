@@ -21,6 +21,7 @@ struct process_table {
 	struct list live, exited; /* of struct process, oldest first */
 	uint32_t max_processes;
 	uint64_t exit_grace_ns;
+	size_t max_text_bytes; /* 0: no bound */
 	struct process_table_stats stats;
 };
 
@@ -73,6 +74,7 @@ void image_release(struct process_table *table, struct image *image)
 {
 	if (!image || --image->references > 0)
 		return;
+	table->stats.text_bytes -= image->counted_bytes;
 	file_info_release(table->files, image->file);
 	free(image->path);
 	free(image->command_line);
@@ -91,21 +93,6 @@ void process_ref_copy(struct process_ref *to, const struct process_ref *from)
 	to->pid = from->pid;
 	to->start_boot_ns = from->start_boot_ns;
 	to->image = image_acquire(from->image);
-}
-
-struct image *image_clone(const struct image *from)
-{
-	struct image *image = image_create();
-
-	if (!image)
-		return NULL;
-	*image = *from;
-	image->references = 1;
-	image->file = NULL;
-	image->wine = NULL;
-	image->path = strdup(from->path);
-	image->command_line = strdup(from->command_line);
-	return image;
 }
 
 void process_ref_clear(struct process_table *table, struct process_ref *ref)
@@ -328,6 +315,59 @@ void process_table_sweep(struct process_table *table, uint64_t now_ns)
 void process_table_count_exec(struct process_table *table)
 {
 	table->stats.execs++;
+}
+
+void process_table_set_text_bound(struct process_table *table, size_t max_text_bytes)
+{
+	table->max_text_bytes = max_text_bytes;
+}
+
+static size_t image_text_bytes(const struct image *image)
+{
+	return (image->path ? strlen(image->path) : 0) +
+	       (image->command_line ? strlen(image->command_line) : 0);
+}
+
+/* Keep at most max bytes of the command line (a smaller allocation). */
+static int cut_command_line(struct image *image, size_t max)
+{
+	size_t length = strlen(image->command_line);
+	char *kept;
+
+	if (length <= max)
+		return 0;
+	kept = strndup(image->command_line, text_cut_length(image->command_line, length, max));
+	if (!kept)
+		return -ENOMEM;
+	free(image->command_line);
+	image->command_line = kept;
+	if (!image->command_line_length)
+		image->command_line_length = length;
+	return 0;
+}
+
+int image_take_command_line(struct image *image, char *text)
+{
+	free(image->command_line);
+	image->command_line = text;
+	image->command_line_length = 0;
+	if (!text)
+		return -ENOMEM;
+	return cut_command_line(image, IMAGE_COMMAND_LINE_MAX);
+}
+
+void process_table_keep_image(struct process_table *table, struct image *image)
+{
+	size_t bytes = image_text_bytes(image);
+
+	if (table->max_text_bytes && table->stats.text_bytes + bytes > table->max_text_bytes &&
+	    image->command_line && strlen(image->command_line) > IMAGE_KEPT_COMMAND_LINE &&
+	    cut_command_line(image, IMAGE_KEPT_COMMAND_LINE) == 0) {
+		table->stats.command_lines_cut++;
+		bytes = image_text_bytes(image);
+	}
+	table->stats.text_bytes += bytes - image->counted_bytes;
+	image->counted_bytes = bytes;
 }
 
 void process_table_read_stats(const struct process_table *table,

@@ -40,6 +40,14 @@ struct image {
 	/* a Windows program under Wine (wine.h): path and command_line are
 	 * then the Windows ones, file is the .exe; NULL for Linux programs */
 	struct wine_program *wine;
+	/* the file that ran is Wine's loader: a Windows program's process,
+	 * known at once (wine is found later, by the Wine worker) */
+	bool wine_loader;
+	/* the table's memory for lineage (process_table_keep_image()): the
+	 * bytes counted, and the command line's length before the table cut
+	 * it (0: whole) */
+	size_t counted_bytes;
+	size_t command_line_length;
 };
 
 struct process_ref {
@@ -67,7 +75,9 @@ struct process {
 struct process_table_stats {
 	uint64_t forks, execs, exits, evicted_live, evicted_exited,
 		missing_on_exec, replaced;
+	uint64_t command_lines_cut; /* kept shorter: lineage memory was full */
 	uint32_t processes, exited_waiting;
+	size_t text_bytes; /* paths and command lines kept for lineage */
 };
 
 struct process_table;
@@ -102,6 +112,27 @@ void process_table_resolve_creator(struct process_table *table,
 void process_table_exit(struct process_table *table, uint32_t pid,
 			uint64_t start_boot_ns, uint64_t now_ns);
 
+/*
+ * Lineage memory is bounded: the paths and command lines of the images the
+ * table keeps count against max_text_bytes (see process_table_create()).
+ * An image whose row was written is counted here; past the bound its
+ * command line is kept only in part (IMAGE_KEPT_COMMAND_LINE bytes, its
+ * length before in command_line_length): the records of its children say
+ * InitiatingProcessCommandLine was cut.  Counted: command_lines_cut.
+ */
+#define IMAGE_KEPT_COMMAND_LINE ((size_t)1024)
+
+/* The most of a command line an image holds: what a record can show of it
+ * (ProcessCommandLine's cap, docs/records.md "Sizes"). */
+#define IMAGE_COMMAND_LINE_MAX ((size_t)96 * 1024)
+
+/* Give image the command line text (a heap string it takes), cut at
+ * IMAGE_COMMAND_LINE_MAX (the length before in command_line_length).
+ * -ENOMEM (text is freed all the same). */
+int image_take_command_line(struct image *image, char *text);
+void process_table_keep_image(struct process_table *table, struct image *image);
+void process_table_set_text_bound(struct process_table *table, size_t max_text_bytes);
+
 /* Drop exited processes whose grace period is over. */
 void process_table_sweep(struct process_table *table, uint64_t now_ns);
 
@@ -117,10 +148,6 @@ void process_table_count_exec(struct process_table *table);
 /* Images */
 struct image *image_create(void);
 struct image *image_acquire(struct image *image);
-/* A new image with from's path, command line, credentials and times; its
- * file and Windows program are left for the caller (NULL).  NULL, or an
- * image whose path or command line is NULL, when out of memory. */
-struct image *image_clone(const struct image *from);
 void image_release(struct process_table *table, struct image *image);
 /* FileName: the last component of the path (DOS paths for Windows images). */
 const char *image_file_name(const struct image *image);

@@ -23,6 +23,51 @@
 #define AUDIT_UNSET 4294967295U
 #define CONTAINER_ID_LENGTH 64
 
+/*
+ * How large a record may be (issue 9: one exec made a 13 MB record).  Each
+ * string column has a cap, bytes of its text: command lines 96 KiB (the
+ * whole default argv capture, 64 KiB, fits with its quotes; bytes escaped as
+ * \xHH may not), paths 16 KiB, every other column 1 KiB.  AdditionalFields
+ * holds at most 64 KiB: each text in it at most 4 KiB (1 KiB, and the
+ * binary's identity facts left out, if that is still too much).  What was
+ * cut is named in AdditionalFields.Truncated with the size it had
+ * (docs/records.md, "Sizes").
+ */
+#define CAP_COMMAND_LINE IMAGE_COMMAND_LINE_MAX
+#define CAP_PATH ((size_t)16 * 1024)
+#define CAP_TEXT ((size_t)1024)
+#define CAP_ADDITIONAL_FIELDS ((size_t)64 * 1024)
+#define CAP_FIELD_TEXT ((size_t)4096)
+#define CAP_FIELD_TEXT_TIGHT ((size_t)1024)
+#define CUTS_MAX 32
+
+/* What was cut: names (columns, AdditionalFields keys) and sizes before. */
+struct cuts {
+	const char *names[CUTS_MAX];
+	size_t lengths[CUTS_MAX];
+	int count;
+};
+
+static void cuts_add(struct cuts *cuts, const char *name, size_t length)
+{
+	for (int i = 0; i < cuts->count; i++) {
+		if (strcmp(cuts->names[i], name) == 0)
+			return;
+	}
+	if (cuts->count == CUTS_MAX)
+		return;
+	cuts->names[cuts->count] = name;
+	cuts->lengths[cuts->count++] = length;
+}
+
+/* The text values of AdditionalFields: escaped in buffer, cut at cap. */
+struct field_text {
+	struct strbuf buffer;
+	size_t cap;
+	struct cuts *cuts;
+	const char *key; /* the value's key, for cuts ("" in an array) */
+};
+
 /* Set a string column from raw bytes, escaping invalid UTF-8. */
 static int set_text(struct record *record, enum dpe_column column,
 		    const char *raw)
@@ -42,25 +87,32 @@ static int set_text(struct record *record, enum dpe_column column,
 	return result;
 }
 
-/* A raw string value, escaped to valid UTF-8 as text.h says. */
+/* A raw string value, escaped to valid UTF-8 as text.h says, and cut at
+ * the cap (named in the cuts). */
 static void write_text_value(struct json_writer *writer, const char *raw,
-			     struct strbuf *scratch)
+			     struct field_text *scratch)
 {
 	size_t length = strlen(raw);
+	const char *text = raw;
 
-	if (utf8_is_valid(raw, length)) {
-		json_write_string(writer, raw, length);
-		return;
+	if (!utf8_is_valid(raw, length)) {
+		strbuf_clear(&scratch->buffer);
+		text_append_escaped(&scratch->buffer, raw, length);
+		text = strbuf_text(&scratch->buffer);
+		length = scratch->buffer.length;
 	}
-	strbuf_clear(scratch);
-	text_append_escaped(scratch, raw, length);
-	json_write_string(writer, strbuf_text(scratch), scratch->length);
+	if (length > scratch->cap) {
+		cuts_add(scratch->cuts, scratch->key, length);
+		length = text_cut_length(text, length, scratch->cap);
+	}
+	json_write_string(writer, text, length);
 }
 
 static void write_text(struct json_writer *writer, const char *key,
-		       const char *raw, struct strbuf *scratch)
+		       const char *raw, struct field_text *scratch)
 {
 	json_write_key(writer, key);
+	scratch->key = key;
 	write_text_value(writer, raw, scratch);
 }
 
@@ -131,12 +183,19 @@ static bool is_memfd(const struct exec_facts *facts)
 }
 
 static void write_hash_status(struct json_writer *writer, const char *key,
-			      const char *error_key, const struct image *image)
+			      const char *error_key, const struct image *image,
+			      bool timed_out)
 {
 	const struct file_info *file = image ? image->file : NULL;
 
 	if (!file) {
 		write_string_field(writer, key, "unavailable");
+		return;
+	}
+	/* the row stopped waiting (pending_exec.h); the hash goes on for the
+	 * next exec of the file */
+	if (timed_out && file->hash_status == HASH_STATUS_PENDING) {
+		write_string_field(writer, key, "timeout");
 		return;
 	}
 	write_string_field(writer, key, hash_status_name(file->hash_status));
@@ -173,7 +232,7 @@ static void write_exe_facts(struct json_writer *writer,
 
 static void write_interpreter(struct json_writer *writer,
 			      const struct exec_facts *facts,
-			      struct strbuf *scratch)
+			      struct field_text *scratch)
 {
 	char *script;
 
@@ -188,7 +247,7 @@ static void write_interpreter(struct json_writer *writer,
 }
 
 static void write_identity(struct json_writer *writer,
-			   const struct exec_facts *facts, struct strbuf *scratch)
+			   const struct exec_facts *facts, struct field_text *scratch)
 {
 	const struct exec_info *info = &facts->info;
 	char container[CONTAINER_ID_LENGTH + 1];
@@ -228,12 +287,13 @@ static void write_argv_facts(struct json_writer *writer,
 
 /* The loader steps a Windows program's row stands for. */
 static void write_wine_chain(struct json_writer *writer, const struct wine_row *row,
-			     struct strbuf *scratch)
+			     struct field_text *scratch)
 {
 	uint32_t kept = row->chain_length < WINE_CHAIN_MAX ? row->chain_length
 							  : WINE_CHAIN_MAX;
 
 	json_write_key(writer, "WineLoaderChain");
+	scratch->key = "WineLoaderChain";
 	json_write_array_begin(writer);
 	for (uint32_t i = 0; i < kept; i++)
 		write_text_value(writer, row->chain[i] ? row->chain[i] : "", scratch);
@@ -241,10 +301,22 @@ static void write_wine_chain(struct json_writer *writer, const struct wine_row *
 	write_number(writer, "WineLoaderSteps", row->chain_length);
 }
 
+/* The hashes of the file that ran, when the columns hold the Windows
+ * program's: Wine's loader. */
+static void write_exe_hashes(struct json_writer *writer, const struct file_info *file)
+{
+	write_string_field(writer, "ExeHashStatus", hash_status_name(file->hash_status));
+	if (file->hash_status != HASH_STATUS_OK)
+		return;
+	write_string_field(writer, "ExeSHA1", file->hashes.sha1);
+	write_string_field(writer, "ExeSHA256", file->hashes.sha256);
+	write_string_field(writer, "ExeMD5", file->hashes.md5);
+}
+
 /* Windows programs under Wine (docs/records.md). */
 static void write_wine_fields(struct json_writer *writer,
 			      const struct pending_exec *pending,
-			      struct strbuf *scratch)
+			      struct field_text *scratch)
 {
 	const struct wine_program *program = pending->process.image->wine;
 	const struct wine_row *row = &pending->wine;
@@ -260,11 +332,20 @@ static void write_wine_fields(struct json_writer *writer,
 		write_string_field(writer, "WineImageMapped", wine_mapped_name(row->mapped));
 		if (row->mapped_path)
 			write_text(writer, "WineMappedPath", row->mapped_path, scratch);
+		if (row->step)
+			write_flag(writer, "WineConfirmed", row->confirmed);
+		if (program->environment_error && program->environment_error[0])
+			write_text(writer, "WineEnvironmentError", program->environment_error,
+				   scratch);
 	}
+	if (row->resolve_error)
+		write_string_field(writer, "WineResolveError", row->resolve_error);
 	if (row->intermediate_pid)
 		write_number(writer, "WineForkIntermediateId", row->intermediate_pid);
 	if (row->step)
 		write_wine_chain(writer, row, scratch);
+	if (row->confirmed && row->exe_file)
+		write_exe_hashes(writer, row->exe_file);
 }
 
 /* What the file is (binident): FileType, Pe*, Elf*, Go*, DebPackage... */
@@ -279,37 +360,89 @@ static void write_identity_fields(struct json_writer *writer,
 	}
 }
 
-static int set_additional_fields(struct record *record,
-				 const struct pending_exec *pending)
+/* "Truncated": {"name": size before, ...}, with the identity's own. */
+static void write_cuts(struct json_writer *writer, const struct cuts *cuts,
+		       const struct image *image)
 {
-	struct strbuf text, scratch;
-	struct json_writer writer;
-	int result;
+	const struct file_info *file = image ? image->file : NULL;
+	bool identity = file && file->identity_cuts && file->identity_cuts[0];
 
-	strbuf_init(&text);
-	strbuf_init(&scratch);
-	json_writer_init(&writer, &text);
+	if (cuts->count == 0 && !identity)
+		return;
+	json_write_key(writer, "Truncated");
+	json_write_object_begin(writer);
+	for (int i = 0; i < cuts->count; i++) {
+		json_write_key(writer, cuts->names[i]);
+		json_write_unsigned(writer, cuts->lengths[i]);
+	}
+	if (identity) { /* members the file cache cut, as JSON text */
+		if (cuts->count)
+			strbuf_append_char(writer->out, ',');
+		strbuf_append_string(writer->out, file->identity_cuts);
+	}
+	json_write_object_end(writer);
+}
+
+/* AdditionalFields as JSON text in out, text values cut at cap. */
+static void write_additional_fields(struct strbuf *out, const struct pending_exec *pending,
+				    size_t cap, bool with_identity, struct cuts *cuts)
+{
+	struct field_text scratch = {.cap = cap, .cuts = cuts, .key = ""};
+	struct json_writer writer;
+
+	strbuf_init(&scratch.buffer);
+	json_writer_init(&writer, out);
 	json_write_object_begin(&writer);
 	write_identity(&writer, &pending->facts, &scratch);
 	write_exe_facts(&writer, &pending->facts);
 	write_interpreter(&writer, &pending->facts, &scratch);
 	write_argv_facts(&writer, &pending->facts);
-	write_hash_status(&writer, "HashStatus", "HashError", pending->process.image);
-	write_hash_status(&writer, "InitiatingProcessHashStatus",
-			  "InitiatingProcessHashError", pending->initiating.image);
+	write_hash_status(&writer, "HashStatus", "HashError", pending->process.image,
+			  pending->hash_timed_out[PENDING_SLOT_IMAGE]);
+	write_hash_status(&writer, "InitiatingProcessHashStatus", "InitiatingProcessHashError",
+			  pending->initiating.image,
+			  pending->hash_timed_out[PENDING_SLOT_INITIATING]);
 	write_number(&writer, "ExecSequence", pending->exec_sequence);
 	write_flag(&writer, "ExecWithoutFork", pending->initiating_is_previous_image);
 	if (!pending->initiating.image)
 		write_flag(&writer, "InitiatingProcessUnknown", true);
 	write_wine_fields(&writer, pending, &scratch);
-	write_identity_fields(&writer, pending->process.image);
+	if (with_identity)
+		write_identity_fields(&writer, pending->process.image);
+	write_cuts(&writer, cuts, with_identity ? pending->process.image : NULL);
 	json_write_object_end(&writer);
-	result = text.failed || scratch.failed
-			 ? -ENOMEM
-			 : record_set_string(record, DPE_ADDITIONAL_FIELDS, text.data,
-					     text.length);
+	if (scratch.buffer.failed)
+		out->failed = true;
+	strbuf_free(&scratch.buffer);
+}
+
+/*
+ * AdditionalFields within CAP_ADDITIONAL_FIELDS: as it is; if too large,
+ * its texts cut tighter and the binary's identity facts left out (named in
+ * Truncated as "AdditionalFields" with the size it had).
+ */
+static int set_additional_fields(struct record *record, const struct pending_exec *pending,
+				 struct cuts *cuts)
+{
+	struct cuts first = *cuts;
+	struct strbuf text;
+	int result;
+
+	strbuf_init(&text);
+	write_additional_fields(&text, pending, CAP_FIELD_TEXT, true, &first);
+	if (!text.failed && text.length > CAP_ADDITIONAL_FIELDS) {
+		size_t length = text.length;
+
+		strbuf_clear(&text);
+		cuts_add(cuts, "AdditionalFields", length);
+		write_additional_fields(&text, pending, CAP_FIELD_TEXT_TIGHT, false, cuts);
+	} else {
+		*cuts = first;
+	}
+	result = text.failed ? -ENOMEM
+			     : record_set_string(record, DPE_ADDITIONAL_FIELDS, text.data,
+						 text.length);
 	strbuf_free(&text);
-	strbuf_free(&scratch);
 	return result;
 }
 
@@ -462,12 +595,60 @@ static int set_initiating_columns(struct record *record,
 	return set_initiating_parent(record, pending, context);
 }
 
+/* The cap of a string column (see CAP_COMMAND_LINE). */
+static size_t column_cap(enum dpe_column column)
+{
+	switch (column) {
+	case DPE_PROCESS_COMMAND_LINE:
+	case DPE_INITIATING_PROCESS_COMMAND_LINE:
+		return CAP_COMMAND_LINE;
+	case DPE_FOLDER_PATH:
+	case DPE_INITIATING_PROCESS_FOLDER_PATH:
+		return CAP_PATH;
+	case DPE_ADDITIONAL_FIELDS:
+		return CAP_ADDITIONAL_FIELDS;
+	default:
+		return CAP_TEXT;
+	}
+}
+
+/* Every string column within its cap; what was cut goes to cuts. */
+static int cap_columns(struct record *record, const struct pending_exec *pending,
+		       struct cuts *cuts)
+{
+	const struct image *initiating = pending->initiating.image;
+
+	const struct image *image = pending->process.image;
+
+	/* cut before: what an image keeps is bounded (process_table.h) */
+	if (image && image->command_line_length)
+		cuts_add(cuts, dpe_columns[DPE_PROCESS_COMMAND_LINE].name,
+			 image->command_line_length);
+	if (initiating && initiating->command_line_length)
+		cuts_add(cuts, dpe_columns[DPE_INITIATING_PROCESS_COMMAND_LINE].name,
+			 initiating->command_line_length);
+	for (int column = 0; column < DPE_COLUMN_COUNT; column++) {
+		const struct value *value = &record->values[column];
+		size_t cap = column_cap((enum dpe_column)column);
+
+		if (value->type != VALUE_STRING || value->len <= cap ||
+		    column == DPE_ADDITIONAL_FIELDS)
+			continue;
+		cuts_add(cuts, dpe_columns[column].name, value->len);
+		if (record_set_string(record, (enum dpe_column)column, value->str,
+				      text_cut_length(value->str, value->len, cap)))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
 int record_builder_build(struct record *record,
 			 const struct pending_exec *pending,
 			 const struct assembler_context *context,
 			 int64_t report_id)
 {
 	const struct device_identity *identity = context->identity;
+	struct cuts cuts = {.count = 0};
 
 	record_reset(record);
 	record_set_datetime(record, DPE_TIMESTAMP,
@@ -479,7 +660,8 @@ int record_builder_build(struct record *record,
 	    record_set_cstring(record, DPE_ACTION_TYPE, "ProcessCreated") ||
 	    set_process_columns(record, pending, context) ||
 	    set_initiating_columns(record, pending, context) ||
-	    set_additional_fields(record, pending))
+	    cap_columns(record, pending, &cuts) ||
+	    set_additional_fields(record, pending, &cuts))
 		return -ENOMEM;
 	return 0;
 }

@@ -15,6 +15,7 @@
 #include <jansson.h>
 
 #include "agent.h"
+#include "privileges.h"
 #include "base/log.h"
 #include "base/timefmt.h"
 #include "ship/ship_status.h"
@@ -166,6 +167,10 @@ static json_t *agent_json(const struct agent *agent)
 	file_cache_read_stats(agent->files, &files);
 	process_table_read_stats(agent->processes, &processes);
 	json_object_set_new(status, "pid", json_integer(getpid()));
+	/* rmmhunt status calls the agent stalled when this file is older
+	 * than three of these */
+	json_object_set_new(status, "stats_interval_seconds",
+			    json_integer(agent->options.stats_interval_seconds));
 	json_object_set_new(status, "written", json_string(timefmt_iso(timefmt_now_ticks(), now)));
 	json_object_set_new(status, "uptime_seconds",
 			    json_integer((json_int_t)((boot_clock_now_ns() - agent->started_boot_ns) / 1000000000ULL)));
@@ -183,6 +188,10 @@ static json_t *agent_json(const struct agent *agent)
 	section = json_object();
 	json_object_set_new(section, "written", json_integer((json_int_t)assembled.records));
 	json_object_set_new(section, "pending_hash", json_integer(assembled.pending));
+	json_object_set_new(section, "hash_wait_timeouts",
+			    json_integer((json_int_t)assembled.hash_wait_timeouts));
+	json_object_set_new(section, "pending_overflow",
+			    json_integer((json_int_t)assembled.pending_overflow));
 	json_object_set_new(section, "build_errors", json_integer((json_int_t)assembled.record_errors));
 	json_object_set_new(section, "report_id_errors", json_integer((json_int_t)assembled.report_id_errors));
 	json_object_set_new(section, "exec_of_unknown_process",
@@ -193,6 +202,14 @@ static json_t *agent_json(const struct agent *agent)
 
 	section = json_object();
 	json_object_set_new(section, "programs", json_integer((json_int_t)assembled.wine_programs));
+	json_object_set_new(section, "confirmed", json_integer((json_int_t)assembled.wine_confirmed));
+	json_object_set_new(section, "not_wine_loaders",
+			    json_integer((json_int_t)assembled.wine_not_wine_loaders));
+	json_object_set_new(section, "jobs_refused",
+			    json_integer((json_int_t)assembled.wine_jobs_refused));
+	json_object_set_new(section, "budget_exceeded",
+			    json_integer((json_int_t)assembled.wine_budget_exceeded));
+	json_object_set_new(section, "queued", json_integer(assembled.wine_queued));
 	json_object_set_new(section, "steps_folded", json_integer((json_int_t)assembled.wine_steps_folded));
 	json_object_set_new(section, "adopted_from_maps", json_integer((json_int_t)assembled.wine_adopted));
 	json_object_set_new(section, "errors", json_integer((json_int_t)assembled.wine_errors));
@@ -212,7 +229,15 @@ static json_t *agent_json(const struct agent *agent)
 	json_object_set_new(section, "too_large", json_integer((json_int_t)files.too_large));
 	json_object_set_new(section, "unreadable", json_integer((json_int_t)files.unreadable));
 	json_object_set_new(section, "unavailable", json_integer((json_int_t)files.unavailable));
+	json_object_set_new(section, "queue_full", json_integer((json_int_t)files.queue_full));
+	json_object_set_new(section, "abandoned", json_integer((json_int_t)files.abandoned));
+	json_object_set_new(section, "hashed_large", json_integer((json_int_t)files.hashed_large));
+	json_object_set_new(section, "quick_queued", json_integer(files.quick_queued));
+	json_object_set_new(section, "large_queued", json_integer(files.large_queued));
+	json_object_set_new(section, "quick_busy_ms", json_integer((json_int_t)files.quick_busy_ms));
+	json_object_set_new(section, "large_busy_ms", json_integer((json_int_t)files.large_busy_ms));
 	json_object_set_new(section, "evicted", json_integer((json_int_t)files.evicted));
+	json_object_set_new(section, "text_bytes", json_integer((json_int_t)files.text_bytes));
 	json_object_set_new(status, "hash_cache", section);
 
 	section = json_object();
@@ -221,7 +246,16 @@ static json_t *agent_json(const struct agent *agent)
 	json_object_set_new(section, "evicted_live", json_integer((json_int_t)processes.evicted_live));
 	json_object_set_new(section, "evicted_exited", json_integer((json_int_t)processes.evicted_exited));
 	json_object_set_new(section, "pid_reused", json_integer((json_int_t)processes.replaced));
+	json_object_set_new(section, "text_bytes", json_integer((json_int_t)processes.text_bytes));
+	json_object_set_new(section, "command_lines_cut",
+			    json_integer((json_int_t)processes.command_lines_cut));
 	json_object_set_new(status, "process_table", section);
+
+	section = json_object();
+	json_object_set_new(section, "capabilities", json_string(privileges_kept_names()));
+	json_object_set_new(section, "effective",
+			    json_integer((json_int_t)privileges_effective()));
+	json_object_set_new(status, "privileges", section);
 
 	json_object_set_new(status, "cache", cache_json(agent));
 	json_object_set_new(status, "rules", rules_json(agent->rules));
@@ -279,7 +313,9 @@ int agent_write_status(const struct agent *agent, bool print_line)
 	}
 	snprintf(path, sizeof(path), "%s/status.json", agent->options.state_dir);
 	snprintf(temporary, sizeof(temporary), "%s.tmp", path);
-	fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	/* a file of our own, never one a link points at */
+	unlink(temporary);
+	fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		result = -errno;
 	} else {

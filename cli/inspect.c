@@ -30,6 +30,8 @@
 #include "base/log.h"
 #include "commands.h"
 #include "binident/filehash.h"
+#include "base/strbuf.h"
+#include "base/text.h"
 
 struct inspect_options {
 	bool as_json;
@@ -46,16 +48,17 @@ static void inspect_usage(FILE *out)
 }
 
 static void print_table(const struct pe_string_table *table, const struct pe_version_info *info,
-			uint16_t language)
+			uint16_t language, struct strbuf *key, struct strbuf *value)
 {
-	printf("    [%04x] %s%s\n", language, table->key,
+	printf("    [%04x] %s%s\n", language, text_display(key, table->key),
 	       table == info->chosen_table ? "  (chosen)" : "");
 	for (size_t i = 0; i < table->string_count; i++) {
 		const struct pe_version_string *string = &table->strings[i];
 		uint32_t bits = string->anomalies;
 		const char *name;
 
-		printf("      %-20s %s", string->key, string->value);
+		printf("      %-20s %s", text_display(key, string->key),
+		       text_display(value, string->value));
 		while ((name = pe_anomaly_next(&bits)) != NULL)
 			printf("  [%s]", name);
 		printf("\n");
@@ -74,7 +77,8 @@ static void print_anomalies(const char *label, uint32_t bits)
 	printf("\n");
 }
 
-static void print_pe(const struct binary_identity *identity)
+static void print_pe(const struct binary_identity *identity, struct strbuf *first,
+		     struct strbuf *second)
 {
 	const struct pe_version_info *info = identity->pe;
 	const struct pe_version_resource *chosen = info->chosen_resource;
@@ -88,12 +92,12 @@ static void print_pe(const struct binary_identity *identity)
 		return;
 	}
 	printf("  %-16s language 0x%04x, table %s (%s)\n", "version info", chosen->leaf.language,
-	       info->chosen_table ? info->chosen_table->key : "none",
+	       text_display(first, info->chosen_table ? info->chosen_table->key : "none"),
 	       pe_table_choice_name(info->choice));
 	for (int field = 0; field < VERSION_FIELD_COUNT; field++)
 		printf("    %-36s %s\n",
 		       dpe_schema.columns[version_fields[field].process_column].name,
-		       binident_version_field(identity, field));
+		       text_display(first, binident_version_field(identity, field)));
 	if (chosen->has_fixed) {
 		char file_version[24];
 		char product_version[24];
@@ -110,40 +114,49 @@ static void print_pe(const struct binary_identity *identity)
 		const struct pe_version_resource *resource = &info->resources[r];
 
 		for (size_t t = 0; t < resource->table_count; t++)
-			print_table(&resource->tables[t], info, resource->leaf.language);
+			print_table(&resource->tables[t], info, resource->leaf.language, first,
+				    second);
 	}
 	print_anomalies("anomalies", info->anomalies);
 }
 
-static void print_elf(const struct elf_facts *facts)
+static void print_elf(const struct elf_facts *facts, struct strbuf *first,
+		      struct strbuf *second)
 {
 	const char *machine = elf_machine_name(facts->machine);
 
 	printf("  %-16s %u-bit %s%s%s\n", "elf", facts->elf_class, machine ? machine : "other",
 	       facts->interpreter ? ", interpreter " : ", static",
-	       facts->interpreter ? facts->interpreter : "");
+	       text_display(first, facts->interpreter ? facts->interpreter : ""));
 	if (facts->build_id)
-		printf("  %-16s %s\n", "build id", facts->build_id);
+		printf("  %-16s %s\n", "build id", text_display(first, facts->build_id));
 	if (facts->package_note)
-		printf("  %-16s %s\n", "package note", facts->package_note);
+		printf("  %-16s %s\n", "package note", text_display(first, facts->package_note));
 	if (facts->go) {
 		const char *revision = go_buildinfo_setting(facts->go, "vcs.revision");
 
-		printf("  %-16s %s, main package %s\n", "go", facts->go->go_version,
-		       facts->go->main_package);
-		printf("  %-16s %s %s\n", "go module", facts->go->module_path,
-		       facts->go->module_version);
+		printf("  %-16s %s, main package %s\n", "go",
+		       text_display(first, facts->go->go_version),
+		       text_display(second, facts->go->main_package));
+		printf("  %-16s %s %s\n", "go module", text_display(first, facts->go->module_path),
+		       text_display(second, facts->go->module_version));
 		if (revision)
-			printf("  %-16s %s\n", "go vcs revision", revision);
+			printf("  %-16s %s\n", "go vcs revision", text_display(first, revision));
 	}
 	if (facts->go_error.code != 0)
-		printf("  %-16s %s\n", "go build info", facts->go_error.message);
+		printf("  %-16s %s\n", "go build info", text_display(first, facts->go_error.message));
 }
 
+/* Human-readable: every text from the file (or its name) escaped, so a
+ * crafted string cannot drive the terminal or forge a line (base/text.h). */
 static void print_human(const char *path, const struct binary_identity *identity,
 			const struct file_hashes *hashes)
 {
-	printf("%s\n", path);
+	struct strbuf first, second;
+
+	strbuf_init(&first);
+	strbuf_init(&second);
+	printf("%s\n", text_display(&first, path));
 	printf("  %-16s %s%s\n", "type", file_type_name(identity->file_type.type),
 	       identity->file_type.mz_without_pe ? " (MS-DOS MZ, no PE header)" : "");
 	printf("  %-16s %llu\n", "size", (unsigned long long)identity->size);
@@ -153,16 +166,20 @@ static void print_human(const char *path, const struct binary_identity *identity
 		printf("  %-16s %s\n", "md5", hashes->md5);
 	}
 	if (identity->file_type.type == FILE_TYPE_SCRIPT)
-		printf("  %-16s %s %s\n", "interpreter", identity->file_type.interpreter,
-		       identity->file_type.interpreter_argument);
+		printf("  %-16s %s %s\n", "interpreter",
+		       text_display(&first, identity->file_type.interpreter),
+		       text_display(&second, identity->file_type.interpreter_argument));
 	if (identity->pe)
-		print_pe(identity);
+		print_pe(identity, &first, &second);
 	if (identity->elf)
-		print_elf(identity->elf);
+		print_elf(identity->elf, &first, &second);
 	for (size_t i = 0; i < identity->owner_count; i++)
-		printf("  %-16s %s %s\n", "package", identity->owners[i].package,
-		       identity->owners[i].version);
+		printf("  %-16s %s %s\n", "package",
+		       text_display(&first, identity->owners[i].package),
+		       text_display(&second, identity->owners[i].version));
 	printf("\n");
+	strbuf_free(&first);
+	strbuf_free(&second);
 }
 
 static void print_json(const char *path, const struct binary_identity *identity,
@@ -189,8 +206,15 @@ static void print_json(const char *path, const struct binary_identity *identity,
 	json_object_update(object, details);
 	json_decref(details);
 	text = json_dumps(object, JSON_COMPACT);
-	if (text)
-		printf("%s\n", text);
+	if (text) {
+		struct strbuf safe;
+
+		/* C1 and bidi controls as \uXXXX: the same JSON, safe to cat */
+		strbuf_init(&safe);
+		text_append_safe(&safe, text, strlen(text), TEXT_ESCAPE_JSON_TEXT);
+		printf("%s\n", strbuf_text(&safe));
+		strbuf_free(&safe);
+	}
 	free(text);
 	json_decref(object);
 }

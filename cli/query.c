@@ -5,6 +5,10 @@
  *   rmmhunt query [--state-dir DIR] [--format F] -f FILE
  *   rmmhunt query --collector URL --token-file F [--ca-file F] [--format F] 'KQL' | -f FILE
  *
+ * Text from the hosts is hostile: tables and CSV show control characters
+ * escaped (base/text.h), CSV cells that would run as formulas get a quote
+ * first; --raw gives CSV exactly as stored.
+ *
  * The responder on a suspected host asks the cache the agent keeps
  * (STATE_DIR/cache.db) in the SOC's language, while the agent keeps
  * writing.  FILE holds a query, or is a Sentinel rule (*.yaml, *.yml) whose
@@ -78,6 +82,9 @@ static void query_usage(FILE *out)
 		"  --ca-file F       CA certificate(s) to verify the collector (default: system)\n"
 		"  --format FORMAT   table (aligned, long values cut with an ellipsis),\n"
 		"                    json (one object per row) or csv (RFC 4180); default table\n"
+		"  --raw             csv: values exactly as stored (otherwise control\n"
+		"                    characters are escaped and cells starting with = + - @\n"
+		"                    get a ' first, so a spreadsheet does not run them)\n"
 		"  -f, --file FILE   read the query from FILE ('-': standard input); a\n"
 		"                    Sentinel rule file (*.yaml, *.yml) runs its query\n"
 		"\n"
@@ -349,6 +356,7 @@ int command_query(int argc, char **argv)
 		{"format", required_argument, NULL, 'F'},
 		{"file", required_argument, NULL, 'f'},
 		FLEET_CLIENT_OPTIONS,
+		{"raw", no_argument, NULL, 'r'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -357,6 +365,7 @@ int command_query(int argc, char **argv)
 	bool state_dir_given = false;
 	enum kql_format format = KQL_FORMAT_TABLE;
 	struct query_text text = {0};
+	bool raw = false;
 	int option;
 
 	while ((option = getopt_long(argc, argv, "s:F:f:h", options, NULL)) != -1) {
@@ -376,6 +385,9 @@ int command_query(int argc, char **argv)
 		case 'f':
 			file = optarg;
 			break;
+		case 'r':
+			raw = true;
+			break;
 		case 'h':
 			query_usage(stdout);
 			return 0;
@@ -392,6 +404,8 @@ int command_query(int argc, char **argv)
 		log_error("--token-file and --ca-file go with --collector");
 		return 2;
 	}
+	if (raw && format == KQL_FORMAT_CSV)
+		format = KQL_FORMAT_CSV_RAW;
 	if ((file && optind != argc) || (!file && optind + 1 != argc)) {
 		log_error("give one query, or -f FILE");
 		query_usage(stderr);

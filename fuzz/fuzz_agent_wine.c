@@ -1,6 +1,7 @@
 /*
  * fuzz_agent_wine.c - arbitrary bytes through Wine's argv, path, command
- * line, environment and maps parsers (agent/wine/wine.c).
+ * line, environment (whole and streamed in chunks) and maps parsers
+ * (agent/wine/wine.c).
  *
  * The input is split at the first four 0x01 bytes into: the exe path, the
  * filename, the interpreter, argv (NUL-separated, NULs allowed) and a text
@@ -57,6 +58,36 @@ static void parse_program(const struct wine_step *step)
 	strbuf_free(&line);
 }
 
+/* The streaming environment scan, fed in chunks whose size the input picks
+ * (the same answers whatever the chunks: checked against one whole feed). */
+static void environ_scan(const char *text, size_t length, size_t size)
+{
+	struct wine_environ_scan *whole = malloc(sizeof(*whole));
+	struct wine_environ_scan *chunked = malloc(sizeof(*chunked));
+	size_t chunk = size % 97 + 1;
+
+	if (!whole || !chunked) {
+		free(whole);
+		free(chunked);
+		return;
+	}
+	wine_environ_scan_init(whole);
+	wine_environ_scan_init(chunked);
+	wine_environ_scan_feed(whole, text, length);
+	for (size_t offset = 0; offset < length; offset += chunk)
+		wine_environ_scan_feed(chunked, text + offset,
+				       length - offset < chunk ? length - offset : chunk);
+	for (int name = 0; name < WINE_ENVIRON_NAMES; name++) {
+		const char *a = wine_environ_scan_value(whole, (enum wine_environ_name)name);
+		const char *b = wine_environ_scan_value(chunked, (enum wine_environ_name)name);
+
+		if ((a == NULL) != (b == NULL) || (a && strcmp(a, b) != 0))
+			abort();
+	}
+	free(whole);
+	free(chunked);
+}
+
 static void parse_text(const char *text, size_t length, const char *name,
 		       const uint8_t *data, size_t size)
 {
@@ -65,6 +96,7 @@ static void parse_text(const char *text, size_t length, const char *name,
 
 	(void)wine_environ_value(text, length, "WINEPREFIX");
 	(void)wine_environ_value(text, length, "HOME");
+	environ_scan(text, length, size);
 	if (size >= 16) {
 		memcpy(&query.device, data, 8);
 		memcpy(&query.inode, data + 8, 8);

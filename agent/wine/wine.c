@@ -19,17 +19,66 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/pathname.h"
+#include "base/safe_open.h"
 #include "base/text.h"
 #include "wine/wine.h"
 
-#define WINE_ENVIRON_MAX ((size_t)256 * 1024)
 #define WINE_DRIVES 26
 #define WINE_LOOKUP_COMPONENTS_MAX 256
-#define WINE_LOOKUP_ENTRIES_MAX 65536
 #define WINE_PASSWD_BUFFER 16384
+/* The environment is read in chunks, for the few names Wine's start needs;
+ * a value longer than a path can be is not one. */
+#define WINE_ENVIRON_CHUNK ((size_t)64 * 1024)
+#define WINE_ENVIRON_VALUE_MAX 4096
+
+/*
+ * What one resolution may cost (issue 9: a 60,000-file directory, a link
+ * loop): directory entries compared without case, and CPU time, over all
+ * its lookups.  Past either, the lookups stop: the program is "not found"
+ * and the record says the budget ran out.
+ */
+#define WINE_BUDGET_ENTRIES 20000
+#define WINE_BUDGET_CPU_NS (50 * 1000000ULL)
+
+struct wine_budget {
+	uint32_t entries_left;
+	uint64_t cpu_deadline_ns;
+	bool exceeded;
+};
+
+static uint64_t thread_cpu_ns(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
+	return (uint64_t)now.tv_sec * 1000000000ULL + (uint64_t)now.tv_nsec;
+}
+
+static void budget_start(struct wine_budget *budget)
+{
+	budget->entries_left = WINE_BUDGET_ENTRIES;
+	budget->cpu_deadline_ns = thread_cpu_ns() + WINE_BUDGET_CPU_NS;
+	budget->exceeded = false;
+}
+
+/* Spend one directory entry (and check the clock now and then); false
+ * once the budget is gone. */
+static bool budget_spend(struct wine_budget *budget)
+{
+	if (budget->exceeded)
+		return false;
+	if (budget->entries_left == 0 ||
+	    ((budget->entries_left & 255) == 0 && thread_cpu_ns() > budget->cpu_deadline_ns)) {
+		budget->exceeded = true;
+		return false;
+	}
+	budget->entries_left--;
+	return true;
+}
 
 /* --- names ----------------------------------------------------------------- */
 
@@ -84,6 +133,12 @@ static int script_index(const char *name)
 static bool is_loader_name(const char *name)
 {
 	return name_index(name, strlen(name), loader_names, LOADER_NAMES) >= 0;
+}
+
+bool wine_is_loader_file_name(const char *name)
+{
+	return is_loader_name(name) ||
+	       name_index(name, strlen(name), preloader_names, PRELOADER_NAMES) >= 0;
 }
 
 const char *wine_file_name(const char *path)
@@ -724,13 +779,14 @@ static char *canonical_directory(const char *path)
 /* --- finding the file ------------------------------------------------------------------ */
 
 /* The entry of directory named like name without case (ASCII), or NULL. */
-static char *find_without_case(const char *directory, const char *name)
+static char *find_without_case(const char *directory, const char *name,
+			       struct wine_budget *budget)
 {
 	DIR *listing = opendir(directory[0] ? directory : "/");
 	struct dirent *entry;
 	char *found = NULL;
 
-	for (int seen = 0; listing && seen < WINE_LOOKUP_ENTRIES_MAX; seen++) {
+	while (listing && budget_spend(budget)) {
 		entry = readdir(listing);
 		if (!entry)
 			break;
@@ -746,7 +802,7 @@ static char *find_without_case(const char *directory, const char *name)
 
 /* The existing file for an absolute path, components matched without case
  * where the exact name is missing (as Wine looks up DOS paths). */
-static char *lookup_path(const char *path)
+static char *lookup_path(const char *path, struct wine_budget *budget)
 {
 	struct strbuf found;
 	const char *cursor = path;
@@ -774,7 +830,7 @@ static char *lookup_path(const char *path)
 		}
 		found.length -= length;
 		found.data[found.length - 1] = '\0';
-		match = find_without_case(found.data, name);
+		match = find_without_case(found.data, name, budget);
 		found.data[found.length - 1] = '/';
 		found.data[found.length] = '\0';
 		strbuf_append_string(&found, match ? match : name);
@@ -790,25 +846,14 @@ static char *lookup_path(const char *path)
 	return found.data;
 }
 
-/* Open a regular file read-only; -1 with errno.  A path from argv may name
- * a FIFO or a device: never opened in a way that could block or act. */
-static int open_regular(const char *path)
+/* Open a program file a user named: never a FIFO or a device, never
+ * through a link as the last component (base/safe_open.h); -1 with errno. */
+static int open_regular(const char *path, struct stat *status)
 {
-	struct stat status;
-	int fd;
+	int fd = safe_open_file(path, SAFE_OPEN_NO_FINAL_LINK, status);
 
-	if (stat(path, &status) != 0)
-		return -1;
-	if (!S_ISREG(status.st_mode)) {
-		errno = EISDIR;
-		return -1;
-	}
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0)
-		return -1;
-	if (fstat(fd, &status) != 0 || !S_ISREG(status.st_mode)) {
-		close(fd);
-		errno = EISDIR;
+	if (fd < 0) {
+		errno = -fd;
 		return -1;
 	}
 	return fd;
@@ -844,10 +889,166 @@ static char *account_home(uint32_t uid)
  * the account's).  Without the environment (the process is gone) only a
  * known prefix counts: "" rather than a guess.
  */
-static char *find_prefix(const char *environment, size_t length,
+/* --- the environment ------------------------------------------------------------------ */
+
+/* The names the resolution needs, in the order of enum environ_name. */
+static const char *const environ_names[WINE_ENVIRON_NAMES] = {"WINEPREFIX", "HOME",
+							      "WINELOADERNOEXEC"};
+
+void wine_environ_scan_init(struct wine_environ_scan *scan)
+{
+	memset(scan, 0, sizeof(*scan));
+}
+
+/* One whole NAME=VALUE entry (entry_length bytes, or cut when too long). */
+static void take_entry(struct wine_environ_scan *scan)
+{
+	for (int i = 0; i < WINE_ENVIRON_NAMES; i++) {
+		size_t name_length = strlen(environ_names[i]);
+
+		if (scan->entry_length <= name_length ||
+		    memcmp(scan->entry, environ_names[i], name_length) != 0 ||
+		    scan->entry[name_length] != '=')
+			continue;
+		if (scan->found[i] || scan->too_long[i]) /* the first counts */
+			return;
+		size_t value_length = scan->entry_length - name_length - 1;
+
+		if (scan->entry_cut || value_length > WINE_ENVIRON_VALUE_MAX) {
+			scan->too_long[i] = true; /* longer than any path: not one */
+			return;
+		}
+		memcpy(scan->values[i], scan->entry + name_length + 1, value_length);
+		scan->values[i][value_length] = '\0';
+		scan->found[i] = true;
+		return;
+	}
+}
+
+void wine_environ_scan_feed(struct wine_environ_scan *scan, const char *data, size_t length)
+{
+	for (size_t i = 0; i < length; i++) {
+		if (data[i] == '\0') {
+			take_entry(scan);
+			scan->entry_length = 0;
+			scan->entry_cut = false;
+		} else if (scan->entry_length < sizeof(scan->entry)) {
+			scan->entry[scan->entry_length++] = data[i];
+		} else {
+			scan->entry_cut = true;
+		}
+	}
+	scan->total += length;
+}
+
+const char *wine_environ_scan_value(const struct wine_environ_scan *scan,
+				    enum wine_environ_name name)
+{
+	return scan->found[name] ? scan->values[name] : NULL;
+}
+
+/* Is pid still running (not gone, not a zombie whose memory is freed)? */
+static bool process_alive(uint32_t pid)
+{
+	char path[64], text[512];
+	const char *state;
+	ssize_t length;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%u/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	length = read(fd, text, sizeof(text) - 1);
+	close(fd);
+	if (length <= 0)
+		return false;
+	text[length] = '\0';
+	state = strrchr(text, ')'); /* "pid (comm) S ...": comm may hold ')' */
+	return state && state[1] == ' ' && state[2] != 'Z' && state[2] != 'X';
+}
+
+/*
+ * The environment of pid, whatever its size: read in chunks, only the
+ * names Wine's start needs kept (the attacker may put 256 KiB, or
+ * megabytes, before WINEPREFIX).  Returns 0, or -errno when it could not
+ * be read at all; reading stops at WINE_ENVIRON_READ_MAX (scan->cut).
+ */
+static int scan_environment(uint32_t pid, struct wine_environ_scan *scan)
+{
+	char path[64];
+	char *chunk = malloc(WINE_ENVIRON_CHUNK);
+	int fd, result = 0;
+
+	wine_environ_scan_init(scan);
+	if (!chunk)
+		return -ENOMEM;
+	snprintf(path, sizeof(path), "/proc/%u/environ", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		free(chunk);
+		return -errno;
+	}
+	for (;;) {
+		ssize_t got = read(fd, chunk, WINE_ENVIRON_CHUNK);
+
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			result = -errno;
+			break;
+		}
+		if (got == 0)
+			break;
+		wine_environ_scan_feed(scan, chunk, (size_t)got);
+		if (scan->total >= WINE_ENVIRON_READ_MAX) {
+			scan->cut = true;
+			break;
+		}
+	}
+	close(fd);
+	free(chunk);
+	/* a process that exits while it is read gives a short read, not an
+	 * error: what was read is then not the whole environment */
+	if (result == 0 && !scan->cut && !process_alive(pid))
+		return -ESRCH;
+	/* an entry not ended by a NUL (the read stopped): taken as it is */
+	if (scan->entry_length)
+		take_entry(scan);
+	return result;
+}
+
+/* What the record says when the environment did not tell everything
+ * ("" when it did). */
+static char *environment_error(int result, const struct wine_environ_scan *scan)
+{
+	char text[160];
+
+	if (result < 0)
+		snprintf(text, sizeof(text), "cannot read the environment: %s", strerror(-result));
+	else if (scan->too_long[WINE_ENVIRON_PREFIX])
+		snprintf(text, sizeof(text), "WINEPREFIX longer than %d bytes: not a path",
+			 WINE_ENVIRON_VALUE_MAX);
+	else if (scan->cut)
+		snprintf(text, sizeof(text), "environment larger than %zu MiB: the rest was not read",
+			 WINE_ENVIRON_READ_MAX >> 20);
+	else
+		text[0] = '\0';
+	return strdup(text);
+}
+
+/*
+ * WINEPREFIX from the environment, else the prefix an earlier step or the
+ * Windows parent found, else $HOME/.wine (HOME from the environment, else
+ * the account's).  Without the environment (the process is gone) only a
+ * known prefix counts: "" rather than a guess.
+ */
+static char *find_prefix(const struct wine_environ_scan *environment,
 			 const struct wine_context *context)
 {
-	const char *value = environment ? wine_environ_value(environment, length, "WINEPREFIX") : NULL;
+	const char *value = environment ? wine_environ_scan_value(environment,
+								   WINE_ENVIRON_PREFIX)
+					: NULL;
 	char *home, *prefix;
 
 	if (value && value[0])
@@ -856,7 +1057,7 @@ static char *find_prefix(const char *environment, size_t length,
 		return strdup(context->known_prefix);
 	if (!environment)
 		return strdup("");
-	value = wine_environ_value(environment, length, "HOME");
+	value = wine_environ_scan_value(environment, WINE_ENVIRON_HOME);
 	home = value && value[0] ? strdup(value) : account_home(context->uid);
 	if (!home)
 		return strdup("");
@@ -920,9 +1121,10 @@ static bool candidate_of(const char *argument, const char *prefix, const char *c
 
 /* Open the candidate's file; on success its linux_path becomes the file
  * found (case-insensitively), made canonical. */
-static int open_candidate(struct candidate *candidate, int *open_errno)
+static int open_candidate(struct candidate *candidate, struct stat *status,
+			  struct wine_budget *budget, int *open_errno)
 {
-	char *found = lookup_path(candidate->linux_path);
+	char *found = lookup_path(candidate->linux_path, budget);
 	char *canonical;
 	int fd;
 
@@ -930,7 +1132,7 @@ static int open_candidate(struct candidate *candidate, int *open_errno)
 		*open_errno = ENOENT;
 		return -1;
 	}
-	fd = open_regular(found);
+	fd = open_regular(found, status);
 	if (fd < 0) {
 		*open_errno = errno;
 		free(found);
@@ -947,7 +1149,8 @@ static int open_candidate(struct candidate *candidate, int *open_errno)
 /* A Windows program's bare name (CreateProcess("notepad")): system32, then
  * the Windows directory, ".exe" added when the name has no extension. */
 static int search_windows_directories(const char *name, const char *prefix,
-				      struct candidate *candidate, int *open_errno)
+				      struct candidate *candidate, struct stat *status,
+				      struct wine_budget *budget, int *open_errno)
 {
 	static const char *const directories[] = {"C:\\windows\\system32\\",
 						  "C:\\windows\\"};
@@ -959,7 +1162,7 @@ static int search_windows_directories(const char *name, const char *prefix,
 		int fd = -1;
 
 		if (full && candidate_of(full, prefix, "/", candidate)) {
-			fd = open_candidate(candidate, open_errno);
+			fd = open_candidate(candidate, status, budget, open_errno);
 			if (fd < 0)
 				candidate_free(candidate);
 		}
@@ -977,14 +1180,16 @@ static int locate(struct wine_program *program, const struct wine_step *step,
 		  const struct wine_context *context, int *open_errno)
 {
 	struct candidate candidate, found;
+	struct wine_budget budget;
 	int fd = -1;
 
 	*open_errno = ENOENT;
+	budget_start(&budget);
 	if (candidate_of(step->program, program->prefix, context->cwd, &candidate))
-		fd = open_candidate(&candidate, open_errno);
+		fd = open_candidate(&candidate, &program->file_status, &budget, open_errno);
 	if (fd < 0 && program->child && !strpbrk(step->program, "\\/:")) {
-		fd = search_windows_directories(step->program, program->prefix,
-						&found, open_errno);
+		fd = search_windows_directories(step->program, program->prefix, &found,
+						&program->file_status, &budget, open_errno);
 		if (fd >= 0) {
 			candidate_free(&candidate);
 			candidate = found;
@@ -996,8 +1201,10 @@ static int locate(struct wine_program *program, const struct wine_step *step,
 		program->start_exe = true;
 		if (candidate_of("C:\\windows\\system32\\start.exe", program->prefix,
 				 "/", &candidate))
-			fd = open_candidate(&candidate, open_errno);
+			fd = open_candidate(&candidate, &program->file_status, &budget,
+					    open_errno);
 	}
+	program->budget_exceeded = budget.exceeded;
 	if (!candidate.folder_path) /* nothing to show but the argument */
 		candidate.folder_path = strdup(step->program);
 	free(fd < 0 ? candidate.linux_path : NULL);
@@ -1005,6 +1212,7 @@ static int locate(struct wine_program *program, const struct wine_step *step,
 		candidate.linux_path = strdup("");
 	program->folder_path = candidate.folder_path;
 	program->linux_path = candidate.linux_path;
+	program->has_file = fd >= 0;
 	if (!program->folder_path || !program->linux_path) {
 		if (fd >= 0)
 			close(fd);
@@ -1065,23 +1273,38 @@ int wine_resolve(const struct wine_step *step, const struct wine_context *contex
 		 struct wine_program **out, int *fd, int *open_errno,
 		 bool *final_step)
 {
-	size_t length = 0;
-	char *environment = wine_read_proc(context->pid, "environ", WINE_ENVIRON_MAX, &length);
+	struct wine_environ_scan *environment = malloc(sizeof(*environment));
 	struct wine_program *program;
+	int read_result;
 
 	*out = NULL;
 	*fd = -1;
 	*open_errno = 0;
+	if (!environment)
+		return -ENOMEM;
+	read_result = scan_environment(context->pid, environment);
+	if (read_result == -ENOMEM) {
+		free(environment);
+		return -ENOMEM;
+	}
 	/* The loader re-execs itself (or its preloader) unless told not to. */
 	*final_step = step->kind == WINE_STEP_PRELOADER ||
 		      (step->kind == WINE_STEP_LOADER &&
-		       (!environment || wine_environ_value(environment, length, "WINELOADERNOEXEC")));
+		       (read_result < 0 ||
+			wine_environ_scan_value(environment, WINE_ENVIRON_LOADER_NOEXEC)));
 	if (!step->program) {
 		free(environment);
 		return 0;
 	}
-	program = program_create(step, context, find_prefix(environment, length, context));
+	program = program_create(step, context,
+				 find_prefix(read_result < 0 ? NULL : environment, context));
+	if (program)
+		program->environment_error = environment_error(read_result, environment);
 	free(environment);
+	if (program && !program->environment_error) {
+		wine_program_free(program);
+		program = NULL;
+	}
 	if (!program)
 		return -ENOMEM;
 	program->final_step = *final_step;
@@ -1091,7 +1314,8 @@ int wine_resolve(const struct wine_step *step, const struct wine_context *contex
 		wine_program_free(program);
 		return -ENOMEM;
 	}
-	program->binfmt = step->program_is_filename && *fd >= 0 && starts_with_mz(*fd);
+	program->binfmt = (step->program_is_filename || context->binfmt_candidate) && *fd >= 0 &&
+			  starts_with_mz(*fd);
 	program->command_line = command_line_of(step, program);
 	if (!program->command_line) {
 		if (*fd >= 0)
@@ -1130,9 +1354,10 @@ int wine_program_from_mapped(const struct wine_program *program,
 	struct stat status;
 
 	*out = NULL;
-	*fd = open_regular(mapped->path);
-	if (*fd < 0 || fstat(*fd, &status) != 0 || status.st_dev != mapped->device ||
-	    status.st_ino != mapped->inode) {
+	/* the kernel's path of the mapped file: no link on the way, unless
+	 * someone changed it since; then device and inode tell */
+	*fd = safe_open_file(mapped->path, SAFE_OPEN_NO_LINKS, &status);
+	if (*fd < 0 || status.st_dev != mapped->device || status.st_ino != mapped->inode) {
 		free(copy);
 		if (*fd >= 0)
 			close(*fd);
@@ -1140,11 +1365,24 @@ int wine_program_from_mapped(const struct wine_program *program,
 		return -ENOENT;
 	}
 	if (copy) {
+		bool builtin = is_builtin_path(mapped->path, strlen(mapped->path));
+
 		*copy = *program;
-		copy->linux_path = strdup(mapped->path);
-		if (is_builtin_path(mapped->path, strlen(mapped->path))) {
+		copy->file_status = status;
+		copy->has_file = true;
+		copy->budget_exceeded = false;
+		copy->environment_error = copy_or_empty(program->environment_error);
+		if (builtin && program->linux_path[0]) {
+			/* Wine's builtin runs for the prefix's placeholder: the
+			 * program keeps its name and path, the identity is the
+			 * builtin's (what runs; a true placeholder is a copy) */
+			copy->linux_path = strdup(program->linux_path);
+			copy->folder_path = strdup(program->folder_path);
+		} else if (builtin) {
+			copy->linux_path = strdup(mapped->path);
 			copy->folder_path = builtin_dos_path(mapped->path);
 		} else {
+			copy->linux_path = strdup(mapped->path);
 			drives_load(program->prefix, &drives);
 			copy->folder_path = dos_path_of(&drives, mapped->path);
 			drives_free(&drives);
@@ -1153,10 +1391,10 @@ int wine_program_from_mapped(const struct wine_program *program,
 		copy->loader = copy_or_empty(program->loader);
 		copy->prefix = copy_or_empty(program->prefix);
 		copy->requested = copy_or_empty(program->requested);
-		copy->start_exe = false;
+		copy->start_exe = builtin && program->start_exe;
 	}
 	if (!copy || !copy->linux_path || !copy->folder_path || !copy->command_line ||
-	    !copy->loader || !copy->prefix || !copy->requested) {
+	    !copy->loader || !copy->prefix || !copy->requested || !copy->environment_error) {
 		wine_program_free(copy);
 		close(*fd);
 		*fd = -1;
@@ -1164,6 +1402,28 @@ int wine_program_from_mapped(const struct wine_program *program,
 	}
 	*out = copy;
 	return 0;
+}
+
+struct wine_program *wine_program_copy(const struct wine_program *program)
+{
+	struct wine_program *copy = calloc(1, sizeof(*copy));
+
+	if (!copy)
+		return NULL;
+	*copy = *program;
+	copy->folder_path = copy_or_empty(program->folder_path);
+	copy->command_line = copy_or_empty(program->command_line);
+	copy->linux_path = copy_or_empty(program->linux_path);
+	copy->loader = copy_or_empty(program->loader);
+	copy->prefix = copy_or_empty(program->prefix);
+	copy->requested = copy_or_empty(program->requested);
+	copy->environment_error = copy_or_empty(program->environment_error);
+	if (!copy->folder_path || !copy->command_line || !copy->linux_path || !copy->loader ||
+	    !copy->prefix || !copy->requested || !copy->environment_error) {
+		wine_program_free(copy);
+		return NULL;
+	}
+	return copy;
 }
 
 void wine_program_free(struct wine_program *program)
@@ -1176,5 +1436,6 @@ void wine_program_free(struct wine_program *program)
 	free(program->loader);
 	free(program->prefix);
 	free(program->requested);
+	free(program->environment_error);
 	free(program);
 }

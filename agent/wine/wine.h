@@ -27,6 +27,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 #include "base/strbuf.h"
 
@@ -103,6 +104,39 @@ void wine_command_line(struct strbuf *out, const char *first,
  * with a NUL), or NULL. */
 const char *wine_environ_value(const char *block, size_t length, const char *name);
 
+/*
+ * The few names of a process's environment Wine's start depends on, from
+ * /proc/PID/environ fed in chunks of any size (the environment may be
+ * megabytes, with WINEPREFIX at its end: issue 9).  Only those values are
+ * kept, each up to WINE_ENVIRON_VALUE_MAX bytes; a longer one is not a path
+ * (too_long).  When a name comes twice the first counts, as getenv(),
+ * which Wine uses, finds it.
+ */
+enum wine_environ_name {
+	WINE_ENVIRON_PREFIX, /* WINEPREFIX */
+	WINE_ENVIRON_HOME, /* HOME */
+	WINE_ENVIRON_LOADER_NOEXEC, /* WINELOADERNOEXEC */
+	WINE_ENVIRON_NAMES,
+};
+
+#define WINE_ENVIRON_VALUE_MAX 4096
+#define WINE_ENVIRON_READ_MAX ((size_t)16 << 20)
+
+struct wine_environ_scan {
+	char values[WINE_ENVIRON_NAMES][WINE_ENVIRON_VALUE_MAX + 1];
+	bool found[WINE_ENVIRON_NAMES], too_long[WINE_ENVIRON_NAMES];
+	char entry[32 + WINE_ENVIRON_VALUE_MAX]; /* the entry being read */
+	size_t entry_length;
+	bool entry_cut;
+	size_t total; /* bytes fed */
+	bool cut; /* stopped at WINE_ENVIRON_READ_MAX */
+};
+
+void wine_environ_scan_init(struct wine_environ_scan *scan);
+void wine_environ_scan_feed(struct wine_environ_scan *scan, const char *data, size_t length);
+const char *wine_environ_scan_value(const struct wine_environ_scan *scan,
+				    enum wine_environ_name name);
+
 /* What /proc/PID/maps shows of a Windows program. */
 enum wine_mapped {
 	WINE_MAPPED_UNCHECKED, /* not looked at (yet) */
@@ -149,10 +183,14 @@ struct wine_program {
 	char *loader; /* the script or loader of the exec */
 	char *prefix; /* the Wine prefix; "" when unknown (process gone) */
 	char *requested; /* the program argument as given */
+	char *environment_error; /* why the environment did not tell all; "" */
+	struct stat file_status; /* of the .exe opened, when has_file */
+	bool has_file;
 	bool binfmt; /* the exec's filename was the PE (binfmt_misc) */
 	bool start_exe; /* not found as given: Wine runs start.exe /exec */
 	bool child; /* started by a Windows program */
 	bool final_step; /* the loader that runs the program: no exec follows */
+	bool budget_exceeded; /* the lookups stopped: too costly (wine.c) */
 };
 
 /* What resolving needs besides the step. */
@@ -164,6 +202,9 @@ struct wine_context {
 	 * found, or NULL */
 	const char *known_prefix;
 	bool child; /* the creator runs a Windows program */
+	/* an earlier step's filename was the program (binfmt_misc, if the
+	 * file is a PE) */
+	bool binfmt_candidate;
 };
 
 /*
@@ -187,9 +228,14 @@ int wine_program_from_mapped(const struct wine_program *program,
 			     const struct wine_maps_result *mapped,
 			     struct wine_program **out, int *fd);
 
+/* A copy of program (NULL when out of memory). */
+struct wine_program *wine_program_copy(const struct wine_program *program);
 void wine_program_free(struct wine_program *program);
 
 /* The last component of a DOS or Unix path. */
 const char *wine_file_name(const char *path);
+
+/* Is name (a file name) that of a loader or preloader (wine64...)? */
+bool wine_is_loader_file_name(const char *name);
 
 #endif

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "base/json_writer.h"
+#include "base/text.h"
 
 void json_writer_init(struct json_writer *writer, struct strbuf *out)
 {
@@ -74,53 +75,9 @@ void json_write_key(struct json_writer *writer, const char *key)
 
 void json_append_quoted(struct strbuf *out, const char *text, size_t length)
 {
-	static const char digits[] = "0123456789abcdef";
-	char *cursor;
-
-	/* worst case: every byte as \u00XX, plus the quotes */
-	if (length > (SIZE_MAX - 3) / 6 || !strbuf_reserve(out, 6 * length + 2))
-		return;
-	cursor = out->data + out->length;
-	*cursor++ = '"';
-	for (size_t i = 0; i < length; i++) {
-		unsigned char c = (unsigned char)text[i];
-
-		if (c >= 0x20 && c != '"' && c != '\\') {
-			*cursor++ = (char)c;
-			continue;
-		}
-		*cursor++ = '\\';
-		switch (c) {
-		case '"':
-		case '\\':
-			*cursor++ = (char)c;
-			break;
-		case '\n':
-			*cursor++ = 'n';
-			break;
-		case '\r':
-			*cursor++ = 'r';
-			break;
-		case '\t':
-			*cursor++ = 't';
-			break;
-		case '\b':
-			*cursor++ = 'b';
-			break;
-		case '\f':
-			*cursor++ = 'f';
-			break;
-		default:
-			*cursor++ = 'u';
-			*cursor++ = '0';
-			*cursor++ = '0';
-			*cursor++ = digits[c >> 4];
-			*cursor++ = digits[c & 15];
-		}
-	}
-	*cursor++ = '"';
-	*cursor = '\0';
-	out->length = (size_t)(cursor - out->data);
+	strbuf_append_char(out, '"');
+	text_append_safe(out, text, length, TEXT_ESCAPE_JSON);
+	strbuf_append_char(out, '"');
 }
 
 void json_write_string(struct json_writer *writer, const char *text, size_t length)

@@ -8,7 +8,9 @@
  *
  * Commas are placed by the writer: callers only say begin/end, key and
  * value.  Strings must be valid UTF-8 (the record builder guarantees it);
- * control characters, '"' and '\' are escaped as RFC 8259 says.
+ * control characters, '"' and '\' are escaped as RFC 8259 says, and C1
+ * controls and bidi overrides as \uXXXX too (text.h: the same string once
+ * parsed, but `tail -f events.ndjson` cannot act on them).
  */
 #ifndef RMMHUNT_JSON_WRITER_H
 #define RMMHUNT_JSON_WRITER_H

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "base/text.h"
 
 #define LOG_LINE_MAX 4096
 
@@ -89,44 +90,30 @@ static const char *level_word(enum log_level level)
 	}
 }
 
-/* Writes the escape of control character c into escape (at least 5 bytes). */
-static size_t escape_control(unsigned char c, char *escape)
-{
-	static const char hex[] = "0123456789abcdef";
-
-	escape[0] = '\\';
-	if (c == '\n') {
-		escape[1] = 'n';
-		return 2;
-	}
-	if (c == 0x1b) {
-		escape[1] = 'e';
-		return 2;
-	}
-	escape[1] = 'x';
-	escape[2] = hex[c >> 4];
-	escape[3] = hex[c & 15];
-	return 4;
-}
-
 /* Appends text (length bytes) to line (at *used, capacity size) with
- * controls escaped. */
+ * controls escaped (text.h; a tab stays a tab). */
 static void append_escaped(char *line, size_t *used, size_t size, const char *text,
 			   size_t length)
 {
-	for (size_t i = 0; i < length; i++) {
-		unsigned char c = (unsigned char)text[i];
-		char escape[5];
-		size_t escape_length = 1;
+	size_t position = 0;
 
-		if ((c < 0x20 && c != '\t') || c == 0x7f)
-			escape_length = escape_control(c, escape);
+	while (position < length) {
+		char escape[TEXT_ESCAPE_MAX];
+		size_t consumed = 1, escape_length = 0;
+		const char *shown = text + position;
+
+		if (text[position] != '\t')
+			escape_length = text_escape_step(text + position, length - position,
+							 TEXT_ESCAPE_DISPLAY, &consumed, escape);
+		if (escape_length)
+			shown = escape;
 		else
-			escape[0] = (char)c;
+			escape_length = consumed;
 		if (*used + escape_length + 1 >= size)
 			return;
-		memcpy(line + *used, escape, escape_length);
+		memcpy(line + *used, shown, escape_length);
 		*used += escape_length;
+		position += consumed;
 	}
 }
 
@@ -137,7 +124,7 @@ static void append_escaped(char *line, size_t *used, size_t size, const char *te
 static void write_line(enum log_level level, bool continued, const char *text,
 		       size_t length)
 {
-	char line[4 * LOG_LINE_MAX + 64]; /* room for every byte escaped */
+	char line[TEXT_ESCAPE_MAX * LOG_LINE_MAX + 64]; /* room for every byte escaped */
 	size_t used;
 	int written;
 

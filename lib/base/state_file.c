@@ -53,7 +53,9 @@ int state_file_write(const char *path, const void *data, size_t length)
 
 	if (snprintf(temporary, sizeof(temporary), "%s.tmp", path) >= (int)sizeof(temporary))
 		return -ENAMETOOLONG;
-	fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	/* a file of our own, never one a planted link points at */
+	unlink(temporary);
+	fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
 	result = write_all(fd, data, length);
@@ -72,7 +74,7 @@ int state_file_write(const char *path, const void *data, size_t length)
 
 int state_file_read(const char *path, size_t max_length, char **text, size_t *length)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	struct stat status;
 	char *buffer;
 	size_t got = 0;
@@ -84,6 +86,10 @@ int state_file_read(const char *path, size_t max_length, char **text, size_t *le
 
 		close(fd);
 		return result;
+	}
+	if (!S_ISREG(status.st_mode)) {
+		close(fd);
+		return -EINVAL;
 	}
 	if ((size_t)status.st_size > max_length) {
 		close(fd);

@@ -1,6 +1,7 @@
 /*
  * text.c - UTF-8 validation, byte escaping and command lines.
  */
+#include <stdint.h>
 #include <string.h>
 
 #include "base/text.h"
@@ -181,4 +182,172 @@ void text_append_lossy(struct strbuf *out, const char *data, size_t length)
 		run_start = position;
 	}
 	strbuf_append(out, data + run_start, position - run_start);
+}
+
+/* --- text for people's eyes (text.h) ---------------------------------------- */
+
+/* The code point of a valid sequence of step bytes at bytes. */
+static unsigned int code_point(const unsigned char *bytes, size_t step)
+{
+	static const unsigned char lead_mask[5] = {0, 0x7f, 0x1f, 0x0f, 0x07};
+	unsigned int code = bytes[0] & lead_mask[step];
+
+	for (size_t i = 1; i < step; i++)
+		code = (code << 6) | (bytes[i] & 0x3f);
+	return code;
+}
+
+/* Invisible characters that change how the text around them is laid out. */
+static bool is_layout_control(unsigned int code)
+{
+	return code == 0x061c || code == 0x200e || code == 0x200f || code == 0x2028 ||
+	       code == 0x2029 || (code >= 0x202a && code <= 0x202e) ||
+	       (code >= 0x2066 && code <= 0x2069);
+}
+
+static size_t escape_hex(char *escape, char kind, unsigned int code, size_t digits)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	escape[0] = '\\';
+	escape[1] = kind;
+	for (size_t i = 0; i < digits; i++)
+		escape[2 + i] = hex[(code >> (4 * (digits - 1 - i))) & 15];
+	return 2 + digits;
+}
+
+static size_t escape_letter(char *escape, char letter)
+{
+	escape[0] = '\\';
+	escape[1] = letter;
+	return 2;
+}
+
+/* An ASCII character (code < 0x80) in style: 0 when shown as it is. */
+static size_t escape_ascii(unsigned char c, enum text_escape_style style, char *escape)
+{
+	if (style == TEXT_ESCAPE_DISPLAY) {
+		if (c >= 0x20 && c != 0x7f)
+			return 0;
+		if (c == '\n' || c == '\t')
+			return escape_letter(escape, c == '\n' ? 'n' : 't');
+		if (c == 0x1b)
+			return escape_letter(escape, 'e');
+		return escape_hex(escape, 'x', c, 2);
+	}
+	if (c >= 0x20 && c != 0x7f && c != '"' && c != '\\')
+		return 0;
+	if (style == TEXT_ESCAPE_JSON_TEXT) /* its writer escaped the rest */
+		return c == 0x7f ? escape_hex(escape, 'u', c, 4) : 0;
+	switch (c) {
+	case '"':
+	case '\\':
+		return escape_letter(escape, (char)c);
+	case '\n':
+		return escape_letter(escape, 'n');
+	case '\r':
+		return escape_letter(escape, 'r');
+	case '\t':
+		return escape_letter(escape, 't');
+	case '\b':
+		return escape_letter(escape, 'b');
+	case '\f':
+		return escape_letter(escape, 'f');
+	default:
+		return escape_hex(escape, 'u', c, 4);
+	}
+}
+
+size_t text_escape_step(const char *data, size_t length, enum text_escape_style style,
+			size_t *consumed, char escape[TEXT_ESCAPE_MAX])
+{
+	const unsigned char *bytes = (const unsigned char *)data;
+	size_t step;
+	unsigned int code;
+
+	*consumed = 1;
+	if (bytes[0] < 0x80)
+		return escape_ascii(bytes[0], style, escape);
+	step = utf8_sequence_length(bytes, length);
+	if (step == 0) /* not UTF-8 */
+		return style == TEXT_ESCAPE_DISPLAY ? escape_hex(escape, 'x', bytes[0], 2)
+						    : escape_hex(escape, 'u', 0xfffd, 4);
+	*consumed = step;
+	code = code_point(bytes, step);
+	if (code <= 0x9f) /* C1 */
+		return style == TEXT_ESCAPE_DISPLAY ? escape_hex(escape, 'x', code, 2)
+						    : escape_hex(escape, 'u', code, 4);
+	if (is_layout_control(code))
+		return escape_hex(escape, 'u', code, 4);
+	return 0;
+}
+
+/* Bytes that are safe in style without a closer look. */
+static inline bool plain_ascii(unsigned char c, enum text_escape_style style)
+{
+	if (style == TEXT_ESCAPE_JSON_TEXT)
+		return c < 0x7f;
+	return c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+}
+
+/* Written straight into the buffer, room for the worst case reserved once:
+ * this runs for every byte of every record the agent writes. */
+void text_append_safe(struct strbuf *out, const char *data, size_t length,
+		      enum text_escape_style style)
+{
+	size_t position = 0;
+	char *cursor;
+
+	if (length > (SIZE_MAX - 1) / TEXT_ESCAPE_MAX ||
+	    !strbuf_reserve(out, TEXT_ESCAPE_MAX * length))
+		return;
+	cursor = out->data + out->length;
+	while (position < length) {
+		unsigned char c = (unsigned char)data[position];
+		size_t consumed, escape_length;
+
+		if (plain_ascii(c, style)) {
+			*cursor++ = (char)c;
+			position++;
+			continue;
+		}
+		escape_length = text_escape_step(data + position, length - position, style,
+						 &consumed, cursor);
+		if (escape_length == 0) {
+			memcpy(cursor, data + position, consumed);
+			cursor += consumed;
+		} else {
+			cursor += escape_length;
+		}
+		position += consumed;
+	}
+	*cursor = '\0';
+	out->length = (size_t)(cursor - out->data);
+}
+
+const char *text_display(struct strbuf *scratch, const char *text)
+{
+	strbuf_clear(scratch);
+	if (text)
+		text_append_safe(scratch, text, strlen(text), TEXT_ESCAPE_DISPLAY);
+	return strbuf_text(scratch);
+}
+
+size_t text_cut_length(const char *text, size_t length, size_t max)
+{
+	size_t cut = max;
+
+	if (length <= max)
+		return length;
+	/* back to the start of a character */
+	while (cut > 0 && ((unsigned char)text[cut] & 0xc0) == 0x80)
+		cut--;
+	/* an escape "\xHH" begun in the last three bytes is left out whole */
+	for (size_t back = 1; back <= 3 && back <= cut; back++) {
+		if (text[cut - back] == '\\' && text[cut - back + 1] == 'x') {
+			cut -= back;
+			break;
+		}
+	}
+	return cut;
 }

@@ -42,6 +42,62 @@ size_t text_command_line(struct strbuf *out, const char *argv, size_t length);
  * views meant to be read, where \xHH would be taken literally). */
 void text_append_lossy(struct strbuf *out, const char *data, size_t length);
 
+/*
+ * Text for people's eyes.  Some characters make a terminal, a spreadsheet
+ * or a viewer act instead of show: C0 controls and DEL (a new line, a
+ * cursor move, a screen clear, a title change), C1 controls (U+0080 to
+ * U+009F: 0x9b starts a control sequence on many terminals), and the
+ * invisible layout controls (bidi embeddings, overrides and isolates
+ * U+202A-U+202E, U+2066-U+2069, the marks U+200E, U+200F, U+061C, the
+ * separators U+2028, U+2029) that make "exe.txt" of "txt.exe".  Every
+ * output a person reads (console lines, query tables and CSV, inspect,
+ * status, the log) and every JSON output goes through this one escaper:
+ *
+ *   TEXT_ESCAPE_DISPLAY  '\n' '\t' '\e' for LF, TAB, ESC, '\xHH' for the
+ *                        other C0 controls, DEL, C1 controls (by code
+ *                        point: U+009B is \x9b) and bytes that are not
+ *                        UTF-8; '\uXXXX' for the layout controls.  A
+ *                        backslash stays as it is (C:\x is a path).
+ *   TEXT_ESCAPE_JSON     the inside of a JSON string: '"' '\' and C0 as
+ *                        RFC 8259 says, DEL, C1 and layout controls as \u00XX
+ *                        and \uXXXX (the same string once parsed), bytes
+ *                        that are not UTF-8 as \ufffd.
+ *   TEXT_ESCAPE_JSON_TEXT  a whole JSON text another writer made (jansson):
+ *                        ASCII left alone (it escaped '"', '\' and C0),
+ *                        DEL, C1 and layout controls as \u00XX, \uXXXX (they
+ *                        can only be inside strings: the same document).
+ */
+enum text_escape_style {
+	TEXT_ESCAPE_DISPLAY,
+	TEXT_ESCAPE_JSON,
+	TEXT_ESCAPE_JSON_TEXT,
+};
+
+/* The longest escape of one character ("\u202e"). */
+#define TEXT_ESCAPE_MAX 6
+
+/*
+ * One step: the character (or stray byte) at data[0..length), length > 0.
+ * Sets *consumed to its length in bytes; returns 0 when it is shown as it
+ * is, else the length of its escape, written to escape.
+ */
+size_t text_escape_step(const char *data, size_t length, enum text_escape_style style,
+			size_t *consumed, char escape[TEXT_ESCAPE_MAX]);
+
+/* Append data escaped in style (runs of safe text copied at once). */
+void text_append_safe(struct strbuf *out, const char *data, size_t length,
+		      enum text_escape_style style);
+
+/* text escaped for display, in scratch (cleared first): for printf. */
+const char *text_display(struct strbuf *scratch, const char *text);
+
+/*
+ * Where to cut text (length bytes) to keep at most max bytes: at a
+ * character boundary, and not inside a "\xHH" escape (text.h's own), so
+ * the part kept is valid text that says what it says.  length when it fits.
+ */
+size_t text_cut_length(const char *text, size_t length, size_t max);
+
 /* The value of a hex digit character, or -1. */
 int text_hex_digit(int c);
 

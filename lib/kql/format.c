@@ -6,7 +6,10 @@
  * fractional digits, timespans as [-][d.]hh:mm:ss[.fffffff], reals in the
  * shortest form that reads back exactly, dynamic values as compact JSON.
  * Nulls are JSON null, an empty CSV field, an empty table cell.  Invalid
- * UTF-8 in strings becomes U+FFFD in JSON.
+ * UTF-8 in strings becomes U+FFFD in JSON.  Text from the hosts is
+ * hostile: control characters never reach a terminal or a spreadsheet
+ * raw (text.h's escaper in all three; CSV also defuses formulas unless
+ * KQL_FORMAT_CSV_RAW).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -18,6 +21,8 @@
 
 #include "kql/internal.h"
 #include "kql/kql_format.h"
+#include "base/strbuf.h"
+#include "base/text.h"
 
 #define DEFAULT_CELL_WIDTH 48
 
@@ -86,51 +91,18 @@ static char *value_text(const struct value *value, size_t *length)
 
 /* ---- JSON ------------------------------------------------------------------------ */
 
+/* A JSON string: escaped by text.h's one escaper (C1 and bidi controls as
+ * \uXXXX too; a byte that is not UTF-8 as U+FFFD). */
 static void json_write_string(FILE *out, const char *text, size_t length)
 {
-	fputc('"', out);
-	for (size_t i = 0; i < length;) {
-		unsigned char c = (unsigned char)text[i];
+	struct strbuf quoted;
 
-		if (c >= 0x80) {
-			/* one whole UTF-8 sequence, or U+FFFD for a bad byte */
-			size_t step = utf8_sequence_length((const unsigned char *)(text + i), length - i);
-
-			if (step) {
-				fwrite(text + i, 1, step, out);
-				i += step;
-			} else {
-				fputs("\\ufffd", out);
-				i++;
-			}
-			continue;
-		}
-		switch (c) {
-		case '"':
-			fputs("\\\"", out);
-			break;
-		case '\\':
-			fputs("\\\\", out);
-			break;
-		case '\n':
-			fputs("\\n", out);
-			break;
-		case '\r':
-			fputs("\\r", out);
-			break;
-		case '\t':
-			fputs("\\t", out);
-			break;
-		default:
-			if (c < 0x20)
-				fprintf(out, "\\u%04x", c);
-			else
-				fputc(c, out);
-			break;
-		}
-		i++;
-	}
-	fputc('"', out);
+	strbuf_init(&quoted);
+	strbuf_append_char(&quoted, '"');
+	text_append_safe(&quoted, text, length, TEXT_ESCAPE_JSON);
+	strbuf_append_char(&quoted, '"');
+	fwrite(strbuf_text(&quoted), 1, quoted.length, out);
+	strbuf_free(&quoted);
 }
 
 static void json_write_value(FILE *out, const struct value *value)
@@ -195,30 +167,54 @@ static void print_json(FILE *out, const struct kql_table *table)
 
 /* ---- CSV --------------------------------------------------------------------------- */
 
-static void csv_write_field(FILE *out, const char *text, size_t length)
+/*
+ * A CSV field (RFC 4180: quoted when it holds a comma, a quote, a line
+ * break or edge spaces).  Unless raw: control characters escaped as for the
+ * terminal (text.h), and a text that a spreadsheet would run as a formula
+ * (starting with = + - @) prefixed with a single quote, as OWASP advises
+ * against CSV injection; numbers and times are ours, not prefixed.
+ */
+static void csv_write_field(FILE *out, const char *text, size_t length, bool raw,
+			    bool is_text)
 {
-	bool quote = length > 0 && (strpbrk(text, ",\"\r\n") != NULL || text[0] == ' ' ||
-				    text[length - 1] == ' ');
+	struct strbuf safe;
+	bool quote;
 
+	strbuf_init(&safe);
+	if (!raw) {
+		if (is_text && length > 0 && text[0] != '\0' && strchr("=+-@", text[0]))
+			strbuf_append_char(&safe, '\'');
+		text_append_safe(&safe, text, length, TEXT_ESCAPE_DISPLAY);
+		text = strbuf_text(&safe);
+		length = safe.length;
+	}
+	quote = length > 0 && (strpbrk(text, ",\"\r\n") != NULL || text[0] == ' ' ||
+			       text[length - 1] == ' ');
 	if (!quote) {
 		fwrite(text, 1, length, out);
-		return;
+	} else {
+		fputc('"', out);
+		for (size_t i = 0; i < length; i++) {
+			if (text[i] == '"')
+				fputc('"', out);
+			fputc(text[i], out);
+		}
+		fputc('"', out);
 	}
-	fputc('"', out);
-	for (size_t i = 0; i < length; i++) {
-		if (text[i] == '"')
-			fputc('"', out);
-		fputc(text[i], out);
-	}
-	fputc('"', out);
+	strbuf_free(&safe);
 }
 
-static int print_csv(FILE *out, const struct kql_table *table)
+static bool is_text_type(enum value_type type)
+{
+	return type == VALUE_STRING || type == VALUE_DYNAMIC;
+}
+
+static int print_csv(FILE *out, const struct kql_table *table, bool raw)
 {
 	for (size_t c = 0; c < table->column_count; c++) {
 		if (c)
 			fputc(',', out);
-		csv_write_field(out, table->names[c], strlen(table->names[c]));
+		csv_write_field(out, table->names[c], strlen(table->names[c]), raw, true);
 	}
 	fputs("\r\n", out);
 	for (size_t r = 0; r < table->row_count; r++) {
@@ -232,7 +228,7 @@ static int print_csv(FILE *out, const struct kql_table *table)
 				return -ENOMEM;
 			if (c)
 				fputc(',', out);
-			csv_write_field(out, text, length);
+			csv_write_field(out, text, length, raw, is_text_type(row[c].type));
 			free(text);
 		}
 		fputs("\r\n", out);
@@ -243,9 +239,9 @@ static int print_csv(FILE *out, const struct kql_table *table)
 /* ---- terminal table ------------------------------------------------------------------ */
 
 /*
- * Makes text fit width characters: control characters become spaces, a
- * longer text is cut at a character boundary and ends with an ellipsis.
- * Returns the width in characters.
+ * Makes text fit width characters: text is already escaped (no control
+ * characters left); a longer text is cut at a character boundary and ends
+ * with an ellipsis.  Returns the width in characters.
  */
 static size_t fit_cell(char *text, size_t width)
 {
@@ -256,8 +252,6 @@ static size_t fit_cell(char *text, size_t width)
 	for (size_t i = 0; i < length; i++) {
 		unsigned char c = (unsigned char)text[i];
 
-		if (c < 0x20 || c == 0x7f)
-			text[i] = ' ';
 		if ((c & 0xc0) == 0x80)
 			continue;
 		if (characters == width - 1)
@@ -270,6 +264,22 @@ static size_t fit_cell(char *text, size_t width)
 	memcpy(text + cut, "\xe2\x80\xa6", 3);
 	text[cut + 3] = '\0';
 	return width;
+}
+
+/* A cell's text for the terminal: escaped (text.h), with room for an
+ * ellipsis where fit_cell cuts.  NULL when out of memory. */
+static char *cell_text(const char *text, size_t length)
+{
+	struct strbuf safe;
+
+	strbuf_init(&safe);
+	text_append_safe(&safe, text, length, TEXT_ESCAPE_DISPLAY);
+	strbuf_reserve(&safe, 4);
+	if (safe.failed || !safe.data) {
+		strbuf_free(&safe);
+		return safe.failed ? NULL : calloc(1, 4);
+	}
+	return safe.data;
 }
 
 static bool right_aligned(enum value_type type)
@@ -313,10 +323,11 @@ static int print_table(FILE *out, const struct kql_table *table, size_t max_widt
 			char *text = r == 0 ? strdup(table->names[c])
 					    : value_text(&kql_table_row(table, r - 1)[c], &length);
 
-			/* room for an ellipsis where fit_cell cuts */
-			texts[index] = text ? realloc(text, strlen(text) + 4) : NULL;
+			if (text && r == 0)
+				length = strlen(text);
+			texts[index] = text ? cell_text(text, length) : NULL;
+			free(text);
 			if (!texts[index]) {
-				free(text);
 				status = -ENOMEM;
 				break;
 			}
@@ -366,7 +377,8 @@ int kql_table_print(FILE *out, const struct kql_table *table, enum kql_format fo
 		print_json(out, table);
 		break;
 	case KQL_FORMAT_CSV:
-		status = print_csv(out, table);
+	case KQL_FORMAT_CSV_RAW:
+		status = print_csv(out, table, format == KQL_FORMAT_CSV_RAW);
 		break;
 	}
 	if (status == 0 && (fflush(out) != 0 || ferror(out)))

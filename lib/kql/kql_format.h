@@ -23,7 +23,9 @@
 enum kql_format {
 	KQL_FORMAT_TABLE, /* aligned columns, long values cut with an ellipsis */
 	KQL_FORMAT_JSON,  /* one JSON object per row, columns in query order */
-	KQL_FORMAT_CSV,	  /* RFC 4180: header line, CRLF, quoted as needed */
+	KQL_FORMAT_CSV,	  /* RFC 4180: header line, CRLF, quoted as needed; control
+			     characters escaped, formulas (= + - @) defused */
+	KQL_FORMAT_CSV_RAW, /* the same, values exactly as they are */
 };
 
 /* "table", "json", "csv" -> format; -EINVAL for anything else. */

@@ -15,7 +15,7 @@
 static int read_counter(const char *path, int64_t *value)
 {
 	char text[32] = "";
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	ssize_t got;
 	char *end;
 

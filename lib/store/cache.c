@@ -318,7 +318,8 @@ static void *checkpointer_main(void *argument)
 	int seconds_since = 0;
 	sqlite3 *db = NULL;
 
-	if (sqlite3_open_v2(cache->path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+	if (sqlite3_open_v2(cache->path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW,
+			    NULL) != SQLITE_OK) {
 		sqlite3_close(db);
 		return NULL;
 	}
@@ -369,7 +370,8 @@ int cache_open_writer(struct cache **out, const char *path,
 	result = cache->path ? cache_sqlite_create_private(path) : -ENOMEM;
 	if (result == 0)
 		result = cache_sqlite_errno(sqlite3_open_v2(path, &cache->db,
-						      SQLITE_OPEN_READWRITE, NULL));
+						      SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW,
+						      NULL));
 	if (result == 0)
 		result = configure(cache->db);
 	if (result == 0)

@@ -47,7 +47,7 @@ int cache_sqlite_execute(sqlite3 *db, const char *sql)
 
 int cache_sqlite_create_private(const char *path)
 {
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
 
 	if (fd < 0)
 		return -errno;

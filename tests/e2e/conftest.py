@@ -81,11 +81,12 @@ def require_root():
 class RunningAgent:
     """One rmmhunt-agent process writing NDJSON records to a file."""
 
-    def __init__(self, workdir, extra_args=()):
+    def __init__(self, workdir, extra_args=(), stdout_path=None):
         self.workdir = Path(workdir)
         self.state_dir = self.workdir / "state"
         self.events_path = self.workdir / "events.ndjson"
         self.stderr_path = self.workdir / "agent.stderr"
+        self.stdout_path = stdout_path  # None: discarded
         self.extra_args = list(extra_args)
         self._offset = 0
         self._records = []
@@ -93,12 +94,13 @@ class RunningAgent:
 
     def start(self, timeout=60):
         self._stderr = open(self.stderr_path, "wb")
+        self._stdout = open(self.stdout_path, "wb") if self.stdout_path else None
         self.process = subprocess.Popen(
             [str(AGENT), "--state-dir", str(self.state_dir),
              "--rules", str(ROOT / "rules"),
              "--events", str(self.events_path), "--stats-interval", "1",
              *self.extra_args],
-            stdout=subprocess.DEVNULL, stderr=self._stderr)
+            stdout=self._stdout or subprocess.DEVNULL, stderr=self._stderr)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if b"watching execs" in self.stderr_path.read_bytes():
@@ -121,6 +123,8 @@ class RunningAgent:
                 self.process.wait()
         if self.process:
             self._stderr.close()
+            if self._stdout:
+                self._stdout.close()
         return self.process.returncode if self.process else None
 
     def records(self):

@@ -277,6 +277,47 @@ static void expect_mapped(const char *maps, uint64_t device, uint64_t inode,
 	wine_maps_result_free(&result);
 }
 
+/* The streamed scan: any chunking, megabytes before the names it wants,
+ * the first of a name, a value too long to be a path (issue 9). */
+static void test_environment_scan(void **state)
+{
+	struct wine_environ_scan *scan = malloc(sizeof(*scan));
+	struct strbuf block;
+
+	(void)state;
+	assert_non_null(scan);
+	strbuf_init(&block);
+	for (int i = 0; i < 300; i++)
+		strbuf_appendf(&block, "PAD%d=%01000d%c", i, 0, '\0');
+	static const char tail[] = "HOME=/h\0WINEPREFIXX=no\0WINEPREFIX=/p x\0WINEPREFIX=/late\0";
+	static const char noexec[] = "\0WINELOADERNOEXEC=1\0";
+
+	strbuf_append(&block, tail, sizeof(tail) - 1);
+	for (size_t chunk = 1; chunk <= 65536; chunk *= 16) {
+		wine_environ_scan_init(scan);
+		for (size_t offset = 0; offset < block.length; offset += chunk)
+			wine_environ_scan_feed(scan, block.data + offset,
+					       block.length - offset < chunk ? block.length - offset
+									     : chunk);
+		assert_string_equal(wine_environ_scan_value(scan, WINE_ENVIRON_PREFIX), "/p x");
+		assert_string_equal(wine_environ_scan_value(scan, WINE_ENVIRON_HOME), "/h");
+		assert_null(wine_environ_scan_value(scan, WINE_ENVIRON_LOADER_NOEXEC));
+		assert_int_equal(scan->total, block.length);
+	}
+	strbuf_clear(&block);
+	strbuf_append(&block, "WINEPREFIX=/", 12);
+	for (int i = 0; i < WINE_ENVIRON_VALUE_MAX + 10; i++)
+		strbuf_append_char(&block, 'x');
+	strbuf_append(&block, noexec, sizeof(noexec) - 1);
+	wine_environ_scan_init(scan);
+	wine_environ_scan_feed(scan, block.data, block.length);
+	assert_null(wine_environ_scan_value(scan, WINE_ENVIRON_PREFIX));
+	assert_true(scan->too_long[WINE_ENVIRON_PREFIX]);
+	assert_string_equal(wine_environ_scan_value(scan, WINE_ENVIRON_LOADER_NOEXEC), "1");
+	strbuf_free(&block);
+	free(scan);
+}
+
 static void test_maps(void **state)
 {
 	(void)state;
@@ -654,6 +695,13 @@ static void chain_files_make(struct chain_files *files)
 	write_file(files->program, "MZ program");
 }
 
+/* The test's loader stands for Debian's wine64: trusted by its inode, as
+ * a --wine-loader is (a file merely named wine64 is not). */
+static void trust_loader(struct harness *harness, struct chain_files *files)
+{
+	assert_int_equal(assembler_add_wine_loader(harness->assembler, files->loader), 0);
+}
+
 static void chain_files_remove(struct chain_files *files)
 {
 	unlink(files->script);
@@ -705,9 +753,10 @@ static void test_loader_chain_is_one_row(void **state)
 	struct harness *harness = *state;
 	struct chain_files files;
 	json_t *row, *fields;
-	char expected[160];
+	char expected[320];
 
 	chain_files_make(&files);
+	trust_loader(harness, &files);
 	start_parent(harness);
 	feed_fork(harness, PID_GONE, 3 * SECOND, 100, SECOND);
 	feed_chain(harness, &files, PID_GONE, 3 * SECOND, 4 * SECOND, true);
@@ -716,12 +765,11 @@ static void test_loader_chain_is_one_row(void **state)
 	feed_exit(harness, PID_GONE, 3 * SECOND, 5 * SECOND);
 	assert_int_equal(json_array_size(harness->rows), 1);
 	row = json_array_get(harness->rows, 0);
-	snprintf(expected, sizeof(expected), "Z:%s\\prog.exe", files.root);
-	for (char *cursor = expected; *cursor; cursor++)
-		*cursor = *cursor == '/' ? '\\' : *cursor;
-	assert_string_equal(text(row, "FolderPath"), expected);
-	assert_string_equal(text(row, "FileName"), "prog.exe");
-	assert_int_equal(number(row, "FileSize"), 10);
+	/* the process was gone before its maps showed prog.exe: the row keeps
+	 * the file that ran, prog.exe is only what argv named */
+	assert_string_equal(text(row, "FolderPath"), files.loader);
+	assert_string_equal(text(row, "FileName"), "wine64");
+	assert_int_equal(number(row, "FileSize"), 11);
 	assert_int_equal(strlen(text(row, "SHA256")), 64);
 	/* the initiating process is the one that forked, not a loader step */
 	assert_int_equal(number(row, "InitiatingProcessId"), 100);
@@ -739,10 +787,14 @@ static void test_loader_chain_is_one_row(void **state)
 	assert_string_equal(json_string_value(json_object_get(fields, "WinePrefix")), "");
 	assert_string_equal(json_string_value(json_object_get(fields, "WineImageMapped")),
 			    "exited");
+	assert_true(json_is_false(json_object_get(fields, "WineConfirmed")));
+	assert_string_equal(json_string_value(json_object_get(fields, "WineLinuxPath")),
+			    files.program);
+	assert_null(json_object_get(fields, "ExeSHA256")); /* the columns hold it */
 	assert_string_equal(json_string_value(json_object_get(fields, "HashStatus")), "ok");
-	assert_string_equal(json_string_value(json_object_get(fields, "FileType")), "other");
+	assert_string_equal(json_string_value(json_object_get(fields, "FileType")), "ELF");
 	json_decref(fields);
-	snprintf(expected, sizeof(expected), "\"%s\" \"\" \"x y\"", text(row, "FolderPath"));
+	snprintf(expected, sizeof(expected), "%s %s \"\" \"x y\"", files.loader, files.program);
 	assert_string_equal(text(row, "ProcessCommandLine"), expected);
 	chain_files_remove(&files);
 }
@@ -756,6 +808,7 @@ static void test_chain_cut_short_keeps_its_row(void **state)
 	json_t *row;
 
 	chain_files_make(&files);
+	trust_loader(harness, &files);
 	start_parent(harness);
 	feed_fork(harness, PID_GONE, 3 * SECOND, 100, SECOND);
 	length = chain_argv(argv, sizeof(argv), "/bin/sh", files.script, files.program);
@@ -769,11 +822,13 @@ static void test_chain_cut_short_keeps_its_row(void **state)
 	feed_exec(harness, &(struct exec_spec){EVENT_EXEC, PID_GONE, 3 * SECOND, 6 * SECOND,
 					       100, SECOND, "/usr/bin/true", "true\0", 5});
 	assert_int_equal(json_array_size(harness->rows), 2);
+	/* a script never confirmed: the row is what ran, the shell */
 	row = json_array_get(harness->rows, 0);
-	assert_string_equal(text(row, "FileName"), "prog.exe");
+	assert_string_equal(text(row, "FileName"), "sh");
+	assert_non_null(strstr(text(row, "AdditionalFields"), "\"WineRequestedProgram\":"));
 	row = json_array_get(harness->rows, 1);
 	assert_string_equal(text(row, "FileName"), "true");
-	assert_string_equal(text(row, "InitiatingProcessFileName"), "prog.exe");
+	assert_string_equal(text(row, "InitiatingProcessFileName"), "sh");
 	/* a lone loader step with nothing after it: written at its deadline */
 	feed_exec(harness, &(struct exec_spec){EVENT_EXEC, PID_GONE + 1, 7 * SECOND,
 					       8 * SECOND, 100, SECOND, files.loader,
@@ -798,6 +853,7 @@ static void test_windows_child_after_double_fork(void **state)
 	json_t *row, *fields;
 
 	chain_files_make(&files);
+	trust_loader(harness, &files);
 	start_parent(harness);
 	/* 100 -> PID_GONE runs prog.exe (a Windows program) */
 	feed_fork(harness, PID_GONE, 3 * SECOND, 100, SECOND);
@@ -817,14 +873,15 @@ static void test_windows_child_after_double_fork(void **state)
 					       length});
 	feed_exit(harness, PID_GONE + 2, 6 * SECOND, 8 * SECOND);
 	assert_int_equal(json_array_size(harness->rows), 2);
+	/* neither was seen mapping prog.exe (no such processes): both rows
+	 * are what ran, the loader; prog.exe is what argv named */
 	row = json_array_get(harness->rows, 1);
-	assert_string_equal(text(row, "FileName"), "prog.exe");
-	assert_int_equal(strncmp(text(row, "ProcessCommandLine"), "\"Z:", 3), 0);
-	assert_non_null(strstr(text(row, "ProcessCommandLine"), "/prog.exe\" -c C:\\x.conf"));
-	/* the initiating process is the Windows parent, as Windows knows it */
+	assert_string_equal(text(row, "FileName"), "wine64");
+	assert_non_null(strstr(text(row, "AdditionalFields"), "/prog.exe\",\"WineBinfmt\""));
+	/* the initiating process is the Windows parent, not Wine's middle fork */
 	assert_int_equal(number(row, "InitiatingProcessId"), PID_GONE);
-	assert_string_equal(text(row, "InitiatingProcessFileName"), "prog.exe");
-	assert_int_equal(strncmp(text(row, "InitiatingProcessFolderPath"), "Z:\\", 3), 0);
+	assert_string_equal(text(row, "InitiatingProcessFileName"), "wine64");
+	assert_string_equal(text(row, "InitiatingProcessFolderPath"), files.loader);
 	assert_string_equal(text(row, "InitiatingProcessSHA256"),
 			    text(json_array_get(harness->rows, 0), "SHA256"));
 	assert_int_equal(number(row, "InitiatingProcessParentId"), 100);
@@ -837,6 +894,39 @@ static void test_windows_child_after_double_fork(void **state)
 	chain_files_remove(&files);
 }
 
+/* Any user can call an ELF wine64 (issue 9): it is no step of Wine's chain,
+ * folds nothing, and its row is what it is, whatever file argv names. */
+static void test_loader_by_name_only_is_not_wine(void **state)
+{
+	struct harness *harness = *state;
+	struct assembler_stats stats;
+	struct chain_files files;
+	char argv[512];
+	size_t length;
+	json_t *row;
+
+	chain_files_make(&files);
+	start_parent(harness);
+	feed_fork(harness, PID_GONE, 3 * SECOND, 100, SECOND);
+	length = chain_argv(argv, sizeof(argv), files.loader, files.program, "");
+	feed_exec(harness, &(struct exec_spec){EVENT_EXEC, PID_GONE, 3 * SECOND, 4 * SECOND,
+					       100, SECOND, files.loader, argv, length});
+	feed_exec(harness, &(struct exec_spec){EVENT_EXEC, PID_GONE, 3 * SECOND, 5 * SECOND,
+					       100, SECOND, files.loader, argv, length});
+	/* not held, not folded: two rows, each the file that ran */
+	assert_int_equal(json_array_size(harness->rows), 2);
+	for (size_t i = 0; i < 2; i++) {
+		row = json_array_get(harness->rows, i);
+		assert_string_equal(text(row, "FolderPath"), files.loader);
+		assert_string_equal(text(row, "ProcessVersionInfoCompanyName"), "");
+		assert_null(strstr(text(row, "AdditionalFields"), "Wine"));
+	}
+	assembler_read_stats(harness->assembler, &stats);
+	assert_int_equal(stats.wine_not_wine_loaders, 2);
+	assert_int_equal(stats.wine_programs, 0);
+	chain_files_remove(&files);
+}
+
 static void test_held_rows_are_bounded(void **state)
 {
 	struct harness *harness = *state;
@@ -845,6 +935,7 @@ static void test_held_rows_are_bounded(void **state)
 	json_t *row;
 
 	chain_files_make(&files);
+	trust_loader(harness, &files);
 	start_parent(harness);
 	/* 129 loader steps that wait: the oldest is written to make room */
 	for (__u32 i = 0; i <= 128; i++)
@@ -869,6 +960,7 @@ static void test_running_windows_program_found_by_the_scan(void **state)
 	json_t *row;
 
 	chain_files_make(&files);
+	trust_loader(harness, &files);
 	/* Wine rewrote the running loader's argv: [program, arguments] */
 	length = (size_t)snprintf(argv, sizeof(argv), "%s%c-c%c", files.program, '\0', '\0');
 	feed_exec(harness, &(struct exec_spec){EVENT_SCAN, PID_GONE, SECOND, 2 * SECOND, 1,
@@ -887,15 +979,14 @@ static void test_running_windows_program_found_by_the_scan(void **state)
 					       4 * SECOND, PID_GONE + 1, SECOND, "/usr/bin/true",
 					       "true\0", 5});
 	assert_int_equal(json_array_size(harness->rows), 2);
+	/* their maps could not be read (no such processes): they stay the
+	 * loader, known to run a Windows program (their children are its) */
 	for (size_t i = 0; i < 2; i++) {
 		row = json_array_get(harness->rows, i);
-		assert_string_equal(text(row, "InitiatingProcessFileName"), "prog.exe");
-		assert_int_equal(strncmp(text(row, "InitiatingProcessFolderPath"), "Z:\\tmp\\", 7), 0);
+		assert_string_equal(text(row, "InitiatingProcessFileName"), "wine64");
+		assert_string_equal(text(row, "InitiatingProcessFolderPath"), files.loader);
 		assert_int_equal(strlen(text(row, "InitiatingProcessSHA256")), 64);
 	}
-	row = json_array_get(harness->rows, 0);
-	assert_int_equal(strncmp(text(row, "InitiatingProcessCommandLine"), "\"/tmp/", 6), 0);
-	assert_non_null(strstr(text(row, "InitiatingProcessCommandLine"), "prog.exe\" -c"));
 	chain_files_remove(&files);
 }
 
@@ -909,6 +1000,7 @@ int main(void)
 		cmocka_unit_test(test_program_paths),
 		cmocka_unit_test(test_windows_command_line),
 		cmocka_unit_test(test_environment_values),
+		cmocka_unit_test(test_environment_scan),
 		cmocka_unit_test(test_maps),
 		cmocka_unit_test_setup_teardown(test_dos_path_through_dosdevices,
 						prefix_setup, prefix_teardown),
@@ -927,6 +1019,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_windows_child_after_double_fork, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_loader_by_name_only_is_not_wine, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_held_rows_are_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_running_windows_program_found_by_the_scan,
 						setup, teardown),

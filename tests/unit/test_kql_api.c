@@ -248,8 +248,8 @@ static void formats(void **state)
 
 	assert_string_equal(csv, "DeviceName,FileSize,Timestamp,Line,Set,Span,R,B\r\n"
 				 "host.example,12,2026-11-28T16:14:40.1234567Z,"
-				 "\"rport -c \"\"x, y\"\"\nnext\",\"[\"\"a\"\",1]\",01:30:00,0.1,true\r\n"
-				 "Krämer-laptop,,,a\001ä,\"[\"\"a\"\",1]\",01:30:00,0.1,true\r\n");
+				 "\"rport -c \"\"x, y\"\"\\nnext\",\"[\"\"a\"\",1]\",01:30:00,0.1,true\r\n"
+				 "Krämer-laptop,,,a\\x01ä,\"[\"\"a\"\",1]\",01:30:00,0.1,true\r\n");
 	free(csv);
 	char *text = printed(table, KQL_FORMAT_TABLE, 10);
 
@@ -258,7 +258,7 @@ static void formats(void **state)
 			    "----------  --------  ----------  ----------  -------  --------  ---  ----\n"
 			    "host.exam\xe2\x80\xa6        12  2026-11-2\xe2\x80\xa6  rport -c \xe2\x80\xa6  "
 			    "[\"a\",1]  01:30:00  0.1  true\n"
-			    "Kr\xc3\xa4mer-la\xe2\x80\xa6                        a \xc3\xa4         "
+			    "Kr\xc3\xa4mer-la\xe2\x80\xa6                        a\\x01\xc3\xa4      "
 			    "[\"a\",1]  01:30:00  0.1  true\n");
 	free(text);
 	kql_table_free(table);
@@ -268,6 +268,35 @@ static void formats(void **state)
 	assert_int_equal(kql_format_parse("csv", &format), 0);
 	assert_int_equal(format, KQL_FORMAT_CSV);
 	assert_int_equal(kql_format_parse("xml", &format), -EINVAL);
+}
+
+/* Text from hosts is hostile: CSV defuses formulas and controls unless raw. */
+static void csv_injection(void **state)
+{
+	(void)state;
+	struct kql_table *table = test_run(
+		"DeviceProcessEvents | project ProcessCommandLine, FileSize, D = -1d",
+		"{\"ProcessCommandLine\":\"=HYPERLINK(\\\"http://x\\\")\",\"FileSize\":-5}\n"
+		"{\"ProcessCommandLine\":\"@SUM(1)\\u001b[2J\\u0085\\u202e\",\"FileSize\":1}\n"
+		"{\"ProcessCommandLine\":\"+1\",\"FileSize\":2}\n"
+		"{\"ProcessCommandLine\":\"-c x\",\"FileSize\":3}\n",
+		TEST_NOW);
+	char *csv = printed(table, KQL_FORMAT_CSV, 0);
+
+	assert_string_equal(csv, "ProcessCommandLine,FileSize,D\r\n"
+				 "\"'=HYPERLINK(\"\"http://x\"\")\",-5,-1.00:00:00\r\n"
+				 "'@SUM(1)\\e[2J\\x85\\u202e,1,-1.00:00:00\r\n"
+				 "'+1,2,-1.00:00:00\r\n"
+				 "'-c x,3,-1.00:00:00\r\n");
+	free(csv);
+	csv = printed(table, KQL_FORMAT_CSV_RAW, 0);
+	assert_string_equal(csv, "ProcessCommandLine,FileSize,D\r\n"
+				 "\"=HYPERLINK(\"\"http://x\"\")\",-5,-1.00:00:00\r\n"
+				 "@SUM(1)\x1b[2J\xc2\x85\xe2\x80\xae,1,-1.00:00:00\r\n"
+				 "+1,2,-1.00:00:00\r\n"
+				 "-c x,3,-1.00:00:00\r\n");
+	free(csv);
+	kql_table_free(table);
 }
 
 static void invalid_utf8_json(void **state)
@@ -371,7 +400,8 @@ int main(void)
 		cmocka_unit_test(row_matching),
 		cmocka_unit_test(row_matching_through_mv_expand),	    cmocka_unit_test(time_ranges),
 		cmocka_unit_test(columns_used),	    cmocka_unit_test(table_read_twice),
-		cmocka_unit_test(formats),	    cmocka_unit_test(invalid_utf8_json),
+		cmocka_unit_test(formats),	    cmocka_unit_test(csv_injection),
+		cmocka_unit_test(invalid_utf8_json),
 		cmocka_unit_test(datetime_text),    cmocka_unit_test(ndjson_errors),
 		cmocka_unit_test(result_columns),
 	};

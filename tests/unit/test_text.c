@@ -111,6 +111,77 @@ static void test_pathname(void **state)
 	assert_absolute("/a", "..", "/");
 }
 
+static void assert_safe(const char *data, size_t length, enum text_escape_style style,
+			const char *expected)
+{
+	struct strbuf out;
+
+	strbuf_init(&out);
+	text_append_safe(&out, data, length, style);
+	assert_string_equal(strbuf_text(&out), expected);
+	strbuf_free(&out);
+}
+
+/* literal: a string literal (its length includes any NUL inside) */
+#define ASSERT_SAFE(literal, style, expected) \
+	assert_safe(literal, sizeof(literal) - 1, style, expected)
+
+/* What a terminal would act on is shown, never sent: C0, DEL, C1 (by code
+ * point), layout controls; a backslash and ordinary text stay. */
+static void test_display_escapes(void **state)
+{
+	(void)state;
+	ASSERT_SAFE("a\x1b]0;title\x07" "b", TEXT_ESCAPE_DISPLAY, "a\\e]0;title\\x07b");
+	ASSERT_SAFE("l1\nl2\tx\r\x7f", TEXT_ESCAPE_DISPLAY, "l1\\nl2\\tx\\x0d\\x7f");
+	ASSERT_SAFE("\xc2\x9b" "2J", TEXT_ESCAPE_DISPLAY, "\\x9b2J");
+	ASSERT_SAFE("evil\xe2\x80\xaetxt.exe", TEXT_ESCAPE_DISPLAY, "evil\\u202etxt.exe");
+	ASSERT_SAFE("\xe2\x81\xa6\xe2\x80\x8f\xd8\x9c\xe2\x80\xa8", TEXT_ESCAPE_DISPLAY,
+		    "\\u2066\\u200f\\u061c\\u2028");
+	ASSERT_SAFE("C:\\x \"q\" Kr\xc3\xa4mer \xe2\x82\xac", TEXT_ESCAPE_DISPLAY,
+		    "C:\\x \"q\" Kr\xc3\xa4mer \xe2\x82\xac");
+	ASSERT_SAFE("bad\xff\xc2", TEXT_ESCAPE_DISPLAY, "bad\\xff\\xc2");
+	ASSERT_SAFE("nul\0end", TEXT_ESCAPE_DISPLAY, "nul\\x00end");
+}
+
+/* JSON: the same string once parsed, but nothing raw a viewer acts on. */
+static void test_json_escapes(void **state)
+{
+	(void)state;
+	ASSERT_SAFE("q\"b\\n\n\x01\xc2\x85\xe2\x80\xae\xc3\xa4", TEXT_ESCAPE_JSON,
+		    "q\\\"b\\\\n\\n\\u0001\\u0085\\u202e\xc3\xa4");
+	ASSERT_SAFE("\xff\x7f", TEXT_ESCAPE_JSON, "\\ufffd\\u007f");
+	/* a JSON text jansson wrote: only C1 and layout controls change */
+	ASSERT_SAFE("{\"a\":\"\\n\xc2\x9b\xe2\x81\xa7\x7f\"}", TEXT_ESCAPE_JSON_TEXT,
+		    "{\"a\":\"\\n\\u009b\\u2067\\u007f\"}");
+}
+
+/* Cuts keep whole characters and whole \xHH escapes. */
+static void test_cut_length(void **state)
+{
+	(void)state;
+	assert_int_equal(text_cut_length("abcdef", 6, 10), 6);
+	assert_int_equal(text_cut_length("abcdef", 6, 4), 4);
+	/* "ä" is two bytes: not cut in its middle */
+	assert_int_equal(text_cut_length("ab\xc3\xa4" "cd", 6, 3), 2);
+	assert_int_equal(text_cut_length("ab\xc3\xa4" "cd", 6, 4), 4);
+	/* "\xff" escapes: cut before one begun */
+	assert_int_equal(text_cut_length("a\\xffb", 6, 3), 1);
+	assert_int_equal(text_cut_length("a\\xffb", 6, 4), 1);
+	assert_int_equal(text_cut_length("a\\xffb", 6, 5), 5);
+	assert_int_equal(text_cut_length("\xe2\x82\xac", 3, 2), 0);
+}
+
+static void test_display_for_printf(void **state)
+{
+	struct strbuf scratch;
+
+	(void)state;
+	strbuf_init(&scratch);
+	assert_string_equal(text_display(&scratch, "x\ny"), "x\\ny");
+	assert_string_equal(text_display(&scratch, NULL), "");
+	strbuf_free(&scratch);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -123,6 +194,10 @@ int main(void)
 		cmocka_unit_test(test_escape_outside_arguments),
 		cmocka_unit_test(test_basename),
 		cmocka_unit_test(test_pathname),
+		cmocka_unit_test(test_display_escapes),
+		cmocka_unit_test(test_json_escapes),
+		cmocka_unit_test(test_display_for_printf),
+		cmocka_unit_test(test_cut_length),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
