@@ -46,20 +46,6 @@ INSTRUCTION_SAMPLE_STEP = 7
 TARGET = 50.0
 
 
-def measure(files, work):
-    """{reader name: [seconds per pass, one per round]}, and passes per run."""
-    passes = {}
-    for name, command, output in READERS:
-        seconds, _ = stats.timed(command + files, stdout_path=work / output)
-        passes[name] = stats.repeats_for(seconds)
-    per_pass = {name: [] for name, _, _ in READERS}
-    for round_index in range(stats.rounds()):
-        for name, command, output in stats.rotated(READERS, round_index):
-            seconds, _ = stats.timed(command + files, passes[name], work / output)
-            per_pass[name].append(seconds / passes[name])
-    return per_pass, passes
-
-
 def show_instructions(files):
     skipped = stats.instructions_skipped()
     if skipped:
@@ -83,11 +69,13 @@ def main():
     size = sum(os.path.getsize(path) for path in files)
     with tempfile.TemporaryDirectory(prefix="rmmhunt-bench-") as directory:
         work = Path(directory)
-        per_pass, passes = measure(files, work)
+        round_count = stats.rounds()
+        jobs = {name: (command + files, work / output) for name, command, output in READERS}
+        per_pass, passes, _ = stats.interleaved(jobs, round_count)
         stats.header(f"corpus: {len(files)} PE files, {size // 1048576} MiB (wine64);"
-                     " seconds per pass over the corpus", len(per_pass[READERS[0][0]]))
+                     " seconds per pass over the corpus", round_count)
         for name, _, _ in READERS:
-            figure = stats.show(f"{name} ({passes[name]} passes/run)", per_pass[name], "s")
+            figure = stats.show(f"{name}, {passes[name]} passes/run", per_pass[name], "s")
             print(f"  {'':{stats.NAME_WIDTH}} {len(files) / figure.median:12,.0f} files/s")
         version = per_pass["rmmhunt (version info)"]
         full = per_pass["rmmhunt (everything)"]

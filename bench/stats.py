@@ -29,7 +29,7 @@ import time
 
 UNSTABLE_PERCENT = float(os.environ.get("UNSTABLE_PERCENT", "10"))
 MIN_SECONDS = float(os.environ.get("MIN_SECONDS", "1.5"))
-NAME_WIDTH = 44
+NAME_WIDTH = 46
 STARTED = time.monotonic()
 
 
@@ -147,6 +147,28 @@ def repeats_for(seconds_once):
     if seconds_once <= 0:
         return 1
     return max(1, math.ceil(MIN_SECONDS / seconds_once))
+
+
+def interleaved(jobs, round_count):
+    """Time commands against each other.  jobs: {key: (command, stdout_path
+    or None)}.  Each command runs twice untimed: once to warm caches, once
+    to find how many runs, one after the other, make one timed run of at
+    least MIN_SECONDS; then every job runs in every round, the order rotated
+    from round to round.  Returns ({key: seconds per run of the command, one
+    per round}, {key: runs per timed run}, {key: stdout of its last run, or
+    None when it went to stdout_path})."""
+    runs = {}
+    for key, (command, path) in jobs.items():
+        timed(command, 1, path)
+        runs[key] = repeats_for(timed(command, 1, path)[0])
+    seconds = {key: [] for key in jobs}
+    outputs = {}
+    for round_index in range(round_count):
+        for key in rotated(list(jobs), round_index):
+            command, path = jobs[key]
+            elapsed, outputs[key] = timed(command, runs[key], path)
+            seconds[key].append(elapsed / runs[key])
+    return seconds, runs, outputs
 
 
 # --- instruction counts ----------------------------------------------------
