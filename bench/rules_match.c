@@ -21,6 +21,7 @@
  * then per round {"round", "floor_seconds", "rules_seconds", "floor_matches",
  * "rule_matches"} (matches per pass); bench/bench_rules.py summarises them.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,7 +66,7 @@ static void take_needles(struct bench_rule *rule)
 		cursor = close ? close + 1 : NULL;
 	}
 	if (!rule->needle[1][0])
-		strcpy(rule->needle[1], rule->needle[0]);
+		memcpy(rule->needle[1], rule->needle[0], sizeof(rule->needle[1]));
 }
 
 static size_t load_rules(const char *directory, struct bench_rule *rules)
@@ -94,7 +95,19 @@ static size_t load_rules(const char *directory, struct bench_rule *rules)
 	return count;
 }
 
-/* Every row of the NDJSON file, copied out of the source. */
+static void free_rows(struct value **rows, size_t count)
+{
+	for (size_t r = 0; r < count; r++) {
+		for (int column = 0; column < DPE_COLUMN_COUNT; column++)
+			if (rows[r][column].type == VALUE_STRING)
+				free((char *)rows[r][column].str);
+		free(rows[r]);
+	}
+	free(rows);
+}
+
+/* Every row of the NDJSON file, copied out of the source (NULL if none or
+ * out of memory). */
 static struct value **load_records(const char *path, size_t *count)
 {
 	struct kql_ndjson_source *source;
@@ -102,32 +115,61 @@ static struct value **load_records(const char *path, size_t *count)
 	const struct value *row;
 	struct value **rows = NULL;
 	size_t capacity = 0;
+	bool failed = false;
 	FILE *file = fopen(path, "re");
 
 	*count = 0;
-	if (!file || kql_ndjson_open(file, &dpe_schema, &source) != 0)
+	if (!file)
 		return NULL;
+	if (kql_ndjson_open(file, &dpe_schema, &source) != 0) {
+		fclose(file);
+		return NULL;
+	}
 	view = kql_ndjson_source(source);
 	while (view->next(view->context, &row) == 1) {
 		struct value *copy = malloc(sizeof(*copy) * DPE_COLUMN_COUNT);
 
 		if (*count == capacity) {
-			capacity = capacity ? capacity * 2 : 1024;
-			rows = realloc(rows, capacity * sizeof(*rows));
+			size_t grown = capacity ? capacity * 2 : 1024;
+			struct value **larger = realloc(rows, grown * sizeof(*rows));
+
+			if (!larger) {
+				free(copy);
+				copy = NULL;
+			} else {
+				rows = larger;
+				capacity = grown;
+			}
 		}
-		for (int column = 0; column < DPE_COLUMN_COUNT; column++) {
-			copy[column] = row[column];
-			if (row[column].type == VALUE_STRING)
-				copy[column].str = strndup(row[column].str, row[column].len);
+		if (!copy) {
+			fprintf(stderr, "rules_match: out of memory at record %zu\n", *count + 1);
+			failed = true;
+			break;
 		}
 		rows[(*count)++] = copy;
+		for (int column = 0; column < DPE_COLUMN_COUNT; column++) {
+			copy[column] = row[column];
+			if (row[column].type != VALUE_STRING)
+				continue;
+			copy[column].str = strndup(row[column].str, row[column].len);
+			failed = failed || !copy[column].str;
+		}
+		if (failed) {
+			fprintf(stderr, "rules_match: out of memory at record %zu\n", *count);
+			break;
+		}
 	}
 	kql_ndjson_close(source);
 	fclose(file);
+	if (failed || *count == 0) {
+		free_rows(rows, *count);
+		*count = 0;
+		return NULL;
+	}
 	return rows;
 }
 
-__attribute__((noinline)) struct bench_options {
+struct bench_options {
 	size_t rounds;
 	size_t passes; /* 0: calibrate */
 	double min_seconds;
