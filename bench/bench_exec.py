@@ -31,6 +31,7 @@ LAUNCHER = ROOT / "build" / "bench" / "exec_launcher"
 SECONDS = float(os.environ.get("BENCH_SECONDS", "5"))
 RATES = [100, 200, 400, 0]
 CLOCK_TICK = os.sysconf("SC_CLK_TCK")
+STATUS_TIMEOUT = 30  # seconds without a new status.json: the agent is stuck
 
 
 def launch(rate):
@@ -45,14 +46,19 @@ def process_cpu_seconds(pid):
 
 
 def wait_for_status(state_dir, after_ns):
+    """The agent's next status.json (it writes one a second); a clear error,
+    not a hang, when it stops writing them."""
     path = state_dir / "status.json"
-    while True:
+    deadline = time.monotonic() + STATUS_TIMEOUT
+    while time.monotonic() < deadline:
         if path.exists() and path.stat().st_mtime_ns > after_ns:
             try:
                 return json.loads(path.read_text())
             except json.JSONDecodeError:
                 pass
         time.sleep(0.05)
+    raise SystemExit(f"bench_exec: the agent wrote no status.json for {STATUS_TIMEOUT} s:"
+                     " it is stuck (its main loop blocked); the run is void")
 
 
 def kernel_totals(status):
@@ -69,9 +75,12 @@ def with_agent(rate, workdir):
                               str(events), "--stats-interval", "1"],
                              stdout=subprocess.DEVNULL, stderr=stderr)
     try:
+        deadline = time.monotonic() + STATUS_TIMEOUT
         while b"watching execs" not in (Path(workdir) / "agent.stderr").read_bytes():
             if agent.poll() is not None:
                 raise SystemExit("agent failed: " + (Path(workdir) / "agent.stderr").read_text())
+            if time.monotonic() > deadline:
+                raise SystemExit(f"bench_exec: the agent did not start in {STATUS_TIMEOUT} s")
             time.sleep(0.05)
         before = wait_for_status(state, time.time_ns())
         cpu_before = process_cpu_seconds(agent.pid)
@@ -81,7 +90,11 @@ def with_agent(rate, workdir):
         cpu_after = process_cpu_seconds(agent.pid)
     finally:
         agent.send_signal(signal.SIGINT)
-        agent.wait()
+        try:
+            agent.wait(timeout=STATUS_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            agent.kill()
+            agent.wait()
         stderr.close()
     all_before, exec_before, runs_before = kernel_totals(before)
     all_after, exec_after, runs_after = kernel_totals(after)
