@@ -22,4 +22,4 @@ collector_credentials
 collector_start "$work/collector.db" --retention-max-age 3650d
 echo "fleet store: $count records of $devices devices, $(du -m "$work/collector.db" | cut -f1) MiB"
 /usr/bin/python3 bench/bench_query.py --collector "https://127.0.0.1:$(cat "$work/port")" \
-	"$work/tokens" "$work/cert.pem" "$work/collector.db" "${ROUNDS:-3}"
+	"$work/tokens" "$work/cert.pem" "$work/collector.db"

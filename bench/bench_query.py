@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """bench_query.py - `rmmhunt query` against hand-written SQL on the same cache.
 
-    bench_query.py STATE_DIR [ROUNDS]
-    bench_query.py --collector URL TOKEN_FILE CA_FILE DB [ROUNDS]
+    bench_query.py STATE_DIR
+    bench_query.py --collector URL TOKEN_FILE CA_FILE DB
 
 The second form times `rmmhunt query --collector` (the fleet query, over
 HTTPS, run by rmmhunt-collector on its store DB) against sqlite3 on DB.
@@ -10,22 +10,28 @@ HTTPS, run by rmmhunt-collector on its store DB) against sqlite3 on DB.
 STATE_DIR/cache.db holds the records (bench/bench_query.sh builds it).  For
 each case, in the same run, times `rmmhunt query --format csv` with the KQL
 and `sqlite3 -readonly -csv` with the equivalent SQL a person would write,
-median of ROUNDS runs each (default 3), process start-up included on both
-sides, and checks that both found the same number of rows / the same
-counts.  Prints seconds and the ratio (target: within 1.5x).
+process start-up included on both sides.  ROUNDS rounds (stats.py), every
+case and both sides in each round, the order rotated from round to round;
+a timed run is as many queries one after the other as last MIN_SECONDS
+(calibrated on a first, untimed query that also warms the page cache).
+Prints seconds per query, the per-round ratio (target: within 1.5x), the
+instructions of one query of each (callgrind), and checks that both found
+the same number of rows / the same counts.
 """
 import csv
 import io
-import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import stats  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 RMMHUNT = ROOT / "build" / "rmmhunt"
 RPORT_RULE = ROOT.parent / "shared" / "corpus" / "sentinel-rmm" / "rmm_RPort_createproc.yaml"
 TICKS_PER_SECOND = 10_000_000
+SIDES = ("rmmhunt", "sqlite3")
 
 # KQL `has` matches whole terms, case-insensitively; the SQL a person would
 # write for that (ASCII): the lowered value, padded, GLOBbed for the term
@@ -57,54 +63,68 @@ CASES = [
 ]
 
 
-def timed(command):
-    started = time.perf_counter()
-    result = subprocess.run(command, capture_output=True, text=True, check=True)
-    return time.perf_counter() - started, result.stdout
-
-
 def total(output, column):
     rows = list(csv.DictReader(io.StringIO(output)))
     return len(rows), sum(int(row[column]) for row in rows)
 
 
-def spread(times):
-    return f"{min(times):.3f}..{max(times):.3f}"
+def commands(where, database, kql, sql):
+    """(rmmhunt's command, sqlite3's command) of one case; where is
+    --state-dir DIR or --collector URL --token-file F --ca-file F."""
+    return ([str(RMMHUNT), "query", *where, "--format", "csv", *kql],
+            ["sqlite3", "-readonly", "-csv", "-header", database, sql])
+
+
+def target(arguments):
+    """(rmmhunt's options naming what it asks, the SQLite file sqlite3 reads)."""
+    if arguments[0] == "--collector":
+        url, token_file, ca_file, database = arguments[1:5]
+        return ["--collector", url, "--token-file", token_file, "--ca-file", ca_file], database
+    return ["--state-dir", arguments[0]], str(Path(arguments[0]) / "cache.db")
+
+
+def show_instructions(cases):
+    skipped = stats.instructions_skipped()
+    if skipped:
+        print(f"  instructions: skipped ({skipped})")
+        return
+    print("instructions (callgrind, one query each, start-up included)")
+    for name, (ours, theirs) in cases.items():
+        our_count, _ = stats.instructions(ours)
+        their_count, _ = stats.instructions(theirs)
+        stats.show_count(f"{name}: rmmhunt", our_count)
+        stats.show_count(f"{name}: sqlite3", their_count)
+        stats.show_count(f"{name}: rmmhunt/sqlite3", our_count / their_count, "x")
 
 
 def main():
-    if sys.argv[1] == "--collector":
-        url, token_file, ca_file, database = sys.argv[2:6]
-        rounds = int(sys.argv[6]) if len(sys.argv) > 6 else 3
-        where = ["--collector", url, "--token-file", token_file, "--ca-file", ca_file]
-    else:
-        state_dir = sys.argv[1]
-        rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 3
-        database = str(Path(state_dir) / "cache.db")
-        where = ["--state-dir", state_dir]
-    print(f"{'case':32} {'rmmhunt':>10} {'sqlite3':>10} {'ratio':>7}  rows, total;"
-          " spread (min..max) rmmhunt / sqlite3")
+    where, database = target(sys.argv[1:])
+    round_count = stats.rounds()
+    now = int(time.time() * TICKS_PER_SECOND)
+    low, high = now - 5 * 86400 * TICKS_PER_SECOND, now
+    cases = {name: commands(where, database, kql, sql.format(low=low, high=high))
+             for name, kql, sql, _ in CASES}
+    jobs = {(name, side): (command, None) for name, commands in cases.items()
+            for side, command in zip(SIDES, commands)}
+    times, runs, outputs = stats.interleaved(jobs, round_count)
+    stats.header("seconds per query, process start-up included", round_count)
     worst = 0.0
-    for name, kql, sql, column in CASES:
-        now = int(time.time() * TICKS_PER_SECOND)
-        sql = sql.format(low=now - 5 * 86400 * TICKS_PER_SECOND, high=now)
-        ours, theirs = [], []
-        for _ in range(rounds):
-            seconds, our_output = timed([str(RMMHUNT), "query", *where,
-                                         "--format", "csv", *kql])
-            ours.append(seconds)
-            seconds, their_output = timed(["sqlite3", "-readonly", "-csv", "-header",
-                                           database, sql])
-            theirs.append(seconds)
-        our_total, their_total = total(our_output, column), total(their_output, column)
-        ratio = statistics.median(ours) / statistics.median(theirs)
-        worst = max(worst, ratio)
-        print(f"{name:32} {statistics.median(ours):9.3f}s {statistics.median(theirs):9.3f}s"
-              f" {ratio:6.2f}x  {our_total[0]}, {our_total[1]}"
-              + ("" if our_total == their_total else f"  (sqlite3: {their_total})")
-              + f"; {spread(ours)} / {spread(theirs)}")
-    print(f"worst ratio {worst:.2f}x (target 1.5x)")
+    mismatches = 0
+    for name, _, _, column in CASES:
+        ours, theirs = (name, "rmmhunt"), (name, "sqlite3")
+        stats.show(f"{name}: rmmhunt ({runs[ours]}/run)", times[ours], "s")
+        stats.show(f"{name}: sqlite3 ({runs[theirs]}/run)", times[theirs], "s")
+        ratio = stats.show_ratio(f"{name}: rmmhunt/sqlite3", times[ours], times[theirs])
+        worst = max(worst, ratio.median)
+        our_total, their_total = total(outputs[ours], column), total(outputs[theirs], column)
+        print(f"  {'':{stats.NAME_WIDTH}} rows, total: {our_total[0]}, {our_total[1]}"
+              + ("" if our_total == their_total else f"  DIFFERENT from sqlite3: {their_total}"))
+        mismatches += our_total != their_total
+    print(f"  worst median ratio {worst:.2f}x (target 1.5x)")
+    show_instructions(cases)
+    stats.footer()
+    return 1 if mismatches else 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

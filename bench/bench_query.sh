@@ -3,8 +3,9 @@
 # same run.  Builds a cache of COUNT realistic records (default 200000; the
 # issue's size is COUNT=1000000) with tests/tools/gen_records.py and
 # build/bench/cache_load (lib/store's writer, as the agent writes), then
-# times the RPort rule, a `has 'curl'` count and a count by FileName.
-# ROUNDS runs per case (default 3), median.
+# times the RPort rule, a `has 'curl'` count and a count by FileName:
+# ROUNDS rounds (default 3), interleaved, each timed run at least
+# MIN_SECONDS; see bench/bench_query.py and docs/performance.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 count=${COUNT:-200000}
@@ -16,4 +17,4 @@ mkdir -p "$work/state"
 build/bench/cache_load "$work/records.ndjson" "$work/state/cache.db"
 rm -f "$work/records.ndjson"
 echo "cache: $count records, $(du -m "$work/state/cache.db" | cut -f1) MiB"
-/usr/bin/python3 bench/bench_query.py "$work/state" "${ROUNDS:-3}"
+/usr/bin/python3 bench/bench_query.py "$work/state"

@@ -1,18 +1,27 @@
 /*
  * rules_match.c - the cost of running the rule pack on every record.
  *
- *   rules_match RULES_DIR RECORDS.ndjson
+ *   rules_match [--rounds N] [--min-seconds S] [--passes N] [--only floor|rules]
+ *               RULES_DIR RECORDS.ndjson
  *
  * Loads every create-process rule (rules/rmm_*_createproc.yaml) and the
  * records (NDJSON, as the agent writes them) into memory, then times, in one
- * run and interleaved three times:
+ * process, N rounds (default 3), each round both of:
  *   - the floor: for every record and rule, a plain strcasestr() of the
  *     rule's first two string literals in the two columns the catalog rules
  *     test (ProcessVersionInfoCompanyName, ProcessVersionInfoProductName);
  *   - rmmhunt: kql_query_row_matches() of every rule on every record (the
  *     exact KQL semantics: terms, boundaries, the time window, and/or).
- * Prints ns per record per rule for both and the ratio (target: within 3x).
+ * Which runs first alternates from round to round.  A timed run makes
+ * --passes passes over all records; without --passes, as many as make the
+ * floor last --min-seconds (default 1.5), found by one untimed pass.
+ * --only runs one side once (one round, one pass unless --passes): for
+ * counting its instructions under callgrind (--toggle-collect=run_floor* or
+ * run_rules*: the compiler may clone them under a suffixed name).  Prints JSON lines: first {"records", "rules", "passes"},
+ * then per round {"round", "floor_seconds", "rules_seconds", "floor_matches",
+ * "rule_matches"} (matches per pass); bench/bench_rules.py summarises them.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,7 +66,7 @@ static void take_needles(struct bench_rule *rule)
 		cursor = close ? close + 1 : NULL;
 	}
 	if (!rule->needle[1][0])
-		strcpy(rule->needle[1], rule->needle[0]);
+		memcpy(rule->needle[1], rule->needle[0], sizeof(rule->needle[1]));
 }
 
 static size_t load_rules(const char *directory, struct bench_rule *rules)
@@ -86,7 +95,19 @@ static size_t load_rules(const char *directory, struct bench_rule *rules)
 	return count;
 }
 
-/* Every row of the NDJSON file, copied out of the source. */
+static void free_rows(struct value **rows, size_t count)
+{
+	for (size_t r = 0; r < count; r++) {
+		for (int column = 0; column < DPE_COLUMN_COUNT; column++)
+			if (rows[r][column].type == VALUE_STRING)
+				free((char *)rows[r][column].str);
+		free(rows[r]);
+	}
+	free(rows);
+}
+
+/* Every row of the NDJSON file, copied out of the source (NULL if none or
+ * out of memory). */
 static struct value **load_records(const char *path, size_t *count)
 {
 	struct kql_ndjson_source *source;
@@ -94,95 +115,210 @@ static struct value **load_records(const char *path, size_t *count)
 	const struct value *row;
 	struct value **rows = NULL;
 	size_t capacity = 0;
+	bool failed = false;
 	FILE *file = fopen(path, "re");
 
 	*count = 0;
-	if (!file || kql_ndjson_open(file, &dpe_schema, &source) != 0)
+	if (!file)
 		return NULL;
+	if (kql_ndjson_open(file, &dpe_schema, &source) != 0) {
+		fclose(file);
+		return NULL;
+	}
 	view = kql_ndjson_source(source);
 	while (view->next(view->context, &row) == 1) {
 		struct value *copy = malloc(sizeof(*copy) * DPE_COLUMN_COUNT);
 
 		if (*count == capacity) {
-			capacity = capacity ? capacity * 2 : 1024;
-			rows = realloc(rows, capacity * sizeof(*rows));
+			size_t grown = capacity ? capacity * 2 : 1024;
+			struct value **larger = realloc(rows, grown * sizeof(*rows));
+
+			if (!larger) {
+				free(copy);
+				copy = NULL;
+			} else {
+				rows = larger;
+				capacity = grown;
+			}
 		}
-		for (int column = 0; column < DPE_COLUMN_COUNT; column++) {
-			copy[column] = row[column];
-			if (row[column].type == VALUE_STRING)
-				copy[column].str = strndup(row[column].str, row[column].len);
+		if (!copy) {
+			fprintf(stderr, "rules_match: out of memory at record %zu\n", *count + 1);
+			failed = true;
+			break;
 		}
 		rows[(*count)++] = copy;
+		for (int column = 0; column < DPE_COLUMN_COUNT; column++) {
+			copy[column] = row[column];
+			if (row[column].type != VALUE_STRING)
+				continue;
+			copy[column].str = strndup(row[column].str, row[column].len);
+			failed = failed || !copy[column].str;
+		}
+		if (failed) {
+			fprintf(stderr, "rules_match: out of memory at record %zu\n", *count);
+			break;
+		}
 	}
 	kql_ndjson_close(source);
 	fclose(file);
+	if (failed || *count == 0) {
+		free_rows(rows, *count);
+		*count = 0;
+		return NULL;
+	}
 	return rows;
 }
 
-static double run_floor(struct value **rows, size_t count, struct bench_rule *rules,
-			size_t rule_count, size_t *matches)
+struct bench_options {
+	size_t rounds;
+	size_t passes; /* 0: calibrate */
+	double min_seconds;
+	const char *only; /* NULL, "floor" or "rules" */
+	const char *rules_directory;
+	const char *records_path;
+};
+
+struct bench_data {
+	struct value **rows;
+	size_t count;
+	struct bench_rule *rules;
+	size_t rule_count;
+	int64_t now;
+};
+
+/* Seconds for passes passes of the floor; *matches: those of one pass. */
+__attribute__((noinline)) static double run_floor(const struct bench_data *data,
+						  size_t passes, size_t *matches)
 {
 	double start = now_seconds();
 
-	*matches = 0;
-	for (size_t r = 0; r < count; r++) {
-		const char *company = rows[r][DPE_PROCESS_VERSION_INFO_COMPANY_NAME].str;
-		const char *product = rows[r][DPE_PROCESS_VERSION_INFO_PRODUCT_NAME].str;
+	for (size_t pass = 0; pass < passes; pass++) {
+		*matches = 0;
+		for (size_t r = 0; r < data->count; r++) {
+			const char *company =
+				data->rows[r][DPE_PROCESS_VERSION_INFO_COMPANY_NAME].str;
+			const char *product =
+				data->rows[r][DPE_PROCESS_VERSION_INFO_PRODUCT_NAME].str;
 
-		for (size_t i = 0; i < rule_count; i++)
-			*matches += strcasestr(company, rules[i].needle[0]) &&
-				    strcasestr(product, rules[i].needle[1]);
+			for (size_t i = 0; i < data->rule_count; i++)
+				*matches += strcasestr(company, data->rules[i].needle[0]) &&
+					    strcasestr(product, data->rules[i].needle[1]);
+		}
 	}
 	return now_seconds() - start;
 }
 
-static double run_rules(struct value **rows, size_t count, struct bench_rule *rules,
-			size_t rule_count, int64_t now, size_t *matches)
+/* Seconds for passes passes of the rule pack; *matches: those of one pass. */
+__attribute__((noinline)) static double run_rules(const struct bench_data *data,
+						  size_t passes, size_t *matches)
 {
 	double start = now_seconds();
 
-	*matches = 0;
-	for (size_t r = 0; r < count; r++) {
-		for (size_t i = 0; i < rule_count; i++)
-			*matches += kql_query_row_matches(rules[i].query, rows[r], now) == 1;
+	for (size_t pass = 0; pass < passes; pass++) {
+		*matches = 0;
+		for (size_t r = 0; r < data->count; r++)
+			for (size_t i = 0; i < data->rule_count; i++)
+				*matches += kql_query_row_matches(data->rules[i].query,
+								  data->rows[r], data->now) == 1;
 	}
 	return now_seconds() - start;
+}
+
+static int parse_options(int argc, char **argv, struct bench_options *options)
+{
+	int i = 1;
+
+	*options = (struct bench_options){.rounds = 3, .min_seconds = 1.5};
+	for (; i + 1 < argc && strncmp(argv[i], "--", 2) == 0; i += 2) {
+		if (strcmp(argv[i], "--rounds") == 0)
+			options->rounds = strtoul(argv[i + 1], NULL, 10);
+		else if (strcmp(argv[i], "--passes") == 0)
+			options->passes = strtoul(argv[i + 1], NULL, 10);
+		else if (strcmp(argv[i], "--min-seconds") == 0)
+			options->min_seconds = atof(argv[i + 1]);
+		else if (strcmp(argv[i], "--only") == 0)
+			options->only = argv[i + 1];
+		else
+			return -1;
+	}
+	if (argc - i != 2 || options->rounds == 0)
+		return -1;
+	if (options->only && strcmp(options->only, "floor") != 0 &&
+	    strcmp(options->only, "rules") != 0)
+		return -1;
+	options->rules_directory = argv[i];
+	options->records_path = argv[i + 1];
+	return 0;
+}
+
+/* Passes that make the floor last min_seconds (one untimed pass to see). */
+static size_t calibrate(const struct bench_data *data, double min_seconds)
+{
+	size_t matches;
+	double once = run_floor(data, 1, &matches);
+
+	if (once <= 0)
+		return 1;
+	return (size_t)(min_seconds / once) + 1;
+}
+
+static void run_only(const struct bench_data *data, const struct bench_options *options)
+{
+	size_t passes = options->passes ? options->passes : 1, matches = 0;
+	double seconds = strcmp(options->only, "floor") == 0
+				 ? run_floor(data, passes, &matches)
+				 : run_rules(data, passes, &matches);
+
+	printf("{\"only\": \"%s\", \"passes\": %zu, \"seconds\": %.6f, \"matches\": %zu}\n",
+	       options->only, passes, seconds, matches);
+}
+
+static void run_rounds(const struct bench_data *data, const struct bench_options *options)
+{
+	size_t passes = options->passes ? options->passes
+					: calibrate(data, options->min_seconds);
+
+	printf("{\"records\": %zu, \"rules\": %zu, \"passes\": %zu}\n", data->count,
+	       data->rule_count, passes);
+	fflush(stdout);
+	for (size_t round = 0; round < options->rounds; round++) {
+		size_t floor_matches = 0, rule_matches = 0;
+		double floor_seconds, rules_seconds;
+
+		if (round % 2 == 0) {
+			floor_seconds = run_floor(data, passes, &floor_matches);
+			rules_seconds = run_rules(data, passes, &rule_matches);
+		} else {
+			rules_seconds = run_rules(data, passes, &rule_matches);
+			floor_seconds = run_floor(data, passes, &floor_matches);
+		}
+		printf("{\"round\": %zu, \"floor_seconds\": %.6f, \"rules_seconds\": %.6f, "
+		       "\"floor_matches\": %zu, \"rule_matches\": %zu}\n",
+		       round, floor_seconds, rules_seconds, floor_matches, rule_matches);
+		fflush(stdout);
+	}
 }
 
 int main(int argc, char **argv)
 {
 	static struct bench_rule rules[MAX_RULES];
-	double floor_best = 1e30, rules_best = 1e30;
-	size_t rule_count, count, floor_matches = 0, rule_matches = 0;
-	struct value **rows;
-	int64_t now = timefmt_now_ticks();
+	struct bench_options options;
+	struct bench_data data = {.rules = rules, .now = timefmt_now_ticks()};
 
-	if (argc != 3) {
-		fprintf(stderr, "usage: rules_match RULES_DIR RECORDS.ndjson\n");
+	if (parse_options(argc, argv, &options) != 0) {
+		fprintf(stderr, "usage: rules_match [--rounds N] [--min-seconds S] [--passes N] "
+				"[--only floor|rules] RULES_DIR RECORDS.ndjson\n");
 		return 2;
 	}
-	rule_count = load_rules(argv[1], rules);
-	rows = load_records(argv[2], &count);
-	if (!rows || rule_count == 0) {
+	data.rule_count = load_rules(options.rules_directory, rules);
+	data.rows = load_records(options.records_path, &data.count);
+	if (!data.rows || data.rule_count == 0) {
 		fprintf(stderr, "rules_match: no records or no rules\n");
 		return 1;
 	}
-	for (int round = 0; round < 3; round++) {
-		double floor_time = run_floor(rows, count, rules, rule_count, &floor_matches);
-		double rules_time = run_rules(rows, count, rules, rule_count, now, &rule_matches);
-
-		floor_best = floor_time < floor_best ? floor_time : floor_best;
-		rules_best = rules_time < rules_best ? rules_time : rules_best;
-	}
-	double per_floor = floor_best * 1e9 / (double)count / (double)rule_count;
-	double per_rules = rules_best * 1e9 / (double)count / (double)rule_count;
-	printf("records %zu, create-process rules %zu (best of 3, interleaved)\n", count,
-	       rule_count);
-	printf("  floor: strcasestr on two columns  %7.1f ns per record per rule (%zu matches)\n",
-	       per_floor, floor_matches);
-	printf("  rmmhunt: kql_query_row_matches    %7.1f ns per record per rule (%zu matches)\n",
-	       per_rules, rule_matches);
-	printf("  ratio rmmhunt/floor               %7.2f   (target: within 3x)\n",
-	       per_rules / per_floor);
+	if (options.only)
+		run_only(&data, &options);
+	else
+		run_rounds(&data, &options);
 	return 0;
 }

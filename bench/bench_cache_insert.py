@@ -1,0 +1,73 @@
+#!/usr/bin/python3
+"""bench_cache_insert.py - the local cache's sustained insert rate against
+plain SQLite storing the same rows (run by bench_cache_insert.sh).
+
+    bench_cache_insert.py COUNT
+
+ROUNDS rounds; each round stores COUNT records once through the cache and
+once with plain SQLite (build/bench/cache_insert), the order alternating,
+each in a fresh directory removed afterwards.  Printed: records per second
+of both and the per-round ratio cache/SQLite, then the instructions per
+record of both (callgrind, whole process, INSTRUCTION_RECORDS records).
+"""
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import stats  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+INSERT = str(ROOT / "build" / "bench" / "cache_insert")
+STORES = ("sqlite", "cache")
+INSTRUCTION_RECORDS = 5000
+TARGET = 50000
+
+
+def store_once(store, count):
+    """Seconds to store count records in a fresh directory."""
+    with tempfile.TemporaryDirectory(prefix="rmmhunt-bench-") as directory:
+        output = subprocess.run([INSERT, store, str(count), directory], check=True,
+                                capture_output=True, text=True).stdout
+    return json.loads(output)["seconds"]
+
+
+def show_instructions():
+    skipped = stats.instructions_skipped()
+    if skipped:
+        print(f"  instructions: skipped ({skipped})")
+        return
+    counts = {}
+    for store in STORES:
+        with tempfile.TemporaryDirectory(prefix="rmmhunt-bench-") as directory:
+            counts[store], _ = stats.instructions(
+                [INSERT, store, str(INSTRUCTION_RECORDS), directory])
+    print(f"instructions (callgrind, {INSTRUCTION_RECORDS} records, whole process, per record)")
+    stats.show_count("plain SQLite (baseline)", counts["sqlite"] / INSTRUCTION_RECORDS)
+    stats.show_count("rmmhunt cache", counts["cache"] / INSTRUCTION_RECORDS)
+    stats.show_count("ratio cache/baseline", counts["cache"] / counts["sqlite"], "x")
+
+
+def main():
+    count = int(sys.argv[1])
+    round_count = stats.rounds()
+    rates = {store: [] for store in STORES}
+    for round_index in range(round_count):
+        for store in stats.rotated(STORES, round_index):
+            rates[store].append(count / store_once(store, count))
+    stats.header(f"records: {count} per run, every column filled; records per second",
+                 round_count)
+    stats.show("plain SQLite (baseline)", rates["sqlite"], "rec/s")
+    cache = stats.show("rmmhunt cache", rates["cache"], "rec/s")
+    stats.show_ratio("ratio cache/baseline (rate)", rates["cache"], rates["sqlite"])
+    if cache.median < TARGET:
+        print(f"  NOTE: below the target of {TARGET:,} records/s")
+    show_instructions()
+    stats.footer()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
