@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "api.h"
+#include "batch_decoding.h"
 #include "base/log.h"
 #include "base/timefmt.h"
 #include "device_info.h"
@@ -473,7 +474,7 @@ static void handle_events(struct api_context *context, const struct api_request 
 		strbuf_free(&scratch);
 		return;
 	}
-	result = batch_decode(text, length, &batch, &error);
+	result = batch_decoding_run(text, length, BATCH_DECODING_SPLIT_BYTES, &batch, &error);
 	if (result == -ENOMEM)
 		api_error(response, 500, "out of memory");
 	else if (result)

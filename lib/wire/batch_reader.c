@@ -741,32 +741,42 @@ static bool is_blank(const char *text, size_t length)
 	return true;
 }
 
-int batch_decode(const char *text, size_t length, struct batch *batch, struct batch_error *error)
+/* An empty batch whose strings pool holds text_length bytes of strings. */
+static int start_batch(struct batch *batch, size_t text_length, struct batch_error *error)
 {
-	struct line_reader reader = {batch, error, 0};
-	const char *end = text + length;
-	int result = 0;
-
 	memset(batch, 0, sizeof(*batch));
 	memset(error, 0, sizeof(*error));
 	arena_init(&batch->arena, 0);
-	batch->strings_size = length + 1;
+	batch->strings_size = text_length + 1;
 	batch->strings = malloc(batch->strings_size);
-	if (!batch->strings)
-		return -ENOMEM;
-	while (text < end && result == 0) {
+	return batch->strings ? 0 : -ENOMEM;
+}
+
+/*
+ * Decodes lines from text up to end, the header first when the batch has
+ * none yet; stops after the header when header_only.  Returns 0 or a
+ * negative errno (error set); *position is where it stopped.
+ */
+static int decode_lines(struct line_reader *reader, const char **position, const char *end,
+			bool header_only)
+{
+	struct batch *batch = reader->batch;
+	const char *text = *position;
+	int result = 0;
+
+	while (text < end && result == 0 && !(header_only && batch->id[0] != '\0')) {
 		const char *newline = memchr(text, '\n', (size_t)(end - text));
 		size_t line_length = newline ? (size_t)(newline - text) : (size_t)(end - text);
 		json_error_t parse;
 		json_t *line;
 
-		reader.line++;
+		reader->line++;
 		if (is_blank(text, line_length)) {
 			text += line_length + 1;
 			continue;
 		}
 		if (batch->id[0] != '\0') {
-			result = scan_line(&reader, text, line_length);
+			result = scan_line(reader, text, line_length);
 			if (result != 0) {
 				text += line_length + 1;
 				result = result > 0 ? 0 : result;
@@ -776,22 +786,134 @@ int batch_decode(const char *text, size_t length, struct batch *batch, struct ba
 		line = json_loadb(text, line_length, JSON_REJECT_DUPLICATES, &parse);
 		text += line_length + 1;
 		if (!line)
-			return fail_parse(&reader, &parse);
+			return fail_parse(reader, &parse);
 		if (!json_is_object(line))
-			result = fail(error, 400, reader.line, "expected a JSON object");
+			result = fail(reader->error, 400, reader->line, "expected a JSON object");
 		else if (batch->id[0] == '\0')
-			result = read_header(&reader, line);
+			result = read_header(reader, line);
 		else
-			result = read_item(&reader, line);
+			result = read_item(reader, line);
 		json_decref(line);
 	}
+	*position = text < end ? text : end;
 	if (result == 0 && batch->id[0] == '\0')
-		result = fail(error, 400, 0, "empty batch: the header line is missing");
+		result = fail(reader->error, 400, 0, "empty batch: the header line is missing");
 	return result;
+}
+
+int batch_decode(const char *text, size_t length, struct batch *batch, struct batch_error *error)
+{
+	struct line_reader reader = {batch, error, 0};
+	int result = start_batch(batch, length, error);
+
+	return result ? result : decode_lines(&reader, &text, text + length, false);
+}
+
+/* ---- one batch in two parts ---------------------------------------------------- */
+
+int batch_decode_header(const char *text, size_t length, struct batch *batch,
+			struct batch_error *error, struct batch_part *rest)
+{
+	struct line_reader reader = {batch, error, 0};
+	const char *position = text;
+	int result = start_batch(batch, length, error);
+
+	if (result == 0)
+		result = decode_lines(&reader, &position, text + length, true);
+	rest->text = position;
+	rest->length = (size_t)(text + length - position);
+	rest->lines_before = reader.line;
+	return result;
+}
+
+void batch_split(const struct batch_part *whole, struct batch_part *first, struct batch_part *second)
+{
+	const char *middle = whole->text + whole->length / 2;
+	const char *newline = memchr(middle, '\n', (size_t)(whole->text + whole->length - middle));
+	const char *cut = newline ? newline + 1 : whole->text + whole->length;
+	unsigned long lines = 0;
+
+	for (const char *p = whole->text; (p = memchr(p, '\n', (size_t)(cut - p))) != NULL; p++)
+		lines++;
+	*first = (struct batch_part){whole->text, (size_t)(cut - whole->text), whole->lines_before};
+	*second = (struct batch_part){cut, (size_t)(whole->text + whole->length - cut),
+				      whole->lines_before + lines};
+}
+
+int batch_decode_part(const struct batch *header, const struct batch_part *part,
+		      struct batch *batch, struct batch_error *error)
+{
+	struct line_reader reader = {batch, error, part->lines_before};
+	const char *position = part->text;
+	int result = 0;
+
+	memset(error, 0, sizeof(*error));
+	if (batch != header)
+		result = start_batch(batch, part->length, error);
+
+	if (result)
+		return result;
+	if (batch != header) {
+		memcpy(batch->id, header->id, sizeof(batch->id));
+		memcpy(batch->device_id, header->device_id, sizeof(batch->device_id));
+		batch->device_name = header->device_name;
+		batch->sent = header->sent;
+	}
+	return decode_lines(&reader, &position, part->text + part->length, false);
+}
+
+/* Appends count items of size bytes to a malloc'd array. */
+static int append_items(void **items, size_t *item_count, size_t *capacity, const void *more,
+			size_t count, size_t size)
+{
+	void *room;
+
+	if (count == 0)
+		return 0;
+	room = array_reserve(*items, capacity, *item_count + count, 64, size);
+	if (!room)
+		return -ENOMEM;
+	*items = room;
+	memcpy((char *)room + *item_count * size, more, count * size);
+	*item_count += count;
+	return 0;
+}
+
+int batch_join(struct batch *batch, struct batch *second)
+{
+	struct batch *kept = malloc(sizeof(*kept));
+	int result = kept ? 0 : -ENOMEM;
+
+	if (result == 0)
+		result = append_items((void **)&batch->records, &batch->record_count,
+				      &batch->record_capacity, second->records, second->record_count,
+				      sizeof(*second->records));
+	if (result == 0)
+		result = append_items((void **)&batch->hits, &batch->hit_count, &batch->hit_capacity,
+				      second->hits, second->hit_count, sizeof(*second->hits));
+	if (result == 0)
+		result = append_items((void **)&batch->summaries, &batch->summary_count,
+				      &batch->summary_capacity, second->summaries,
+				      second->summary_count, sizeof(*second->summaries));
+	if (result) {
+		free(kept);
+		batch_free(second);
+		return result;
+	}
+	/* the values point into second's strings and arena: keep them */
+	*kept = *second;
+	kept->attached = batch->attached;
+	batch->attached = kept;
+	memset(second, 0, sizeof(*second));
+	return 0;
 }
 
 void batch_free(struct batch *batch)
 {
+	if (batch->attached) {
+		batch_free(batch->attached);
+		free(batch->attached);
+	}
 	free(batch->records);
 	free(batch->hits);
 	free(batch->summaries);

@@ -85,6 +85,7 @@ struct batch {
 	struct arena arena;   /* strings of the header and the summaries */
 	char *strings;	      /* strings of records and hits (never longer than the text) */
 	size_t strings_used, strings_size;
+	struct batch *attached; /* a part joined in (batch_join): owns strings of its items */
 };
 
 /*
@@ -95,6 +96,38 @@ struct batch {
  */
 int batch_decode(const char *text, size_t length, struct batch *batch, struct batch_error *error);
 void batch_free(struct batch *batch);
+
+/*
+ * One batch decoded in two parts (on two threads, say), with the very
+ * result and errors of batch_decode():
+ *
+ *   batch_decode_header(text, length, &batch, &error, &rest);
+ *   batch_split(&rest, &first, &second);
+ *   batch_decode_part(&batch, &second, &other, &other_error);  (another thread)
+ *   batch_decode_part(&batch, &first, &batch, &error);
+ *   then the first error in line order (error's, else other_error's) is the
+ *   batch's; with none, batch_join(&batch, &other).
+ */
+struct batch_part {
+	const char *text; /* whole lines */
+	size_t length;
+	unsigned long lines_before; /* lines of the batch before text */
+};
+
+/* Decodes up to and with the header line; rest: the lines after it. */
+int batch_decode_header(const char *text, size_t length, struct batch *batch,
+			struct batch_error *error, struct batch_part *rest);
+/* Cuts whole into two parts of whole lines, near its middle. */
+void batch_split(const struct batch_part *whole, struct batch_part *first, struct batch_part *second);
+/*
+ * Decodes the lines of part into batch: header itself (the part after the
+ * header), or a fresh batch (free it with batch_free()) for a later part.
+ * header must not change meanwhile; it is only read.
+ */
+int batch_decode_part(const struct batch *header, const struct batch_part *part,
+		      struct batch *batch, struct batch_error *error);
+/* Moves second's items after batch's (second is emptied; -ENOMEM frees it). */
+int batch_join(struct batch *batch, struct batch *second);
 
 /*
  * Is text a DeviceId or identifier the collector accepts: 1 to
