@@ -41,6 +41,18 @@ struct batch_error {
  */
 int batch_gunzip(const void *data, size_t length, size_t max_output, struct strbuf *out,
 		 struct batch_error *error);
+/* The size a gzip body says it decompresses to (its trailer; may lie). */
+size_t batch_gunzip_announced(const void *data, size_t length);
+/*
+ * batch_gunzip(), telling progress(context, bytes) after each piece: the
+ * text is out->data[0..bytes), and out->data never moves meanwhile, so
+ * another thread may read it.  Room for expected bytes is reserved first;
+ * more text than that stops it with -EOVERFLOW (error not set: gunzip
+ * again another way).
+ */
+int batch_gunzip_watched(const void *data, size_t length, size_t max_output, size_t expected,
+			 struct strbuf *out, void (*progress)(void *context, size_t inflated),
+			 void *context, struct batch_error *error);
 
 /* The columns a summary row is kept as (the collector's RuleSummaries). */
 enum batch_summary_column {
@@ -96,6 +108,23 @@ struct batch {
  */
 int batch_decode(const char *text, size_t length, struct batch *batch, struct batch_error *error);
 void batch_free(struct batch *batch);
+
+/*
+ * Decoding line by line (batch_decode() is these three): start, each line
+ * (without its newline) in order, finish.  Each returns 0, or a negative
+ * errno with the error set (then stop).  text_length bounds the strings
+ * of all the lines together (the text's length will do).
+ */
+struct batch_cursor {
+	struct batch *batch;
+	struct batch_error *error;
+	unsigned long line; /* lines read so far */
+};
+
+int batch_decode_start(struct batch *batch, size_t text_length, struct batch_error *error);
+int batch_decode_line(struct batch_cursor *cursor, const char *text, size_t length);
+/* Was there a header? */
+int batch_decode_finish(const struct batch_cursor *cursor);
 
 /*
  * One batch decoded in two parts (on two threads, say), with the very

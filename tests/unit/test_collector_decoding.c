@@ -1,9 +1,10 @@
 /*
  * test_collector_decoding.c - collector/batch_decoding.c: a batch decoded on
- * two threads gives exactly what batch_decode() gives: the same records,
+ * two threads, from its text or while it is gunzipped, gives exactly what
+ * batch_gunzip() and batch_decode() give: the same records,
  * hits and summaries in the same order, and for a bad batch the same first
  * error (line number, status, message) wherever the bad lines sit, in the
- * first half, the second or both.
+ * first half, the second or both; a gunzip error before any line's.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -15,6 +16,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <zlib.h>
 
 #include "base/strbuf.h"
 #include "batch_decoding.h"
@@ -72,6 +74,44 @@ static void build(struct strbuf *out, const int *bad, size_t bad_count)
 	}
 }
 
+static void gzip_text(const struct strbuf *text, struct strbuf *out)
+{
+	z_stream stream = {0};
+	size_t room = compressBound((uLong)text->length) + 64;
+
+	strbuf_init(out);
+	assert_true(strbuf_reserve(out, room));
+	assert_int_equal(deflateInit2(&stream, 6, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY),
+			 Z_OK);
+	stream.next_in = (Bytef *)text->data;
+	stream.avail_in = (uInt)text->length;
+	stream.next_out = (Bytef *)out->data;
+	stream.avail_out = (uInt)room;
+	assert_int_equal(deflate(&stream, Z_FINISH), Z_STREAM_END);
+	out->length = room - stream.avail_out;
+	deflateEnd(&stream);
+}
+
+/* The ways to decode text on two threads, each must match batch_decode(). */
+enum way { WAY_TEXT, WAY_GUNZIP_SPLIT, WAY_GUNZIP_FRONT_ONLY, WAY_COUNT };
+
+static int decode_way(enum way way, const struct strbuf *text, struct batch *batch,
+		      struct batch_error *error)
+{
+	struct strbuf gzip, scratch;
+	int result;
+
+	if (way == WAY_TEXT)
+		return batch_decoding_run(text->data ? text->data : "", text->length, 0, batch, error);
+	gzip_text(text, &gzip);
+	strbuf_init(&scratch);
+	result = batch_decoding_gunzip(gzip.data, gzip.length, 1 << 24,
+				       way == WAY_GUNZIP_SPLIT ? 0 : SIZE_MAX, &scratch, batch, error);
+	strbuf_free(&scratch);
+	strbuf_free(&gzip);
+	return result;
+}
+
 static void assert_same_values(const struct value *a, const struct value *b)
 {
 	for (int c = 0; c < DPE_COLUMN_COUNT; c++) {
@@ -115,12 +155,14 @@ static void test_same_batch_as_one_thread(void **state)
 	(void)state;
 	build(&text, NULL, 0);
 	assert_int_equal(batch_decode(text.data, text.length, &one, &one_error), 0);
-	assert_int_equal(batch_decoding_run(text.data, text.length, 0, &two, &two_error), 0);
 	assert_int_equal(one.record_count + one.hit_count + one.summary_count, LINES);
 	assert_true(one.summary_count > 0 && one.hit_count > 0);
-	assert_same_batch(&one, &two);
+	for (int way = 0; way < WAY_COUNT; way++) {
+		assert_int_equal(decode_way(way, &text, &two, &two_error), 0);
+		assert_same_batch(&one, &two);
+		batch_free(&two);
+	}
 	batch_free(&one);
-	batch_free(&two);
 	strbuf_free(&text);
 }
 
@@ -132,13 +174,15 @@ static void expect_same_error(const int *bad, size_t bad_count, unsigned long li
 
 	build(&text, bad, bad_count);
 	assert_int_equal(batch_decode(text.data, text.length, &one, &one_error), -EINVAL);
-	assert_int_equal(batch_decoding_run(text.data, text.length, 0, &two, &two_error), -EINVAL);
 	assert_int_equal(one_error.line, line);
-	assert_int_equal(two_error.line, line);
-	assert_int_equal(two_error.status, one_error.status);
-	assert_string_equal(two_error.message, one_error.message);
+	for (int way = 0; way < WAY_COUNT; way++) {
+		assert_int_equal(decode_way(way, &text, &two, &two_error), -EINVAL);
+		assert_int_equal(two_error.line, line);
+		assert_int_equal(two_error.status, one_error.status);
+		assert_string_equal(two_error.message, one_error.message);
+		batch_free(&two);
+	}
 	batch_free(&one);
-	batch_free(&two);
 	strbuf_free(&text);
 }
 
@@ -166,19 +210,75 @@ static void test_bad_header_and_tiny_batches(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
-		struct batch one, two;
-		struct batch_error one_error, two_error;
+		struct batch one;
+		struct batch_error one_error;
+		struct strbuf text;
 		int one_result = batch_decode(texts[i], strlen(texts[i]), &one, &one_error);
-		int two_result = batch_decoding_run(texts[i], strlen(texts[i]), 0, &two, &two_error);
 
-		assert_int_equal(two_result, one_result);
-		if (one_result)
-			assert_string_equal(two_error.message, one_error.message);
-		else
-			assert_same_batch(&one, &two);
+		strbuf_init(&text);
+		strbuf_append_string(&text, texts[i]);
+		for (int way = 0; way < WAY_COUNT; way++) {
+			struct batch two;
+			struct batch_error two_error;
+
+			assert_int_equal(decode_way(way, &text, &two, &two_error), one_result);
+			if (one_result)
+				assert_string_equal(two_error.message, one_error.message);
+			else
+				assert_same_batch(&one, &two);
+			batch_free(&two);
+		}
 		batch_free(&one);
-		batch_free(&two);
+		strbuf_free(&text);
 	}
+}
+
+/* A gunzip error wins over bad lines before it: the batch is not read;
+ * a trailer that lies about the size is not believed. */
+static void test_gunzip_errors_first(void **state)
+{
+	static const int bad[] = {3};
+	struct strbuf text, gzip, scratch;
+	struct batch batch;
+	struct batch_error error;
+
+	(void)state;
+	build(&text, bad, 1);
+	gzip_text(&text, &gzip);
+	strbuf_init(&scratch);
+	/* truncated: the last bytes (the trailer and some data) are missing */
+	assert_int_equal(batch_decoding_gunzip(gzip.data, gzip.length - 12, 1 << 24, 0, &scratch,
+					       &batch, &error),
+			 -EINVAL);
+	assert_int_equal(error.status, 400);
+	assert_non_null(strstr(error.message, "not valid gzip"));
+	batch_free(&batch);
+	/* over the cap */
+	assert_int_equal(batch_decoding_gunzip(gzip.data, gzip.length, text.length / 2, 0, &scratch,
+					       &batch, &error),
+			 -EFBIG);
+	assert_int_equal(error.status, 413);
+	batch_free(&batch);
+	/* a trailer that lies about the size (less, more): corrupt, as batch_gunzip says */
+	for (int lie = -1; lie <= 1; lie += 2) {
+		struct batch_error plain;
+		struct strbuf plain_text;
+
+		gzip.data[gzip.length - 3] = (char)(gzip.data[gzip.length - 3] + lie);
+		strbuf_init(&plain_text);
+		assert_int_equal(batch_gunzip(gzip.data, gzip.length, 1 << 24, &plain_text, &plain),
+				 -EINVAL);
+		assert_int_equal(batch_decoding_gunzip(gzip.data, gzip.length, 1 << 24, 0, &scratch,
+						       &batch, &error),
+				 -EINVAL);
+		assert_string_equal(error.message, plain.message);
+		gzip.data[gzip.length - 3] = (char)(gzip.data[gzip.length - 3] - lie);
+		batch_free(&batch);
+		strbuf_free(&plain_text);
+	}
+	strbuf_free(&scratch);
+	strbuf_free(&gzip);
+	strbuf_free(&text);
 }
 
 int main(void)
@@ -187,6 +287,7 @@ int main(void)
 		cmocka_unit_test(test_same_batch_as_one_thread),
 		cmocka_unit_test(test_first_error_wherever_it_is),
 		cmocka_unit_test(test_bad_header_and_tiny_batches),
+		cmocka_unit_test(test_gunzip_errors_first),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
