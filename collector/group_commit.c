@@ -4,12 +4,6 @@
  */
 #include "group_commit.h"
 
-struct group_waiter {
-	struct store_group_job *job;
-	bool done;
-	struct group_waiter *next;
-};
-
 void group_commit_init(struct group_commit *group)
 {
 	pthread_mutex_init(&group->lock, NULL);
@@ -34,7 +28,7 @@ static void write_group(struct group_commit *group, const struct store_backend *
 
 	while (group->head && count < GROUP_COMMIT_MAX) {
 		taken[count] = group->head;
-		jobs[count] = *group->head->job;
+		jobs[count] = group->head->job;
 		count++;
 		group->head = group->head->next;
 	}
@@ -45,7 +39,7 @@ static void write_group(struct group_commit *group, const struct store_backend *
 	backend->put_batches(state, jobs, count, now);
 	pthread_mutex_lock(&group->lock);
 	for (size_t i = 0; i < count; i++) {
-		*taken[i]->job = jobs[i];
+		taken[i]->job = jobs[i];
 		taken[i]->done = true;
 	}
 	group->writing = false;
@@ -53,22 +47,22 @@ static void write_group(struct group_commit *group, const struct store_backend *
 }
 
 int group_commit_put(struct group_commit *group, const struct store_backend *backend, void *state,
-		     struct store_group_job *job, int64_t now)
+		     struct group_waiter *waiter, int64_t now)
 {
-	struct group_waiter waiter = {job, false, NULL};
-
+	waiter->done = false;
+	waiter->next = NULL;
 	pthread_mutex_lock(&group->lock);
 	if (group->tail)
-		group->tail->next = &waiter;
+		group->tail->next = waiter;
 	else
-		group->head = &waiter;
-	group->tail = &waiter;
-	while (!waiter.done) {
+		group->head = waiter;
+	group->tail = waiter;
+	while (!waiter->done) {
 		if (!group->writing)
 			write_group(group, backend, state, now);
 		else
 			pthread_cond_wait(&group->written, &group->lock);
 	}
 	pthread_mutex_unlock(&group->lock);
-	return job->status;
+	return waiter->job.status;
 }

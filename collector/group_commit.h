@@ -20,7 +20,12 @@
 
 #define GROUP_COMMIT_MAX 16
 
-struct group_waiter;
+/* A batch waiting for the writer: the caller's, until group_commit_put returns. */
+struct group_waiter {
+	struct store_group_job job;
+	bool done;
+	struct group_waiter *next;
+};
 
 struct group_commit {
 	pthread_mutex_t lock;
@@ -33,11 +38,11 @@ void group_commit_init(struct group_commit *group);
 void group_commit_destroy(struct group_commit *group);
 
 /*
- * Stores job->batch through backend->put_batches (which must be set) with
- * whatever else waits; fills job->result and job->status, returns the
- * status.
+ * Stores waiter->job.batch through backend->put_batches (which must be set)
+ * with whatever else waits; fills waiter->job's result and status, returns
+ * the status.
  */
 int group_commit_put(struct group_commit *group, const struct store_backend *backend, void *state,
-		     struct store_group_job *job, int64_t now);
+		     struct group_waiter *waiter, int64_t now);
 
 #endif

@@ -113,13 +113,13 @@ int store_set_revoked(struct store *store, const char *device_id, bool revoked, 
 int store_put_batch(struct store *store, const struct batch *batch, const char *peer_address,
 		    int64_t now, struct store_batch_result *result)
 {
-	struct store_group_job job = {batch, peer_address, {0}, 0};
+	struct group_waiter waiter = {{batch, peer_address, {0}, 0}, false, NULL};
 
 	if (!store->backend->put_batches)
 		return store->backend->put_batch(store->state, batch, peer_address, now, result);
-	if (group_commit_put(&store->group, store->backend, store->state, &job, now) == 0)
-		*result = job.result;
-	return job.status;
+	if (group_commit_put(&store->group, store->backend, store->state, &waiter, now) == 0)
+		*result = waiter.job.result;
+	return waiter.job.status;
 }
 
 int store_put_heartbeat(struct store *store, const struct store_heartbeat *heartbeat, int64_t now)

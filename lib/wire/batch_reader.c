@@ -344,13 +344,14 @@ static int read_summary_row(struct batch_cursor *reader, const struct summary_la
 			    "rows[%zu]: expected an array of %zu values", row_index, layout->count);
 	snprintf(where, sizeof(where), "rows[%zu].", row_index);
 	for (size_t i = 0; i < layout->count; i++) {
-		struct value value;
+		struct value value = {0};
 		int result = convert_value(reader, where, layout->names[i], layout->types[i],
 					   json_array_get(row, i), &value);
 
 		if (result)
 			return result;
-		if ((int)i == layout->device_id && strcmp(value.str, reader->batch->device_id) != 0)
+		if ((int)i == layout->device_id &&
+		    (!value.str || strcmp(value.str, reader->batch->device_id) != 0))
 			return fail(reader->error, 403, reader->line,
 				    "%sDeviceId: not the batch's device_id", where);
 	}
