@@ -14,7 +14,8 @@ Per run, from the agent: the exec path's CPU (the main thread's time on a
 CPU, /proc/PID/task/PID/schedstat) per exec, the whole process's CPU per exec
 (the sender thread included), kernel time per exec, the probe's loss
 counters, records written.  Output: every run, then per way the median and
-spread (min..max) over the rounds and the ratio of its median to none's.
+spread over ROUNDS rounds (environment, default 3; BENCH_ROUNDS is the older
+name) and the per-round ratio to none's, in bench/stats.py's format.
 """
 import json
 import os
@@ -29,10 +30,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_exec import AGENT, kernel_totals, launch, wait_for_status  # noqa: E402
+import stats  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 COLLECTOR = ROOT / "build" / "rmmhunt-collector"
-ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 WAYS = os.environ.get("BENCH_WAYS", "none,dead,hung,live").split(",")
 RATE = int(os.environ.get("BENCH_RATE", "200"))  # execs/s; 0: flat out
 
@@ -165,11 +166,12 @@ def main():
         configurations = {name: configurations[name] for name in WAYS
                           if name in configurations}
         runs = {name: [] for name in configurations}
+        round_count = stats.rounds()
         try:
-            for round_number in range(ROUNDS):
-                for name, arguments in configurations.items():
+            for round_number in range(round_count):
+                for name in stats.rotated(list(configurations), round_number):
                     with tempfile.TemporaryDirectory(prefix="rmmhunt-bench-") as workdir:
-                        measured = run_agent(workdir, arguments)
+                        measured = run_agent(workdir, configurations[name])
                     runs[name].append(measured)
                     print(f"round {round_number + 1} {name:>4}: {measured['rate']:7.1f} execs/s"
                           f"  exec path {measured['main_us']:6.1f} us/exec"
@@ -184,24 +186,26 @@ def main():
             hung.close()
             if live:
                 live.stop()
+    return show_summary(runs, round_count)
 
-    def median(values):
-        return sorted(values)[len(values) // 2]
 
-    base = median([r["main_us"] for r in runs.get("none") or next(iter(runs.values()))])
-    print(f"\nexec path CPU per exec (main thread), median (min..max) over {ROUNDS} rounds,"
-          " ratio to none")
-    print(f"{'way':>5} {'exec path us':>22} {'ratio':>6} {'process us':>22} {'execs/s':>9}"
-          f" {'lost':>5}")
+def show_summary(runs, round_count):
+    baseline = runs.get("none") or next(iter(runs.values()))
+    print()
+    stats.header("CPU per exec: the exec path (main thread) and the whole process;"
+                 " ratio per round to none", round_count)
     for name, measured in runs.items():
-        main = [r["main_us"] for r in measured]
-        process = [r["process_us"] for r in measured]
-        print(f"{name:>5} {median(main):8.1f} ({min(main):5.1f}..{max(main):5.1f})"
-              f" {median(main) / base:6.3f}"
-              f" {median(process):8.1f} ({min(process):5.1f}..{max(process):5.1f})"
-              f" {median([r['rate'] for r in measured]):9.1f}"
-              f" {sum(r['lost'] for r in measured):5d}")
-    print("\nexpected: dead and hung within the spread of none, 0 lost everywhere")
+        main_us = [r["main_us"] for r in measured]
+        stats.show(f"{name}: exec path", main_us, "us/exec")
+        if measured is not baseline:
+            stats.show_ratio(f"{name}: exec path / none's", main_us,
+                             [r["main_us"] for r in baseline])
+        stats.show(f"{name}: process", [r["process_us"] for r in measured], "us/exec")
+        stats.show(f"{name}: execs launched", [r["rate"] for r in measured], "execs/s")
+        print(f"  {name}: lost in all rounds: {sum(r['lost'] for r in measured)}")
+    print("  expected: dead and hung within the spread of none, 0 lost everywhere")
+    stats.footer()
+    return 0
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "api.h"
+#include "batch_decoding.h"
 #include "base/log.h"
 #include "base/timefmt.h"
 #include "device_info.h"
@@ -458,27 +459,44 @@ static void store_decoded_batch(struct api_context *context, const struct api_re
 			      (json_int_t)stored.duplicates));
 }
 
+/* The body gunzipped (when it came gzip'd) and decoded. */
+static int decode_events(struct api_context *context, const struct api_request *request,
+			 struct strbuf *scratch, struct batch *batch, struct batch_error *error,
+			 struct api_response *response)
+{
+	const struct api_limits *limits = &context->limits;
+	int result;
+
+	if (!request->gzip) {
+		const char *text;
+		size_t length;
+
+		if (body_text(context, request, scratch, &text, &length, response) != 0)
+			return -EINVAL;
+		return batch_decoding_run(text, length, BATCH_DECODING_SPLIT_BYTES, batch, error);
+	}
+	result = batch_decoding_gunzip(request->body, request->body_length, limits->max_decompressed,
+				       BATCH_DECODING_SPLIT_BYTES, scratch, batch, error);
+	if (result == 0 || error->line != 0) /* the gunzip worked */
+		metrics_add(COUNTER_BYTES_DECOMPRESSED, scratch->length);
+	return result;
+}
+
 static void handle_events(struct api_context *context, const struct api_request *request,
 			  struct api_response *response)
 {
 	struct strbuf scratch;
 	struct batch batch = {0};
 	struct batch_error error = {0};
-	const char *text;
-	size_t length;
 	int result;
 
 	strbuf_init(&scratch);
-	if (body_text(context, request, &scratch, &text, &length, response) != 0) {
-		strbuf_free(&scratch);
-		return;
-	}
-	result = batch_decode(text, length, &batch, &error);
+	result = decode_events(context, request, &scratch, &batch, &error, response);
 	if (result == -ENOMEM)
 		api_error(response, 500, "out of memory");
-	else if (result)
+	else if (result && error.status)
 		api_error(response, error.status, "%s", error.message);
-	else
+	else if (result == 0)
 		store_decoded_batch(context, request, &batch, response);
 	batch_free(&batch);
 	strbuf_free(&scratch);

@@ -9,12 +9,14 @@
 #include <string.h>
 
 #include "device_info.h"
+#include "group_commit.h"
 #include "store/cache_schema.h"
 #include "store_backend.h"
 
 struct store {
 	const struct store_backend *backend;
 	void *state;
+	struct group_commit group; /* for backends with put_batches */
 };
 
 static const struct column_def summaries_columns[] = {
@@ -70,6 +72,7 @@ int store_open(const char *location, const struct store_options *options, struct
 		free(store);
 		return result;
 	}
+	group_commit_init(&store->group);
 	*out = store;
 	return 0;
 }
@@ -79,6 +82,7 @@ void store_close(struct store *store)
 	if (!store)
 		return;
 	store->backend->close(store->state);
+	group_commit_destroy(&store->group);
 	free(store);
 }
 
@@ -109,7 +113,13 @@ int store_set_revoked(struct store *store, const char *device_id, bool revoked, 
 int store_put_batch(struct store *store, const struct batch *batch, const char *peer_address,
 		    int64_t now, struct store_batch_result *result)
 {
-	return store->backend->put_batch(store->state, batch, peer_address, now, result);
+	struct group_waiter waiter = {{batch, peer_address, {0}, 0}, false, NULL};
+
+	if (!store->backend->put_batches)
+		return store->backend->put_batch(store->state, batch, peer_address, now, result);
+	if (group_commit_put(&store->group, store->backend, store->state, &waiter, now) == 0)
+		*result = waiter.job.result;
+	return waiter.job.status;
 }
 
 int store_put_heartbeat(struct store *store, const struct store_heartbeat *heartbeat, int64_t now)

@@ -11,6 +11,14 @@
 #include "store.h"
 #include "store/store_query.h"
 
+/* One batch of a group stored in one transaction (put_batches). */
+struct store_group_job {
+	const struct batch *batch;
+	const char *peer_address;
+	struct store_batch_result result; /* when status is 0 */
+	int status;			  /* 0 stored, or a negative errno: none of it stored */
+};
+
 struct store_backend {
 	const char *name;
 	int (*open)(const char *location, const struct store_options *options, void **state,
@@ -37,6 +45,14 @@ struct store_backend {
 	int (*retention_step)(void *state, int64_t now);
 	int (*read_stats)(void *state, struct store_stats *stats);
 	int (*check_writable)(void *state);
+	/*
+	 * Optional (NULL: store.c calls put_batch for each batch): stores the
+	 * batches in one transaction, each all or nothing on its own (a batch
+	 * that fails is undone and gets its status; the others are kept), and
+	 * returns after the commit.  When the transaction itself fails every
+	 * job gets the failure: nothing was stored.
+	 */
+	void (*put_batches)(void *state, struct store_group_job *jobs, size_t count, int64_t now);
 };
 
 extern const struct store_backend store_sqlite_backend;

@@ -46,6 +46,9 @@ enum statement {
 	STATEMENT_BEGIN,
 	STATEMENT_COMMIT,
 	STATEMENT_ROLLBACK,
+	STATEMENT_SAVEPOINT,
+	STATEMENT_RELEASE,
+	STATEMENT_ROLLBACK_TO,
 	STATEMENT_INSERT_RECORD,
 	STATEMENT_INSERT_HIT,
 	STATEMENT_SUMMARY_VERSION,
@@ -174,6 +177,9 @@ static int prepare_statements(struct sqlite_store *store)
 		[STATEMENT_BEGIN] = "BEGIN IMMEDIATE",
 		[STATEMENT_COMMIT] = "COMMIT",
 		[STATEMENT_ROLLBACK] = "ROLLBACK",
+		[STATEMENT_SAVEPOINT] = "SAVEPOINT batch",
+		[STATEMENT_RELEASE] = "RELEASE batch",
+		[STATEMENT_ROLLBACK_TO] = "ROLLBACK TO batch",
 		[STATEMENT_SUMMARY_VERSION] =
 			"SELECT Updated FROM SummaryVersions WHERE DeviceId = ? AND RuleId = ?",
 		[STATEMENT_SUMMARY_SET_VERSION] =
@@ -553,6 +559,19 @@ static int touch_device(struct sqlite_store *store, const struct batch *batch,
 	return run(touch);
 }
 
+/* A batch's rows, in the open transaction. */
+static int put_batch_rows(struct sqlite_store *store, const struct batch *batch,
+			  const char *peer_address, int64_t now, struct store_batch_result *counts)
+{
+	int status = put_records(store, batch, counts);
+
+	if (status == 0)
+		status = put_summaries(store, batch, counts);
+	if (status == 0)
+		status = touch_device(store, batch, peer_address, now, counts);
+	return status;
+}
+
 static int sqlite_put_batch(void *state, const struct batch *batch, const char *peer_address,
 			    int64_t now, struct store_batch_result *result)
 {
@@ -562,15 +581,62 @@ static int sqlite_put_batch(void *state, const struct batch *batch, const char *
 
 	if (status)
 		return status;
-	status = put_records(store, batch, &counts);
-	if (status == 0)
-		status = put_summaries(store, batch, &counts);
-	if (status == 0)
-		status = touch_device(store, batch, peer_address, now, &counts);
-	status = finish(store, status);
+	status = finish(store, put_batch_rows(store, batch, peer_address, now, &counts));
 	if (status == 0)
 		*result = counts;
 	return status;
+}
+
+/*
+ * One job of a group, in a savepoint of the open transaction: kept, or
+ * undone alone.  Returns the job's status, or 1 when the failure ended the
+ * whole transaction (SQLite rolls it all back on some errors: I/O, full).
+ */
+static int put_group_job(struct sqlite_store *store, struct store_group_job *job, int64_t now)
+{
+	struct store_batch_result counts = {0};
+	int status = run(statement(store, STATEMENT_SAVEPOINT));
+
+	if (status == 0)
+		status = put_batch_rows(store, job->batch, job->peer_address, now, &counts);
+	if (status == 0)
+		status = run(statement(store, STATEMENT_RELEASE));
+	job->status = status;
+	if (status == 0) {
+		job->result = counts;
+		return 0;
+	}
+	if (sqlite3_get_autocommit(store->writer))
+		return 1;
+	if (run(statement(store, STATEMENT_ROLLBACK_TO)) != 0 ||
+	    run(statement(store, STATEMENT_RELEASE)) != 0)
+		return 1;
+	return status;
+}
+
+static void fail_jobs(struct store_group_job *jobs, size_t count, int status)
+{
+	for (size_t i = 0; i < count; i++)
+		jobs[i].status = status;
+}
+
+static void sqlite_put_batches(void *state, struct store_group_job *jobs, size_t count, int64_t now)
+{
+	struct sqlite_store *store = state;
+	int status = begin(store);
+
+	if (status) {
+		fail_jobs(jobs, count, status);
+		return;
+	}
+	for (size_t i = 0; i < count && status == 0; i++) {
+		if (put_group_job(store, &jobs[i], now) == 1)
+			status = jobs[i].status; /* the transaction is gone */
+	}
+	/* commits what the savepoints kept; a failed commit stores nothing */
+	status = finish(store, status);
+	if (status)
+		fail_jobs(jobs, count, status);
 }
 
 static int sqlite_put_heartbeat(void *state, const struct store_heartbeat *heartbeat, int64_t now)
@@ -951,4 +1017,5 @@ const struct store_backend store_sqlite_backend = {
 	.retention_step = sqlite_retention_step,
 	.read_stats = sqlite_read_stats,
 	.check_writable = sqlite_check_writable,
+	.put_batches = sqlite_put_batches,
 };

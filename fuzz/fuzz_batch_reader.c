@@ -5,8 +5,11 @@
  * the text through batch_decode().  Errors must name a line (or none) and
  * never echo more than 64 bytes of one piece of input.  Whatever the
  * reader's own scanner accepts must be JSON to jansson too (a differential
- * check of lib/base/json_scan.c).
+ * check of lib/base/json_scan.c).  Decoding in two parts (header, then the
+ * rest cut at a line, as the collector does on two threads) must give the
+ * same result, counts and error as decoding in one go.
  */
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -45,6 +48,38 @@ static void check_lines(const char *text, size_t length)
 	}
 }
 
+/* The batch decoded in two parts: the same outcome as batch_decode's. */
+static void check_two_parts(const char *text, size_t length, int result, const struct batch *whole,
+			    const struct batch_error *whole_error)
+{
+	struct batch batch = {0}, second = {0};
+	struct batch_error error = {0}, second_error = {0};
+	struct batch_part rest, first, later;
+	int parts_result = batch_decode_header(text, length, &batch, &error, &rest);
+
+	if (parts_result == 0) {
+		batch_split(&rest, &first, &later);
+		parts_result = batch_decode_part(&batch, &first, &batch, &error);
+		int later_result = batch_decode_part(&batch, &later, &second, &second_error);
+
+		if (parts_result == 0 && later_result != 0) {
+			parts_result = later_result;
+			error = second_error;
+		}
+		if (parts_result == 0)
+			parts_result = batch_join(&batch, &second);
+	}
+	if (parts_result != result || error.status != whole_error->status ||
+	    error.line != whole_error->line || strcmp(error.message, whole_error->message) != 0)
+		abort();
+	if (result == 0 && (batch.record_count != whole->record_count ||
+			    batch.hit_count != whole->hit_count ||
+			    batch.summary_count != whole->summary_count))
+		abort();
+	batch_free(&second);
+	batch_free(&batch);
+}
+
 static void decode(const char *text, size_t length)
 {
 	struct batch batch = {0};
@@ -62,6 +97,8 @@ static void decode(const char *text, size_t length)
 	}
 	if (strlen(error.message) >= sizeof(error.message))
 		abort();
+	if (result != -ENOMEM)
+		check_two_parts(text, length, result, &batch, &error);
 	batch_free(&batch);
 }
 

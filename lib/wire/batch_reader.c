@@ -25,7 +25,7 @@
 #include "wire/batch_reader.h"
 #include "wire/wire.h"
 
-#define GUNZIP_CHUNK ((size_t)256 * 1024)
+#define GUNZIP_CHUNK ((size_t)64 * 1024) /* small: a watcher starts on the text early */
 
 /* ---- errors ------------------------------------------------------------- */
 
@@ -65,16 +65,23 @@ static int echo_length(const char *text)
 
 /* ---- gunzip ------------------------------------------------------------- */
 
-int batch_gunzip(const void *data, size_t length, size_t max_output, struct strbuf *out,
-		 struct batch_error *error)
+/*
+ * Inflates into out, first reserving first_room bytes; fixed: never more
+ * (the text never moves; more would be -EOVERFLOW, error not set).
+ */
+static int gunzip_into(const void *data, size_t length, size_t max_output, size_t first_room,
+		       bool fixed, struct strbuf *out, void (*progress)(void *, size_t),
+		       void *context, struct batch_error *error)
 {
 	z_stream stream;
 	int code = Z_OK;
+	/* out->length stays below limit: one byte of room is always left, so
+	 * that inflate can reach the end of the stream */
+	size_t limit = (fixed ? first_room : max_output) + 1;
 
 	memset(&stream, 0, sizeof(stream));
 	strbuf_clear(out);
-	/* records compress about tenfold: one allocation for most batches */
-	if (!strbuf_reserve(out, length < max_output / 10 ? length * 10 : max_output))
+	if (!strbuf_reserve(out, first_room + 2))
 		return -ENOMEM;
 	if (inflateInit2(&stream, 16 + MAX_WBITS) != Z_OK)
 		return -ENOMEM;
@@ -83,8 +90,12 @@ int batch_gunzip(const void *data, size_t length, size_t max_output, struct strb
 	while (code != Z_STREAM_END) {
 		size_t room = GUNZIP_CHUNK;
 
-		if (out->length + room > max_output + 1)
-			room = max_output + 1 - out->length;
+		if (out->length + room > limit)
+			room = limit - out->length;
+		if (room == 0 && fixed && limit <= max_output) {
+			inflateEnd(&stream);
+			return -EOVERFLOW;
+		}
 		if (room == 0 || !strbuf_reserve(out, room)) {
 			inflateEnd(&stream);
 			if (room == 0)
@@ -97,6 +108,8 @@ int batch_gunzip(const void *data, size_t length, size_t max_output, struct strb
 		code = inflate(&stream, Z_NO_FLUSH);
 		out->length += room - stream.avail_out;
 		out->data[out->length] = '\0';
+		if (progress && out->length <= max_output)
+			progress(context, out->length);
 		if (out->length > max_output) {
 			inflateEnd(&stream);
 			return fail(error, 413, 0, "the batch decompresses to more than %zu bytes",
@@ -116,13 +129,34 @@ int batch_gunzip(const void *data, size_t length, size_t max_output, struct strb
 	return 0;
 }
 
-/* ---- one line ------------------------------------------------------------- */
+int batch_gunzip(const void *data, size_t length, size_t max_output, struct strbuf *out,
+		 struct batch_error *error)
+{
+	/* records compress about tenfold: one allocation for most batches */
+	size_t guess = length < max_output / 10 ? length * 10 : max_output;
 
-struct line_reader {
-	struct batch *batch;
-	struct batch_error *error;
-	unsigned long line;
-};
+	return gunzip_into(data, length, max_output, guess, false, out, NULL, NULL, error);
+}
+
+size_t batch_gunzip_announced(const void *data, size_t length)
+{
+	const unsigned char *trailer = (const unsigned char *)data + length - 4;
+
+	if (length < 18) /* a header, an empty stream and the trailer */
+		return 0;
+	return (size_t)trailer[0] | (size_t)trailer[1] << 8 | (size_t)trailer[2] << 16 |
+	       (size_t)trailer[3] << 24;
+}
+
+int batch_gunzip_watched(const void *data, size_t length, size_t max_output, size_t expected,
+			 struct strbuf *out, void (*progress)(void *context, size_t inflated),
+			 void *context, struct batch_error *error)
+{
+	return gunzip_into(data, length, max_output, expected < max_output ? expected : max_output,
+			   true, out, progress, context, error);
+}
+
+/* ---- one line ------------------------------------------------------------- */
 
 bool batch_check_identifier(const char *text, size_t length)
 {
@@ -138,13 +172,13 @@ bool batch_check_identifier(const char *text, size_t length)
 	return true;
 }
 
-static const char *copy_text(struct line_reader *reader, const char *text, size_t length)
+static const char *copy_text(struct batch_cursor *reader, const char *text, size_t length)
 {
 	return arena_strndup(&reader->batch->arena, text, length);
 }
 
 /* A member that must be a string (optional ones may be absent: ""). */
-static int get_string(struct line_reader *reader, json_t *object, const char *where,
+static int get_string(struct batch_cursor *reader, json_t *object, const char *where,
 		      const char *key, bool required, const char **out)
 {
 	json_t *member = json_object_get(object, key);
@@ -159,7 +193,7 @@ static int get_string(struct line_reader *reader, json_t *object, const char *wh
 	return *out ? 0 : -ENOMEM;
 }
 
-static int get_identifier(struct line_reader *reader, json_t *object, const char *where,
+static int get_identifier(struct batch_cursor *reader, json_t *object, const char *where,
 			  const char *key, const char **out)
 {
 	int result = get_string(reader, object, where, key, true, out);
@@ -171,7 +205,7 @@ static int get_identifier(struct line_reader *reader, json_t *object, const char
 	return result;
 }
 
-static int get_datetime(struct line_reader *reader, json_t *object, const char *key,
+static int get_datetime(struct batch_cursor *reader, json_t *object, const char *key,
 			int64_t *ticks)
 {
 	json_t *member = json_object_get(object, key);
@@ -188,7 +222,7 @@ static int get_datetime(struct line_reader *reader, json_t *object, const char *
 }
 
 /* One value of a typed column, strings copied into the batch's arena. */
-static int convert_value(struct line_reader *reader, const char *where, const char *column,
+static int convert_value(struct batch_cursor *reader, const char *where, const char *column,
 			 enum value_type type, json_t *json, struct value *out)
 {
 	const char *expected = NULL;
@@ -210,7 +244,7 @@ static int convert_value(struct line_reader *reader, const char *where, const ch
 	return 0;
 }
 
-static int read_rule(struct line_reader *reader, json_t *line, struct batch_rule *rule)
+static int read_rule(struct batch_cursor *reader, json_t *line, struct batch_rule *rule)
 {
 	json_t *object = json_object_get(line, "rule");
 	int result;
@@ -263,7 +297,7 @@ static const struct {
 	[BATCH_SUMMARY_COUNT] = {"Count", VALUE_LONG},
 };
 
-static int read_layout(struct line_reader *reader, json_t *columns, struct summary_layout *layout)
+static int read_layout(struct batch_cursor *reader, json_t *columns, struct summary_layout *layout)
 {
 	size_t index;
 	json_t *column;
@@ -300,7 +334,7 @@ static int read_layout(struct line_reader *reader, json_t *columns, struct summa
 }
 
 /* A checked summary row, kept as the RuleSummaries columns. */
-static int read_summary_row(struct line_reader *reader, const struct summary_layout *layout,
+static int read_summary_row(struct batch_cursor *reader, const struct summary_layout *layout,
 			    json_t *row, size_t row_index, struct value *kept)
 {
 	char where[48];
@@ -310,13 +344,14 @@ static int read_summary_row(struct line_reader *reader, const struct summary_lay
 			    "rows[%zu]: expected an array of %zu values", row_index, layout->count);
 	snprintf(where, sizeof(where), "rows[%zu].", row_index);
 	for (size_t i = 0; i < layout->count; i++) {
-		struct value value;
+		struct value value = {0};
 		int result = convert_value(reader, where, layout->names[i], layout->types[i],
 					   json_array_get(row, i), &value);
 
 		if (result)
 			return result;
-		if ((int)i == layout->device_id && strcmp(value.str, reader->batch->device_id) != 0)
+		if ((int)i == layout->device_id &&
+		    (!value.str || strcmp(value.str, reader->batch->device_id) != 0))
 			return fail(reader->error, 403, reader->line,
 				    "%sDeviceId: not the batch's device_id", where);
 	}
@@ -341,7 +376,7 @@ static int read_summary_row(struct line_reader *reader, const struct summary_lay
 	return 0;
 }
 
-static int read_summary(struct line_reader *reader, json_t *line)
+static int read_summary(struct batch_cursor *reader, json_t *line)
 {
 	struct batch *batch = reader->batch;
 	struct batch_summary *summary = grow((void **)&batch->summaries, &batch->summary_count,
@@ -378,7 +413,7 @@ static int read_summary(struct line_reader *reader, json_t *line)
 
 /* ---- record and hit lines, scanned in place ---------------------------------- */
 
-static int fail_scan(struct line_reader *reader, const struct json_scan *scan)
+static int fail_scan(struct batch_cursor *reader, const struct json_scan *scan)
 {
 	return fail(reader->error, 400, reader->line, "not JSON: %s at column %zu", scan->message,
 		    scan->error_offset + 1);
@@ -389,7 +424,7 @@ static int fail_scan(struct line_reader *reader, const struct json_scan *scan)
  * and its NUL never take more room than its quoted text did, so a pool as
  * large as the batch's text holds them all, without zeroing or copying.
  */
-static const char *keep_string(struct line_reader *reader, const struct json_scan_value *value,
+static const char *keep_string(struct batch_cursor *reader, const struct json_scan_value *value,
 			       size_t *length)
 {
 	struct batch *batch = reader->batch;
@@ -426,7 +461,7 @@ static int row_column(const struct json_scan_value *key, int expected, char *buf
 	return -1;
 }
 
-static int scan_cell(struct line_reader *reader, struct json_scan *scan, int column,
+static int scan_cell(struct batch_cursor *reader, struct json_scan *scan, int column,
 		     struct value *out)
 {
 	const struct column_def *def = &dpe_columns[column];
@@ -473,7 +508,7 @@ static int scan_cell(struct line_reader *reader, struct json_scan *scan, int col
 }
 
 /* The row object: each of the 68 columns once, nothing else. */
-static int scan_row(struct line_reader *reader, struct json_scan *scan, struct value values[])
+static int scan_row(struct batch_cursor *reader, struct json_scan *scan, struct value values[])
 {
 	bool seen[DPE_COLUMN_COUNT] = {false};
 	struct json_scan_value key;
@@ -520,7 +555,7 @@ static bool key_is(const struct json_scan_value *key, const char *name)
 }
 
 /* The rule object of a hit: id, name, tactics, techniques (strings). */
-static int scan_rule(struct line_reader *reader, struct json_scan *scan, struct batch_rule *rule)
+static int scan_rule(struct batch_cursor *reader, struct json_scan *scan, struct batch_rule *rule)
 {
 	static const char *const names[] = {"id", "name", "tactics", "techniques"};
 	const char **fields[] = {&rule->id, &rule->name, &rule->tactics, &rule->techniques};
@@ -577,7 +612,7 @@ struct scanned_line {
 	struct value *values; /* the batch's next record slot: rows land in place */
 };
 
-static int scan_member(struct line_reader *reader, struct json_scan *scan,
+static int scan_member(struct batch_cursor *reader, struct json_scan *scan,
 		       const struct json_scan_value *key, struct scanned_line *line)
 {
 	struct json_scan_value value;
@@ -614,7 +649,7 @@ static int scan_member(struct line_reader *reader, struct json_scan *scan,
 
 /* The row was scanned into the next record slot: keep it there, or move
  * it to a hit. */
-static int keep_scanned(struct line_reader *reader, const struct scanned_line *line)
+static int keep_scanned(struct batch_cursor *reader, const struct scanned_line *line)
 {
 	struct batch *batch = reader->batch;
 
@@ -640,7 +675,7 @@ static int keep_scanned(struct line_reader *reader, const struct scanned_line *l
  * A record or hit line, scanned in place: 1 done, 0 not such a line (the
  * caller reads it with jansson), or a negative errno with the error set.
  */
-static int scan_line(struct line_reader *reader, const char *text, size_t length)
+static int scan_line(struct batch_cursor *reader, const char *text, size_t length)
 {
 	struct batch *batch = reader->batch;
 	struct scanned_line scanned = {SCANNED_UNKNOWN, false, false, {NULL, NULL, NULL, NULL}, NULL};
@@ -676,7 +711,7 @@ static int scan_line(struct line_reader *reader, const char *text, size_t length
 
 /* ---- the header and the lines ---------------------------------------------- */
 
-static int read_header(struct line_reader *reader, json_t *line)
+static int read_header(struct batch_cursor *reader, json_t *line)
 {
 	struct batch *batch = reader->batch;
 	json_t *schema = json_object_get(line, "schema");
@@ -704,7 +739,7 @@ static int read_header(struct line_reader *reader, json_t *line)
 	return 0;
 }
 
-static int read_item(struct line_reader *reader, json_t *line)
+static int read_item(struct batch_cursor *reader, json_t *line)
 {
 	json_t *kind = json_object_get(line, "kind");
 	const char *name = json_string_value(kind);
@@ -719,7 +754,7 @@ static int read_item(struct line_reader *reader, json_t *line)
 }
 
 /* jansson's message without the text it quotes ("... near 'xyz'"). */
-static int fail_parse(struct line_reader *reader, const json_error_t *parse)
+static int fail_parse(struct batch_cursor *reader, const json_error_t *parse)
 {
 	char text[sizeof(parse->text)];
 	char *near;
@@ -741,57 +776,186 @@ static bool is_blank(const char *text, size_t length)
 	return true;
 }
 
-int batch_decode(const char *text, size_t length, struct batch *batch, struct batch_error *error)
+int batch_decode_start(struct batch *batch, size_t text_length, struct batch_error *error)
 {
-	struct line_reader reader = {batch, error, 0};
-	const char *end = text + length;
-	int result = 0;
-
 	memset(batch, 0, sizeof(*batch));
 	memset(error, 0, sizeof(*error));
 	arena_init(&batch->arena, 0);
-	batch->strings_size = length + 1;
+	batch->strings_size = text_length + 1;
 	batch->strings = malloc(batch->strings_size);
-	if (!batch->strings)
-		return -ENOMEM;
-	while (text < end && result == 0) {
+	return batch->strings ? 0 : -ENOMEM;
+}
+
+int batch_decode_line(struct batch_cursor *cursor, const char *text, size_t length)
+{
+	struct batch *batch = cursor->batch;
+	json_error_t parse;
+	json_t *line;
+	int result;
+
+	cursor->line++;
+	if (is_blank(text, length))
+		return 0;
+	if (batch->id[0] != '\0') {
+		result = scan_line(cursor, text, length);
+		if (result != 0)
+			return result > 0 ? 0 : result;
+	}
+	line = json_loadb(text, length, JSON_REJECT_DUPLICATES, &parse);
+	if (!line)
+		return fail_parse(cursor, &parse);
+	if (!json_is_object(line))
+		result = fail(cursor->error, 400, cursor->line, "expected a JSON object");
+	else if (batch->id[0] == '\0')
+		result = read_header(cursor, line);
+	else
+		result = read_item(cursor, line);
+	json_decref(line);
+	return result;
+}
+
+int batch_decode_finish(const struct batch_cursor *cursor)
+{
+	if (cursor->batch->id[0] == '\0')
+		return fail(cursor->error, 400, 0, "empty batch: the header line is missing");
+	return 0;
+}
+
+/*
+ * Decodes the lines from *position up to end; stops after the header when
+ * header_only.  Returns 0 or a negative errno (error set); *position is
+ * where it stopped.
+ */
+static int decode_lines(struct batch_cursor *cursor, const char **position, const char *end,
+			bool header_only)
+{
+	const char *text = *position;
+	int result = 0;
+
+	while (text < end && result == 0 && !(header_only && cursor->batch->id[0] != '\0')) {
 		const char *newline = memchr(text, '\n', (size_t)(end - text));
 		size_t line_length = newline ? (size_t)(newline - text) : (size_t)(end - text);
-		json_error_t parse;
-		json_t *line;
 
-		reader.line++;
-		if (is_blank(text, line_length)) {
-			text += line_length + 1;
-			continue;
-		}
-		if (batch->id[0] != '\0') {
-			result = scan_line(&reader, text, line_length);
-			if (result != 0) {
-				text += line_length + 1;
-				result = result > 0 ? 0 : result;
-				continue;
-			}
-		}
-		line = json_loadb(text, line_length, JSON_REJECT_DUPLICATES, &parse);
+		result = batch_decode_line(cursor, text, line_length);
 		text += line_length + 1;
-		if (!line)
-			return fail_parse(&reader, &parse);
-		if (!json_is_object(line))
-			result = fail(error, 400, reader.line, "expected a JSON object");
-		else if (batch->id[0] == '\0')
-			result = read_header(&reader, line);
-		else
-			result = read_item(&reader, line);
-		json_decref(line);
 	}
-	if (result == 0 && batch->id[0] == '\0')
-		result = fail(error, 400, 0, "empty batch: the header line is missing");
+	*position = text < end ? text : end;
+	return result ? result : batch_decode_finish(cursor);
+}
+
+int batch_decode(const char *text, size_t length, struct batch *batch, struct batch_error *error)
+{
+	struct batch_cursor reader = {batch, error, 0};
+	int result = batch_decode_start(batch, length, error);
+
+	return result ? result : decode_lines(&reader, &text, text + length, false);
+}
+
+/* ---- one batch in two parts ---------------------------------------------------- */
+
+int batch_decode_header(const char *text, size_t length, struct batch *batch,
+			struct batch_error *error, struct batch_part *rest)
+{
+	struct batch_cursor reader = {batch, error, 0};
+	const char *position = text;
+	int result = batch_decode_start(batch, length, error);
+
+	if (result == 0)
+		result = decode_lines(&reader, &position, text + length, true);
+	rest->text = position;
+	rest->length = (size_t)(text + length - position);
+	rest->lines_before = reader.line;
 	return result;
+}
+
+void batch_split(const struct batch_part *whole, struct batch_part *first, struct batch_part *second)
+{
+	const char *middle = whole->text + whole->length / 2;
+	const char *newline = memchr(middle, '\n', (size_t)(whole->text + whole->length - middle));
+	const char *cut = newline ? newline + 1 : whole->text + whole->length;
+	unsigned long lines = 0;
+
+	for (const char *p = whole->text; (p = memchr(p, '\n', (size_t)(cut - p))) != NULL; p++)
+		lines++;
+	*first = (struct batch_part){whole->text, (size_t)(cut - whole->text), whole->lines_before};
+	*second = (struct batch_part){cut, (size_t)(whole->text + whole->length - cut),
+				      whole->lines_before + lines};
+}
+
+int batch_decode_part(const struct batch *header, const struct batch_part *part,
+		      struct batch *batch, struct batch_error *error)
+{
+	struct batch_cursor reader = {batch, error, part->lines_before};
+	const char *position = part->text;
+	int result = 0;
+
+	memset(error, 0, sizeof(*error));
+	if (batch != header)
+		result = batch_decode_start(batch, part->length, error);
+
+	if (result)
+		return result;
+	if (batch != header) {
+		memcpy(batch->id, header->id, sizeof(batch->id));
+		memcpy(batch->device_id, header->device_id, sizeof(batch->device_id));
+		batch->device_name = header->device_name;
+		batch->sent = header->sent;
+	}
+	return decode_lines(&reader, &position, part->text + part->length, false);
+}
+
+/* Appends count items of size bytes to a malloc'd array. */
+static int append_items(void **items, size_t *item_count, size_t *capacity, const void *more,
+			size_t count, size_t size)
+{
+	void *room;
+
+	if (count == 0)
+		return 0;
+	room = array_reserve(*items, capacity, *item_count + count, 64, size);
+	if (!room)
+		return -ENOMEM;
+	*items = room;
+	memcpy((char *)room + *item_count * size, more, count * size);
+	*item_count += count;
+	return 0;
+}
+
+int batch_join(struct batch *batch, struct batch *second)
+{
+	struct batch *kept = malloc(sizeof(*kept));
+	int result = kept ? 0 : -ENOMEM;
+
+	if (result == 0)
+		result = append_items((void **)&batch->records, &batch->record_count,
+				      &batch->record_capacity, second->records, second->record_count,
+				      sizeof(*second->records));
+	if (result == 0)
+		result = append_items((void **)&batch->hits, &batch->hit_count, &batch->hit_capacity,
+				      second->hits, second->hit_count, sizeof(*second->hits));
+	if (result == 0)
+		result = append_items((void **)&batch->summaries, &batch->summary_count,
+				      &batch->summary_capacity, second->summaries,
+				      second->summary_count, sizeof(*second->summaries));
+	if (result) {
+		free(kept);
+		batch_free(second);
+		return result;
+	}
+	/* the values point into second's strings and arena: keep them */
+	*kept = *second;
+	kept->attached = batch->attached;
+	batch->attached = kept;
+	memset(second, 0, sizeof(*second));
+	return 0;
 }
 
 void batch_free(struct batch *batch)
 {
+	if (batch->attached) {
+		batch_free(batch->attached);
+		free(batch->attached);
+	}
 	free(batch->records);
 	free(batch->hits);
 	free(batch->summaries);

@@ -41,6 +41,18 @@ struct batch_error {
  */
 int batch_gunzip(const void *data, size_t length, size_t max_output, struct strbuf *out,
 		 struct batch_error *error);
+/* The size a gzip body says it decompresses to (its trailer; may lie). */
+size_t batch_gunzip_announced(const void *data, size_t length);
+/*
+ * batch_gunzip(), telling progress(context, bytes) after each piece: the
+ * text is out->data[0..bytes), and out->data never moves meanwhile, so
+ * another thread may read it.  Room for expected bytes is reserved first;
+ * more text than that stops it with -EOVERFLOW (error not set: gunzip
+ * again another way).
+ */
+int batch_gunzip_watched(const void *data, size_t length, size_t max_output, size_t expected,
+			 struct strbuf *out, void (*progress)(void *context, size_t inflated),
+			 void *context, struct batch_error *error);
 
 /* The columns a summary row is kept as (the collector's RuleSummaries). */
 enum batch_summary_column {
@@ -85,6 +97,7 @@ struct batch {
 	struct arena arena;   /* strings of the header and the summaries */
 	char *strings;	      /* strings of records and hits (never longer than the text) */
 	size_t strings_used, strings_size;
+	struct batch *attached; /* a part joined in (batch_join): owns strings of its items */
 };
 
 /*
@@ -95,6 +108,55 @@ struct batch {
  */
 int batch_decode(const char *text, size_t length, struct batch *batch, struct batch_error *error);
 void batch_free(struct batch *batch);
+
+/*
+ * Decoding line by line (batch_decode() is these three): start, each line
+ * (without its newline) in order, finish.  Each returns 0, or a negative
+ * errno with the error set (then stop).  text_length bounds the strings
+ * of all the lines together (the text's length will do).
+ */
+struct batch_cursor {
+	struct batch *batch;
+	struct batch_error *error;
+	unsigned long line; /* lines read so far */
+};
+
+int batch_decode_start(struct batch *batch, size_t text_length, struct batch_error *error);
+int batch_decode_line(struct batch_cursor *cursor, const char *text, size_t length);
+/* Was there a header? */
+int batch_decode_finish(const struct batch_cursor *cursor);
+
+/*
+ * One batch decoded in two parts (on two threads, say), with the very
+ * result and errors of batch_decode():
+ *
+ *   batch_decode_header(text, length, &batch, &error, &rest);
+ *   batch_split(&rest, &first, &second);
+ *   batch_decode_part(&batch, &second, &other, &other_error);  (another thread)
+ *   batch_decode_part(&batch, &first, &batch, &error);
+ *   then the first error in line order (error's, else other_error's) is the
+ *   batch's; with none, batch_join(&batch, &other).
+ */
+struct batch_part {
+	const char *text; /* whole lines */
+	size_t length;
+	unsigned long lines_before; /* lines of the batch before text */
+};
+
+/* Decodes up to and with the header line; rest: the lines after it. */
+int batch_decode_header(const char *text, size_t length, struct batch *batch,
+			struct batch_error *error, struct batch_part *rest);
+/* Cuts whole into two parts of whole lines, near its middle. */
+void batch_split(const struct batch_part *whole, struct batch_part *first, struct batch_part *second);
+/*
+ * Decodes the lines of part into batch: header itself (the part after the
+ * header), or a fresh batch (free it with batch_free()) for a later part.
+ * header must not change meanwhile; it is only read.
+ */
+int batch_decode_part(const struct batch *header, const struct batch_part *part,
+		      struct batch *batch, struct batch_error *error);
+/* Moves second's items after batch's (second is emptied; -ENOMEM frees it). */
+int batch_join(struct batch *batch, struct batch *second);
 
 /*
  * Is text a DeviceId or identifier the collector accepts: 1 to
