@@ -155,7 +155,7 @@ test: test-deps
 	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory unit-tests
 	@$(MAKE) --no-print-directory e2e-tests
-	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$${FUZZ_SECONDS:-60}
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$${FUZZ_SECONDS:-30}
 
 # --- fuzzing (clang, libFuzzer, ASan+UBSan) --------------------------------
 
