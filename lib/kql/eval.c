@@ -318,7 +318,8 @@ static void eval_member(const struct expr *expr, struct eval_context *context, s
 	struct value base;
 	json_t *found = NULL;
 
-	kql_eval_expr(expr->member.base, context, &base);
+	if (kql_json_member_fast(expr, context, &base, out))
+		return;
 	*out = kql_value_null(VALUE_DYNAMIC);
 	if (base.is_null)
 		return;

@@ -917,6 +917,10 @@ void kql_eval_expr(const struct expr *expr, struct eval_context *context, struct
 bool kql_eval_predicate(const struct expr *expr, struct eval_context *context);
 /* string view of a value: strings as they are, others via tostring */
 bool kql_eval_string(const struct expr *expr, struct eval_context *context, struct value *out);
+/* parse_json(X).Name decided from X's text (json_member.c): true with out
+ * set; false with base set to the member's base, for the usual lookup. */
+bool kql_json_member_fast(const struct expr *expr, struct eval_context *context,
+			  struct value *base, struct value *out);
 /* Helpers of function evaluation (functions.c): scratch strings, results. */
 char *kql_scratch_string(struct eval_context *context, size_t length);
 void kql_string_result(struct eval_context *context, const char *text, size_t length,

@@ -345,6 +345,83 @@ static void scalar_functions(void **state)
 	RUN(functions);
 }
 
+/*
+ * parse_json(X).Name is read from X's text when the strict scanner accepts
+ * it (kql/json_member.c); X['Name'] always walks jansson's tree.  Both must
+ * give the same answer on every text, accepted or not.
+ */
+static const char *const member_texts[] = {
+	"{\"k\":\"v\",\"other\":1}",
+	"{\"a\":1,\"k\":{\"x\":[1,2,{\"k\":3}]},\"z\":null}",
+	"{\"k\":1,\"k\":2}",				 /* the last wins */
+	"{\"\\u006b\":\"escaped name\"}",		 /* k, escaped */
+	"{\"k\\u0000\":1,\"k\":2}",			 /* NUL in a name */
+	"{\"k\":\"a\\u0000b\"}",			 /* NUL in a value */
+	"{\"k\":99999999999999999999}",			 /* too big an integer */
+	"{\"k\":1e999}",				 /* too big a real */
+	"{\"k\":1e-999}",
+	"{\"k\":-0,\"j\":0.5e+3}",
+	"{\"k\":true,\"t\":false}",
+	"{\"k\":1,}",					 /* not JSON */
+	"{\"k\":1} x",
+	"{\"k\" : [ ] , \"m\" : { } }",
+	" \t\n{\"k\":\"\\ud83d\\ude00\"}\r\n",
+	"{\"k\":\"\\ud83d\"}",				 /* lone surrogate */
+	"{\"k\":\"\xc3\xa4\"}",
+	"{\"k\":\"\xc3\"}",				 /* bad UTF-8 */
+	"{\"k\":\"\xed\xa0\x80\"}",			 /* a surrogate in UTF-8 */
+	"[{\"k\":1}]",
+	"\"k\"",
+	"42",
+	"",
+	"{}",
+	"{\"K\":1}",
+	"{\"k\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}", /* deep */
+};
+
+/* text as a KQL verbatim literal: @'...' with ' doubled */
+static void verbatim(char *out, size_t size, const char *text)
+{
+	size_t used = 0;
+
+	out[used++] = '@';
+	out[used++] = '\'';
+	for (; *text && used + 4 < size; text++) {
+		out[used++] = *text;
+		if (*text == '\'')
+			out[used++] = '\'';
+	}
+	out[used++] = '\'';
+	out[used] = '\0';
+}
+
+static void member_of_parsed_text(void **state)
+{
+	(void)state;
+	test_scalar("parse_json('{\"k\":1,\"k\":2}').k", "2");
+	test_scalar("tostring(parse_json('{\"a\":1,\"k\":\"x/cmd/rport\"}').k)", "\"x/cmd/rport\"");
+	test_scalar("parse_json('{\"k\":{\"x\":[1,2]}}').k", "{\"x\":[1,2]}");
+	test_scalar("isnull(parse_json('{\"a\":1}').k)", "true");
+	test_scalar("isnull(parse_json('not json').k)", "true");
+	test_scalar("todynamic('{\"\\\\u006b\":5}').k", "5");
+	for (size_t i = 0; i < sizeof(member_texts) / sizeof(member_texts[0]); i++) {
+		char literal[512], fast[600], tree[600];
+		char *fast_json, *tree_json;
+
+		verbatim(literal, sizeof(literal), member_texts[i]);
+		snprintf(fast, sizeof(fast), "parse_json(%s).k", literal);
+		snprintf(tree, sizeof(tree), "parse_json(%s)['k']", literal);
+		fast_json = test_scalar_json(fast);
+		tree_json = test_scalar_json(tree);
+		if (strcmp(fast_json, tree_json) != 0)
+			print_error("%s: %s, the tree gives %s\n", member_texts[i], fast_json,
+				    tree_json);
+		assert_string_equal(fast_json, tree_json);
+		free(fast_json);
+		free(tree_json);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -353,6 +430,7 @@ int main(void)
 		cmocka_unit_test(scalar_comparisons), cmocka_unit_test(scalar_arithmetic),
 		cmocka_unit_test(scalar_sets),	      cmocka_unit_test(scalar_logic),
 		cmocka_unit_test(scalar_regexes),     cmocka_unit_test(scalar_functions),
+		cmocka_unit_test(member_of_parsed_text),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
