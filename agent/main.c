@@ -231,9 +231,16 @@ static int open_ndjson(struct ndjson_output *output, const char *path, bool *ope
 
 static int open_rules(struct agent *agent)
 {
-	int result = rule_engine_create(&agent->rules, agent->options.rules_paths,
-					agent->options.rules_path_count, agent->cache);
+	const char *paths[2];
+	size_t count = 0;
+	int result;
 
+	/* the local rules last: one with a bundled rule's id replaces it */
+	if (agent->options.rules_dir)
+		paths[count++] = agent->options.rules_dir;
+	if (agent->options.local_rules_dir)
+		paths[count++] = agent->options.local_rules_dir;
+	result = rule_engine_create(&agent->rules, paths, count, agent->cache);
 	if (result == 0)
 		result = rule_engine_load(agent->rules); /* says what it cannot read */
 	if (result == 0 && agent->options.hits_path)

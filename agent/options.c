@@ -30,8 +30,9 @@ static void usage(FILE *out)
 		"                         it); the packaged unit reads /etc/rmmhunt/agent.conf\n"
 		"  --check-config         check the options and the config file, then exit\n"
 		"  --state-dir DIR        state: ReportId counter, status (default /var/lib/rmmhunt)\n"
-		"  --rules DIR            KQL rule files (Sentinel YAML); repeat it: a rule in a\n"
-		"                         later DIR replaces an earlier one's of the same id\n"
+		"  --rules DIR            KQL rule files (Sentinel YAML)\n"
+		"  --local-rules DIR      more rule files; one with the id of a rule of --rules\n"
+		"                         replaces it (the package: /etc/rmmhunt/rules.d)\n"
 		"  --events FILE|-        write one JSON record per line (- = stdout)\n"
 		"  --hits FILE|-          write every rule hit as one JSON line (- = stdout)\n"
 		"  --print                one short line per exec on stdout\n"
@@ -158,6 +159,7 @@ static void set_defaults(struct agent_options *options)
 enum option_id {
 	OPTION_STATE_DIR = 256,
 	OPTION_RULES,
+	OPTION_LOCAL_RULES,
 	OPTION_EVENTS,
 	OPTION_HITS,
 	OPTION_PRINT,
@@ -260,6 +262,7 @@ static const struct option option_table[] = {
 	{"check-config", no_argument, NULL, OPTION_CHECK_CONFIG},
 	{"state-dir", required_argument, NULL, OPTION_STATE_DIR},
 	{"rules", required_argument, NULL, OPTION_RULES},
+	{"local-rules", required_argument, NULL, OPTION_LOCAL_RULES},
 	{"events", required_argument, NULL, OPTION_EVENTS},
 	{"hits", required_argument, NULL, OPTION_HITS},
 	{"print", no_argument, NULL, OPTION_PRINT},
@@ -298,7 +301,7 @@ static const struct option option_table[] = {
 /* While parsing: has the command line begun to replace a list of the file? */
 struct parse_state {
 	struct agent_options *options;
-	bool rules_from_flags, loaders_from_flags, collectors_from_flags;
+	bool loaders_from_flags, collectors_from_flags;
 };
 
 /* A repeatable option's first value on the command line replaces the file's. */
@@ -308,10 +311,7 @@ static void replace_file_list(struct parse_state *state, int id, enum config_ori
 
 	if (origin != CONFIG_ORIGIN_COMMAND_LINE)
 		return;
-	if (id == OPTION_RULES && !state->rules_from_flags) {
-		state->rules_from_flags = true;
-		options->rules_path_count = 0;
-	} else if (id == OPTION_WINE_LOADER && !state->loaders_from_flags) {
+	if (id == OPTION_WINE_LOADER && !state->loaders_from_flags) {
 		state->loaders_from_flags = true;
 		options->wine_loader_count = 0;
 	} else if (id == OPTION_SHIP_FIRST + SHIP_OPTION_COLLECTOR &&
@@ -346,8 +346,11 @@ static int apply_option(void *context, int id, const char *value, enum config_or
 		options->state_dir = value;
 		return 0;
 	case OPTION_RULES:
-		return append("rules", options->rules_paths, &options->rules_path_count,
-			      AGENT_MAX_RULES_PATHS, value);
+		options->rules_dir = value;
+		return 0;
+	case OPTION_LOCAL_RULES:
+		options->local_rules_dir = value;
+		return 0;
 	case OPTION_EVENTS:
 		options->events_path = value;
 		return 0;
@@ -395,7 +398,7 @@ static int apply_option(void *context, int id, const char *value, enum config_or
 int agent_options_parse(struct agent_options *options, int argc, char **argv)
 {
 	static const int not_keys[] = {OPTION_CONFIG, OPTION_CHECK_CONFIG, OPTION_HELP, 0};
-	static const int repeatable[] = {OPTION_RULES, OPTION_WINE_LOADER,
+	static const int repeatable[] = {OPTION_WINE_LOADER,
 					 OPTION_SHIP_FIRST + SHIP_OPTION_COLLECTOR, 0};
 	struct parse_state state = {.options = options};
 	const struct config_options spec = {

@@ -13,7 +13,6 @@
 #include "base/log.h"
 #include "ship/ship_options.h"
 
-#define AGENT_MAX_RULES_PATHS 8
 #define AGENT_MAX_WINE_LOADERS 8
 
 struct agent_options {
@@ -21,10 +20,10 @@ struct agent_options {
 	bool check_config; /* --check-config: validate, then exit */
 	struct config_file config_file; /* its entries, which values point into */
 	const char *state_dir;
-	/* --rules, in order: a rule of a later one replaces an earlier one's
-	 * rule of the same id (bundled rules, then /etc/rmmhunt/rules.d) */
-	const char *rules_paths[AGENT_MAX_RULES_PATHS];
-	uint32_t rules_path_count;
+	const char *rules_dir; /* --rules: the bundled rules */
+	/* --local-rules: rules of the host (/etc/rmmhunt/rules.d); one with a
+	 * bundled rule's id replaces it */
+	const char *local_rules_dir;
 	const char *events_path; /* NULL: no NDJSON stream */
 	const char *hits_path; /* NULL: hits only in the cache */
 	const char *btf_path;

@@ -193,6 +193,26 @@ static int load_path(struct rule_set *fresh, size_t *capacity, const char *path,
 	return 0;
 }
 
+/* "12 rules loaded from A, B, 1 skipped[, 2 replaced by a later path's]" */
+static void log_loaded(const struct rule_engine *engine)
+{
+	struct strbuf paths;
+
+	if (engine->rules_path_count == 0)
+		return;
+	strbuf_init(&paths);
+	for (size_t i = 0; i < engine->rules_path_count; i++)
+		strbuf_appendf(&paths, "%s%s", i ? ", " : "", engine->rules_paths[i]);
+	if (engine->stats.overridden)
+		log_notice("%u rules loaded from %s, %u skipped, %u replaced by a later path's",
+			   engine->stats.loaded, strbuf_text(&paths), engine->stats.skipped,
+			   engine->stats.overridden);
+	else
+		log_notice("%u rules loaded from %s, %u skipped", engine->stats.loaded,
+			   strbuf_text(&paths), engine->stats.skipped);
+	strbuf_free(&paths);
+}
+
 int rule_engine_load(struct rule_engine *engine)
 {
 	struct rule_engine_stats stats = {0};
@@ -218,10 +238,7 @@ int rule_engine_load(struct rule_engine *engine)
 	set_free(&engine->set);
 	engine->set = fresh;
 	engine->stats = stats;
-	if (engine->rules_path_count)
-		log_notice("%u rules loaded from %zu path(s), %u skipped, %u replaced by a "
-			   "later path's", stats.loaded, engine->rules_path_count,
-			   stats.skipped, stats.overridden);
+	log_loaded(engine);
 	return 0;
 }
 
