@@ -243,6 +243,12 @@ def check_units_verify():
         assert unit_setting(Path(unit).name, "ExecReload") == ["/bin/kill -HUP $MAINPID"]
     assert unit_setting("rmmhunt-collector.service", "User") == ["rmmhunt-collector"]
     assert unit_setting("rmmhunt-collector.service", "CapabilityBoundingSet") == [""]
+    # the exposure scores docs/operations.md states are the units' own
+    operations = (ROOT / "docs" / "operations.md").read_text()
+    for unit in units:
+        result = run(["systemd-analyze", "security", "--offline=true", unit])
+        score = re.search(r"Overall exposure level for \S+: (\d+\.\d+)", result.stdout).group(1)
+        assert f"| `{Path(unit).name}` | {score} " in operations, (unit, score)
 
 
 def documented_keys(program, config):
@@ -256,6 +262,7 @@ def documented_keys(program, config):
 
 
 def check_configs(workdir):
+    operations = (ROOT / "docs" / "operations.md").read_text()
     for program, config, wrong, wrong_value in (
             ("/usr/sbin/rmmhunt-agent", "/etc/rmmhunt/agent.conf", "stats-intervall", "5"),
             ("/usr/sbin/rmmhunt-collector", "/etc/rmmhunt/collector.conf", "max-bodi", "4M")):
@@ -263,6 +270,8 @@ def check_configs(workdir):
         assert result.returncode == 0, result.stderr
         options, listed = documented_keys(program, config)
         assert options == listed, (program, options ^ listed)
+        for key in options:  # docs/operations.md documents every key
+            assert f"| `{key}` |" in operations, key
         # each default shown commented out is a valid value of its key
         for line in Path(config).read_text().splitlines():
             match = re.match(r"^#([a-z][a-z-]+ = ([^/h].*))$", line)
