@@ -20,7 +20,7 @@
 #include <stddef.h>
 
 /* A configuration file larger than this is refused (it is not one). */
-#define CONFIG_FILE_MAX_BYTES (1024 * 1024)
+#define CONFIG_FILE_MAX_BYTES 1048576 /* 1 MiB */
 #define CONFIG_KEY_MAX 64
 
 struct config_entry {
