@@ -262,12 +262,16 @@ static void copy_text(struct strbuf *out, const char *text, size_t length)
 {
 	for (size_t i = 0; i < length; i++) {
 		char c = text[i];
+		const char *escaped = c == '\\' ? "\\\\"
+				      : c == '\t'  ? "\\t"
+				      : c == '\n'  ? "\\n"
+				      : c == '\r'  ? "\\r"
+						   : NULL;
 
-		if (c == '\\' || c == '\t' || c == '\n' || c == '\r') {
-			strbuf_append_char(out, '\\');
-			c = c == '\t' ? 't' : c == '\n' ? 'n' : c == '\r' ? 'r' : c;
-		}
-		strbuf_append_char(out, c);
+		if (escaped)
+			strbuf_append_string(out, escaped);
+		else
+			strbuf_append_char(out, c);
 	}
 }
 
@@ -731,6 +735,23 @@ static int postgres_put_heartbeat(void *state, const struct store_heartbeat *hea
 
 /* ---- identity ------------------------------------------------------------------ */
 
+#define KEY_HEX_SIZE (2 * STORE_KEY_HASH_BYTES + 3)
+
+/* A key hash as a bytea literal in hex: "\\x0123...". */
+static void key_hex(const unsigned char key_hash[STORE_KEY_HASH_BYTES], char hex[KEY_HEX_SIZE])
+{
+	static const char digits[] = "0123456789abcdef";
+	size_t at = 0;
+
+	hex[at++] = '\\';
+	hex[at++] = 'x';
+	for (size_t i = 0; i < STORE_KEY_HASH_BYTES; i++) {
+		hex[at++] = digits[key_hash[i] >> 4];
+		hex[at++] = digits[key_hash[i] & 15];
+	}
+	hex[at] = '\0';
+}
+
 /*
  * Runs sql (one statement whose result is "revoked" rows) for device_id:
  * -EPERM when it returns a revoked device.
@@ -758,11 +779,10 @@ static int postgres_enroll(void *state, const char *device_id, const char *devic
 			   const char *agent_version,
 			   const unsigned char key_hash[STORE_KEY_HASH_BYTES], int64_t now)
 {
-	char hex[2 * STORE_KEY_HASH_BYTES + 3] = "\\x", time[24];
+	char hex[KEY_HEX_SIZE], time[24];
 	const char *values[] = {device_id, device_name, agent_version, hex, time};
 
-	for (int i = 0; i < STORE_KEY_HASH_BYTES; i++)
-		snprintf(hex + 2 + 2 * i, 3, "%02x", key_hash[i]);
+	key_hex(key_hash, hex);
 	snprintf(time, sizeof(time), "%" PRId64, now);
 	/* a revoked device keeps its row unchanged: the WHERE refuses the update */
 	int64_t rows = 0;
@@ -786,14 +806,13 @@ static int postgres_lookup_key(void *state, const unsigned char key_hash[STORE_K
 			       char device_id[BATCH_ID_MAX + 1], bool *revoked)
 {
 	struct postgres_store *store = state;
-	char hex[2 * STORE_KEY_HASH_BYTES + 3] = "\\x";
+	char hex[KEY_HEX_SIZE];
 	const char *values[] = {hex};
 	struct postgres_connection *slot;
 	PGresult *result;
 	int status;
 
-	for (int i = 0; i < STORE_KEY_HASH_BYTES; i++)
-		snprintf(hex + 2 + 2 * i, 3, "%02x", key_hash[i]);
+	key_hex(key_hash, hex);
 	slot = postgres_take(store);
 	result = PQexecParams(slot->connection,
 			      "SELECT \"DeviceId\", \"Revoked\" FROM \"Devices\""
