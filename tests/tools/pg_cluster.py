@@ -66,7 +66,8 @@ class PostgresCluster:
         if not self.data.exists():
             self.run_as_owner(self.bin / "initdb", "-D", self.data, "-U", SUPERUSER, "-A", "trust",
                               "-E", "UTF8", "--locale=C", "--no-sync")
-        self.port = free_port()
+        # a restart keeps its port: clients (collectors) reconnect to it
+        self.port = self.port or free_port()
         options = [f"-c listen_addresses=127.0.0.1", f"-p {self.port}",
                    f"-k {self.directory}"]
         options += [f"-c {key}={value}" for key, value in self.settings.items()]
