@@ -2,8 +2,9 @@
  * collector_load.c - replay batches into rmmhunt-collector as N agents, or
  * measure the plain SQLite ceiling, or fill a collector store directly.
  *
- *   collector_load agents URL CA_FILE SECRET_FILE RECORDS.ndjson N [BATCH]
- *       N threads, one enrolled device each, post the records (split
+ *   collector_load agents URL[,URL...] CA_FILE SECRET_FILE RECORDS.ndjson N [BATCH]
+ *       N threads, one enrolled device each (agent i posts to the i-th URL
+ *       of the list, round robin: several collectors), post the records (split
  *       evenly, BATCH records a batch, default 1000) as gzip'd NDJSON over
  *       HTTPS keep-alive connections (libcurl), as agents do.  Batches are
  *       built and compressed before the clock starts: the agents' work is
@@ -254,16 +255,22 @@ static int run_agents(int argc, char **argv)
 	double started;
 	int failed = 0;
 
+	char *urls[8];
+	int url_count = 0;
+
 	if (!in || !fgets(secret, sizeof(secret), in))
 		return 1;
 	fclose(in);
 	secret[strcspn(secret, "\r\n")] = '\0';
+	for (char *rest = argv[2], *url; url_count < 8 && (url = strsep(&rest, ","));)
+		urls[url_count++] = url;
 	curl_global_init(CURL_GLOBAL_ALL);
 	for (int i = 0; i < agents; i++) {
 		size_t first = count * (size_t)i / (size_t)agents;
 		size_t last = count * (size_t)(i + 1) / (size_t)agents;
 
-		all[i] = (struct agent){.url = argv[2], .ca_file = argv[3], .secret = secret};
+		all[i] = (struct agent){.url = urls[i % url_count], .ca_file = argv[3],
+					.secret = secret};
 		snprintf(all[i].device, sizeof(all[i].device), "bench%08x%032d", (unsigned)rand(), i);
 		build_batches(&all[i], lines, first, last - first, batch);
 	}
