@@ -461,54 +461,69 @@ static int64_t insert_staged(PGconn *connection, const char *sql)
 	return stored;
 }
 
+/*
+ * COPYs data (rows of names' columns) into staging, then moves the rows
+ * into table, skipping those already stored: *stored and *duplicates grow.
+ */
+static int copy_rows(PGconn *connection, const char *table, const char *staging,
+		     const struct strbuf *names, const struct strbuf *data, size_t count,
+		     uint64_t *stored, uint64_t *duplicates)
+{
+	struct strbuf sql;
+	int64_t inserted = 0;
+	int status;
+
+	strbuf_init(&sql);
+	strbuf_appendf(&sql, "COPY %s (%s) FROM STDIN", staging, strbuf_text(names));
+	status = data->failed || names->failed || sql.failed
+			 ? -ENOMEM
+			 : copy_in(connection, strbuf_text(&sql), data);
+	strbuf_clear(&sql);
+	strbuf_appendf(&sql,
+		       "INSERT INTO \"%s\" (%s) SELECT %s FROM %s ORDER BY n ON CONFLICT DO NOTHING",
+		       table, strbuf_text(names), strbuf_text(names), staging);
+	if (status == 0)
+		inserted = sql.failed ? -ENOMEM : insert_staged(connection, strbuf_text(&sql));
+	strbuf_free(&sql);
+	if (status)
+		return status;
+	if (inserted < 0)
+		return (int)inserted;
+	*stored += (uint64_t)inserted;
+	*duplicates += count - (uint64_t)inserted;
+	return 0;
+}
+
 static int put_records(PGconn *connection, const struct batch *batch,
 		       struct store_batch_result *counts)
 {
-	struct strbuf data, names, sql;
-	int64_t stored = 0;
-	int status = 0;
+	struct strbuf data, names;
+	int status;
 
 	if (batch->record_count == 0)
 		return 0;
 	strbuf_init(&data);
 	strbuf_init(&names);
-	strbuf_init(&sql);
 	for (size_t i = 0; i < batch->record_count; i++)
 		copy_row(&data, batch->records[i].values, DPE_COLUMN_COUNT);
 	append_record_names(&names, "");
-	strbuf_appendf(&sql, "COPY staging_records (%s) FROM STDIN", strbuf_text(&names));
-	status = data.failed || names.failed || sql.failed
-			 ? -ENOMEM
-			 : copy_in(connection, strbuf_text(&sql), &data);
-	strbuf_clear(&sql);
-	strbuf_appendf(&sql,
-		       "INSERT INTO \"DeviceProcessEvents\" (%s) SELECT %s FROM staging_records"
-		       " ORDER BY n ON CONFLICT DO NOTHING",
-		       strbuf_text(&names), strbuf_text(&names));
-	if (status == 0)
-		stored = sql.failed ? -ENOMEM : insert_staged(connection, strbuf_text(&sql));
-	if (status == 0 && stored >= 0) {
-		counts->records += (uint64_t)stored;
-		counts->duplicates += batch->record_count - (uint64_t)stored;
-	}
+	status = copy_rows(connection, "DeviceProcessEvents", "staging_records", &names, &data,
+			   batch->record_count, &counts->records, &counts->duplicates);
 	strbuf_free(&data);
 	strbuf_free(&names);
-	strbuf_free(&sql);
-	return status ? status : stored < 0 ? (int)stored : 0;
+	return status;
 }
 
 static int put_hits(PGconn *connection, const struct batch *batch,
 		    struct store_batch_result *counts)
 {
-	struct strbuf data, names, sql;
-	int64_t stored = 0;
+	struct strbuf data, names;
 	int status;
 
 	if (batch->hit_count == 0)
 		return 0;
 	strbuf_init(&data);
 	strbuf_init(&names);
-	strbuf_init(&sql);
 	for (size_t i = 0; i < batch->hit_count; i++) {
 		const struct batch_hit *hit = &batch->hits[i];
 		const char *rule[] = {hit->rule.id, hit->rule.name, hit->rule.tactics,
@@ -521,25 +536,11 @@ static int put_hits(PGconn *connection, const struct batch *batch,
 		copy_row(&data, hit->values, DPE_COLUMN_COUNT);
 	}
 	append_record_names(&names, "\"RuleId\",\"RuleName\",\"Tactics\",\"Techniques\"");
-	strbuf_appendf(&sql, "COPY staging_hits (%s) FROM STDIN", strbuf_text(&names));
-	status = data.failed || names.failed || sql.failed
-			 ? -ENOMEM
-			 : copy_in(connection, strbuf_text(&sql), &data);
-	strbuf_clear(&sql);
-	strbuf_appendf(&sql,
-		       "INSERT INTO \"RuleHits\" (%s) SELECT %s FROM staging_hits ORDER BY n"
-		       " ON CONFLICT DO NOTHING",
-		       strbuf_text(&names), strbuf_text(&names));
-	if (status == 0)
-		stored = sql.failed ? -ENOMEM : insert_staged(connection, strbuf_text(&sql));
-	if (status == 0 && stored >= 0) {
-		counts->hits += (uint64_t)stored;
-		counts->duplicates += batch->hit_count - (uint64_t)stored;
-	}
+	status = copy_rows(connection, "RuleHits", "staging_hits", &names, &data, batch->hit_count,
+			   &counts->hits, &counts->duplicates);
 	strbuf_free(&data);
 	strbuf_free(&names);
-	strbuf_free(&sql);
-	return status ? status : stored < 0 ? (int)stored : 0;
+	return status;
 }
 
 /* A value as a text parameter (NULL for null); buffer holds numbers. */
