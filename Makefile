@@ -28,7 +28,7 @@ BUILD := build
 FUZZ_SECONDS ?= 60
 
 PKGS := libbpf libelf zlib jansson libcrypto libssl sqlite3 yaml-0.1 libpcre2-8 \
-	libcurl libmicrohttpd gnutls
+	libcurl libmicrohttpd gnutls libpq
 CFLAGS ?= -O2 -g
 CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow \
 	-Wstrict-prototypes -Wmissing-prototypes -fno-strict-aliasing \
