@@ -209,7 +209,7 @@ int main(int argc, char **argv)
 	if (result == 0)
 		result = assembler_create(&replay.assembler, &context);
 	if (result == 0)
-		result = rule_engine_create(&replay.rules, argv[2], NULL);
+		result = rule_engine_create(&replay.rules, (const char *const[]){argv[2]}, 1, NULL);
 	if (result == 0)
 		result = rule_engine_load(replay.rules);
 	if (result == 0)

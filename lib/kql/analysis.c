@@ -225,6 +225,8 @@ static int plan_fast(struct kql_query *query)
 		}
 		query->fast_conjuncts[j] = item;
 	}
+	for (size_t i = 0; i < query->fast_conjunct_count; i++)
+		query->fast_conjuncts_use_now |= (query->fast_conjuncts[i]->depends & DEPENDS_NOW) != 0;
 	query->fast = true;
 	return 0;
 }

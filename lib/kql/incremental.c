@@ -20,6 +20,17 @@
  * bound at the latest now seen can never count again and are freed.  Memory
  * is capped: beyond max_bytes the partial with the oldest (W, first row) is
  * evicted and its rows are counted as dropped.
+ *
+ * Cost.  The agent calls kql_aggregator_add() with a new now for every
+ * record, and evaluating the window at a new now (the query's now()-based
+ * slots, then the bounds) cost more than the row filters themselves.  The
+ * row filters do not depend on now (kql_aggregator_new() refuses those that
+ * do), so a row is filtered first, with the slots of any earlier now, and
+ * the window is evaluated at now only for a row that passes (where-only
+ * prefixes, the rules' kind: an extend's output may point into the slots).  Expiry at the
+ * latest now seen waits for the same moment (or a result): the partials it
+ * frees are those an eager expiry would have freed by then, since the lower
+ * bound only grows, and nothing is added or read in between.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -46,6 +57,7 @@ struct kql_aggregator {
 	uint64_t sequence;
 	bool have_now;
 	int64_t latest_now;
+	bool expiry_due; /* latest_now's lower bound not applied yet */
 	/* row evaluation */
 	struct exec_slots *slots;
 	struct value **buffers;
@@ -372,18 +384,31 @@ static void expire(struct kql_aggregator *aggregator, int64_t low)
 	}
 }
 
-static int note_now(struct kql_aggregator *aggregator, int64_t now)
+/* Remember the latest now; its expiry is applied by note_now(). */
+static void see_now(struct kql_aggregator *aggregator, int64_t now)
 {
-	int status = window_at(aggregator, now);
-
-	if (status < 0)
-		return status;
 	if (!aggregator->have_now || now > aggregator->latest_now) {
 		aggregator->have_now = true;
 		aggregator->latest_now = now;
-		expire(aggregator, aggregator->window_low);
+		aggregator->expiry_due = true;
 	}
-	return 0;
+}
+
+/* Before partials are added or read: expiry at the latest now seen, and
+ * the window at now. */
+static int note_now(struct kql_aggregator *aggregator, int64_t now)
+{
+	int status;
+
+	see_now(aggregator, now);
+	if (aggregator->expiry_due) {
+		status = window_at(aggregator, aggregator->latest_now);
+		if (status < 0)
+			return status;
+		expire(aggregator, aggregator->window_low);
+		aggregator->expiry_due = false;
+	}
+	return window_at(aggregator, now);
 }
 
 /* ---- adding rows ------------------------------------------------------------------- */
@@ -443,12 +468,17 @@ int kql_aggregator_add(struct kql_aggregator *aggregator, const struct value *ro
 		       bool *matched)
 {
 	const struct value *table_row = row;
-	int status = note_now(aggregator, now);
+	/* A where-only prefix needs the slots of some now, not of this one.
+	 * Other prefixes get the window first, as their output rows may point
+	 * into the slots. */
+	bool lazy = aggregator->query->fast && aggregator->window_ready;
+	int status = lazy ? 0 : note_now(aggregator, now);
 
 	if (matched)
 		*matched = false;
 	if (status < 0)
 		return status;
+	see_now(aggregator, now);
 	struct eval_context context = {row, aggregator->slots, &aggregator->scratch, now, 0};
 
 	status = aggregator->query->fast ? kql_fast_filter(aggregator->query, aggregator->ranges,
@@ -456,6 +486,12 @@ int kql_aggregator_add(struct kql_aggregator *aggregator, const struct value *ro
 					 : kql_prefix_run(aggregator->main, aggregator->prefix,
 						      aggregator->predicates, &context, aggregator->buffers,
 						      &row);
+	if (status > 0 && lazy) {
+		int windowed = note_now(aggregator, now);
+
+		if (windowed < 0)
+			status = windowed;
+	}
 	if (status <= 0) {
 		if (!kql_scratch_is_empty(&aggregator->scratch))
 			kql_scratch_reset(&aggregator->scratch);

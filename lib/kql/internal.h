@@ -761,6 +761,9 @@ struct kql_query {
 	struct fast_range *fast_ranges;
 	size_t fast_range_count;
 	bool fast_never; /* a bound compared with null: nothing matches */
+	/* some conjunct reads now(): the ranges cannot wait for the conjuncts
+	 * (kql_query_row_matches()) */
+	bool fast_conjuncts_use_now;
 	/* mv-expand (and the where/extend after it) right after the prefix:
 	 * a row matches only when these stages keep something of it */
 	size_t tail_end; /* stages [prefix_count, tail_end); 0: none */
@@ -1055,6 +1058,9 @@ int kql_query_bounds(const struct kql_query *query, int column, const struct exe
  */
 int kql_fast_filter(const struct kql_query *query, const struct fast_range *ranges,
 		size_t range_count, const struct value *row, struct eval_context *context);
+/* Is each ranged column of row non-null and within its range? */
+bool kql_fast_ranges_match(const struct fast_range *ranges, size_t range_count,
+			   const struct value *row);
 /*
  * Does the prefix's output row survive the query's row tail (mv-expand and
  * the where/extend after it)?  1 yes, 0 no, <0 error; 1 when there is no tail.

@@ -361,15 +361,23 @@ int kql_row_state_prepare(struct kql_query *query, struct exec_slots **slots, st
 	return 0;
 }
 
-int kql_fast_filter(const struct kql_query *query, const struct fast_range *ranges,
-		size_t range_count, const struct value *row, struct eval_context *context)
+bool kql_fast_ranges_match(const struct fast_range *ranges, size_t range_count,
+			   const struct value *row)
 {
 	for (size_t r = 0; r < range_count; r++) {
 		const struct value *value = &row[ranges[r].column];
 
 		if (value->is_null || value->ticks < ranges[r].low || value->ticks > ranges[r].high)
-			return 0;
+			return false;
 	}
+	return true;
+}
+
+int kql_fast_filter(const struct kql_query *query, const struct fast_range *ranges,
+		size_t range_count, const struct value *row, struct eval_context *context)
+{
+	if (!kql_fast_ranges_match(ranges, range_count, row))
+		return 0;
 	for (size_t i = 0; i < query->fast_conjunct_count; i++) {
 		if (!kql_eval_predicate(query->fast_conjuncts[i], context))
 			return context->error < 0 ? context->error : 0;
@@ -405,24 +413,58 @@ int kql_row_tail_matches(const struct kql_query *query, const struct value *row,
 	return status;
 }
 
+/* The slots and the time ranges at now. */
+static int row_state_at(struct kql_query *query, int64_t now)
+{
+	if (query->row_slots && query->row_slots->ready && query->row_slots->now == now)
+		return 0;
+	int status = kql_row_state_prepare(query, &query->row_slots, &query->row_buffers, now);
+
+	if (status < 0)
+		return status;
+	if (query->fast)
+		kql_fast_ranges_compute(query, query->row_slots, now);
+	return 0;
+}
+
+/*
+ * A where-only prefix whose conjuncts do not read now(): the conjuncts
+ * first, with the slots of any earlier now (those they read do not change
+ * with it), then the ranges at now, for the rows that pass them.  The
+ * agent matches each record at a new now: the ranges are computed for the
+ * few rows that pass, not for every row.
+ */
+static int fast_filter_ranges_last(struct kql_query *query, const struct value *row,
+				   struct eval_context *context, int64_t now)
+{
+	int status = kql_fast_filter(query, NULL, 0, row, context);
+
+	if (status != 1)
+		return status;
+	status = row_state_at(query, now);
+	if (status < 0)
+		return status;
+	return !query->fast_never &&
+	       kql_fast_ranges_match(query->fast_ranges, query->fast_range_count, row);
+}
+
 int kql_query_row_matches(struct kql_query *query, const struct value *row, int64_t now)
 {
 	if (!query->row_only)
 		return -EINVAL;
-	if (!query->row_slots || !query->row_slots->ready || query->row_slots->now != now) {
-		int status = kql_row_state_prepare(query, &query->row_slots, &query->row_buffers, now);
+	bool ranges_last = query->fast && !query->fast_conjuncts_use_now && query->row_slots &&
+			   query->row_slots->ready;
+	int status = ranges_last ? 0 : row_state_at(query, now);
 
-		if (status < 0)
-			return status;
-		if (query->fast)
-			kql_fast_ranges_compute(query, query->row_slots, now);
-	}
+	if (status < 0)
+		return status;
 	struct eval_context context = {row, query->row_slots, &query->row_scratch, now, 0};
-	int status;
 
 	if (!query->fast)
 		status = kql_prefix_run(query->main, query->main->prefix_count, NULL, &context,
 				    query->row_buffers, &row);
+	else if (ranges_last)
+		status = fast_filter_ranges_last(query, row, &context, now);
 	else if (query->fast_never)
 		status = 0;
 	else
