@@ -8,6 +8,8 @@
 #include <errno.h>
 
 #include "kql_test.h"
+#include "base/strbuf.h"
+#include "model/record.h"
 
 struct scalar_case {
 	const char *expression;
@@ -348,7 +350,9 @@ static void scalar_functions(void **state)
 /*
  * parse_json(X).Name is read from X's text when the strict scanner accepts
  * it (kql/json_member.c); X['Name'] always walks jansson's tree.  Both must
- * give the same answer on every text, accepted or not.
+ * give the same answer on every text, accepted or not.  A constant X is
+ * folded when the query is compiled, so these tests read X from a column
+ * (AdditionalFields), as the rules do.
  */
 static const char *const member_texts[] = {
 	"{\"k\":\"v\",\"other\":1}",
@@ -377,49 +381,169 @@ static const char *const member_texts[] = {
 	"{}",
 	"{\"K\":1}",
 	"{\"k\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}", /* deep */
+	"{\"Uid\":0,\"Tty\":\"pts0\",\"Cwd\":\"/root\",\"k\":\"x/cmd/rport\",\"Memfd\":false}",
 };
 
-/* text as a KQL verbatim literal: @'...' with ' doubled */
-static void verbatim(char *out, size_t size, const char *text)
-{
-	size_t used = 0;
+#define MEMBER_TEXT_COUNT (sizeof(member_texts) / sizeof(member_texts[0]))
 
-	out[used++] = '@';
-	out[used++] = '\'';
-	for (; *text && used + 4 < size; text++) {
-		out[used++] = *text;
-		if (*text == '\'')
-			out[used++] = '\'';
+/* Rows of DeviceProcessEvents, one per text: AdditionalFields = the text,
+ * ReportId = its index. */
+struct text_rows {
+	struct record records[MEMBER_TEXT_COUNT];
+	size_t next;
+};
+
+static int text_rows_next(void *context, const struct value **row)
+{
+	struct text_rows *rows = context;
+
+	if (rows->next == MEMBER_TEXT_COUNT)
+		return 0;
+	*row = rows->records[rows->next++].values;
+	return 1;
+}
+
+static void text_rows_fill(struct text_rows *rows, const char *const *texts, size_t count)
+{
+	rows->next = 0;
+	for (size_t i = 0; i < count; i++) {
+		record_init(&rows->records[i]);
+		assert_int_equal(record_set_cstring(&rows->records[i], DPE_ADDITIONAL_FIELDS,
+						    texts[i]), 0);
+		record_set_long(&rows->records[i], DPE_REPORT_ID, (int64_t)i);
 	}
-	out[used++] = '\'';
-	out[used] = '\0';
+}
+
+static void text_rows_free(struct text_rows *rows, size_t count)
+{
+	for (size_t i = 0; i < count; i++)
+		record_free(&rows->records[i]);
+}
+
+/* The JSON text of member name of a result line (malloc'd). */
+static char *member_text(json_t *line, const char *name)
+{
+	json_t *member = json_object_get(line, name);
+
+	assert_non_null(member);
+	return json_dumps(member, JSON_ENCODE_ANY | JSON_COMPACT);
 }
 
 static void member_of_parsed_text(void **state)
 {
+	const char *query_text = "DeviceProcessEvents | project ReportId, "
+				 "fast = parse_json(AdditionalFields).k, "
+				 "tree = parse_json(AdditionalFields)['k']";
+	struct text_rows *rows = calloc(1, sizeof(*rows));
+	struct kql_source source = {&dpe_schema, text_rows_next, NULL, rows};
+	struct kql_query *query = test_compile(query_text);
+	struct kql_table *table = NULL;
+	struct kql_error error;
+	size_t found = 0;
+
 	(void)state;
+	/* constants, folded at compile time */
 	test_scalar("parse_json('{\"k\":1,\"k\":2}').k", "2");
 	test_scalar("tostring(parse_json('{\"a\":1,\"k\":\"x/cmd/rport\"}').k)", "\"x/cmd/rport\"");
 	test_scalar("parse_json('{\"k\":{\"x\":[1,2]}}').k", "{\"x\":[1,2]}");
 	test_scalar("isnull(parse_json('{\"a\":1}').k)", "true");
 	test_scalar("isnull(parse_json('not json').k)", "true");
 	test_scalar("todynamic('{\"\\\\u006b\":5}').k", "5");
-	for (size_t i = 0; i < sizeof(member_texts) / sizeof(member_texts[0]); i++) {
-		char literal[512], fast[600], tree[600];
-		char *fast_json, *tree_json;
+	/* a column: the fast path, against the tree on the same text */
+	assert_non_null(rows);
+	text_rows_fill(rows, member_texts, MEMBER_TEXT_COUNT);
+	assert_int_equal(kql_execute(query, &source, 1, TEST_NOW, &table, &error), 0);
+	assert_int_equal(kql_table_row_count(table), MEMBER_TEXT_COUNT);
+	char *lines = test_table_json(table);
+	char *cursor = lines;
 
-		verbatim(literal, sizeof(literal), member_texts[i]);
-		snprintf(fast, sizeof(fast), "parse_json(%s).k", literal);
-		snprintf(tree, sizeof(tree), "parse_json(%s)['k']", literal);
-		fast_json = test_scalar_json(fast);
-		tree_json = test_scalar_json(tree);
-		if (strcmp(fast_json, tree_json) != 0)
-			print_error("%s: %s, the tree gives %s\n", member_texts[i], fast_json,
-				    tree_json);
-		assert_string_equal(fast_json, tree_json);
-		free(fast_json);
-		free(tree_json);
+	for (size_t i = 0; i < MEMBER_TEXT_COUNT; i++) {
+		char *end = strchr(cursor, '\n');
+		json_t *line;
+
+		assert_non_null(end);
+		*end = '\0';
+		line = json_loads(cursor, JSON_ALLOW_NUL, NULL);
+		if (!line)
+			print_error("not JSON: %s\n", cursor);
+		assert_non_null(line);
+		char *fast = member_text(line, "fast"), *tree = member_text(line, "tree");
+		size_t report = (size_t)json_integer_value(json_object_get(line, "ReportId"));
+
+		if (strcmp(fast, tree) != 0)
+			print_error("%s: %s, the tree gives %s\n", member_texts[report], fast, tree);
+		assert_string_equal(fast, tree);
+		found += strcmp(fast, "null") != 0;
+		free(fast);
+		free(tree);
+		json_decref(line);
+		cursor = end + 1;
 	}
+	assert_true(found >= 10); /* not only nulls compared */
+	free(lines);
+	kql_table_free(table);
+	kql_query_free(query);
+	text_rows_free(rows, MEMBER_TEXT_COUNT);
+	free(rows);
+}
+
+/* jansson's allocations, counted while counting is on. */
+static size_t json_allocations;
+
+static void *counting_malloc(size_t size)
+{
+	json_allocations++;
+	return malloc(size);
+}
+
+/* Allocations of jansson for one match of query_text against row, after a
+ * first match that warms the query up; the match must succeed. */
+static size_t allocations_of_match(const char *query_text, const struct value *row)
+{
+	struct kql_query *query = test_compile(query_text);
+	size_t count;
+
+	assert_int_equal(kql_query_row_matches(query, row, TEST_NOW), 1);
+	json_allocations = 0;
+	json_set_alloc_funcs(counting_malloc, free);
+	for (int i = 0; i < 10; i++)
+		assert_int_equal(kql_query_row_matches(query, row, TEST_NOW), 1);
+	json_set_alloc_funcs(malloc, free);
+	count = json_allocations;
+	kql_query_free(query);
+	return count;
+}
+
+/*
+ * The fast path is the one taken when a rule reads a member of a column:
+ * matching parse_json(AdditionalFields).k builds no tree of the object (a
+ * value for the member, no more), where X['k'] builds one (an allocation
+ * per member at least).
+ */
+static void member_of_column_builds_no_tree(void **state)
+{
+	struct strbuf text;
+	struct record record;
+	size_t fast, tree;
+
+	(void)state;
+	strbuf_init(&text);
+	strbuf_append_char(&text, '{');
+	for (int i = 0; i < 64; i++)
+		strbuf_appendf(&text, "\"member%d\":\"value %d\",", i, i);
+	strbuf_append_string(&text, "\"k\":\"x/cmd/rport\"}");
+	assert_false(text.failed);
+	record_init(&record);
+	assert_int_equal(record_set_cstring(&record, DPE_ADDITIONAL_FIELDS, strbuf_text(&text)), 0);
+	fast = allocations_of_match("DeviceProcessEvents | where tostring(parse_json("
+				    "AdditionalFields).k) endswith '/cmd/rport'", record.values);
+	tree = allocations_of_match("DeviceProcessEvents | where tostring(parse_json("
+				    "AdditionalFields)['k']) endswith '/cmd/rport'", record.values);
+	print_message("jansson allocations for 10 matches: %zu member, %zu tree\n", fast, tree);
+	assert_true(tree >= 10 * 64);
+	assert_true(fast <= 10 * 4);
+	record_free(&record);
+	strbuf_free(&text);
 }
 
 int main(void)
@@ -431,6 +555,7 @@ int main(void)
 		cmocka_unit_test(scalar_sets),	      cmocka_unit_test(scalar_logic),
 		cmocka_unit_test(scalar_regexes),     cmocka_unit_test(scalar_functions),
 		cmocka_unit_test(member_of_parsed_text),
+		cmocka_unit_test(member_of_column_builds_no_tree),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
