@@ -66,11 +66,18 @@ void json_write_array_end(struct json_writer *writer)
 
 void json_write_key(struct json_writer *writer, const char *key)
 {
+	struct strbuf *out = writer->out;
+	size_t length = strlen(key);
+
 	separate(writer);
-	strbuf_append_char(writer->out, '"');
-	strbuf_append_string(writer->out, key);
-	strbuf_append(writer->out, "\":", 2);
 	writer->after_key = true;
+	/* "key": in one go: a record has some hundred keys */
+	if (!strbuf_reserve(out, length + 3))
+		return;
+	out->data[out->length] = '"';
+	memcpy(out->data + out->length + 1, key, length);
+	memcpy(out->data + out->length + 1 + length, "\":", 3); /* with the NUL */
+	out->length += length + 3;
 }
 
 void json_append_quoted(struct strbuf *out, const char *text, size_t length)

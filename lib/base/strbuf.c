@@ -44,6 +44,8 @@ bool strbuf_reserve(struct strbuf *buffer, size_t extra)
 
 	if (buffer->failed)
 		return false;
+	if (buffer->data && extra < buffer->capacity - buffer->length)
+		return true; /* room already: every append of every record asks */
 	if (extra >= SIZE_MAX - buffer->length) {
 		buffer->failed = true;
 		return false;

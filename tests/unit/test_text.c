@@ -156,6 +156,74 @@ static void test_json_escapes(void **state)
 }
 
 /* Cuts keep whole characters and whole \xHH escapes. */
+/* One byte or sequence at a time through text_escape_step(): what
+ * text_append_safe() writes eight plain bytes at a time. */
+static void append_stepwise(struct strbuf *out, const char *data, size_t length,
+			    enum text_escape_style style)
+{
+	size_t position = 0;
+
+	while (position < length) {
+		char escape[TEXT_ESCAPE_MAX];
+		size_t consumed;
+		size_t escape_length = text_escape_step(data + position, length - position, style,
+							&consumed, escape);
+
+		if (escape_length)
+			strbuf_append(out, escape, escape_length);
+		else
+			strbuf_append(out, data + position, consumed);
+		position += consumed;
+	}
+}
+
+/* Random texts of every kind of byte, plain runs of every length between
+ * them, at every offset: the word-at-a-time copy equals the stepwise one. */
+static void test_safe_equals_stepwise(void **state)
+{
+	static const char pieces[][5] = {"a", "Z", "0", " ", "\"", "\\", "\n", "\x1b", "\x7f",
+					 "\xc3\xa4", "\xc2\x85", "\xe2\x80\xae", "\xf0\x9f\x98\x80",
+					 "\xc3", "\xff", "/", "\t"};
+	const enum text_escape_style styles[] = {TEXT_ESCAPE_DISPLAY, TEXT_ESCAPE_JSON,
+						 TEXT_ESCAPE_JSON_TEXT};
+	uint64_t random_state = 88172645463325252ULL;
+	struct strbuf fast, slow, text;
+	size_t escapes = 0;
+
+	(void)state;
+	strbuf_init(&fast);
+	strbuf_init(&slow);
+	strbuf_init(&text);
+	for (int round = 0; round < 3000; round++) {
+		strbuf_clear(&text);
+		for (int piece = 0; piece < round % 40; piece++) {
+			random_state ^= random_state << 13;
+			random_state ^= random_state >> 7;
+			random_state ^= random_state << 17;
+			/* mostly plain runs, as in records */
+			if (random_state % 3)
+				strbuf_append(&text, "plain-text/run", (random_state >> 8) % 15);
+			else
+				strbuf_append_string(&text, pieces[(random_state >> 8) %
+								  (sizeof(pieces) / sizeof(pieces[0]))]);
+		}
+		for (size_t s = 0; s < sizeof(styles) / sizeof(styles[0]); s++) {
+			strbuf_clear(&fast);
+			strbuf_clear(&slow);
+			text_append_safe(&fast, text.data ? text.data : "", text.length, styles[s]);
+			append_stepwise(&slow, text.data ? text.data : "", text.length, styles[s]);
+			assert_false(fast.failed || slow.failed);
+			assert_int_equal(fast.length, slow.length);
+			assert_memory_equal(strbuf_text(&fast), strbuf_text(&slow), fast.length);
+			escapes += fast.length != text.length;
+		}
+	}
+	assert_true(escapes > 1000);
+	strbuf_free(&fast);
+	strbuf_free(&slow);
+	strbuf_free(&text);
+}
+
 static void test_cut_length(void **state)
 {
 	(void)state;
@@ -198,6 +266,7 @@ int main(void)
 		cmocka_unit_test(test_json_escapes),
 		cmocka_unit_test(test_display_for_printf),
 		cmocka_unit_test(test_cut_length),
+		cmocka_unit_test(test_safe_equals_stepwise),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
