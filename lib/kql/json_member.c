@@ -85,6 +85,21 @@ static int find_member(const char *text, size_t length, const char *name, const 
 }
 
 /*
+ * Without a backslash in text, every key in it is written as it reads: a
+ * key name would show as the bytes of name.  When they do not occur,
+ * parse_json(text).name is null, whatever text is (an object without the
+ * member, another JSON value, or not JSON at all: a string).  Two library
+ * scans instead of a parse: most records lack the member a rule reads.
+ */
+static bool surely_absent(const char *text, size_t length, const char *name)
+{
+	size_t name_length = strlen(name);
+
+	return name_length > 0 && !memchr(text, '\\', length) &&
+	       !memmem(text, length, name, name_length);
+}
+
+/*
  * expr is parse_json(X).Name.  Evaluates X once: decides the member from
  * the text (true, out set), or leaves in base what parse_json(X) gives for
  * the caller's usual lookup (false).
@@ -103,6 +118,11 @@ bool kql_json_member_fast(const struct expr *expr, struct eval_context *context,
 		return false;
 	}
 	kql_eval_expr(call->call.args[0], context, &text);
+	if (text.type == VALUE_STRING && !text.is_null &&
+	    surely_absent(text.str, text.len, expr->member.name)) {
+		*out = kql_value_null(VALUE_DYNAMIC);
+		return true;
+	}
 	found = text.type == VALUE_STRING && !text.is_null
 			? find_member(text.str, text.len, expr->member.name, &start, &end)
 			: -1;

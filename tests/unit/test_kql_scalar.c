@@ -382,6 +382,13 @@ static const char *const member_texts[] = {
 	"{\"K\":1}",
 	"{\"k\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}", /* deep */
 	"{\"Uid\":0,\"Tty\":\"pts0\",\"Cwd\":\"/root\",\"k\":\"x/cmd/rport\",\"Memfd\":false}",
+	/* without k at all: decided without a parse when there is no backslash */
+	"{\"Uid\":0,\"Tty\":\"pts0\"}",
+	"{\"Uid\":0,\"Tty\":\"pts\\\\0\"}",
+	"{\"Uid\":0,",
+	"[1,2]",
+	"\"x\"",
+	"{\"a\":{\"b\":[]}} trailing",
 };
 
 #define MEMBER_TEXT_COUNT (sizeof(member_texts) / sizeof(member_texts[0]))
