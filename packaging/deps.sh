@@ -17,7 +17,7 @@ test_packages="libcmocka-dev python3 python3-pytest libclang-rt-14-dev
 coreutils procps sqlite3 util-linux iproute2
 wine wine64 gcc-mingw-w64-x86-64-win32 gcc-mingw-w64-i686-win32
 python3-pefile libimage-exiftool-perl golang-go ntfs-3g git python3-yaml
-unicode-data openssl bc valgrind postgresql"
+unicode-data openssl bc valgrind postgresql libbpf-tools"
 
 deb_packages="debhelper dpkg-dev fakeroot help2man lintian man-db"
 
