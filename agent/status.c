@@ -319,8 +319,15 @@ int agent_write_status(const struct agent *agent, bool print_line)
 	if (fd < 0) {
 		result = -errno;
 	} else {
-		if (json_dumpfd(status, fd, JSON_INDENT(1) | JSON_PRESERVE_ORDER) != 0)
+		/* one write: jansson's json_dumpfd() made one per token (some
+		 * thousand syscalls a second, most of an idle agent's CPU) */
+		char *text = json_dumps(status, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
+		size_t length = text ? strlen(text) : 0;
+		ssize_t written = text ? write(fd, text, length) : -1;
+
+		if (written < 0 || (size_t)written != length)
 			result = -EIO;
+		free(text);
 		close(fd);
 		if (result == 0 && rename(temporary, path) != 0)
 			result = -errno;
