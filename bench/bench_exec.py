@@ -15,7 +15,6 @@ agent (its throughput and the launcher's CPU per exec: posix_spawn, exec of
 """
 import json
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -89,12 +88,7 @@ def with_agent(rate, workdir):
         after = wait_for_status(state, time.time_ns())
         cpu_after = process_cpu_seconds(agent.pid)
     finally:
-        agent.send_signal(signal.SIGINT)
-        try:
-            agent.wait(timeout=STATUS_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            agent.kill()
-            agent.wait()
+        stats.stop(agent, STATUS_TIMEOUT)
         stderr.close()
     all_before, exec_before, runs_before = kernel_totals(before)
     all_after, exec_after, runs_after = kernel_totals(after)

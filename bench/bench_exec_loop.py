@@ -17,7 +17,6 @@ the ratio agent/execsnoop (target <= 2x), the loop's wall time with each
 """
 import json
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -71,15 +70,6 @@ def wait_for(path, text, process, what):
         time.sleep(0.05)
 
 
-def stop(process):
-    process.send_signal(signal.SIGINT)
-    try:
-        process.wait(timeout=START_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
 def measured(process, result):
     """Run the loop with process watching; CPU figures into result."""
     time.sleep(0.5)  # start-up work (the agent's scan, rules) is over
@@ -91,35 +81,32 @@ def measured(process, result):
     result["tick_us_per_exec"] = (ticks_after - ticks_before) / 1000 / LOOP_EXECS
 
 
-def with_execsnoop(workdir):
-    out = Path(workdir) / "execsnoop.out"
-    with open(out, "wb") as stdout:
-        # a line at a time, as on a terminal (and its header says it is up)
-        process = subprocess.Popen(["stdbuf", "-oL", str(EXECSNOOP)], stdout=stdout,
-                                   stderr=subprocess.STDOUT)
+def watched(command, log, ready, what):
+    """Start command (its output in log), wait for ready in log, run the
+    loop under it, stop it; the CPU figures."""
+    with open(log, "wb") as output:
+        process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT)
     result = {}
     try:
-        wait_for(out, b"PCOMM", process, "execsnoop")
+        wait_for(log, ready, process, what)
         measured(process, result)
     finally:
-        stop(process)
+        stats.stop(process, START_TIMEOUT)
     return result
+
+
+def with_execsnoop(workdir):
+    # a line at a time, as on a terminal (and its header says it is up)
+    return watched(["stdbuf", "-oL", str(EXECSNOOP)], Path(workdir) / "execsnoop.out",
+                   b"PCOMM", "execsnoop")
 
 
 def with_agent(workdir):
     state = Path(workdir) / "state"
-    log = Path(workdir) / "agent.stderr"
-    with open(log, "wb") as stderr:
-        process = subprocess.Popen(
-            [str(AGENT), "--state-dir", str(state), "--rules", str(ROOT / "rules"),
-             "--events", str(Path(workdir) / "events.ndjson"), "--stats-interval", "1"],
-            stdout=subprocess.DEVNULL, stderr=stderr)
-    result = {}
-    try:
-        wait_for(log, b"watching execs", process, "rmmhunt-agent")
-        measured(process, result)
-    finally:
-        stop(process)
+    result = watched([str(AGENT), "--state-dir", str(state), "--rules", str(ROOT / "rules"),
+                      "--events", str(Path(workdir) / "events.ndjson"),
+                      "--stats-interval", "1"],
+                     Path(workdir) / "agent.log", b"watching execs", "rmmhunt-agent")
     status = json.loads((state / "status.json").read_text())
     result["lost"] = sum(status["probe"][k] for k in ("exec_lost", "fork_lost", "exit_lost"))
     return result

@@ -22,6 +22,7 @@ valgrind's callgrind, which do not depend on what else the machine does
 import math
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import tempfile
@@ -124,6 +125,17 @@ def footer():
 
 
 # --- timed runs ------------------------------------------------------------
+
+def stop(process, timeout):
+    """SIGINT (a clean stop: the sensors flush and write their status),
+    SIGKILL if it takes longer than timeout seconds."""
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
 
 def timed(command, repeat=1, stdout_path=None):
     """Run command repeat times one after the other; returns (seconds in all,
