@@ -1,6 +1,8 @@
 /*
  * agent_replay.c - the agent's per-exec work without the probe, for
- * instruction counts (bench/bench_exec.sh runs it under callgrind).
+ * instruction counts under callgrind (docs/performance.md):
+ *   valgrind --tool=callgrind build/bench/agent_replay N rules /dev/null
+ * run for N and 2N records.
  *
  * A shell (/usr/bin/bash, pid 4100000, found by the start-up scan) forks COUNT
  * children; each execs /bin/true with its own argument and exits.  Every
