@@ -20,7 +20,7 @@ FIXTURE_V1 = ROOT / "tests" / "fixtures" / "postgres" / "schema_v1.sql"
 V1_DEVICE = "372dd965d4cb467116bb51f10dac58fd098573cc"
 V1_KEY = "-F6ObIqL0qr6LAzxaVnVEOy032KzqZXp6Hi1vApNXYU"
 V1_RECORDS = 40
-CURRENT_VERSION = 2
+CURRENT_VERSION = 3
 TICKS_PER_DAY = 864000000000
 
 
@@ -45,7 +45,7 @@ def test_empty_database_gets_every_migration(database, tmp_path):
     c = Collector(tmp_path, tls=False, db=url).start()
     try:
         assert versions(cluster, url) == list(range(1, CURRENT_VERSION + 1))
-        assert "schema migrated to version 2" in c.stderr()
+        assert f"schema migrated to version {CURRENT_VERSION}" in c.stderr()
         # Kusto's has, in SQL: terms, not substrings; k matches the Kelvin sign
         assert sql(cluster, url, "SELECT rmmhunt_has('run curl -s', 'curl'),"
                    " rmmhunt_has('libcurl.so', 'curl'), rmmhunt_has('RPORT.exe', 'rport'),"
@@ -91,7 +91,7 @@ def test_newer_schema_is_refused_with_a_clear_error(database, tmp_path):
     c.stop()
     sql(cluster, url, "INSERT INTO schema_version (version, description) VALUES (99, 'future')")
     c = Collector(tmp_path, tls=False, db=url)
-    with pytest.raises(AssertionError, match="schema version 99; this collector knows up to 2"):
+    with pytest.raises(AssertionError, match=f"schema version 99; this collector knows up to {CURRENT_VERSION}"):
         c.start()
 
 
