@@ -475,8 +475,61 @@ static int64_t insert_staged(PGconn *connection, const char *sql)
 }
 
 /*
- * COPYs data (rows of names' columns) into staging, then moves the rows
- * into table, skipping those already stored: *stored and *duplicates grow.
+ * The common case, a batch none of whose rows is stored yet: COPY straight
+ * into table, under a savepoint.  1 (and the savepoint rolled back) when a
+ * row is already there (a retry, or another collector's concurrent copy of
+ * it, which the unique index waits for): the caller then goes through the
+ * staging table; 0 with *stored, or a negative errno.
+ */
+static int copy_direct(PGconn *connection, const char *table, const struct strbuf *names,
+		       const struct strbuf *data, int64_t *stored)
+{
+	struct strbuf sql;
+	PGresult *result;
+	int status = postgres_execute(connection, "SAVEPOINT direct_copy");
+
+	strbuf_init(&sql);
+	strbuf_appendf(&sql, "COPY \"%s\" (%s) FROM STDIN", table, strbuf_text(names));
+	if (status == 0 && sql.failed)
+		status = -ENOMEM;
+	if (status == 0) {
+		result = PQexec(connection, strbuf_text(&sql));
+		status = PQresultStatus(result) == PGRES_COPY_IN
+				 ? 0
+				 : postgres_check(connection, result, "COPY");
+		if (status == 0)
+			PQclear(result);
+	}
+	strbuf_free(&sql);
+	if (status)
+		return status;
+	if (PQputCopyData(connection, strbuf_text(data), (int)data->length) != 1 ||
+	    PQputCopyEnd(connection, NULL) != 1)
+		return postgres_result_errno(connection, NULL);
+	result = PQgetResult(connection);
+	if (PQresultStatus(result) == PGRES_COMMAND_OK) {
+		*stored = strtoll(PQcmdTuples(result), NULL, 10);
+		PQclear(result);
+		while ((result = PQgetResult(connection)))
+			PQclear(result);
+		return postgres_execute(connection, "RELEASE SAVEPOINT direct_copy");
+	}
+	const char *state = PQresultErrorField(result, PG_DIAG_SQLSTATE);
+	bool duplicate = state && strcmp(state, "23505") == 0; /* unique_violation */
+
+	if (!duplicate)
+		return postgres_check(connection, result, "COPY");
+	PQclear(result);
+	while ((result = PQgetResult(connection)))
+		PQclear(result);
+	status = postgres_execute(connection, "ROLLBACK TO SAVEPOINT direct_copy");
+	return status ? status : 1;
+}
+
+/*
+ * Stores data (rows of names' columns) in table: straight (copy_direct)
+ * or, when some rows are already stored, COPY into staging and move the
+ * rows into table skipping those: *stored and *duplicates grow.
  */
 static int copy_rows(PGconn *connection, const char *table, const char *staging,
 		     const struct strbuf *names, const struct strbuf *data, size_t count,
@@ -484,13 +537,20 @@ static int copy_rows(PGconn *connection, const char *table, const char *staging,
 {
 	struct strbuf sql;
 	int64_t inserted = 0;
-	int status;
+	int status = data->failed || names->failed ? -ENOMEM
+						   : copy_direct(connection, table, names, data,
+								 &inserted);
 
+	if (status <= 0) {
+		if (status == 0) {
+			*stored += (uint64_t)inserted;
+			*duplicates += count - (uint64_t)inserted;
+		}
+		return status;
+	}
 	strbuf_init(&sql);
 	strbuf_appendf(&sql, "COPY %s (%s) FROM STDIN", staging, strbuf_text(names));
-	status = data->failed || names->failed || sql.failed
-			 ? -ENOMEM
-			 : copy_in(connection, strbuf_text(&sql), data);
+	status = sql.failed ? -ENOMEM : copy_in(connection, strbuf_text(&sql), data);
 	strbuf_clear(&sql);
 	strbuf_appendf(&sql,
 		       "INSERT INTO \"%s\" (%s) SELECT %s FROM %s ORDER BY n ON CONFLICT DO NOTHING",

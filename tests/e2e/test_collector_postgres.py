@@ -232,6 +232,50 @@ def test_two_collectors_writing_for_one_device_lose_no_update(database, tmp_path
         second.stop()
 
 
+def test_retried_and_overlapping_batches_store_each_record_once(database, tmp_path):
+    """A batch whose records are all new is copied straight into the table;
+    one with some records stored already (a retry, an overlap, the same batch
+    through two collectors at once) goes through the staging table: each
+    record once, in batch order, the rest counted as duplicates."""
+    _, url = database
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first = Collector(tmp_path / "a", tls=False, db=url).start()
+    second = Collector(tmp_path / "b", tls=False, db=url).start()
+    try:
+        device = device_id("retry")
+        key = first.enroll(device, "retry.example")
+        records = as_device(generate_records(300, seed=12), device, "retry.example")
+        rule = {"id": "rmm-test", "name": "test rule", "tactics": "CommandAndControl",
+                "techniques": "T1219"}
+        hits = [(rule, record) for record in records[:3]]
+        status, answer = first.post_batch(key, batch_body(device, records[:100], hits=hits[:2],
+                                                          name="retry.example"))
+        assert status == 200 and (answer["records"], answer["duplicates"]) == (100, 0)
+        status, answer = second.post_batch(key, batch_body(device, records[:100], hits=hits[:2],
+                                                           name="retry.example"))
+        assert status == 200 and (answer["records"], answer["duplicates"]) == (0, 102)
+        status, answer = first.post_batch(key, batch_body(device, records[50:150], hits=hits,
+                                                          name="retry.example"))
+        assert status == 200 and (answer["records"], answer["duplicates"]) == (50, 52)
+        # one batch through both collectors at once
+        body = batch_body(device, records[150:300], name="retry.example")
+        answers = []
+        threads = [threading.Thread(target=lambda c=c: answers.append(c.post_batch(key, body)))
+                   for c in (first, second)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert sorted((a["records"], a["duplicates"]) for _, a in answers) == [(0, 150), (150, 0)]
+        assert [r["ReportId"] for r in first.rows("DeviceProcessEvents | project ReportId")] == \
+            [r["ReportId"] for r in records]
+        assert first.count("RuleHits") == 3
+    finally:
+        first.stop()
+        second.stop()
+
+
 def test_database_restart_answers_503_then_stores_again(database, tmp_path):
     cluster, url = database
     c = Collector(tmp_path, tls=False, db=url).start()
