@@ -86,11 +86,12 @@ int postgres_run_query(void *state, struct kql_query *query, const struct store_
 bool postgres_append_filter(struct strbuf *sql, const struct table_schema *schema,
 			    const struct kql_filter *nodes, size_t index, bool exact);
 /*
- * Replaces *chunk by the next rows of a cursor: 0, or a negative errno with
+ * Replaces *chunk by the next rows (at most rows) of a cursor, *chunk_rows
+ * of them (*finished: the cursor has no more): 0, or a negative errno with
  * the server's message in message.
  */
 int postgres_fetch(PGconn *connection, const char *cursor, int rows, PGresult **chunk,
-		   char *message, size_t message_size);
+		   int *chunk_rows, bool *finished, char *message, size_t message_size);
 /* Does the SQLite store read the range [low, high] in Timestamp order? */
 int postgres_time_ordered(PGconn *connection, const struct table_schema *schema, int64_t low,
 			  int64_t high, bool *by_time);

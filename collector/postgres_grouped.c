@@ -289,17 +289,6 @@ static int aggregate_value(struct grouped_scan *scan, size_t a, int field, struc
 	}
 }
 
-static int fetch(struct grouped_scan *scan)
-{
-	int status = postgres_fetch(scan->connection, "groups", FETCH_GROUPS, &scan->chunk,
-				    scan->message, sizeof(scan->message));
-
-	scan->chunk_row = 0;
-	scan->chunk_rows = status ? 0 : PQntuples(scan->chunk);
-	scan->finished = status || scan->chunk_rows < FETCH_GROUPS;
-	return status;
-}
-
 static int next_group(void *context, const struct value **row)
 {
 	struct grouped_scan *scan = context;
@@ -310,7 +299,10 @@ static int next_group(void *context, const struct value **row)
 	if (scan->chunk_row >= scan->chunk_rows) {
 		if (scan->finished)
 			return 0;
-		status = fetch(scan);
+		status = postgres_fetch(scan->connection, "groups", FETCH_GROUPS, &scan->chunk,
+					&scan->chunk_rows, &scan->finished, scan->message,
+					sizeof(scan->message));
+		scan->chunk_row = 0;
 		if (status || scan->chunk_rows == 0)
 			return status;
 	}

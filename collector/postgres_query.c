@@ -508,29 +508,22 @@ static void convert(struct postgres_scan *scan, size_t selected, int field)
 }
 
 int postgres_fetch(PGconn *connection, const char *cursor, int rows, PGresult **chunk,
-		   char *message, size_t message_size)
+		   int *chunk_rows, bool *finished, char *message, size_t message_size)
 {
 	char sql[80];
 
 	PQclear(*chunk);
 	snprintf(sql, sizeof(sql), "FETCH FORWARD %d FROM %s", rows, cursor);
 	*chunk = PQexec(connection, sql);
+	*chunk_rows = 0;
+	*finished = true;
 	if (PQresultStatus(*chunk) != PGRES_TUPLES_OK) {
 		snprintf(message, message_size, "PostgreSQL: %s", PQresultErrorMessage(*chunk));
 		return postgres_result_errno(connection, *chunk);
 	}
+	*chunk_rows = PQntuples(*chunk);
+	*finished = *chunk_rows < rows;
 	return 0;
-}
-
-static int fetch(struct postgres_scan *scan)
-{
-	int status = postgres_fetch(scan->connection, scan->cursor, FETCH_ROWS, &scan->chunk,
-				    scan->message, sizeof(scan->message));
-
-	scan->chunk_row = 0;
-	scan->chunk_rows = status ? 0 : PQntuples(scan->chunk);
-	scan->finished = status || scan->chunk_rows < FETCH_ROWS;
-	return status;
 }
 
 static int scan_next(void *context, const struct value **row)
@@ -541,12 +534,13 @@ static int scan_next(void *context, const struct value **row)
 	if (scan->chunk_row >= scan->chunk_rows) {
 		if (scan->finished)
 			return 0;
-		int status = fetch(scan);
+		int status = postgres_fetch(scan->connection, scan->cursor, FETCH_ROWS, &scan->chunk,
+					    &scan->chunk_rows, &scan->finished, scan->message,
+					    sizeof(scan->message));
 
-		if (status)
+		scan->chunk_row = 0;
+		if (status || scan->chunk_rows == 0)
 			return status;
-		if (scan->chunk_rows == 0)
-			return 0;
 	}
 	for (size_t i = 0; i < scan->selected_count; i++)
 		convert(scan, i, 1 + (int)i);

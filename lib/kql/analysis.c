@@ -667,7 +667,9 @@ int kql_query_summarize_pushdown(const struct kql_query *query, const char *time
 	for (size_t k = 0; k < plan->key_count; k++) {
 		int column = plain_column(input, plan->keys[k]);
 
-		if (column < 0 || plan->keys[k]->type == VALUE_DYNAMIC)
+		/* reals: a store's equality (-0 and 0, NaN) need not be the engine's */
+		if (column < 0 || plan->keys[k]->type == VALUE_DYNAMIC ||
+		    plan->keys[k]->type == VALUE_REAL)
 			return -EOPNOTSUPP;
 		pushdown->keys[pushdown->key_count++] = (size_t)column;
 	}

@@ -269,8 +269,9 @@ int kql_query_filter(const struct kql_query *query, struct kql_filter *nodes, si
 /*
  * Summarize pushdown (the collector's PostgreSQL store): when the query's
  * main pipeline reads its table once (and no subquery reads a table), runs
- * where clauses only, then a summarize whose keys are table columns and
- * whose aggregates are among these, over table columns:
+ * where clauses only, then a summarize whose keys are table columns (not
+ * real, not dynamic) and whose aggregates are among these, over table
+ * columns:
  *
  *   KQL_GROUPED_COUNT      count(): long
  *   KQL_GROUPED_MIN, _MAX  min/max of a string (bytewise), long, datetime or
