@@ -644,7 +644,8 @@ int kql_query_summarize_pushdown(const struct kql_query *query, const char *time
 	memset(pushdown, 0, sizeof(*pushdown));
 	if (main->table < 0 || query->table_references[main->table] != 1 ||
 	    query->depends_on_tables || main->prefix_count >= main->stage_count ||
-	    main->stages[main->prefix_count].kind != STAGE_SUMMARIZE)
+	    (main->stages[main->prefix_count].kind != STAGE_SUMMARIZE &&
+	     main->stages[main->prefix_count].kind != STAGE_COUNT))
 		return -EOPNOTSUPP;
 	int time = schema_find_column(query->tables[main->table], time_column);
 
@@ -658,7 +659,11 @@ int kql_query_summarize_pushdown(const struct kql_query *query, const char *time
 				return -EOPNOTSUPP;
 	}
 	const struct stage *summarize = &main->stages[main->prefix_count];
-	const struct summarize_plan *plan = &summarize->summarize;
+	/* the count operator is summarize count() */
+	struct aggregate_def count_operator = {.kind = AGG_COUNT, .output_count = 1};
+	const struct summarize_plan count_plan = {NULL, 0, &count_operator, 1};
+	const struct summarize_plan *plan =
+		summarize->kind == STAGE_COUNT ? &count_plan : &summarize->summarize;
 	const struct relation *input = kql_stage_input(main, main->prefix_count);
 
 	if (plan->key_count > KQL_GROUPED_MAX_KEYS ||

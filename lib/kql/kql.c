@@ -316,7 +316,8 @@ int kql_query_execute_grouped(struct kql_query *query, const struct kql_source *
 	*result = NULL;
 	/* the groups stand for the summarize after a where-only prefix */
 	if (main->table < 0 || query->depends_on_tables || main->prefix_count >= main->stage_count ||
-	    main->stages[main->prefix_count].kind != STAGE_SUMMARIZE) {
+	    (main->stages[main->prefix_count].kind != STAGE_SUMMARIZE &&
+	     main->stages[main->prefix_count].kind != STAGE_COUNT)) {
 		kql_error_set(error, KQL_ERROR_RUNTIME, 0,
 			      "the query has no summarize that computed groups can stand for");
 		return -EINVAL;

@@ -285,7 +285,8 @@ int kql_query_filter(const struct kql_query *query, struct kql_filter *nodes, si
  *                          the first cap of them
  *   KQL_GROUPED_MAKE_LIST  the same, every non-null value in input order
  *
- * then a store may compute that summarize itself and hand the engine its
+ * (the count operator counts as summarize count()), then a store may
+ * compute that summarize itself and hand the engine its
  * groups: kql_query_summarize_pushdown() says so (0) and fills pushdown
  * and nodes; -EOPNOTSUPP when the query is not of that form.  The rows that
  * reach the summarize are then exactly those whose time_column lies in

@@ -27,8 +27,8 @@ EDGE_COMMAND_LINES = [
     "kelvin\u00a0x", "\u017fTOP it", "a\u0130b kelvin2", "\u212aELVIN", "x-kelvin-y",
     "kelvin\u0663", "kelvin\u00b2", "KELVIN", "Kelvin", "run \u212aelvin now", "stop",
 ]
-# of the cases, those whose summarize PostgreSQL computes (GROUP BY)
-PUSHED_SUMMARIZE = 16  # every case but the count operator's and hasprefix's
+# of the cases, those whose summarize (or count) PostgreSQL computes
+PUSHED_SUMMARIZE = 17  # every case but hasprefix's
 EXTRA = [
     "DeviceProcessEvents | summarize count() by DeviceId, DeviceName | sort by DeviceId asc",
     "DeviceProcessEvents | where ProcessVersionInfoCompanyName has 'RealVNC'"

@@ -487,6 +487,15 @@ static void summarize_pushdown(void **state)
 	assert_int_equal(pushdown.aggregates[2].kind, KQL_GROUPED_SUM);
 	kql_query_free(query);
 
+	/* the count operator: summarize count() */
+	query = test_compile("DeviceProcessEvents | where FileName =~ 'curl' | count | extend n = Count");
+	assert_int_equal(kql_query_summarize_pushdown(query, "Timestamp", nodes, 16, &pushdown), 0);
+	assert_int_equal(pushdown.key_count, 0);
+	assert_int_equal(pushdown.aggregate_count, 1);
+	assert_int_equal(pushdown.aggregates[0].kind, KQL_GROUPED_COUNT);
+	assert_int_equal(pushdown.filter_count, 2); /* the root, the =~ */
+	kql_query_free(query);
+
 	/* what a store cannot do exactly, or the engine must see row by row */
 	const char *refused[] = {
 		"DeviceProcessEvents | extend F = FileName | summarize count() by F",
@@ -500,7 +509,6 @@ static void summarize_pushdown(void **state)
 		"DeviceProcessEvents | summarize make_set(Timestamp)",
 		"DeviceProcessEvents | summarize count(), sum(strlen(FileName))",
 		"DeviceProcessEvents | take 5 | summarize count()",
-		"DeviceProcessEvents | count",
 		"DeviceProcessEvents | where FileName in ((DeviceProcessEvents | distinct FileName))"
 		" | summarize count()",
 	};
@@ -562,7 +570,7 @@ static void execute_grouped(void **state)
 	kql_table_free(result);
 	kql_query_free(query);
 
-	query = test_compile("DeviceProcessEvents | where FileName == 'x' | count");
+	query = test_compile("DeviceProcessEvents | where FileName == 'x' | take 5");
 	assert_int_equal(kql_query_execute_grouped(query, &source, TEST_NOW, &result, &error),
 			 -EINVAL);
 	assert_int_equal(error.kind, KQL_ERROR_RUNTIME);
