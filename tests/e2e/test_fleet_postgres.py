@@ -150,7 +150,7 @@ def test_one_collector_killed_while_shipping_agents_fail_over(two_collectors):
     # a backlog (the collectors away) the agents then send in several batches
     first.stop()
     second.stop()
-    # several batches (about 2.5 MB compressed, batches of at most 1 MB)
+    # several batches (over 2 MB compressed, batches of at most 1 MB)
     # from fewer execs: 1500 records of 1400 random bytes each
     produced = 1500
     run_markers(marker, produced, noise=1400)
