@@ -295,6 +295,31 @@ static void gunzip_fixture(const char *to)
 	assert_int_equal(fclose(out), 0);
 }
 
+/*
+ * `rmmhunt query` over the cache in directory gives, for every query of the
+ * fixture, the answer main's rmmhunt gave over the schema-1 file.
+ */
+static void check_fixture_answers(const char *directory)
+{
+	char command[1024];
+
+	if (access("build/rmmhunt", X_OK) != 0) {
+		if (getenv("CI"))
+			fail_msg("build/rmmhunt is missing (make all first)");
+		print_message("skipped: build/rmmhunt is missing (make all first)\n");
+		return;
+	}
+	for (int i = 1; i <= 6; i++) {
+		snprintf(command, sizeof(command),
+			 "build/rmmhunt query --state-dir %s --format json"
+			 " \"$(cat tests/fixtures/cache-v1/query%d.kql)\" > %s/answer.json &&"
+			 " zcat tests/fixtures/cache-v1/query%d.json.gz | cmp -s - %s/answer.json",
+			 directory, i, directory, i, directory);
+		if (system(command) != 0)
+			fail_msg("query%d.kql over %s: not the answer main gave", i, directory);
+	}
+}
+
 static void test_schema_1_is_converted(void **state)
 {
 	struct fixture *fixture = *state;
@@ -306,6 +331,7 @@ static void test_schema_1_is_converted(void **state)
 	strbuf_init(&after);
 	dump_records(fixture->path, &before);
 	assert_true(before.length > 100000);
+	check_fixture_answers(fixture->directory);
 	struct cache *cache = open_cache(fixture, 1LL << 30);
 	struct cache_sequences sequences;
 
@@ -324,6 +350,7 @@ static void test_schema_1_is_converted(void **state)
 			 1);
 	sqlite3_close(db);
 	check_sound(fixture->path);
+	check_fixture_answers(fixture->directory);
 	/* opening it again changes nothing */
 	cache_close(open_cache(fixture, 1LL << 30));
 	strbuf_clear(&after);
