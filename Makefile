@@ -9,6 +9,10 @@
 #   make fuzz     run every libFuzzer target (FUZZ_SECONDS each)
 #   make bench    run the benchmarks in bench/
 #   make deps     install missing Debian packages (build and run)
+#   make man      the man pages (help2man over each program's --help) in
+#                 build/man/
+#   make deb      the Debian packages rmmhunt-agent and rmmhunt-collector
+#                 in build/deb/ (DEB_VERSION=... to set their version)
 #
 # Sources are found by folder: lib/ (and its subfolders) is a static library
 # shared by every program; agent/ and bpf/ make the agent; collector/ makes
@@ -24,7 +28,7 @@ BUILD := build
 FUZZ_SECONDS ?= 60
 
 PKGS := libbpf libelf zlib jansson libcrypto libssl sqlite3 yaml-0.1 libpcre2-8 \
-	libcurl libmicrohttpd gnutls
+	libcurl libmicrohttpd gnutls libpq
 CFLAGS ?= -O2 -g
 CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow \
 	-Wstrict-prototypes -Wmissing-prototypes -fno-strict-aliasing \
@@ -56,8 +60,8 @@ endif
 # keep the BPF object next to its skeleton
 .SECONDARY:
 
-.PHONY: all deps test-deps run test unit-tests e2e-tests fuzz fuzz-build \
-	bench bench-build lint clean
+.PHONY: all deps test-deps deb-deps run test unit-tests e2e-tests fuzz fuzz-build \
+	bench bench-build lint clean man deb
 
 all: $(PROGRAMS)
 
@@ -66,6 +70,9 @@ deps:
 
 test-deps:
 	@packaging/deps.sh test
+
+deb-deps:
+	@packaging/deps.sh deb
 
 # --- the BPF probe -------------------------------------------------------
 
@@ -111,7 +118,7 @@ $(BUILD)/rmmhunt-collector: $(COLLECTOR_OBJS) $(BUILD)/librmmhunt.a
 $(BUILD)/rmmhunt: $(CLI_OBJS) $(BUILD)/librmmhunt.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) -name '*.d' -type f 2>/dev/null)
 
 # --- running ---------------------------------------------------------------
 
@@ -120,6 +127,21 @@ $(BUILD)/rmmhunt: $(CLI_OBJS) $(BUILD)/librmmhunt.a
 RUN_PORT ?= 8443
 run: deps all
 	@packaging/run.sh $(BUILD) var $(RUN_PORT)
+
+# --- man pages and Debian packages -----------------------------------------
+
+VERSION := $(shell sed -n 's/^\#define RMMHUNT_VERSION "\(.*\)"/\1/p' lib/base/version.h)
+DEB_VERSION ?= $(VERSION)
+MAN_PAGES := $(BUILD)/man/rmmhunt.1 $(BUILD)/man/rmmhunt-agent.8 \
+	$(BUILD)/man/rmmhunt-collector.8
+
+man: $(MAN_PAGES)
+
+$(MAN_PAGES) &: $(PROGRAMS) packaging/man/man.sh $(wildcard packaging/man/*.h2m)
+	packaging/man/man.sh $(BUILD) $(VERSION)
+
+deb: deb-deps all
+	packaging/deb.sh $(BUILD) $(DEB_VERSION)
 
 # --- tests -----------------------------------------------------------------
 

@@ -231,14 +231,18 @@ static int open_ndjson(struct ndjson_output *output, const char *path, bool *ope
 
 static int open_rules(struct agent *agent)
 {
-	int result = rule_engine_create(&agent->rules, agent->options.rules_dir, agent->cache);
+	const char *paths[2];
+	size_t count = 0;
+	int result;
 
-	if (result == 0) {
-		result = rule_engine_load(agent->rules);
-		if (result)
-			log_error("cannot read rules from %s: %s", agent->options.rules_dir,
-				  strerror(-result));
-	}
+	/* the local rules last: one with a bundled rule's id replaces it */
+	if (agent->options.rules_dir)
+		paths[count++] = agent->options.rules_dir;
+	if (agent->options.local_rules_dir)
+		paths[count++] = agent->options.local_rules_dir;
+	result = rule_engine_create(&agent->rules, paths, count, agent->cache);
+	if (result == 0)
+		result = rule_engine_load(agent->rules); /* says what it cannot read */
 	if (result == 0 && agent->options.hits_path)
 		result = open_ndjson(&agent->hits, agent->options.hits_path, &agent->hits_open);
 	if (result == 0)
@@ -468,8 +472,7 @@ static bool on_signal(struct agent *agent, int signal_fd)
 		log_notice("SIGHUP: reloading rules");
 		result = rule_engine_load(agent->rules);
 		if (result)
-			log_warning("cannot read rules from %s: %s; the rules loaded before "
-				    "stay", agent->options.rules_dir, strerror(-result));
+			log_warning("the rules loaded before stay");
 		return false;
 	}
 	log_notice("SIG%s: stopping", sigabbrev_np((int)info.ssi_signo));
@@ -554,8 +557,14 @@ int main(int argc, char **argv)
 	memset(&agent, 0, sizeof(agent));
 	log_configure("rmmhunt-agent", LOG_LEVEL_INFO);
 	result = agent_options_parse(&agent.options, argc, argv);
-	if (result)
-		return result > 0 ? 0 : 2;
+	if (result || agent.options.check_config) {
+		if (result == 0)
+			printf("%s: the configuration is valid\n",
+			       agent.options.config_path ? agent.options.config_path
+							 : "(command line)");
+		agent_options_free(&agent.options);
+		return result > 0 ? 0 : result < 0 ? 2 : 0;
+	}
 	log_configure("rmmhunt-agent", agent.options.log_level);
 	agent.started_boot_ns = boot_clock_now_ns();
 	signal_fd = block_signals();
@@ -584,5 +593,6 @@ int main(int argc, char **argv)
 	}
 	stop_parts(&agent);
 	close(signal_fd);
+	agent_options_free(&agent.options);
 	return result ? 1 : 0;
 }

@@ -1,5 +1,7 @@
 /*
- * options.c - command-line parsing for rmmhunt-agent.
+ * options.c - rmmhunt-agent's options: its config file and command line
+ * through one table (lib/base/config_options.h: every option is a key of
+ * the file by the same name).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -8,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/config_options.h"
 #include "exec_event.h"
 #include "model/value.h"
 #include "options.h"
@@ -23,8 +26,13 @@ static void usage(FILE *out)
 		"Watches every exec on this host (eBPF, tracepoints only) and turns it\n"
 		"into a Microsoft Defender DeviceProcessEvents record.\n"
 		"\n"
+		"  --config FILE          read options from FILE (key = value; a flag overrides\n"
+		"                         it); the packaged unit reads /etc/rmmhunt/agent.conf\n"
+		"  --check-config         check the options and the config file, then exit\n"
 		"  --state-dir DIR        state: ReportId counter, status (default /var/lib/rmmhunt)\n"
 		"  --rules DIR            KQL rule files (Sentinel YAML)\n"
+		"  --local-rules DIR      more rule files; one with the id of a rule of --rules\n"
+		"                         replaces it (the package: /etc/rmmhunt/rules.d)\n"
 		"  --events FILE|-        write one JSON record per line (- = stdout)\n"
 		"  --hits FILE|-          write every rule hit as one JSON line (- = stdout)\n"
 		"  --print                one short line per exec on stdout\n"
@@ -151,6 +159,7 @@ static void set_defaults(struct agent_options *options)
 enum option_id {
 	OPTION_STATE_DIR = 256,
 	OPTION_RULES,
+	OPTION_LOCAL_RULES,
 	OPTION_EVENTS,
 	OPTION_HITS,
 	OPTION_PRINT,
@@ -172,6 +181,8 @@ enum option_id {
 	OPTION_HITS_MAX_AGE,
 	OPTION_LOG_LEVEL,
 	OPTION_HELP,
+	OPTION_CONFIG,
+	OPTION_CHECK_CONFIG,
 	OPTION_SHIP_FIRST = 512, /* + enum ship_option */
 };
 
@@ -246,105 +257,170 @@ static int apply_number(struct agent_options *options, int id, const char *text)
 	return -EINVAL;
 }
 
-int agent_options_parse(struct agent_options *options, int argc, char **argv)
-{
-	static const struct option table[] = {
-		{"state-dir", required_argument, NULL, OPTION_STATE_DIR},
-		{"rules", required_argument, NULL, OPTION_RULES},
-		{"events", required_argument, NULL, OPTION_EVENTS},
-		{"hits", required_argument, NULL, OPTION_HITS},
-		{"print", no_argument, NULL, OPTION_PRINT},
-		{"ring-buffer-mb", required_argument, NULL, OPTION_RING_BUFFER_MB},
-		{"args-max", required_argument, NULL, OPTION_ARGS_MAX},
-		{"hash-max-mb", required_argument, NULL, OPTION_HASH_MAX_MB},
-		{"hash-wait-ms", required_argument, NULL, OPTION_HASH_WAIT_MS},
-		{"max-pending", required_argument, NULL, OPTION_MAX_PENDING},
-		{"max-lineage-mb", required_argument, NULL, OPTION_MAX_LINEAGE_MB},
-		{"wine-loader", required_argument, NULL, OPTION_WINE_LOADER},
-		{"max-processes", required_argument, NULL, OPTION_MAX_PROCESSES},
-		{"max-cached-files", required_argument, NULL, OPTION_MAX_CACHED_FILES},
-		{"stats-interval", required_argument, NULL, OPTION_STATS_INTERVAL},
-		{"no-bpf-stats", no_argument, NULL, OPTION_NO_BPF_STATS},
-		{"btf", required_argument, NULL, OPTION_BTF},
-		{"machine-id", required_argument, NULL, OPTION_MACHINE_ID},
-		{"cache-max-age", required_argument, NULL, OPTION_CACHE_MAX_AGE},
-		{"cache-max-size", required_argument, NULL, OPTION_CACHE_MAX_SIZE},
-		{"hits-max-age", required_argument, NULL, OPTION_HITS_MAX_AGE},
-		{"log-level", required_argument, NULL, OPTION_LOG_LEVEL},
-		{"help", no_argument, NULL, OPTION_HELP},
-		{"collector", required_argument, NULL, OPTION_SHIP_FIRST + SHIP_OPTION_COLLECTOR},
-		{"enroll-secret-file", required_argument, NULL,
-		 OPTION_SHIP_FIRST + SHIP_OPTION_ENROLL_SECRET_FILE},
-		{"ca-file", required_argument, NULL, OPTION_SHIP_FIRST + SHIP_OPTION_CA_FILE},
-		{"client-cert", required_argument, NULL, OPTION_SHIP_FIRST + SHIP_OPTION_CLIENT_CERT},
-		{"client-key", required_argument, NULL, OPTION_SHIP_FIRST + SHIP_OPTION_CLIENT_KEY},
-		{"ship", required_argument, NULL, OPTION_SHIP_FIRST + SHIP_OPTION_SHIP},
-		{"heartbeat-interval", required_argument, NULL,
-		 OPTION_SHIP_FIRST + SHIP_OPTION_HEARTBEAT_INTERVAL},
-		{"reconnect-spread", required_argument, NULL,
-		 OPTION_SHIP_FIRST + SHIP_OPTION_RECONNECT_SPREAD},
-		{NULL, 0, NULL, 0},
-	};
-	int id;
+static const struct option option_table[] = {
+	{"config", required_argument, NULL, OPTION_CONFIG},
+	{"check-config", no_argument, NULL, OPTION_CHECK_CONFIG},
+	{"state-dir", required_argument, NULL, OPTION_STATE_DIR},
+	{"rules", required_argument, NULL, OPTION_RULES},
+	{"local-rules", required_argument, NULL, OPTION_LOCAL_RULES},
+	{"events", required_argument, NULL, OPTION_EVENTS},
+	{"hits", required_argument, NULL, OPTION_HITS},
+	{"print", no_argument, NULL, OPTION_PRINT},
+	{"ring-buffer-mb", required_argument, NULL, OPTION_RING_BUFFER_MB},
+	{"args-max", required_argument, NULL, OPTION_ARGS_MAX},
+	{"hash-max-mb", required_argument, NULL, OPTION_HASH_MAX_MB},
+	{"hash-wait-ms", required_argument, NULL, OPTION_HASH_WAIT_MS},
+	{"max-pending", required_argument, NULL, OPTION_MAX_PENDING},
+	{"max-lineage-mb", required_argument, NULL, OPTION_MAX_LINEAGE_MB},
+	{"wine-loader", required_argument, NULL, OPTION_WINE_LOADER},
+	{"max-processes", required_argument, NULL, OPTION_MAX_PROCESSES},
+	{"max-cached-files", required_argument, NULL, OPTION_MAX_CACHED_FILES},
+	{"stats-interval", required_argument, NULL, OPTION_STATS_INTERVAL},
+	{"no-bpf-stats", no_argument, NULL, OPTION_NO_BPF_STATS},
+	{"btf", required_argument, NULL, OPTION_BTF},
+	{"machine-id", required_argument, NULL, OPTION_MACHINE_ID},
+	{"cache-max-age", required_argument, NULL, OPTION_CACHE_MAX_AGE},
+	{"cache-max-size", required_argument, NULL, OPTION_CACHE_MAX_SIZE},
+	{"hits-max-age", required_argument, NULL, OPTION_HITS_MAX_AGE},
+	{"log-level", required_argument, NULL, OPTION_LOG_LEVEL},
+	{"help", no_argument, NULL, OPTION_HELP},
+	{"collector", required_argument, NULL, OPTION_SHIP_FIRST + SHIP_OPTION_COLLECTOR},
+	{"enroll-secret-file", required_argument, NULL,
+	 OPTION_SHIP_FIRST + SHIP_OPTION_ENROLL_SECRET_FILE},
+	{"ca-file", required_argument, NULL, OPTION_SHIP_FIRST + SHIP_OPTION_CA_FILE},
+	{"client-cert", required_argument, NULL, OPTION_SHIP_FIRST + SHIP_OPTION_CLIENT_CERT},
+	{"client-key", required_argument, NULL, OPTION_SHIP_FIRST + SHIP_OPTION_CLIENT_KEY},
+	{"ship", required_argument, NULL, OPTION_SHIP_FIRST + SHIP_OPTION_SHIP},
+	{"heartbeat-interval", required_argument, NULL,
+	 OPTION_SHIP_FIRST + SHIP_OPTION_HEARTBEAT_INTERVAL},
+	{"reconnect-spread", required_argument, NULL,
+	 OPTION_SHIP_FIRST + SHIP_OPTION_RECONNECT_SPREAD},
+	{NULL, 0, NULL, 0},
+};
 
-	set_defaults(options);
-	while ((id = getopt_long(argc, argv, "", table, NULL)) != -1) {
-		switch (id) {
-		case OPTION_STATE_DIR:
-			options->state_dir = optarg;
-			break;
-		case OPTION_RULES:
-			options->rules_dir = optarg;
-			break;
-		case OPTION_EVENTS:
-			options->events_path = optarg;
-			break;
-		case OPTION_HITS:
-			options->hits_path = optarg;
-			break;
-		case OPTION_PRINT:
-			options->print = true;
-			break;
-		case OPTION_NO_BPF_STATS:
-			options->bpf_run_stats = false;
-			break;
-		case OPTION_BTF:
-			options->btf_path = optarg;
-			break;
-		case OPTION_MACHINE_ID:
-			options->machine_id_path = optarg;
-			break;
-		case OPTION_WINE_LOADER:
-			if (options->wine_loader_count == 8) {
-				log_error("--wine-loader: at most 8");
-				return -EINVAL;
-			}
-			options->wine_loaders[options->wine_loader_count++] = optarg;
-			break;
-		case OPTION_LOG_LEVEL:
-			if (log_level_parse(optarg, &options->log_level) != 0) {
-				log_error("--log-level: '%s' is not error, warning, notice, info "
-					  "or debug", optarg);
-				return -EINVAL;
-			}
-			break;
-		case OPTION_HELP:
-			usage(stdout);
-			return 1;
-		case '?':
-			usage(stderr);
-			return -EINVAL;
-		default:
-			if (id >= OPTION_SHIP_FIRST
-				    ? ship_option_set(&options->ship,
-						      (enum ship_option)(id - OPTION_SHIP_FIRST), optarg)
-				    : apply_number(options, id, optarg))
-				return -EINVAL;
-		}
+/* While parsing: has the command line begun to replace a list of the file? */
+struct parse_state {
+	struct agent_options *options;
+	bool loaders_from_flags, collectors_from_flags;
+};
+
+/* A repeatable option's first value on the command line replaces the file's. */
+static void replace_file_list(struct parse_state *state, int id, enum config_origin origin)
+{
+	struct agent_options *options = state->options;
+
+	if (origin != CONFIG_ORIGIN_COMMAND_LINE)
+		return;
+	if (id == OPTION_WINE_LOADER && !state->loaders_from_flags) {
+		state->loaders_from_flags = true;
+		options->wine_loader_count = 0;
+	} else if (id == OPTION_SHIP_FIRST + SHIP_OPTION_COLLECTOR &&
+		   !state->collectors_from_flags) {
+		state->collectors_from_flags = true;
+		options->ship.collector_count = 0;
 	}
-	if (optind < argc) {
-		log_error("unexpected argument '%s'", argv[optind]);
+}
+
+static int append(const char *name, const char **list, uint32_t *count, uint32_t capacity,
+		  const char *value)
+{
+	if (*count == capacity) {
+		log_error("--%s: at most %u", name, capacity);
 		return -EINVAL;
 	}
+	list[(*count)++] = value;
+	return 0;
+}
+
+static int apply_option(void *context, int id, const char *value, enum config_origin origin)
+{
+	struct parse_state *state = context;
+	struct agent_options *options = state->options;
+
+	replace_file_list(state, id, origin);
+	switch (id) {
+	case OPTION_CHECK_CONFIG:
+		options->check_config = true;
+		return 0;
+	case OPTION_STATE_DIR:
+		options->state_dir = value;
+		return 0;
+	case OPTION_RULES:
+		options->rules_dir = value;
+		return 0;
+	case OPTION_LOCAL_RULES:
+		options->local_rules_dir = value;
+		return 0;
+	case OPTION_EVENTS:
+		options->events_path = value;
+		return 0;
+	case OPTION_HITS:
+		options->hits_path = value;
+		return 0;
+	case OPTION_PRINT:
+		options->print = true;
+		return 0;
+	case OPTION_NO_BPF_STATS:
+		options->bpf_run_stats = false;
+		return 0;
+	case OPTION_BTF:
+		options->btf_path = value;
+		return 0;
+	case OPTION_MACHINE_ID:
+		options->machine_id_path = value;
+		return 0;
+	case OPTION_WINE_LOADER:
+		return append("wine-loader", options->wine_loaders, &options->wine_loader_count,
+			      AGENT_MAX_WINE_LOADERS, value);
+	case OPTION_LOG_LEVEL:
+		if (log_level_parse(value, &options->log_level) != 0) {
+			log_error("--log-level: '%s' is not error, warning, notice, info "
+				  "or debug", value);
+			return -EINVAL;
+		}
+		return 0;
+	case OPTION_HELP:
+		usage(stdout);
+		return 1;
+	case '?':
+		usage(stderr);
+		return -EINVAL;
+	default:
+		if (id >= OPTION_SHIP_FIRST)
+			return ship_option_set(&options->ship,
+					       (enum ship_option)(id - OPTION_SHIP_FIRST), value)
+				       ? -EINVAL
+				       : 0;
+		return apply_number(options, id, value);
+	}
+}
+
+int agent_options_parse(struct agent_options *options, int argc, char **argv)
+{
+	static const int not_keys[] = {OPTION_CONFIG, OPTION_CHECK_CONFIG, OPTION_HELP, 0};
+	static const int repeatable[] = {OPTION_WINE_LOADER,
+					 OPTION_SHIP_FIRST + SHIP_OPTION_COLLECTOR, 0};
+	struct parse_state state = {.options = options};
+	const struct config_options spec = {
+		.table = option_table,
+		.short_options = "",
+		.config_id = OPTION_CONFIG,
+		.not_keys = not_keys,
+		.repeatable = repeatable,
+		.apply = apply_option,
+		.context = &state,
+	};
+	int result;
+
+	set_defaults(options);
+	result = config_options_parse(&spec, argc, argv, &options->config_file,
+				      &options->config_path);
+	if (result)
+		return result;
 	return ship_options_check(&options->ship);
+}
+
+void agent_options_free(struct agent_options *options)
+{
+	config_file_free(&options->config_file);
 }

@@ -3,6 +3,7 @@
  * privileges.h).  Raw capget/capset and prctl: no library for two calls.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -70,8 +71,14 @@ int privileges_drop(char *message, size_t message_size)
 	int last = last_capability();
 
 	/* the bounding set first: dropping from it needs CAP_SETPCAP, which
-	 * goes with the rest below */
-	for (int cap = 0; cap <= last; cap++) {
+	 * goes with the rest below.  Started without it (the systemd unit's
+	 * CapabilityBoundingSet names only what the probe needs), the few
+	 * others in the bounding set stay there, unreachable: they leave the
+	 * permitted set below, and no_new_privs keeps an exec from getting
+	 * them back (the kernel caps an exec's permitted set at the old one). */
+	bool can_shrink_bounding = privileges_effective() & CAP_BIT(CAP_SETPCAP);
+
+	for (int cap = 0; cap <= last && can_shrink_bounding; cap++) {
 		if (!(kept & CAP_BIT(cap)) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 &&
 		    errno != EINVAL)
 			return fail(message, message_size, "PR_CAPBSET_DROP", errno);

@@ -1,8 +1,9 @@
 /*
  * privileges.h - what the agent may still do once its probe is attached.
  *
- * Loading and attaching the probe needs root's powers (CAP_BPF,
- * CAP_PERFMON, CAP_SYS_ADMIN, CAP_SYS_RESOURCE...); what the agent does
+ * Loading and attaching the probe needs CAP_BPF and CAP_PERFMON (and
+ * CAP_SYS_ADMIN for the kernel's run-time statistics only: the packaged
+ * unit goes without them); what the agent does
  * afterwards, for as long as it runs, while it parses files and reads the
  * /proc of processes a hostile user controls (issue 9), needs two:
  *   - CAP_DAC_READ_SEARCH: read any user's executables to hash them and

@@ -30,7 +30,8 @@ struct rule_set {
 };
 
 struct rule_engine {
-	char *rules_path;
+	char **rules_paths; /* in order: a later path's rule replaces an earlier one's */
+	size_t rules_path_count;
 	struct cache *cache;
 	struct rule_set set;
 	struct rule_engine_stats stats;
@@ -52,16 +53,26 @@ static void set_free(struct rule_set *set)
 	set->count = 0;
 }
 
-int rule_engine_create(struct rule_engine **out, const char *rules_path,
-		       struct cache *cache)
+int rule_engine_create(struct rule_engine **out, const char *const *rules_paths,
+		       size_t rules_path_count, struct cache *cache)
 {
 	struct rule_engine *engine = calloc(1, sizeof(*engine));
 
 	if (!engine)
 		return -ENOMEM;
-	engine->rules_path = rules_path ? strdup(rules_path) : NULL;
 	engine->cache = cache;
 	*out = engine;
+	if (rules_path_count == 0)
+		return 0;
+	engine->rules_paths = calloc(rules_path_count, sizeof(*engine->rules_paths));
+	if (!engine->rules_paths)
+		return -ENOMEM;
+	for (size_t i = 0; i < rules_path_count; i++) {
+		engine->rules_paths[i] = strdup(rules_paths[i]);
+		if (!engine->rules_paths[i])
+			return -ENOMEM;
+		engine->rules_path_count++;
+	}
 	return 0;
 }
 
@@ -70,7 +81,9 @@ void rule_engine_destroy(struct rule_engine *engine)
 	if (!engine)
 		return;
 	set_free(&engine->set);
-	free(engine->rules_path);
+	for (size_t i = 0; i < engine->rules_path_count; i++)
+		free(engine->rules_paths[i]);
+	free(engine->rules_paths);
 	free(engine);
 }
 
@@ -124,33 +137,99 @@ static bool load_slot(struct rule_slot *slot, const char *path,
 	return true;
 }
 
-int rule_engine_load(struct rule_engine *engine)
+/* The slot already loaded with slot's rule id, or NULL. */
+static struct rule_slot *same_id(struct rule_set *set, const struct rule_slot *slot)
 {
-	struct rule_engine_stats stats = {0};
-	struct rule_set fresh = {0};
+	for (size_t i = 0; i < set->count; i++)
+		if (strcmp(set->slots[i].file.id, slot->file.id) == 0)
+			return &set->slots[i];
+	return NULL;
+}
+
+/* Load every rule file of one path into fresh; a rule whose id is already
+ * there (from an earlier path) replaces it. */
+static int load_path(struct rule_set *fresh, size_t *capacity, const char *path,
+		     struct rule_engine_stats *stats)
+{
 	char **paths;
 	size_t listed = 0;
-	int result;
+	int result = rule_file_list(path, &paths);
 
-	if (!engine->rules_path)
-		return 0;
-	result = rule_file_list(engine->rules_path, &paths);
 	if (result)
 		return result;
 	while (paths[listed])
 		listed++;
-	fresh.slots = calloc(listed ? listed : 1, sizeof(*fresh.slots));
-	if (!fresh.slots) {
-		rule_file_list_free(paths);
-		return -ENOMEM;
+	if (fresh->count + listed > *capacity) {
+		size_t grown = fresh->count + listed;
+		struct rule_slot *slots = realloc(fresh->slots, (grown ? grown : 1) * sizeof(*slots));
+
+		if (!slots) {
+			rule_file_list_free(paths);
+			return -ENOMEM;
+		}
+		fresh->slots = slots;
+		*capacity = grown;
 	}
 	for (size_t i = 0; i < listed; i++) {
-		if (load_slot(&fresh.slots[fresh.count], paths[i], &stats))
-			fresh.count++;
-		else
-			stats.skipped++;
+		struct rule_slot *slot = &fresh->slots[fresh->count];
+		struct rule_slot *replaced;
+
+		if (!load_slot(slot, paths[i], stats)) {
+			stats->skipped++;
+			continue;
+		}
+		replaced = same_id(fresh, slot);
+		if (replaced) {
+			log_info("rule %s: %s replaces the one loaded before", slot->file.id,
+				 paths[i]);
+			slot_free(replaced);
+			*replaced = *slot;
+			stats->overridden++;
+			continue;
+		}
+		fresh->count++;
 	}
 	rule_file_list_free(paths);
+	return 0;
+}
+
+/* "12 rules loaded from A, B, 1 skipped[, 2 replaced by a later path's]" */
+static void log_loaded(const struct rule_engine *engine)
+{
+	struct strbuf paths;
+
+	if (engine->rules_path_count == 0)
+		return;
+	strbuf_init(&paths);
+	for (size_t i = 0; i < engine->rules_path_count; i++)
+		strbuf_appendf(&paths, "%s%s", i ? ", " : "", engine->rules_paths[i]);
+	if (engine->stats.overridden)
+		log_notice("%u rules loaded from %s, %u skipped, %u replaced by a later path's",
+			   engine->stats.loaded, strbuf_text(&paths), engine->stats.skipped,
+			   engine->stats.overridden);
+	else
+		log_notice("%u rules loaded from %s, %u skipped", engine->stats.loaded,
+			   strbuf_text(&paths), engine->stats.skipped);
+	strbuf_free(&paths);
+}
+
+int rule_engine_load(struct rule_engine *engine)
+{
+	struct rule_engine_stats stats = {0};
+	struct rule_set fresh = {0};
+	size_t capacity = 0;
+	int result = 0;
+
+	for (size_t i = 0; i < engine->rules_path_count && result == 0; i++) {
+		result = load_path(&fresh, &capacity, engine->rules_paths[i], &stats);
+		if (result)
+			log_error("cannot read rules from %s: %s", engine->rules_paths[i],
+				  strerror(-result));
+	}
+	if (result) {
+		set_free(&fresh);
+		return result;
+	}
 	stats.loaded = (uint32_t)fresh.count;
 	/* counters of records and hits go on across reloads */
 	stats.records = engine->stats.records;
@@ -159,8 +238,7 @@ int rule_engine_load(struct rule_engine *engine)
 	set_free(&engine->set);
 	engine->set = fresh;
 	engine->stats = stats;
-	log_notice("%u rules loaded from %s, %u skipped", stats.loaded, engine->rules_path,
-		   stats.skipped);
+	log_loaded(engine);
 	return 0;
 }
 

@@ -27,18 +27,22 @@ struct rule_engine;
 
 struct rule_engine_stats {
 	uint32_t loaded, skipped, without_summary;
+	uint32_t overridden; /* rules replaced by a later path's of the same id */
 	uint64_t records, hits, evaluation_errors;
 };
 
-int rule_engine_create(struct rule_engine **out, const char *rules_path,
-		       struct cache *cache);
+/* rules_paths: directories or files, in order; a rule of a later one
+ * replaces the rule of the same id of an earlier one (the bundled rules,
+ * then /etc/rmmhunt/rules.d).  The paths are copied. */
+int rule_engine_create(struct rule_engine **out, const char *const *rules_paths,
+		       size_t rules_path_count, struct cache *cache);
 void rule_engine_destroy(struct rule_engine *engine);
 
 /*
  * (Re)load every rule.  A rule that cannot run is skipped and logged (a
  * warning each, file, line, column, reason); the others run.  Returns 0, or
- * a negative errno when the rules cannot be listed (the rules loaded
- * before, if any, stay).
+ * a negative errno when a path's rules cannot be listed (logged; the rules
+ * loaded before, if any, stay).
  */
 int rule_engine_load(struct rule_engine *engine);
 

@@ -2,8 +2,9 @@
  * collector_load.c - replay batches into rmmhunt-collector as N agents, or
  * measure the plain SQLite ceiling, or fill a collector store directly.
  *
- *   collector_load agents URL CA_FILE SECRET_FILE RECORDS.ndjson N [BATCH]
- *       N threads, one enrolled device each, post the records (split
+ *   collector_load agents URL[,URL...] CA_FILE SECRET_FILE RECORDS.ndjson N [BATCH]
+ *       N threads, one enrolled device each (agent i posts to the i-th URL
+ *       of the list, round robin: several collectors), post the records (split
  *       evenly, BATCH records a batch, default 1000) as gzip'd NDJSON over
  *       HTTPS keep-alive connections (libcurl), as agents do.  Batches are
  *       built and compressed before the clock starts: the agents' work is
@@ -15,7 +16,9 @@
  *       same indexes).  Prints "records SECONDS RATE".
  *   collector_load fill DB RECORDS.ndjson
  *       stores the records through the collector's store (store_put_batch,
- *       one batch per run of one device), for the fleet query benchmark.
+ *       one batch per device, records of a device in file order, at most
+ *       2000 a batch), for the fleet query benchmarks.  DB is a SQLite file
+ *       or a postgresql:// URL.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -254,16 +257,22 @@ static int run_agents(int argc, char **argv)
 	double started;
 	int failed = 0;
 
+	char *urls[8];
+	int url_count = 0;
+
 	if (!in || !fgets(secret, sizeof(secret), in))
 		return 1;
 	fclose(in);
 	secret[strcspn(secret, "\r\n")] = '\0';
+	for (char *rest = argv[2], *url; url_count < 8 && (url = strsep(&rest, ","));)
+		urls[url_count++] = url;
 	curl_global_init(CURL_GLOBAL_ALL);
 	for (int i = 0; i < agents; i++) {
 		size_t first = count * (size_t)i / (size_t)agents;
 		size_t last = count * (size_t)(i + 1) / (size_t)agents;
 
-		all[i] = (struct agent){.url = argv[2], .ca_file = argv[3], .secret = secret};
+		all[i] = (struct agent){.url = urls[i % url_count], .ca_file = argv[3],
+					.secret = secret};
 		snprintf(all[i].device, sizeof(all[i].device), "bench%08x%032d", (unsigned)rand(), i);
 		build_batches(&all[i], lines, first, last - first, batch);
 	}
@@ -408,6 +417,34 @@ static int put_run(struct store *store, const struct line *lines, size_t first, 
 	return status;
 }
 
+/* Lines by device, in their order within a device (qsort is not stable). */
+struct ordered_line {
+	struct line line;
+	size_t order;
+};
+
+static int by_device(const void *a, const void *b)
+{
+	const struct ordered_line *left = a, *right = b;
+	int order = strcmp(left->line.device, right->line.device);
+
+	return order ? order : (left->order > right->order) - (left->order < right->order);
+}
+
+static void group_by_device(struct line *lines, size_t count)
+{
+	struct ordered_line *ordered = calloc(count ? count : 1, sizeof(*ordered));
+
+	if (!ordered)
+		return; /* runs stay as they come: slower, same rows */
+	for (size_t i = 0; i < count; i++)
+		ordered[i] = (struct ordered_line){lines[i], i};
+	qsort(ordered, count, sizeof(*ordered), by_device);
+	for (size_t i = 0; i < count; i++)
+		lines[i] = ordered[i].line;
+	free(ordered);
+}
+
 static int run_fill(char **argv)
 {
 	size_t count, first = 0;
@@ -422,6 +459,7 @@ static int run_fill(char **argv)
 		fprintf(stderr, "%s\n", message);
 		return 1;
 	}
+	group_by_device(lines, count); /* one batch per device and run of 2000 */
 	for (size_t i = 1; i <= count; i++) {
 		if (i == count || strcmp(lines[i].device, lines[first].device) != 0 || i - first >= 2000) {
 			if (put_run(store, lines, first, i) != 0)

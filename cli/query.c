@@ -30,6 +30,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "base/log.h"
 #include "base/strbuf.h"
 #include "store/cache.h"
@@ -85,6 +87,10 @@ static void query_usage(FILE *out)
 		"  --raw             csv: values exactly as stored (otherwise control\n"
 		"                    characters are escaped and cells starting with = + - @\n"
 		"                    get a ' first, so a spreadsheet does not run them)\n"
+		"  --stats           after the result, print on standard error (JSON) where\n"
+		"                    the query ran: with --collector the collector's plan\n"
+		"                    (per table: what its store ran, e.g. PostgreSQL's SQL,\n"
+		"                    and the rows it handed to the collector's KQL engine)\n"
 		"  -f, --file FILE   read the query from FILE ('-': standard input); a\n"
 		"                    Sentinel rule file (*.yaml, *.yml) runs its query\n"
 		"\n"
@@ -237,9 +243,18 @@ static void print_fleet_error(json_t *answer, const struct query_text *query)
 	print_kql_error(&local, query);
 }
 
+/* --stats: the statistics as indented JSON on standard error. */
+static void print_stats(const json_t *stats)
+{
+	char *text = stats ? json_dumps(stats, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
+
+	fprintf(stderr, "%s\n", text ? text : "{}");
+	free(text);
+}
+
 /* --collector: the query runs there; the answer prints here. */
 static int run_fleet_query(const struct fleet_client *client, enum kql_format format,
-			   struct query_text *text)
+			   struct query_text *text, bool stats)
 {
 	json_t *body = json_pack("{s:s%,s:s}", "query", text->text, text->length, "format", "rows");
 	json_t *answer = NULL;
@@ -271,9 +286,11 @@ static int run_fleet_query(const struct fleet_client *client, enum kql_format fo
 		json_decref(answer);
 		return 1;
 	}
-	json_decref(answer);
 	status = kql_table_print(stdout, table, format, 0);
 	kql_table_free(table);
+	if (stats)
+		print_stats(json_object_get(answer, "stats"));
+	json_decref(answer);
 	if (status != 0) {
 		log_error("cannot write the result: %s", strerror(errno));
 		return 1;
@@ -309,7 +326,8 @@ static void clear_progress(const struct progress *progress)
 }
 
 /* Compile, open the cache, run, print.  Returns the exit status. */
-static int run_query(const char *state_dir, enum kql_format format, struct query_text *text)
+static int run_query(const char *state_dir, enum kql_format format, struct query_text *text,
+		     bool stats)
 {
 	const struct table_schema *tables[CACHE_TABLE_COUNT];
 	struct kql_query *query = NULL;
@@ -343,6 +361,18 @@ static int run_query(const char *state_dir, enum kql_format format, struct query
 		log_error("%s: %s", kql_error_kind_name(error.kind),
 			  error.message);
 	}
+	if (stats && status == 0) {
+		json_t *summary = json_pack(
+			"{s:I,s:f,s:[{s:s,s:s,s:I}]}", "rows", (json_int_t)kql_table_row_count(table),
+			"seconds", monotonic_seconds() - progress.started, "plan", "backend",
+			"local cache", "note",
+			"rows read from the cache (time range and required terms checked by SQLite),"
+			" the query run here",
+			"rows_read", (json_int_t)progress.rows);
+
+		print_stats(summary);
+		json_decref(summary);
+	}
 	kql_table_free(table);
 	cache_reader_close(reader);
 	kql_query_free(query);
@@ -357,6 +387,7 @@ int command_query(int argc, char **argv)
 		{"file", required_argument, NULL, 'f'},
 		FLEET_CLIENT_OPTIONS,
 		{"raw", no_argument, NULL, 'r'},
+		{"stats", no_argument, NULL, 'S'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -365,7 +396,7 @@ int command_query(int argc, char **argv)
 	bool state_dir_given = false;
 	enum kql_format format = KQL_FORMAT_TABLE;
 	struct query_text text = {0};
-	bool raw = false;
+	bool raw = false, stats = false;
 	int option;
 
 	while ((option = getopt_long(argc, argv, "s:F:f:h", options, NULL)) != -1) {
@@ -387,6 +418,9 @@ int command_query(int argc, char **argv)
 			break;
 		case 'r':
 			raw = true;
+			break;
+		case 'S':
+			stats = true;
 			break;
 		case 'h':
 			query_usage(stdout);
@@ -424,8 +458,8 @@ int command_query(int argc, char **argv)
 			return 1;
 		}
 	}
-	int status = fleet.url ? run_fleet_query(&fleet, format, &text)
-			       : run_query(state_dir, format, &text);
+	int status = fleet.url ? run_fleet_query(&fleet, format, &text, stats)
+			       : run_query(state_dir, format, &text, stats);
 
 	free_query_text(&text);
 	return status;

@@ -617,7 +617,7 @@ static void query_error(struct api_response *response, const struct kql_error *e
 	answer_json(response, 400, answer);
 }
 
-static json_t *table_json(const struct kql_table *table, double seconds)
+static json_t *table_json(const struct kql_table *table, double seconds, json_t *plan)
 {
 	json_t *columns = json_array(), *rows = json_array();
 	size_t column_count = kql_table_column_count(table);
@@ -634,8 +634,9 @@ static json_t *table_json(const struct kql_table *table, double seconds)
 			json_array_append_new(cells, kql_value_to_json(&values[i]));
 		json_array_append_new(rows, cells);
 	}
-	return json_pack("{s:o,s:o,s:{s:I,s:f}}", "columns", columns, "rows", rows, "stats", "rows",
-			 (json_int_t)kql_table_row_count(table), "seconds", seconds);
+	return json_pack("{s:o,s:o,s:{s:I,s:f,s:O}}", "columns", columns, "rows", rows, "stats",
+			 "rows", (json_int_t)kql_table_row_count(table), "seconds", seconds, "plan",
+			 plan);
 }
 
 static void handle_query(struct api_context *context, const struct api_request *request,
@@ -648,9 +649,10 @@ static void handle_query(struct api_context *context, const struct api_request *
 	struct kql_error error;
 	const char *text, *format;
 	double started = monotonic_seconds();
+	json_t *plan = json_array();
 	int result;
 
-	if (!body || !(text = string_member(body, "query", true, response)) ||
+	if (!plan || !body || !(text = string_member(body, "query", true, response)) ||
 	    !(format = string_member(body, "format", false, response)))
 		goto done;
 	if (format[0] && strcmp(format, "rows") != 0) {
@@ -662,14 +664,16 @@ static void handle_query(struct api_context *context, const struct api_request *
 		query_error(response, &error, text, strlen(text));
 		goto done;
 	}
-	result = store_run_query(context->store, query, timefmt_now_ticks(), &table, &error);
+	result = store_run_query_planned(context->store, query, timefmt_now_ticks(), &table, &error,
+					 plan);
 	if (result == -ENOMEM)
 		api_error(response, 500, "out of memory");
 	else if (result)
 		query_error(response, &error, text, strlen(text));
 	else
-		answer_json(response, 200, table_json(table, monotonic_seconds() - started));
+		answer_json(response, 200, table_json(table, monotonic_seconds() - started, plan));
 done:
+	json_decref(plan);
 	kql_table_free(table);
 	kql_query_free(query);
 	json_decref(body);

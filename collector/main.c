@@ -131,8 +131,13 @@ int main(int argc, char **argv)
 	if (argc > 1 && strcmp(argv[1], "devices") == 0)
 		return admin_devices(argc - 1, argv + 1);
 	status = options_parse(argc, argv, &options);
-	if (status)
-		return status == 1 ? 0 : 2;
+	if (status || options.check_config) {
+		if (status == 0)
+			printf("%s: the configuration is valid\n",
+			       options.config_path ? options.config_path : "(command line)");
+		options_free(&options);
+		return status == 1 ? 0 : status;
+	}
 	log_configure("rmmhunt-collector", options.log_level);
 	if (secrets_open(options.enroll_secret_file, options.analyst_token_file, &secrets, message,
 			 sizeof(message)) != 0) {
@@ -147,5 +152,6 @@ int main(int argc, char **argv)
 	status = serve(&options, store, secrets);
 	store_close(store);
 	secrets_close(secrets);
+	options_free(&options);
 	return status;
 }

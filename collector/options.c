@@ -1,5 +1,6 @@
 /*
- * options.c - parse the collector's command line (options.h).
+ * options.c - the collector's options: its config file and command line
+ * through one table (options.h, lib/base/config_options.h).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -7,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/config_options.h"
 #include "options.h"
 #include "wire/wire.h"
 
@@ -34,6 +36,8 @@ enum option_id {
 	OPTION_PORT_FILE,
 	OPTION_LOG_LEVEL,
 	OPTION_HELP,
+	OPTION_CONFIG,
+	OPTION_CHECK_CONFIG,
 };
 
 void options_usage(FILE *out)
@@ -46,6 +50,10 @@ void options_usage(FILE *out)
 		"Takes authenticated batches from rmmhunt agents over HTTPS (TLS 1.2+) and\n"
 		"answers fleet-wide KQL (docs/fleet.md, docs/operations.md).\n"
 		"\n"
+		"  --config FILE               read options from FILE (key = value; a flag\n"
+		"                              overrides it); the packaged unit reads\n"
+		"                              /etc/rmmhunt/collector.conf\n"
+		"  --check-config              check the options and the config file, then exit\n"
 		"  --listen HOST:PORT          address to serve on ([::1]:PORT for IPv6)\n"
 		"  --db PATH                   the store (SQLite file, created 0600)\n"
 		"  --tls-cert F, --tls-key F   the server's certificate and key (PEM)\n"
@@ -179,11 +187,13 @@ static int take_duration(const char *option, const char *value, long long *out)
 	return 0;
 }
 
-static int take(struct collector_options *options, int id, const char *value)
+static int take(void *context, int id, const char *value, enum config_origin origin)
 {
+	struct collector_options *options = context;
 	long long number = 0;
 	int seconds = 0, status = 0;
 
+	(void)origin; /* no option repeats */
 	switch (id) {
 	case OPTION_LISTEN: options->server.listen = value; break;
 	case OPTION_DB: options->db = value; break;
@@ -242,11 +252,18 @@ static int take(struct collector_options *options, int id, const char *value)
 		if (log_level_parse(value, &options->log_level) != 0)
 			status = bad("--log-level", value, "error, warning, notice, info or debug");
 		break;
-	default:
-		status = 2;
+	case OPTION_CHECK_CONFIG:
+		options->check_config = true;
 		break;
+	case OPTION_HELP:
+	case 'h':
+		options_usage(stdout);
+		return 1;
+	default: /* '?': getopt said what */
+		options_usage(stderr);
+		return -EINVAL;
 	}
-	return status;
+	return status ? -EINVAL : 0;
 }
 
 static int check_required(const struct collector_options *options)
@@ -264,54 +281,58 @@ static int check_required(const struct collector_options *options)
 	return 2;
 }
 
+static const struct option option_table[] = {
+	{"config", required_argument, NULL, OPTION_CONFIG},
+	{"check-config", no_argument, NULL, OPTION_CHECK_CONFIG},
+	{"listen", required_argument, NULL, OPTION_LISTEN},
+	{"db", required_argument, NULL, OPTION_DB},
+	{"tls-cert", required_argument, NULL, OPTION_TLS_CERT},
+	{"tls-key", required_argument, NULL, OPTION_TLS_KEY},
+	{"client-ca", required_argument, NULL, OPTION_CLIENT_CA},
+	{"enroll-secret-file", required_argument, NULL, OPTION_ENROLL_SECRET_FILE},
+	{"analyst-token-file", required_argument, NULL, OPTION_ANALYST_TOKEN_FILE},
+	{"insecure-http", no_argument, NULL, OPTION_INSECURE_HTTP},
+	{"max-body", required_argument, NULL, OPTION_MAX_BODY},
+	{"max-decompressed", required_argument, NULL, OPTION_MAX_DECOMPRESSED},
+	{"max-connections", required_argument, NULL, OPTION_MAX_CONNECTIONS},
+	{"idle-timeout", required_argument, NULL, OPTION_IDLE_TIMEOUT},
+	{"request-timeout", required_argument, NULL, OPTION_REQUEST_TIMEOUT},
+	{"retention-max-age", required_argument, NULL, OPTION_RETENTION_MAX_AGE},
+	{"retention-max-size", required_argument, NULL, OPTION_RETENTION_MAX_SIZE},
+	{"hits-max-age", required_argument, NULL, OPTION_HITS_MAX_AGE},
+	{"retention-interval", required_argument, NULL, OPTION_RETENTION_INTERVAL},
+	{"http-threads", required_argument, NULL, OPTION_HTTP_THREADS},
+	{"workers", required_argument, NULL, OPTION_WORKERS},
+	{"query-workers", required_argument, NULL, OPTION_QUERY_WORKERS},
+	{"port-file", required_argument, NULL, OPTION_PORT_FILE},
+	{"log-level", required_argument, NULL, OPTION_LOG_LEVEL},
+	{"help", no_argument, NULL, OPTION_HELP},
+	{NULL, 0, NULL, 0},
+};
+
 int options_parse(int argc, char **argv, struct collector_options *options)
 {
-	static const struct option long_options[] = {
-		{"listen", required_argument, NULL, OPTION_LISTEN},
-		{"db", required_argument, NULL, OPTION_DB},
-		{"tls-cert", required_argument, NULL, OPTION_TLS_CERT},
-		{"tls-key", required_argument, NULL, OPTION_TLS_KEY},
-		{"client-ca", required_argument, NULL, OPTION_CLIENT_CA},
-		{"enroll-secret-file", required_argument, NULL, OPTION_ENROLL_SECRET_FILE},
-		{"analyst-token-file", required_argument, NULL, OPTION_ANALYST_TOKEN_FILE},
-		{"insecure-http", no_argument, NULL, OPTION_INSECURE_HTTP},
-		{"max-body", required_argument, NULL, OPTION_MAX_BODY},
-		{"max-decompressed", required_argument, NULL, OPTION_MAX_DECOMPRESSED},
-		{"max-connections", required_argument, NULL, OPTION_MAX_CONNECTIONS},
-		{"idle-timeout", required_argument, NULL, OPTION_IDLE_TIMEOUT},
-		{"request-timeout", required_argument, NULL, OPTION_REQUEST_TIMEOUT},
-		{"retention-max-age", required_argument, NULL, OPTION_RETENTION_MAX_AGE},
-		{"retention-max-size", required_argument, NULL, OPTION_RETENTION_MAX_SIZE},
-		{"hits-max-age", required_argument, NULL, OPTION_HITS_MAX_AGE},
-		{"retention-interval", required_argument, NULL, OPTION_RETENTION_INTERVAL},
-		{"http-threads", required_argument, NULL, OPTION_HTTP_THREADS},
-		{"workers", required_argument, NULL, OPTION_WORKERS},
-		{"query-workers", required_argument, NULL, OPTION_QUERY_WORKERS},
-		{"port-file", required_argument, NULL, OPTION_PORT_FILE},
-		{"log-level", required_argument, NULL, OPTION_LOG_LEVEL},
-		{"help", no_argument, NULL, OPTION_HELP},
-		{NULL, 0, NULL, 0},
+	static const int not_keys[] = {OPTION_CONFIG, OPTION_CHECK_CONFIG, OPTION_HELP, 0};
+	const struct config_options spec = {
+		.table = option_table,
+		.short_options = "h",
+		.config_id = OPTION_CONFIG,
+		.not_keys = not_keys,
+		.repeatable = NULL,
+		.apply = take,
+		.context = options,
 	};
-	int id;
+	int status;
 
 	set_defaults(options);
-	while ((id = getopt_long(argc, argv, "h", long_options, NULL)) != -1) {
-		if (id == OPTION_HELP || id == 'h') {
-			options_usage(stdout);
-			return 1;
-		}
-		if (id == '?') {
-			options_usage(stderr);
-			return 2;
-		}
-		int status = take(options, id, optarg);
-
-		if (status)
-			return status;
-	}
-	if (optind != argc) {
-		log_error("unexpected argument '%s'", argv[optind]);
-		return 2;
-	}
+	status = config_options_parse(&spec, argc, argv, &options->config_file,
+				      &options->config_path);
+	if (status)
+		return status > 0 ? 1 : 2;
 	return check_required(options);
+}
+
+void options_free(struct collector_options *options)
+{
+	config_file_free(&options->config_file);
 }

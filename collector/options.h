@@ -1,5 +1,7 @@
 /*
- * options.h - the collector's command line.
+ * options.h - the collector's command line and config file
+ * (/etc/rmmhunt/collector.conf in the packaged unit: key = value, a key
+ * for every option).
  *
  *   rmmhunt-collector --listen HOST:PORT --db PATH --tls-cert F --tls-key F
  *       --enroll-secret-file F --analyst-token-file F [--client-ca F]
@@ -9,14 +11,19 @@
 #ifndef RMMHUNT_COLLECTOR_OPTIONS_H
 #define RMMHUNT_COLLECTOR_OPTIONS_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
+#include "base/config_file.h"
 #include "base/log.h"
 #include "api.h"
 #include "server.h"
 #include "store.h"
 
 struct collector_options {
+	const char *config_path; /* --config: NULL when none was read */
+	bool check_config; /* --check-config: validate, then exit */
+	struct config_file config_file; /* its entries, which values point into */
 	struct server_options server;
 	struct api_limits limits;
 	struct store_options store;
@@ -27,8 +34,11 @@ struct collector_options {
 	enum log_level log_level;
 };
 
-/* 0 parsed, 1 --help shown (exit 0), 2 usage error (said on stderr). */
+/* Parse argv and the file --config names (a flag overrides the file).
+ * 0 parsed, 1 --help shown (exit 0), 2 usage error or a bad file (said on
+ * stderr, with the file, line and key). */
 int options_parse(int argc, char **argv, struct collector_options *options);
+void options_free(struct collector_options *options);
 void options_usage(FILE *out);
 
 /* "64M", "1G", "4096" -> bytes; "30d", "12h", "90m", "45s" -> ticks.  -EINVAL. */

@@ -51,22 +51,23 @@ void store_default_options(struct store_options *options)
 	options->readers = 4;
 }
 
+bool store_is_postgres(const char *location)
+{
+	return strncmp(location, "postgresql://", 13) == 0 ||
+	       strncmp(location, "postgres://", 11) == 0;
+}
+
 int store_open(const char *location, const struct store_options *options, struct store **out,
 	       char *message, size_t message_size)
 {
 	struct store *store;
 	int result;
 
-	if (strncmp(location, "postgresql://", 13) == 0 || strncmp(location, "postgres://", 11) == 0) {
-		snprintf(message, message_size,
-			 "--db %.20s...: the PostgreSQL backend is not built yet; use a file path"
-			 " (SQLite)", location);
-		return -ENOTSUP;
-	}
 	store = calloc(1, sizeof(*store));
 	if (!store)
 		return -ENOMEM;
-	store->backend = &store_sqlite_backend;
+	store->backend = store_is_postgres(location) ? &store_postgres_backend
+						      : &store_sqlite_backend;
 	result = store->backend->open(location, options, &store->state, message, message_size);
 	if (result) {
 		free(store);
@@ -194,6 +195,25 @@ static void close_device_info(void *handle)
 int store_run_query(struct store *store, struct kql_query *query, int64_t now,
 		    struct kql_table **result, struct kql_error *error)
 {
+	return store_run_query_planned(store, query, now, result, error, NULL);
+}
+
+/* What a backend without a plan of its own did: all of it in the collector. */
+static void plan_in_collector(const struct store *store, const struct kql_query *query,
+			      json_t *plan)
+{
+	const char *table = kql_query_table(query);
+
+	json_array_append_new(plan, json_pack("{s:s,s:s,s:s}", "table", table ? table : "",
+					      "backend", store->backend->name, "note",
+					      "rows read by the collector (time range and required"
+					      " terms checked by SQLite), the query run by the"
+					      " collector"));
+}
+
+int store_run_query_planned(struct store *store, struct kql_query *query, int64_t now,
+			    struct kql_table **result, struct kql_error *error, json_t *plan)
+{
 	const struct table_schema *info = device_info_schema();
 	struct device_info_context context = {NULL, 0};
 	struct store_device *devices = NULL;
@@ -213,7 +233,15 @@ int store_run_query(struct store *store, struct kql_query *query, int64_t now,
 			return status;
 		}
 	}
-	status = store->backend->run_query(store->state, query, &extra, 1, now, result, error);
+	if (store->backend->run_query_planned) {
+		status = store->backend->run_query_planned(store->state, query, &extra, 1, now,
+							   result, error, plan);
+	} else {
+		status = store->backend->run_query(store->state, query, &extra, 1, now, result,
+						   error);
+		if (plan && status == 0)
+			plan_in_collector(store, query, plan);
+	}
 	store_free_devices(devices, context.count);
 	return status;
 }

@@ -3,8 +3,8 @@
  * heartbeats, fleet-wide KQL, retention.
  *
  * One interface, backends behind it: SQLite (store_sqlite.c, WAL, the
- * embedded default: --db PATH) now; PostgreSQL (--db postgresql://...)
- * fits the same operations later.  A backend offers its event tables as
+ * embedded default: --db PATH) and PostgreSQL (store_postgres.c, --db
+ * postgresql://..., for several collectors over one database).  A backend offers its event tables as
  * KQL row sources (lib/store/store_query.h), so a fleet query runs through
  * the same engine with the same semantics as on a host's cache; DeviceInfo
  * is built here from the device list, whatever the backend.
@@ -72,6 +72,9 @@ void store_default_options(struct store_options *options);
  * postgresql:// URL.  Returns 0 or a negative errno with a sentence in
  * message.
  */
+/* Is location a PostgreSQL URL (postgresql:// or postgres://)? */
+bool store_is_postgres(const char *location);
+
 int store_open(const char *location, const struct store_options *options, struct store **out,
 	       char *message, size_t message_size);
 void store_close(struct store *store);
@@ -126,6 +129,15 @@ void store_tables(const struct table_schema *tables[STORE_TABLE_COUNT]);
 /* Runs a query compiled against store_tables() at now() = now. */
 int store_run_query(struct store *store, struct kql_query *query, int64_t now,
 		    struct kql_table **result, struct kql_error *error);
+/*
+ * The same, appending to plan (a JSON array) one object per table read:
+ * the backend, what ran in the store (the SQL of PostgreSQL), the rows the
+ * store handed to the collector's KQL engine, which ran the rest.
+ */
+struct json_t;
+int store_run_query_planned(struct store *store, struct kql_query *query, int64_t now,
+			    struct kql_table **result, struct kql_error *error,
+			    struct json_t *plan);
 
 /* Every device, in DeviceId order.  Free with store_free_devices(). */
 int store_list_devices(struct store *store, struct store_device **devices, size_t *count);

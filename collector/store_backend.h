@@ -8,6 +8,8 @@
 #ifndef RMMHUNT_COLLECTOR_STORE_BACKEND_H
 #define RMMHUNT_COLLECTOR_STORE_BACKEND_H
 
+#include <jansson.h>
+
 #include "store.h"
 #include "store/store_query.h"
 
@@ -41,6 +43,14 @@ struct store_backend {
 	int (*run_query)(void *state, struct kql_query *query, const struct store_table *extra,
 			 size_t extra_count, int64_t now, struct kql_table **result,
 			 struct kql_error *error);
+	/*
+	 * The same, also appending to plan (a JSON array) one object per table
+	 * read: what ran in the backend, how many rows came to the collector.
+	 * Optional: store.c falls back on run_query.
+	 */
+	int (*run_query_planned)(void *state, struct kql_query *query,
+				 const struct store_table *extra, size_t extra_count, int64_t now,
+				 struct kql_table **result, struct kql_error *error, json_t *plan);
 	int (*list_devices)(void *state, struct store_device **devices, size_t *count);
 	int (*retention_step)(void *state, int64_t now);
 	int (*read_stats)(void *state, struct store_stats *stats);
@@ -56,6 +66,7 @@ struct store_backend {
 };
 
 extern const struct store_backend store_sqlite_backend;
+extern const struct store_backend store_postgres_backend;
 
 /* The schemas of the event tables every backend keeps. */
 const struct table_schema *store_summaries_schema(void);

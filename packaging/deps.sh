@@ -3,6 +3,7 @@
 #
 #   packaging/deps.sh build    what `make`, `make run` need
 #   packaging/deps.sh test     what `make test`, `make fuzz`, `make bench` add
+#   packaging/deps.sh deb      what `make deb` adds (debhelper, lintian...)
 #
 # Run as root on Debian 12.  Prints nothing and touches nothing when every
 # package is already installed.
@@ -16,13 +17,16 @@ test_packages="libcmocka-dev python3 python3-pytest libclang-rt-14-dev
 coreutils procps sqlite3 util-linux iproute2
 wine wine64 gcc-mingw-w64-x86-64-win32 gcc-mingw-w64-i686-win32
 python3-pefile libimage-exiftool-perl golang-go ntfs-3g git python3-yaml
-unicode-data openssl bc valgrind"
+unicode-data openssl bc valgrind postgresql"
+
+deb_packages="debhelper dpkg-dev fakeroot help2man lintian man-db"
 
 case "${1:-build}" in
 build) wanted="$build_packages" ;;
-test) wanted="$build_packages $test_packages" ;;
+test) wanted="$build_packages $test_packages $deb_packages" ;;
+deb) wanted="$build_packages $deb_packages" ;;
 *)
-	echo "usage: $0 build|test" >&2
+	echo "usage: $0 build|test|deb" >&2
 	exit 2
 	;;
 esac

@@ -404,6 +404,151 @@ int kql_query_required_terms(const struct kql_query *query, struct kql_required_
 	return (int)finder.count;
 }
 
+/* ---- filters for a store ------------------------------------------------------------ */
+
+struct filter_builder {
+	const struct relation *input;
+	struct kql_filter *nodes;
+	size_t capacity, count;
+};
+
+/* The table column expr reads unchanged, or -1. */
+static int table_column(const struct filter_builder *builder, const struct expr *expr)
+{
+	if (expr->kind != EXPR_COLUMN)
+		return -1;
+	return builder->input->columns[expr->column].source;
+}
+
+static bool is_constant(const struct expr *expr, enum value_type type)
+{
+	return expr->kind == EXPR_CONST && expr->constant.type == type && !expr->constant.is_null;
+}
+
+/* An atom as a node: its index, or -1 when it has none of the forms. */
+static long filter_atom(struct filter_builder *builder, const struct expr *expr)
+{
+	struct kql_filter node = {0};
+	int column = -1;
+
+	if (expr->kind == EXPR_STRING && !expr->string.match.negate && expr->string.constant &&
+	    is_constant(expr->string.right, VALUE_STRING)) {
+		column = table_column(builder, expr->string.left);
+		node = (struct kql_filter){.kind = KQL_FILTER_MATCH,
+					   .match = (int)expr->string.match.kind,
+					   .case_sensitive = expr->string.match.case_sensitive,
+					   .values = &expr->string.right->constant,
+					   .value_count = 1};
+	} else if (expr->kind == EXPR_SET && expr->set.set &&
+		   (expr->set.op == SET_IN || expr->set.op == SET_IN_CI) &&
+		   expr->set.set->type == VALUE_STRING) {
+		column = table_column(builder, expr->set.left);
+		node = (struct kql_filter){.kind = KQL_FILTER_IN,
+					   .case_sensitive = expr->set.op == SET_IN,
+					   .values = expr->set.set->values.values,
+					   .value_count = expr->set.set->values.count};
+	} else if (expr->kind == EXPR_COMPARE && expr->binary.op == OP_EQ) {
+		bool left_is_column = table_column(builder, expr->binary.left) >= 0;
+		const struct expr *named = left_is_column ? expr->binary.left : expr->binary.right;
+		const struct expr *side = left_is_column ? expr->binary.right : expr->binary.left;
+
+		column = table_column(builder, named);
+		if (column >= 0 && (is_constant(side, VALUE_STRING) || is_constant(side, VALUE_LONG) ||
+				    is_constant(side, VALUE_BOOL)) &&
+		    side->constant.type == named->type)
+			node = (struct kql_filter){.kind = KQL_FILTER_EQUALS,
+						   .values = &side->constant,
+						   .value_count = 1};
+		else
+			column = -1;
+	}
+	if (column < 0 || builder->count == builder->capacity)
+		return -1;
+	node.column = (size_t)column;
+	builder->nodes[builder->count] = node;
+	return (long)builder->count++;
+}
+
+static long filter_node(struct filter_builder *builder, const struct expr *expr);
+
+/* An and keeps what it can of either side; an or needs both. */
+static long filter_pair(struct filter_builder *builder, const struct expr *expr, bool both)
+{
+	size_t mark = builder->count;
+
+	if (builder->count == builder->capacity)
+		return -1;
+	builder->count++;
+	long left = filter_node(builder, expr->binary.left);
+	long right = filter_node(builder, expr->binary.right);
+
+	if (both && (left < 0 || right < 0)) {
+		builder->count = mark;
+		return -1;
+	}
+	if (left < 0 || right < 0) {
+		long kept = left < 0 ? right : left;
+
+		if (kept < 0) {
+			builder->count = mark;
+			return -1;
+		}
+		/* the and holds one side: the node becomes a copy of it */
+		builder->nodes[mark] = builder->nodes[kept];
+		return (long)mark;
+	}
+	builder->nodes[mark] = (struct kql_filter){.kind = both ? KQL_FILTER_OR : KQL_FILTER_AND,
+						   .left = (size_t)left,
+						   .right = (size_t)right};
+	return (long)mark;
+}
+
+static long filter_node(struct filter_builder *builder, const struct expr *expr)
+{
+	if (expr->kind == EXPR_AND)
+		return filter_pair(builder, expr, false);
+	if (expr->kind == EXPR_OR)
+		return filter_pair(builder, expr, true);
+	return filter_atom(builder, expr);
+}
+
+int kql_query_filter(const struct kql_query *query, struct kql_filter *nodes, size_t capacity)
+{
+	const struct pipeline *main = query->main;
+	struct filter_builder builder = {NULL, nodes, capacity, 0};
+	long root = -1;
+
+	if (main->table < 0 || query->table_references[main->table] != 1)
+		return -ENOENT;
+	if (capacity == 0)
+		return 0;
+	builder.count = 1; /* nodes[0]: the root, filled last */
+	for (size_t s = 0; s < main->prefix_count; s++) {
+		const struct stage *stage = &main->stages[s];
+
+		if (stage->kind != STAGE_WHERE || !stage->where.predicate)
+			continue;
+		builder.input = kql_stage_input(main, s);
+		long node = filter_node(&builder, stage->where.predicate);
+
+		if (node < 0)
+			continue;
+		if (root < 0) {
+			root = node;
+			continue;
+		}
+		if (builder.count == builder.capacity)
+			break;
+		builder.nodes[builder.count] = (struct kql_filter){
+			.kind = KQL_FILTER_AND, .left = (size_t)root, .right = (size_t)node};
+		root = (long)builder.count++;
+	}
+	if (root < 0)
+		return 0;
+	nodes[0] = nodes[root];
+	return (int)builder.count;
+}
+
 /* ---- columns used -------------------------------------------------------------------- */
 
 struct marker {

@@ -226,6 +226,47 @@ int kql_query_required_terms(const struct kql_query *query, struct kql_required_
 			     size_t capacity);
 
 /*
+ * The row filters of the streaming prefix as a tree a store can translate
+ * to its own query language (the collector's PostgreSQL store): a necessary
+ * condition every row that passes the prefix meets, built from the where
+ * predicates' conjuncts of these forms over columns passed through from the
+ * table (negated forms are left out):
+ *
+ *   KQL_FILTER_MATCH   column has/contains/startswith/... 'text' (_cs or not)
+ *   KQL_FILTER_IN      column in (...) / in~ (...) with constant strings
+ *   KQL_FILTER_EQUALS  column == constant (a string, long or bool)
+ *   KQL_FILTER_AND, KQL_FILTER_OR of the above
+ *
+ * A conjunct of another form is left out of an and; an or with such a
+ * branch is left out whole: the tree only ever lets more rows through than
+ * the query, and the engine still decides on every row it is given.  in~
+ * values are the engine's folded (lower case) strings.  Fills at most
+ * capacity nodes, nodes[0] the root (the and of the where clauses); the
+ * constants point into the query.  Returns the node count, 0 when nothing
+ * can be said, -ENOENT when the query reads the table more than once or
+ * not at all.
+ */
+enum kql_filter_kind {
+	KQL_FILTER_AND,
+	KQL_FILTER_OR,
+	KQL_FILTER_MATCH,
+	KQL_FILTER_IN,
+	KQL_FILTER_EQUALS,
+};
+
+struct kql_filter {
+	enum kql_filter_kind kind;
+	size_t left, right;    /* and, or: node indexes */
+	size_t column;	       /* of the table's schema */
+	int match;	       /* KQL_FILTER_MATCH: enum kql_match (kql_ops.h) */
+	bool case_sensitive;   /* match; in (false: in~) */
+	const struct value *values; /* the needle, the set's members, the == value */
+	size_t value_count;
+};
+
+int kql_query_filter(const struct kql_query *query, struct kql_filter *nodes, size_t capacity);
+
+/*
  * Sets used[i] for each column i of table (column_count = its schema's
  * count) that the query reads or returns.  Returns 0, -ENOENT when the
  * query does not read that table.

@@ -67,9 +67,10 @@ def issue(directory, ca, common_name, san=None, client=False, days=2, name=None)
 class Collector:
     """One rmmhunt-collector process on 127.0.0.1 (port chosen by the kernel)."""
 
-    def __init__(self, workdir, tls=True, client_ca=False, extra_args=()):
+    def __init__(self, workdir, tls=True, client_ca=False, extra_args=(), db=None):
         self.workdir = Path(workdir)
-        self.db = self.workdir / "collector.db"
+        # a SQLite file, or a postgresql:// URL (conftest.store_location)
+        self.db = db or self.workdir / "collector.db"
         self.secret = "enroll-" + secrets.token_urlsafe(24)
         self.token = "analyst-" + secrets.token_urlsafe(24)
         self.secret_file = self.workdir / "enroll.secret"

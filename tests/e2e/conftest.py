@@ -193,3 +193,49 @@ def workdir():
 
 def additional(record):
     return json.loads(record["AdditionalFields"])
+
+
+# ---- PostgreSQL (the collector's shared store) ----------------------------------
+
+sys.path.insert(0, str(ROOT / "tests" / "tools"))
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster():
+    """A throwaway PostgreSQL cluster on loopback for the whole test run
+    (tests/tools/pg_cluster.py: Debian's server, initdb into a temporary
+    directory, stopped and removed at the end)."""
+    from pg_cluster import PostgresCluster, server_binaries
+    if server_binaries() is None or shutil.which("psql") is None:
+        skip_or_fail("PostgreSQL's server is not installed (make test-deps installs postgresql)")
+    if os.geteuid() == 0:
+        import pwd
+        try:
+            pwd.getpwnam("postgres")
+        except KeyError:
+            skip_or_fail("no postgres user to run the PostgreSQL server as")
+    # tests: durability is not what they check; speed is welcome
+    cluster = PostgresCluster(settings={"fsync": "off", "synchronous_commit": "off",
+                                        "full_page_writes": "off"}).start()
+    yield cluster
+    cluster.stop()
+
+
+_database_counter = [0]
+
+
+def postgres_database(cluster, prefix="rmmhunt"):
+    """A fresh database of the cluster; its postgresql:// URL."""
+    _database_counter[0] += 1
+    return cluster.create_database(f"{prefix}_{os.getpid()}_{_database_counter[0]}")
+
+
+def store_location(request, backend, workdir):
+    """The --db of a collector on backend ('sqlite' or 'postgresql')."""
+    if backend == "postgresql":
+        return postgres_database(request.getfixturevalue("postgres_cluster"))
+    return Path(workdir) / "collector.db"
+
+
+# every collector test parametrized over the stores runs on both
+BACKENDS = ["sqlite", "postgresql"]

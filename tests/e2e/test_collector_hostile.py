@@ -7,7 +7,8 @@ schema, revoked key, spoofed DeviceId, analyst token writing, device key
 querying, ...) while a thread posts good batches with its own device key.
 Each asserts the answer the bad client gets, that nothing of it was stored,
 and that the good client's batches kept being stored during it, all of
-them exactly once.
+them exactly once.  Every test runs against both stores: SQLite and
+PostgreSQL (a throwaway cluster, conftest.postgres_cluster).
 """
 import contextlib
 import gzip
@@ -19,7 +20,7 @@ import time
 
 import pytest
 
-from conftest import require_tools
+from conftest import BACKENDS, require_tools, store_location
 from collector import (Collector, as_device, batch_body, device_id, generate_records,
                        heartbeat, raw_socket, wait_until)
 
@@ -36,10 +37,13 @@ def records():
     return generate_records(300, seed=21)
 
 
-@pytest.fixture(scope="module")
-def collector(tmp_path_factory):
+@pytest.fixture(scope="module", params=BACKENDS)
+def collector(request, tmp_path_factory):
+    """One collector per store backend: every test runs against both."""
     require_tools("openssl")
-    c = Collector(tmp_path_factory.mktemp("hostile"), tls=True, extra_args=[
+    workdir = tmp_path_factory.mktemp("hostile")
+    c = Collector(workdir, tls=True, db=store_location(request, request.param, workdir),
+                  extra_args=[
         "--idle-timeout", str(IDLE_TIMEOUT), "--request-timeout", str(REQUEST_TIMEOUT),
         "--max-connections", str(MAX_CONNECTIONS), "--max-body", str(MAX_BODY),
         "--max-decompressed", str(MAX_DECOMPRESSED)]).start()

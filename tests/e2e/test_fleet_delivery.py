@@ -20,18 +20,21 @@ import time
 import pytest
 
 from collector import issue, wait_until
-from conftest import CLI, require_root, require_tools
+from conftest import BACKENDS, CLI, require_root, require_tools, store_location
 from fleet import (FleetCollector, ShippingAgent, agent_marker_records, is_marker,
                    marker_new, marker_rules, run_markers, settle)
 
 
 @pytest.fixture
-def fleet(tmp_path):
+def fleet(request, tmp_path):
     """A collector on a fixed port (started by the test) and agents, all
-    stopped at the end."""
+    stopped at the end.  Its store is SQLite, or the backend a test asks
+    for (parametrize("fleet", BACKENDS, indirect=True))."""
     require_root()
     require_tools("openssl")
-    collector = FleetCollector(tmp_path / "collector")
+    backend = getattr(request, "param", "sqlite")
+    collector = FleetCollector(tmp_path / "collector",
+                               db=store_location(request, backend, tmp_path / "collector"))
     agents = []
     yield collector, agents, tmp_path
     for agent in agents:
@@ -77,6 +80,7 @@ class MarkerStream:
         self._thread.join()
 
 
+@pytest.mark.parametrize("fleet", BACKENDS, indirect=True)
 def test_outage_every_record_arrives_exactly_once(fleet):
     collector, agents, workdir = fleet
     marker = marker_new()
@@ -132,6 +136,7 @@ def outbox_file(agent):
     return json.loads((agent.state_dir / "outbox.json").read_text())
 
 
+@pytest.mark.parametrize("fleet", BACKENDS, indirect=True)
 def test_kill_9_in_the_middle_of_a_batch_loses_and_duplicates_nothing(fleet):
     collector, agents, workdir = fleet
     marker = marker_new()

@@ -7,6 +7,7 @@
 #include <errno.h>
 
 #include "kql_test.h"
+#include "kql/kql_ops.h"
 
 #define RPORT_RULE                                                                        \
 	"let Time_start = now(-5d);\nlet Time_end = now();\nDeviceProcessEvents\n"            \
@@ -394,6 +395,51 @@ static void result_columns(void **state)
 	kql_query_free(query);
 }
 
+/* The where filters as a tree for a store: what is kept, what is left out. */
+static void filter_tree(void **state)
+{
+	(void)state;
+	struct kql_filter nodes[16];
+	struct kql_query *query = test_compile(
+		"DeviceProcessEvents | where FileName has 'curl' and isnull(ProcessId)"
+		" | where (FolderPath =~ '/usr/bin' or FileName in~ ('BASH', 'sh'))"
+		" and (FileName !has 'x' or FileName == 'y') | extend F = FileName"
+		" | where F startswith_cs 'cu' and ProcessId == 5 | summarize count() by F");
+	int count = kql_query_filter(query, nodes, 16);
+
+	assert_true(count > 0);
+	/* root: ((has and (=~ or in~)) and (startswith_cs and == 5)) */
+	assert_int_equal(nodes[0].kind, KQL_FILTER_AND);
+	const struct kql_filter *left = &nodes[nodes[0].left], *right = &nodes[nodes[0].right];
+
+	assert_int_equal(left->kind, KQL_FILTER_AND);
+	assert_int_equal(nodes[left->left].kind, KQL_FILTER_MATCH);
+	assert_int_equal(nodes[left->left].match, KQL_MATCH_HAS);
+	assert_int_equal(nodes[left->left].column, DPE_FILE_NAME);
+	assert_false(nodes[left->left].case_sensitive);
+	const struct kql_filter *either = &nodes[left->right];
+
+	assert_int_equal(either->kind, KQL_FILTER_OR);
+	assert_int_equal(nodes[either->left].match, KQL_MATCH_EQUALS);
+	assert_int_equal(nodes[either->right].kind, KQL_FILTER_IN);
+	assert_int_equal(nodes[either->right].value_count, 2);
+	assert_string_equal(nodes[either->right].values[0].str, "bash"); /* folded */
+	assert_int_equal(right->kind, KQL_FILTER_AND);
+	assert_int_equal(nodes[right->left].kind, KQL_FILTER_MATCH);
+	assert_true(nodes[right->left].case_sensitive);
+	assert_int_equal(nodes[right->left].column, DPE_FILE_NAME); /* F is FileName */
+	assert_int_equal(nodes[right->right].kind, KQL_FILTER_EQUALS);
+	assert_int_equal(nodes[right->right].values[0].l, 5);
+	kql_query_free(query);
+
+	query = test_compile("DeviceProcessEvents | where FileName !has 'x' | count");
+	assert_int_equal(kql_query_filter(query, nodes, 16), 0);
+	kql_query_free(query);
+	query = test_compile("datatable(a:long)[1] | where a == 1");
+	assert_int_equal(kql_query_filter(query, nodes, 16), -ENOENT);
+	kql_query_free(query);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -403,7 +449,7 @@ int main(void)
 		cmocka_unit_test(formats),	    cmocka_unit_test(csv_injection),
 		cmocka_unit_test(invalid_utf8_json),
 		cmocka_unit_test(datetime_text),    cmocka_unit_test(ndjson_errors),
-		cmocka_unit_test(result_columns),
+		cmocka_unit_test(result_columns),   cmocka_unit_test(filter_tree),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
