@@ -241,24 +241,28 @@ static struct value id_value(int64_t id)
 	return value;
 }
 
-/* The bytes that say a value: type, null, then its content. */
+/*
+ * The bytes that say a value: type, null, then a string's length and
+ * bytes, or a number: one fixed head and at most one more copy.
+ */
 static void key_append(struct strbuf *key, const struct value *value)
 {
-	unsigned char head[2] = {(unsigned char)value->type, value->is_null};
+	unsigned char head[2 + sizeof(uint64_t)] = {(unsigned char)value->type, value->is_null};
+	uint64_t word = 0;
 
-	strbuf_append(key, (const char *)head, sizeof(head));
 	if (value->type == VALUE_STRING) {
-		uint64_t length = value->len;
-
-		strbuf_append(key, (const char *)&length, sizeof(length));
-		strbuf_append(key, value->str, value->len);
+		word = value->len;
 	} else if (!value->is_null) {
 		int64_t number = value->type == VALUE_BOOL ? value->b : value->l;
 
 		if (value->type == VALUE_REAL)
 			memcpy(&number, &value->r, sizeof(number));
-		strbuf_append(key, (const char *)&number, sizeof(number));
+		word = (uint64_t)number;
 	}
+	memcpy(head + 2, &word, sizeof(word));
+	strbuf_append(key, (const char *)head, sizeof(head));
+	if (value->type == VALUE_STRING)
+		strbuf_append(key, value->str, value->len);
 }
 
 /* ---- dictionaries --------------------------------------------------------------- */
@@ -314,21 +318,26 @@ static int find_or_add(struct cache_compact *compact, enum layout_dictionary dic
 	return result;
 }
 
-/* The same, counted as referenced once more. */
+/*
+ * The same, counted as referenced once more: a new row was inserted with
+ * Refs 1 (this reference), an old one's count is raised at commit.
+ */
 static int intern(struct cache_compact *compact, enum layout_dictionary dictionary,
 		  const struct value *fields, int64_t *id)
 {
 	bool added = false;
 	int result = find_or_add(compact, dictionary, fields, id, &added);
 
-	return result ? result : list_add(&compact->added[dictionary], *id);
+	return result || added ? result : list_add(&compact->added[dictionary], *id);
 }
 
 /*
  * The row of a use filled from the record, counted as referenced once
- * more.  The rows it refers to (a process's file, account, command line)
- * are referenced once by each row of it: counted only when it is new (a
- * new row of them always makes a new row of it, as its Id is in the key).
+ * more (as intern).  The rows it refers to (a process's file, account,
+ * command line) are referenced once by each row of it: counted only when
+ * it is new, and then only those that are not new themselves (a new row of
+ * them always makes a new row of it, as its Id is in the key, and was
+ * inserted with Refs 1 for it).
  */
 static int intern_use(struct cache_compact *compact, int use, const struct value *values,
 		      int64_t *id)
@@ -336,7 +345,7 @@ static int intern_use(struct cache_compact *compact, int use, const struct value
 	const struct layout_use_def *def = &layout_uses[use];
 	size_t count = layout_dictionaries[def->dictionary].field_count;
 	struct value fields[LAYOUT_MAX_FIELDS] = {0};
-	bool added = false;
+	bool added = false, child_new[LAYOUT_MAX_FIELDS] = {false};
 	int result = 0;
 
 	for (size_t i = 0; i < count && result == 0; i++) {
@@ -346,22 +355,21 @@ static int intern_use(struct cache_compact *compact, int use, const struct value
 			const struct layout_use_def *child = &layout_uses[def->ref_uses[i]];
 			struct value child_fields[LAYOUT_MAX_FIELDS];
 			int64_t child_id = 0;
-			bool child_added = false;
 
 			for (size_t j = 0; j < layout_dictionaries[child->dictionary].field_count; j++)
 				child_fields[j] = values[child->columns[j]];
 			result = find_or_add(compact, child->dictionary, child_fields, &child_id,
-					     &child_added);
+					     &child_new[i]);
 			fields[i] = id_value(child_id);
 		}
 	}
 	if (result == 0)
 		result = find_or_add(compact, def->dictionary, fields, id, &added);
 	for (size_t i = 0; i < count && result == 0 && added; i++)
-		if (def->columns[i] == LAYOUT_FIELD_REF)
+		if (def->columns[i] == LAYOUT_FIELD_REF && !child_new[i])
 			result = list_add(&compact->added[layout_uses[def->ref_uses[i]].dictionary],
 					  fields[i].l);
-	return result ? result : list_add(&compact->added[def->dictionary], *id);
+	return result || added ? result : list_add(&compact->added[def->dictionary], *id);
 }
 
 static int intern_text(struct cache_compact *compact, enum layout_dictionary dictionary,
@@ -616,7 +624,7 @@ static void dictionary_sql(enum layout_dictionary dictionary, struct strbuf sql[
 	strbuf_appendf(&sql[0], "INSERT INTO %s (Refs", def->table);
 	for (size_t i = 0; i < def->field_count; i++)
 		strbuf_appendf(&sql[0], ", %s", def->fields[i]);
-	strbuf_append_string(&sql[0], ") VALUES (0");
+	strbuf_append_string(&sql[0], ") VALUES (1");
 	for (size_t i = 0; i < def->field_count; i++)
 		strbuf_append_string(&sql[0], ", ?");
 	strbuf_append_char(&sql[0], ')');

@@ -9,7 +9,8 @@
  * cache: a miss (after a restart, or when it overflowed and was emptied)
  * adds a second row of the same content, which is wasteful but correct.
  *
- * Reference counts: every reference the transaction adds is remembered and
+ * Reference counts: a new row is inserted with Refs 1 (the reference that
+ * made it); every further reference the transaction adds is remembered and
  * the dictionary rows' Refs raised in one UPDATE per row at commit
  * (cache_compact_flush); removed events give their references back
  * (cache_compact_collect_event / cache_compact_release), and a row whose
