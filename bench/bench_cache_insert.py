@@ -8,7 +8,8 @@ ROUNDS rounds; each round stores COUNT records once through the cache and
 once with plain SQLite (build/bench/cache_insert), the order alternating,
 each in a fresh directory removed afterwards.  Printed: records per second
 of both and the per-round ratio cache/SQLite, then the instructions per
-record of both (callgrind, whole process, INSTRUCTION_RECORDS records).
+record of both (callgrind, whole process, INSTRUCTION_RECORDS records,
+batches of commit_max_records as at the target rate: "by-count").
 """
 import json
 import subprocess
@@ -22,7 +23,7 @@ import stats  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 INSERT = str(ROOT / "build" / "bench" / "cache_insert")
 STORES = ("sqlite", "cache")
-INSTRUCTION_RECORDS = 5000
+INSTRUCTION_RECORDS = 20000
 TARGET = 50000
 
 
@@ -43,7 +44,7 @@ def show_instructions():
     for store in STORES:
         with tempfile.TemporaryDirectory(prefix="rmmhunt-bench-") as directory:
             counts[store], _ = stats.instructions(
-                [INSERT, store, str(INSTRUCTION_RECORDS), directory])
+                [INSERT, store, str(INSTRUCTION_RECORDS), directory, "by-count"])
     print(f"instructions (callgrind, {INSTRUCTION_RECORDS} records, whole process, per record)")
     stats.show_count("plain SQLite (baseline)", counts["sqlite"] / INSTRUCTION_RECORDS)
     stats.show_count("rmmhunt cache", counts["cache"] / INSTRUCTION_RECORDS)

@@ -19,6 +19,7 @@ instructions of one query of each (callgrind), and checks that both found
 the same number of rows / the same counts.
 """
 import csv
+import os
 import io
 import sys
 import time
@@ -106,6 +107,10 @@ def main():
              for name, kql, sql, _ in CASES}
     jobs = {(name, side): (command, None) for name, commands in cases.items()
             for side, command in zip(SIDES, commands)}
+    flat = os.environ.get("FLAT_STATE_DIR")
+    if flat:  # the same records in the first, flat cache layout
+        for name, kql, _, _ in CASES:
+            jobs[(name, "flat")] = (commands(["--state-dir", flat], "", kql, "")[0], None)
     times, runs, outputs = stats.interleaved(jobs, round_count)
     stats.header("seconds per query, process start-up included", round_count)
     worst = 0.0
@@ -116,6 +121,13 @@ def main():
         stats.show(f"{name}: sqlite3 ({runs[theirs]}/run)", times[theirs], "s")
         ratio = stats.show_ratio(f"{name}: rmmhunt/sqlite3", times[ours], times[theirs])
         worst = max(worst, ratio.median)
+        if flat:
+            stats.show(f"{name}: rmmhunt flat layout ({runs[(name, 'flat')]}/run)",
+                       times[(name, "flat")], "s")
+            stats.show_ratio(f"{name}: compact/flat layout", times[ours], times[(name, "flat")])
+            if total(outputs[ours], column) != total(outputs[(name, "flat")], column):
+                print(f"  {'':{stats.NAME_WIDTH}} flat layout answer DIFFERENT")
+                mismatches += 1
         our_total, their_total = total(outputs[ours], column), total(outputs[theirs], column)
         print(f"  {'':{stats.NAME_WIDTH}} rows, total: {our_total[0]}, {our_total[1]}"
               + ("" if our_total == their_total else f"  DIFFERENT from sqlite3: {their_total}"))

@@ -21,29 +21,34 @@
 #include <jansson.h>
 #include <libpq-fe.h>
 
+#include "base/strbuf.h"
+#include "kql/kql.h"
+#include "pool.h"
 #include "store_backend.h"
 
 /* The schema version this collector writes (postgres_schema.c). */
-#define POSTGRES_SCHEMA_VERSION 2
+#define POSTGRES_SCHEMA_VERSION 3
 
 struct postgres_connection {
+	struct pool_item item; /* first: the pool hands out items */
 	PGconn *connection;
 	bool staging_ready; /* the session's COPY staging tables exist */
-	struct postgres_connection *next_free;
 };
 
 struct postgres_store {
 	char *location; /* the conninfo URL, for reconnecting */
 	char *display;	/* the URL without its password, for messages */
 	struct store_options options;
-	pthread_mutex_t pool_lock;
-	pthread_cond_t pool_wait;
+	struct pool pool;
 	struct postgres_connection *connections;
 	size_t connection_count;
-	struct postgres_connection *free_connections;
 	pthread_mutex_t partitions_lock;
 	int64_t *partition_days; /* day partitions known to exist (sorted) */
 	size_t partition_day_count, partition_day_capacity;
+	/* filters can be translated exactly (summarize pushdown): the
+	 * database's rmmhunt_term_class() is the engine's and its ILIKE folds
+	 * ASCII letters as KQL does (postgres_open) */
+	bool exact_filters;
 };
 
 /* A connection of the pool (reconnected when it was lost); never NULL. */
@@ -63,6 +68,8 @@ int postgres_result_errno(PGconn *connection, const PGresult *result);
 
 /* Brings the schema to POSTGRES_SCHEMA_VERSION (postgres_schema.c). */
 int postgres_migrate(PGconn *connection, char *message, size_t message_size);
+/* The engine's term characters as the inside of a bracket expression. */
+void postgres_term_class(struct strbuf *out);
 /* The day (since the epoch) a time in ticks falls on: its partition. */
 int64_t postgres_day_of(int64_t ticks);
 
@@ -70,5 +77,32 @@ int64_t postgres_day_of(int64_t ticks);
 int postgres_run_query(void *state, struct kql_query *query, const struct store_table *extra,
 		       size_t extra_count, int64_t now, struct kql_table **result,
 		       struct kql_error *error, json_t *plan);
+
+/*
+ * The SQL of the filter tree nodes[index] (postgres_query.c): exact, or
+ * (exact false) a necessary condition, which may leave parts out.  False
+ * (and sql as it was) when it cannot be written.
+ */
+bool postgres_append_filter(struct strbuf *sql, const struct table_schema *schema,
+			    const struct kql_filter *nodes, size_t index, bool exact);
+/*
+ * Replaces *chunk by the next rows (at most rows) of a cursor, *chunk_rows
+ * of them (*finished: the cursor has no more): 0, or a negative errno with
+ * the server's message in message.
+ */
+int postgres_fetch(PGconn *connection, const char *cursor, int rows, PGresult **chunk,
+		   int *chunk_rows, bool *finished, char *message, size_t message_size);
+/* Does the SQLite store read the range [low, high] in Timestamp order? */
+int postgres_time_ordered(PGconn *connection, const struct table_schema *schema, int64_t low,
+			  int64_t high, bool *by_time);
+/*
+ * The query's summarize computed in PostgreSQL, the rest of the query in the
+ * engine over the groups (postgres_grouped.c): 0 with *result, -EOPNOTSUPP
+ * when the query cannot be run so (nothing done), another negative errno
+ * with *error.  plan (may be NULL) gets the table's entry.
+ */
+int postgres_run_grouped(struct postgres_store *store, PGconn *connection, struct kql_query *query,
+			 int64_t now, struct kql_table **result, struct kql_error *error,
+			 json_t *plan);
 
 #endif

@@ -24,7 +24,11 @@
  *                either store.
  *
  * Rows come through a cursor in chunks, all tables of a query in one
- * REPEATABLE READ, READ ONLY transaction (one snapshot).  The statistics
+ * REPEATABLE READ, READ ONLY transaction (one snapshot).  A query whose
+ * summarize PostgreSQL can compute exactly runs as GROUP BY instead
+ * (postgres_grouped.c); the filters are then written exactly (exact mode
+ * below: a regular expression of what KQL matches beside each LIKE).
+ * The statistics
  * (the "stats" of POST /v1/query, `rmmhunt query --stats`) list per table
  * the SQL that ran in PostgreSQL and the rows it handed to the collector.
  */
@@ -39,6 +43,7 @@
 #include "base/log.h"
 #include "base/strbuf.h"
 #include "base/text.h"
+#include "base/unicode.h"
 #include "kql/kql_ops.h"
 #include "postgres.h"
 #include "store/cache_schema.h"
@@ -137,22 +142,102 @@ static void append_like(struct strbuf *sql, const char *column, const char *befo
 	append_pattern(sql, before, value, case_sensitive, after);
 }
 
-static bool append_match(struct strbuf *sql, const char *column, const struct kql_filter *node)
+/*
+ * The needle as a regular expression (ARE) that matches exactly what KQL
+ * matches: case-insensitive letters as classes of what folds to them (the
+ * Kelvin sign and the long s are the only non-ASCII characters that fold
+ * to ASCII letters), other ASCII punctuation escaped.
+ */
+static void append_needle_regex(struct strbuf *regex, const struct value *value,
+				bool case_sensitive)
+{
+	for (size_t i = 0; i < value->len; i++) {
+		unsigned char c = (unsigned char)value->str[i];
+		unsigned char lower = (unsigned char)(c | 0x20);
+
+		if (!case_sensitive && lower >= 'a' && lower <= 'z') {
+			strbuf_appendf(regex, "[%c%c", lower, lower - 0x20);
+			if (lower == 'k')
+				strbuf_append_string(regex, "\xe2\x84\xaa"); /* Kelvin sign */
+			if (lower == 's')
+				strbuf_append_string(regex, "\xc5\xbf"); /* long s */
+			strbuf_append_char(regex, ']');
+			continue;
+		}
+		if (c < 0x80 && !(c >= '0' && c <= '9') && !(lower >= 'a' && lower <= 'z'))
+			strbuf_append_char(regex, '\\');
+		strbuf_append_char(regex, (char)c);
+	}
+}
+
+/* Does the needle start (end) with a KQL term character? */
+static bool term_at(const struct value *value, bool end)
+{
+	uint32_t code;
+
+	if (value->len == 0)
+		return false;
+	if (end)
+		unicode_decode_before((const unsigned char *)value->str, value->len, &code);
+	else
+		unicode_decode((const unsigned char *)value->str, value->len, &code);
+	return kql_is_term_char(code);
+}
+
+/* AND column ~ the exact regular expression of the match. */
+static void append_exact(struct strbuf *sql, const char *column, const struct kql_filter *node,
+			 const struct value *value)
+{
+	enum kql_match match =
+		node->kind == KQL_FILTER_IN ? KQL_MATCH_EQUALS : (enum kql_match)node->match;
+	struct strbuf regex;
+
+	strbuf_init(&regex);
+	if (match == KQL_MATCH_STARTSWITH || match == KQL_MATCH_EQUALS)
+		strbuf_append_char(&regex, '^');
+	append_needle_regex(&regex, value, node->case_sensitive);
+	if (match == KQL_MATCH_ENDSWITH || match == KQL_MATCH_EQUALS)
+		strbuf_append_char(&regex, '$');
+	strbuf_appendf(sql, " AND %s ~ (", column);
+	if (match == KQL_MATCH_HAS && term_at(value, false))
+		strbuf_append_string(sql, "'(^|[^' || rmmhunt_term_class() || '])' || ");
+	append_literal(sql, regex.data ? regex.data : "", regex.length);
+	if (match == KQL_MATCH_HAS && term_at(value, true))
+		strbuf_append_string(sql, " || '($|[^' || rmmhunt_term_class() || '])'");
+	strbuf_append_char(sql, ')');
+	if (regex.failed)
+		sql->failed = true;
+	strbuf_free(&regex);
+}
+
+/* Does the LIKE of a match decide it alone (exactly)? */
+static bool like_is_exact(const struct kql_filter *node)
+{
+	enum kql_match match = (enum kql_match)node->match;
+
+	return node->case_sensitive && match != KQL_MATCH_HAS;
+}
+
+static bool append_match(struct strbuf *sql, const char *column, const struct kql_filter *node,
+			 bool exact)
 {
 	const struct value *value = &node->values[0];
-	bool exact = node->case_sensitive;
+	bool sensitive = node->case_sensitive;
+	enum kql_match match = (enum kql_match)node->match;
 
-	if (!pushable(value, exact))
+	if (!pushable(value, sensitive))
 		return false;
-	switch ((enum kql_match)node->match) {
+	if (exact && (match == KQL_MATCH_HASPREFIX || match == KQL_MATCH_HASSUFFIX))
+		return false;
+	switch (match) {
 	case KQL_MATCH_STARTSWITH:
-		append_like(sql, column, "", value, exact, "%");
+		append_like(sql, column, "", value, sensitive, "%");
 		break;
 	case KQL_MATCH_ENDSWITH:
-		append_like(sql, column, "%", value, exact, "");
+		append_like(sql, column, "%", value, sensitive, "");
 		break;
 	case KQL_MATCH_EQUALS:
-		if (exact) {
+		if (sensitive) {
 			strbuf_appendf(sql, "%s = ", column);
 			append_literal(sql, value->str, value->len);
 		} else {
@@ -160,21 +245,24 @@ static bool append_match(struct strbuf *sql, const char *column, const struct kq
 		}
 		break;
 	case KQL_MATCH_HAS:
-		append_like(sql, column, "%", value, exact, "%");
-		if (!exact) {
+		append_like(sql, column, "%", value, sensitive, "%");
+		if (!sensitive && !exact) {
 			strbuf_appendf(sql, " AND rmmhunt_has(%s, ", column);
 			append_literal(sql, value->str, value->len);
 			strbuf_append_char(sql, ')');
 		}
 		break;
 	default: /* contains, hasprefix, hassuffix: the text is in there */
-		append_like(sql, column, "%", value, exact, "%");
+		append_like(sql, column, "%", value, sensitive, "%");
 		break;
 	}
+	if (exact && !like_is_exact(node))
+		append_exact(sql, column, node, value);
 	return true;
 }
 
-static bool append_in(struct strbuf *sql, const char *column, const struct kql_filter *node)
+static bool append_in(struct strbuf *sql, const char *column, const struct kql_filter *node,
+		      bool exact)
 {
 	if (node->value_count == 0 || node->value_count > MAX_IN_VALUES)
 		return false;
@@ -188,10 +276,17 @@ static bool append_in(struct strbuf *sql, const char *column, const struct kql_f
 	for (size_t i = 0; i < node->value_count; i++) {
 		if (i)
 			strbuf_append_string(sql, node->case_sensitive ? ", " : " OR ");
-		if (node->case_sensitive)
+		if (node->case_sensitive) {
 			append_literal(sql, node->values[i].str, node->values[i].len);
-		else
-			append_like(sql, column, "", &node->values[i], false, "");
+			continue;
+		}
+		if (exact)
+			strbuf_append_char(sql, '(');
+		append_like(sql, column, "", &node->values[i], false, "");
+		if (exact) {
+			append_exact(sql, column, node, &node->values[i]);
+			strbuf_append_char(sql, ')');
+		}
 	}
 	strbuf_append_char(sql, ')');
 	return true;
@@ -214,12 +309,8 @@ static bool append_equals(struct strbuf *sql, const char *column, const struct k
 	return true;
 }
 
-/*
- * Appends node as SQL; false (and sql as it was) when it cannot be: the
- * caller then leaves it out (an and) or gives up on the whole (an or).
- */
-static bool append_filter(struct strbuf *sql, const struct table_schema *schema,
-			  const struct kql_filter *nodes, size_t index)
+bool postgres_append_filter(struct strbuf *sql, const struct table_schema *schema,
+			    const struct kql_filter *nodes, size_t index, bool exact)
 {
 	const struct kql_filter *node = &nodes[index];
 	size_t mark = sql->length;
@@ -227,15 +318,15 @@ static bool append_filter(struct strbuf *sql, const struct table_schema *schema,
 	bool done;
 
 	if (node->kind == KQL_FILTER_AND || node->kind == KQL_FILTER_OR) {
-		bool both = node->kind == KQL_FILTER_OR;
+		bool both = node->kind == KQL_FILTER_OR || exact;
 
 		strbuf_append_char(sql, '(');
-		bool left = append_filter(sql, schema, nodes, node->left);
+		bool left = postgres_append_filter(sql, schema, nodes, node->left, exact);
 
 		if (left)
-			strbuf_append_string(sql, both ? " OR " : " AND ");
+			strbuf_append_string(sql, node->kind == KQL_FILTER_OR ? " OR " : " AND ");
 		size_t right_mark = sql->length;
-		bool right = append_filter(sql, schema, nodes, node->right);
+		bool right = postgres_append_filter(sql, schema, nodes, node->right, exact);
 
 		if ((both && !(left && right)) || (!left && !right)) {
 			sql->length = mark;
@@ -251,10 +342,10 @@ static bool append_filter(struct strbuf *sql, const struct table_schema *schema,
 	snprintf(column, sizeof(column), "\"%s\"", schema->columns[node->column].name);
 	if (node->kind == KQL_FILTER_MATCH)
 		done = schema->columns[node->column].type == VALUE_STRING &&
-		       append_match(sql, column, node);
+		       append_match(sql, column, node, exact);
 	else if (node->kind == KQL_FILTER_IN)
 		done = schema->columns[node->column].type == VALUE_STRING &&
-		       append_in(sql, column, node);
+		       append_in(sql, column, node, exact);
 	else
 		done = append_equals(sql, column, node);
 	if (!done)
@@ -276,7 +367,7 @@ static int schema_timestamp(const struct table_schema *schema)
  * Does the range go through the Timestamp order, as the SQLite store would
  * read it?  (covered < span / 2 of the table's times, assumed uniform)
  */
-static int time_ordered(PGconn *connection, const struct table_schema *schema, int64_t low,
+int postgres_time_ordered(PGconn *connection, const struct table_schema *schema, int64_t low,
 			int64_t high, bool *by_time)
 {
 	char sql[200];
@@ -361,11 +452,11 @@ static int append_conditions(struct postgres_scan *scan, const struct kql_query 
 		size_t mark = sql->length;
 
 		strbuf_append_string(sql, " AND ");
-		filtered = append_filter(sql, schema, nodes, 0);
+		filtered = postgres_append_filter(sql, schema, nodes, 0, false);
 		if (!filtered)
 			sql->length = mark;
 	}
-	status = ranged ? time_ordered(scan->connection, schema, low, high, &by_time) : 0;
+	status = ranged ? postgres_time_ordered(scan->connection, schema, low, high, &by_time) : 0;
 	strbuf_append_string(sql, by_time ? " ORDER BY \"Timestamp\", rowid" : " ORDER BY rowid");
 	if (scan->plan) {
 		json_object_set_new(scan->plan, "time_range_in_postgresql", json_boolean(ranged));
@@ -416,22 +507,22 @@ static void convert(struct postgres_scan *scan, size_t selected, int field)
 	}
 }
 
-static int fetch(struct postgres_scan *scan)
+int postgres_fetch(PGconn *connection, const char *cursor, int rows, PGresult **chunk,
+		   int *chunk_rows, bool *finished, char *message, size_t message_size)
 {
 	char sql[80];
 
-	PQclear(scan->chunk);
-	snprintf(sql, sizeof(sql), "FETCH FORWARD %d FROM %s", FETCH_ROWS, scan->cursor);
-	scan->chunk = PQexec(scan->connection, sql);
-	if (PQresultStatus(scan->chunk) != PGRES_TUPLES_OK) {
-		snprintf(scan->message, sizeof(scan->message), "PostgreSQL: %s",
-			 PQresultErrorMessage(scan->chunk));
-		scan->finished = true;
-		return postgres_result_errno(scan->connection, scan->chunk);
+	PQclear(*chunk);
+	snprintf(sql, sizeof(sql), "FETCH FORWARD %d FROM %s", rows, cursor);
+	*chunk = PQexec(connection, sql);
+	*chunk_rows = 0;
+	*finished = true;
+	if (PQresultStatus(*chunk) != PGRES_TUPLES_OK) {
+		snprintf(message, message_size, "PostgreSQL: %s", PQresultErrorMessage(*chunk));
+		return postgres_result_errno(connection, *chunk);
 	}
-	scan->chunk_row = 0;
-	scan->chunk_rows = PQntuples(scan->chunk);
-	scan->finished = scan->chunk_rows < FETCH_ROWS;
+	*chunk_rows = PQntuples(*chunk);
+	*finished = *chunk_rows < rows;
 	return 0;
 }
 
@@ -443,12 +534,13 @@ static int scan_next(void *context, const struct value **row)
 	if (scan->chunk_row >= scan->chunk_rows) {
 		if (scan->finished)
 			return 0;
-		int status = fetch(scan);
+		int status = postgres_fetch(scan->connection, scan->cursor, FETCH_ROWS, &scan->chunk,
+					    &scan->chunk_rows, &scan->finished, scan->message,
+					    sizeof(scan->message));
 
-		if (status)
+		scan->chunk_row = 0;
+		if (status || scan->chunk_rows == 0)
 			return status;
-		if (scan->chunk_rows == 0)
-			return 0;
 	}
 	for (size_t i = 0; i < scan->selected_count; i++)
 		convert(scan, i, 1 + (int)i);
@@ -496,7 +588,9 @@ static int open_table(void *context, const struct kql_query *query,
 	scan->connection = query_context->slot->connection;
 	snprintf(scan->cursor, sizeof(scan->cursor), "rows_%d", query_context->cursors++);
 	if (query_context->plan) {
-		scan->plan = json_pack("{s:s}", "table", schema->name);
+		scan->plan = json_pack("{s:s, s:b, s:s}", "table", schema->name,
+				       "summarize_in_postgresql", 0, "in_collector",
+				       "the filters again on every row, and every operator");
 		json_array_append_new(query_context->plan, scan->plan);
 	}
 	strbuf_init(&sql);
@@ -541,16 +635,12 @@ int postgres_run_query(void *state, struct kql_query *query, const struct store_
 {
 	struct postgres_store *store = state;
 	struct query_context context = {store, NULL, plan, 0};
-	const struct table_schema *schemas[] = {&dpe_schema, cache_hits_schema(),
-						store_summaries_schema()};
 	struct store_table tables[STORE_MAX_TABLES];
-	size_t count = 0;
+	size_t count = store_backend_tables(
+		tables, (struct store_table){NULL, open_table, close_scan, &context}, extra,
+		extra_count);
 	int status;
 
-	for (size_t i = 0; i < sizeof(schemas) / sizeof(schemas[0]); i++)
-		tables[count++] = (struct store_table){schemas[i], open_table, close_scan, &context};
-	for (size_t i = 0; i < extra_count && count < STORE_MAX_TABLES; i++)
-		tables[count++] = extra[i];
 	context.slot = postgres_take(store);
 	status = postgres_execute(context.slot->connection,
 				  "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
@@ -561,7 +651,10 @@ int postgres_run_query(void *state, struct kql_query *query, const struct store_
 			 PQerrorMessage(context.slot->connection));
 		*result = NULL;
 	} else {
-		status = store_execute(tables, count, query, now, result, error);
+		status = postgres_run_grouped(store, context.slot->connection, query, now, result,
+					      error, plan);
+		if (status == -EOPNOTSUPP)
+			status = store_execute(tables, count, query, now, result, error);
 		postgres_execute(context.slot->connection, "COMMIT");
 	}
 	postgres_give(store, context.slot);

@@ -14,6 +14,9 @@
  *      with a default partition for times outside the created days),
  *      RuleHits, RuleSummaries, SummaryVersions, Devices, CollectorMeta
  *   2  rmmhunt_has(): KQL's `has` (term semantics) for pushed-down filters
+ *   3  rmmhunt_term_class(): KQL's term characters (Unicode letters and
+ *      decimal digits) as the inside of a regular expression's bracket
+ *      expression, for exact filters (summarize pushdown, postgres_query.c)
  *
  * Column names are the Kusto names (quoted), values kept as the SQLite
  * store keeps them: datetimes as bigint ticks, bools as boolean, strings
@@ -26,6 +29,8 @@
 
 #include "base/log.h"
 #include "base/strbuf.h"
+#include "base/unicode.h"
+#include "kql/kql_ops.h"
 #include "postgres.h"
 #include "store/cache_schema.h"
 
@@ -136,6 +141,45 @@ static void migration_2(struct strbuf *sql)
 		"$$;\n");
 }
 
+void postgres_term_class(struct strbuf *out)
+{
+	uint32_t start = 0;
+	bool open = false;
+
+	for (uint32_t code = 0; code <= 0x110000; code++) {
+		bool term = code < 0x110000 && (code < 0xd800 || code > 0xdfff) &&
+			    kql_is_term_char(code);
+		char bytes[4];
+
+		if (term && !open) {
+			start = code;
+			open = true;
+		} else if (!term && open) {
+			strbuf_append(out, bytes, unicode_encode(start, bytes));
+			if (code - 1 != start) {
+				strbuf_append_char(out, '-');
+				strbuf_append(out, bytes, unicode_encode(code - 1, bytes));
+			}
+			open = false;
+		}
+	}
+}
+
+/*
+ * Version 3: the term characters of the engine that made the database,
+ * for exact has: '(^|[^' || rmmhunt_term_class() || '])' before a term
+ * that starts with one.  A collector whose engine has other term
+ * characters (a newer Unicode) does not push filters down as exact
+ * (postgres_open) until a migration brings the function up to date.
+ */
+static void migration_3(struct strbuf *sql)
+{
+	strbuf_append_string(sql, "CREATE FUNCTION rmmhunt_term_class() RETURNS text\n"
+				  "LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT '");
+	postgres_term_class(sql);
+	strbuf_append_string(sql, "'::text $$;\n");
+}
+
 struct migration {
 	int version;
 	const char *description;
@@ -145,6 +189,7 @@ struct migration {
 static const struct migration migrations[] = {
 	{1, "tables: records partitioned by day, hits, summaries, devices", migration_1},
 	{2, "rmmhunt_has(): KQL has for pushed-down filters", migration_2},
+	{3, "rmmhunt_term_class(): KQL term characters for exact filters", migration_3},
 };
 
 /* The version the database is at: 0 when it has no schema_version. */

@@ -34,6 +34,31 @@ const struct table_schema *store_summaries_schema(void)
 	return &summaries_schema;
 }
 
+size_t store_backend_tables(struct store_table tables[STORE_MAX_TABLES], struct store_table opener,
+			    const struct store_table *extra, size_t extra_count)
+{
+	const struct table_schema *schemas[] = {&dpe_schema, cache_hits_schema(), &summaries_schema};
+	size_t count = 0;
+
+	for (size_t i = 0; i < sizeof(schemas) / sizeof(schemas[0]); i++) {
+		tables[count] = opener;
+		tables[count++].schema = schemas[i];
+	}
+	for (size_t i = 0; i < extra_count && count < STORE_MAX_TABLES; i++)
+		tables[count++] = extra[i];
+	return count;
+}
+
+const struct table_schema *store_event_table(const char *name)
+{
+	const struct table_schema *schemas[] = {&dpe_schema, cache_hits_schema(), &summaries_schema};
+
+	for (size_t i = 0; name && i < sizeof(schemas) / sizeof(schemas[0]); i++)
+		if (strcmp(schemas[i]->name, name) == 0)
+			return schemas[i];
+	return NULL;
+}
+
 void store_tables(const struct table_schema *tables[STORE_TABLE_COUNT])
 {
 	tables[0] = &dpe_schema;

@@ -70,5 +70,14 @@ extern const struct store_backend store_postgres_backend;
 
 /* The schemas of the event tables every backend keeps. */
 const struct table_schema *store_summaries_schema(void);
+/* The event table (DeviceProcessEvents, RuleHits, RuleSummaries) named so, or NULL. */
+const struct table_schema *store_event_table(const char *name);
+/*
+ * The tables a backend's query reads: the event tables, each opened as
+ * opener says (its open, close and context; its schema is not used), then
+ * extra.  Returns the count.
+ */
+size_t store_backend_tables(struct store_table tables[STORE_MAX_TABLES], struct store_table opener,
+			    const struct store_table *extra, size_t extra_count);
 
 #endif

@@ -110,14 +110,8 @@ static int configure(PGconn *connection)
 
 struct postgres_connection *postgres_take(struct postgres_store *store)
 {
-	struct postgres_connection *taken;
+	struct postgres_connection *taken = (struct postgres_connection *)pool_take(&store->pool);
 
-	pthread_mutex_lock(&store->pool_lock);
-	while (!store->free_connections)
-		pthread_cond_wait(&store->pool_wait, &store->pool_lock);
-	taken = store->free_connections;
-	store->free_connections = taken->next_free;
-	pthread_mutex_unlock(&store->pool_lock);
 	if (PQstatus(taken->connection) != CONNECTION_OK) {
 		PQreset(taken->connection);
 		taken->staging_ready = false;
@@ -133,11 +127,7 @@ void postgres_give(struct postgres_store *store, struct postgres_connection *con
 	if (PQtransactionStatus(connection->connection) != PQTRANS_IDLE &&
 	    PQstatus(connection->connection) == CONNECTION_OK)
 		postgres_execute(connection->connection, "ROLLBACK");
-	pthread_mutex_lock(&store->pool_lock);
-	connection->next_free = store->free_connections;
-	store->free_connections = connection;
-	pthread_cond_signal(&store->pool_wait);
-	pthread_mutex_unlock(&store->pool_lock);
+	pool_give(&store->pool, &connection->item);
 }
 
 /* ---- opening ------------------------------------------------------------------ */
@@ -173,8 +163,7 @@ static void postgres_close(void *state)
 		PQfinish(store->connections[i].connection);
 	free(store->connections);
 	free(store->partition_days);
-	pthread_mutex_destroy(&store->pool_lock);
-	pthread_cond_destroy(&store->pool_wait);
+	pool_destroy(&store->pool);
 	pthread_mutex_destroy(&store->partitions_lock);
 	free(store->location);
 	free(store->display);
@@ -220,10 +209,33 @@ static int open_pool(struct postgres_store *store, char *message, size_t message
 
 		if (result)
 			return result;
-		store->connections[i].next_free = store->free_connections;
-		store->free_connections = &store->connections[i];
+		pool_give(&store->pool, &store->connections[i].item);
 	}
 	return 0;
+}
+
+/*
+ * Can filters be written exactly here (postgres.h, exact_filters)?  Only a
+ * necessary condition otherwise: the engine then decides on every row.
+ */
+static void check_exact_filters(struct postgres_store *store, PGconn *connection)
+{
+	struct strbuf sql;
+	PGresult *result;
+
+	strbuf_init(&sql);
+	strbuf_append_string(&sql, "SELECT rmmhunt_term_class() = '");
+	postgres_term_class(&sql);
+	strbuf_append_string(&sql, "' AND (SELECT bool_and(chr(c) ILIKE chr(c + 32)"
+				   " AND chr(c + 32) ILIKE chr(c)) FROM generate_series(65, 90) c)");
+	result = sql.failed ? NULL : PQexec(connection, strbuf_text(&sql));
+	store->exact_filters = PQresultStatus(result) == PGRES_TUPLES_OK &&
+			       PQgetvalue(result, 0, 0)[0] == 't';
+	if (!store->exact_filters)
+		log_warning("PostgreSQL store: the database's term characters or case rules are not"
+			    " the KQL engine's: summarize runs in the collector");
+	PQclear(result);
+	strbuf_free(&sql);
 }
 
 static int postgres_open(const char *location, const struct store_options *options, void **state,
@@ -237,8 +249,7 @@ static int postgres_open(const char *location, const struct store_options *optio
 	store->options = *options;
 	if (store->options.readers < 1)
 		store->options.readers = 1;
-	pthread_mutex_init(&store->pool_lock, NULL);
-	pthread_cond_init(&store->pool_wait, NULL);
+	pool_init(&store->pool);
 	pthread_mutex_init(&store->partitions_lock, NULL);
 	store->location = strdup(location);
 	store->display = displayable(location);
@@ -246,6 +257,8 @@ static int postgres_open(const char *location, const struct store_options *optio
 						   : -ENOMEM;
 	if (result == 0)
 		result = postgres_migrate(store->connections[0].connection, message, message_size);
+	if (result == 0)
+		check_exact_filters(store, store->connections[0].connection);
 	if (result) {
 		if (result == -ENOMEM)
 			snprintf(message, message_size, "out of memory opening %s", location);
@@ -462,8 +475,61 @@ static int64_t insert_staged(PGconn *connection, const char *sql)
 }
 
 /*
- * COPYs data (rows of names' columns) into staging, then moves the rows
- * into table, skipping those already stored: *stored and *duplicates grow.
+ * The common case, a batch none of whose rows is stored yet: COPY straight
+ * into table, under a savepoint.  1 (and the savepoint rolled back) when a
+ * row is already there (a retry, or another collector's concurrent copy of
+ * it, which the unique index waits for): the caller then goes through the
+ * staging table; 0 with *stored, or a negative errno.
+ */
+static int copy_direct(PGconn *connection, const char *table, const struct strbuf *names,
+		       const struct strbuf *data, int64_t *stored)
+{
+	struct strbuf sql;
+	PGresult *result;
+	int status = postgres_execute(connection, "SAVEPOINT direct_copy");
+
+	strbuf_init(&sql);
+	strbuf_appendf(&sql, "COPY \"%s\" (%s) FROM STDIN", table, strbuf_text(names));
+	if (status == 0 && sql.failed)
+		status = -ENOMEM;
+	if (status == 0) {
+		result = PQexec(connection, strbuf_text(&sql));
+		status = PQresultStatus(result) == PGRES_COPY_IN
+				 ? 0
+				 : postgres_check(connection, result, "COPY");
+		if (status == 0)
+			PQclear(result);
+	}
+	strbuf_free(&sql);
+	if (status)
+		return status;
+	if (PQputCopyData(connection, strbuf_text(data), (int)data->length) != 1 ||
+	    PQputCopyEnd(connection, NULL) != 1)
+		return postgres_result_errno(connection, NULL);
+	result = PQgetResult(connection);
+	if (PQresultStatus(result) == PGRES_COMMAND_OK) {
+		*stored = strtoll(PQcmdTuples(result), NULL, 10);
+		PQclear(result);
+		while ((result = PQgetResult(connection)))
+			PQclear(result);
+		return postgres_execute(connection, "RELEASE SAVEPOINT direct_copy");
+	}
+	const char *state = PQresultErrorField(result, PG_DIAG_SQLSTATE);
+	bool duplicate = state && strcmp(state, "23505") == 0; /* unique_violation */
+
+	if (!duplicate)
+		return postgres_check(connection, result, "COPY");
+	PQclear(result);
+	while ((result = PQgetResult(connection)))
+		PQclear(result);
+	status = postgres_execute(connection, "ROLLBACK TO SAVEPOINT direct_copy");
+	return status ? status : 1;
+}
+
+/*
+ * Stores data (rows of names' columns) in table: straight (copy_direct)
+ * or, when some rows are already stored, COPY into staging and move the
+ * rows into table skipping those: *stored and *duplicates grow.
  */
 static int copy_rows(PGconn *connection, const char *table, const char *staging,
 		     const struct strbuf *names, const struct strbuf *data, size_t count,
@@ -471,13 +537,20 @@ static int copy_rows(PGconn *connection, const char *table, const char *staging,
 {
 	struct strbuf sql;
 	int64_t inserted = 0;
-	int status;
+	int status = data->failed || names->failed ? -ENOMEM
+						   : copy_direct(connection, table, names, data,
+								 &inserted);
 
+	if (status <= 0) {
+		if (status == 0) {
+			*stored += (uint64_t)inserted;
+			*duplicates += count - (uint64_t)inserted;
+		}
+		return status;
+	}
 	strbuf_init(&sql);
 	strbuf_appendf(&sql, "COPY %s (%s) FROM STDIN", staging, strbuf_text(names));
-	status = data->failed || names->failed || sql.failed
-			 ? -ENOMEM
-			 : copy_in(connection, strbuf_text(&sql), data);
+	status = sql.failed ? -ENOMEM : copy_in(connection, strbuf_text(&sql), data);
 	strbuf_clear(&sql);
 	strbuf_appendf(&sql,
 		       "INSERT INTO \"%s\" (%s) SELECT %s FROM %s ORDER BY n ON CONFLICT DO NOTHING",

@@ -35,6 +35,7 @@
 #include "store/cache_schema.h"
 #include "store/cache_source.h"
 #include "store/cache_sqlite.h"
+#include "pool.h"
 #include "store_backend.h"
 
 #define SCHEMA_VERSION 1
@@ -71,9 +72,9 @@ enum statement {
 };
 
 struct reader {
+	struct pool_item item; /* first: the pool hands out items */
 	sqlite3 *db;
 	sqlite3_stmt *lookup_key;
-	struct reader *next_free;
 };
 
 struct sqlite_store {
@@ -82,10 +83,8 @@ struct sqlite_store {
 	pthread_mutex_t write_lock;
 	sqlite3 *writer;
 	sqlite3_stmt *statements[STATEMENT_COUNT];
-	pthread_mutex_t pool_lock;
-	pthread_cond_t pool_wait;
+	struct pool pool;
 	struct reader *readers;
-	struct reader *free_readers;
 	uint64_t retention_records, retention_hits; /* under write_lock */
 };
 
@@ -301,8 +300,7 @@ static void sqlite_close(void *state)
 		sqlite3_close(store->writer);
 	}
 	pthread_mutex_destroy(&store->write_lock);
-	pthread_mutex_destroy(&store->pool_lock);
-	pthread_cond_destroy(&store->pool_wait);
+	pool_destroy(&store->pool);
 	free(store->path);
 	free(store);
 }
@@ -317,8 +315,7 @@ static int open_readers(struct sqlite_store *store)
 
 		if (result)
 			return result;
-		store->readers[i].next_free = store->free_readers;
-		store->free_readers = &store->readers[i];
+		pool_give(&store->pool, &store->readers[i].item);
 	}
 	return 0;
 }
@@ -335,8 +332,7 @@ static int sqlite_open(const char *location, const struct store_options *options
 	if (store->options.readers < 1)
 		store->options.readers = 1;
 	pthread_mutex_init(&store->write_lock, NULL);
-	pthread_mutex_init(&store->pool_lock, NULL);
-	pthread_cond_init(&store->pool_wait, NULL);
+	pool_init(&store->pool);
 	store->path = strdup(location);
 	result = store->path ? cache_sqlite_create_private(location) : -ENOMEM;
 	if (result) {
@@ -376,24 +372,12 @@ static int sqlite_open(const char *location, const struct store_options *options
 
 static struct reader *take_reader(struct sqlite_store *store)
 {
-	struct reader *reader;
-
-	pthread_mutex_lock(&store->pool_lock);
-	while (!store->free_readers)
-		pthread_cond_wait(&store->pool_wait, &store->pool_lock);
-	reader = store->free_readers;
-	store->free_readers = reader->next_free;
-	pthread_mutex_unlock(&store->pool_lock);
-	return reader;
+	return (struct reader *)pool_take(&store->pool);
 }
 
 static void give_reader(struct sqlite_store *store, struct reader *reader)
 {
-	pthread_mutex_lock(&store->pool_lock);
-	reader->next_free = store->free_readers;
-	store->free_readers = reader;
-	pthread_cond_signal(&store->pool_wait);
-	pthread_mutex_unlock(&store->pool_lock);
+	pool_give(&store->pool, &reader->item);
 }
 
 /* ---- writing ----------------------------------------------------------------- */
@@ -806,16 +790,12 @@ static int sqlite_run_query(void *state, struct kql_query *query, const struct s
 {
 	struct sqlite_store *store = state;
 	struct query_context context = {store, NULL};
-	const struct table_schema *schemas[] = {&dpe_schema, cache_hits_schema(),
-						store_summaries_schema()};
 	struct store_table tables[STORE_MAX_TABLES];
-	size_t count = 0;
+	size_t count = store_backend_tables(
+		tables, (struct store_table){NULL, open_table, close_table, &context}, extra,
+		extra_count);
 	int status;
 
-	for (size_t i = 0; i < sizeof(schemas) / sizeof(schemas[0]); i++)
-		tables[count++] = (struct store_table){schemas[i], open_table, close_table, &context};
-	for (size_t i = 0; i < extra_count && count < STORE_MAX_TABLES; i++)
-		tables[count++] = extra[i];
 	context.reader = take_reader(store);
 	status = store_execute(tables, count, query, now, result, error);
 	give_reader(store, context.reader);

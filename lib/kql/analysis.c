@@ -412,6 +412,7 @@ struct filter_builder {
 	const struct relation *input;
 	struct kql_filter *nodes;
 	size_t capacity, count;
+	bool exact; /* every part or nothing: an and needs both sides too */
 };
 
 /* The table column expr reads unchanged, or -1. */
@@ -484,7 +485,7 @@ static long filter_pair(struct filter_builder *builder, const struct expr *expr,
 	long left = filter_node(builder, expr->binary.left);
 	long right = filter_node(builder, expr->binary.right);
 
-	if (both && (left < 0 || right < 0)) {
+	if ((both || builder->exact) && (left < 0 || right < 0)) {
 		builder->count = mark;
 		return -1;
 	}
@@ -517,7 +518,7 @@ static long filter_node(struct filter_builder *builder, const struct expr *expr)
 int kql_query_filter(const struct kql_query *query, struct kql_filter *nodes, size_t capacity)
 {
 	const struct pipeline *main = query->main;
-	struct filter_builder builder = {NULL, nodes, capacity, 0};
+	struct filter_builder builder = {NULL, nodes, capacity, 0, false};
 	long root = -1;
 
 	if (main->table < 0 || query->table_references[main->table] != 1)
@@ -549,6 +550,147 @@ int kql_query_filter(const struct kql_query *query, struct kql_filter *nodes, si
 		return 0;
 	nodes[0] = nodes[root];
 	return (int)builder.count;
+}
+
+/* ---- summarize for a store ---------------------------------------------------------- */
+
+/* The table column a summarize key or aggregate argument reads unchanged, or -1. */
+static int plain_column(const struct relation *input, const struct expr *expr)
+{
+	if (!expr || expr->kind != EXPR_COLUMN)
+		return -1;
+	return input->columns[expr->column].source;
+}
+
+/* Can a store compute this aggregate exactly as aggregate.c does? */
+static bool pushable_aggregate(const struct aggregate_def *def, const struct relation *input,
+			       struct kql_grouped_aggregate *out)
+{
+	static const struct {
+		enum aggregate_kind engine;
+		enum kql_grouped_kind kind;
+	} kinds[] = {
+		{AGG_COUNT, KQL_GROUPED_COUNT},	      {AGG_MIN, KQL_GROUPED_MIN},
+		{AGG_MAX, KQL_GROUPED_MAX},	      {AGG_SUM, KQL_GROUPED_SUM},
+		{AGG_DCOUNT, KQL_GROUPED_DCOUNT},     {AGG_MAKE_SET, KQL_GROUPED_MAKE_SET},
+		{AGG_MAKE_LIST, KQL_GROUPED_MAKE_LIST},
+	};
+	size_t k = 0;
+
+	while (k < sizeof(kinds) / sizeof(kinds[0]) && kinds[k].engine != def->kind)
+		k++;
+	if (k == sizeof(kinds) / sizeof(kinds[0]) || def->extra_count || def->output_count != 1)
+		return false;
+	*out = (struct kql_grouped_aggregate){kinds[k].kind, 0, def->cap};
+	if (def->kind == AGG_COUNT)
+		return def->arg == NULL;
+	int column = plain_column(input, def->arg);
+	enum value_type type = def->arg->type;
+
+	if (column < 0)
+		return false;
+	out->column = (size_t)column;
+	switch (def->kind) {
+	case AGG_MIN:
+	case AGG_MAX:
+		return type == VALUE_STRING || type == VALUE_LONG || type == VALUE_DATETIME ||
+		       type == VALUE_TIMESPAN;
+	case AGG_SUM:
+		return type == VALUE_LONG || type == VALUE_TIMESPAN;
+	case AGG_DCOUNT:
+		return type == VALUE_STRING || type == VALUE_LONG || type == VALUE_DATETIME ||
+		       type == VALUE_TIMESPAN || type == VALUE_BOOL;
+	default: /* make_set, make_list */
+		return type == VALUE_STRING || type == VALUE_LONG;
+	}
+}
+
+/* The exact filter of the prefix's where conjuncts that are not time bounds. */
+static int exact_filter(const struct pipeline *main, struct kql_filter *nodes, size_t capacity)
+{
+	struct filter_builder builder = {NULL, nodes, capacity, 0, true};
+	long root = -1;
+
+	if (capacity == 0)
+		return -EOPNOTSUPP;
+	builder.count = 1; /* nodes[0]: the root, filled last */
+	for (size_t s = 0; s < main->prefix_count; s++) {
+		const struct stage *stage = &main->stages[s];
+
+		if (!stage->where.rest)
+			continue;
+		builder.input = kql_stage_input(main, s);
+		long node = filter_node(&builder, stage->where.rest);
+
+		if (node < 0 || (root >= 0 && builder.count == builder.capacity))
+			return -EOPNOTSUPP;
+		if (root >= 0) {
+			builder.nodes[builder.count] = (struct kql_filter){
+				.kind = KQL_FILTER_AND, .left = (size_t)root, .right = (size_t)node};
+			node = (long)builder.count++;
+		}
+		root = node;
+	}
+	if (root < 0)
+		return 0;
+	nodes[0] = nodes[root];
+	return (int)builder.count;
+}
+
+int kql_query_summarize_pushdown(const struct kql_query *query, const char *time_column,
+				 struct kql_filter *nodes, size_t capacity,
+				 struct kql_summarize_pushdown *pushdown)
+{
+	const struct pipeline *main = query->main;
+
+	memset(pushdown, 0, sizeof(*pushdown));
+	if (main->table < 0 || query->table_references[main->table] != 1 ||
+	    query->depends_on_tables || main->prefix_count >= main->stage_count ||
+	    (main->stages[main->prefix_count].kind != STAGE_SUMMARIZE &&
+	     main->stages[main->prefix_count].kind != STAGE_COUNT))
+		return -EOPNOTSUPP;
+	int time = schema_find_column(query->tables[main->table], time_column);
+
+	for (size_t s = 0; s < main->prefix_count; s++) {
+		const struct stage *stage = &main->stages[s];
+
+		if (stage->kind != STAGE_WHERE)
+			return -EOPNOTSUPP;
+		for (size_t b = 0; b < stage->where.bound_count; b++)
+			if (stage->where.bounds[b].column != time)
+				return -EOPNOTSUPP;
+	}
+	const struct stage *summarize = &main->stages[main->prefix_count];
+	/* the count operator is summarize count() */
+	struct aggregate_def count_operator = {.kind = AGG_COUNT, .output_count = 1};
+	const struct summarize_plan count_plan = {NULL, 0, &count_operator, 1};
+	const struct summarize_plan *plan =
+		summarize->kind == STAGE_COUNT ? &count_plan : &summarize->summarize;
+	const struct relation *input = kql_stage_input(main, main->prefix_count);
+
+	if (plan->key_count > KQL_GROUPED_MAX_KEYS ||
+	    plan->aggregate_count > KQL_GROUPED_MAX_AGGREGATES)
+		return -EOPNOTSUPP;
+	for (size_t k = 0; k < plan->key_count; k++) {
+		int column = plain_column(input, plan->keys[k]);
+
+		/* reals: a store's equality (-0 and 0, NaN) need not be the engine's */
+		if (column < 0 || plan->keys[k]->type == VALUE_DYNAMIC ||
+		    plan->keys[k]->type == VALUE_REAL)
+			return -EOPNOTSUPP;
+		pushdown->keys[pushdown->key_count++] = (size_t)column;
+	}
+	for (size_t a = 0; a < plan->aggregate_count; a++) {
+		if (!pushable_aggregate(&plan->aggregates[a], input,
+					&pushdown->aggregates[pushdown->aggregate_count++]))
+			return -EOPNOTSUPP;
+	}
+	int count = exact_filter(main, nodes, capacity);
+
+	if (count < 0)
+		return count;
+	pushdown->filter_count = (size_t)count;
+	return 0;
 }
 
 /* ---- columns used -------------------------------------------------------------------- */

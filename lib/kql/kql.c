@@ -300,6 +300,39 @@ int kql_execute(struct kql_query *query, const struct kql_source *sources, size_
 	return status;
 }
 
+int kql_query_execute_grouped(struct kql_query *query, const struct kql_source *groups,
+			      int64_t now, struct kql_table **result, struct kql_error *error)
+{
+	const struct pipeline *main = query->main;
+	struct kql_error ignored;
+	struct exec_env env = {NULL, 0, NULL};
+	struct exec_slots slots = {0};
+	struct row_input input = {groups, NULL, 0};
+	int status;
+
+	if (!error)
+		error = &ignored;
+	memset(error, 0, sizeof(*error));
+	*result = NULL;
+	/* the groups stand for the summarize after a where-only prefix */
+	if (main->table < 0 || query->depends_on_tables || main->prefix_count >= main->stage_count ||
+	    (main->stages[main->prefix_count].kind != STAGE_SUMMARIZE &&
+	     main->stages[main->prefix_count].kind != STAGE_COUNT)) {
+		kql_error_set(error, KQL_ERROR_RUNTIME, 0,
+			      "the query has no summarize that computed groups can stand for");
+		return -EINVAL;
+	}
+	status = kql_slots_evaluate(query, &slots, now, &env, error);
+	if (status == 0)
+		status = kql_pipeline_run(query, main, main->prefix_count + 1, &input,
+					  &slots, now, result, error);
+	kql_slots_free(&slots);
+	if (status < 0 && error->kind == KQL_ERROR_NONE)
+		kql_error_set(error, status == -ENOMEM ? KQL_ERROR_NOMEM : KQL_ERROR_RUNTIME, 0, "%s",
+			      strerror(-status));
+	return status;
+}
+
 /* ---- single rows ------------------------------------------------------------------------- */
 
 static void mark_table(struct expr **child, void *data)

@@ -267,6 +267,76 @@ struct kql_filter {
 int kql_query_filter(const struct kql_query *query, struct kql_filter *nodes, size_t capacity);
 
 /*
+ * Summarize pushdown (the collector's PostgreSQL store): when the query's
+ * main pipeline reads its table once (and no subquery reads a table), runs
+ * where clauses only, then a summarize whose keys are table columns (not
+ * real, not dynamic) and whose aggregates are among these, over table
+ * columns:
+ *
+ *   KQL_GROUPED_COUNT      count(): long
+ *   KQL_GROUPED_MIN, _MAX  min/max of a string (bytewise), long, datetime or
+ *                          timespan column; nulls ignored; the column's type
+ *                          (no value: null, an empty string for strings)
+ *   KQL_GROUPED_SUM        sum of a long or timespan column, wrapping at
+ *                          64 bits; null when there is no non-null value
+ *   KQL_GROUPED_DCOUNT     the exact number of distinct non-null values: long
+ *   KQL_GROUPED_MAKE_SET   of a string or long column: a dynamic array of
+ *                          the distinct non-null values in first-seen order,
+ *                          the first cap of them
+ *   KQL_GROUPED_MAKE_LIST  the same, every non-null value in input order
+ *
+ * (the count operator counts as summarize count()), then a store may
+ * compute that summarize itself and hand the engine its
+ * groups: kql_query_summarize_pushdown() says so (0) and fills pushdown
+ * and nodes; -EOPNOTSUPP when the query is not of that form.  The rows that
+ * reach the summarize are then exactly those whose time_column lies in
+ * kql_query_time_range(query, time_column, now, ...) (when that returns 0)
+ * and that meet the filter tree nodes[0..filter_count) (when filter_count >
+ * 0; as kql_query_filter() describes it, but exact: nothing left out).  A
+ * store that cannot translate every node exactly must not push down.
+ *
+ * kql_query_execute_grouped() then runs the rest of the query (the
+ * operators after the summarize) over the groups: each row holds the key
+ * values then the aggregate values, in pushdown order and the types above,
+ * groups in the order of their first row in the table's read order (the
+ * order the store would hand rows to kql_execute); without keys exactly
+ * one row, also for no rows (counts 0, make_set/make_list []).
+ * groups->schema names the table in error messages only.
+ */
+enum kql_grouped_kind {
+	KQL_GROUPED_COUNT,
+	KQL_GROUPED_MIN,
+	KQL_GROUPED_MAX,
+	KQL_GROUPED_SUM,
+	KQL_GROUPED_DCOUNT,
+	KQL_GROUPED_MAKE_SET,
+	KQL_GROUPED_MAKE_LIST,
+};
+
+struct kql_grouped_aggregate {
+	enum kql_grouped_kind kind;
+	size_t column; /* of the table's schema (count(): 0, unused) */
+	int64_t cap;   /* make_set, make_list */
+};
+
+#define KQL_GROUPED_MAX_KEYS 16
+#define KQL_GROUPED_MAX_AGGREGATES 32
+
+struct kql_summarize_pushdown {
+	size_t keys[KQL_GROUPED_MAX_KEYS]; /* columns of the table's schema */
+	size_t key_count;
+	struct kql_grouped_aggregate aggregates[KQL_GROUPED_MAX_AGGREGATES];
+	size_t aggregate_count;
+	size_t filter_count; /* nodes filled (0: no filter but the time range) */
+};
+
+int kql_query_summarize_pushdown(const struct kql_query *query, const char *time_column,
+				 struct kql_filter *nodes, size_t capacity,
+				 struct kql_summarize_pushdown *pushdown);
+int kql_query_execute_grouped(struct kql_query *query, const struct kql_source *groups,
+			      int64_t now, struct kql_table **result, struct kql_error *error);
+
+/*
  * Sets used[i] for each column i of table (column_count = its schema's
  * count) that the query reads or returns.  Returns 0, -ENOENT when the
  * query does not read that table.

@@ -4,6 +4,7 @@
  */
 #include <pthread.h>
 
+#include "store/cache_layout.h"
 #include "store/cache_schema.h"
 
 const struct column_def cache_hit_columns[CACHE_HIT_COLUMN_COUNT] = {
@@ -53,13 +54,7 @@ static void append_record_columns(struct strbuf *out)
 
 void cache_schema_sql(struct strbuf *out)
 {
-	strbuf_appendf(out, "CREATE TABLE IF NOT EXISTS %s (\n  rowid INTEGER PRIMARY KEY",
-		       CACHE_EVENTS_TABLE);
-	append_record_columns(out);
-	strbuf_append_string(out, ");\n");
-	strbuf_appendf(out,
-		       "CREATE INDEX IF NOT EXISTS %s_time ON %s(Timestamp);\n",
-		       CACHE_EVENTS_TABLE, CACHE_EVENTS_TABLE);
+	cache_layout_schema_sql(out);
 	strbuf_appendf(out, "CREATE TABLE IF NOT EXISTS %s (\n  HitId INTEGER PRIMARY KEY",
 		       CACHE_HITS_TABLE);
 	cache_schema_append_columns(out, cache_hit_columns, CACHE_HIT_COLUMN_COUNT);

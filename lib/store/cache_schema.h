@@ -5,7 +5,10 @@
  * column of the same name):
  *
  *   DeviceProcessEvents  the 68 columns; datetimes as INTEGER ticks (100 ns
- *                        since the epoch), bools as 0/1, strings as TEXT
+ *                        since the epoch), bools as 0/1, strings as TEXT.
+ *                        Schema 1 stored it as this flat table; schema 2
+ *                        keeps records in the compact layout
+ *                        (cache_layout.h) and this is a view over it
  *   RuleHits             HitId, RuleId, RuleName, Tactics, Techniques, then
  *                        the 68 columns of the record that hit
  *   RuleSummaries        RuleId, RuleName, UpdatedTicks, SummaryJson (the
@@ -15,7 +18,7 @@
  *   CacheMeta            key/value: schema version, retention counters, the
  *                        cache's random id, sequence high-water marks
  *
- * Both event tables are indexed on Timestamp (time filters are pushed down);
+ * Both event tables (Events in schema 2) are indexed on Timestamp (time filters are pushed down);
  * RuleHits also on ReportId (is a record hit?).  Columns and Sequence came
  * after the first version of the file: the writer adds them to an older
  * cache (cache.c), readers of the two event tables never need them.
@@ -26,7 +29,8 @@
 #include "model/schema.h"
 #include "base/strbuf.h"
 
-#define CACHE_SCHEMA_VERSION 1
+#define CACHE_SCHEMA_VERSION 2
+#define CACHE_SCHEMA_FLAT_VERSION 1 /* read, and converted by the writer */
 #define CACHE_EVENTS_TABLE "DeviceProcessEvents"
 #define CACHE_HITS_TABLE "RuleHits"
 #define CACHE_SUMMARIES_TABLE "RuleSummaries"

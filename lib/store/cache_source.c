@@ -11,6 +11,12 @@
  *                        through the Timestamp index, which holds the rowid,
  *                        so no chunk sorts
  *
+ * A schema-2 cache keeps DeviceProcessEvents in the compact layout
+ * (cache_layout.h): the SELECT reads Events and joins only the
+ * dictionaries the used columns live in, and a term on a column of a small
+ * dictionary is decided once per dictionary row (a semi-join, evaluated
+ * once per chunk) instead of once per record.
+ *
  * Values are handed to the KQL engine in place (strings point into SQLite's
  * row, valid until the next step), converted by the schema's Kusto types.
  */
@@ -24,6 +30,7 @@
 #include <jansson.h>
 #include <sqlite3.h>
 
+#include "store/cache_layout.h"
 #include "store/cache_schema.h"
 #include "store/cache_source.h"
 #include "store/cache_sqlite.h"
@@ -33,10 +40,13 @@
 #define CACHE_BUSY_TIMEOUT_MS 5000
 #define CACHE_SCAN_MAX_TERMS 8
 #define CACHE_READ_MMAP_BYTES "1073741824"
+/* A term becomes a semi-join on a dictionary of at most chunk / this rows. */
+#define SEMI_JOIN_CHUNK_SHARE 4
 
 struct cache_reader {
 	sqlite3 *db;
 	char *path;
+	bool compact; /* schema 2: DeviceProcessEvents is the compact layout */
 };
 
 struct cache_scan {
@@ -54,7 +64,10 @@ struct cache_scan {
 	char *term_sql[CACHE_SCAN_MAX_TERMS]; /* a pattern or a text to bind */
 	const char *term_column[CACHE_SCAN_MAX_TERMS];
 	bool term_exact[CACHE_SCAN_MAX_TERMS]; /* instr() rather than LIKE */
+	int term_column_index[CACHE_SCAN_MAX_TERMS];
+	int term_semi_join[CACHE_SCAN_MAX_TERMS]; /* compact: a use, or -1 */
 	size_t term_count;
+	bool compact; /* the table is the compact layout's view */
 	int64_t high, max_rowid;
 	int64_t last_rowid, last_time;
 	size_t chunk_rows, rows_in_chunk;
@@ -167,12 +180,14 @@ static int check_schema_version(struct cache_reader *reader, char *message,
 			     : describe_failure(reader->db, reader->path, code, message, message_size);
 
 	sqlite3_finalize(statement);
-	if (result == 0 && version != CACHE_SCHEMA_VERSION) {
+	if (result == 0 && version != CACHE_SCHEMA_VERSION && version != CACHE_SCHEMA_FLAT_VERSION) {
 		snprintf(message, message_size,
-			 "%s has cache schema version %lld; this rmmhunt reads version %d",
-			 reader->path, (long long)version, CACHE_SCHEMA_VERSION);
+			 "%s has cache schema version %lld; this rmmhunt reads versions %d and %d",
+			 reader->path, (long long)version, CACHE_SCHEMA_FLAT_VERSION,
+			 CACHE_SCHEMA_VERSION);
 		result = -EILSEQ;
 	}
+	reader->compact = version == CACHE_SCHEMA_VERSION;
 	return result;
 }
 
@@ -255,10 +270,45 @@ void cache_reader_close(struct cache_reader *reader)
 
 /* ---- a scan -------------------------------------------------------------- */
 
+/* A term on the compact layout: over the column's expression, or as
+ * "e.Ref IN (SELECT Id FROM Dictionary WHERE field LIKE ...)". */
+static void append_compact_term(const struct cache_scan *scan, size_t i, struct strbuf *sql)
+{
+	int use = scan->term_semi_join[i];
+	struct strbuf operand;
+
+	strbuf_init(&operand);
+	if (use >= 0) {
+		int found = -1;
+		const char *field = NULL;
+
+		cache_layout_semi_join(scan->term_column_index[i], &found, &field);
+		strbuf_appendf(sql, " AND e.%s IN (SELECT Id FROM %s WHERE ", layout_uses[use].reference,
+			       layout_dictionaries[layout_uses[use].dictionary].table);
+		strbuf_append_string(&operand, field);
+	} else {
+		strbuf_append_string(sql, " AND ");
+		cache_layout_append_column(&operand, scan->term_column_index[i]);
+	}
+	if (scan->term_exact[i])
+		strbuf_appendf(sql, "instr(%s, ?%zu) > 0", strbuf_text(&operand), 6 + i);
+	else
+		strbuf_appendf(sql, "%s LIKE ?%zu ESCAPE '\\'", strbuf_text(&operand), 6 + i);
+	if (use >= 0)
+		strbuf_append_char(sql, ')');
+	if (operand.failed)
+		sql->failed = true;
+	strbuf_free(&operand);
+}
+
 /* " AND [column] LIKE ?6 ESCAPE '\\' AND instr([column], ?7) > 0 ..." */
 static void append_terms(const struct cache_scan *scan, struct strbuf *sql)
 {
 	for (size_t i = 0; i < scan->term_count; i++) {
+		if (scan->compact) {
+			append_compact_term(scan, i, sql);
+			continue;
+		}
 		if (scan->term_exact[i])
 			strbuf_appendf(sql, " AND instr([%s], ?%zu) > 0", scan->term_column[i], 6 + i);
 		else
@@ -267,9 +317,41 @@ static void append_terms(const struct cache_scan *scan, struct strbuf *sql)
 	}
 }
 
+/* The compact layout: Events and the dictionaries the query needs. */
+static void build_compact_select(const struct cache_scan *scan, struct strbuf *sql)
+{
+	uint32_t uses = 0;
+
+	strbuf_append_string(sql, scan->by_time ? "SELECT e.Id, e.Timestamp" : "SELECT e.Id");
+	for (size_t i = 0; i < scan->selected_count; i++) {
+		strbuf_append_string(sql, ", ");
+		cache_layout_append_column(sql, scan->selected[i]);
+		uses |= cache_layout_column_uses(scan->selected[i]);
+	}
+	for (size_t i = 0; i < scan->term_count; i++)
+		if (scan->term_semi_join[i] < 0)
+			uses |= cache_layout_column_uses(scan->term_column_index[i]);
+	strbuf_append_string(sql, " FROM " CACHE_LAYOUT_EVENTS_TABLE " AS e");
+	strbuf_append_string(sql, scan->by_time ? " INDEXED BY Events_time" : " NOT INDEXED");
+	cache_layout_append_joins(sql, uses);
+	if (scan->by_time)
+		strbuf_append_string(sql, " WHERE (e.Timestamp, e.Id) > (?1, ?2) AND e.Timestamp <= ?3"
+					  " AND e.Id <= ?4");
+	else
+		strbuf_appendf(sql, " WHERE e.Id > ?2 AND e.Id <= ?4%s",
+			       scan->time_filter ? " AND e.Timestamp BETWEEN ?1 AND ?3" : "");
+	append_terms(scan, sql);
+	strbuf_append_string(sql, scan->by_time ? " ORDER BY e.Timestamp, e.Id LIMIT ?5"
+						: " ORDER BY e.Id LIMIT ?5");
+}
+
 static void build_select(const struct cache_scan *scan, const struct table_schema *schema,
 			 struct strbuf *sql)
 {
+	if (scan->compact) {
+		build_compact_select(scan, sql);
+		return;
+	}
 	strbuf_append_string(sql, scan->by_time ? "SELECT rowid, Timestamp" : "SELECT rowid");
 	for (size_t i = 0; i < scan->selected_count; i++)
 		strbuf_appendf(sql, ", [%s]", schema->columns[scan->selected[i]].name);
@@ -325,6 +407,27 @@ static char *like_pattern(const char *text, size_t length, bool *skipped)
 }
 
 /*
+ * The dictionary use a term on column is decided in (compact layout), when
+ * the dictionary is small against a chunk: its IN list is made once per
+ * chunk.  -1: the term is checked per record.
+ */
+static int semi_join_use(const struct cache_scan *scan, int column)
+{
+	const char *field = NULL;
+	int64_t rows = 0;
+	char sql[160];
+	int use = -1;
+
+	if (!scan->compact || !cache_layout_semi_join(column, &use, &field))
+		return -1;
+	snprintf(sql, sizeof(sql), "SELECT max(Id) FROM %s",
+		 layout_dictionaries[layout_uses[use].dictionary].table);
+	if (cache_sqlite_read_numbers(scan->db, sql, &rows, 1) != SQLITE_OK)
+		return -1;
+	return rows <= (int64_t)(scan->chunk_rows / SEMI_JOIN_CHUNK_SHARE) ? use : -1;
+}
+
+/*
  * The query's required terms (kql_query_required_terms) on string columns,
  * as conditions SQLite checks before a row is handed out: rows that cannot
  * match never reach the engine, which still decides on the others.
@@ -352,6 +455,8 @@ static int plan_terms(struct cache_scan *scan, const struct kql_query *query,
 		if (!scan->term_sql[n])
 			return -ENOMEM;
 		scan->term_column[n] = schema->columns[terms[i].column].name;
+		scan->term_column_index[n] = (int)terms[i].column;
+		scan->term_semi_join[n] = semi_join_use(scan, (int)terms[i].column);
 		scan->term_count++;
 	}
 	return 0;
@@ -371,11 +476,12 @@ static int plan_scan(struct cache_scan *scan, const struct table_schema *schema,
 	int64_t bounds[2] = {0, -1};
 	int code;
 
-	snprintf(sql, sizeof(sql), "SELECT max(rowid) FROM [%s]", schema->name);
+	const char *table = scan->compact ? CACHE_LAYOUT_EVENTS_TABLE : schema->name;
+
+	snprintf(sql, sizeof(sql), "SELECT max(rowid) FROM [%s]", table);
 	code = cache_sqlite_read_numbers(scan->db, sql, &scan->max_rowid, 1);
 	if (code == SQLITE_OK && scan->time_filter) {
-		snprintf(sql, sizeof(sql), "SELECT min(Timestamp), max(Timestamp) FROM [%s]",
-			 schema->name);
+		snprintf(sql, sizeof(sql), "SELECT min(Timestamp), max(Timestamp) FROM [%s]", table);
 		code = cache_sqlite_read_numbers(scan->db, sql, bounds, 2);
 	}
 	if (code != SQLITE_OK)
@@ -543,19 +649,32 @@ static int prepare_scan(struct cache_scan *scan, const struct table_schema *sche
 	return 0;
 }
 
+static int open_scan(sqlite3 *db, const char *path, bool compact, const struct kql_query *query,
+		     const struct table_schema *table, int64_t now,
+		     const struct cache_scan_options *options, struct cache_scan **out,
+		     char *message, size_t message_size);
+
 int cache_scan_open(struct cache_reader *reader, const struct kql_query *query,
 		    const struct table_schema *table, int64_t now,
 		    const struct cache_scan_options *options, struct cache_scan **out,
 		    char *message, size_t message_size)
 {
-	return cache_scan_open_db(reader->db, reader->path, query, table, now, options, out,
-				  message, message_size);
+	return open_scan(reader->db, reader->path, reader->compact && table == &dpe_schema, query,
+			 table, now, options, out, message, message_size);
 }
 
 int cache_scan_open_db(sqlite3 *db, const char *path, const struct kql_query *query,
 		       const struct table_schema *table, int64_t now,
 		       const struct cache_scan_options *options, struct cache_scan **out,
 		       char *message, size_t message_size)
+{
+	return open_scan(db, path, false, query, table, now, options, out, message, message_size);
+}
+
+static int open_scan(sqlite3 *db, const char *path, bool compact, const struct kql_query *query,
+		     const struct table_schema *table, int64_t now,
+		     const struct cache_scan_options *options, struct cache_scan **out,
+		     char *message, size_t message_size)
 {
 	struct cache_scan *scan = calloc(1, sizeof(*scan));
 	int64_t low = INT64_MIN, high = INT64_MAX;
@@ -567,6 +686,7 @@ int cache_scan_open_db(sqlite3 *db, const char *path, const struct kql_query *qu
 	}
 	scan->db = db;
 	scan->path = path;
+	scan->compact = compact;
 	if (options)
 		scan->options = *options;
 	scan->chunk_rows = scan->options.chunk_rows ? scan->options.chunk_rows

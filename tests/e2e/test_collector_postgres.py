@@ -20,7 +20,7 @@ FIXTURE_V1 = ROOT / "tests" / "fixtures" / "postgres" / "schema_v1.sql"
 V1_DEVICE = "372dd965d4cb467116bb51f10dac58fd098573cc"
 V1_KEY = "-F6ObIqL0qr6LAzxaVnVEOy032KzqZXp6Hi1vApNXYU"
 V1_RECORDS = 40
-CURRENT_VERSION = 2
+CURRENT_VERSION = 3
 TICKS_PER_DAY = 864000000000
 
 
@@ -45,7 +45,7 @@ def test_empty_database_gets_every_migration(database, tmp_path):
     c = Collector(tmp_path, tls=False, db=url).start()
     try:
         assert versions(cluster, url) == list(range(1, CURRENT_VERSION + 1))
-        assert "schema migrated to version 2" in c.stderr()
+        assert f"schema migrated to version {CURRENT_VERSION}" in c.stderr()
         # Kusto's has, in SQL: terms, not substrings; k matches the Kelvin sign
         assert sql(cluster, url, "SELECT rmmhunt_has('run curl -s', 'curl'),"
                    " rmmhunt_has('libcurl.so', 'curl'), rmmhunt_has('RPORT.exe', 'rport'),"
@@ -91,7 +91,7 @@ def test_newer_schema_is_refused_with_a_clear_error(database, tmp_path):
     c.stop()
     sql(cluster, url, "INSERT INTO schema_version (version, description) VALUES (99, 'future')")
     c = Collector(tmp_path, tls=False, db=url)
-    with pytest.raises(AssertionError, match="schema version 99; this collector knows up to 2"):
+    with pytest.raises(AssertionError, match=f"schema version 99; this collector knows up to {CURRENT_VERSION}"):
         c.start()
 
 
@@ -227,6 +227,50 @@ def test_two_collectors_writing_for_one_device_lose_no_update(database, tmp_path
         status, _, body = second.request("GET", "/v1/devices", bearer=second.token)
         device_row = [d for d in json.loads(body)["devices"] if d["DeviceId"] == device][0]
         assert device_row["Records"] == 400
+    finally:
+        first.stop()
+        second.stop()
+
+
+def test_retried_and_overlapping_batches_store_each_record_once(database, tmp_path):
+    """A batch whose records are all new is copied straight into the table;
+    one with some records stored already (a retry, an overlap, the same batch
+    through two collectors at once) goes through the staging table: each
+    record once, in batch order, the rest counted as duplicates."""
+    _, url = database
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first = Collector(tmp_path / "a", tls=False, db=url).start()
+    second = Collector(tmp_path / "b", tls=False, db=url).start()
+    try:
+        device = device_id("retry")
+        key = first.enroll(device, "retry.example")
+        records = as_device(generate_records(300, seed=12), device, "retry.example")
+        rule = {"id": "rmm-test", "name": "test rule", "tactics": "CommandAndControl",
+                "techniques": "T1219"}
+        hits = [(rule, record) for record in records[:3]]
+        status, answer = first.post_batch(key, batch_body(device, records[:100], hits=hits[:2],
+                                                          name="retry.example"))
+        assert status == 200 and (answer["records"], answer["duplicates"]) == (100, 0)
+        status, answer = second.post_batch(key, batch_body(device, records[:100], hits=hits[:2],
+                                                           name="retry.example"))
+        assert status == 200 and (answer["records"], answer["duplicates"]) == (0, 102)
+        status, answer = first.post_batch(key, batch_body(device, records[50:150], hits=hits,
+                                                          name="retry.example"))
+        assert status == 200 and (answer["records"], answer["duplicates"]) == (50, 52)
+        # one batch through both collectors at once
+        body = batch_body(device, records[150:300], name="retry.example")
+        answers = []
+        threads = [threading.Thread(target=lambda c=c: answers.append(c.post_batch(key, body)))
+                   for c in (first, second)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert sorted((a["records"], a["duplicates"]) for _, a in answers) == [(0, 150), (150, 0)]
+        assert [r["ReportId"] for r in first.rows("DeviceProcessEvents | project ReportId")] == \
+            [r["ReportId"] for r in records]
+        assert first.count("RuleHits") == 3
     finally:
         first.stop()
         second.stop()

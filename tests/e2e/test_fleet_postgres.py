@@ -46,9 +46,16 @@ def two_collectors(tmp_path, postgres_cluster):
     second = twin(first, tmp_path / "collector-b").start()
     agents = []
     yield first, second, agents, tmp_path, postgres_cluster, url
-    for agent in agents:
-        if agent.process and agent.process.poll() is None:
-            agent.stop()
+    # the agents stop together (each takes seconds to detach and flush)
+    running = [agent for agent in agents if agent.process and agent.process.poll() is None]
+    for agent in running:
+        agent.process.send_signal(signal.SIGINT)
+    for agent in running:
+        try:
+            agent.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            pass
+        agent.stop()
     for collector in (first, second):
         if collector.alive():
             collector.stop()
@@ -97,18 +104,30 @@ def test_rport_through_either_collector_gives_the_same_three_rows(two_collectors
                               "| summarize Hits=count() by DeviceId")
         assert sorted((row["DeviceId"], row["Hits"]) for row in hits) == expected
 
-    # --stats: the filters and the time range ran in PostgreSQL
-    result = subprocess.run([str(CLI), "query", "--collector",
-                             first.url, "--token-file", str(first.token_file), "--ca-file",
-                             str(first.ca[0]), "--stats", "-f", str(CORPUS_RPORT)],
-                            capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr
-    plan = json.loads(result.stderr)["plan"]
+    # --stats: the time range, the filters and the summarize ran in PostgreSQL
+    plan = query_plan(first, "-f", str(CORPUS_RPORT))
     assert [entry["table"] for entry in plan] == ["DeviceProcessEvents"]
     assert plan[0]["time_range_in_postgresql"] and plan[0]["filters_in_postgresql"]
-    assert "rmmhunt_has(\"ProcessVersionInfoProductName\", 'rport')" in \
-        plan[0]["sql_in_postgresql"]
-    assert plan[0]["rows_to_collector"] == 3
+    assert plan[0]["summarize_in_postgresql"]
+    sql = plan[0]["sql_in_postgresql"]
+    assert "\"ProcessVersionInfoProductName\" ~ ('(^|[^' || rmmhunt_term_class()" in sql
+    assert "json_agg(\"ReportId\" ORDER BY" in sql and "GROUP BY 1, 2" in sql
+    assert plan[0]["groups_to_collector"] == 3
+    assert plan[0]["in_collector"] == "the operators after summarize, on the groups"
+    # a summarize by an expression: the rows go to the collector
+    plan = query_plan(first, "DeviceProcessEvents | where ProcessVersionInfoProductName"
+                      " has 'rport' | summarize count() by bin(Timestamp, 1d)")
+    assert not plan[0]["summarize_in_postgresql"]
+    assert plan[0]["filters_in_postgresql"] and plan[0]["rows_to_collector"] >= 3
+
+
+def query_plan(collector, *query):
+    """The plan of `rmmhunt query --stats` through collector."""
+    result = subprocess.run([str(CLI), "query", "--collector", collector.url, "--token-file",
+                             str(collector.token_file), "--ca-file", str(collector.ca[0]),
+                             "--stats", *query], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stderr)["plan"]
 
 
 def delivered(collector, device, marker):
@@ -131,8 +150,10 @@ def test_one_collector_killed_while_shipping_agents_fail_over(two_collectors):
     # a backlog (the collectors away) the agents then send in several batches
     first.stop()
     second.stop()
-    produced = 3000
-    run_markers(marker, produced, noise=700)
+    # several batches (over 2 MB compressed, batches of at most 1 MB)
+    # from fewer execs: 1500 records of 1400 random bytes each
+    produced = 1500
+    run_markers(marker, produced, noise=1400)
     for agent in agents:
         assert len(agent.wait_for(lambda r: marker in r["ProcessCommandLine"]
                                   and r["FileName"] == "true", count=produced,

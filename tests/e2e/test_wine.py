@@ -131,16 +131,19 @@ def settle(agent):
     assert found, "the agent wrote no record for the marker exec"
 
 
-def records_of(agent, pid):
-    return [r for r in agent.records() if r["ProcessId"] == pid]
+def records_of(agent, pid, since):
+    """The records of pid written after the first since records: a pid
+    alone is not enough, other processes on the host reuse pids."""
+    return [r for r in agent.records()[since:] if r["ProcessId"] == pid]
 
 
 def one_start(agent, wine, *argv, output=b""):
     """Run argv to its end; the one record its pid has: (pid, record)."""
+    since = len(agent.records())
     pid, status, out, err = wine.call(*argv)
     assert status == 0 and output in out, err
     settle(agent)
-    records = records_of(agent, pid)
+    records = records_of(agent, pid, since)
     assert len(records) == 1, [r["FolderPath"] for r in records]
     return pid, records[0]
 
@@ -203,6 +206,7 @@ def test_windows_parent_starts_a_child_with_spaces_in_its_path(agent, wine):
     shutil.copy(wine.work / "rport.exe", child)
     parent = wine.work / "winparent.exe"
     command = '"%s" 5000 --client -c C:\\x.conf' % dos(child)
+    since = len(agent.records())
     pid, status, out, err = wine.call("wine", "winparent.exe", "spawn", "--wait",
                                       "30000", command)
     assert status == 0, err
@@ -220,7 +224,7 @@ def test_windows_parent_starts_a_child_with_spaces_in_its_path(agent, wine):
     assert fields["WineLinuxPath"] == str(child)
     assert fields["WineLoaderChain"] == [fields["WineLoader"]]
     # the Windows parent, with its Windows identity, not Wine's middle fork
-    parents = records_of(agent, pid)
+    parents = records_of(agent, pid, since)
     assert len(parents) == 1
     assert record["InitiatingProcessId"] == pid
     assert fields["WineForkIntermediateId"] not in (pid, record["ProcessId"])

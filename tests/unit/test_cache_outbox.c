@@ -261,8 +261,11 @@ static void test_size_retention_keeps_hit_records_longest(void **state)
 	memset(padding, 'x', sizeof(padding) - 1);
 	padding[sizeof(padding) - 1] = '\0';
 	fixture->cache = open_cache(fixture, 30 * TICKS_PER_DAY, 1LL << 20);
-	/* the oldest records are the hit ones; then many more than 1 MiB holds */
+	/* the oldest records are the hit ones; then many more than 1 MiB holds
+	 * (each command line its own: the cache keeps a repeated one once) */
 	for (int i = 1; i <= 1000; i++) {
+		snprintf(padding, 8, "%06d", i);
+		padding[6] = 'x';
 		record_reset(&fixture->record);
 		record_set_datetime(&fixture->record, DPE_TIMESTAMP,
 				    fixture->now - (2000 - i) * TICKS_PER_SECOND);

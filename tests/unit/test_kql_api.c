@@ -440,6 +440,144 @@ static void filter_tree(void **state)
 	kql_query_free(query);
 }
 
+/* The summarize a store may compute (kql_query_summarize_pushdown). */
+static void summarize_pushdown(void **state)
+{
+	(void)state;
+	struct kql_filter nodes[16];
+	struct kql_summarize_pushdown pushdown;
+	struct kql_query *query = test_compile(
+		"DeviceProcessEvents | where Timestamp between (now(-5d) .. now())"
+		" | where ProcessVersionInfoCompanyName has 'RealVNC'"
+		" and ProcessVersionInfoProductName has 'rport'"
+		" | summarize FirstSeen=min(Timestamp), LastSeen=max(Timestamp),"
+		" Report=make_set(ReportId), Count=count() by DeviceId, DeviceName");
+
+	assert_int_equal(kql_query_summarize_pushdown(query, "Timestamp", nodes, 16, &pushdown), 0);
+	assert_int_equal(pushdown.key_count, 2);
+	assert_int_equal(pushdown.keys[0], DPE_DEVICE_ID);
+	assert_int_equal(pushdown.keys[1], DPE_DEVICE_NAME);
+	assert_int_equal(pushdown.aggregate_count, 4);
+	assert_int_equal(pushdown.aggregates[0].kind, KQL_GROUPED_MIN);
+	assert_int_equal(pushdown.aggregates[0].column, DPE_TIMESTAMP);
+	assert_int_equal(pushdown.aggregates[1].kind, KQL_GROUPED_MAX);
+	assert_int_equal(pushdown.aggregates[2].kind, KQL_GROUPED_MAKE_SET);
+	assert_int_equal(pushdown.aggregates[2].column, DPE_REPORT_ID);
+	assert_int_equal(pushdown.aggregates[2].cap, 1048576);
+	assert_int_equal(pushdown.aggregates[3].kind, KQL_GROUPED_COUNT);
+	/* the filter: both has, nothing left out; the time bound is the range's
+	 * (nodes: the root, the and it copies, the two has) */
+	assert_int_equal(pushdown.filter_count, 4);
+	assert_int_equal(nodes[0].kind, KQL_FILTER_AND);
+	assert_int_equal(nodes[nodes[0].left].column, DPE_PROCESS_VERSION_INFO_COMPANY_NAME);
+	assert_int_equal(nodes[nodes[0].right].match, KQL_MATCH_HAS);
+	/* a bound on Timestamp is not a filter of some other time column */
+	assert_int_equal(kql_query_summarize_pushdown(query, "ProcessCreationTime", nodes, 16,
+						      &pushdown), -EOPNOTSUPP);
+	kql_query_free(query);
+
+	query = test_compile("DeviceProcessEvents | summarize make_list(FileName, 3), dcount(SHA256),"
+			     " sum(ProcessId)");
+	assert_int_equal(kql_query_summarize_pushdown(query, "Timestamp", nodes, 16, &pushdown), 0);
+	assert_int_equal(pushdown.key_count, 0);
+	assert_int_equal(pushdown.filter_count, 0);
+	assert_int_equal(pushdown.aggregates[0].kind, KQL_GROUPED_MAKE_LIST);
+	assert_int_equal(pushdown.aggregates[0].cap, 3);
+	assert_int_equal(pushdown.aggregates[1].kind, KQL_GROUPED_DCOUNT);
+	assert_int_equal(pushdown.aggregates[2].kind, KQL_GROUPED_SUM);
+	kql_query_free(query);
+
+	/* the count operator: summarize count() */
+	query = test_compile("DeviceProcessEvents | where FileName =~ 'curl' | count | extend n = Count");
+	assert_int_equal(kql_query_summarize_pushdown(query, "Timestamp", nodes, 16, &pushdown), 0);
+	assert_int_equal(pushdown.key_count, 0);
+	assert_int_equal(pushdown.aggregate_count, 1);
+	assert_int_equal(pushdown.aggregates[0].kind, KQL_GROUPED_COUNT);
+	assert_int_equal(pushdown.filter_count, 2); /* the root, the =~ */
+	kql_query_free(query);
+
+	/* what a store cannot do exactly, or the engine must see row by row */
+	const char *refused[] = {
+		"DeviceProcessEvents | extend F = FileName | summarize count() by F",
+		"DeviceProcessEvents | summarize count() by bin(Timestamp, 1h)",
+		"DeviceProcessEvents | where FileName matches regex 'cu' | summarize count()",
+		"DeviceProcessEvents | where FileName !has 'cu' | summarize count()",
+		"DeviceProcessEvents | where FileName has 'cu' and ProcessId > 5 | summarize count()",
+		"DeviceProcessEvents | where ProcessCreationTime > ago(1h) | summarize count()",
+		"DeviceProcessEvents | summarize avg(ProcessId)",
+		"DeviceProcessEvents | summarize arg_max(Timestamp, FileName)",
+		"DeviceProcessEvents | summarize make_set(Timestamp)",
+		"DeviceProcessEvents | summarize count(), sum(strlen(FileName))",
+		"DeviceProcessEvents | take 5 | summarize count()",
+		"DeviceProcessEvents | where FileName in ((DeviceProcessEvents | distinct FileName))"
+		" | summarize count()",
+	};
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		query = test_compile(refused[i]);
+		if (kql_query_summarize_pushdown(query, "Timestamp", nodes, 16, &pushdown) !=
+		    -EOPNOTSUPP)
+			fail_msg("pushed down: %s", refused[i]);
+		kql_query_free(query);
+	}
+}
+
+struct groups_source {
+	const struct value (*rows)[2];
+	size_t count, position;
+};
+
+static int next_group(void *context, const struct value **group)
+{
+	struct groups_source *groups = context;
+
+	if (groups->position == groups->count)
+		return 0;
+	*group = groups->rows[groups->position++];
+	return 1;
+}
+
+/* The rest of the query over groups a store computed. */
+static void execute_grouped(void **state)
+{
+	(void)state;
+	const struct value rows[][2] = {
+		{{.type = VALUE_STRING, .str = "a", .len = 1}, {.type = VALUE_LONG, .l = 1}},
+		{{.type = VALUE_STRING, .str = "b", .len = 1}, {.type = VALUE_LONG, .l = 5}},
+		{{.type = VALUE_STRING, .str = "c", .len = 1}, {.type = VALUE_LONG, .l = 3}},
+	};
+	struct groups_source groups = {rows, 3, 0};
+	struct kql_source source = {&dpe_schema, next_group, NULL, &groups};
+	struct kql_table *result = NULL;
+	struct kql_error error;
+	struct kql_query *query = test_compile(
+		"DeviceProcessEvents | where FileName == 'x' | summarize n=count() by DeviceId"
+		" | where n > 1 | sort by n desc | project DeviceId, twice=n * 2");
+
+	assert_int_equal(kql_query_execute_grouped(query, &source, TEST_NOW, &result, &error), 0);
+	char *json = test_table_json(result);
+
+	assert_string_equal(json, "{\"DeviceId\":\"b\",\"twice\":10}\n{\"DeviceId\":\"c\",\"twice\":6}\n");
+	free(json);
+	kql_table_free(result);
+	kql_query_free(query);
+
+	/* groups as the last stage's rows; none at all */
+	groups = (struct groups_source){rows, 0, 0};
+	query = test_compile("DeviceProcessEvents | summarize n=count() by DeviceId");
+	assert_int_equal(kql_query_execute_grouped(query, &source, TEST_NOW, &result, &error), 0);
+	assert_int_equal(kql_table_row_count(result), 0);
+	assert_int_equal(kql_table_column_count(result), 2);
+	kql_table_free(result);
+	kql_query_free(query);
+
+	query = test_compile("DeviceProcessEvents | where FileName == 'x' | take 5");
+	assert_int_equal(kql_query_execute_grouped(query, &source, TEST_NOW, &result, &error),
+			 -EINVAL);
+	assert_int_equal(error.kind, KQL_ERROR_RUNTIME);
+	assert_null(result);
+	kql_query_free(query);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -450,6 +588,7 @@ int main(void)
 		cmocka_unit_test(invalid_utf8_json),
 		cmocka_unit_test(datetime_text),    cmocka_unit_test(ndjson_errors),
 		cmocka_unit_test(result_columns),   cmocka_unit_test(filter_tree),
+		cmocka_unit_test(summarize_pushdown), cmocka_unit_test(execute_grouped),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,768 @@
+/*
+ * cache_compact.c - records into the compact layout (see cache_compact.h
+ * and cache_layout.h).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/hashmap.h"
+#include "base/strbuf.h"
+#include "store/cache_compact.h"
+#include "store/cache_layout.h"
+#include "store/cache_sqlite.h"
+
+/* The in-memory map of a dictionary is emptied when it grows past this. */
+#define INTERN_MAX_BYTES (4u << 20)
+#define INTERN_MAX_ENTRIES 65536
+
+struct intern_entry {
+	uint64_t hash;
+	int64_t id;
+	size_t length;
+	unsigned char key[];
+};
+
+struct intern_key {
+	uint64_t hash;
+	const unsigned char *data;
+	size_t length;
+};
+
+struct intern_map {
+	struct hashmap by_key, by_id;
+	size_t bytes;
+};
+
+struct id_list {
+	int64_t *ids;
+	size_t count, capacity;
+};
+
+struct cache_compact {
+	sqlite3 *db;
+	sqlite3_stmt *insert_event;
+	sqlite3_stmt *insert[LAYOUT_DICTIONARY_COUNT];
+	sqlite3_stmt *raise[LAYOUT_DICTIONARY_COUNT];
+	sqlite3_stmt *lower[LAYOUT_DICTIONARY_COUNT];
+	sqlite3_stmt *remove[LAYOUT_DICTIONARY_COUNT];
+	struct intern_map maps[LAYOUT_DICTIONARY_COUNT];
+	struct id_list added[LAYOUT_DICTIONARY_COUNT]; /* references this transaction made */
+	struct id_list released[LAYOUT_DICTIONARY_COUNT]; /* references removed */
+	struct strbuf key;
+	struct layout_split split;
+	uint64_t removed_rows;
+};
+
+/* ---- the map from content to Id ------------------------------------------- */
+
+static uint64_t hash_bytes(const unsigned char *data, size_t length)
+{
+	uint64_t hash = 0x9e3779b97f4a7c15ULL ^ length, word;
+	size_t at = 0;
+
+	for (; at + sizeof(word) <= length; at += sizeof(word)) {
+		memcpy(&word, data + at, sizeof(word));
+		hash = hashmap_mix64(hash ^ word);
+	}
+	word = 0;
+	memcpy(&word, data + at, length - at);
+	return hashmap_mix64(hash ^ word);
+}
+
+static uint64_t key_hash(const void *key)
+{
+	return ((const struct intern_key *)key)->hash;
+}
+
+static uint64_t entry_hash(const void *entry)
+{
+	return ((const struct intern_entry *)entry)->hash;
+}
+
+static bool entry_has_key(const void *entry, const void *key)
+{
+	const struct intern_entry *e = entry;
+	const struct intern_key *k = key;
+
+	return e->hash == k->hash && e->length == k->length && memcmp(e->key, k->data, k->length) == 0;
+}
+
+static uint64_t id_hash(const void *key)
+{
+	return hashmap_mix64((uint64_t)*(const int64_t *)key);
+}
+
+static uint64_t entry_id_hash(const void *entry)
+{
+	return hashmap_mix64((uint64_t)((const struct intern_entry *)entry)->id);
+}
+
+static bool entry_has_id(const void *entry, const void *key)
+{
+	return ((const struct intern_entry *)entry)->id == *(const int64_t *)key;
+}
+
+static const struct hashmap_type by_key_type = {key_hash, entry_hash, entry_has_key};
+static const struct hashmap_type by_id_type = {id_hash, entry_id_hash, entry_has_id};
+
+static void map_init(struct intern_map *map)
+{
+	hashmap_init(&map->by_key, &by_key_type);
+	hashmap_init(&map->by_id, &by_id_type);
+	map->bytes = 0;
+}
+
+static void map_clear(struct intern_map *map)
+{
+	void *entry;
+
+	for (size_t position = 0; hashmap_next(&map->by_key, &position, &entry);)
+		free(entry);
+	hashmap_free(&map->by_key);
+	hashmap_free(&map->by_id);
+	map_init(map);
+}
+
+/* Remembers key -> id; on no memory it is simply not remembered. */
+static void map_put(struct intern_map *map, const struct intern_key *key, int64_t id)
+{
+	struct intern_entry *entry;
+
+	if (map->bytes + key->length > INTERN_MAX_BYTES || map->by_key.count >= INTERN_MAX_ENTRIES)
+		map_clear(map);
+	entry = malloc(sizeof(*entry) + key->length);
+	if (!entry)
+		return;
+	entry->hash = key->hash;
+	entry->id = id;
+	entry->length = key->length;
+	memcpy(entry->key, key->data, key->length);
+	if (hashmap_insert(&map->by_key, entry) != 0) {
+		free(entry);
+		return;
+	}
+	if (hashmap_insert(&map->by_id, entry) != 0) {
+		hashmap_remove(&map->by_key, key);
+		free(entry);
+		return;
+	}
+	map->bytes += key->length;
+}
+
+static void map_forget_id(struct intern_map *map, int64_t id)
+{
+	struct intern_entry *entry = hashmap_remove(&map->by_id, &id);
+
+	if (!entry)
+		return;
+	struct intern_key key = {entry->hash, entry->key, entry->length};
+
+	hashmap_remove(&map->by_key, &key);
+	map->bytes -= entry->length;
+	free(entry);
+}
+
+/* ---- lists of references ---------------------------------------------------- */
+
+static int list_add(struct id_list *list, int64_t id)
+{
+	if (list->count == list->capacity) {
+		size_t capacity = list->capacity ? list->capacity * 2 : 1024;
+		int64_t *ids = realloc(list->ids, capacity * sizeof(*ids));
+
+		if (!ids)
+			return -ENOMEM;
+		list->ids = ids;
+		list->capacity = capacity;
+	}
+	list->ids[list->count++] = id;
+	return 0;
+}
+
+static int compare_ids(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* ---- values ------------------------------------------------------------------- */
+
+/* A decimal string SQLite gives back the same from an INTEGER. */
+static bool canonical_integer(const char *text, size_t length, int64_t *out)
+{
+	size_t at = text && length && text[0] == '-' ? 1 : 0;
+	uint64_t value = 0;
+
+	if (!text || length == at || length - at > 19 || (text[at] == '0' && (length - at > 1 || at)))
+		return false;
+	for (; at < length; at++) {
+		if (text[at] < '0' || text[at] > '9')
+			return false;
+		value = value * 10 + (uint64_t)(text[at] - '0');
+	}
+	if (text[0] == '-') {
+		if (value > (uint64_t)INT64_MAX + 1)
+			return false;
+		*out = (int64_t)(0 - value);
+	} else {
+		if (value > (uint64_t)INT64_MAX)
+			return false;
+		*out = (int64_t)value;
+	}
+	return true;
+}
+
+static void bind_numeric_text(sqlite3_stmt *statement, int index, const char *text, size_t length)
+{
+	int64_t number;
+
+	if (canonical_integer(text, length, &number))
+		sqlite3_bind_int64(statement, index, number);
+	else
+		sqlite3_bind_text(statement, index, text, (int)length, SQLITE_STATIC);
+}
+
+static struct value text_value(const char *text, size_t length)
+{
+	struct value value = {.type = VALUE_STRING, .is_null = false};
+
+	value.str = text;
+	value.len = length;
+	return value;
+}
+
+static struct value id_value(int64_t id)
+{
+	struct value value = {.type = VALUE_LONG, .is_null = id <= 0};
+
+	value.l = id;
+	return value;
+}
+
+/*
+ * The bytes that say a value: type, null, then a string's length and
+ * bytes, or a number: one fixed head and at most one more copy.
+ */
+static void key_append(struct strbuf *key, const struct value *value)
+{
+	unsigned char head[2 + sizeof(uint64_t)] = {(unsigned char)value->type, value->is_null};
+	uint64_t word = 0;
+
+	if (value->type == VALUE_STRING) {
+		word = value->len;
+	} else if (!value->is_null) {
+		int64_t number = value->type == VALUE_BOOL ? value->b : value->l;
+
+		if (value->type == VALUE_REAL)
+			memcpy(&number, &value->r, sizeof(number));
+		word = (uint64_t)number;
+	}
+	memcpy(head + 2, &word, sizeof(word));
+	strbuf_append(key, (const char *)head, sizeof(head));
+	if (value->type == VALUE_STRING)
+		strbuf_append(key, value->str, value->len);
+}
+
+/* ---- dictionaries --------------------------------------------------------------- */
+
+static int insert_row(struct cache_compact *compact, enum layout_dictionary dictionary,
+		      const struct value *fields, int64_t *id)
+{
+	const struct layout_dictionary_def *def = &layout_dictionaries[dictionary];
+	sqlite3_stmt *statement = compact->insert[dictionary];
+
+	for (size_t i = 0; i < def->field_count; i++) {
+		if ((int)i == def->numeric_text_field && fields[i].type == VALUE_STRING)
+			bind_numeric_text(statement, (int)i + 1, fields[i].str, fields[i].len);
+		else
+			cache_sqlite_bind_value(statement, (int)i + 1, &fields[i]);
+	}
+	int result = cache_sqlite_run(statement);
+
+	*id = sqlite3_last_insert_rowid(compact->db);
+	return result;
+}
+
+/*
+ * The Id of a row holding fields (found or added: *added), not yet counted
+ * as referenced.
+ */
+static int find_or_add(struct cache_compact *compact, enum layout_dictionary dictionary,
+		       const struct value *fields, int64_t *id, bool *added)
+{
+	const struct layout_dictionary_def *def = &layout_dictionaries[dictionary];
+	struct intern_map *map = &compact->maps[dictionary];
+	struct intern_key key;
+	const struct intern_entry *entry;
+	int result = 0;
+
+	strbuf_clear(&compact->key);
+	for (size_t i = 0; i < def->field_count; i++)
+		key_append(&compact->key, &fields[i]);
+	if (compact->key.failed)
+		return -ENOMEM;
+	key.data = (const unsigned char *)strbuf_text(&compact->key);
+	key.length = compact->key.length;
+	key.hash = hash_bytes(key.data, key.length);
+	entry = hashmap_get(&map->by_key, &key);
+	*added = entry == NULL;
+	if (entry) {
+		*id = entry->id;
+	} else {
+		result = insert_row(compact, dictionary, fields, id);
+		if (result == 0)
+			map_put(map, &key, *id);
+	}
+	return result;
+}
+
+/*
+ * The same, counted as referenced once more: a new row was inserted with
+ * Refs 1 (this reference), an old one's count is raised at commit.
+ */
+static int intern(struct cache_compact *compact, enum layout_dictionary dictionary,
+		  const struct value *fields, int64_t *id)
+{
+	bool added = false;
+	int result = find_or_add(compact, dictionary, fields, id, &added);
+
+	return result || added ? result : list_add(&compact->added[dictionary], *id);
+}
+
+/*
+ * The row of a use filled from the record, counted as referenced once
+ * more (as intern).  The rows it refers to (a process's file, account,
+ * command line) are referenced once by each row of it: counted only when
+ * it is new, and then only those that are not new themselves (a new row of
+ * them always makes a new row of it, as its Id is in the key, and was
+ * inserted with Refs 1 for it).
+ */
+static int intern_use(struct cache_compact *compact, int use, const struct value *values,
+		      int64_t *id)
+{
+	const struct layout_use_def *def = &layout_uses[use];
+	size_t count = layout_dictionaries[def->dictionary].field_count;
+	struct value fields[LAYOUT_MAX_FIELDS] = {0};
+	bool added = false, child_new[LAYOUT_MAX_FIELDS] = {false};
+	int result = 0;
+
+	for (size_t i = 0; i < count && result == 0; i++) {
+		if (def->columns[i] >= 0) {
+			fields[i] = values[def->columns[i]];
+		} else {
+			const struct layout_use_def *child = &layout_uses[def->ref_uses[i]];
+			struct value child_fields[LAYOUT_MAX_FIELDS];
+			int64_t child_id = 0;
+
+			for (size_t j = 0; j < layout_dictionaries[child->dictionary].field_count; j++)
+				child_fields[j] = values[child->columns[j]];
+			result = find_or_add(compact, child->dictionary, child_fields, &child_id,
+					     &child_new[i]);
+			fields[i] = id_value(child_id);
+		}
+	}
+	if (result == 0)
+		result = find_or_add(compact, def->dictionary, fields, id, &added);
+	for (size_t i = 0; i < count && result == 0 && added; i++)
+		if (def->columns[i] == LAYOUT_FIELD_REF && !child_new[i])
+			result = list_add(&compact->added[layout_uses[def->ref_uses[i]].dictionary],
+					  fields[i].l);
+	return result || added ? result : list_add(&compact->added[def->dictionary], *id);
+}
+
+static int intern_text(struct cache_compact *compact, enum layout_dictionary dictionary,
+		       const char *text, size_t length, int64_t *id)
+{
+	struct value field = text_value(text, length);
+
+	*id = 0;
+	return text ? intern(compact, dictionary, &field, id) : 0;
+}
+
+/* A reference of Events to a use: its row's Id (0: none). */
+static int event_reference(struct cache_compact *compact, int use, const struct value *values,
+			   int64_t *id)
+{
+	const struct layout_split *split = &compact->split;
+
+	if (use == USE_SHAPE)
+		return split->split ? intern_text(compact, LAYOUT_SHAPES, strbuf_text(&split->shape),
+						  split->shape.length, id)
+				    : (*id = 0, 0);
+	for (int part = 0; part < LAYOUT_PART_COUNT; part++)
+		if (layout_parts[part].use == use)
+			return intern_text(compact, LAYOUT_TEXTS, split->part[part],
+					   split->part_length[part], id);
+	return intern_use(compact, use, values, id);
+}
+
+/* ---- Events ------------------------------------------------------------------------ */
+
+static bool is_process_id(const char *text, size_t length, const struct value *process_id)
+{
+	int64_t number;
+
+	return !process_id->is_null && canonical_integer(text, length, &number) &&
+	       number == process_id->l;
+}
+
+static void bind_parts(struct cache_compact *compact, const struct value *values)
+{
+	sqlite3_stmt *statement = compact->insert_event;
+	const struct layout_split *split = &compact->split;
+
+	for (int part = 0; part < LAYOUT_NUMBER_PARTS; part++) {
+		int index = EVENT_FIRST_NUMBER + part + 1;
+		const char *text = split->part[part];
+		size_t length = split->part_length[part];
+
+		if (!text || (layout_parts[part].kind == PART_PROCESS_ID &&
+			      is_process_id(text, length, &values[DPE_PROCESS_ID])))
+			sqlite3_bind_null(statement, index);
+		else
+			bind_numeric_text(statement, index, text, length);
+	}
+}
+
+static void bind_event_columns(struct cache_compact *compact, int64_t id, const struct value *values)
+{
+	sqlite3_stmt *statement = compact->insert_event;
+	const struct value *timestamp = &values[DPE_TIMESTAMP];
+	const struct value *creation = &values[DPE_PROCESS_CREATION_TIME];
+	const struct value *fields = &values[DPE_ADDITIONAL_FIELDS];
+
+	sqlite3_bind_int64(statement, EVENT_ID + 1, id);
+	cache_sqlite_bind_value(statement, EVENT_TIMESTAMP + 1, timestamp);
+	cache_sqlite_bind_value(statement, EVENT_PROCESS_ID + 1, &values[DPE_PROCESS_ID]);
+	if (creation->is_null)
+		sqlite3_bind_null(statement, EVENT_CREATION_DELTA + 1);
+	else
+		sqlite3_bind_int64(statement, EVENT_CREATION_DELTA + 1,
+				   (timestamp->is_null ? 0 : timestamp->ticks) - creation->ticks);
+	cache_sqlite_bind_value(statement, EVENT_LOGON_ID + 1, &values[DPE_LOGON_ID]);
+	cache_sqlite_bind_value(statement, EVENT_CREATED_SESSION_ID + 1,
+				&values[DPE_CREATED_PROCESS_SESSION_ID]);
+	cache_sqlite_bind_value(statement, EVENT_REPORT_ID + 1, &values[DPE_REPORT_ID]);
+	bind_numeric_text(statement, EVENT_UNIQUE_ID + 1, values[DPE_PROCESS_UNIQUE_ID].str,
+			  values[DPE_PROCESS_UNIQUE_ID].len);
+	if (compact->split.split)
+		sqlite3_bind_null(statement, EVENT_RAW + 1);
+	else
+		sqlite3_bind_text(statement, EVENT_RAW + 1, fields->str, (int)fields->len,
+				  SQLITE_STATIC);
+	bind_parts(compact, values);
+}
+
+static int add_values(struct cache_compact *compact, int64_t id, const struct value *values)
+{
+	const struct value *fields = &values[DPE_ADDITIONAL_FIELDS];
+	int uses[LAYOUT_USE_COUNT];
+	size_t count = cache_layout_event_uses(uses);
+	int result = 0;
+
+	cache_layout_split(fields->str, fields->len, &compact->split);
+	for (size_t i = 0; i < count && result == 0; i++) {
+		int64_t reference = 0;
+
+		result = event_reference(compact, uses[i], values, &reference);
+		if (reference > 0)
+			sqlite3_bind_int64(compact->insert_event, EVENT_FIRST_REF + (int)i + 1, reference);
+		else
+			sqlite3_bind_null(compact->insert_event, EVENT_FIRST_REF + (int)i + 1);
+	}
+	if (result)
+		return result;
+	bind_event_columns(compact, id, values);
+	return cache_sqlite_run(compact->insert_event);
+}
+
+int cache_compact_add(struct cache_compact *compact, int64_t id, const struct record *record)
+{
+	return add_values(compact, id, record->values);
+}
+
+/* ---- counts ----------------------------------------------------------------------- */
+
+int cache_compact_flush(struct cache_compact *compact)
+{
+	int result = 0;
+
+	for (int d = 0; d < LAYOUT_DICTIONARY_COUNT && result == 0; d++) {
+		struct id_list *list = &compact->added[d];
+		sqlite3_stmt *statement = compact->raise[d];
+
+		qsort(list->ids, list->count, sizeof(*list->ids), compare_ids);
+		for (size_t at = 0, next; at < list->count && result == 0; at = next) {
+			for (next = at + 1; next < list->count && list->ids[next] == list->ids[at];)
+				next++;
+			sqlite3_bind_int64(statement, 1, (sqlite3_int64)(next - at));
+			sqlite3_bind_int64(statement, 2, list->ids[at]);
+			result = cache_sqlite_run(statement);
+		}
+		list->count = 0;
+	}
+	return result;
+}
+
+void cache_compact_forget(struct cache_compact *compact)
+{
+	for (int d = 0; d < LAYOUT_DICTIONARY_COUNT; d++) {
+		map_clear(&compact->maps[d]);
+		compact->added[d].count = 0;
+		compact->released[d].count = 0;
+	}
+}
+
+int cache_compact_delete_events(struct cache_compact *compact, sqlite3_stmt *statement)
+{
+	int uses[LAYOUT_USE_COUNT];
+	size_t count = cache_layout_event_uses(uses);
+	int code, rows = 0, result = 0;
+
+	while ((code = sqlite3_step(statement)) == SQLITE_ROW && result == 0) {
+		rows++;
+		for (size_t i = 0; i < count && result == 0; i++)
+			if (sqlite3_column_type(statement, (int)i) != SQLITE_NULL)
+				result = list_add(&compact->released[layout_uses[uses[i]].dictionary],
+						  sqlite3_column_int64(statement, (int)i));
+	}
+	if (result == 0 && code != SQLITE_DONE)
+		result = cache_sqlite_errno(code);
+	sqlite3_reset(statement);
+	return result ? result : rows;
+}
+
+/* One row deleted: its own references go back too. */
+static int remove_row(struct cache_compact *compact, enum layout_dictionary dictionary, int64_t id)
+{
+	sqlite3_stmt *statement = compact->remove[dictionary];
+	int uses[LAYOUT_MAX_FIELDS];
+	size_t count = cache_layout_dictionary_references(dictionary, uses);
+	int code, result = 0;
+
+	sqlite3_bind_int64(statement, 1, id);
+	code = sqlite3_step(statement);
+	if (code == SQLITE_ROW) {
+		for (size_t i = 0; i < count && result == 0; i++)
+			if (sqlite3_column_type(statement, (int)i) != SQLITE_NULL)
+				result = list_add(&compact->released[layout_uses[uses[i]].dictionary],
+						  sqlite3_column_int64(statement, (int)i));
+		code = sqlite3_step(statement);
+	}
+	sqlite3_reset(statement);
+	if (result == 0)
+		result = cache_sqlite_errno(code);
+	map_forget_id(&compact->maps[dictionary], id);
+	compact->removed_rows++;
+	return result;
+}
+
+/* Lowers id's count by amount; a row no one refers to goes. */
+static int release_row(struct cache_compact *compact, enum layout_dictionary dictionary,
+		       int64_t id, int64_t amount)
+{
+	sqlite3_stmt *statement = compact->lower[dictionary];
+	int64_t left = 1;
+	int code;
+
+	sqlite3_bind_int64(statement, 1, amount);
+	sqlite3_bind_int64(statement, 2, id);
+	code = sqlite3_step(statement);
+	if (code == SQLITE_ROW) {
+		left = sqlite3_column_int64(statement, 0);
+		code = sqlite3_step(statement);
+	}
+	sqlite3_reset(statement);
+	if (code != SQLITE_DONE)
+		return cache_sqlite_errno(code);
+	return left <= 0 ? remove_row(compact, dictionary, id) : 0;
+}
+
+int cache_compact_release(struct cache_compact *compact)
+{
+	int result = 0;
+
+	/* Processes first: the rows it removes release Files, Accounts, Texts */
+	for (int d = 0; d < LAYOUT_DICTIONARY_COUNT && result == 0; d++) {
+		struct id_list *list = &compact->released[d];
+
+		qsort(list->ids, list->count, sizeof(*list->ids), compare_ids);
+		for (size_t at = 0, next; at < list->count && result == 0; at = next) {
+			for (next = at + 1; next < list->count && list->ids[next] == list->ids[at];)
+				next++;
+			result = release_row(compact, (enum layout_dictionary)d, list->ids[at],
+					     (int64_t)(next - at));
+		}
+		list->count = 0;
+	}
+	return result;
+}
+
+uint64_t cache_compact_dictionary_rows_removed(const struct cache_compact *compact)
+{
+	return compact->removed_rows;
+}
+
+/* ---- statements -------------------------------------------------------------------- */
+
+static int prepare(sqlite3 *db, const struct strbuf *sql, sqlite3_stmt **statement)
+{
+	if (sql->failed)
+		return -ENOMEM;
+	return cache_sqlite_errno(sqlite3_prepare_v3(db, strbuf_text(sql), -1,
+						     SQLITE_PREPARE_PERSISTENT, statement, NULL));
+}
+
+static void dictionary_sql(enum layout_dictionary dictionary, struct strbuf sql[4])
+{
+	const struct layout_dictionary_def *def = &layout_dictionaries[dictionary];
+	int uses[LAYOUT_MAX_FIELDS];
+	size_t count = cache_layout_dictionary_references(dictionary, uses);
+
+	strbuf_appendf(&sql[0], "INSERT INTO %s (Refs", def->table);
+	for (size_t i = 0; i < def->field_count; i++)
+		strbuf_appendf(&sql[0], ", %s", def->fields[i]);
+	strbuf_append_string(&sql[0], ") VALUES (1");
+	for (size_t i = 0; i < def->field_count; i++)
+		strbuf_append_string(&sql[0], ", ?");
+	strbuf_append_char(&sql[0], ')');
+	strbuf_appendf(&sql[1], "UPDATE %s SET Refs = Refs + ?1 WHERE Id = ?2", def->table);
+	strbuf_appendf(&sql[2], "UPDATE %s SET Refs = Refs - ?1 WHERE Id = ?2 RETURNING Refs",
+		       def->table);
+	strbuf_appendf(&sql[3], "DELETE FROM %s WHERE Id = ?1", def->table);
+	for (size_t i = 0; i < count; i++)
+		strbuf_appendf(&sql[3], "%s%s", i ? ", " : " RETURNING ", layout_uses[uses[i]].reference);
+}
+
+static int prepare_dictionary(struct cache_compact *compact, enum layout_dictionary dictionary)
+{
+	struct strbuf sql[4];
+	sqlite3_stmt **targets[4] = {&compact->insert[dictionary], &compact->raise[dictionary],
+				     &compact->lower[dictionary], &compact->remove[dictionary]};
+	int result = 0;
+
+	for (int i = 0; i < 4; i++)
+		strbuf_init(&sql[i]);
+	dictionary_sql(dictionary, sql);
+	for (int i = 0; i < 4 && result == 0; i++)
+		result = prepare(compact->db, &sql[i], targets[i]);
+	for (int i = 0; i < 4; i++)
+		strbuf_free(&sql[i]);
+	return result;
+}
+
+int cache_compact_open(struct cache_compact **out, sqlite3 *db)
+{
+	struct cache_compact *compact = calloc(1, sizeof(*compact));
+	struct strbuf sql;
+	int result;
+
+	if (!compact)
+		return -ENOMEM;
+	compact->db = db;
+	strbuf_init(&compact->key);
+	strbuf_init(&compact->split.shape);
+	for (int d = 0; d < LAYOUT_DICTIONARY_COUNT; d++)
+		map_init(&compact->maps[d]);
+	strbuf_init(&sql);
+	cache_layout_events_insert_sql(&sql);
+	result = prepare(db, &sql, &compact->insert_event);
+	strbuf_free(&sql);
+	for (int d = 0; d < LAYOUT_DICTIONARY_COUNT && result == 0; d++)
+		result = prepare_dictionary(compact, (enum layout_dictionary)d);
+	if (result) {
+		cache_compact_close(compact);
+		return result;
+	}
+	*out = compact;
+	return 0;
+}
+
+void cache_compact_close(struct cache_compact *compact)
+{
+	if (!compact)
+		return;
+	sqlite3_finalize(compact->insert_event);
+	for (int d = 0; d < LAYOUT_DICTIONARY_COUNT; d++) {
+		sqlite3_finalize(compact->insert[d]);
+		sqlite3_finalize(compact->raise[d]);
+		sqlite3_finalize(compact->lower[d]);
+		sqlite3_finalize(compact->remove[d]);
+		map_clear(&compact->maps[d]);
+		hashmap_free(&compact->maps[d].by_key);
+		hashmap_free(&compact->maps[d].by_id);
+		free(compact->added[d].ids);
+		free(compact->released[d].ids);
+	}
+	strbuf_free(&compact->key);
+	strbuf_free(&compact->split.shape);
+	free(compact);
+}
+
+/* ---- schema 1 -> 2 ------------------------------------------------------------------- */
+
+static bool has_flat_table(sqlite3 *db)
+{
+	sqlite3_stmt *statement = NULL;
+	bool table = false;
+
+	if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND"
+				   " name = 'DeviceProcessEvents'", -1, &statement, NULL) == SQLITE_OK)
+		table = sqlite3_step(statement) == SQLITE_ROW;
+	sqlite3_finalize(statement);
+	return table;
+}
+
+static int copy_records(struct cache_compact *compact)
+{
+	struct value values[DPE_COLUMN_COUNT];
+	sqlite3_stmt *statement = NULL;
+	struct strbuf sql;
+	int code = SQLITE_DONE, result = 0;
+
+	strbuf_init(&sql);
+	strbuf_append_string(&sql, "SELECT rowid");
+	for (int i = 0; i < DPE_COLUMN_COUNT; i++)
+		strbuf_appendf(&sql, ", \"%s\"", dpe_columns[i].name);
+	strbuf_append_string(&sql, " FROM DeviceProcessEvents ORDER BY rowid");
+	result = sql.failed ? -ENOMEM
+			    : cache_sqlite_errno(sqlite3_prepare_v2(compact->db, strbuf_text(&sql), -1,
+								    &statement, NULL));
+	strbuf_free(&sql);
+	while (result == 0 && (code = sqlite3_step(statement)) == SQLITE_ROW) {
+		for (int i = 0; i < DPE_COLUMN_COUNT; i++) {
+			values[i] = (struct value){.type = dpe_columns[i].type};
+			cache_sqlite_read_value(statement, i + 1, &values[i]);
+		}
+		result = add_values(compact, sqlite3_column_int64(statement, 0), values);
+	}
+	if (result == 0 && code != SQLITE_DONE)
+		result = cache_sqlite_errno(code);
+	sqlite3_finalize(statement);
+	return result;
+}
+
+int cache_compact_convert(struct cache_compact *compact)
+{
+	struct strbuf view;
+	int result;
+
+	if (!has_flat_table(compact->db))
+		return 0;
+	result = copy_records(compact);
+	if (result == 0)
+		result = cache_compact_flush(compact);
+	if (result == 0)
+		result = cache_sqlite_execute(compact->db, "DROP TABLE DeviceProcessEvents");
+	strbuf_init(&view);
+	cache_layout_view_sql(&view);
+	if (result == 0)
+		result = view.failed ? -ENOMEM : cache_sqlite_execute(compact->db, strbuf_text(&view));
+	strbuf_free(&view);
+	if (result == 0)
+		result = cache_sqlite_execute(compact->db, "UPDATE CacheMeta SET Value = 2"
+						       " WHERE Key = 'schema_version'");
+	return result;
+}

@@ -1,0 +1,64 @@
+/*
+ * cache_compact.h - the cache writer's side of the compact layout
+ * (cache_layout.h): a record in, an Events row and the dictionary rows it
+ * needs out.
+ *
+ * A dictionary row is found again through a bounded in-memory map from
+ * its content to its Id, so a repeated file version, parent snapshot,
+ * command line... costs a hash and a compare, not a query.  The map is a
+ * cache: a miss (after a restart, or when it overflowed and was emptied)
+ * adds a second row of the same content, which is wasteful but correct.
+ *
+ * Reference counts: a new row is inserted with Refs 1 (the reference that
+ * made it); every further reference the transaction adds is remembered and
+ * the dictionary rows' Refs raised in one UPDATE per row at commit
+ * (cache_compact_flush); removed events give their references back
+ * (cache_compact_collect_event / cache_compact_release), and a row whose
+ * count reaches 0 is deleted, and forgotten by the map.  All of it happens
+ * inside the writer's transaction: a rollback or a kill leaves counts and
+ * rows as they were (cache_compact_forget empties the map then).
+ */
+#ifndef RMMHUNT_CACHE_COMPACT_H
+#define RMMHUNT_CACHE_COMPACT_H
+
+#include <stdint.h>
+
+#include <sqlite3.h>
+
+#include "model/record.h"
+
+struct cache_compact;
+
+int cache_compact_open(struct cache_compact **out, sqlite3 *db);
+void cache_compact_close(struct cache_compact *compact);
+
+/* Stores record as Events row id (in the caller's transaction). */
+int cache_compact_add(struct cache_compact *compact, int64_t id, const struct record *record);
+
+/* Before COMMIT: the Refs of the rows this transaction referenced. */
+int cache_compact_flush(struct cache_compact *compact);
+
+/* The transaction rolled back: nothing it did is known any more. */
+void cache_compact_forget(struct cache_compact *compact);
+
+/*
+ * Retention: a statement deleting Events rows and RETURNING their
+ * reference columns (cache_layout_append_event_references order) is run to
+ * its end here, each row's references kept for cache_compact_release, which
+ * lowers the counts and deletes the rows no one refers to any more.
+ * Returns the Events rows deleted, or a negative errno.
+ */
+int cache_compact_delete_events(struct cache_compact *compact, sqlite3_stmt *statement);
+int cache_compact_release(struct cache_compact *compact);
+
+/* Dictionary rows deleted by releases, ever (this process). */
+uint64_t cache_compact_dictionary_rows_removed(const struct cache_compact *compact);
+
+/*
+ * A schema-1 cache (a DeviceProcessEvents table) becomes schema 2: every
+ * record moves to Events with its rowid, in the caller's transaction, then
+ * the table goes and the view takes its name.
+ */
+int cache_compact_convert(struct cache_compact *compact);
+
+#endif

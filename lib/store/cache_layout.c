@@ -1,0 +1,557 @@
+/*
+ * cache_layout.c - the tables of the compact layout and the SQL that puts
+ * a record back together (see cache_layout.h).  Everything here is derived
+ * from three tables below (dictionaries, uses, AdditionalFields' parts), so
+ * the writer, the view and the row source cannot drift apart.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "store/cache_layout.h"
+
+static const char *const file_fields[] = {
+	"FileName",	"FolderPath",  "SHA1",		   "SHA256",
+	"MD5",		"FileSize",    "CompanyName",	   "ProductName",
+	"ProductVersion", "InternalFileName", "OriginalFileName", "FileDescription"};
+static const char *const account_fields[] = {"Domain", "Name", "Sid", "Upn", "ObjectId"};
+static const char *const text_fields[] = {"Text"};
+static const char *const context_fields[] = {
+	"DeviceId",	  "DeviceName",	    "ActionType",
+	"AppGuardContainerId", "IntegrityLevel", "TokenElevation",
+	"IsRemoteSession", "RemoteSessionDeviceName", "RemoteSessionIP"};
+static const char *const shape_fields[] = {"Template"};
+static const char *const process_fields[] = {
+	"FileRef",	 "AccountRef",	   "CommandLineRef",   "LogonId",
+	"IntegrityLevel", "TokenElevation", "ProcessId",	       "CreationTime",
+	"ParentId",	 "ParentFileName", "ParentCreationTime", "SignerType",
+	"SignatureStatus", "SessionId",	   "IsRemoteSession",  "RemoteSessionDeviceName",
+	"RemoteSessionIP", "UniqueId"};
+
+#define COUNT_OF(array) (sizeof(array) / sizeof((array)[0]))
+
+const struct layout_dictionary_def layout_dictionaries[LAYOUT_DICTIONARY_COUNT] = {
+	[LAYOUT_PROCESSES] = {"Processes", COUNT_OF(process_fields), process_fields, 17},
+	[LAYOUT_FILES] = {"Files", COUNT_OF(file_fields), file_fields, -1},
+	[LAYOUT_ACCOUNTS] = {"Accounts", COUNT_OF(account_fields), account_fields, -1},
+	[LAYOUT_TEXTS] = {"Texts", COUNT_OF(text_fields), text_fields, -1},
+	[LAYOUT_CONTEXTS] = {"Contexts", COUNT_OF(context_fields), context_fields, -1},
+	[LAYOUT_SHAPES] = {"Shapes", COUNT_OF(shape_fields), shape_fields, -1},
+};
+
+#define REF LAYOUT_FIELD_REF
+#define OTHER LAYOUT_FIELD_OTHER
+
+const struct layout_use_def layout_uses[LAYOUT_USE_COUNT] = {
+	[USE_FILE] = {"ef", LAYOUT_FILES, -1, "FileRef",
+		      {DPE_FILE_NAME, DPE_FOLDER_PATH, DPE_SHA1, DPE_SHA256, DPE_MD5, DPE_FILE_SIZE,
+		       DPE_PROCESS_VERSION_INFO_COMPANY_NAME, DPE_PROCESS_VERSION_INFO_PRODUCT_NAME,
+		       DPE_PROCESS_VERSION_INFO_PRODUCT_VERSION,
+		       DPE_PROCESS_VERSION_INFO_INTERNAL_FILE_NAME,
+		       DPE_PROCESS_VERSION_INFO_ORIGINAL_FILE_NAME,
+		       DPE_PROCESS_VERSION_INFO_FILE_DESCRIPTION},
+		      {0}},
+	[USE_ACCOUNT] = {"ea", LAYOUT_ACCOUNTS, -1, "AccountRef",
+			 {DPE_ACCOUNT_DOMAIN, DPE_ACCOUNT_NAME, DPE_ACCOUNT_SID, DPE_ACCOUNT_UPN,
+			  DPE_ACCOUNT_OBJECT_ID},
+			 {0}},
+	[USE_COMMAND_LINE] = {"ec", LAYOUT_TEXTS, -1, "CommandLineRef",
+			      {DPE_PROCESS_COMMAND_LINE}, {0}},
+	[USE_CONTEXT] = {"ex", LAYOUT_CONTEXTS, -1, "ContextRef",
+			 {DPE_DEVICE_ID, DPE_DEVICE_NAME, DPE_ACTION_TYPE, DPE_APP_GUARD_CONTAINER_ID,
+			  DPE_PROCESS_INTEGRITY_LEVEL, DPE_PROCESS_TOKEN_ELEVATION,
+			  DPE_IS_PROCESS_REMOTE_SESSION, DPE_PROCESS_REMOTE_SESSION_DEVICE_NAME,
+			  DPE_PROCESS_REMOTE_SESSION_IP},
+			 {0}},
+	[USE_PROCESS] = {"p", LAYOUT_PROCESSES, -1, "ProcessRef",
+			 {REF, REF, REF, DPE_INITIATING_PROCESS_LOGON_ID,
+			  DPE_INITIATING_PROCESS_INTEGRITY_LEVEL,
+			  DPE_INITIATING_PROCESS_TOKEN_ELEVATION, DPE_INITIATING_PROCESS_ID,
+			  DPE_INITIATING_PROCESS_CREATION_TIME, DPE_INITIATING_PROCESS_PARENT_ID,
+			  DPE_INITIATING_PROCESS_PARENT_FILE_NAME,
+			  DPE_INITIATING_PROCESS_PARENT_CREATION_TIME,
+			  DPE_INITIATING_PROCESS_SIGNER_TYPE, DPE_INITIATING_PROCESS_SIGNATURE_STATUS,
+			  DPE_INITIATING_PROCESS_SESSION_ID, DPE_IS_INITIATING_PROCESS_REMOTE_SESSION,
+			  DPE_INITIATING_PROCESS_REMOTE_SESSION_DEVICE_NAME,
+			  DPE_INITIATING_PROCESS_REMOTE_SESSION_IP, DPE_INITIATING_PROCESS_UNIQUE_ID},
+			 {USE_PROCESS_FILE, USE_PROCESS_ACCOUNT, USE_PROCESS_COMMAND_LINE}},
+	[USE_PROCESS_FILE] = {"pf", LAYOUT_FILES, USE_PROCESS, "FileRef",
+			      {DPE_INITIATING_PROCESS_FILE_NAME, DPE_INITIATING_PROCESS_FOLDER_PATH,
+			       DPE_INITIATING_PROCESS_SHA1, DPE_INITIATING_PROCESS_SHA256,
+			       DPE_INITIATING_PROCESS_MD5, DPE_INITIATING_PROCESS_FILE_SIZE,
+			       DPE_INITIATING_PROCESS_VERSION_INFO_COMPANY_NAME,
+			       DPE_INITIATING_PROCESS_VERSION_INFO_PRODUCT_NAME,
+			       DPE_INITIATING_PROCESS_VERSION_INFO_PRODUCT_VERSION,
+			       DPE_INITIATING_PROCESS_VERSION_INFO_INTERNAL_FILE_NAME,
+			       DPE_INITIATING_PROCESS_VERSION_INFO_ORIGINAL_FILE_NAME,
+			       DPE_INITIATING_PROCESS_VERSION_INFO_FILE_DESCRIPTION},
+			      {0}},
+	[USE_PROCESS_ACCOUNT] = {"pa", LAYOUT_ACCOUNTS, USE_PROCESS, "AccountRef",
+				 {DPE_INITIATING_PROCESS_ACCOUNT_DOMAIN,
+				  DPE_INITIATING_PROCESS_ACCOUNT_NAME,
+				  DPE_INITIATING_PROCESS_ACCOUNT_SID,
+				  DPE_INITIATING_PROCESS_ACCOUNT_UPN,
+				  DPE_INITIATING_PROCESS_ACCOUNT_OBJECT_ID},
+				 {0}},
+	[USE_PROCESS_COMMAND_LINE] = {"pc", LAYOUT_TEXTS, USE_PROCESS, "CommandLineRef",
+				      {DPE_INITIATING_PROCESS_COMMAND_LINE}, {0}},
+	[USE_SHAPE] = {"s", LAYOUT_SHAPES, -1, "ShapeRef", {OTHER}, {0}},
+	[USE_CWD] = {"tc", LAYOUT_TEXTS, -1, "CwdRef", {OTHER}, {0}},
+	[USE_CGROUP] = {"tg", LAYOUT_TEXTS, -1, "CgroupRef", {OTHER}, {0}},
+	[USE_TTY] = {"tt", LAYOUT_TEXTS, -1, "TtyRef", {OTHER}, {0}},
+};
+
+const struct layout_part_def layout_parts[LAYOUT_PART_COUNT] = {
+	{"Tid", PART_PROCESS_ID, -1},
+	{"NamespacePid", PART_PROCESS_ID, -1},
+	{"ArgvCapturedBytes", PART_NUMBER, -1},
+	{"ArgvTotalBytes", PART_NUMBER, -1},
+	{"CgroupId", PART_NUMBER, -1},
+	{"AuditSessionId", PART_NUMBER, -1},
+	{"Cwd", PART_TEXT, USE_CWD},
+	{"Cgroup", PART_TEXT, USE_CGROUP},
+	{"Tty", PART_TEXT, USE_TTY},
+};
+
+/* Events' own columns (before its references), layout_event_field order. */
+static const char *const event_fields[EVENT_FIRST_REF] = {
+	"Id",	     "Timestamp", "ProcessId", "CreationDelta", "LogonId", "CreatedSessionId",
+	"ReportId", "UniqueId",	 "Raw",	      "X1",		"X2",	   "X3",
+	"X4",	     "X5",	 "X6"};
+
+/* ---- splitting AdditionalFields ---------------------------------------- */
+
+static bool is_space(char c)
+{
+	return c == ' ' || c == '\n' || c == '\r' || c == '\t';
+}
+
+static size_t skip_space(const char *text, size_t at, size_t length)
+{
+	while (at < length && is_space(text[at]))
+		at++;
+	return at;
+}
+
+/* At a '"': just past the closing quote, or 0 when there is none. */
+static size_t skip_string(const char *text, size_t at, size_t length)
+{
+	for (at++; at < length; at++) {
+		if (text[at] == '\\')
+			at++;
+		else if (text[at] == '"')
+			return at + 1;
+	}
+	return 0;
+}
+
+/* An object or array: just past its closing bracket, or 0. */
+static size_t skip_nested(const char *text, size_t at, size_t length)
+{
+	int depth = 0;
+
+	while (at < length) {
+		char c = text[at];
+
+		if (c == '"') {
+			at = skip_string(text, at, length);
+			if (at == 0)
+				return 0;
+			continue;
+		}
+		if (c == '{' || c == '[') {
+			depth++;
+		} else if (c == '}' || c == ']') {
+			if (--depth == 0)
+				return at + 1;
+		}
+		at++;
+	}
+	return 0;
+}
+
+/*
+ * One JSON value: just past it, or 0.  Scalars are not checked: the text
+ * comes back byte for byte whatever they hold.
+ */
+static size_t skip_value(const char *text, size_t at, size_t length)
+{
+	size_t start = at;
+
+	if (at >= length)
+		return 0;
+	if (text[at] == '"')
+		return skip_string(text, at, length);
+	if (text[at] == '{' || text[at] == '[')
+		return skip_nested(text, at, length);
+	while (at < length && text[at] != ',' && text[at] != '}' && text[at] != ']' &&
+	       !is_space(text[at]))
+		at++;
+	return at > start ? at : 0;
+}
+
+static int part_of_key(const char *key, size_t length)
+{
+	for (int i = 0; i < LAYOUT_PART_COUNT; i++)
+		if (strlen(layout_parts[i].key) == length && memcmp(layout_parts[i].key, key, length) == 0)
+			return i;
+	return -1;
+}
+
+/* Any control byte (markers must be unambiguous) says: keep it whole. */
+static bool has_control_bytes(const char *text, size_t length)
+{
+	for (size_t i = 0; i < length; i++)
+		if ((unsigned char)text[i] < 0x20)
+			return true;
+	return false;
+}
+
+static bool split_members(const char *text, size_t length, struct layout_split *split)
+{
+	size_t at = skip_space(text, 0, length), copied = 0;
+
+	if (at >= length || text[at] != '{')
+		return false;
+	at = skip_space(text, at + 1, length);
+	if (at < length && text[at] == '}') {
+		if (skip_space(text, at + 1, length) != length)
+			return false;
+		strbuf_append(&split->shape, text, length);
+		return true;
+	}
+	for (;;) {
+		if (at >= length || text[at] != '"')
+			return false;
+		size_t key_end = skip_string(text, at, length);
+
+		if (key_end == 0)
+			return false;
+		int part = part_of_key(text + at + 1, key_end - at - 2);
+
+		at = skip_space(text, key_end, length);
+		if (at >= length || text[at] != ':')
+			return false;
+		at = skip_space(text, at + 1, length);
+		size_t value_end = skip_value(text, at, length);
+
+		if (value_end == 0 || value_end == at)
+			return false;
+		if (part >= 0 && !split->part[part]) {
+			strbuf_append(&split->shape, text + copied, at - copied);
+			strbuf_append_char(&split->shape, (char)(part + 1));
+			split->part[part] = text + at;
+			split->part_length[part] = value_end - at;
+			copied = value_end;
+		}
+		at = skip_space(text, value_end, length);
+		if (at < length && text[at] == ',') {
+			at = skip_space(text, at + 1, length);
+			continue;
+		}
+		if (at >= length || text[at] != '}' || skip_space(text, at + 1, length) != length)
+			return false;
+		strbuf_append(&split->shape, text + copied, length - copied);
+		return true;
+	}
+}
+
+void cache_layout_split(const char *text, size_t length, struct layout_split *split)
+{
+	strbuf_clear(&split->shape);
+	for (int i = 0; i < LAYOUT_PART_COUNT; i++) {
+		split->part[i] = NULL;
+		split->part_length[i] = 0;
+	}
+	split->split = !has_control_bytes(text, length) && split_members(text, length, split) &&
+		       !split->shape.failed;
+	if (!split->split) {
+		strbuf_clear(&split->shape);
+		for (int i = 0; i < LAYOUT_PART_COUNT; i++)
+			split->part[i] = NULL;
+	}
+}
+
+/* ---- DDL ------------------------------------------------------------------ */
+
+size_t cache_layout_event_uses(int uses[LAYOUT_USE_COUNT])
+{
+	size_t count = 0;
+
+	for (int use = 0; use < LAYOUT_USE_COUNT; use++)
+		if (layout_uses[use].owner < 0)
+			uses[count++] = use;
+	return count;
+}
+
+size_t cache_layout_dictionary_references(enum layout_dictionary dictionary,
+					  int uses[LAYOUT_MAX_FIELDS])
+{
+	size_t count = 0;
+
+	/* every use of the dictionary has the same reference fields: take the first */
+	for (int use = 0; use < LAYOUT_USE_COUNT; use++) {
+		const struct layout_use_def *def = &layout_uses[use];
+
+		if (def->dictionary != dictionary)
+			continue;
+		for (size_t i = 0; i < layout_dictionaries[dictionary].field_count; i++)
+			if (def->columns[i] == LAYOUT_FIELD_REF)
+				uses[count++] = def->ref_uses[i];
+		break;
+	}
+	return count;
+}
+
+void cache_layout_append_event_references(struct strbuf *out, const char *prefix)
+{
+	int uses[LAYOUT_USE_COUNT];
+	size_t count = cache_layout_event_uses(uses);
+
+	for (size_t i = 0; i < count; i++)
+		strbuf_appendf(out, "%s%s%s", i ? ", " : "", prefix, layout_uses[uses[i]].reference);
+}
+
+void cache_layout_view_sql(struct strbuf *out)
+{
+	uint32_t all = 0;
+
+	strbuf_append_string(out, "CREATE VIEW IF NOT EXISTS DeviceProcessEvents AS SELECT e.Id AS rowid");
+	for (int column = 0; column < DPE_COLUMN_COUNT; column++) {
+		strbuf_append_string(out, ", ");
+		cache_layout_append_column(out, column);
+		strbuf_appendf(out, " AS \"%s\"", dpe_columns[column].name);
+		all |= cache_layout_column_uses(column);
+	}
+	strbuf_append_string(out, " FROM " CACHE_LAYOUT_EVENTS_TABLE " AS e");
+	cache_layout_append_joins(out, all);
+	strbuf_append_string(out, ";\n");
+}
+
+void cache_layout_schema_sql(struct strbuf *out)
+{
+	for (int d = 0; d < LAYOUT_DICTIONARY_COUNT; d++) {
+		const struct layout_dictionary_def *def = &layout_dictionaries[d];
+
+		/* no declared types: a value stays as the writer bound it */
+		strbuf_appendf(out, "CREATE TABLE IF NOT EXISTS %s (Id INTEGER PRIMARY KEY,"
+			       " Refs INTEGER NOT NULL", def->table);
+		for (size_t i = 0; i < def->field_count; i++)
+			strbuf_appendf(out, ", %s", def->fields[i]);
+		strbuf_append_string(out, ");\n");
+	}
+	strbuf_append_string(out, "CREATE TABLE IF NOT EXISTS " CACHE_LAYOUT_EVENTS_TABLE
+				  " (Id INTEGER PRIMARY KEY");
+	for (int i = 1; i < EVENT_FIRST_REF; i++)
+		strbuf_appendf(out, ", %s", event_fields[i]);
+	strbuf_append_string(out, ", ");
+	cache_layout_append_event_references(out, "");
+	strbuf_append_string(out, ");\nCREATE INDEX IF NOT EXISTS Events_time ON "
+				  CACHE_LAYOUT_EVENTS_TABLE "(Timestamp);\n");
+	cache_layout_view_sql(out);
+}
+
+void cache_layout_events_insert_sql(struct strbuf *out)
+{
+	int uses[LAYOUT_USE_COUNT];
+	size_t count = cache_layout_event_uses(uses);
+
+	strbuf_append_string(out, "INSERT INTO " CACHE_LAYOUT_EVENTS_TABLE " (");
+	for (int i = 0; i < EVENT_FIRST_REF; i++)
+		strbuf_appendf(out, "%s%s", i ? ", " : "", event_fields[i]);
+	strbuf_append_string(out, ", ");
+	cache_layout_append_event_references(out, "");
+	strbuf_append_string(out, ") VALUES (");
+	for (size_t i = 0; i < EVENT_FIRST_REF + count; i++)
+		strbuf_append_string(out, i ? ",?" : "?");
+	strbuf_append_char(out, ')');
+}
+
+/* ---- a column's expression ------------------------------------------------ */
+
+/* The use and field holding column, or -1. */
+static int find_use_field(int column, size_t *field)
+{
+	for (int use = 0; use < LAYOUT_USE_COUNT; use++) {
+		const struct layout_use_def *def = &layout_uses[use];
+
+		for (size_t i = 0; i < layout_dictionaries[def->dictionary].field_count; i++) {
+			if (def->columns[i] == column) {
+				*field = i;
+				return use;
+			}
+		}
+	}
+	return -1;
+}
+
+static uint32_t use_with_owners(int use)
+{
+	uint32_t bits = 0;
+
+	for (; use >= 0; use = layout_uses[use].owner)
+		bits |= 1u << use;
+	return bits;
+}
+
+static const char *event_field_of(int column)
+{
+	switch (column) {
+	case DPE_TIMESTAMP:
+		return "Timestamp";
+	case DPE_PROCESS_ID:
+		return "ProcessId";
+	case DPE_LOGON_ID:
+		return "LogonId";
+	case DPE_CREATED_PROCESS_SESSION_ID:
+		return "CreatedSessionId";
+	case DPE_REPORT_ID:
+		return "ReportId";
+	default:
+		return NULL;
+	}
+}
+
+static void append_additional_fields(struct strbuf *out)
+{
+	strbuf_append_string(out, "coalesce(e.Raw, ");
+	for (int i = LAYOUT_PART_COUNT - 1; i >= 0; i--)
+		strbuf_append_string(out, "replace(");
+	strbuf_appendf(out, "%s.Template", layout_uses[USE_SHAPE].alias);
+	for (int i = 0; i < LAYOUT_PART_COUNT; i++) {
+		const struct layout_part_def *part = &layout_parts[i];
+
+		strbuf_appendf(out, ", char(%d), ", i + 1);
+		if (part->kind == PART_PROCESS_ID)
+			strbuf_appendf(out, "coalesce(e.X%d, e.ProcessId, ''))", i + 1);
+		else if (part->kind == PART_NUMBER)
+			strbuf_appendf(out, "coalesce(e.X%d, ''))", i + 1);
+		else
+			strbuf_appendf(out, "coalesce(%s.Text, ''))", layout_uses[part->use].alias);
+	}
+	strbuf_append_char(out, ')');
+}
+
+void cache_layout_append_column(struct strbuf *out, int column)
+{
+	size_t field = 0;
+	int use;
+
+	if (column == DPE_ADDITIONAL_FIELDS) {
+		append_additional_fields(out);
+		return;
+	}
+	if (column == DPE_PROCESS_CREATION_TIME) {
+		strbuf_append_string(out, "coalesce(e.Timestamp, 0) - e.CreationDelta");
+		return;
+	}
+	if (column == DPE_PROCESS_UNIQUE_ID) {
+		strbuf_append_string(out, "CAST(e.UniqueId AS TEXT)");
+		return;
+	}
+	if (event_field_of(column)) {
+		strbuf_appendf(out, "e.%s", event_field_of(column));
+		return;
+	}
+	use = find_use_field(column, &field);
+	if (use < 0) {
+		strbuf_append_string(out, "NULL");
+		return;
+	}
+	const struct layout_use_def *def = &layout_uses[use];
+	const struct layout_dictionary_def *dictionary = &layout_dictionaries[def->dictionary];
+
+	if ((int)field == dictionary->numeric_text_field)
+		strbuf_appendf(out, "CAST(%s.%s AS TEXT)", def->alias, dictionary->fields[field]);
+	else
+		strbuf_appendf(out, "%s.%s", def->alias, dictionary->fields[field]);
+}
+
+uint32_t cache_layout_column_uses(int column)
+{
+	size_t field = 0;
+	uint32_t bits = 0;
+
+	if (column == DPE_ADDITIONAL_FIELDS) {
+		bits = use_with_owners(USE_SHAPE);
+		for (int i = 0; i < LAYOUT_PART_COUNT; i++)
+			if (layout_parts[i].kind == PART_TEXT)
+				bits |= use_with_owners(layout_parts[i].use);
+		return bits;
+	}
+	int use = find_use_field(column, &field);
+
+	return use < 0 ? 0 : use_with_owners(use);
+}
+
+void cache_layout_append_joins(struct strbuf *out, uint32_t uses)
+{
+	/* owners come before the uses they own in layout_uses */
+	for (int use = 0; use < LAYOUT_USE_COUNT; use++) {
+		const struct layout_use_def *def = &layout_uses[use];
+
+		if (!(uses & (1u << use)))
+			continue;
+		strbuf_appendf(out, " LEFT JOIN %s AS %s ON %s.Id = %s.%s",
+			       layout_dictionaries[def->dictionary].table, def->alias, def->alias,
+			       def->owner < 0 ? "e" : layout_uses[def->owner].alias, def->reference);
+	}
+}
+
+bool cache_layout_semi_join(int column, int *use, const char **field)
+{
+	size_t index = 0;
+	int found = find_use_field(column, &index);
+
+	if (found < 0 || layout_uses[found].owner >= 0)
+		return false;
+	*use = found;
+	*field = layout_dictionaries[layout_uses[found].dictionary].fields[index];
+	return true;
+}
+
+/* ---- soundness checks ----------------------------------------------------- */
+
+/* "SELECT <ref> AS Id FROM <owner> UNION ALL ..." every reference to d. */
+static void append_references_to(struct strbuf *out, enum layout_dictionary dictionary)
+{
+	bool first = true;
+
+	for (int use = 0; use < LAYOUT_USE_COUNT; use++) {
+		const struct layout_use_def *def = &layout_uses[use];
+
+		if (def->dictionary != dictionary)
+			continue;
+		/* a dictionary owning uses is used once (Processes): its rows
+		 * are the owners of the references */
+		strbuf_appendf(out, "%sSELECT %s AS Id FROM %s", first ? "" : " UNION ALL ",
+			       def->reference,
+			       def->owner < 0 ? CACHE_LAYOUT_EVENTS_TABLE
+					      : layout_dictionaries[layout_uses[def->owner].dictionary].table);
+		first = false;
+	}
+}
+
+void cache_layout_orphans_sql(struct strbuf *out)
+{
+	strbuf_append_string(out, "SELECT 0");
+	for (int d = 0; d < LAYOUT_DICTIONARY_COUNT; d++) {
+		strbuf_appendf(out, " + (SELECT count(*) FROM %s WHERE Id NOT IN (",
+			       layout_dictionaries[d].table);
+		append_references_to(out, (enum layout_dictionary)d);
+		strbuf_append_string(out, "))");
+	}
+}
+
+void cache_layout_bad_refs_sql(struct strbuf *out)
+{
+	strbuf_append_string(out, "SELECT 0");
+	for (int d = 0; d < LAYOUT_DICTIONARY_COUNT; d++) {
+		const char *table = layout_dictionaries[d].table;
+
+		strbuf_appendf(out, " + (SELECT count(*) FROM %s AS t LEFT JOIN (SELECT Id, count(*)"
+			       " AS n FROM (", table);
+		append_references_to(out, (enum layout_dictionary)d);
+		strbuf_append_string(out, ") WHERE Id IS NOT NULL GROUP BY Id) AS r ON r.Id = t.Id"
+					  " WHERE t.Refs IS NOT coalesce(r.n, 0))");
+	}
+}

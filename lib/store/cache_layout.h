@@ -1,0 +1,179 @@
+/*
+ * cache_layout.h - the compact layout of the cache's records (schema 2).
+ *
+ * Most of a DeviceProcessEvents record repeats: the same file version
+ * (path, size, hashes, version info) runs thousands of times, the same
+ * parent starts many children, command lines, accounts and the device's
+ * own facts repeat.  Schema 2 keeps each of those once, in a dictionary
+ * table, and a narrow Events table refers to them by number:
+ *
+ *   Events      Id (the record's sequence), Timestamp, the per-exec facts,
+ *               and references (...Ref) into the dictionaries
+ *   Files       a file version: name, folder, size, hashes, version info
+ *   Accounts    domain, name, SID, UPN, object id
+ *   Texts       command lines and the text members of AdditionalFields
+ *   Contexts    the device and the facts that rarely change between execs
+ *   Processes   a snapshot of the initiating process (its own Files,
+ *               Accounts and Texts references and its per-process facts)
+ *   Shapes      AdditionalFields with its per-exec members cut out: the
+ *               JSON text where each such value is one marker byte
+ *
+ * Every dictionary row carries Refs, how many rows refer to it, kept in the
+ * same transactions as those rows: retention removes a dictionary row when
+ * its count reaches 0, so nothing is left unreferenced.
+ *
+ * DeviceProcessEvents is a view over these tables with the 68 columns (and
+ * rowid): readers that speak SQL (the outbox, sqlite3, a person) see what
+ * schema 1 stored.  The KQL row source joins only the tables a query's
+ * columns need (cache_layout_append_joins) and decides a term on a
+ * dictionary column once per dictionary row (cache_layout_semi_join).
+ *
+ * docs/cache.md says why this layout and what it costs.
+ */
+#ifndef RMMHUNT_CACHE_LAYOUT_H
+#define RMMHUNT_CACHE_LAYOUT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/strbuf.h"
+#include "model/schema.h"
+
+#define CACHE_LAYOUT_EVENTS_TABLE "Events"
+
+/* The dictionaries; a table that refers to others comes first. */
+enum layout_dictionary {
+	LAYOUT_PROCESSES,
+	LAYOUT_FILES,
+	LAYOUT_ACCOUNTS,
+	LAYOUT_TEXTS,
+	LAYOUT_CONTEXTS,
+	LAYOUT_SHAPES,
+	LAYOUT_DICTIONARY_COUNT
+};
+
+#define LAYOUT_MAX_FIELDS 18
+
+struct layout_dictionary_def {
+	const char *table;
+	size_t field_count;
+	const char *const *fields;
+	int numeric_text_field; /* a decimal string kept as INTEGER, or -1 */
+};
+
+extern const struct layout_dictionary_def layout_dictionaries[LAYOUT_DICTIONARY_COUNT];
+
+/*
+ * A place a dictionary is used from: the owner's reference column names a
+ * row of the dictionary, whose fields hold these record columns.
+ */
+enum layout_use {
+	USE_FILE,
+	USE_ACCOUNT,
+	USE_COMMAND_LINE,
+	USE_CONTEXT,
+	USE_PROCESS,
+	USE_PROCESS_FILE,
+	USE_PROCESS_ACCOUNT,
+	USE_PROCESS_COMMAND_LINE,
+	USE_SHAPE,
+	USE_CWD,
+	USE_CGROUP,
+	USE_TTY,
+	LAYOUT_USE_COUNT
+};
+
+#define LAYOUT_FIELD_REF (-2) /* a field holding another use's reference */
+#define LAYOUT_FIELD_OTHER (-1) /* a field filled otherwise (shape, parts) */
+
+struct layout_use_def {
+	const char *alias;
+	enum layout_dictionary dictionary;
+	int owner; /* a use, or -1 for Events */
+	const char *reference; /* the owner's column */
+	int columns[LAYOUT_MAX_FIELDS]; /* record column per field */
+	int ref_uses[LAYOUT_MAX_FIELDS]; /* for LAYOUT_FIELD_REF fields */
+};
+
+extern const struct layout_use_def layout_uses[LAYOUT_USE_COUNT];
+
+/*
+ * AdditionalFields: the members that change from exec to exec are cut out
+ * of the JSON text (the rest is a Shapes row) and kept in Events, as
+ * numbers (or their text when not a plain integer) or as Texts references.
+ */
+enum layout_part_kind { PART_PROCESS_ID, PART_NUMBER, PART_TEXT };
+#define LAYOUT_PART_COUNT 9
+#define LAYOUT_NUMBER_PARTS 6 /* parts 0..5 are Events.X1..X6 */
+
+struct layout_part_def {
+	const char *key;
+	enum layout_part_kind kind;
+	int use; /* PART_TEXT: the Texts use holding it */
+};
+
+extern const struct layout_part_def layout_parts[LAYOUT_PART_COUNT];
+
+struct layout_split {
+	bool split; /* false: keep the text whole (Events.Raw) */
+	struct strbuf shape; /* the text with each part's value one marker */
+	const char *part[LAYOUT_PART_COUNT]; /* value text, NULL when absent */
+	size_t part_length[LAYOUT_PART_COUNT];
+};
+
+/* Splits AdditionalFields' text; split->shape must be initialised. */
+void cache_layout_split(const char *text, size_t length, struct layout_split *split);
+
+/* Events' columns, in the order cache_layout_events_insert_sql binds them. */
+enum layout_event_field {
+	EVENT_ID,
+	EVENT_TIMESTAMP,
+	EVENT_PROCESS_ID,
+	EVENT_CREATION_DELTA,
+	EVENT_LOGON_ID,
+	EVENT_CREATED_SESSION_ID,
+	EVENT_REPORT_ID,
+	EVENT_UNIQUE_ID,
+	EVENT_RAW,
+	EVENT_FIRST_NUMBER, /* X1..X6 */
+	EVENT_FIRST_REF = EVENT_FIRST_NUMBER + LAYOUT_NUMBER_PARTS,
+	/* one per use owned by Events, in use order */
+};
+
+/* The uses Events owns, in the order of its reference columns. */
+size_t cache_layout_event_uses(int uses[LAYOUT_USE_COUNT]);
+
+/* "CREATE TABLE ..." of the dictionaries, Events, its index and the view. */
+void cache_layout_schema_sql(struct strbuf *out);
+/* The view alone (made after a schema-1 table of that name is gone). */
+void cache_layout_view_sql(struct strbuf *out);
+
+/* "INSERT INTO Events (...) VALUES (?,...)" in layout_event_field order. */
+void cache_layout_events_insert_sql(struct strbuf *out);
+/* ", e.ContextRef, ..." every reference column of Events, in use order. */
+void cache_layout_append_event_references(struct strbuf *out, const char *prefix);
+/* The reference columns of a dictionary's rows: (use, column name). */
+size_t cache_layout_dictionary_references(enum layout_dictionary dictionary,
+					  int uses[LAYOUT_MAX_FIELDS]);
+
+/* The SQL expression of a record column over alias e and the uses'
+ * aliases, and the uses it needs (a bit per use, with their owners). */
+void cache_layout_append_column(struct strbuf *out, int column);
+uint32_t cache_layout_column_uses(int column);
+/* " LEFT JOIN Files AS ef ON ef.Id = e.FileRef ..." for the uses. */
+void cache_layout_append_joins(struct strbuf *out, uint32_t uses);
+
+/*
+ * A column held as a plain field of a dictionary Events refers to: its
+ * use and field name (true), so a condition on it can be decided once per
+ * dictionary row: e.<reference> IN (SELECT Id FROM <table> WHERE ...).
+ */
+bool cache_layout_semi_join(int column, int *use, const char **field);
+
+/* "SELECT count(*) ..." of dictionary rows nothing refers to, and of rows
+ * whose Refs disagrees with the references (both 0 in a sound cache). */
+void cache_layout_orphans_sql(struct strbuf *out);
+void cache_layout_bad_refs_sql(struct strbuf *out);
+
+#endif
