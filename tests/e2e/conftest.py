@@ -139,11 +139,12 @@ class RunningAgent:
             self._offset += end
         return self._records
 
-    def wait_for(self, predicate, count=1, timeout=30):
-        """Records matching predicate, once at least count of them exist."""
+    def wait_for(self, predicate, count=1, timeout=30, since=0):
+        """Records matching predicate, once at least count of them exist;
+        since: only records written after the first since (pids repeat)."""
         deadline = time.monotonic() + timeout
         while True:
-            found = [r for r in self.records() if predicate(r)]
+            found = [r for r in self.records()[since:] if predicate(r)]
             if len(found) >= count or time.monotonic() > deadline:
                 return found
             time.sleep(0.05)

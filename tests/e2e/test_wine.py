@@ -185,8 +185,10 @@ def test_wine_rport_is_one_record_with_the_windows_identity(agent, wine):
 
 def test_long_lived_program_is_confirmed_from_maps(agent, wine):
     exe = wine.work / "winparent.exe"
+    since = len(agent.records())
     process = wine.start("wine", str(exe), "sleep", "3000")
-    found = agent.wait_for(lambda r: r["ProcessId"] == process.pid, timeout=60)
+    found = agent.wait_for(lambda r: r["ProcessId"] == process.pid, timeout=60,
+                           since=since)
     wine.finish(process)
     assert found, "no record for the running Windows program"
     record = found[0]
