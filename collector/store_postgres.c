@@ -446,32 +446,44 @@ static void append_record_names(struct strbuf *sql, const char *extra)
 		strbuf_appendf(sql, "%s\"%s\"", i || extra[0] ? "," : "", dpe_columns[i].name);
 }
 
-static int copy_in(PGconn *connection, const char *sql, const struct strbuf *data)
+/*
+ * Starts sql (a COPY ... FROM STDIN) and sends data to its end: 0 (the
+ * COPY's outcome is then PQgetResult's) or a negative errno.
+ */
+static int copy_send(PGconn *connection, const char *sql, const struct strbuf *data)
 {
 	PGresult *result = PQexec(connection, sql);
-	int status = PQresultStatus(result) == PGRES_COPY_IN ? 0 : -EIO;
 
-	if (status) {
+	if (PQresultStatus(result) != PGRES_COPY_IN)
 		return postgres_check(connection, result, "COPY");
-	}
 	PQclear(result);
 	if (PQputCopyData(connection, strbuf_text(data), (int)data->length) != 1 ||
 	    PQputCopyEnd(connection, NULL) != 1)
 		return postgres_result_errno(connection, NULL);
-	return postgres_check(connection, PQgetResult(connection), "COPY");
+	return 0;
 }
 
-/* Runs an INSERT ... SELECT: the rows it stored (>= 0) or a negative errno. */
-static int64_t insert_staged(PGconn *connection, const char *sql)
+static int copy_in(PGconn *connection, const char *sql, const struct strbuf *data)
+{
+	int status = copy_send(connection, sql, data);
+
+	return status ? status : postgres_check(connection, PQgetResult(connection), "COPY");
+}
+
+/*
+ * Runs a command that changes rows (INSERT ... SELECT, DELETE): how many it
+ * changed (>= 0) or a negative errno; doing names it in the error.
+ */
+static int64_t run_counting(PGconn *connection, const char *sql, const char *doing)
 {
 	PGresult *result = PQexec(connection, sql);
-	int64_t stored;
+	int64_t changed;
 
 	if (PQresultStatus(result) != PGRES_COMMAND_OK)
-		return postgres_check(connection, result, "storing the batch");
-	stored = strtoll(PQcmdTuples(result), NULL, 10);
+		return postgres_check(connection, result, doing);
+	changed = strtoll(PQcmdTuples(result), NULL, 10);
 	PQclear(result);
-	return stored;
+	return changed;
 }
 
 /*
@@ -492,20 +504,11 @@ static int copy_direct(PGconn *connection, const char *table, const struct strbu
 	strbuf_appendf(&sql, "COPY \"%s\" (%s) FROM STDIN", table, strbuf_text(names));
 	if (status == 0 && sql.failed)
 		status = -ENOMEM;
-	if (status == 0) {
-		result = PQexec(connection, strbuf_text(&sql));
-		status = PQresultStatus(result) == PGRES_COPY_IN
-				 ? 0
-				 : postgres_check(connection, result, "COPY");
-		if (status == 0)
-			PQclear(result);
-	}
+	if (status == 0)
+		status = copy_send(connection, strbuf_text(&sql), data);
 	strbuf_free(&sql);
 	if (status)
 		return status;
-	if (PQputCopyData(connection, strbuf_text(data), (int)data->length) != 1 ||
-	    PQputCopyEnd(connection, NULL) != 1)
-		return postgres_result_errno(connection, NULL);
 	result = PQgetResult(connection);
 	if (PQresultStatus(result) == PGRES_COMMAND_OK) {
 		*stored = strtoll(PQcmdTuples(result), NULL, 10);
@@ -556,7 +559,9 @@ static int copy_rows(PGconn *connection, const char *table, const char *staging,
 		       "INSERT INTO \"%s\" (%s) SELECT %s FROM %s ORDER BY n ON CONFLICT DO NOTHING",
 		       table, strbuf_text(names), strbuf_text(names), staging);
 	if (status == 0)
-		inserted = sql.failed ? -ENOMEM : insert_staged(connection, strbuf_text(&sql));
+		inserted = sql.failed ? -ENOMEM
+				      : run_counting(connection, strbuf_text(&sql),
+						     "storing the batch");
 	strbuf_free(&sql);
 	if (status)
 		return status;
@@ -1074,14 +1079,7 @@ static int64_t drop_partition(struct postgres_store *store, PGconn *connection, 
 /* Deletes up to limit rows of sql's selection ("... WHERE rowid IN (%s)"). */
 static int64_t delete_chunk(PGconn *connection, const char *sql)
 {
-	PGresult *result = PQexec(connection, sql);
-	int64_t removed;
-
-	if (PQresultStatus(result) != PGRES_COMMAND_OK)
-		return postgres_check(connection, result, "retention");
-	removed = strtoll(PQcmdTuples(result), NULL, 10);
-	PQclear(result);
-	return removed;
+	return run_counting(connection, sql, "retention");
 }
 
 static int64_t retention_records(struct postgres_store *store, PGconn *connection, int64_t now)
