@@ -19,9 +19,9 @@
 
 static void admin_usage(FILE *out)
 {
-	fprintf(out, "usage: rmmhunt-collector devices list --db PATH\n"
-		     "       rmmhunt-collector devices revoke DEVICEID --db PATH\n"
-		     "       rmmhunt-collector devices allow DEVICEID --db PATH\n"
+	fprintf(out, "usage: rmmhunt-collector devices list --db PATH|URI\n"
+		     "       rmmhunt-collector devices revoke DEVICEID --db PATH|URI\n"
+		     "       rmmhunt-collector devices allow DEVICEID --db PATH|URI\n"
 		     "\n"
 		     "revoke: the device's key and certificate stop working at its next request;\n"
 		     "it cannot enroll again.  allow: it may enroll again (its old key stays\n"

@@ -43,9 +43,9 @@ enum option_id {
 void options_usage(FILE *out)
 {
 	fprintf(out,
-		"usage: rmmhunt-collector --listen HOST:PORT --db PATH --tls-cert F --tls-key F\n"
+		"usage: rmmhunt-collector --listen HOST:PORT --db PATH|URI --tls-cert F --tls-key F\n"
 		"           --enroll-secret-file F --analyst-token-file F [--client-ca F] [OPTIONS]\n"
-		"       rmmhunt-collector devices list|revoke|allow [DEVICEID] --db PATH\n"
+		"       rmmhunt-collector devices list|revoke|allow [DEVICEID] --db PATH|URI\n"
 		"\n"
 		"Takes authenticated batches from rmmhunt agents over HTTPS (TLS 1.2+) and\n"
 		"answers fleet-wide KQL (docs/fleet.md, docs/operations.md).\n"
@@ -55,7 +55,8 @@ void options_usage(FILE *out)
 		"                              /etc/rmmhunt/collector.conf\n"
 		"  --check-config              check the options and the config file, then exit\n"
 		"  --listen HOST:PORT          address to serve on ([::1]:PORT for IPv6)\n"
-		"  --db PATH                   the store (SQLite file, created 0600)\n"
+		"  --db PATH|URI               the store: a SQLite file (created 0600), or\n"
+		"                              postgresql://... shared by several collectors\n"
 		"  --tls-cert F, --tls-key F   the server's certificate and key (PEM)\n"
 		"  --client-ca F               accept agents with a client certificate of this CA\n"
 		"                              (its CN or a DNS name is the DeviceId)\n"
