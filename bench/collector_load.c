@@ -14,11 +14,13 @@
  *       inserted with one prepared INSERT in transactions of BATCH rows
  *       into a fresh collector store's DeviceProcessEvents (same schema,
  *       same indexes).  Prints "records SECONDS RATE".
- *   collector_load fill DB RECORDS.ndjson
- *       stores the records through the collector's store (store_put_batch,
- *       one batch per device, records of a device in file order, at most
- *       2000 a batch), for the fleet query benchmarks.  DB is a SQLite file
- *       or a postgresql:// URL.
+ *   collector_load fill DB[,DB...] RECORDS.ndjson|-
+ *       stores the records through the collector's store (store_put_batch)
+ *       into each DB (a SQLite file or a postgresql:// URL), for the fleet
+ *       query benchmarks: read FILL_CHUNK_LINES lines at a time (a pipe
+ *       from gen_records.py streams; 5 M records are 18.5 GB of NDJSON),
+ *       each chunk one batch per device and run of 2000 records, records of
+ *       a device in file order.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -39,6 +41,8 @@
 #include "wire/batch_reader.h"
 
 #define DEFAULT_BATCH 1000
+#define FILL_CHUNK_LINES 500000 /* about 2 GB of records in memory */
+#define FILL_MAX_STORES 4
 
 struct line {
 	char *text;
@@ -63,21 +67,16 @@ static double seconds_now(void)
 	return (double)now.tv_sec + (double)now.tv_nsec / 1e9;
 }
 
-/* The NDJSON file as lines, each with its DeviceId. */
-static struct line *read_lines(const char *path, size_t *count)
+/* Up to limit lines of NDJSON from in, each with its DeviceId; NULL at the end. */
+static struct line *read_chunk(FILE *in, size_t limit, size_t *count)
 {
-	FILE *in = fopen(path, "r");
 	struct line *lines = NULL;
 	size_t capacity = 0, length = 0;
 	char *text = NULL;
 	size_t text_capacity = 0;
 	ssize_t got;
 
-	if (!in) {
-		perror(path);
-		exit(1);
-	}
-	while ((got = getline(&text, &text_capacity, in)) > 0) {
+	while (length < limit && (got = getline(&text, &text_capacity, in)) > 0) {
 		char *device = strstr(text, "\"DeviceId\":\"");
 
 		if (length == capacity) {
@@ -95,9 +94,36 @@ static struct line *read_lines(const char *path, size_t *count)
 		length++;
 	}
 	free(text);
-	fclose(in);
 	*count = length;
 	return lines;
+}
+
+static FILE *open_records(const char *path)
+{
+	FILE *in = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
+
+	if (!in) {
+		perror(path);
+		exit(1);
+	}
+	return in;
+}
+
+/* The NDJSON file as lines, each with its DeviceId. */
+static struct line *read_lines(const char *path, size_t *count)
+{
+	FILE *in = open_records(path);
+	struct line *lines = read_chunk(in, SIZE_MAX, count);
+
+	fclose(in);
+	return lines;
+}
+
+static void free_lines(struct line *lines, size_t count)
+{
+	for (size_t i = 0; i < count; i++)
+		free(lines[i].text);
+	free(lines);
 }
 
 /* A record line with its DeviceId replaced by device. */
@@ -445,21 +471,12 @@ static void group_by_device(struct line *lines, size_t count)
 	free(ordered);
 }
 
-static int run_fill(char **argv)
+/* Stores lines (one chunk) through store, one batch per device and run of 2000. */
+static int fill_chunk(struct store *store, struct line *lines, size_t count)
 {
-	size_t count, first = 0;
-	struct line *lines = read_lines(argv[3], &count);
-	struct store_options options;
-	struct store *store;
-	char message[256];
+	size_t first = 0;
 
-	store_default_options(&options);
-	options.max_age_ticks = 3650LL * TICKS_PER_DAY;
-	if (store_open(argv[2], &options, &store, message, sizeof(message)) != 0) {
-		fprintf(stderr, "%s\n", message);
-		return 1;
-	}
-	group_by_device(lines, count); /* one batch per device and run of 2000 */
+	group_by_device(lines, count);
 	for (size_t i = 1; i <= count; i++) {
 		if (i == count || strcmp(lines[i].device, lines[first].device) != 0 || i - first >= 2000) {
 			if (put_run(store, lines, first, i) != 0)
@@ -467,9 +484,48 @@ static int run_fill(char **argv)
 			first = i;
 		}
 	}
-	store_close(store);
-	printf("%zu records stored\n", count);
 	return 0;
+}
+
+static int run_fill(char **argv)
+{
+	struct store *stores[FILL_MAX_STORES];
+	size_t store_count = 0, total = 0, count;
+	char *locations = strdup(argv[2]), *cursor = locations, *location;
+	FILE *in = open_records(argv[3]);
+	struct line *lines;
+	int status = 0;
+
+	while (status == 0 && (location = strsep(&cursor, ",")) != NULL) {
+		struct store_options options;
+		char message[256];
+
+		store_default_options(&options);
+		options.max_age_ticks = 3650LL * TICKS_PER_DAY;
+		if (store_count == FILL_MAX_STORES ||
+		    store_open(location, &options, &stores[store_count], message, sizeof(message))) {
+			fprintf(stderr, "%s: %s\n", location,
+				store_count == FILL_MAX_STORES ? "too many stores" : message);
+			status = 1;
+		} else {
+			store_count++;
+		}
+	}
+	/* a chunk at a time: the whole of a large fill need not fit in memory */
+	while (status == 0 && (lines = read_chunk(in, FILL_CHUNK_LINES, &count)) != NULL) {
+		for (size_t i = 0; i < store_count && status == 0; i++)
+			status = fill_chunk(stores[i], lines, count);
+		free_lines(lines, count);
+		total += count;
+	}
+	for (size_t i = 0; i < store_count; i++)
+		store_close(stores[i]);
+	if (in != stdin)
+		fclose(in);
+	free(locations);
+	if (status == 0)
+		printf("%zu records stored\n", total);
+	return status;
 }
 
 int main(int argc, char **argv)
@@ -482,6 +538,6 @@ int main(int argc, char **argv)
 		return run_fill(argv);
 	fprintf(stderr, "usage: collector_load agents URL CA SECRET RECORDS N [BATCH]\n"
 			"       collector_load sqlite DB RECORDS [BATCH]\n"
-			"       collector_load fill DB RECORDS\n");
+			"       collector_load fill DB[,DB...] RECORDS|-\n");
 	return 2;
 }
