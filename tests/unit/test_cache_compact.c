@@ -35,6 +35,7 @@
 #include "model/record.h"
 #include "store/cache.h"
 #include "store/cache_layout.h"
+#include "store/cache_schema.h"
 
 #define FIXTURE "tests/fixtures/cache-v1/cache.db.gz"
 
@@ -344,7 +345,7 @@ static void test_schema_1_is_converted(void **state)
 	assert_int_equal(sqlite3_open_v2(fixture->path, &db, SQLITE_OPEN_READONLY, NULL),
 			 SQLITE_OK);
 	assert_int_equal(number(db, "SELECT Value FROM CacheMeta WHERE Key = 'schema_version'"),
-			 2);
+			 CACHE_SCHEMA_VERSION);
 	assert_int_equal(number(db, "SELECT count(*) FROM sqlite_master WHERE"
 				    " name = 'DeviceProcessEvents' AND type = 'view'"),
 			 1);
