@@ -217,7 +217,7 @@ static int note_block(struct block_list *list, int64_t id, int64_t ticks)
 			last->high = ticks;
 		return 0;
 	}
-	if (list->count == list->capacity) {
+	if (!list->items || list->count == list->capacity) {
 		size_t capacity = list->capacity ? list->capacity * 2 : 64;
 		struct block_summary *items = realloc(list->items, capacity * sizeof(*items));
 
