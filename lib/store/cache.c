@@ -136,11 +136,12 @@ static int prepare_statements(struct cache *cache)
 			" RuleName=excluded.RuleName, UpdatedTicks=excluded.UpdatedTicks,"
 			" SummaryJson=excluded.SummaryJson, Columns=excluded.Columns",
 		[STATEMENT_DELETE_OLD_RECORDS] =
-			"DELETE FROM Events WHERE Id IN (SELECT Id FROM"
-			" Events WHERE Timestamp < ? ORDER BY Timestamp LIMIT ?)",
+			"DELETE FROM Events WHERE Id IN (SELECT Id FROM Events WHERE Id <="
+			" coalesce(" CACHE_LAYOUT_BLOCKS_LAST_ID_BEFORE ", -1)"
+			" AND Timestamp < ?1 ORDER BY Id LIMIT ?2)",
 		[STATEMENT_DELETE_OLDEST_RECORDS] =
 			"DELETE FROM Events WHERE Id IN (SELECT Id FROM"
-			" Events ORDER BY Timestamp LIMIT ?)",
+			" Events ORDER BY Id LIMIT ?)",
 		[STATEMENT_DELETE_OLD_HITS] =
 			"DELETE FROM RuleHits WHERE HitId IN (SELECT HitId FROM RuleHits"
 			" WHERE Timestamp < ? ORDER BY Timestamp LIMIT ?)",
@@ -150,7 +151,7 @@ static int prepare_statements(struct cache *cache)
 		[STATEMENT_DELETE_OLDEST_UNHIT_RECORDS] =
 			"DELETE FROM Events WHERE Id IN (SELECT Id FROM"
 			" Events AS record WHERE NOT EXISTS (SELECT 1 FROM RuleHits"
-			" WHERE RuleHits.ReportId = record.ReportId) ORDER BY Timestamp LIMIT ?)",
+			" WHERE RuleHits.ReportId = record.ReportId) ORDER BY Id LIMIT ?)",
 		[STATEMENT_DELETE_OLDEST_HITS] =
 			"DELETE FROM RuleHits WHERE HitId IN (SELECT HitId FROM RuleHits"
 			" ORDER BY Timestamp LIMIT ?)",
@@ -237,6 +238,7 @@ static int add_cache_id(sqlite3 *db)
 static int create_schema(sqlite3 *db)
 {
 	struct strbuf sql;
+	char version[96];
 	int result;
 
 	strbuf_init(&sql);
@@ -249,9 +251,10 @@ static int create_schema(sqlite3 *db)
 	strbuf_free(&sql);
 	if (result == 0)
 		result = add_summary_columns(db);
+	snprintf(version, sizeof(version), "INSERT OR IGNORE INTO CacheMeta (Key, Value) VALUES"
+		 " ('schema_version', %d)", CACHE_SCHEMA_VERSION);
 	if (result == 0)
-		result = execute(db, "INSERT OR IGNORE INTO CacheMeta (Key, Value) VALUES"
-				     " ('schema_version', 2)");
+		result = execute(db, version);
 	if (result == 0)
 		result = add_cache_id(db);
 	if (result == 0)

@@ -3,6 +3,7 @@
  * and cache_layout.h).
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,6 +11,7 @@
 #include "base/strbuf.h"
 #include "store/cache_compact.h"
 #include "store/cache_layout.h"
+#include "store/cache_schema.h"
 #include "store/cache_sqlite.h"
 
 /* The in-memory map of a dictionary is emptied when it grows past this. */
@@ -39,9 +41,22 @@ struct id_list {
 	size_t count, capacity;
 };
 
+/* The Timestamps a block of Ids got in this transaction (EventBlocks). */
+struct block_summary {
+	int64_t block, low, high;
+};
+
+struct block_list {
+	struct block_summary *items;
+	size_t count, capacity;
+};
+
 struct cache_compact {
 	sqlite3 *db;
 	sqlite3_stmt *insert_event;
+	sqlite3_stmt *upsert_block;
+	sqlite3_stmt *trim_blocks;
+	struct block_list blocks;
 	sqlite3_stmt *insert[LAYOUT_DICTIONARY_COUNT];
 	sqlite3_stmt *raise[LAYOUT_DICTIONARY_COUNT];
 	sqlite3_stmt *lower[LAYOUT_DICTIONARY_COUNT];
@@ -185,6 +200,50 @@ static int compare_ids(const void *a, const void *b)
 	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
 
 	return (x > y) - (x < y);
+}
+
+/* ---- the time summary of the blocks written --------------------------------- */
+
+/* Records come in Id order: a block's summary is the list's last one. */
+static int note_block(struct block_list *list, int64_t id, int64_t ticks)
+{
+	int64_t block = id >> CACHE_LAYOUT_BLOCK_SHIFT;
+	struct block_summary *last = list->count ? &list->items[list->count - 1] : NULL;
+
+	if (last && last->block == block) {
+		if (ticks < last->low)
+			last->low = ticks;
+		if (ticks > last->high)
+			last->high = ticks;
+		return 0;
+	}
+	if (!list->items || list->count == list->capacity) {
+		size_t capacity = list->capacity ? list->capacity * 2 : 64;
+		struct block_summary *items = realloc(list->items, capacity * sizeof(*items));
+
+		if (!items)
+			return -ENOMEM;
+		list->items = items;
+		list->capacity = capacity;
+	}
+	list->items[list->count++] = (struct block_summary){block, ticks, ticks};
+	return 0;
+}
+
+/* One upsert per block (a block seen twice widens its row twice). */
+static int write_blocks(struct cache_compact *compact)
+{
+	sqlite3_stmt *statement = compact->upsert_block;
+	int result = 0;
+
+	for (size_t i = 0; i < compact->blocks.count && result == 0; i++) {
+		sqlite3_bind_int64(statement, 1, compact->blocks.items[i].block);
+		sqlite3_bind_int64(statement, 2, compact->blocks.items[i].low);
+		sqlite3_bind_int64(statement, 3, compact->blocks.items[i].high);
+		result = cache_sqlite_run(statement);
+	}
+	compact->blocks.count = 0;
+	return result;
 }
 
 /* ---- values ------------------------------------------------------------------- */
@@ -472,6 +531,8 @@ static int add_values(struct cache_compact *compact, int64_t id, const struct va
 		else
 			sqlite3_bind_null(compact->insert_event, EVENT_FIRST_REF + (int)i + 1);
 	}
+	if (result == 0 && !values[DPE_TIMESTAMP].is_null)
+		result = note_block(&compact->blocks, id, values[DPE_TIMESTAMP].ticks);
 	if (result)
 		return result;
 	bind_event_columns(compact, id, values);
@@ -503,7 +564,7 @@ int cache_compact_flush(struct cache_compact *compact)
 		}
 		list->count = 0;
 	}
-	return result;
+	return result ? result : write_blocks(compact);
 }
 
 void cache_compact_forget(struct cache_compact *compact)
@@ -513,6 +574,7 @@ void cache_compact_forget(struct cache_compact *compact)
 		compact->added[d].count = 0;
 		compact->released[d].count = 0;
 	}
+	compact->blocks.count = 0;
 }
 
 int cache_compact_delete_events(struct cache_compact *compact, sqlite3_stmt *statement)
@@ -597,7 +659,8 @@ int cache_compact_release(struct cache_compact *compact)
 		}
 		list->count = 0;
 	}
-	return result;
+	/* the blocks no record is left in go */
+	return result ? result : cache_sqlite_run(compact->trim_blocks);
 }
 
 uint64_t cache_compact_dictionary_rows_removed(const struct cache_compact *compact)
@@ -669,6 +732,14 @@ int cache_compact_open(struct cache_compact **out, sqlite3 *db)
 	strbuf_init(&sql);
 	cache_layout_events_insert_sql(&sql);
 	result = prepare(db, &sql, &compact->insert_event);
+	strbuf_clear(&sql);
+	strbuf_append_string(&sql, CACHE_LAYOUT_BLOCK_UPSERT);
+	if (result == 0)
+		result = prepare(db, &sql, &compact->upsert_block);
+	strbuf_clear(&sql);
+	strbuf_append_string(&sql, CACHE_LAYOUT_BLOCKS_TRIM);
+	if (result == 0)
+		result = prepare(db, &sql, &compact->trim_blocks);
 	strbuf_free(&sql);
 	for (int d = 0; d < LAYOUT_DICTIONARY_COUNT && result == 0; d++)
 		result = prepare_dictionary(compact, (enum layout_dictionary)d);
@@ -685,6 +756,9 @@ void cache_compact_close(struct cache_compact *compact)
 	if (!compact)
 		return;
 	sqlite3_finalize(compact->insert_event);
+	sqlite3_finalize(compact->upsert_block);
+	sqlite3_finalize(compact->trim_blocks);
+	free(compact->blocks.items);
 	for (int d = 0; d < LAYOUT_DICTIONARY_COUNT; d++) {
 		sqlite3_finalize(compact->insert[d]);
 		sqlite3_finalize(compact->raise[d]);
@@ -744,14 +818,12 @@ static int copy_records(struct cache_compact *compact)
 	return result;
 }
 
-int cache_compact_convert(struct cache_compact *compact)
+/* A schema-1 file: every record moves to Events, the view takes the name. */
+static int convert_flat(struct cache_compact *compact)
 {
 	struct strbuf view;
-	int result;
+	int result = copy_records(compact);
 
-	if (!has_flat_table(compact->db))
-		return 0;
-	result = copy_records(compact);
 	if (result == 0)
 		result = cache_compact_flush(compact);
 	if (result == 0)
@@ -761,8 +833,27 @@ int cache_compact_convert(struct cache_compact *compact)
 	if (result == 0)
 		result = view.failed ? -ENOMEM : cache_sqlite_execute(compact->db, strbuf_text(&view));
 	strbuf_free(&view);
+	return result;
+}
+
+int cache_compact_convert(struct cache_compact *compact)
+{
+	int64_t version = 0;
+	char sql[96];
+	int result = cache_sqlite_errno(cache_sqlite_read_numbers(
+		compact->db, "SELECT Value FROM CacheMeta WHERE Key = 'schema_version'", &version, 1));
+
+	if (result || version >= CACHE_SCHEMA_VERSION)
+		return result;
+	/* schema 1 has the flat table; schema 2 has Events and its Timestamp
+	 * index, whose place the block summary takes */
+	result = has_flat_table(compact->db) ? convert_flat(compact)
+					     : cache_sqlite_execute(compact->db, CACHE_LAYOUT_BLOCKS_FILL);
 	if (result == 0)
-		result = cache_sqlite_execute(compact->db, "UPDATE CacheMeta SET Value = 2"
-						       " WHERE Key = 'schema_version'");
+		result = cache_sqlite_execute(compact->db, "DROP INDEX IF EXISTS Events_time");
+	snprintf(sql, sizeof(sql), "UPDATE CacheMeta SET Value = %d WHERE Key = 'schema_version'",
+		 CACHE_SCHEMA_VERSION);
+	if (result == 0)
+		result = cache_sqlite_execute(compact->db, sql);
 	return result;
 }

@@ -55,9 +55,10 @@ int cache_compact_release(struct cache_compact *compact);
 uint64_t cache_compact_dictionary_rows_removed(const struct cache_compact *compact);
 
 /*
- * A schema-1 cache (a DeviceProcessEvents table) becomes schema 2: every
- * record moves to Events with its rowid, in the caller's transaction, then
- * the table goes and the view takes its name.
+ * An older cache becomes schema 3, in the caller's transaction.  Schema 1
+ * (a DeviceProcessEvents table): every record moves to Events with its
+ * rowid, then the table goes and the view takes its name.  Schema 2: the
+ * block summary is made from Events and the Timestamp index dropped.
  */
 int cache_compact_convert(struct cache_compact *compact);
 

@@ -345,8 +345,9 @@ void cache_layout_schema_sql(struct strbuf *out)
 		strbuf_appendf(out, ", %s", event_fields[i]);
 	strbuf_append_string(out, ", ");
 	cache_layout_append_event_references(out, "");
-	strbuf_append_string(out, ");\nCREATE INDEX IF NOT EXISTS Events_time ON "
-				  CACHE_LAYOUT_EVENTS_TABLE "(Timestamp);\n");
+	strbuf_append_string(out, ");\nCREATE TABLE IF NOT EXISTS " CACHE_LAYOUT_BLOCKS_TABLE
+				  " (Block INTEGER PRIMARY KEY, Low INTEGER NOT NULL,"
+				  " High INTEGER NOT NULL);\n");
 	cache_layout_view_sql(out);
 }
 

@@ -42,6 +42,39 @@
 
 #define CACHE_LAYOUT_EVENTS_TABLE "Events"
 
+/*
+ * Time without an index (schema 3): Events rows arrive nearly in Id order,
+ * so EventBlocks keeps, per block of 2^CACHE_LAYOUT_BLOCK_SHIFT consecutive
+ * Ids, the lowest and highest Timestamp its records ever had.  A time
+ * range is answered by scanning the Ids of the blocks it overlaps (in
+ * table order, the range checked per row).  The summary may be wider than
+ * what is left after retention, never narrower: it is only ever widened,
+ * and a block goes when no record of it is left.
+ */
+#define CACHE_LAYOUT_BLOCKS_TABLE "EventBlocks"
+#define CACHE_LAYOUT_BLOCK_SHIFT 8
+#define CACHE_LAYOUT_BLOCK_UPSERT                                                          \
+	"INSERT INTO " CACHE_LAYOUT_BLOCKS_TABLE " (Block, Low, High) VALUES (?, ?, ?)"      \
+	" ON CONFLICT(Block) DO UPDATE SET Low = min(Low, excluded.Low),"                    \
+	" High = max(High, excluded.High)"
+/* The summary of every record there is (a file written before schema 3). */
+#define CACHE_LAYOUT_BLOCKS_FILL                                                           \
+	"INSERT INTO " CACHE_LAYOUT_BLOCKS_TABLE " (Block, Low, High) SELECT Id >> 8,"       \
+	" min(Timestamp), max(Timestamp) FROM " CACHE_LAYOUT_EVENTS_TABLE                    \
+	" WHERE Timestamp IS NOT NULL GROUP BY Id >> 8 ON CONFLICT(Block) DO UPDATE SET"      \
+	" Low = min(Low, excluded.Low), High = max(High, excluded.High)"
+/* Blocks no record is left in (retention). */
+#define CACHE_LAYOUT_BLOCKS_TRIM                                                           \
+	"DELETE FROM " CACHE_LAYOUT_BLOCKS_TABLE " WHERE Block < coalesce((SELECT min(Id)"    \
+	" FROM " CACHE_LAYOUT_EVENTS_TABLE ") >> 8, 9223372036854775807)"
+/* The largest Id a record older than ?1 can have (NULL: there is none). */
+#define CACHE_LAYOUT_BLOCKS_LAST_ID_BEFORE                                                 \
+	"(SELECT ((max(Block) + 1) << 8) - 1 FROM " CACHE_LAYOUT_BLOCKS_TABLE " WHERE Low < ?1)"
+/* The Ids [?1, ?2] holding every record of Timestamp range [?3, ?4]. */
+#define CACHE_LAYOUT_BLOCKS_RANGE                                                          \
+	"SELECT min(Block) << 8, ((max(Block) + 1) << 8) - 1 FROM "                           \
+	CACHE_LAYOUT_BLOCKS_TABLE " WHERE High >= ?1 AND Low <= ?2"
+
 /* The dictionaries; a table that refers to others comes first. */
 enum layout_dictionary {
 	LAYOUT_PROCESSES,

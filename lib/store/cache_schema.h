@@ -18,8 +18,10 @@
  *   CacheMeta            key/value: schema version, retention counters, the
  *                        cache's random id, sequence high-water marks
  *
- * Both event tables (Events in schema 2) are indexed on Timestamp (time filters are pushed down);
- * RuleHits also on ReportId (is a record hit?).  Columns and Sequence came
+ * RuleHits is indexed on Timestamp (time filters are pushed down), as was
+ * the flat DeviceProcessEvents (schema 1) and Events in schema 2; schema 3
+ * answers a time range on Events from a per-block summary instead
+ * (EventBlocks, cache_layout.h).  RuleHits also on ReportId (is a record hit?).  Columns and Sequence came
  * after the first version of the file: the writer adds them to an older
  * cache (cache.c), readers of the two event tables never need them.
  */
@@ -29,7 +31,8 @@
 #include "model/schema.h"
 #include "base/strbuf.h"
 
-#define CACHE_SCHEMA_VERSION 2
+#define CACHE_SCHEMA_VERSION 3
+#define CACHE_SCHEMA_INDEXED_VERSION 2 /* compact, indexed on Timestamp: read, converted */
 #define CACHE_SCHEMA_FLAT_VERSION 1 /* read, and converted by the writer */
 #define CACHE_EVENTS_TABLE "DeviceProcessEvents"
 #define CACHE_HITS_TABLE "RuleHits"

@@ -46,7 +46,8 @@
 struct cache_reader {
 	sqlite3 *db;
 	char *path;
-	bool compact; /* schema 2: DeviceProcessEvents is the compact layout */
+	bool compact; /* schema 2, 3: DeviceProcessEvents is the compact layout */
+	bool blocks; /* schema 3: times from EventBlocks, no Timestamp index */
 };
 
 struct cache_scan {
@@ -68,6 +69,8 @@ struct cache_scan {
 	int term_semi_join[CACHE_SCAN_MAX_TERMS]; /* compact: a use, or -1 */
 	size_t term_count;
 	bool compact; /* the table is the compact layout's view */
+	bool blocks; /* compact, a time range read from the Ids of its blocks */
+	bool narrowed; /* the block summary narrowed the Ids read */
 	int64_t high, max_rowid;
 	int64_t last_rowid, last_time;
 	size_t chunk_rows, rows_in_chunk;
@@ -180,14 +183,15 @@ static int check_schema_version(struct cache_reader *reader, char *message,
 			     : describe_failure(reader->db, reader->path, code, message, message_size);
 
 	sqlite3_finalize(statement);
-	if (result == 0 && version != CACHE_SCHEMA_VERSION && version != CACHE_SCHEMA_FLAT_VERSION) {
+	if (result == 0 && (version < CACHE_SCHEMA_FLAT_VERSION || version > CACHE_SCHEMA_VERSION)) {
 		snprintf(message, message_size,
-			 "%s has cache schema version %lld; this rmmhunt reads versions %d and %d",
+			 "%s has cache schema version %lld; this rmmhunt reads versions %d to %d",
 			 reader->path, (long long)version, CACHE_SCHEMA_FLAT_VERSION,
 			 CACHE_SCHEMA_VERSION);
 		result = -EILSEQ;
 	}
-	reader->compact = version == CACHE_SCHEMA_VERSION;
+	reader->compact = version >= CACHE_SCHEMA_INDEXED_VERSION;
+	reader->blocks = version >= CACHE_SCHEMA_VERSION;
 	return result;
 }
 
@@ -463,6 +467,44 @@ static int plan_terms(struct cache_scan *scan, const struct kql_query *query,
 }
 
 /*
+ * Schema 3: the Ids of the blocks whose Timestamps overlap [low, high]
+ * bound the table-order scan (which checks the range per row); no block:
+ * nothing to read.
+ */
+static int plan_blocks(struct cache_scan *scan, int64_t low, int64_t high)
+{
+	sqlite3_stmt *statement = NULL;
+	int64_t first_id = 0, smallest = 0;
+	int code = cache_sqlite_read_numbers(scan->db, "SELECT min(Id) FROM " CACHE_LAYOUT_EVENTS_TABLE,
+					     &smallest, 1);
+
+	if (code == SQLITE_OK)
+		code = sqlite3_prepare_v2(scan->db, CACHE_LAYOUT_BLOCKS_RANGE, -1, &statement, NULL);
+	if (code == SQLITE_OK) {
+		sqlite3_bind_int64(statement, 1, low);
+		sqlite3_bind_int64(statement, 2, high);
+		code = sqlite3_step(statement);
+	}
+	if (code == SQLITE_ROW && sqlite3_column_type(statement, 0) == SQLITE_NULL) {
+		scan->finished = true;
+		scan->narrowed = true;
+	} else if (code == SQLITE_ROW) {
+		int64_t last_id = sqlite3_column_int64(statement, 1);
+
+		first_id = sqlite3_column_int64(statement, 0);
+		scan->narrowed = first_id > smallest || last_id < scan->max_rowid;
+		if (first_id > scan->last_rowid)
+			scan->last_rowid = first_id - 1;
+		if (last_id < scan->max_rowid)
+			scan->max_rowid = last_id;
+	}
+	sqlite3_finalize(statement);
+	if (code != SQLITE_ROW && code != SQLITE_OK)
+		return describe_failure(scan->db, scan->path, code, scan->message, sizeof(scan->message));
+	return 0;
+}
+
+/*
  * The rows committed now are the scan's rows (rowid <= the largest).  A
  * Timestamp range goes through the index when it is selective: when it
  * covers less than half of the table's time span (assumed uniform), else a
@@ -480,6 +522,10 @@ static int plan_scan(struct cache_scan *scan, const struct table_schema *schema,
 
 	snprintf(sql, sizeof(sql), "SELECT max(rowid) FROM [%s]", table);
 	code = cache_sqlite_read_numbers(scan->db, sql, &scan->max_rowid, 1);
+	if (code == SQLITE_OK && scan->time_filter && scan->blocks) {
+		scan->key_count = 1;
+		return plan_blocks(scan, low, high);
+	}
 	if (code == SQLITE_OK && scan->time_filter) {
 		snprintf(sql, sizeof(sql), "SELECT min(Timestamp), max(Timestamp) FROM [%s]", table);
 		code = cache_sqlite_read_numbers(scan->db, sql, bounds, 2);
@@ -649,8 +695,8 @@ static int prepare_scan(struct cache_scan *scan, const struct table_schema *sche
 	return 0;
 }
 
-static int open_scan(sqlite3 *db, const char *path, bool compact, const struct kql_query *query,
-		     const struct table_schema *table, int64_t now,
+static int open_scan(sqlite3 *db, const char *path, const struct cache_reader *layout,
+		     const struct kql_query *query, const struct table_schema *table, int64_t now,
 		     const struct cache_scan_options *options, struct cache_scan **out,
 		     char *message, size_t message_size);
 
@@ -659,7 +705,7 @@ int cache_scan_open(struct cache_reader *reader, const struct kql_query *query,
 		    const struct cache_scan_options *options, struct cache_scan **out,
 		    char *message, size_t message_size)
 {
-	return open_scan(reader->db, reader->path, reader->compact && table == &dpe_schema, query,
+	return open_scan(reader->db, reader->path, table == &dpe_schema ? reader : NULL, query,
 			 table, now, options, out, message, message_size);
 }
 
@@ -668,11 +714,11 @@ int cache_scan_open_db(sqlite3 *db, const char *path, const struct kql_query *qu
 		       const struct cache_scan_options *options, struct cache_scan **out,
 		       char *message, size_t message_size)
 {
-	return open_scan(db, path, false, query, table, now, options, out, message, message_size);
+	return open_scan(db, path, NULL, query, table, now, options, out, message, message_size);
 }
 
-static int open_scan(sqlite3 *db, const char *path, bool compact, const struct kql_query *query,
-		     const struct table_schema *table, int64_t now,
+static int open_scan(sqlite3 *db, const char *path, const struct cache_reader *layout,
+		     const struct kql_query *query, const struct table_schema *table, int64_t now,
 		     const struct cache_scan_options *options, struct cache_scan **out,
 		     char *message, size_t message_size)
 {
@@ -686,7 +732,8 @@ static int open_scan(sqlite3 *db, const char *path, bool compact, const struct k
 	}
 	scan->db = db;
 	scan->path = path;
-	scan->compact = compact;
+	scan->compact = layout && layout->compact;
+	scan->blocks = layout && layout->blocks;
 	if (options)
 		scan->options = *options;
 	scan->chunk_rows = scan->options.chunk_rows ? scan->options.chunk_rows
@@ -732,7 +779,7 @@ uint64_t cache_scan_rows_read(const struct cache_scan *scan)
 
 bool cache_scan_uses_time_index(const struct cache_scan *scan)
 {
-	return scan->by_time;
+	return scan->by_time || scan->narrowed;
 }
 
 void cache_scan_close(struct cache_scan *scan)

@@ -6,8 +6,10 @@
  *   went in (type and bytes of each of the 68 columns), AdditionalFields
  *   texts of every odd shape included.
  * - A schema-1 cache (tests/fixtures/cache-v1, made by the first layout's
- *   writer) is converted on open: same rows, rowids, hits, summaries,
- *   sequences.
+ *   writer) and a schema-2 cache (tests/fixtures/cache-v2, the compact
+ *   layout with its Timestamp index) are converted on open: same rows,
+ *   rowids, hits, summaries, sequences, answers; the block summary covers
+ *   every record.
  * - Retention by size removes the oldest records first, keeps hit records,
  *   hits and summaries, and leaves no dictionary row unreferenced nor a
  *   reference count wrong; PRAGMA integrity_check ok.
@@ -35,8 +37,10 @@
 #include "model/record.h"
 #include "store/cache.h"
 #include "store/cache_layout.h"
+#include "store/cache_schema.h"
 
-#define FIXTURE "tests/fixtures/cache-v1/cache.db.gz"
+#define FIXTURE_V1 "tests/fixtures/cache-v1/cache.db.gz"
+#define FIXTURE_V2 "tests/fixtures/cache-v2/cache.db.gz"
 
 struct fixture {
 	char directory[64];
@@ -278,15 +282,15 @@ static void test_records_come_back_exactly(void **state)
 
 /* ---- schema 1 converted ------------------------------------------------------ */
 
-static void gunzip_fixture(const char *to)
+static void gunzip_fixture(const char *from, const char *to)
 {
-	gzFile in = gzopen(FIXTURE, "rb");
+	gzFile in = gzopen(from, "rb");
 	FILE *out = fopen(to, "wb");
 	char buffer[65536];
 	int n;
 
 	if (!in)
-		fail_msg("cannot open %s (run from the repository root)", FIXTURE);
+		fail_msg("cannot open %s (run from the repository root)", from);
 	assert_non_null(out);
 	while ((n = gzread(in, buffer, sizeof(buffer))) > 0)
 		assert_int_equal(fwrite(buffer, 1, (size_t)n, out), (size_t)n);
@@ -320,13 +324,14 @@ static void check_fixture_answers(const char *directory)
 	}
 }
 
-static void test_schema_1_is_converted(void **state)
+/* An older file (both fixtures hold the same records) opens converted to
+ * the current schema, with the same records and the same answers. */
+static void check_converted(struct fixture *fixture, const char *gz)
 {
-	struct fixture *fixture = *state;
 	struct strbuf before, after;
 	sqlite3 *db = NULL;
 
-	gunzip_fixture(fixture->path);
+	gunzip_fixture(gz, fixture->path);
 	strbuf_init(&before);
 	strbuf_init(&after);
 	dump_records(fixture->path, &before);
@@ -344,10 +349,18 @@ static void test_schema_1_is_converted(void **state)
 	assert_int_equal(sqlite3_open_v2(fixture->path, &db, SQLITE_OPEN_READONLY, NULL),
 			 SQLITE_OK);
 	assert_int_equal(number(db, "SELECT Value FROM CacheMeta WHERE Key = 'schema_version'"),
-			 2);
+			 CACHE_SCHEMA_VERSION);
 	assert_int_equal(number(db, "SELECT count(*) FROM sqlite_master WHERE"
 				    " name = 'DeviceProcessEvents' AND type = 'view'"),
 			 1);
+	/* the block summary took the Timestamp index's place, and covers
+	 * every record */
+	assert_int_equal(number(db, "SELECT count(*) FROM sqlite_master WHERE name = 'Events_time'"),
+			 0);
+	assert_int_equal(number(db, "SELECT count(*) FROM Events AS e WHERE NOT EXISTS (SELECT 1"
+				    " FROM EventBlocks AS b WHERE b.Block = e.Id >> 8 AND"
+				    " e.Timestamp BETWEEN b.Low AND b.High)"),
+			 0);
 	sqlite3_close(db);
 	check_sound(fixture->path);
 	check_fixture_answers(fixture->directory);
@@ -358,6 +371,16 @@ static void test_schema_1_is_converted(void **state)
 	assert_string_equal(strbuf_text(&after), strbuf_text(&before));
 	strbuf_free(&before);
 	strbuf_free(&after);
+}
+
+static void test_schema_1_is_converted(void **state)
+{
+	check_converted(*state, FIXTURE_V1);
+}
+
+static void test_schema_2_is_converted(void **state)
+{
+	check_converted(*state, FIXTURE_V2);
 }
 
 /* ---- retention ----------------------------------------------------------------- */
@@ -516,6 +539,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_records_come_back_exactly, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_schema_1_is_converted, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_schema_2_is_converted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retention_by_size, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kill_in_a_storm, setup, teardown),
 	};

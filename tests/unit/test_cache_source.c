@@ -4,8 +4,8 @@
  * The same records are written to a real cache file (lib/store's writer) and
  * kept as NDJSON; every query must give the same table over the cache (small
  * chunks, so rows cross many chunk boundaries, timestamps out of rowid order
- * and repeated) as over the NDJSON source.  Also: which scans use the
- * Timestamp index, unused columns left empty, hits, and clear errors for a
+ * and repeated) as over the NDJSON source.  Also: which scans a time range
+ * narrows (the block summary of schema 3), unused columns left empty, hits, and clear errors for a
  * missing, garbage or foreign file.
  */
 #include <errno.h>
@@ -162,7 +162,9 @@ static void test_time_index_and_unused_columns(void **state)
 	assert_int_equal(cache_reader_open(fixture->path, &reader, message, sizeof(message)), 0);
 	assert_int_equal(cache_scan_open(reader, ranged, &dpe_schema, TEST_NOW, NULL, &scan,
 					 message, sizeof(message)), 0);
-	assert_true(cache_scan_uses_time_index(scan));
+	/* the fixture's timestamps are scattered over the whole file: no
+	 * block of Ids can be skipped (test_time_range_reads_its_blocks) */
+	assert_false(cache_scan_uses_time_index(scan));
 	const struct kql_source *source = cache_scan_source(scan);
 
 	while (source->next(source->context, &row) == 1) {
@@ -172,7 +174,7 @@ static void test_time_index_and_unused_columns(void **state)
 		assert_string_equal(row[DPE_PROCESS_COMMAND_LINE].str, ""); /* not used */
 		assert_true(row[DPE_PROCESS_ID].is_null);
 	}
-	/* the index returned only the range: (10 of 150 minutes) */
+	/* only the range was handed out (10 of 150 minutes) */
 	assert_int_equal(cache_scan_rows_read(scan), ranged_rows);
 	assert_true(ranged_rows > 0 && ranged_rows < RECORD_COUNT / 10);
 	cache_scan_close(scan);
@@ -188,6 +190,61 @@ static void test_time_index_and_unused_columns(void **state)
 	cache_reader_close(reader);
 	kql_query_free(ranged);
 	kql_query_free(full);
+}
+
+/* Records in time order (as an agent writes them): a recent range reads
+ * only the last blocks of Ids, and gives what a full scan gives. */
+static void test_time_range_reads_its_blocks(void **state)
+{
+	struct fixture *fixture = *state;
+	char path[192];
+	struct cache_options options;
+	struct cache *cache;
+	struct cache_reader *reader;
+	struct cache_scan *scan;
+	struct record record;
+	const struct value *row;
+	char message[512];
+	const int count = 3000;
+	uint64_t rows = 0;
+	struct kql_query *ranged = compile_for_cache(
+		"DeviceProcessEvents | where Timestamp > ago(5m) | project FileName");
+
+	snprintf(path, sizeof(path), "%s/ordered.db", fixture->directory);
+	cache_default_options(&options);
+	assert_int_equal(cache_open_writer(&cache, path, &options, message, sizeof(message)), 0);
+	record_init(&record);
+	for (int i = 0; i < count; i++) {
+		store_case_record(&record, i, "");
+		/* one a second, the newest now */
+		record_set_datetime(&record, DPE_TIMESTAMP,
+				    TEST_NOW - (int64_t)(count - 1 - i) * TICKS_PER_SECOND);
+		assert_int_equal(cache_add_record(cache, &record), 0);
+	}
+	record_free(&record);
+	cache_close(cache);
+	assert_int_equal(cache_reader_open(path, &reader, message, sizeof(message)), 0);
+	assert_int_equal(cache_scan_open(reader, ranged, &dpe_schema, TEST_NOW, NULL, &scan,
+					 message, sizeof(message)), 0);
+	assert_true(cache_scan_uses_time_index(scan));
+	const struct kql_source *source = cache_scan_source(scan);
+
+	while (source->next(source->context, &row) == 1) {
+		rows++;
+		assert_true(row[DPE_TIMESTAMP].ticks > TEST_NOW - 5 * TICKS_PER_MINUTE);
+	}
+	assert_int_equal(rows, 300); /* 0..299 seconds before now */
+	assert_int_equal(cache_scan_rows_read(scan), rows);
+	cache_scan_close(scan);
+	cache_reader_close(reader);
+	kql_query_free(ranged);
+	for (size_t i = 0; i < 3; i++) {
+		static const char *const suffixes[] = {"", "-wal", "-shm"};
+		char file[224];
+
+		snprintf(file, sizeof(file), "%s%s", path, suffixes[i]);
+		unlink(file);
+	}
 }
 
 static void test_rule_hits(void **state)
@@ -250,6 +307,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cache_agrees_with_ndjson),
 		cmocka_unit_test(test_time_index_and_unused_columns),
+		cmocka_unit_test(test_time_range_reads_its_blocks),
 		cmocka_unit_test(test_rule_hits),
 		cmocka_unit_test(test_errors_name_the_file),
 	};
