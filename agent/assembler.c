@@ -237,6 +237,14 @@ void assembler_poll(struct assembler *assembler, uint64_t now_ns)
 	wine_rows_poll(&assembler->wine, now_ns);
 }
 
+uint64_t assembler_next_due_ns(struct assembler *assembler, uint64_t now_ns)
+{
+	uint64_t pending = pending_list_next_due_ns(&assembler->pending);
+	uint64_t wine = wine_rows_next_due_ns(&assembler->wine, now_ns);
+
+	return pending < wine ? pending : wine;
+}
+
 /* --- the events ---------------------------------------------------------- */
 
 static void handle_fork(struct assembler *assembler, const struct fork_event *event)

@@ -96,6 +96,9 @@ void assembler_handle(struct assembler *assembler, const void *data, size_t size
  * CLOCK_BOOTTIME.
  */
 void assembler_poll(struct assembler *assembler, uint64_t now_ns);
+/* When assembler_poll() next has work (CLOCK_BOOTTIME ns; UINT64_MAX: none
+ * is waiting): the main loop sleeps until then. */
+uint64_t assembler_next_due_ns(struct assembler *assembler, uint64_t now_ns);
 
 /* After the start-up scan: link scanned processes to their creators. */
 void assembler_scan_done(struct assembler *assembler);
