@@ -244,6 +244,11 @@ void assembler_poll(struct assembler *assembler, uint64_t now_ns)
 	wine_rows_poll(&assembler->wine, now_ns);
 }
 
+bool assembler_wine_busy(struct assembler *assembler)
+{
+	return wine_rows_busy(&assembler->wine);
+}
+
 uint64_t assembler_next_due_ns(struct assembler *assembler, uint64_t now_ns)
 {
 	uint64_t pending = pending_list_next_due_ns(&assembler->pending);

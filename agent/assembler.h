@@ -101,6 +101,10 @@ void assembler_poll(struct assembler *assembler, uint64_t now_ns);
 /* When assembler_poll() next has work (CLOCK_BOOTTIME ns; UINT64_MAX: none
  * is waiting): the main loop sleeps until then. */
 uint64_t assembler_next_due_ns(struct assembler *assembler, uint64_t now_ns);
+/* A Windows program's row is held or resolved (rare): the main loop then
+ * reads the ring every turn, so the rows of a Wine start and what follows
+ * it are made in the order they ran, as with a short poll. */
+bool assembler_wine_busy(struct assembler *assembler);
 
 /* After the start-up scan: link scanned processes to their creators. */
 void assembler_scan_done(struct assembler *assembler);

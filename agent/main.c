@@ -15,7 +15,9 @@
  * BATCH_DELAY_MS before the loop reads them all, and what they wrote is
  * committed and released at the same moment.  A ring buffer an eighth full
  * wakes it at once.  Besides that only what the assembler has due (a hash
- * wait's end, a held Wine row) sets a timeout.
+ * wait's end, a held Wine row) sets a timeout; while a Windows program's
+ * row is held or resolved the loop turns every 20 ms and reads the ring
+ * each turn, as it did for everything before.
  */
 #include <limits.h>
 #include <errno.h>
@@ -52,6 +54,9 @@
  * about 8 times a second instead of 54.
  */
 #define BATCH_DELAY_MS 250
+/* While a Windows program's row is held or resolved: the loop's turn, as
+ * the loop polled before (assembler_wine_busy()). */
+#define WINE_TURN_MS 20
 
 enum loop_source { SOURCE_RING, SOURCE_HASHES, SOURCE_SIGNALS, SOURCE_TIMER };
 
@@ -511,6 +516,8 @@ static int loop_timeout_ms(struct agent *agent, const struct loop_state *state)
 
 	if (due_ns != UINT64_MAX)
 		timeout = due_ns <= now_ns ? 0 : (int64_t)((due_ns - now_ns + 999999) / 1000000);
+	if (assembler_wine_busy(agent->assembler) && (timeout < 0 || timeout > WINE_TURN_MS))
+		timeout = WINE_TURN_MS;
 	if (state->flush_due_ms) {
 		int64_t until = state->flush_due_ms - monotonic_ms();
 
@@ -552,6 +559,10 @@ static void flush_if_due(struct agent *agent, struct loop_state *state)
 		commit_and_release(agent, true);
 		state->flush_due_ms = 0;
 		return;
+	}
+	if (assembler_wine_busy(agent->assembler)) {
+		sensor_consume(agent->sensor);
+		state->ring_batch = false;
 	}
 	assembler_poll(agent->assembler, boot_clock_now_ns());
 	if (output_pending(agent) > OUTPUT_PENDING_MAX) {

@@ -596,6 +596,11 @@ void wine_rows_take_results(struct wine_rows *rows)
 	}
 }
 
+bool wine_rows_busy(struct wine_rows *rows)
+{
+	return !list_is_empty(&rows->held) || wine_worker_queued(rows->worker) > 0;
+}
+
 uint64_t wine_rows_next_due_ns(struct wine_rows *rows, uint64_t now_ns)
 {
 	uint64_t due = wine_worker_queued(rows->worker) ? now_ns + WINE_RESULTS_POLL_NS

@@ -161,6 +161,8 @@ void wine_rows_poll(struct wine_rows *rows, uint64_t now_ns);
  * check, every 20 ms while a job runs (its result is polled); UINT64_MAX:
  * none (the loaders' recheck waits for a later poll). */
 uint64_t wine_rows_next_due_ns(struct wine_rows *rows, uint64_t now_ns);
+/* A row is held or a job runs. */
+bool wine_rows_busy(struct wine_rows *rows);
 
 /* Release every held row (shutting down). */
 void wine_rows_release_all(struct wine_rows *rows);
