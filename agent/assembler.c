@@ -244,6 +244,11 @@ void assembler_poll(struct assembler *assembler, uint64_t now_ns)
 	wine_rows_poll(&assembler->wine, now_ns);
 }
 
+bool assembler_wine_host(const struct assembler *assembler)
+{
+	return wine_rows_loaders_known(&assembler->wine);
+}
+
 bool assembler_wine_busy(struct assembler *assembler)
 {
 	return wine_rows_busy(&assembler->wine);

@@ -105,6 +105,8 @@ uint64_t assembler_next_due_ns(struct assembler *assembler, uint64_t now_ns);
  * reads the ring every turn, so the rows of a Wine start and what follows
  * it are made in the order they ran, as with a short poll. */
 bool assembler_wine_busy(struct assembler *assembler);
+/* Wine is installed here: a Windows program may start at any moment. */
+bool assembler_wine_host(const struct assembler *assembler);
 
 /* After the start-up scan: link scanned processes to their creators. */
 void assembler_scan_done(struct assembler *assembler);

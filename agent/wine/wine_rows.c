@@ -596,6 +596,11 @@ void wine_rows_take_results(struct wine_rows *rows)
 	}
 }
 
+bool wine_rows_loaders_known(const struct wine_rows *rows)
+{
+	return rows->loaders.count + rows->loaders.extra_count > 0;
+}
+
 bool wine_rows_busy(struct wine_rows *rows)
 {
 	return !list_is_empty(&rows->held) || wine_worker_queued(rows->worker) > 0;

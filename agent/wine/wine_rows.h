@@ -163,6 +163,8 @@ void wine_rows_poll(struct wine_rows *rows, uint64_t now_ns);
 uint64_t wine_rows_next_due_ns(struct wine_rows *rows, uint64_t now_ns);
 /* A row is held or a job runs. */
 bool wine_rows_busy(struct wine_rows *rows);
+/* Wine's loaders are installed (dpkg) or named (--wine-loader). */
+bool wine_rows_loaders_known(const struct wine_rows *rows);
 
 /* Release every held row (shutting down). */
 void wine_rows_release_all(struct wine_rows *rows);
