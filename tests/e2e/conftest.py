@@ -139,6 +139,27 @@ class RunningAgent:
             self._offset += end
         return self._records
 
+    def wait_for_text(self, text, timeout=30):
+        """The records whose line holds text (plain ASCII, as written), once
+        one exists: lines are searched as bytes and only those are parsed,
+        so the wait measures the agent, not this process parsing a backlog
+        (a flood of 100 KB records)."""
+        needle = text.encode()
+        offset = self._offset
+        deadline = time.monotonic() + timeout
+        while True:
+            data = b""
+            if self.events_path.exists():
+                with open(self.events_path, "rb") as events:
+                    events.seek(offset)
+                    data = events.read()
+            end = data.rfind(b"\n") + 1
+            found = [json.loads(line) for line in data[:end].splitlines() if needle in line]
+            offset += end
+            if found or time.monotonic() > deadline:
+                return found
+            time.sleep(0.05)
+
     def wait_for(self, predicate, count=1, timeout=30, since=0):
         """Records matching predicate, once at least count of them exist;
         since: only records written after the first since (pids repeat)."""

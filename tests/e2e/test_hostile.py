@@ -130,8 +130,8 @@ class Baseline:
         word = "marker-" + uuid.uuid4().hex
         started = time.monotonic()
         self.attacker.run(["/bin/true", word], check=True)
-        found = self.agent.wait_for(lambda r: r["ProcessCommandLine"] == "/bin/true " + word,
-                                    timeout=MARKER_SECONDS)
+        found = [r for r in self.agent.wait_for_text(word, timeout=MARKER_SECONDS)
+                 if r["ProcessCommandLine"] == "/bin/true " + word]
         assert found, "no record of the marker exec within %.1f s" % MARKER_SECONDS
         assert time.monotonic() - started < MARKER_SECONDS + 0.5
         assert found[0]["AccountName"] == self.attacker.name
