@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "base/hashmap.h"
+#include "base/log.h"
 #include "base/strbuf.h"
 #include "store/cache_compact.h"
 #include "store/cache_layout.h"
@@ -17,6 +18,8 @@
 /* The in-memory map of a dictionary is emptied when it grows past this. */
 #define INTERN_MAX_BYTES (4u << 20)
 #define INTERN_MAX_ENTRIES 65536
+/* A schema-1 conversion writes its new dictionary rows every this many records. */
+#define CONVERT_BATCH 4096
 
 struct intern_entry {
 	uint64_t hash;
@@ -51,6 +54,23 @@ struct block_list {
 	size_t count, capacity;
 };
 
+/* A dictionary row made in this transaction, written at commit. */
+struct pending_row {
+	size_t offset, length; /* its key in pending_rows.keys */
+	int64_t refs;
+};
+
+/*
+ * The rows a dictionary gets in this transaction: Ids first_id..next_id-1
+ * in order (next_id 0: none given yet), their keys, and their counts.
+ */
+struct pending_rows {
+	int64_t first_id, next_id;
+	struct strbuf keys;
+	struct pending_row *rows;
+	size_t count, capacity;
+};
+
 struct cache_compact {
 	sqlite3 *db;
 	sqlite3_stmt *insert_event;
@@ -61,7 +81,9 @@ struct cache_compact {
 	sqlite3_stmt *raise[LAYOUT_DICTIONARY_COUNT];
 	sqlite3_stmt *lower[LAYOUT_DICTIONARY_COUNT];
 	sqlite3_stmt *remove[LAYOUT_DICTIONARY_COUNT];
+	sqlite3_stmt *last_id[LAYOUT_DICTIONARY_COUNT];
 	struct intern_map maps[LAYOUT_DICTIONARY_COUNT];
+	struct pending_rows pending[LAYOUT_DICTIONARY_COUNT];
 	struct id_list added[LAYOUT_DICTIONARY_COUNT]; /* references this transaction made */
 	struct id_list released[LAYOUT_DICTIONARY_COUNT]; /* references removed */
 	struct strbuf key;
@@ -326,21 +348,122 @@ static void key_append(struct strbuf *key, const struct value *value)
 
 /* ---- dictionaries --------------------------------------------------------------- */
 
+/* The first Id this transaction gives a new row of dictionary. */
+static int first_new_id(struct cache_compact *compact, enum layout_dictionary dictionary,
+			int64_t *id)
+{
+	sqlite3_stmt *statement = compact->last_id[dictionary];
+	int code = sqlite3_step(statement);
+
+	*id = code == SQLITE_ROW ? sqlite3_column_int64(statement, 0) + 1 : 0;
+	sqlite3_reset(statement);
+	return code == SQLITE_ROW ? 0 : cache_sqlite_errno(code);
+}
+
+/*
+ * A new row: its Id now (the next after the table's largest), its INSERT
+ * at commit with every reference the transaction made to it counted
+ * (cache_compact_flush): no row is written twice.
+ */
+static int add_pending(struct cache_compact *compact, enum layout_dictionary dictionary,
+		       const struct intern_key *key, int64_t *id)
+{
+	struct pending_rows *pending = &compact->pending[dictionary];
+	int result = 0;
+
+	if (pending->next_id == 0) {
+		result = first_new_id(compact, dictionary, &pending->next_id);
+		pending->first_id = pending->next_id;
+	}
+	if (result == 0 && pending->count == pending->capacity) {
+		size_t capacity = pending->capacity ? pending->capacity * 2 : 256;
+		struct pending_row *rows = realloc(pending->rows, capacity * sizeof(*rows));
+
+		if (!rows)
+			return -ENOMEM;
+		pending->rows = rows;
+		pending->capacity = capacity;
+	}
+	if (result)
+		return result;
+	pending->rows[pending->count] =
+		(struct pending_row){pending->keys.length, key->length, 1};
+	strbuf_append(&pending->keys, (const char *)key->data, key->length);
+	if (pending->keys.failed)
+		return -ENOMEM;
+	pending->count++;
+	*id = pending->next_id++;
+	return 0;
+}
+
+/* The values key_append wrote, back (strings point into key). */
+static void key_decode(const unsigned char *key, struct value *fields, size_t count)
+{
+	for (size_t i = 0; i < count; i++) {
+		uint64_t word;
+
+		fields[i] = (struct value){.type = (enum value_type)key[0], .is_null = key[1] != 0};
+		memcpy(&word, key + 2, sizeof(word));
+		key += 2 + sizeof(word);
+		if (fields[i].type == VALUE_STRING) {
+			fields[i].str = (const char *)key;
+			fields[i].len = (size_t)word;
+			key += word;
+		} else if (fields[i].type == VALUE_BOOL) {
+			fields[i].b = word != 0;
+		} else if (fields[i].type == VALUE_REAL) {
+			memcpy(&fields[i].r, &word, sizeof(word));
+		} else {
+			fields[i].l = (int64_t)word;
+		}
+	}
+}
+
+/*
+ * The row is given the Id SQLite gives a row without one (one more than
+ * the table's largest), which is the Id add_pending handed out: the rows
+ * go in in Id order and nothing else adds rows in the transaction.  An
+ * explicit Id would cost SQLite a lookup per row.
+ */
 static int insert_row(struct cache_compact *compact, enum layout_dictionary dictionary,
-		      const struct value *fields, int64_t *id)
+		      int64_t id, const struct pending_row *row)
 {
 	const struct layout_dictionary_def *def = &layout_dictionaries[dictionary];
 	sqlite3_stmt *statement = compact->insert[dictionary];
+	struct value fields[LAYOUT_MAX_FIELDS];
+	int result;
 
+	key_decode((const unsigned char *)strbuf_text(&compact->pending[dictionary].keys) +
+			   row->offset,
+		   fields, def->field_count);
+	sqlite3_bind_int64(statement, 1, row->refs);
 	for (size_t i = 0; i < def->field_count; i++) {
 		if ((int)i == def->numeric_text_field && fields[i].type == VALUE_STRING)
-			bind_numeric_text(statement, (int)i + 1, fields[i].str, fields[i].len);
+			bind_numeric_text(statement, (int)i + 2, fields[i].str, fields[i].len);
 		else
-			cache_sqlite_bind_value(statement, (int)i + 1, &fields[i]);
+			cache_sqlite_bind_value(statement, (int)i + 2, &fields[i]);
 	}
-	int result = cache_sqlite_run(statement);
+	result = cache_sqlite_run(statement);
+	if (result == 0 && sqlite3_last_insert_rowid(compact->db) != id) {
+		log_error("cache: %s row got Id %lld, not %lld", def->table,
+			  (long long)sqlite3_last_insert_rowid(compact->db), (long long)id);
+		result = -EIO;
+	}
+	return result;
+}
 
-	*id = sqlite3_last_insert_rowid(compact->db);
+/* At commit: the new rows, with their counts. */
+static int write_pending(struct cache_compact *compact, enum layout_dictionary dictionary)
+{
+	struct pending_rows *pending = &compact->pending[dictionary];
+	int result = 0;
+
+	for (size_t i = 0; i < pending->count && result == 0; i++)
+		result = insert_row(compact, dictionary, pending->first_id + (int64_t)i,
+				    &pending->rows[i]);
+	pending->count = 0;
+	pending->next_id = 0;
+	strbuf_clear(&pending->keys);
 	return result;
 }
 
@@ -370,7 +493,7 @@ static int find_or_add(struct cache_compact *compact, enum layout_dictionary dic
 	if (entry) {
 		*id = entry->id;
 	} else {
-		result = insert_row(compact, dictionary, fields, id);
+		result = add_pending(compact, dictionary, &key, id);
 		if (result == 0)
 			map_put(map, &key, *id);
 	}
@@ -378,8 +501,8 @@ static int find_or_add(struct cache_compact *compact, enum layout_dictionary dic
 }
 
 /*
- * The same, counted as referenced once more: a new row was inserted with
- * Refs 1 (this reference), an old one's count is raised at commit.
+ * The same, counted as referenced once more: a new row is pending with
+ * Refs 1 (this reference); further references are counted at commit.
  */
 static int intern(struct cache_compact *compact, enum layout_dictionary dictionary,
 		  const struct value *fields, int64_t *id)
@@ -395,8 +518,8 @@ static int intern(struct cache_compact *compact, enum layout_dictionary dictiona
  * more (as intern).  The rows it refers to (a process's file, account,
  * command line) are referenced once by each row of it: counted only when
  * it is new, and then only those that are not new themselves (a new row of
- * them always makes a new row of it, as its Id is in the key, and was
- * inserted with Refs 1 for it).
+ * them always makes a new row of it, as its Id is in the key, and is
+ * pending with Refs 1 for it).
  */
 static int intern_use(struct cache_compact *compact, int use, const struct value *values,
 		      int64_t *id)
@@ -546,23 +669,44 @@ int cache_compact_add(struct cache_compact *compact, int64_t id, const struct re
 
 /* ---- counts ----------------------------------------------------------------------- */
 
+/*
+ * The counts of the references this transaction made: to a row it made,
+ * added to the row before it is written; to an older row, one UPDATE per
+ * row.
+ */
+static int raise_counts(struct cache_compact *compact, enum layout_dictionary dictionary)
+{
+	struct id_list *list = &compact->added[dictionary];
+	struct pending_rows *pending = &compact->pending[dictionary];
+	sqlite3_stmt *statement = compact->raise[dictionary];
+	int result = 0;
+
+	qsort(list->ids, list->count, sizeof(*list->ids), compare_ids);
+	for (size_t at = 0, next; at < list->count && result == 0; at = next) {
+		int64_t id = list->ids[at];
+
+		for (next = at + 1; next < list->count && list->ids[next] == id;)
+			next++;
+		if (pending->count && id >= pending->first_id && id < pending->next_id) {
+			pending->rows[id - pending->first_id].refs += (int64_t)(next - at);
+			continue;
+		}
+		sqlite3_bind_int64(statement, 1, (sqlite3_int64)(next - at));
+		sqlite3_bind_int64(statement, 2, id);
+		result = cache_sqlite_run(statement);
+	}
+	list->count = 0;
+	return result;
+}
+
 int cache_compact_flush(struct cache_compact *compact)
 {
 	int result = 0;
 
 	for (int d = 0; d < LAYOUT_DICTIONARY_COUNT && result == 0; d++) {
-		struct id_list *list = &compact->added[d];
-		sqlite3_stmt *statement = compact->raise[d];
-
-		qsort(list->ids, list->count, sizeof(*list->ids), compare_ids);
-		for (size_t at = 0, next; at < list->count && result == 0; at = next) {
-			for (next = at + 1; next < list->count && list->ids[next] == list->ids[at];)
-				next++;
-			sqlite3_bind_int64(statement, 1, (sqlite3_int64)(next - at));
-			sqlite3_bind_int64(statement, 2, list->ids[at]);
-			result = cache_sqlite_run(statement);
-		}
-		list->count = 0;
+		result = raise_counts(compact, (enum layout_dictionary)d);
+		if (result == 0)
+			result = write_pending(compact, (enum layout_dictionary)d);
 	}
 	return result ? result : write_blocks(compact);
 }
@@ -573,6 +717,9 @@ void cache_compact_forget(struct cache_compact *compact)
 		map_clear(&compact->maps[d]);
 		compact->added[d].count = 0;
 		compact->released[d].count = 0;
+		compact->pending[d].count = 0;
+		compact->pending[d].next_id = 0;
+		strbuf_clear(&compact->pending[d].keys);
 	}
 	compact->blocks.count = 0;
 }
@@ -678,7 +825,7 @@ static int prepare(sqlite3 *db, const struct strbuf *sql, sqlite3_stmt **stateme
 						     SQLITE_PREPARE_PERSISTENT, statement, NULL));
 }
 
-static void dictionary_sql(enum layout_dictionary dictionary, struct strbuf sql[4])
+static void dictionary_sql(enum layout_dictionary dictionary, struct strbuf sql[5])
 {
 	const struct layout_dictionary_def *def = &layout_dictionaries[dictionary];
 	int uses[LAYOUT_MAX_FIELDS];
@@ -687,7 +834,7 @@ static void dictionary_sql(enum layout_dictionary dictionary, struct strbuf sql[
 	strbuf_appendf(&sql[0], "INSERT INTO %s (Refs", def->table);
 	for (size_t i = 0; i < def->field_count; i++)
 		strbuf_appendf(&sql[0], ", %s", def->fields[i]);
-	strbuf_append_string(&sql[0], ") VALUES (1");
+	strbuf_append_string(&sql[0], ") VALUES (?");
 	for (size_t i = 0; i < def->field_count; i++)
 		strbuf_append_string(&sql[0], ", ?");
 	strbuf_append_char(&sql[0], ')');
@@ -697,21 +844,23 @@ static void dictionary_sql(enum layout_dictionary dictionary, struct strbuf sql[
 	strbuf_appendf(&sql[3], "DELETE FROM %s WHERE Id = ?1", def->table);
 	for (size_t i = 0; i < count; i++)
 		strbuf_appendf(&sql[3], "%s%s", i ? ", " : " RETURNING ", layout_uses[uses[i]].reference);
+	strbuf_appendf(&sql[4], "SELECT coalesce(max(Id), 0) FROM %s", def->table);
 }
 
 static int prepare_dictionary(struct cache_compact *compact, enum layout_dictionary dictionary)
 {
-	struct strbuf sql[4];
-	sqlite3_stmt **targets[4] = {&compact->insert[dictionary], &compact->raise[dictionary],
-				     &compact->lower[dictionary], &compact->remove[dictionary]};
+	struct strbuf sql[5];
+	sqlite3_stmt **targets[5] = {&compact->insert[dictionary], &compact->raise[dictionary],
+				     &compact->lower[dictionary], &compact->remove[dictionary],
+				     &compact->last_id[dictionary]};
 	int result = 0;
 
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < 5; i++)
 		strbuf_init(&sql[i]);
 	dictionary_sql(dictionary, sql);
-	for (int i = 0; i < 4 && result == 0; i++)
+	for (int i = 0; i < 5 && result == 0; i++)
 		result = prepare(compact->db, &sql[i], targets[i]);
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < 5; i++)
 		strbuf_free(&sql[i]);
 	return result;
 }
@@ -727,8 +876,10 @@ int cache_compact_open(struct cache_compact **out, sqlite3 *db)
 	compact->db = db;
 	strbuf_init(&compact->key);
 	strbuf_init(&compact->split.shape);
-	for (int d = 0; d < LAYOUT_DICTIONARY_COUNT; d++)
+	for (int d = 0; d < LAYOUT_DICTIONARY_COUNT; d++) {
 		map_init(&compact->maps[d]);
+		strbuf_init(&compact->pending[d].keys);
+	}
 	strbuf_init(&sql);
 	cache_layout_events_insert_sql(&sql);
 	result = prepare(db, &sql, &compact->insert_event);
@@ -764,7 +915,10 @@ void cache_compact_close(struct cache_compact *compact)
 		sqlite3_finalize(compact->raise[d]);
 		sqlite3_finalize(compact->lower[d]);
 		sqlite3_finalize(compact->remove[d]);
+		sqlite3_finalize(compact->last_id[d]);
 		map_clear(&compact->maps[d]);
+		strbuf_free(&compact->pending[d].keys);
+		free(compact->pending[d].rows);
 		hashmap_free(&compact->maps[d].by_key);
 		hashmap_free(&compact->maps[d].by_id);
 		free(compact->added[d].ids);
@@ -795,6 +949,7 @@ static int copy_records(struct cache_compact *compact)
 	sqlite3_stmt *statement = NULL;
 	struct strbuf sql;
 	int code = SQLITE_DONE, result = 0;
+	size_t copied = 0;
 
 	strbuf_init(&sql);
 	strbuf_append_string(&sql, "SELECT rowid");
@@ -811,6 +966,9 @@ static int copy_records(struct cache_compact *compact)
 			cache_sqlite_read_value(statement, i + 1, &values[i]);
 		}
 		result = add_values(compact, sqlite3_column_int64(statement, 0), values);
+		/* the new dictionary rows are written every batch, not all at the end */
+		if (result == 0 && ++copied % CONVERT_BATCH == 0)
+			result = cache_compact_flush(compact);
 	}
 	if (result == 0 && code != SQLITE_DONE)
 		result = cache_sqlite_errno(code);

@@ -9,10 +9,10 @@
  * cache: a miss (after a restart, or when it overflowed and was emptied)
  * adds a second row of the same content, which is wasteful but correct.
  *
- * Reference counts: a new row is inserted with Refs 1 (the reference that
- * made it); every further reference the transaction adds is remembered and
- * the dictionary rows' Refs raised in one UPDATE per row at commit
- * (cache_compact_flush); removed events give their references back
+ * Reference counts: a new row gets its Id at once but is inserted at
+ * commit (cache_compact_flush), with every reference the transaction made
+ * to it counted; the further references to older rows are remembered and
+ * their Refs raised in one UPDATE per row at commit; removed events give their references back
  * (cache_compact_collect_event / cache_compact_release), and a row whose
  * count reaches 0 is deleted, and forgotten by the map.  All of it happens
  * inside the writer's transaction: a rollback or a kill leaves counts and
