@@ -48,7 +48,7 @@
 #define CHECKPOINT_IDLE_SECONDS 10
 #define CHECKPOINT_WAL_BYTES (16LL << 20)
 #define WAL_TRUNCATE_BYTES (64LL << 20)
-#define CACHE_PAGE_SIZE "65536"
+#define CACHE_PAGE_SIZE "16384"
 
 enum statement {
 	STATEMENT_BEGIN,
@@ -246,6 +246,8 @@ static int create_schema(sqlite3 *db)
 	result = execute(db, "PRAGMA auto_vacuum = INCREMENTAL");
 	if (result == 0)
 		result = execute(db, "BEGIN IMMEDIATE");
+	if (result == 0)
+		result = cache_compact_set_aside(db);
 	if (result == 0)
 		result = execute(db, strbuf_text(&sql));
 	strbuf_free(&sql);

@@ -18,8 +18,10 @@
 /* The in-memory map of a dictionary is emptied when it grows past this. */
 #define INTERN_MAX_BYTES (4u << 20)
 #define INTERN_MAX_ENTRIES 65536
-/* A schema-1 conversion writes its new dictionary rows every this many records. */
+/* A conversion writes its new dictionary rows every this many records. */
 #define CONVERT_BATCH 4096
+/* An older compact file's Events while its records are converted. */
+#define EVENTS_ASIDE "Events_v3"
 
 struct intern_entry {
 	uint64_t hash;
@@ -513,71 +515,93 @@ static int intern(struct cache_compact *compact, enum layout_dictionary dictiona
 	return result || added ? result : list_add(&compact->added[dictionary], *id);
 }
 
+/* The part of AdditionalFields a use's field holds, or -1. */
+static int part_of_field(int use, size_t field)
+{
+	for (int part = 0; part < LAYOUT_PART_COUNT; part++) {
+		const struct layout_part_def *def = &layout_parts[part];
+
+		if (def->use == use && (def->kind == PART_TEXT || def->field == (int)field))
+			return part;
+	}
+	return -1;
+}
+
+/* A number part as a dictionary field: an INTEGER when it is one. */
+static struct value number_value(const char *text, size_t length)
+{
+	struct value value = {.type = VALUE_LONG, .is_null = text == NULL};
+
+	if (text && !canonical_integer(text, length, &value.l))
+		value = text_value(text, length);
+	return value;
+}
+
 /*
- * The row of a use filled from the record, counted as referenced once
- * more (as intern).  The rows it refers to (a process's file, account,
- * command line) are referenced once by each row of it: counted only when
- * it is new, and then only those that are not new themselves (a new row of
- * them always makes a new row of it, as its Id is in the key, and is
- * pending with Refs 1 for it).
+ * The row of a use filled from the record (found or added: *added; Id 0
+ * when it holds nothing: a text part the record does not have).  The rows
+ * it refers to (a process's file, a session's account...) are referenced
+ * once by each row of it: counted only when it is new, and then only those
+ * that are not new themselves (a new row of them always makes a new row of
+ * it, as its Id is in the key, and is pending with Refs 1 for it).
  */
-static int intern_use(struct cache_compact *compact, int use, const struct value *values,
-		      int64_t *id)
+static int use_row(struct cache_compact *compact, int use, const struct value *values,
+		   int64_t *id, bool *added)
 {
 	const struct layout_use_def *def = &layout_uses[use];
+	const struct layout_split *split = &compact->split;
 	size_t count = layout_dictionaries[def->dictionary].field_count;
 	struct value fields[LAYOUT_MAX_FIELDS] = {0};
-	bool added = false, child_new[LAYOUT_MAX_FIELDS] = {false};
+	bool child_new[LAYOUT_MAX_FIELDS] = {false};
 	int result = 0;
 
+	*id = 0;
+	*added = false;
 	for (size_t i = 0; i < count && result == 0; i++) {
+		int part = def->columns[i] == LAYOUT_FIELD_OTHER ? part_of_field(use, i) : -1;
+
 		if (def->columns[i] >= 0) {
 			fields[i] = values[def->columns[i]];
-		} else {
-			const struct layout_use_def *child = &layout_uses[def->ref_uses[i]];
-			struct value child_fields[LAYOUT_MAX_FIELDS];
+		} else if (def->columns[i] == LAYOUT_FIELD_REF) {
 			int64_t child_id = 0;
 
-			for (size_t j = 0; j < layout_dictionaries[child->dictionary].field_count; j++)
-				child_fields[j] = values[child->columns[j]];
-			result = find_or_add(compact, child->dictionary, child_fields, &child_id,
-					     &child_new[i]);
+			result = use_row(compact, def->ref_uses[i], values, &child_id, &child_new[i]);
 			fields[i] = id_value(child_id);
+		} else if (part >= 0 && layout_parts[part].kind == PART_TEXT) {
+			if (!split->part[part])
+				return 0;
+			fields[i] = text_value(split->part[part], split->part_length[part]);
+		} else if (part >= 0) {
+			fields[i] = number_value(split->part[part], split->part_length[part]);
 		}
 	}
 	if (result == 0)
-		result = find_or_add(compact, def->dictionary, fields, id, &added);
-	for (size_t i = 0; i < count && result == 0 && added; i++)
-		if (def->columns[i] == LAYOUT_FIELD_REF && !child_new[i])
+		result = find_or_add(compact, def->dictionary, fields, id, added);
+	for (size_t i = 0; i < count && result == 0 && *added; i++)
+		if (def->columns[i] == LAYOUT_FIELD_REF && !child_new[i] && !fields[i].is_null)
 			result = list_add(&compact->added[layout_uses[def->ref_uses[i]].dictionary],
 					  fields[i].l);
-	return result || added ? result : list_add(&compact->added[def->dictionary], *id);
+	return result;
 }
 
-static int intern_text(struct cache_compact *compact, enum layout_dictionary dictionary,
-		       const char *text, size_t length, int64_t *id)
-{
-	struct value field = text_value(text, length);
-
-	*id = 0;
-	return text ? intern(compact, dictionary, &field, id) : 0;
-}
-
-/* A reference of Events to a use: its row's Id (0: none). */
+/* A reference of Events to a use, counted (as intern): its row's Id (0: none). */
 static int event_reference(struct cache_compact *compact, int use, const struct value *values,
 			   int64_t *id)
 {
 	const struct layout_split *split = &compact->split;
+	bool added = false;
+	int result;
 
-	if (use == USE_SHAPE)
-		return split->split ? intern_text(compact, LAYOUT_SHAPES, strbuf_text(&split->shape),
-						  split->shape.length, id)
-				    : (*id = 0, 0);
-	for (int part = 0; part < LAYOUT_PART_COUNT; part++)
-		if (layout_parts[part].use == use)
-			return intern_text(compact, LAYOUT_TEXTS, split->part[part],
-					   split->part_length[part], id);
-	return intern_use(compact, use, values, id);
+	if (use == USE_SHAPE) {
+		struct value field = text_value(strbuf_text(&split->shape), split->shape.length);
+
+		*id = 0;
+		return split->split ? intern(compact, LAYOUT_SHAPES, &field, id) : 0;
+	}
+	result = use_row(compact, use, values, id, &added);
+	return result || added || *id == 0
+		       ? result
+		       : list_add(&compact->added[layout_uses[use].dictionary], *id);
 }
 
 /* ---- Events ------------------------------------------------------------------------ */
@@ -588,6 +612,13 @@ static bool is_process_id(const char *text, size_t length, const struct value *p
 
 	return !process_id->is_null && canonical_integer(text, length, &number) &&
 	       number == process_id->l;
+}
+
+/* The part's text is that of the part before it (present). */
+static bool is_previous_part(const struct layout_split *split, int part)
+{
+	return split->part[part - 1] && split->part_length[part - 1] == split->part_length[part] &&
+	       memcmp(split->part[part - 1], split->part[part], split->part_length[part]) == 0;
 }
 
 static void bind_parts(struct cache_compact *compact, const struct value *values)
@@ -601,7 +632,9 @@ static void bind_parts(struct cache_compact *compact, const struct value *values
 		size_t length = split->part_length[part];
 
 		if (!text || (layout_parts[part].kind == PART_PROCESS_ID &&
-			      is_process_id(text, length, &values[DPE_PROCESS_ID])))
+			      is_process_id(text, length, &values[DPE_PROCESS_ID])) ||
+		    (layout_parts[part].kind == PART_SAME_AS_PREVIOUS &&
+		     is_previous_part(split, part)))
 			sqlite3_bind_null(statement, index);
 		else
 			bind_numeric_text(statement, index, text, length);
@@ -623,9 +656,6 @@ static void bind_event_columns(struct cache_compact *compact, int64_t id, const 
 	else
 		sqlite3_bind_int64(statement, EVENT_CREATION_DELTA + 1,
 				   (timestamp->is_null ? 0 : timestamp->ticks) - creation->ticks);
-	cache_sqlite_bind_value(statement, EVENT_LOGON_ID + 1, &values[DPE_LOGON_ID]);
-	cache_sqlite_bind_value(statement, EVENT_CREATED_SESSION_ID + 1,
-				&values[DPE_CREATED_PROCESS_SESSION_ID]);
 	cache_sqlite_bind_value(statement, EVENT_REPORT_ID + 1, &values[DPE_REPORT_ID]);
 	bind_numeric_text(statement, EVENT_UNIQUE_ID + 1, values[DPE_PROCESS_UNIQUE_ID].str,
 			  values[DPE_PROCESS_UNIQUE_ID].len);
@@ -994,6 +1024,62 @@ static int convert_flat(struct cache_compact *compact)
 	return result;
 }
 
+/*
+ * Before the schema's tables are made (in that transaction): an older
+ * compact file's Events moves aside to Events_v3, the file's view (and
+ * its index, in schema 2) going with it, so the new Events can be made;
+ * cache_compact_convert then moves its records.  Nothing to do for a new
+ * file, a schema-1 file, a current one, or one already set aside.
+ */
+int cache_compact_set_aside(sqlite3 *db)
+{
+	/* Events' columns, whether it is the current one, whether set aside */
+	int64_t facts[3] = {0};
+	int result = cache_sqlite_errno(cache_sqlite_read_numbers(
+		db, "SELECT (SELECT count(*) FROM pragma_table_info('" CACHE_LAYOUT_EVENTS_TABLE "')),"
+		    " (SELECT count(*) FROM pragma_table_info('" CACHE_LAYOUT_EVENTS_TABLE "')"
+		    " WHERE name = 'SessionRef'),"
+		    " (SELECT count(*) FROM sqlite_master WHERE name = '" EVENTS_ASIDE "')",
+		facts, 3));
+
+	if (result || facts[0] == 0 || facts[1] || facts[2])
+		return result;
+	return cache_sqlite_execute(db, "ALTER TABLE " CACHE_LAYOUT_EVENTS_TABLE
+					" RENAME TO " EVENTS_ASIDE);
+}
+
+/*
+ * A schema-2 or -3 file: every record is read through the file's view and
+ * written again (new dictionary rows, all with Ids above the old ones),
+ * then the old Events, the old view and the old dictionary rows go.
+ */
+static int convert_compact(struct cache_compact *compact)
+{
+	int64_t old_last[LAYOUT_DICTIONARY_COUNT] = {0};
+	struct strbuf sql;
+	int result = 0;
+
+	for (int d = 0; d < LAYOUT_DICTIONARY_COUNT && result == 0; d++)
+		result = first_new_id(compact, (enum layout_dictionary)d, &old_last[d]);
+	if (result == 0)
+		result = copy_records(compact);
+	if (result == 0)
+		result = cache_compact_flush(compact);
+	if (result == 0)
+		result = cache_sqlite_execute(compact->db, "DROP VIEW DeviceProcessEvents;"
+							   " DROP TABLE " EVENTS_ASIDE);
+	strbuf_init(&sql);
+	for (int d = 0; d < LAYOUT_DICTIONARY_COUNT; d++)
+		strbuf_appendf(&sql, "DELETE FROM %s WHERE Id < %lld;\n",
+			       layout_dictionaries[d].table, (long long)old_last[d]);
+	cache_layout_view_sql(&sql);
+	if (result == 0)
+		result = sql.failed ? -ENOMEM : cache_sqlite_execute(compact->db, strbuf_text(&sql));
+	strbuf_free(&sql);
+	/* the maps name rows of this transaction only: nothing to forget */
+	return result;
+}
+
 int cache_compact_convert(struct cache_compact *compact)
 {
 	int64_t version = 0;
@@ -1003,12 +1089,8 @@ int cache_compact_convert(struct cache_compact *compact)
 
 	if (result || version >= CACHE_SCHEMA_VERSION)
 		return result;
-	/* schema 1 has the flat table; schema 2 has Events and its Timestamp
-	 * index, whose place the block summary takes */
-	result = has_flat_table(compact->db) ? convert_flat(compact)
-					     : cache_sqlite_execute(compact->db, CACHE_LAYOUT_BLOCKS_FILL);
-	if (result == 0)
-		result = cache_sqlite_execute(compact->db, "DROP INDEX IF EXISTS Events_time");
+	/* schema 1 has the flat table; schemas 2 and 3 were set aside */
+	result = has_flat_table(compact->db) ? convert_flat(compact) : convert_compact(compact);
 	snprintf(sql, sizeof(sql), "UPDATE CacheMeta SET Value = %d WHERE Key = 'schema_version'",
 		 CACHE_SCHEMA_VERSION);
 	if (result == 0)

@@ -55,11 +55,20 @@ int cache_compact_release(struct cache_compact *compact);
 uint64_t cache_compact_dictionary_rows_removed(const struct cache_compact *compact);
 
 /*
- * An older cache becomes schema 3, in the caller's transaction.  Schema 1
+ * An older cache becomes schema 4, in the caller's transaction.  Schema 1
  * (a DeviceProcessEvents table): every record moves to Events with its
- * rowid, then the table goes and the view takes its name.  Schema 2: the
- * block summary is made from Events and the Timestamp index dropped.
+ * rowid, then the table goes and the view takes its name.  Schemas 2 and 3
+ * (set aside first, below): every record is read through the file's view
+ * and written again with its rowid; the old Events, view and dictionary
+ * rows go.
  */
 int cache_compact_convert(struct cache_compact *compact);
+
+/*
+ * Before the tables of the schema are made, in that transaction: a
+ * schema-2 or -3 file's Events is renamed out of the way (its view follows
+ * it), for cache_compact_convert.
+ */
+int cache_compact_set_aside(sqlite3 *db);
 
 #endif

@@ -20,6 +20,9 @@ static const char *const context_fields[] = {
 	"AppGuardContainerId", "IntegrityLevel", "TokenElevation",
 	"IsRemoteSession", "RemoteSessionDeviceName", "RemoteSessionIP"};
 static const char *const shape_fields[] = {"Template"};
+static const char *const session_fields[] = {
+	"ContextRef", "AccountRef", "CgroupRef",	"TtyRef",
+	"CgroupId",   "AuditSessionId", "LogonId", "CreatedSessionId"};
 static const char *const process_fields[] = {
 	"FileRef",	 "AccountRef",	   "CommandLineRef",   "LogonId",
 	"IntegrityLevel", "TokenElevation", "ProcessId",	       "CreationTime",
@@ -31,6 +34,7 @@ static const char *const process_fields[] = {
 
 const struct layout_dictionary_def layout_dictionaries[LAYOUT_DICTIONARY_COUNT] = {
 	[LAYOUT_PROCESSES] = {"Processes", COUNT_OF(process_fields), process_fields, 17},
+	[LAYOUT_SESSIONS] = {"Sessions", COUNT_OF(session_fields), session_fields, -1},
 	[LAYOUT_FILES] = {"Files", COUNT_OF(file_fields), file_fields, -1},
 	[LAYOUT_ACCOUNTS] = {"Accounts", COUNT_OF(account_fields), account_fields, -1},
 	[LAYOUT_TEXTS] = {"Texts", COUNT_OF(text_fields), text_fields, -1},
@@ -50,18 +54,24 @@ const struct layout_use_def layout_uses[LAYOUT_USE_COUNT] = {
 		       DPE_PROCESS_VERSION_INFO_ORIGINAL_FILE_NAME,
 		       DPE_PROCESS_VERSION_INFO_FILE_DESCRIPTION},
 		      {0}},
-	[USE_ACCOUNT] = {"ea", LAYOUT_ACCOUNTS, -1, "AccountRef",
+	[USE_SESSION] = {"se", LAYOUT_SESSIONS, -1, "SessionRef",
+			 {REF, REF, REF, REF, OTHER, OTHER, DPE_LOGON_ID,
+			  DPE_CREATED_PROCESS_SESSION_ID},
+			 {USE_CONTEXT, USE_ACCOUNT, USE_CGROUP, USE_TTY}},
+	[USE_ACCOUNT] = {"ea", LAYOUT_ACCOUNTS, USE_SESSION, "AccountRef",
 			 {DPE_ACCOUNT_DOMAIN, DPE_ACCOUNT_NAME, DPE_ACCOUNT_SID, DPE_ACCOUNT_UPN,
 			  DPE_ACCOUNT_OBJECT_ID},
 			 {0}},
 	[USE_COMMAND_LINE] = {"ec", LAYOUT_TEXTS, -1, "CommandLineRef",
 			      {DPE_PROCESS_COMMAND_LINE}, {0}},
-	[USE_CONTEXT] = {"ex", LAYOUT_CONTEXTS, -1, "ContextRef",
+	[USE_CONTEXT] = {"ex", LAYOUT_CONTEXTS, USE_SESSION, "ContextRef",
 			 {DPE_DEVICE_ID, DPE_DEVICE_NAME, DPE_ACTION_TYPE, DPE_APP_GUARD_CONTAINER_ID,
 			  DPE_PROCESS_INTEGRITY_LEVEL, DPE_PROCESS_TOKEN_ELEVATION,
 			  DPE_IS_PROCESS_REMOTE_SESSION, DPE_PROCESS_REMOTE_SESSION_DEVICE_NAME,
 			  DPE_PROCESS_REMOTE_SESSION_IP},
 			 {0}},
+	[USE_CGROUP] = {"tg", LAYOUT_TEXTS, USE_SESSION, "CgroupRef", {OTHER}, {0}},
+	[USE_TTY] = {"tt", LAYOUT_TEXTS, USE_SESSION, "TtyRef", {OTHER}, {0}},
 	[USE_PROCESS] = {"p", LAYOUT_PROCESSES, -1, "ProcessRef",
 			 {REF, REF, REF, DPE_INITIATING_PROCESS_LOGON_ID,
 			  DPE_INITIATING_PROCESS_INTEGRITY_LEVEL,
@@ -96,27 +106,24 @@ const struct layout_use_def layout_uses[LAYOUT_USE_COUNT] = {
 				      {DPE_INITIATING_PROCESS_COMMAND_LINE}, {0}},
 	[USE_SHAPE] = {"s", LAYOUT_SHAPES, -1, "ShapeRef", {OTHER}, {0}},
 	[USE_CWD] = {"tc", LAYOUT_TEXTS, -1, "CwdRef", {OTHER}, {0}},
-	[USE_CGROUP] = {"tg", LAYOUT_TEXTS, -1, "CgroupRef", {OTHER}, {0}},
-	[USE_TTY] = {"tt", LAYOUT_TEXTS, -1, "TtyRef", {OTHER}, {0}},
 };
 
 const struct layout_part_def layout_parts[LAYOUT_PART_COUNT] = {
-	{"Tid", PART_PROCESS_ID, -1},
-	{"NamespacePid", PART_PROCESS_ID, -1},
-	{"ArgvCapturedBytes", PART_NUMBER, -1},
-	{"ArgvTotalBytes", PART_NUMBER, -1},
-	{"CgroupId", PART_NUMBER, -1},
-	{"AuditSessionId", PART_NUMBER, -1},
-	{"Cwd", PART_TEXT, USE_CWD},
-	{"Cgroup", PART_TEXT, USE_CGROUP},
-	{"Tty", PART_TEXT, USE_TTY},
+	{"Tid", PART_PROCESS_ID, -1, -1},
+	{"NamespacePid", PART_PROCESS_ID, -1, -1},
+	{"ArgvCapturedBytes", PART_NUMBER, -1, -1},
+	{"ArgvTotalBytes", PART_SAME_AS_PREVIOUS, -1, -1},
+	{"CgroupId", PART_NUMBER, USE_SESSION, 4},
+	{"AuditSessionId", PART_NUMBER, USE_SESSION, 5},
+	{"Cwd", PART_TEXT, USE_CWD, -1},
+	{"Cgroup", PART_TEXT, USE_CGROUP, -1},
+	{"Tty", PART_TEXT, USE_TTY, -1},
 };
 
 /* Events' own columns (before its references), layout_event_field order. */
 static const char *const event_fields[EVENT_FIRST_REF] = {
-	"Id",	     "Timestamp", "ProcessId", "CreationDelta", "LogonId", "CreatedSessionId",
-	"ReportId", "UniqueId",	 "Raw",	      "X1",		"X2",	   "X3",
-	"X4",	     "X5",	 "X6"};
+	"Id", "Timestamp", "ProcessId", "CreationDelta", "ReportId", "UniqueId",
+	"Raw", "X1",	    "X2",	 "X3",		  "X4"};
 
 /* ---- splitting AdditionalFields ---------------------------------------- */
 
@@ -401,10 +408,6 @@ static const char *event_field_of(int column)
 		return "Timestamp";
 	case DPE_PROCESS_ID:
 		return "ProcessId";
-	case DPE_LOGON_ID:
-		return "LogonId";
-	case DPE_CREATED_PROCESS_SESSION_ID:
-		return "CreatedSessionId";
 	case DPE_REPORT_ID:
 		return "ReportId";
 	default:
@@ -424,6 +427,12 @@ static void append_additional_fields(struct strbuf *out)
 		strbuf_appendf(out, ", char(%d), ", i + 1);
 		if (part->kind == PART_PROCESS_ID)
 			strbuf_appendf(out, "coalesce(e.X%d, e.ProcessId, ''))", i + 1);
+		else if (part->kind == PART_SAME_AS_PREVIOUS)
+			strbuf_appendf(out, "coalesce(e.X%d, e.X%d, ''))", i + 1, i);
+		else if (part->kind == PART_NUMBER && part->use >= 0)
+			strbuf_appendf(out, "coalesce(%s.%s, ''))", layout_uses[part->use].alias,
+				       layout_dictionaries[layout_uses[part->use].dictionary]
+					       .fields[part->field]);
 		else if (part->kind == PART_NUMBER)
 			strbuf_appendf(out, "coalesce(e.X%d, ''))", i + 1);
 		else
@@ -475,7 +484,7 @@ uint32_t cache_layout_column_uses(int column)
 	if (column == DPE_ADDITIONAL_FIELDS) {
 		bits = use_with_owners(USE_SHAPE);
 		for (int i = 0; i < LAYOUT_PART_COUNT; i++)
-			if (layout_parts[i].kind == PART_TEXT)
+			if (layout_parts[i].use >= 0)
 				bits |= use_with_owners(layout_parts[i].use);
 		return bits;
 	}

@@ -1,5 +1,5 @@
 /*
- * cache_layout.h - the compact layout of the cache's records (schema 2).
+ * cache_layout.h - the compact layout of the cache's records (schema 4).
  *
  * Most of a DeviceProcessEvents record repeats: the same file version
  * (path, size, hashes, version info) runs thousands of times, the same
@@ -13,6 +13,9 @@
  *   Accounts    domain, name, SID, UPN, object id
  *   Texts       command lines and the text members of AdditionalFields
  *   Contexts    the device and the facts that rarely change between execs
+ *   Sessions    what an exec's session repeats: its Contexts, Accounts,
+ *               cgroup and tty Texts rows, logon and session ids, the
+ *               cgroup and audit-session ids of AdditionalFields
  *   Processes   a snapshot of the initiating process (its own Files,
  *               Accounts and Texts references and its per-process facts)
  *   Shapes      AdditionalFields with its per-exec members cut out: the
@@ -57,12 +60,6 @@
 	"INSERT INTO " CACHE_LAYOUT_BLOCKS_TABLE " (Block, Low, High) VALUES (?, ?, ?)"      \
 	" ON CONFLICT(Block) DO UPDATE SET Low = min(Low, excluded.Low),"                    \
 	" High = max(High, excluded.High)"
-/* The summary of every record there is (a file written before schema 3). */
-#define CACHE_LAYOUT_BLOCKS_FILL                                                           \
-	"INSERT INTO " CACHE_LAYOUT_BLOCKS_TABLE " (Block, Low, High) SELECT Id >> 8,"       \
-	" min(Timestamp), max(Timestamp) FROM " CACHE_LAYOUT_EVENTS_TABLE                    \
-	" WHERE Timestamp IS NOT NULL GROUP BY Id >> 8 ON CONFLICT(Block) DO UPDATE SET"      \
-	" Low = min(Low, excluded.Low), High = max(High, excluded.High)"
 /* Blocks no record is left in (retention). */
 #define CACHE_LAYOUT_BLOCKS_TRIM                                                           \
 	"DELETE FROM " CACHE_LAYOUT_BLOCKS_TABLE " WHERE Block < coalesce((SELECT min(Id)"    \
@@ -78,6 +75,7 @@
 /* The dictionaries; a table that refers to others comes first. */
 enum layout_dictionary {
 	LAYOUT_PROCESSES,
+	LAYOUT_SESSIONS,
 	LAYOUT_FILES,
 	LAYOUT_ACCOUNTS,
 	LAYOUT_TEXTS,
@@ -103,17 +101,18 @@ extern const struct layout_dictionary_def layout_dictionaries[LAYOUT_DICTIONARY_
  */
 enum layout_use {
 	USE_FILE,
+	USE_SESSION,
 	USE_ACCOUNT,
-	USE_COMMAND_LINE,
 	USE_CONTEXT,
+	USE_CGROUP,
+	USE_TTY,
+	USE_COMMAND_LINE,
 	USE_PROCESS,
 	USE_PROCESS_FILE,
 	USE_PROCESS_ACCOUNT,
 	USE_PROCESS_COMMAND_LINE,
 	USE_SHAPE,
 	USE_CWD,
-	USE_CGROUP,
-	USE_TTY,
 	LAYOUT_USE_COUNT
 };
 
@@ -133,17 +132,21 @@ extern const struct layout_use_def layout_uses[LAYOUT_USE_COUNT];
 
 /*
  * AdditionalFields: the members that change from exec to exec are cut out
- * of the JSON text (the rest is a Shapes row) and kept in Events, as
- * numbers (or their text when not a plain integer) or as Texts references.
+ * of the JSON text (the rest is a Shapes row) and kept in Events or in the
+ * session's row, as numbers (or their text when not a plain integer) or
+ * as Texts references.  A PART_PROCESS_ID number is NULL when it equals
+ * ProcessId, a PART_SAME_AS_PREVIOUS one when it equals the part before.
  */
-enum layout_part_kind { PART_PROCESS_ID, PART_NUMBER, PART_TEXT };
+enum layout_part_kind { PART_PROCESS_ID, PART_NUMBER, PART_SAME_AS_PREVIOUS, PART_TEXT };
 #define LAYOUT_PART_COUNT 9
-#define LAYOUT_NUMBER_PARTS 6 /* parts 0..5 are Events.X1..X6 */
+#define LAYOUT_NUMBER_PARTS 4 /* parts 0..3 are Events.X1..X4 */
 
 struct layout_part_def {
 	const char *key;
 	enum layout_part_kind kind;
-	int use; /* PART_TEXT: the Texts use holding it */
+	int use; /* PART_TEXT: the Texts use holding it; a number: -1 (Events)
+		  * or the use whose dictionary holds it */
+	int field; /* a number held by a use: its field there */
 };
 
 extern const struct layout_part_def layout_parts[LAYOUT_PART_COUNT];
@@ -164,12 +167,10 @@ enum layout_event_field {
 	EVENT_TIMESTAMP,
 	EVENT_PROCESS_ID,
 	EVENT_CREATION_DELTA,
-	EVENT_LOGON_ID,
-	EVENT_CREATED_SESSION_ID,
 	EVENT_REPORT_ID,
 	EVENT_UNIQUE_ID,
 	EVENT_RAW,
-	EVENT_FIRST_NUMBER, /* X1..X6 */
+	EVENT_FIRST_NUMBER, /* X1..X4 */
 	EVENT_FIRST_REF = EVENT_FIRST_NUMBER + LAYOUT_NUMBER_PARTS,
 	/* one per use owned by Events, in use order */
 };

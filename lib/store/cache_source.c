@@ -11,7 +11,7 @@
  *                        through the Timestamp index, which holds the rowid,
  *                        so no chunk sorts
  *
- * A schema-2 cache keeps DeviceProcessEvents in the compact layout
+ * A schema-4 cache keeps DeviceProcessEvents in the compact layout
  * (cache_layout.h): the SELECT reads Events and joins only the
  * dictionaries the used columns live in, and a term on a column of a small
  * dictionary is decided once per dictionary row (a semi-join, evaluated
@@ -46,8 +46,9 @@
 struct cache_reader {
 	sqlite3 *db;
 	char *path;
-	bool compact; /* schema 2, 3: DeviceProcessEvents is the compact layout */
-	bool blocks; /* schema 3: times from EventBlocks, no Timestamp index */
+	bool compact; /* schema 4: the layout of cache_layout.h, read directly */
+	bool blocks; /* schema 4: times from EventBlocks, no Timestamp index */
+	bool view; /* schema 2, 3: DeviceProcessEvents is the file's own view */
 };
 
 struct cache_scan {
@@ -70,6 +71,7 @@ struct cache_scan {
 	size_t term_count;
 	bool compact; /* the table is the compact layout's view */
 	bool blocks; /* compact, a time range read from the Ids of its blocks */
+	bool view; /* the table is an older compact file's view: no index */
 	bool narrowed; /* the block summary narrowed the Ids read */
 	int64_t high, max_rowid;
 	int64_t last_rowid, last_time;
@@ -190,8 +192,11 @@ static int check_schema_version(struct cache_reader *reader, char *message,
 			 CACHE_SCHEMA_VERSION);
 		result = -EILSEQ;
 	}
-	reader->compact = version >= CACHE_SCHEMA_INDEXED_VERSION;
-	reader->blocks = version >= CACHE_SCHEMA_VERSION;
+	/* an older compact file is read through its own view, which gives
+	 * the 68 columns as the file's layout stores them */
+	reader->compact = version == CACHE_SCHEMA_VERSION;
+	reader->blocks = version == CACHE_SCHEMA_VERSION;
+	reader->view = version >= CACHE_SCHEMA_INDEXED_VERSION && version < CACHE_SCHEMA_VERSION;
 	return result;
 }
 
@@ -366,8 +371,8 @@ static void build_select(const struct cache_scan *scan, const struct table_schem
 			       " AND rowid <= ?4",
 			       schema->name, schema->name);
 	else
-		strbuf_appendf(sql, " FROM [%s] NOT INDEXED WHERE rowid > ?2 AND rowid <= ?4%s",
-			       schema->name,
+		strbuf_appendf(sql, " FROM [%s]%s WHERE rowid > ?2 AND rowid <= ?4%s",
+			       schema->name, scan->view ? "" : " NOT INDEXED",
 			       scan->time_filter ? " AND Timestamp BETWEEN ?1 AND ?3" : "");
 	append_terms(scan, sql);
 	strbuf_append_string(sql, scan->by_time ? " ORDER BY Timestamp, rowid LIMIT ?5"
@@ -526,7 +531,7 @@ static int plan_scan(struct cache_scan *scan, const struct table_schema *schema,
 		scan->key_count = 1;
 		return plan_blocks(scan, low, high);
 	}
-	if (code == SQLITE_OK && scan->time_filter) {
+	if (code == SQLITE_OK && scan->time_filter && !scan->view) {
 		snprintf(sql, sizeof(sql), "SELECT min(Timestamp), max(Timestamp) FROM [%s]", table);
 		code = cache_sqlite_read_numbers(scan->db, sql, bounds, 2);
 	}
@@ -734,6 +739,7 @@ static int open_scan(sqlite3 *db, const char *path, const struct cache_reader *l
 	scan->path = path;
 	scan->compact = layout && layout->compact;
 	scan->blocks = layout && layout->blocks;
+	scan->view = layout && layout->view;
 	if (options)
 		scan->options = *options;
 	scan->chunk_rows = scan->options.chunk_rows ? scan->options.chunk_rows

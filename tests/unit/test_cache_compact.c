@@ -6,8 +6,10 @@
  *   went in (type and bytes of each of the 68 columns), AdditionalFields
  *   texts of every odd shape included.
  * - A schema-1 cache (tests/fixtures/cache-v1, made by the first layout's
- *   writer) and a schema-2 cache (tests/fixtures/cache-v2, the compact
- *   layout with its Timestamp index) are converted on open: same rows,
+ *   writer), a schema-2 cache (tests/fixtures/cache-v2, the compact
+ *   layout with its Timestamp index) and a schema-3 cache
+ *   (tests/fixtures/cache-v3, the block summary, the session facts in
+ *   Events) are converted on open: same rows,
  *   rowids, hits, summaries, sequences, answers; the block summary covers
  *   every record.
  * - Retention by size removes the oldest records first, keeps hit records,
@@ -41,6 +43,7 @@
 
 #define FIXTURE_V1 "tests/fixtures/cache-v1/cache.db.gz"
 #define FIXTURE_V2 "tests/fixtures/cache-v2/cache.db.gz"
+#define FIXTURE_V3 "tests/fixtures/cache-v3/cache.db.gz"
 
 struct fixture {
 	char directory[64];
@@ -383,6 +386,11 @@ static void test_schema_2_is_converted(void **state)
 	check_converted(*state, FIXTURE_V2);
 }
 
+static void test_schema_3_is_converted(void **state)
+{
+	check_converted(*state, FIXTURE_V3);
+}
+
 /* ---- retention ----------------------------------------------------------------- */
 
 /* Varied records: files, parents, command lines come and go with age. */
@@ -540,6 +548,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_records_come_back_exactly, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_schema_1_is_converted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_schema_2_is_converted, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_schema_3_is_converted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retention_by_size, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kill_in_a_storm, setup, teardown),
 	};
