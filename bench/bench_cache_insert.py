@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 INSERT = str(ROOT / "build" / "bench" / "cache_insert")
 STORES = ("sqlite", "cache")
 INSTRUCTION_RECORDS = 20000
-TARGET = 50000
+TARGET = 100000  # issue 11
 
 
 def store_once(store, count):

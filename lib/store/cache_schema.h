@@ -19,7 +19,7 @@
  *                        cache's random id, sequence high-water marks
  *
  * RuleHits is indexed on Timestamp (time filters are pushed down), as was
- * the flat DeviceProcessEvents (schema 1) and Events in schema 2; schema 3
+ * the flat DeviceProcessEvents (schema 1) and Events in schema 2; schema 3 on
  * answers a time range on Events from a per-block summary instead
  * (EventBlocks, cache_layout.h).  RuleHits also on ReportId (is a record hit?).  Columns and Sequence came
  * after the first version of the file: the writer adds them to an older

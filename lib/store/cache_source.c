@@ -472,7 +472,7 @@ static int plan_terms(struct cache_scan *scan, const struct kql_query *query,
 }
 
 /*
- * Schema 3: the Ids of the blocks whose Timestamps overlap [low, high]
+ * Schemas 3 and 4: the Ids of the blocks whose Timestamps overlap [low, high]
  * bound the table-order scan (which checks the range per row); no block:
  * nothing to read.
  */

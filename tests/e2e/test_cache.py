@@ -107,12 +107,16 @@ def test_retention_by_age_removes_the_oldest(workdir):
 
 def test_retention_by_size_keeps_the_newest(workdir):
     require_root()
-    # 1024K: the smallest limit the agent takes (the empty cache is ~512K)
+    # 1024K: the smallest limit the agent takes (the empty cache is ~300K).
+    # Each exec's command line is padded to ~1 KB so 1,500 of them are
+    # over the limit however densely the cache stores the rest of a record
+    # (short command lines fitted under it once the layout got denser).
+    padding = "p" * 1000
     agent = RunningAgent(workdir, ["--cache-max-size", "1024K"]).start()
     try:
         subprocess.run(["/bin/sh", "-c", "i=0; while [ $i -lt 1500 ]; do "
-                        "/bin/true size-$i; i=$((i+1)); done"], check=True)
-        agent.wait_for(lambda r: r["ProcessCommandLine"] == "/bin/true size-1499",
+                        f"/bin/true size-$i {padding}; i=$((i+1)); done"], check=True)
+        agent.wait_for(lambda r: r["ProcessCommandLine"] == f"/bin/true size-1499 {padding}",
                        timeout=60)
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
@@ -125,9 +129,9 @@ def test_retention_by_size_keeps_the_newest(workdir):
             kept = [row[0] for row in db.execute(
                 "SELECT ProcessCommandLine FROM DeviceProcessEvents"
                 " WHERE ProcessCommandLine LIKE '/bin/true size-%' ORDER BY Timestamp")]
-        assert kept and kept[-1] == "/bin/true size-1499"
-        assert "/bin/true size-0" not in kept
-        numbers = [int(k.rsplit("-", 1)[1]) for k in kept]
+        assert kept and kept[-1] == f"/bin/true size-1499 {padding}"
+        assert f"/bin/true size-0 {padding}" not in kept
+        numbers = [int(k.split()[1].rsplit("-", 1)[1]) for k in kept]
         assert numbers == sorted(numbers), "the oldest go first"
     finally:
         agent.stop()
