@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/array.h"
 #include "base/hashmap.h"
 #include "base/log.h"
 #include "base/strbuf.h"
@@ -241,15 +242,12 @@ static int note_block(struct block_list *list, int64_t id, int64_t ticks)
 			last->high = ticks;
 		return 0;
 	}
-	if (!list->items || list->count == list->capacity) {
-		size_t capacity = list->capacity ? list->capacity * 2 : 64;
-		struct block_summary *items = realloc(list->items, capacity * sizeof(*items));
+	struct block_summary *items = array_reserve(list->items, &list->capacity, list->count + 1,
+						    64, sizeof(*items));
 
-		if (!items)
-			return -ENOMEM;
-		list->items = items;
-		list->capacity = capacity;
-	}
+	if (!items)
+		return -ENOMEM;
+	list->items = items;
 	list->items[list->count++] = (struct block_summary){block, ticks, ticks};
 	return 0;
 }
@@ -371,23 +369,20 @@ static int add_pending(struct cache_compact *compact, enum layout_dictionary dic
 		       const struct intern_key *key, int64_t *id)
 {
 	struct pending_rows *pending = &compact->pending[dictionary];
+	struct pending_row *rows;
 	int result = 0;
 
 	if (pending->next_id == 0) {
 		result = first_new_id(compact, dictionary, &pending->next_id);
 		pending->first_id = pending->next_id;
 	}
-	if (result == 0 && pending->count == pending->capacity) {
-		size_t capacity = pending->capacity ? pending->capacity * 2 : 256;
-		struct pending_row *rows = realloc(pending->rows, capacity * sizeof(*rows));
-
-		if (!rows)
-			return -ENOMEM;
-		pending->rows = rows;
-		pending->capacity = capacity;
-	}
 	if (result)
 		return result;
+	rows = array_reserve(pending->rows, &pending->capacity, pending->count + 1, 256,
+			     sizeof(*rows));
+	if (!rows)
+		return -ENOMEM;
+	pending->rows = rows;
 	pending->rows[pending->count] =
 		(struct pending_row){pending->keys.length, key->length, 1};
 	strbuf_append(&pending->keys, (const char *)key->data, key->length);
