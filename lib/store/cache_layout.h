@@ -185,7 +185,7 @@ void cache_layout_view_sql(struct strbuf *out);
 
 /* "INSERT INTO Events (...) VALUES (?,...)" in layout_event_field order. */
 void cache_layout_events_insert_sql(struct strbuf *out);
-/* ", e.ContextRef, ..." every reference column of Events, in use order. */
+/* ", e.FileRef, ..." every reference column of Events, in use order. */
 void cache_layout_append_event_references(struct strbuf *out, const char *prefix);
 /* The reference columns of a dictionary's rows: (use, column name). */
 size_t cache_layout_dictionary_references(enum layout_dictionary dictionary,

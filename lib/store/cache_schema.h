@@ -19,8 +19,8 @@
  *                        cache's random id, sequence high-water marks
  *
  * RuleHits is indexed on Timestamp (time filters are pushed down), as was
- * the flat DeviceProcessEvents (schema 1) and Events in schema 2; schema 3 on
- * answers a time range on Events from a per-block summary instead
+ * the flat DeviceProcessEvents (schema 1) and Events in schema 2; schemas 3
+ * and 4 answer a time range on Events from a per-block summary instead
  * (EventBlocks, cache_layout.h).  RuleHits also on ReportId (is a record hit?).  Columns and Sequence came
  * after the first version of the file: the writer adds them to an older
  * cache (cache.c), readers of the two event tables never need them.
