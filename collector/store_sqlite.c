@@ -5,7 +5,15 @@
  * Tables (column names are the Kusto names, values stored as the local
  * cache stores them, so lib/store's row source reads both):
  *
- *   DeviceProcessEvents  rowid, the 68 columns; unique (DeviceId, ReportId)
+ *   Events, Files, ...   the records in the local cache's compact layout
+ *                        (lib/store/cache_layout.h, written through
+ *                        cache_compact.h): one set of dictionaries for the
+ *                        whole fleet, so a file version seen on 1000 hosts
+ *                        is stored once; DeviceProcessEvents is its view
+ *   DeviceNumbers        a small number per DeviceId
+ *   Reports              Events.Id -> (device number, ReportId), unique:
+ *                        a record stored again is a duplicate; a trigger
+ *                        deletes the row with its Events row
  *   RuleHits             rowid, RuleId, RuleName, Tactics, Techniques, the
  *                        68 columns; unique (DeviceId, RuleId, ReportId)
  *   RuleSummaries        rowid, DeviceId, DeviceName, RuleId, RuleName,
@@ -20,6 +28,10 @@
  * read-only connections; a query holds one for its run, reading in short
  * chunks (cache_source.c), so checkpoints are never held back for long.
  * The file is 0600: command lines can hold secrets.
+ *
+ * Schema 1 (a flat 68-column DeviceProcessEvents table) is converted to
+ * schema 2 when the store opens, in one transaction: every record keeps its
+ * rowid as its Events Id, and its (DeviceId, ReportId) in Reports.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -32,13 +44,16 @@
 #include "base/array.h"
 #include "base/log.h"
 #include "base/strbuf.h"
+#include "store/cache_compact.h"
+#include "store/cache_layout.h"
 #include "store/cache_schema.h"
 #include "store/cache_source.h"
 #include "store/cache_sqlite.h"
 #include "pool.h"
 #include "store_backend.h"
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
+#define FLAT_SCHEMA_VERSION 1
 #define BUSY_TIMEOUT_MS 5000
 #define SIZE_STEP_BYTES 4096
 #define READ_MMAP_BYTES "8589934592" /* SQLite caps it at its build's maximum */
@@ -50,7 +65,9 @@ enum statement {
 	STATEMENT_SAVEPOINT,
 	STATEMENT_RELEASE,
 	STATEMENT_ROLLBACK_TO,
-	STATEMENT_INSERT_RECORD,
+	STATEMENT_INSERT_REPORT,
+	STATEMENT_ADD_DEVICE_NUMBER,
+	STATEMENT_DEVICE_NUMBER,
 	STATEMENT_INSERT_HIT,
 	STATEMENT_SUMMARY_VERSION,
 	STATEMENT_SUMMARY_SET_VERSION,
@@ -83,6 +100,10 @@ struct sqlite_store {
 	pthread_mutex_t write_lock;
 	sqlite3 *writer;
 	sqlite3_stmt *statements[STATEMENT_COUNT];
+	struct cache_compact *compact;
+	bool compact_written; /* the open transaction added records */
+	char last_device[BATCH_ID_MAX + 1]; /* the last device number looked up */
+	int64_t last_device_number;
 	struct pool pool;
 	struct reader *readers;
 	uint64_t retention_records, retention_hits; /* under write_lock */
@@ -92,16 +113,18 @@ struct sqlite_store {
 
 static void schema_sql(struct strbuf *sql)
 {
-	strbuf_append_string(sql, "CREATE TABLE IF NOT EXISTS DeviceProcessEvents (\n"
-				  "  rowid INTEGER PRIMARY KEY");
-	cache_schema_append_columns(sql, dpe_columns, DPE_COLUMN_COUNT);
-	strbuf_append_string(sql,
-			     ");\n"
-			     "CREATE UNIQUE INDEX IF NOT EXISTS DeviceProcessEvents_report"
-			     " ON DeviceProcessEvents(DeviceId, ReportId);\n"
-			     "CREATE INDEX IF NOT EXISTS DeviceProcessEvents_time"
-			     " ON DeviceProcessEvents(Timestamp);\n"
-			     "CREATE TABLE IF NOT EXISTS RuleHits (\n  rowid INTEGER PRIMARY KEY");
+	/* the view is not made while a schema-1 table has its name */
+	cache_layout_schema_sql(sql);
+	strbuf_append_string(
+		sql,
+		"CREATE TABLE IF NOT EXISTS DeviceNumbers (Number INTEGER PRIMARY KEY,"
+		" DeviceId TEXT NOT NULL UNIQUE);\n"
+		"CREATE TABLE IF NOT EXISTS Reports (Id INTEGER PRIMARY KEY,"
+		 " Device INTEGER NOT NULL, ReportId INTEGER);\n"
+		"CREATE UNIQUE INDEX IF NOT EXISTS Reports_key ON Reports(Device, ReportId);\n"
+		"CREATE TRIGGER IF NOT EXISTS Events_reports AFTER DELETE ON Events"
+		" BEGIN DELETE FROM Reports WHERE Id = old.Id; END;\n"
+		"CREATE TABLE IF NOT EXISTS RuleHits (\n  rowid INTEGER PRIMARY KEY");
 	cache_schema_append_columns(sql, cache_hit_columns, CACHE_HIT_COLUMN_COUNT);
 	cache_schema_append_columns(sql, dpe_columns, DPE_COLUMN_COUNT);
 	strbuf_append_string(sql, ");\n"
@@ -136,6 +159,48 @@ static int execute(sqlite3 *db, const char *sql)
 	return cache_sqlite_execute(db, sql);
 }
 
+/*
+ * Schema 1 -> 2, in the open transaction: device numbers and Reports from
+ * the flat rows, then the records into the compact layout (same rowids).
+ */
+static int convert_flat_records(struct sqlite_store *store)
+{
+	int result = execute(store->writer,
+			     "INSERT OR IGNORE INTO DeviceNumbers (DeviceId)"
+			     " SELECT DISTINCT DeviceId FROM DeviceProcessEvents ORDER BY DeviceId");
+
+	if (result == 0)
+		result = execute(store->writer,
+				 "INSERT INTO Reports (Id, Device, ReportId) SELECT d.rowid,"
+				 " n.Number, d.ReportId FROM DeviceProcessEvents AS d"
+				 " JOIN DeviceNumbers AS n ON n.DeviceId = d.DeviceId ORDER BY d.rowid");
+	if (result == 0)
+		result = cache_compact_convert_records(store->compact);
+	if (result == 0)
+		result = execute(store->writer, "UPDATE CollectorMeta SET Value = 2"
+						" WHERE Key = 'schema_version'");
+	return result;
+}
+
+static int convert_if_flat(struct sqlite_store *store)
+{
+	int result;
+
+	if (!cache_compact_has_flat_table(store->compact))
+		return 0;
+	log_info("%s: converting the records to the compact layout (schema 2)", store->path);
+	result = execute(store->writer, "BEGIN IMMEDIATE");
+	if (result == 0)
+		result = convert_flat_records(store);
+	if (result == 0)
+		result = execute(store->writer, "COMMIT");
+	if (result) {
+		execute(store->writer, "ROLLBACK");
+		cache_compact_forget(store->compact);
+	}
+	return result;
+}
+
 static int create_schema(struct sqlite_store *store, char *message, size_t message_size)
 {
 	struct strbuf sql;
@@ -144,20 +209,28 @@ static int create_schema(struct sqlite_store *store, char *message, size_t messa
 	strbuf_init(&sql);
 	schema_sql(&sql);
 	result = sql.failed ? -ENOMEM : execute(store->writer, "PRAGMA auto_vacuum = INCREMENTAL");
+	/* a new file starts at schema 2; a flat one says 1 until converted */
+	if (result == 0 && cache_sqlite_number(store->writer,
+					       "SELECT count(*) FROM sqlite_master WHERE name ="
+					       " 'DeviceProcessEvents' AND type = 'table'") > 0)
+		result = execute(store->writer, "CREATE TABLE IF NOT EXISTS CollectorMeta (Key TEXT"
+						" PRIMARY KEY, Value INTEGER NOT NULL);"
+						" INSERT OR IGNORE INTO CollectorMeta (Key, Value)"
+						" VALUES ('schema_version', 1)");
 	if (result == 0)
 		result = execute(store->writer, strbuf_text(&sql));
 	strbuf_free(&sql);
 	if (result == 0)
 		result = execute(store->writer, "INSERT OR IGNORE INTO CollectorMeta (Key, Value)"
-						" VALUES ('schema_version', 1)");
+						" VALUES ('schema_version', 2)");
 	if (result == 0) {
 		int64_t version = cache_sqlite_number(store->writer, "SELECT Value FROM CollectorMeta"
 							      " WHERE Key = 'schema_version'");
 
-		if (version != SCHEMA_VERSION) {
+		if (version != SCHEMA_VERSION && version != FLAT_SCHEMA_VERSION) {
 			snprintf(message, message_size,
-				 "%s has collector schema version %lld; this collector reads %d",
-				 store->path, (long long)version, SCHEMA_VERSION);
+				 "%s has collector schema version %lld; this collector reads %d and %d",
+				 store->path, (long long)version, FLAT_SCHEMA_VERSION, SCHEMA_VERSION);
 			return -EILSEQ;
 		}
 	}
@@ -171,7 +244,9 @@ static int create_schema(struct sqlite_store *store, char *message, size_t messa
 
 static int prepare_statements(struct sqlite_store *store)
 {
-	struct strbuf record_insert, hit_insert;
+	static const enum statement record_deletes[2] = {STATEMENT_DELETE_OLD_RECORDS,
+							 STATEMENT_DELETE_OLDEST_RECORDS};
+	struct strbuf deletes[2], hit_insert;
 	const char *sql[STATEMENT_COUNT] = {
 		[STATEMENT_BEGIN] = "BEGIN IMMEDIATE",
 		[STATEMENT_COMMIT] = "COMMIT",
@@ -179,6 +254,11 @@ static int prepare_statements(struct sqlite_store *store)
 		[STATEMENT_SAVEPOINT] = "SAVEPOINT batch",
 		[STATEMENT_RELEASE] = "RELEASE batch",
 		[STATEMENT_ROLLBACK_TO] = "ROLLBACK TO batch",
+		[STATEMENT_INSERT_REPORT] = "INSERT INTO Reports (Device, ReportId) VALUES (?,?)"
+					    " ON CONFLICT DO NOTHING",
+		[STATEMENT_ADD_DEVICE_NUMBER] =
+			"INSERT INTO DeviceNumbers (DeviceId) VALUES (?) ON CONFLICT DO NOTHING",
+		[STATEMENT_DEVICE_NUMBER] = "SELECT Number FROM DeviceNumbers WHERE DeviceId = ?",
 		[STATEMENT_SUMMARY_VERSION] =
 			"SELECT Updated FROM SummaryVersions WHERE DeviceId = ? AND RuleId = ?",
 		[STATEMENT_SUMMARY_SET_VERSION] =
@@ -212,11 +292,11 @@ static int prepare_statements(struct sqlite_store *store)
 			" IntervalSeconds = ?5, Heartbeat = ?6, LastHeartbeat = ?7,"
 			" LastContact = ?7 WHERE DeviceId = ?1",
 		[STATEMENT_DELETE_OLD_RECORDS] =
-			"DELETE FROM DeviceProcessEvents WHERE rowid IN (SELECT rowid FROM"
-			" DeviceProcessEvents WHERE Timestamp < ? ORDER BY Timestamp LIMIT ?)",
+			"DELETE FROM Events WHERE Id IN (SELECT Id FROM"
+			" Events WHERE Timestamp < ? ORDER BY Timestamp LIMIT ?)",
 		[STATEMENT_DELETE_OLDEST_RECORDS] =
-			"DELETE FROM DeviceProcessEvents WHERE rowid IN (SELECT rowid FROM"
-			" DeviceProcessEvents ORDER BY Timestamp LIMIT ?2)",
+			"DELETE FROM Events WHERE Id IN (SELECT Id FROM"
+			" Events ORDER BY Timestamp LIMIT ?2)",
 		[STATEMENT_DELETE_OLD_HITS] =
 			"DELETE FROM RuleHits WHERE rowid IN (SELECT rowid FROM RuleHits"
 			" WHERE Timestamp < ? ORDER BY Timestamp LIMIT ?)",
@@ -231,19 +311,24 @@ static int prepare_statements(struct sqlite_store *store)
 	};
 	int result = 0;
 
-	strbuf_init(&record_insert);
 	strbuf_init(&hit_insert);
-	cache_sqlite_build_insert(&record_insert, "DeviceProcessEvents", "", 0,
-				  " ON CONFLICT DO NOTHING");
 	cache_sqlite_build_insert(&hit_insert, "RuleHits", "RuleId,RuleName,Tactics,Techniques",
 				  CACHE_HIT_COLUMN_COUNT, " ON CONFLICT DO NOTHING");
-	sql[STATEMENT_INSERT_RECORD] = strbuf_text(&record_insert);
 	sql[STATEMENT_INSERT_HIT] = strbuf_text(&hit_insert);
+	/* deleted records give their dictionary references back */
+	for (int i = 0; i < 2; i++) {
+		strbuf_init(&deletes[i]);
+		strbuf_append_string(&deletes[i], sql[record_deletes[i]]);
+		strbuf_append_string(&deletes[i], " RETURNING ");
+		cache_layout_append_event_references(&deletes[i], "");
+		sql[record_deletes[i]] = strbuf_text(&deletes[i]);
+	}
 	for (int i = 0; i < STATEMENT_COUNT && result == 0; i++)
 		result = cache_sqlite_errno(sqlite3_prepare_v3(store->writer, sql[i], -1,
 							       SQLITE_PREPARE_PERSISTENT,
 							       &store->statements[i], NULL));
-	strbuf_free(&record_insert);
+	for (int i = 0; i < 2; i++)
+		strbuf_free(&deletes[i]);
 	strbuf_free(&hit_insert);
 	return result;
 }
@@ -294,6 +379,7 @@ static void sqlite_close(void *state)
 	free(store->readers);
 	for (int i = 0; i < STATEMENT_COUNT; i++)
 		sqlite3_finalize(store->statements[i]);
+	cache_compact_close(store->compact);
 	if (store->writer) {
 		sqlite3_wal_checkpoint_v2(store->writer, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL,
 					  NULL);
@@ -357,6 +443,12 @@ static int sqlite_open(const char *location, const struct store_options *options
 	if (result == 0 && (result = prepare_statements(store)) != 0)
 		snprintf(message, message_size, "cannot prepare statements on %s: %s", location,
 			 sqlite3_errmsg(store->writer));
+	if (result == 0 && (result = cache_compact_open(&store->compact, store->writer)) != 0)
+		snprintf(message, message_size, "cannot prepare the compact layout on %s: %s",
+			 location, sqlite3_errmsg(store->writer));
+	if (result == 0 && (result = convert_if_flat(store)) != 0)
+		snprintf(message, message_size, "cannot convert %s to the compact layout: %s",
+			 location, sqlite3_errmsg(store->writer));
 	if (result == 0 && (result = open_readers(store)) != 0)
 		snprintf(message, message_size, "cannot open %s for reading: %s", location,
 			 strerror(-result));
@@ -402,13 +494,25 @@ static int begin(struct sqlite_store *store)
 	return result;
 }
 
+/* Records were rolled back: the map and the device number must not name
+ * rows that are gone. */
+static void forget_written(struct sqlite_store *store)
+{
+	if (store->compact_written)
+		cache_compact_forget(store->compact);
+	store->last_device_number = 0;
+}
+
 /* Commits when result is 0, else rolls back; releases the writer. */
 static int finish(struct sqlite_store *store, int result)
 {
 	if (result == 0)
 		result = run(statement(store, STATEMENT_COMMIT));
-	if (result)
+	if (result) {
 		run(statement(store, STATEMENT_ROLLBACK));
+		forget_written(store);
+	}
+	store->compact_written = false;
 	pthread_mutex_unlock(&store->write_lock);
 	return result;
 }
@@ -426,20 +530,78 @@ static int insert(struct sqlite_store *store, sqlite3_stmt *statement)
 	return result ? result : sqlite3_changes(store->writer) > 0;
 }
 
+/* The number of a DeviceId (made on first use): >= 1, or a negative errno. */
+static int64_t device_number(struct sqlite_store *store, const struct value *device_id)
+{
+	const char *id = device_id->str ? device_id->str : "";
+	size_t length = device_id->str ? device_id->len : 0;
+	sqlite3_stmt *add = statement(store, STATEMENT_ADD_DEVICE_NUMBER);
+	sqlite3_stmt *find = statement(store, STATEMENT_DEVICE_NUMBER);
+	int64_t number;
+	int code;
+
+	if (store->last_device_number > 0 && strlen(store->last_device) == length &&
+	    memcmp(store->last_device, id, length) == 0)
+		return store->last_device_number;
+	sqlite3_bind_text(add, 1, id, (int)length, SQLITE_STATIC);
+	int result = run(add);
+
+	if (result)
+		return result;
+	sqlite3_bind_text(find, 1, id, (int)length, SQLITE_STATIC);
+	code = sqlite3_step(find);
+	number = code == SQLITE_ROW ? sqlite3_column_int64(find, 0)
+				    : code == SQLITE_DONE ? -ENOENT : cache_sqlite_errno(code);
+	sqlite3_reset(find);
+	sqlite3_clear_bindings(find);
+	/* forgotten on a rollback (finish, put_group_job) */
+	if (number > 0 && length <= BATCH_ID_MAX && !memchr(id, 0, length)) {
+		memcpy(store->last_device, id, length);
+		store->last_device[length] = 0;
+		store->last_device_number = number;
+	}
+	return number;
+}
+
+/* One record: 1 stored, 0 already there (same device and ReportId). */
+static int put_record(struct sqlite_store *store, const struct value *values)
+{
+	sqlite3_stmt *report = statement(store, STATEMENT_INSERT_REPORT);
+	int64_t device = device_number(store, &values[DPE_DEVICE_ID]);
+
+	if (device < 0)
+		return (int)device;
+	sqlite3_bind_int64(report, 1, device);
+	cache_sqlite_bind_value(report, 2, &values[DPE_REPORT_ID]);
+	int stored = insert(store, report);
+
+	if (stored != 1)
+		return stored;
+	store->compact_written = true;
+	stored = cache_compact_add_values(store->compact, sqlite3_last_insert_rowid(store->writer),
+					  values);
+	return stored ? stored : 1;
+}
+
 static int put_records(struct sqlite_store *store, const struct batch *batch,
 		       struct store_batch_result *counts)
 {
-	sqlite3_stmt *records = statement(store, STATEMENT_INSERT_RECORD);
 	sqlite3_stmt *hits = statement(store, STATEMENT_INSERT_HIT);
 
 	for (size_t i = 0; i < batch->record_count; i++) {
-		cache_sqlite_bind_row(records, 1, batch->records[i].values);
-		int stored = insert(store, records);
+		int stored = put_record(store, batch->records[i].values);
 
 		if (stored < 0)
 			return stored;
 		counts->records += (uint64_t)stored;
 		counts->duplicates += (uint64_t)!stored;
+	}
+	if (batch->record_count > 0) {
+		/* the dictionaries' counts, before the savepoint or transaction ends */
+		int result = cache_compact_flush(store->compact);
+
+		if (result)
+			return result;
 	}
 	for (size_t i = 0; i < batch->hit_count; i++) {
 		const struct batch_hit *hit = &batch->hits[i];
@@ -592,6 +754,7 @@ static int put_group_job(struct sqlite_store *store, struct store_group_job *job
 	}
 	if (sqlite3_get_autocommit(store->writer))
 		return 1;
+	forget_written(store); /* the job's rows are undone */
 	if (run(statement(store, STATEMENT_ROLLBACK_TO)) != 0 ||
 	    run(statement(store, STATEMENT_RELEASE)) != 0)
 		return 1;
@@ -892,6 +1055,13 @@ static int delete_chunk(struct sqlite_store *store, enum statement which, int64_
 	sqlite3_bind_int64(remove, 1, before);
 	if (which != STATEMENT_DELETE_OLD_VERSIONS)
 		sqlite3_bind_int(remove, 2, limit);
+	if (which == STATEMENT_DELETE_OLD_RECORDS || which == STATEMENT_DELETE_OLDEST_RECORDS) {
+		/* the events' dictionary rows no one refers to any more go too */
+		int removed = cache_compact_delete_events(store->compact, remove);
+
+		result = removed > 0 ? cache_compact_release(store->compact) : 0;
+		return result ? result : removed;
+	}
 	result = run(remove);
 	return result ? result : sqlite3_changes(store->writer);
 }

@@ -692,6 +692,12 @@ int cache_compact_add(struct cache_compact *compact, int64_t id, const struct re
 	return add_values(compact, id, record->values);
 }
 
+int cache_compact_add_values(struct cache_compact *compact, int64_t id,
+			     const struct value values[DPE_COLUMN_COUNT])
+{
+	return add_values(compact, id, values);
+}
+
 /* ---- counts ----------------------------------------------------------------------- */
 
 /*
@@ -1001,8 +1007,13 @@ static int copy_records(struct cache_compact *compact)
 	return result;
 }
 
+bool cache_compact_has_flat_table(struct cache_compact *compact)
+{
+	return has_flat_table(compact->db);
+}
+
 /* A schema-1 file: every record moves to Events, the view takes the name. */
-static int convert_flat(struct cache_compact *compact)
+int cache_compact_convert_records(struct cache_compact *compact)
 {
 	struct strbuf view;
 	int result = copy_records(compact);
@@ -1085,7 +1096,7 @@ int cache_compact_convert(struct cache_compact *compact)
 	if (result || version >= CACHE_SCHEMA_VERSION)
 		return result;
 	/* schema 1 has the flat table; schemas 2 and 3 were set aside */
-	result = has_flat_table(compact->db) ? convert_flat(compact) : convert_compact(compact);
+	result = has_flat_table(compact->db) ? cache_compact_convert_records(compact) : convert_compact(compact);
 	snprintf(sql, sizeof(sql), "UPDATE CacheMeta SET Value = %d WHERE Key = 'schema_version'",
 		 CACHE_SCHEMA_VERSION);
 	if (result == 0)

@@ -21,6 +21,7 @@
 #ifndef RMMHUNT_CACHE_COMPACT_H
 #define RMMHUNT_CACHE_COMPACT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <sqlite3.h>
@@ -34,6 +35,9 @@ void cache_compact_close(struct cache_compact *compact);
 
 /* Stores record as Events row id (in the caller's transaction). */
 int cache_compact_add(struct cache_compact *compact, int64_t id, const struct record *record);
+/* The same from the 68 values alone (a decoded batch's record). */
+int cache_compact_add_values(struct cache_compact *compact, int64_t id,
+			     const struct value values[DPE_COLUMN_COUNT]);
 
 /* Before COMMIT: the Refs of the rows this transaction referenced. */
 int cache_compact_flush(struct cache_compact *compact);
@@ -70,5 +74,14 @@ int cache_compact_convert(struct cache_compact *compact);
  * it), for cache_compact_convert.
  */
 int cache_compact_set_aside(sqlite3 *db);
+
+/*
+ * Schema 1's step alone, for a store with its own bookkeeping (the
+ * collector's SQLite store): does db have the flat table; its records to
+ * Events with their rowids (and their block summary), the flat table
+ * dropped, the view made, in the caller's transaction.
+ */
+bool cache_compact_has_flat_table(struct cache_compact *compact);
+int cache_compact_convert_records(struct cache_compact *compact);
 
 #endif

@@ -714,12 +714,37 @@ int cache_scan_open(struct cache_reader *reader, const struct kql_query *query,
 			 table, now, options, out, message, message_size);
 }
 
+/*
+ * The layout of db's DeviceProcessEvents, from its schema: a view is the
+ * compact layout, with the block summary when EventBlocks is there.
+ */
+static void detect_layout(sqlite3 *db, struct cache_reader *layout)
+{
+	int64_t found[2] = {0, 0};
+
+	if (cache_sqlite_read_numbers(db,
+				      "SELECT (SELECT count(*) FROM sqlite_master WHERE type = 'view'"
+				      " AND name = '" CACHE_EVENTS_TABLE "'), (SELECT count(*) FROM"
+				      " sqlite_master WHERE type = 'table' AND name = '"
+				      CACHE_LAYOUT_BLOCKS_TABLE "')",
+				      found, 2) != SQLITE_OK)
+		found[0] = found[1] = 0;
+	layout->db = db;
+	layout->compact = found[0] > 0;
+	layout->blocks = layout->compact && found[1] > 0;
+}
+
 int cache_scan_open_db(sqlite3 *db, const char *path, const struct kql_query *query,
 		       const struct table_schema *table, int64_t now,
 		       const struct cache_scan_options *options, struct cache_scan **out,
 		       char *message, size_t message_size)
 {
-	return open_scan(db, path, NULL, query, table, now, options, out, message, message_size);
+	struct cache_reader layout = {0};
+
+	if (table == &dpe_schema)
+		detect_layout(db, &layout);
+	return open_scan(db, path, table == &dpe_schema ? &layout : NULL, query, table, now,
+			 options, out, message, message_size);
 }
 
 static int open_scan(sqlite3 *db, const char *path, const struct cache_reader *layout,

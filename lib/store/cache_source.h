@@ -72,8 +72,10 @@ int cache_scan_open(struct cache_reader *reader, const struct kql_query *query,
  * The same over any SQLite connection (the collector's store): table's
  * schema name is the SQL table, with rowid as its key, columns of the same
  * names and types stored as the cache stores them, and, when the table has
- * a Timestamp column, an index named TABLE_time on it.  path names the file
- * in messages.  db must outlive the scan.
+ * a Timestamp column, an index named TABLE_time on it; or, when
+ * DeviceProcessEvents is a view there, the compact layout (cache_layout.h),
+ * times from its block summary when db has EventBlocks.
+ * path names the file in messages.  db must outlive the scan.
  */
 int cache_scan_open_db(struct sqlite3 *db, const char *path, const struct kql_query *query,
 		       const struct table_schema *table, int64_t now,

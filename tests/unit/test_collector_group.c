@@ -24,7 +24,9 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
+#include "base/strbuf.h"
 #include "model/record.h"
+#include "store/cache_layout.h"
 #include "store.h"
 #include "store_backend.h"
 #include "wire/batch_reader.h"
@@ -124,6 +126,32 @@ static int teardown(void **state)
 	return 0;
 }
 
+/* Unreferenced dictionary rows plus rows whose Refs is wrong (0 if sound). */
+static long long layout_problems(const char *path)
+{
+	struct strbuf sql[2];
+	long long problems = 0;
+	sqlite3 *db;
+
+	strbuf_init(&sql[0]);
+	strbuf_init(&sql[1]);
+	cache_layout_orphans_sql(&sql[0]);
+	cache_layout_bad_refs_sql(&sql[1]);
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	for (int i = 0; i < 2; i++) {
+		sqlite3_stmt *query = NULL;
+
+		assert_int_equal(sqlite3_prepare_v2(db, strbuf_text(&sql[i]), -1, &query, NULL),
+				 SQLITE_OK);
+		assert_int_equal(sqlite3_step(query), SQLITE_ROW);
+		problems += sqlite3_column_int64(query, 0);
+		sqlite3_finalize(query);
+		strbuf_free(&sql[i]);
+	}
+	sqlite3_close(db);
+	return problems;
+}
+
 static void test_one_failing_batch_is_undone_alone(void **state)
 {
 	struct fixture *fixture = *state;
@@ -133,10 +161,12 @@ static void test_one_failing_batch_is_undone_alone(void **state)
 	const char *devices[3] = {"good-a", "bad-b", "good-c"};
 	sqlite3 *db;
 
-	/* the store refuses bad-b's records with a real SQLite error */
+	/* the store refuses bad-b's records with a real SQLite error (records
+	 * are Events rows of the compact layout, their device in Contexts) */
 	assert_int_equal(sqlite3_open(fixture->path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, "CREATE TRIGGER refuse BEFORE INSERT ON DeviceProcessEvents"
-					  " WHEN new.DeviceId = 'bad-b' AND new.ReportId = 105"
+	assert_int_equal(sqlite3_exec(db, "CREATE TRIGGER refuse BEFORE INSERT ON Events"
+					  " WHEN new.ReportId = 105 AND (SELECT DeviceId FROM Contexts"
+					  " WHERE Id = new.ContextRef) = 'bad-b'"
 					  " BEGIN SELECT RAISE(ABORT, 'refused'); END",
 				      NULL, NULL, NULL),
 			 SQLITE_OK);
@@ -155,6 +185,8 @@ static void test_one_failing_batch_is_undone_alone(void **state)
 	assert_int_equal(count_rows(fixture->path, "good-a"), 10);
 	assert_int_equal(count_rows(fixture->path, "bad-b"), 0); /* not the 5 before 105 */
 	assert_int_equal(count_rows(fixture->path, "good-c"), 10);
+	/* the undone batch's dictionary rows and references went with it */
+	assert_int_equal(layout_problems(fixture->path), 0);
 	for (int i = 0; i < 3; i++)
 		batch_free(&batches[i]);
 }

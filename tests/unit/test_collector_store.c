@@ -4,7 +4,10 @@
  * engine's answer over the same records as NDJSON (the local cache passes
  * the same cases); a replayed batch changes nothing; a summary is replaced
  * only by a newer one; keys bind to one device, revocation and allowing
- * again; retention by age.
+ * again; retention by age leaves no unreferenced dictionary row of the
+ * compact layout; devices share the dictionaries; a store written by the
+ * flat layout (schema 1, tests/fixtures/collector-v1) is converted on open
+ * and gives the same answers.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -17,12 +20,17 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <sqlite3.h>
+#include <zlib.h>
 
 #include "store.h"
+#include "store/cache_layout.h"
 #include "store_cases.h"
 #include "wire/batch_reader.h"
 
 #define DEVICE "0123456789abcdef0123456789abcdef01234567"
+#define OTHER_DEVICE "fedcba9876543210fedcba9876543210fedcba98"
+#define FLAT_FIXTURE "tests/fixtures/collector-v1/collector.db.gz"
 
 struct fixture {
 	char directory[64];
@@ -250,6 +258,113 @@ static void test_keys_and_revocation(void **state)
 	free(json);
 }
 
+/* The first column of the first row of sql over the store's file. */
+static int64_t file_number(const char *path, const char *sql)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *statement = NULL;
+	int64_t value = -1;
+
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	if (sqlite3_prepare_v2(db, sql, -1, &statement, NULL) != SQLITE_OK)
+		print_error("%s: %s\n", sql, sqlite3_errmsg(db));
+	assert_non_null(statement);
+	if (sqlite3_step(statement) == SQLITE_ROW)
+		value = sqlite3_column_int64(statement, 0);
+	sqlite3_finalize(statement);
+	sqlite3_close(db);
+	return value;
+}
+
+/* No dictionary row unreferenced, every Refs right, every Events row has
+ * its Reports row and the other way round. */
+static void assert_sound(const char *path)
+{
+	struct strbuf sql;
+
+	strbuf_init(&sql);
+	cache_layout_orphans_sql(&sql);
+	assert_int_equal(file_number(path, strbuf_text(&sql)), 0);
+	strbuf_clear(&sql);
+	cache_layout_bad_refs_sql(&sql);
+	assert_int_equal(file_number(path, strbuf_text(&sql)), 0);
+	strbuf_free(&sql);
+	assert_int_equal(file_number(path, "SELECT count(*) FROM Events WHERE Id NOT IN"
+					   " (SELECT Id FROM Reports)"), 0);
+	assert_int_equal(file_number(path, "SELECT count(*) FROM Reports WHERE Id NOT IN"
+					   " (SELECT Id FROM Events)"), 0);
+	assert_int_equal(file_number(path, "SELECT count(*) FROM pragma_integrity_check"
+					   " WHERE integrity_check <> 'ok'"), 0);
+}
+
+static void remove_store_files(const char *database)
+{
+	char path[200];
+
+	for (int i = 0; i < 3; i++) {
+		snprintf(path, sizeof(path), "%s%s", database, (const char *[]){"", "-wal", "-shm"}[i]);
+		unlink(path);
+	}
+}
+
+/*
+ * The same records from another device, into a store of their own: new
+ * events, no new file version (the dictionaries are the fleet's).
+ */
+static void test_devices_share_dictionaries(void **state)
+{
+	struct fixture *fixture = *state;
+	struct fixture shared = *fixture;
+	struct store_batch_result result;
+	struct strbuf batch;
+	struct record record;
+	struct store_options options;
+	char message[256];
+
+	snprintf(shared.path, sizeof(shared.path), "%s/shared.db", fixture->directory);
+	store_default_options(&options);
+	options.max_age_ticks = 100LL * 365 * TICKS_PER_DAY;
+	assert_int_equal(store_open(shared.path, &options, &shared.store, message,
+				    sizeof(message)), 0);
+	assert_int_equal(decode_and_put(&shared, strbuf_text(&fixture->batch), &result), 0);
+	int64_t files = file_number(shared.path, "SELECT count(*) FROM Files");
+	int64_t events = file_number(shared.path, "SELECT count(*) FROM Events");
+
+	strbuf_init(&batch);
+	strbuf_appendf(&batch, "{\"schema\":1,\"batch\":\"b2\",\"device_id\":\"%s\","
+			       "\"device_name\":\"b.example\",\"sent\":\"2026-11-28T16:00:00Z\"}\n",
+		       OTHER_DEVICE);
+	record_init(&record);
+	for (int i = 0; i < STORE_CASE_RECORDS; i++) {
+		store_case_record(&record, i, OTHER_DEVICE);
+		add_line(&batch, "record", &record);
+	}
+	record_free(&record);
+	assert_int_equal(decode_and_put(&shared, strbuf_text(&batch), &result), 0);
+	assert_int_equal(result.records, STORE_CASE_RECORDS);
+	/* a retry of the same batch stores nothing */
+	assert_int_equal(decode_and_put(&shared, strbuf_text(&batch), &result), 0);
+	assert_int_equal(result.records, 0);
+	assert_int_equal(result.duplicates, STORE_CASE_RECORDS);
+	strbuf_free(&batch);
+	assert_true(files > 0);
+	assert_int_equal(file_number(shared.path, "SELECT count(*) FROM Files"), files);
+	assert_int_equal(file_number(shared.path, "SELECT count(*) FROM Events"),
+			 events + STORE_CASE_RECORDS);
+	char *json = run(&shared, "DeviceProcessEvents | summarize count() by DeviceId"
+				  " | sort by DeviceId asc");
+	char want[512];
+
+	snprintf(want, sizeof(want), "{\"DeviceId\":\"%s\",\"count_\":%d}\n"
+				     "{\"DeviceId\":\"%s\",\"count_\":%d}\n",
+		 DEVICE, STORE_CASE_RECORDS, OTHER_DEVICE, STORE_CASE_RECORDS);
+	assert_string_equal(json, want);
+	free(json);
+	store_close(shared.store);
+	assert_sound(shared.path);
+	remove_store_files(shared.path);
+}
+
 static void test_retention_by_age(void **state)
 {
 	struct fixture *fixture = *state;
@@ -276,6 +391,107 @@ static void test_retention_by_age(void **state)
 	json = run(fixture, "DeviceProcessEvents | where Timestamp >= ago(1h) | count");
 	assert_string_not_equal(json, "{\"Count\":0}\n");
 	free(json);
+	assert_sound(path);
+}
+
+/* Every record too old: the dictionaries are empty, the hits stay. */
+static void test_retention_empties_dictionaries(void **state)
+{
+	struct fixture *fixture = *state;
+	struct store_options options;
+	struct store *store;
+	char message[256];
+	int removed;
+
+	store_default_options(&options);
+	options.max_age_ticks = 1;
+	options.hits_max_age_ticks = 100LL * 365 * TICKS_PER_DAY;
+	options.retention_chunk = 100;
+	assert_int_equal(store_open(fixture->path, &options, &store, message, sizeof(message)), 0);
+	while ((removed = store_retention_step(store, TEST_NOW + TICKS_PER_DAY)) > 0)
+		;
+	assert_int_equal(removed, 0);
+	store_close(store);
+	assert_sound(fixture->path);
+	assert_int_equal(file_number(fixture->path, "SELECT count(*) FROM Events"), 0);
+	for (int d = 0; d < LAYOUT_DICTIONARY_COUNT; d++) {
+		char sql[128];
+
+		snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s", layout_dictionaries[d].table);
+		assert_int_equal(file_number(fixture->path, sql), 0);
+	}
+	assert_int_equal(file_number(fixture->path, "SELECT count(*) FROM Reports"), 0);
+	assert_int_equal(file_number(fixture->path, "SELECT count(*) FROM RuleHits"),
+			 STORE_CASE_RECORDS / 50);
+}
+
+/* Unpacks the schema-1 fixture to path. */
+static void unpack_fixture(const char *path)
+{
+	gzFile in = gzopen(FLAT_FIXTURE, "rb");
+	FILE *out = fopen(path, "wb");
+	char buffer[65536];
+	int length;
+
+	assert_non_null(in);
+	assert_non_null(out);
+	while ((length = gzread(in, buffer, sizeof(buffer))) > 0)
+		assert_int_equal(fwrite(buffer, 1, (size_t)length, out), (size_t)length);
+	assert_int_equal(length, 0);
+	gzclose(in);
+	assert_int_equal(fclose(out), 0);
+}
+
+/*
+ * tests/fixtures/collector-v1: the setup's batch and one summary stored by
+ * main's flat store (see its README).  Opened now, it is converted and
+ * answers every conformance case as the engine does over the same records;
+ * the batch again is all duplicates.
+ */
+static void test_flat_store_converts(void **state)
+{
+	struct fixture *fixture = *state;
+	struct fixture flat = *fixture;
+	struct store_options options;
+	struct store_batch_result result;
+	char message[256];
+	char *queries[STORE_CASES_MAX];
+	size_t count = store_case_queries(queries);
+
+	snprintf(flat.path, sizeof(flat.path), "%s/flat.db", fixture->directory);
+	unpack_fixture(flat.path);
+	assert_int_equal(file_number(flat.path, "SELECT Value FROM CollectorMeta"
+						" WHERE Key = 'schema_version'"), 1);
+	store_default_options(&options);
+	options.max_age_ticks = 100LL * 365 * TICKS_PER_DAY;
+	assert_int_equal(store_open(flat.path, &options, &flat.store, message, sizeof(message)), 0);
+	for (size_t i = 0; i < count; i++) {
+		char *want = store_case_reference(queries[i], strbuf_text(&fixture->events),
+						  strbuf_text(&fixture->hits));
+		char *got = run(&flat, queries[i]);
+
+		if (strcmp(want, got) != 0)
+			print_error("%s:\nwant %s\ngot  %s\n", queries[i], want, got);
+		assert_string_equal(want, got);
+		free(want);
+		free(got);
+		free(queries[i]);
+	}
+	char *json = run(&flat, "RuleSummaries | project RuleId, Count");
+
+	assert_string_equal(json, "{\"RuleId\":\"rport\",\"Count\":7}\n");
+	free(json);
+	assert_int_equal(decode_and_put(&flat, strbuf_text(&fixture->batch), &result), 0);
+	assert_int_equal(result.records, 0);
+	assert_int_equal(result.duplicates, STORE_CASE_RECORDS + STORE_CASE_RECORDS / 50);
+	store_close(flat.store);
+	assert_int_equal(file_number(flat.path, "SELECT Value FROM CollectorMeta"
+						" WHERE Key = 'schema_version'"), 2);
+	assert_int_equal(file_number(flat.path, "SELECT type = 'view' FROM sqlite_master"
+						" WHERE name = 'DeviceProcessEvents'"), 1);
+	assert_int_equal(file_number(flat.path, "SELECT count(*) FROM Events"), STORE_CASE_RECORDS);
+	assert_sound(flat.path);
+	remove_store_files(flat.path);
 }
 
 int main(void)
@@ -285,7 +501,10 @@ int main(void)
 		cmocka_unit_test(test_replay_changes_nothing),
 		cmocka_unit_test(test_summaries_newer_replace),
 		cmocka_unit_test(test_keys_and_revocation),
+		cmocka_unit_test(test_flat_store_converts),
 		cmocka_unit_test(test_retention_by_age),
+		cmocka_unit_test(test_devices_share_dictionaries),
+		cmocka_unit_test(test_retention_empties_dictionaries),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
