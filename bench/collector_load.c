@@ -12,8 +12,10 @@
  *   collector_load sqlite DB RECORDS.ndjson [BATCH]
  *       the ceiling: the same rows, parsed before the clock starts,
  *       inserted with one prepared INSERT in transactions of BATCH rows
- *       into a fresh collector store's DeviceProcessEvents (same schema,
- *       same indexes).  Prints "records SECONDS RATE".
+ *       into a fresh collector store file whose DeviceProcessEvents is the
+ *       flat 68-column table of schema 1 with its indexes (unique DeviceId,
+ *       ReportId; Timestamp): plain SQLite, no dictionaries.  Prints
+ *       "records SECONDS RATE".
  *   collector_load fill DB[,DB...] RECORDS.ndjson|-
  *       stores the records through the collector's store (store_put_batch)
  *       into each DB (a SQLite file or a postgresql:// URL), for the fleet
@@ -37,6 +39,7 @@
 #include "base/strbuf.h"
 #include "base/timefmt.h"
 #include "kql/kql_format.h"
+#include "store/cache_schema.h"
 #include "store.h"
 #include "wire/batch_reader.h"
 
@@ -367,10 +370,22 @@ static int run_sqlite(int argc, char **argv)
 		fprintf(stderr, "%s\n", message);
 		return 1;
 	}
-	store_close(store); /* the schema is there now */
+	store_close(store); /* the file is set up as the store sets it up */
 	sqlite3_open(argv[2], &db);
 	sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", NULL, NULL, NULL);
+	/* the ceiling: the flat 68-column table of schema 1, its two indexes */
 	strbuf_init(&sql);
+	strbuf_append_string(&sql, "DROP VIEW DeviceProcessEvents;"
+				   " CREATE TABLE DeviceProcessEvents (rowid INTEGER PRIMARY KEY");
+	cache_schema_append_columns(&sql, dpe_columns, DPE_COLUMN_COUNT);
+	strbuf_append_string(&sql, "); CREATE UNIQUE INDEX DeviceProcessEvents_report ON"
+				   " DeviceProcessEvents(DeviceId, ReportId);"
+				   " CREATE INDEX DeviceProcessEvents_time ON DeviceProcessEvents(Timestamp);");
+	if (sqlite3_exec(db, sql.data, NULL, NULL, NULL) != SQLITE_OK) {
+		fprintf(stderr, "%s\n", sqlite3_errmsg(db));
+		return 1;
+	}
+	strbuf_clear(&sql);
 	strbuf_append_string(&sql, "INSERT INTO DeviceProcessEvents (");
 	for (int c = 0; c < DPE_COLUMN_COUNT; c++)
 		strbuf_appendf(&sql, "%s\"%s\"", c ? "," : "", dpe_columns[c].name);
@@ -378,7 +393,10 @@ static int run_sqlite(int argc, char **argv)
 	for (int c = 0; c < DPE_COLUMN_COUNT; c++)
 		strbuf_append_string(&sql, c ? ",?" : "?");
 	strbuf_append_string(&sql, ") ON CONFLICT DO NOTHING");
-	sqlite3_prepare_v2(db, sql.data, -1, &insert, NULL);
+	if (sqlite3_prepare_v2(db, sql.data, -1, &insert, NULL) != SQLITE_OK) {
+		fprintf(stderr, "%s\n", sqlite3_errmsg(db));
+		return 1;
+	}
 	double started = seconds_now();
 
 	for (size_t i = 0; i < count; i++) {
