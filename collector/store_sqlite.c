@@ -9,7 +9,10 @@
  *                        (lib/store/cache_layout.h, written through
  *                        cache_compact.h): one set of dictionaries for the
  *                        whole fleet, so a file version seen on 1000 hosts
- *                        is stored once; DeviceProcessEvents is its view
+ *                        is stored once; DeviceProcessEvents is its view;
+ *                        EventBlocks, the Timestamps per block of Ids (no
+ *                        Timestamp index: time ranges and retention by age
+ *                        go by Id, the order records arrived in)
  *   DeviceNumbers        a small number per DeviceId
  *   Reports              Events.Id -> (device number, ReportId), unique:
  *                        a record stored again is a duplicate; a trigger
@@ -291,12 +294,11 @@ static int prepare_statements(struct sqlite_store *store)
 			"UPDATE Devices SET DeviceName = ?2, AgentVersion = ?3, PeerAddress = ?4,"
 			" IntervalSeconds = ?5, Heartbeat = ?6, LastHeartbeat = ?7,"
 			" LastContact = ?7 WHERE DeviceId = ?1",
-		[STATEMENT_DELETE_OLD_RECORDS] =
-			"DELETE FROM Events WHERE Id IN (SELECT Id FROM"
-			" Events WHERE Timestamp < ? ORDER BY Timestamp LIMIT ?)",
+		/* by Id, the order records arrived in (schema 3's retention) */
+		[STATEMENT_DELETE_OLD_RECORDS] = CACHE_LAYOUT_EVENTS_DELETE_BEFORE,
 		[STATEMENT_DELETE_OLDEST_RECORDS] =
 			"DELETE FROM Events WHERE Id IN (SELECT Id FROM"
-			" Events ORDER BY Timestamp LIMIT ?2)",
+			" Events ORDER BY Id LIMIT ?2)",
 		[STATEMENT_DELETE_OLD_HITS] =
 			"DELETE FROM RuleHits WHERE rowid IN (SELECT rowid FROM RuleHits"
 			" WHERE Timestamp < ? ORDER BY Timestamp LIMIT ?)",

@@ -135,10 +135,7 @@ static int prepare_statements(struct cache *cache)
 			" THEN excluded.Sequence ELSE Sequence END,"
 			" RuleName=excluded.RuleName, UpdatedTicks=excluded.UpdatedTicks,"
 			" SummaryJson=excluded.SummaryJson, Columns=excluded.Columns",
-		[STATEMENT_DELETE_OLD_RECORDS] =
-			"DELETE FROM Events WHERE Id IN (SELECT Id FROM Events WHERE Id <="
-			" coalesce(" CACHE_LAYOUT_BLOCKS_LAST_ID_BEFORE ", -1)"
-			" AND Timestamp < ?1 ORDER BY Id LIMIT ?2)",
+		[STATEMENT_DELETE_OLD_RECORDS] = CACHE_LAYOUT_EVENTS_DELETE_BEFORE,
 		[STATEMENT_DELETE_OLDEST_RECORDS] =
 			"DELETE FROM Events WHERE Id IN (SELECT Id FROM"
 			" Events ORDER BY Id LIMIT ?)",

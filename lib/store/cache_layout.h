@@ -67,6 +67,12 @@
 /* The largest Id a record older than ?1 can have (NULL: there is none). */
 #define CACHE_LAYOUT_BLOCKS_LAST_ID_BEFORE                                                 \
 	"(SELECT ((max(Block) + 1) << 8) - 1 FROM " CACHE_LAYOUT_BLOCKS_TABLE " WHERE Low < ?1)"
+/* Retention by age: the Events rows older than ?1, at most ?2, lowest Ids
+ * first (the caller appends RETURNING the references to release). */
+#define CACHE_LAYOUT_EVENTS_DELETE_BEFORE                                                  \
+	"DELETE FROM " CACHE_LAYOUT_EVENTS_TABLE " WHERE Id IN (SELECT Id FROM "              \
+	CACHE_LAYOUT_EVENTS_TABLE " WHERE Id <= coalesce(" CACHE_LAYOUT_BLOCKS_LAST_ID_BEFORE  \
+	", -1) AND Timestamp < ?1 ORDER BY Id LIMIT ?2)"
 /* The Ids [?1, ?2] holding every record of Timestamp range [?3, ?4]. */
 #define CACHE_LAYOUT_BLOCKS_RANGE                                                          \
 	"SELECT min(Block) << 8, ((max(Block) + 1) << 8) - 1 FROM "                           \

@@ -277,7 +277,9 @@ static int64_t file_number(const char *path, const char *sql)
 }
 
 /* No dictionary row unreferenced, every Refs right, every Events row has
- * its Reports row and the other way round. */
+ * its Reports row and the other way round, every record's Timestamp inside
+ * its block's summary (schema 3: no Timestamp index), no block before the
+ * first record. */
 static void assert_sound(const char *path)
 {
 	struct strbuf sql;
@@ -293,6 +295,14 @@ static void assert_sound(const char *path)
 					   " (SELECT Id FROM Reports)"), 0);
 	assert_int_equal(file_number(path, "SELECT count(*) FROM Reports WHERE Id NOT IN"
 					   " (SELECT Id FROM Events)"), 0);
+	assert_int_equal(file_number(path, "SELECT count(*) FROM Events AS e LEFT JOIN"
+					   " EventBlocks AS b ON b.Block = e.Id >> 8 WHERE"
+					   " e.Timestamp IS NOT NULL AND (b.Block IS NULL OR"
+					   " e.Timestamp < b.Low OR e.Timestamp > b.High)"), 0);
+	assert_int_equal(file_number(path, "SELECT count(*) FROM EventBlocks WHERE Block <"
+					   " (SELECT coalesce(min(Id), 1 << 62) FROM Events) >> 8"), 0);
+	assert_int_equal(file_number(path, "SELECT count(*) FROM sqlite_master"
+					   " WHERE name = 'Events_time'"), 0);
 	assert_int_equal(file_number(path, "SELECT count(*) FROM pragma_integrity_check"
 					   " WHERE integrity_check <> 'ok'"), 0);
 }
@@ -490,6 +500,8 @@ static void test_flat_store_converts(void **state)
 	assert_int_equal(file_number(flat.path, "SELECT type = 'view' FROM sqlite_master"
 						" WHERE name = 'DeviceProcessEvents'"), 1);
 	assert_int_equal(file_number(flat.path, "SELECT count(*) FROM Events"), STORE_CASE_RECORDS);
+	assert_int_equal(file_number(flat.path, "SELECT count(*) FROM EventBlocks"),
+			 file_number(flat.path, "SELECT count(DISTINCT Id >> 8) FROM Events"));
 	assert_sound(flat.path);
 	remove_store_files(flat.path);
 }
