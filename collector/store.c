@@ -139,12 +139,22 @@ int store_set_revoked(struct store *store, const char *device_id, bool revoked, 
 int store_put_batch(struct store *store, const struct batch *batch, const char *peer_address,
 		    int64_t now, struct store_batch_result *result)
 {
-	struct group_waiter waiter = {{batch, peer_address, {0}, 0}, false, NULL};
+	struct group_waiter waiter = {{batch, peer_address, {0}, 0, NULL}, false, NULL};
+	void *prepared = NULL;
 
 	if (!store->backend->put_batches)
 		return store->backend->put_batch(store->state, batch, peer_address, now, result);
+	if (store->backend->prepare_batch) {
+		int status = store->backend->prepare_batch(store->state, batch, &prepared);
+
+		if (status)
+			return status;
+		waiter.job.prepared = prepared;
+	}
 	if (group_commit_put(&store->group, store->backend, store->state, &waiter, now) == 0)
 		*result = waiter.job.result;
+	if (prepared)
+		store->backend->free_prepared(prepared);
 	return waiter.job.status;
 }
 

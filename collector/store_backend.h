@@ -19,6 +19,7 @@ struct store_group_job {
 	const char *peer_address;
 	struct store_batch_result result; /* when status is 0 */
 	int status;			  /* 0 stored, or a negative errno: none of it stored */
+	const void *prepared;		  /* prepare_batch's work on batch, or NULL */
 };
 
 struct store_backend {
@@ -63,6 +64,15 @@ struct store_backend {
 	 * job gets the failure: nothing was stored.
 	 */
 	void (*put_batches)(void *state, struct store_group_job *jobs, size_t count, int64_t now);
+	/*
+	 * Optional: the per-record work on a batch that needs no writer, done
+	 * on the thread that decoded it before it waits for the writer (the
+	 * writer is one thread; the decoders are many).  put_batches finds it
+	 * in job->prepared; free_prepared frees it after.  Returns 0 or a
+	 * negative errno (then nothing is stored).
+	 */
+	int (*prepare_batch)(void *state, const struct batch *batch, void **prepared);
+	void (*free_prepared)(void *prepared);
 };
 
 extern const struct store_backend store_sqlite_backend;

@@ -532,6 +532,48 @@ static int insert(struct sqlite_store *store, sqlite3_stmt *statement)
 	return result ? result : sqlite3_changes(store->writer) > 0;
 }
 
+/*
+ * A batch's records prepared without the writer (prepare_batch, on the
+ * decoding thread): AdditionalFields of each split as the compact layout
+ * stores it, the largest share of a record's work that needs no database.
+ */
+struct prepared_records {
+	size_t count;
+	struct layout_split splits[];
+};
+
+static void sqlite_free_prepared(void *state)
+{
+	struct prepared_records *prepared = state;
+
+	for (size_t i = 0; prepared && i < prepared->count; i++)
+		strbuf_free(&prepared->splits[i].shape);
+	free(prepared);
+}
+
+static int sqlite_prepare_batch(void *state, const struct batch *batch, void **out)
+{
+	struct prepared_records *prepared;
+
+	(void)state;
+	*out = NULL;
+	if (batch->record_count == 0)
+		return 0;
+	prepared = calloc(1, sizeof(*prepared) + batch->record_count * sizeof(prepared->splits[0]));
+	if (!prepared)
+		return -ENOMEM;
+	for (size_t i = 0; i < batch->record_count; i++) {
+		const struct value *fields = &batch->records[i].values[DPE_ADDITIONAL_FIELDS];
+
+		strbuf_init(&prepared->splits[i].shape);
+		prepared->count++;
+		/* as the writer would (no memory for the shape: kept whole) */
+		cache_layout_split(fields->str, fields->len, &prepared->splits[i]);
+	}
+	*out = prepared;
+	return 0;
+}
+
 /* The number of a DeviceId (made on first use): >= 1, or a negative errno. */
 static int64_t device_number(struct sqlite_store *store, const struct value *device_id)
 {
@@ -565,8 +607,10 @@ static int64_t device_number(struct sqlite_store *store, const struct value *dev
 	return number;
 }
 
-/* One record: 1 stored, 0 already there (same device and ReportId). */
-static int put_record(struct sqlite_store *store, const struct value *values)
+/* One record (its AdditionalFields split, or NULL): 1 stored, 0 already
+ * there (same device and ReportId). */
+static int put_record(struct sqlite_store *store, const struct value *values,
+		      const struct layout_split *split)
 {
 	sqlite3_stmt *report = statement(store, STATEMENT_INSERT_REPORT);
 	int64_t device = device_number(store, &values[DPE_DEVICE_ID]);
@@ -580,18 +624,21 @@ static int put_record(struct sqlite_store *store, const struct value *values)
 	if (stored != 1)
 		return stored;
 	store->compact_written = true;
-	stored = cache_compact_add_values(store->compact, sqlite3_last_insert_rowid(store->writer),
-					  values);
+	stored = split ? cache_compact_add_split(store->compact,
+						 sqlite3_last_insert_rowid(store->writer), values, split)
+		       : cache_compact_add_values(store->compact,
+						  sqlite3_last_insert_rowid(store->writer), values);
 	return stored ? stored : 1;
 }
 
 static int put_records(struct sqlite_store *store, const struct batch *batch,
-		       struct store_batch_result *counts)
+			const struct prepared_records *prepared, struct store_batch_result *counts)
 {
 	sqlite3_stmt *hits = statement(store, STATEMENT_INSERT_HIT);
 
 	for (size_t i = 0; i < batch->record_count; i++) {
-		int stored = put_record(store, batch->records[i].values);
+		int stored = put_record(store, batch->records[i].values,
+					prepared ? &prepared->splits[i] : NULL);
 
 		if (stored < 0)
 			return stored;
@@ -709,9 +756,10 @@ static int touch_device(struct sqlite_store *store, const struct batch *batch,
 
 /* A batch's rows, in the open transaction. */
 static int put_batch_rows(struct sqlite_store *store, const struct batch *batch,
-			  const char *peer_address, int64_t now, struct store_batch_result *counts)
+			  const struct prepared_records *prepared, const char *peer_address,
+			  int64_t now, struct store_batch_result *counts)
 {
-	int status = put_records(store, batch, counts);
+	int status = put_records(store, batch, prepared, counts);
 
 	if (status == 0)
 		status = put_summaries(store, batch, counts);
@@ -729,7 +777,7 @@ static int sqlite_put_batch(void *state, const struct batch *batch, const char *
 
 	if (status)
 		return status;
-	status = finish(store, put_batch_rows(store, batch, peer_address, now, &counts));
+	status = finish(store, put_batch_rows(store, batch, NULL, peer_address, now, &counts));
 	if (status == 0)
 		*result = counts;
 	return status;
@@ -746,7 +794,8 @@ static int put_group_job(struct sqlite_store *store, struct store_group_job *job
 	int status = run(statement(store, STATEMENT_SAVEPOINT));
 
 	if (status == 0)
-		status = put_batch_rows(store, job->batch, job->peer_address, now, &counts);
+		status = put_batch_rows(store, job->batch, job->prepared, job->peer_address, now,
+					&counts);
 	if (status == 0)
 		status = run(statement(store, STATEMENT_RELEASE));
 	job->status = status;
@@ -1170,4 +1219,6 @@ const struct store_backend store_sqlite_backend = {
 	.read_stats = sqlite_read_stats,
 	.check_writable = sqlite_check_writable,
 	.put_batches = sqlite_put_batches,
+	.prepare_batch = sqlite_prepare_batch,
+	.free_prepared = sqlite_free_prepared,
 };

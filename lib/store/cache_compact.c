@@ -91,6 +91,7 @@ struct cache_compact {
 	struct id_list released[LAYOUT_DICTIONARY_COUNT]; /* references removed */
 	struct strbuf key;
 	struct layout_split split;
+	const struct layout_split *record_split; /* the record's being added */
 	uint64_t removed_rows;
 };
 
@@ -544,7 +545,7 @@ static int use_row(struct cache_compact *compact, int use, const struct value *v
 		   int64_t *id, bool *added)
 {
 	const struct layout_use_def *def = &layout_uses[use];
-	const struct layout_split *split = &compact->split;
+	const struct layout_split *split = compact->record_split;
 	size_t count = layout_dictionaries[def->dictionary].field_count;
 	struct value fields[LAYOUT_MAX_FIELDS] = {0};
 	bool child_new[LAYOUT_MAX_FIELDS] = {false};
@@ -583,7 +584,7 @@ static int use_row(struct cache_compact *compact, int use, const struct value *v
 static int event_reference(struct cache_compact *compact, int use, const struct value *values,
 			   int64_t *id)
 {
-	const struct layout_split *split = &compact->split;
+	const struct layout_split *split = compact->record_split;
 	bool added = false;
 	int result;
 
@@ -619,7 +620,7 @@ static bool is_previous_part(const struct layout_split *split, int part)
 static void bind_parts(struct cache_compact *compact, const struct value *values)
 {
 	sqlite3_stmt *statement = compact->insert_event;
-	const struct layout_split *split = &compact->split;
+	const struct layout_split *split = compact->record_split;
 
 	for (int part = 0; part < LAYOUT_NUMBER_PARTS; part++) {
 		int index = EVENT_FIRST_NUMBER + part + 1;
@@ -654,7 +655,7 @@ static void bind_event_columns(struct cache_compact *compact, int64_t id, const 
 	cache_sqlite_bind_value(statement, EVENT_REPORT_ID + 1, &values[DPE_REPORT_ID]);
 	bind_numeric_text(statement, EVENT_UNIQUE_ID + 1, values[DPE_PROCESS_UNIQUE_ID].str,
 			  values[DPE_PROCESS_UNIQUE_ID].len);
-	if (compact->split.split)
+	if (compact->record_split->split)
 		sqlite3_bind_null(statement, EVENT_RAW + 1);
 	else
 		sqlite3_bind_text(statement, EVENT_RAW + 1, fields->str, (int)fields->len,
@@ -662,14 +663,15 @@ static void bind_event_columns(struct cache_compact *compact, int64_t id, const 
 	bind_parts(compact, values);
 }
 
-static int add_values(struct cache_compact *compact, int64_t id, const struct value *values)
+/* split: AdditionalFields of values split (cache_layout_split). */
+static int add_split(struct cache_compact *compact, int64_t id, const struct value *values,
+		     const struct layout_split *split)
 {
-	const struct value *fields = &values[DPE_ADDITIONAL_FIELDS];
 	int uses[LAYOUT_USE_COUNT];
 	size_t count = cache_layout_event_uses(uses);
 	int result = 0;
 
-	cache_layout_split(fields->str, fields->len, &compact->split);
+	compact->record_split = split;
 	for (size_t i = 0; i < count && result == 0; i++) {
 		int64_t reference = 0;
 
@@ -687,6 +689,14 @@ static int add_values(struct cache_compact *compact, int64_t id, const struct va
 	return cache_sqlite_run(compact->insert_event);
 }
 
+static int add_values(struct cache_compact *compact, int64_t id, const struct value *values)
+{
+	const struct value *fields = &values[DPE_ADDITIONAL_FIELDS];
+
+	cache_layout_split(fields->str, fields->len, &compact->split);
+	return add_split(compact, id, values, &compact->split);
+}
+
 int cache_compact_add(struct cache_compact *compact, int64_t id, const struct record *record)
 {
 	return add_values(compact, id, record->values);
@@ -696,6 +706,13 @@ int cache_compact_add_values(struct cache_compact *compact, int64_t id,
 			     const struct value values[DPE_COLUMN_COUNT])
 {
 	return add_values(compact, id, values);
+}
+
+int cache_compact_add_split(struct cache_compact *compact, int64_t id,
+			    const struct value values[DPE_COLUMN_COUNT],
+			    const struct layout_split *split)
+{
+	return add_split(compact, id, values, split);
 }
 
 /* ---- counts ----------------------------------------------------------------------- */

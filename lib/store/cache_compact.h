@@ -27,6 +27,7 @@
 #include <sqlite3.h>
 
 #include "model/record.h"
+#include "store/cache_layout.h"
 
 struct cache_compact;
 
@@ -38,6 +39,11 @@ int cache_compact_add(struct cache_compact *compact, int64_t id, const struct re
 /* The same from the 68 values alone (a decoded batch's record). */
 int cache_compact_add_values(struct cache_compact *compact, int64_t id,
 			     const struct value values[DPE_COLUMN_COUNT]);
+/* The same with AdditionalFields already split (cache_layout_split, done
+ * by the caller outside the writer's lock: the collector's decode threads). */
+int cache_compact_add_split(struct cache_compact *compact, int64_t id,
+			    const struct value values[DPE_COLUMN_COUNT],
+			    const struct layout_split *split);
 
 /* Before COMMIT: the Refs of the rows this transaction referenced. */
 int cache_compact_flush(struct cache_compact *compact);

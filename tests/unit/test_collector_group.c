@@ -158,6 +158,7 @@ static void test_one_failing_batch_is_undone_alone(void **state)
 	void *backend = open_backend(fixture);
 	struct batch batches[3];
 	struct store_group_job jobs[3];
+	void *prepared[3];
 	const char *devices[3] = {"good-a", "bad-b", "good-c"};
 	sqlite3 *db;
 
@@ -171,11 +172,17 @@ static void test_one_failing_batch_is_undone_alone(void **state)
 				      NULL, NULL, NULL),
 			 SQLITE_OK);
 	sqlite3_close(db);
+	/* prepared as store_put_batch prepares them (on the decoding thread) */
 	for (int i = 0; i < 3; i++) {
 		make_batch(&batches[i], devices[i], 100, 10);
-		jobs[i] = (struct store_group_job){&batches[i], "127.0.0.1", {0}, 0};
+		assert_int_equal(store_sqlite_backend.prepare_batch(backend, &batches[i], &prepared[i]),
+				 0);
+		assert_non_null(prepared[i]);
+		jobs[i] = (struct store_group_job){&batches[i], "127.0.0.1", {0}, 0, prepared[i]};
 	}
 	store_sqlite_backend.put_batches(backend, jobs, 3, NOW);
+	for (int i = 0; i < 3; i++)
+		store_sqlite_backend.free_prepared(prepared[i]);
 	assert_int_equal(jobs[0].status, 0);
 	assert_int_equal(jobs[0].result.records, 10);
 	assert_int_not_equal(jobs[1].status, 0);
@@ -202,7 +209,7 @@ static void test_failed_commit_stores_nothing(void **state)
 	char wal_path[160];
 
 	make_batch(&first, "warm", 1, 5);
-	job = (struct store_group_job){&first, "127.0.0.1", {0}, 0};
+	job = (struct store_group_job){&first, "127.0.0.1", {0}, 0, NULL};
 	store_sqlite_backend.put_batches(backend, &job, 1, NOW);
 	assert_int_equal(job.status, 0);
 	make_batch(&big[0], "big-a", 1, 2000);
@@ -216,13 +223,13 @@ static void test_failed_commit_stores_nothing(void **state)
 	limit.rlim_cur = (rlim_t)wal.st_size + 4096;
 	assert_int_equal(setrlimit(RLIMIT_FSIZE, &limit), 0);
 	for (int i = 0; i < 2; i++)
-		jobs[i] = (struct store_group_job){&big[i], "127.0.0.1", {0}, 0};
+		jobs[i] = (struct store_group_job){&big[i], "127.0.0.1", {0}, 0, NULL};
 	store_sqlite_backend.put_batches(backend, jobs, 2, NOW);
 	assert_int_equal(setrlimit(RLIMIT_FSIZE, &saved), 0);
 	assert_int_not_equal(jobs[0].status, 0);
 	assert_int_not_equal(jobs[1].status, 0);
 	/* the store still works, and holds nothing of the failed group */
-	job = (struct store_group_job){&first, "127.0.0.1", {0}, 0};
+	job = (struct store_group_job){&first, "127.0.0.1", {0}, 0, NULL};
 	store_sqlite_backend.put_batches(backend, &job, 1, NOW);
 	assert_int_equal(job.status, 0);
 	assert_int_equal(job.result.duplicates, 5);
