@@ -1113,7 +1113,8 @@ int cache_compact_convert(struct cache_compact *compact)
 	if (result || version >= CACHE_SCHEMA_VERSION)
 		return result;
 	/* schema 1 has the flat table; schemas 2 and 3 were set aside */
-	result = has_flat_table(compact->db) ? cache_compact_convert_records(compact) : convert_compact(compact);
+	result = has_flat_table(compact->db) ? cache_compact_convert_records(compact)
+					     : convert_compact(compact);
 	snprintf(sql, sizeof(sql), "UPDATE CacheMeta SET Value = %d WHERE Key = 'schema_version'",
 		 CACHE_SCHEMA_VERSION);
 	if (result == 0)

@@ -163,11 +163,14 @@ static void test_one_failing_batch_is_undone_alone(void **state)
 	sqlite3 *db;
 
 	/* the store refuses bad-b's records with a real SQLite error (records
-	 * are Events rows of the compact layout, their device in Contexts) */
+	 * are Events rows of the compact layout, their device known from
+	 * Reports, written first; new dictionary rows are written at the end
+	 * of the batch) */
 	assert_int_equal(sqlite3_open(fixture->path, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db, "CREATE TRIGGER refuse BEFORE INSERT ON Events"
-					  " WHEN new.ReportId = 105 AND (SELECT DeviceId FROM Contexts"
-					  " WHERE Id = new.ContextRef) = 'bad-b'"
+					  " WHEN new.ReportId = 105 AND (SELECT n.DeviceId FROM Reports"
+					  " AS r JOIN DeviceNumbers AS n ON n.Number = r.Device"
+					  " WHERE r.Id = new.Id) = 'bad-b'"
 					  " BEGIN SELECT RAISE(ABORT, 'refused'); END",
 				      NULL, NULL, NULL),
 			 SQLITE_OK);
