@@ -292,12 +292,11 @@ void record_fragment_free(struct record_fragment *fragment)
 static bool fragment_matches(const struct record *record,
 			     const struct record_fragment *fragment)
 {
-	const char *cursor, *end;
+	const char *cursor = fragment->values.data;
+	const char *end = cursor + fragment->values.length;
 
-	if (!fragment->made || !fragment->values.data)
+	if (!fragment->made)
 		return false;
-	cursor = fragment->values.data;
-	end = cursor + fragment->values.length;
 	for (int i = (int)fragment->first; i <= (int)fragment->last; i++) {
 		const struct value *value = &record->values[i];
 		struct value_key key;
