@@ -23,7 +23,6 @@
 #include "process_table.h"
 #include "model/record.h"
 #include "model/reportid.h"
-#include "record_fragments.h"
 
 /* Where finished rows go.  The record is only valid during the call. */
 struct record_sink {
@@ -40,7 +39,6 @@ struct assembler_stats {
 	uint64_t record_errors; /* rows that could not be built (memory) */
 	uint64_t report_id_errors;
 	uint64_t exec_without_known_process;
-	struct record_fragments_stats fragments; /* JSON runs reused or made */
 	uint32_t pending; /* rows waiting for a hash (or held, below) */
 	uint64_t hash_wait_timeouts; /* rows written without a hash: time was up */
 	uint64_t pending_overflow; /* rows that stopped waiting: too many waited */
@@ -98,15 +96,6 @@ void assembler_handle(struct assembler *assembler, const void *data, size_t size
  * CLOCK_BOOTTIME.
  */
 void assembler_poll(struct assembler *assembler, uint64_t now_ns);
-/* When assembler_poll() next has work (CLOCK_BOOTTIME ns; UINT64_MAX: none
- * is waiting): the main loop sleeps until then. */
-uint64_t assembler_next_due_ns(struct assembler *assembler, uint64_t now_ns);
-/* A Windows program's row is held or resolved (rare): the main loop then
- * reads the ring every turn, so the rows of a Wine start and what follows
- * it are made in the order they ran, as with a short poll. */
-bool assembler_wine_busy(struct assembler *assembler);
-/* Wine is installed here: a Windows program may start at any moment. */
-bool assembler_wine_host(const struct assembler *assembler);
 
 /* After the start-up scan: link scanned processes to their creators. */
 void assembler_scan_done(struct assembler *assembler);

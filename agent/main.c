@@ -9,17 +9,8 @@
  *
  * The loop waits (epoll) on four fds: the ring buffer, the hash worker's
  * completion eventfd, a signalfd (INT/TERM stop, HUP reload), and a timerfd
- * for the once-a-second work (clock resync, table sweep, status).  It sleeps
- * until there is work, with no polling period: the probe wakes it on the
- * first record of a batch (sensor.h); the records then gather for
- * BATCH_DELAY_MS before the loop reads them all, and what they wrote is
- * committed and released at the same moment.  A ring buffer an eighth full
- * wakes it at once.  Besides that only what the assembler has due (a hash
- * wait's end, a held Wine row) sets a timeout.  On a host with Wine (or
- * while a Windows program's row is held) the loop turns every 20 ms and
- * reads the ring each turn, as it did everywhere before (short_turns()).
+ * for the periodic work (clock resync, table sweep, status).
  */
-#include <limits.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -45,18 +36,6 @@
 /* Lines waiting for the cache's commit, at most (then it commits at once):
  * a flood of large records does not pile up in memory for 250 ms. */
 #define OUTPUT_PENDING_MAX ((size_t)4 << 20)
-/*
- * From the probe's wakeup (or a row written later, by a hash completion) to
- * reading the ring and committing: the cache's commit interval, so a record
- * reaches the NDJSON stream, the hits and the collector at most this long
- * after its exec (plus any wait for its hashes), as when the loop polled
- * every 20 ms and committed every 250 ms.  At 100 execs/s the loop wakes
- * about 8 times a second instead of 54.
- */
-#define BATCH_DELAY_MS 250
-/* On a host with Wine, or while a Windows program's row is held or
- * resolved: the loop's turn, as the loop polled before (short_turns()). */
-#define WINE_TURN_MS 20
 
 enum loop_source { SOURCE_RING, SOURCE_HASHES, SOURCE_SIGNALS, SOURCE_TIMER };
 
@@ -428,9 +407,9 @@ static int start_shipping(struct agent *agent)
 	return 0;
 }
 
-static int add_watch(int epoll_fd, int fd, enum loop_source source, uint32_t flags)
+static int add_watch(int epoll_fd, int fd, enum loop_source source)
 {
-	struct epoll_event watch = {.events = EPOLLIN | flags, .data.u32 = source};
+	struct epoll_event watch = {.events = EPOLLIN, .data.u32 = source};
 
 	return epoll_ctl(epoll_fd, EPOLL_CTL_ADD, fd, &watch) == 0 ? 0 : -errno;
 }
@@ -500,114 +479,25 @@ static bool on_signal(struct agent *agent, int signal_fd)
 	return true;
 }
 
-/* When the loop next has work of its own: the batch's end. */
-struct loop_state {
-	int64_t flush_due_ms; /* read the ring, commit and release; 0: none */
-	bool ring_batch; /* the probe woke us: records gather until flush_due_ms */
-};
-
-/*
- * Wine's rows (agent/wine/) rely on the ring being read in short turns: a
- * loader chain's steps, the worker's lookups and the maps checks between
- * them follow the events as they come, and with 250 ms batches a chain's
- * events were handled back to back (test_wine failed: a start split in
- * two rows, a lookup "unfinished").  So on a host where Wine is installed
- * (or while a Windows program's row is held) the loop turns every 20 ms
- * and reads the ring each turn, as it always did; elsewhere it sleeps.
- */
-static bool short_turns(struct agent *agent)
-{
-	return assembler_wine_host(agent->assembler) || assembler_wine_busy(agent->assembler);
-}
-
-/* Milliseconds until the earliest work: the batch's end or what the
- * assembler has due; -1 (sleep until an fd wakes us) when none. */
-static int loop_timeout_ms(struct agent *agent, const struct loop_state *state)
-{
-	uint64_t now_ns = boot_clock_now_ns();
-	uint64_t due_ns = assembler_next_due_ns(agent->assembler, now_ns);
-	int64_t timeout = -1;
-
-	if (due_ns != UINT64_MAX)
-		timeout = due_ns <= now_ns ? 0 : (int64_t)((due_ns - now_ns + 999999) / 1000000);
-	if (short_turns(agent) && (timeout < 0 || timeout > WINE_TURN_MS))
-		timeout = WINE_TURN_MS;
-	if (state->flush_due_ms) {
-		int64_t until = state->flush_due_ms - monotonic_ms();
-
-		if (until < 0)
-			until = 0;
-		if (timeout < 0 || until < timeout)
-			timeout = until;
-	}
-	return timeout > INT_MAX ? INT_MAX : (int)timeout;
-}
-
-/*
- * An edge of the ring buffer.  The first opens a batch.  One while a batch
- * gathers means the ring filled to an eighth (the probe's own rule wakes
- * nobody while we lag): read it now, and let the next edge open a batch.
- */
-static void on_ring(struct agent *agent, struct loop_state *state)
-{
-	if (!state->ring_batch) {
-		state->ring_batch = true;
-		if (!state->flush_due_ms)
-			state->flush_due_ms = monotonic_ms() + BATCH_DELAY_MS;
-		return;
-	}
-	sensor_consume(agent->sensor);
-	state->ring_batch = false;
-}
-
-/* The end of a batch: every record waiting is read, what is due in the
- * assembler written, the cache committed and the lines released. */
-static void flush_if_due(struct agent *agent, struct loop_state *state)
-{
-	int64_t now_ms = monotonic_ms();
-
-	if (state->flush_due_ms && now_ms >= state->flush_due_ms) {
-		sensor_consume(agent->sensor);
-		state->ring_batch = false;
-		assembler_poll(agent->assembler, boot_clock_now_ns());
-		commit_and_release(agent, true);
-		state->flush_due_ms = 0;
-		return;
-	}
-	if (short_turns(agent)) {
-		sensor_consume(agent->sensor);
-		state->ring_batch = false;
-	}
-	assembler_poll(agent->assembler, boot_clock_now_ns());
-	if (output_pending(agent) > OUTPUT_PENDING_MAX) {
-		commit_and_release(agent, true);
-		return;
-	}
-	/* rows written outside a batch (hash completions, expiries) */
-	if (!state->flush_due_ms && (cache_in_transaction(agent->cache) || output_pending(agent)))
-		state->flush_due_ms = now_ms + BATCH_DELAY_MS;
-}
-
 static int run_loop(struct agent *agent, int signal_fd)
 {
 	int epoll_fd = epoll_create1(EPOLL_CLOEXEC);
 	int timer_fd = open_timer(1);
-	struct loop_state state = {.flush_due_ms = 0};
 	bool stopping = false;
 	int result = 0;
 
 	if (epoll_fd < 0 || timer_fd < 0 ||
-	    add_watch(epoll_fd, sensor_poll_fd(agent->sensor), SOURCE_RING, EPOLLET) ||
-	    add_watch(epoll_fd, file_cache_completion_fd(agent->files), SOURCE_HASHES, 0) ||
-	    add_watch(epoll_fd, signal_fd, SOURCE_SIGNALS, 0) ||
-	    add_watch(epoll_fd, timer_fd, SOURCE_TIMER, 0)) {
+	    add_watch(epoll_fd, sensor_poll_fd(agent->sensor), SOURCE_RING) ||
+	    add_watch(epoll_fd, file_cache_completion_fd(agent->files), SOURCE_HASHES) ||
+	    add_watch(epoll_fd, signal_fd, SOURCE_SIGNALS) ||
+	    add_watch(epoll_fd, timer_fd, SOURCE_TIMER)) {
 		log_error("cannot set up the event loop: %s", strerror(errno));
 		result = -EIO;
 		stopping = true;
 	}
 	while (!stopping) {
 		struct epoll_event ready[4];
-		int count = epoll_wait(epoll_fd, ready, 4, loop_timeout_ms(agent, &state));
+		int count = epoll_wait(epoll_fd, ready, 4, SENSOR_POLL_MS);
 
 		if (count < 0 && errno == EINTR)
 			continue;
@@ -616,10 +506,12 @@ static int run_loop(struct agent *agent, int signal_fd)
 			log_error("epoll_wait: %s", strerror(-result));
 			break;
 		}
+		if (count == 0) /* the probe batches its wakeups */
+			sensor_consume(agent->sensor);
 		for (int i = 0; i < count; i++) {
 			switch (ready[i].data.u32) {
 			case SOURCE_RING:
-				on_ring(agent, &state);
+				sensor_consume(agent->sensor);
 				break;
 			case SOURCE_HASHES:
 				file_cache_take_completions(agent->files);
@@ -632,7 +524,8 @@ static int run_loop(struct agent *agent, int signal_fd)
 				break;
 			}
 		}
-		flush_if_due(agent, &state);
+		assembler_poll(agent->assembler, boot_clock_now_ns());
+		commit_and_release(agent, output_pending(agent) > OUTPUT_PENDING_MAX);
 	}
 	if (timer_fd >= 0)
 		close(timer_fd);

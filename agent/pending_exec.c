@@ -107,15 +107,6 @@ void pending_list_expire(struct pending_list *list, uint64_t now_ns)
 	}
 }
 
-uint64_t pending_list_next_due_ns(const struct pending_list *list)
-{
-	const struct pending_exec *oldest = list_first(&list->execs);
-
-	if (!oldest || !list->max_wait_ns)
-		return UINT64_MAX;
-	return oldest->facts.header.time_boot_ns + list->max_wait_ns;
-}
-
 static struct file_info *slot_file(const struct pending_exec *pending,
 				   enum pending_slot slot)
 {

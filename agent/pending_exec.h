@@ -79,9 +79,6 @@ void pending_list_set_bounds(struct pending_list *list, uint64_t max_wait_ns,
 /* Execs that waited for hashes past max_wait_ns by now_ns (CLOCK_BOOTTIME)
  * stop waiting: their rows are written. */
 void pending_list_expire(struct pending_list *list, uint64_t now_ns);
-/* When pending_list_expire() next has work (CLOCK_BOOTTIME ns); UINT64_MAX:
- * nothing waits. */
-uint64_t pending_list_next_due_ns(const struct pending_list *list);
 
 /* Finish every exec still on the list, whatever it waits for (a hash not
  * computed yet is written as "pending"); the list is empty after. */

@@ -253,7 +253,7 @@ void sensor_close(struct sensor *sensor)
 
 int sensor_poll_fd(const struct sensor *sensor)
 {
-	return bpf_map__fd(sensor->skeleton->maps.events);
+	return ring_buffer__epoll_fd(sensor->ring);
 }
 
 int sensor_consume(struct sensor *sensor)

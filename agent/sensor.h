@@ -58,12 +58,11 @@ int sensor_open(struct sensor **out, const struct sensor_options *options,
 void sensor_close(struct sensor *sensor);
 
 /*
- * The ring buffer's fd, to watch edge-triggered (EPOLLIN | EPOLLET): each
- * wakeup of the probe is one edge.  The probe wakes the agent on the first
- * record after the agent caught up (then not again until it consumes) and
- * whenever an eighth of the ring waits.  Polled level-triggered it would be
- * readable as long as one record waits.
+ * An fd that polls readable when a good part of the ring buffer waits.  The
+ * probe does not wake the agent for every record: callers also consume every
+ * SENSOR_POLL_MS milliseconds.
  */
+#define SENSOR_POLL_MS 20
 int sensor_poll_fd(const struct sensor *sensor);
 /* Deliver every waiting record.  Returns the count or a negative errno. */
 int sensor_consume(struct sensor *sensor);

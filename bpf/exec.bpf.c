@@ -35,11 +35,8 @@ extern void *bpf_rdonly_cast(const void *object, __u32 btf_id) __ksym;
 /* Set by the agent before load. */
 const volatile __u32 args_capture_max = EXEC_ARGS_MAX;
 const volatile __u32 scan_args_capture_max = 16 * 1024;
-/* Wake the agent when this much waits.  Below it, the kernel's own rule
- * (flags 0): only a record the agent had caught up with wakes it, so one
- * wakeup starts a batch, and the records that come while the agent lets
- * the batch gather (agent/main.c) wake nobody.  One wakeup per event cost
- * more than the event itself (bench/bench_exec.sh). */
+/* Wake the agent only when this much waits; it also polls on a timer.  One
+ * wakeup per event cost more than the event itself (bench/bench_exec.sh). */
 const volatile __u64 wakeup_bytes = 1 << 20;
 
 #define MNT_NS_INTERNAL (-22L)
@@ -113,7 +110,7 @@ static __always_inline __u64 wakeup_flag(void)
 {
 	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes
 		       ? BPF_RB_FORCE_WAKEUP
-		       : 0;
+		       : BPF_RB_NO_WAKEUP;
 }
 
 static __always_inline void fill_header(struct event_header *header, __u32 type,

@@ -35,9 +35,6 @@
 #define WINE_HELD_MAX 128
 /* How often the dpkg database is looked at for a Wine upgrade. */
 #define WINE_LOADERS_CHECK_NS (10 * 1000000000ULL)
-/* How often the main loop looks for the worker's results while a job runs
- * (the worker has no fd to wake it). */
-#define WINE_RESULTS_POLL_NS (20 * 1000000ULL)
 
 int wine_rows_init(struct wine_rows *rows, struct process_table *processes,
 		   struct file_cache *files, const char *dpkg_root)
@@ -594,37 +591,6 @@ void wine_rows_take_results(struct wine_rows *rows)
 		wine_job_free(job);
 		job = next;
 	}
-}
-
-bool wine_rows_loaders_known(const struct wine_rows *rows)
-{
-	return rows->loaders.count + rows->loaders.extra_count > 0;
-}
-
-bool wine_rows_busy(struct wine_rows *rows)
-{
-	return !list_is_empty(&rows->held) || wine_worker_queued(rows->worker) > 0;
-}
-
-uint64_t wine_rows_next_due_ns(struct wine_rows *rows, uint64_t now_ns)
-{
-	uint64_t due = wine_worker_queued(rows->worker) ? now_ns + WINE_RESULTS_POLL_NS
-							: UINT64_MAX;
-
-	for (const struct pending_exec *pending = list_first(&rows->held); pending;
-	     pending = list_next(&pending->wine.held_node)) {
-		const struct wine_row *row = &pending->wine;
-
-		if (row->hold_deadline_ns < due)
-			due = row->hold_deadline_ns;
-		/* as wine_rows_poll() decides a maps check */
-		if (row->final_step && pending->process.image->wine && !row->job &&
-		    row->next_maps_check_ns < due)
-			due = row->next_maps_check_ns;
-		if (row->job && now_ns + WINE_RESULTS_POLL_NS < due)
-			due = now_ns + WINE_RESULTS_POLL_NS;
-	}
-	return due;
 }
 
 void wine_rows_poll(struct wine_rows *rows, uint64_t now_ns)

@@ -157,14 +157,6 @@ void wine_rows_exit(struct wine_rows *rows, uint32_t pid, uint64_t start_boot_ns
 /* Read /proc/PID/maps of the held rows due; release those seen mapped or
  * past their deadline (now_ns: CLOCK_BOOTTIME). */
 void wine_rows_poll(struct wine_rows *rows, uint64_t now_ns);
-/* When wine_rows_poll() next has work: a held row's deadline or maps
- * check, every 20 ms while a job runs (its result is polled); UINT64_MAX:
- * none (the loaders' recheck waits for a later poll). */
-uint64_t wine_rows_next_due_ns(struct wine_rows *rows, uint64_t now_ns);
-/* A row is held or a job runs. */
-bool wine_rows_busy(struct wine_rows *rows);
-/* Wine's loaders are installed (dpkg) or named (--wine-loader). */
-bool wine_rows_loaders_known(const struct wine_rows *rows);
 
 /* Release every held row (shutting down). */
 void wine_rows_release_all(struct wine_rows *rows);
