@@ -166,8 +166,9 @@ static int execute(sqlite3 *db, const char *sql)
  * Schema 1 -> 2, in the open transaction: device numbers and Reports from
  * the flat rows, then the records into the compact layout (same rowids).
  */
-static int convert_flat_records(struct sqlite_store *store)
+static int convert_flat_records(void *context)
 {
+	struct sqlite_store *store = context;
 	int result = execute(store->writer,
 			     "INSERT OR IGNORE INTO DeviceNumbers (DeviceId)"
 			     " SELECT DISTINCT DeviceId FROM DeviceProcessEvents ORDER BY DeviceId");
@@ -187,21 +188,10 @@ static int convert_flat_records(struct sqlite_store *store)
 
 static int convert_if_flat(struct sqlite_store *store)
 {
-	int result;
-
 	if (!cache_compact_has_flat_table(store->compact))
 		return 0;
 	log_info("%s: converting the records to the compact layout (schema 2)", store->path);
-	result = execute(store->writer, "BEGIN IMMEDIATE");
-	if (result == 0)
-		result = convert_flat_records(store);
-	if (result == 0)
-		result = execute(store->writer, "COMMIT");
-	if (result) {
-		execute(store->writer, "ROLLBACK");
-		cache_compact_forget(store->compact);
-	}
-	return result;
+	return cache_compact_transaction(store->compact, convert_flat_records, store);
 }
 
 static int create_schema(struct sqlite_store *store, char *message, size_t message_size)
@@ -320,9 +310,7 @@ static int prepare_statements(struct sqlite_store *store)
 	/* deleted records give their dictionary references back */
 	for (int i = 0; i < 2; i++) {
 		strbuf_init(&deletes[i]);
-		strbuf_append_string(&deletes[i], sql[record_deletes[i]]);
-		strbuf_append_string(&deletes[i], " RETURNING ");
-		cache_layout_append_event_references(&deletes[i], "");
+		cache_layout_events_delete_sql(&deletes[i], sql[record_deletes[i]]);
 		sql[record_deletes[i]] = strbuf_text(&deletes[i]);
 	}
 	for (int i = 0; i < STATEMENT_COUNT && result == 0; i++)

@@ -169,9 +169,7 @@ static int prepare_statements(struct cache *cache)
 	/* deleted records give their dictionary references back */
 	for (int i = 0; i < 3; i++) {
 		strbuf_init(&deletes[i]);
-		strbuf_append_string(&deletes[i], sql[record_deletes[i]]);
-		strbuf_append_string(&deletes[i], " RETURNING ");
-		cache_layout_append_event_references(&deletes[i], "");
+		cache_layout_events_delete_sql(&deletes[i], sql[record_deletes[i]]);
 		sql[record_deletes[i]] = strbuf_text(&deletes[i]);
 	}
 	for (int i = 0; i < STATEMENT_COUNT && result == 0; i++)
@@ -377,20 +375,10 @@ static void *checkpointer_main(void *argument)
 	return NULL;
 }
 
-/* A schema-1 file: its records move to the compact layout, all at once. */
-static int convert_flat_records(struct cache *cache)
+/* An older file: its records move to the current layout, all at once. */
+static int convert_records(void *context)
 {
-	int result = execute(cache->db, "BEGIN IMMEDIATE");
-
-	if (result == 0)
-		result = cache_compact_convert(cache->compact);
-	if (result == 0)
-		result = execute(cache->db, "COMMIT");
-	if (result) {
-		execute(cache->db, "ROLLBACK");
-		cache_compact_forget(cache->compact);
-	}
-	return result;
+	return cache_compact_convert(context);
 }
 
 int cache_open_writer(struct cache **out, const char *path,
@@ -420,7 +408,7 @@ int cache_open_writer(struct cache **out, const char *path,
 	if (result == 0)
 		result = prepare_statements(cache);
 	if (result == 0)
-		result = convert_flat_records(cache);
+		result = cache_compact_transaction(cache->compact, convert_records, cache->compact);
 	if (result == 0)
 		result = load_sequences(cache);
 	if (result == 0)

@@ -1103,6 +1103,22 @@ static int convert_compact(struct cache_compact *compact)
 	return result;
 }
 
+int cache_compact_transaction(struct cache_compact *compact, int (*work)(void *context),
+			      void *context)
+{
+	int result = cache_sqlite_execute(compact->db, "BEGIN IMMEDIATE");
+
+	if (result == 0)
+		result = work(context);
+	if (result == 0)
+		result = cache_sqlite_execute(compact->db, "COMMIT");
+	if (result) {
+		cache_sqlite_execute(compact->db, "ROLLBACK");
+		cache_compact_forget(compact);
+	}
+	return result;
+}
+
 int cache_compact_convert(struct cache_compact *compact)
 {
 	int64_t version = 0;

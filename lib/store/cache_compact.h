@@ -75,6 +75,14 @@ uint64_t cache_compact_dictionary_rows_removed(const struct cache_compact *compa
 int cache_compact_convert(struct cache_compact *compact);
 
 /*
+ * work(context) in a transaction of its own (BEGIN IMMEDIATE ... COMMIT):
+ * on any failure the transaction is rolled back and the map forgotten, as
+ * the rows it names are gone.  For conversions that run on open.
+ */
+int cache_compact_transaction(struct cache_compact *compact, int (*work)(void *context),
+			      void *context);
+
+/*
  * Before the tables of the schema are made, in that transaction: a
  * schema-2 or -3 file's Events is renamed out of the way (its view follows
  * it), for cache_compact_convert.

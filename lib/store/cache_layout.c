@@ -318,6 +318,13 @@ void cache_layout_append_event_references(struct strbuf *out, const char *prefix
 		strbuf_appendf(out, "%s%s%s", i ? ", " : "", prefix, layout_uses[uses[i]].reference);
 }
 
+void cache_layout_events_delete_sql(struct strbuf *out, const char *delete)
+{
+	strbuf_append_string(out, delete);
+	strbuf_append_string(out, " RETURNING ");
+	cache_layout_append_event_references(out, "");
+}
+
 void cache_layout_view_sql(struct strbuf *out)
 {
 	uint32_t all = 0;
