@@ -40,6 +40,7 @@
 #include "store/cache.h"
 #include "store/cache_layout.h"
 #include "store/cache_schema.h"
+#include "layout_checks.h"
 
 #define FIXTURE_V1 "tests/fixtures/cache-v1/cache.db.gz"
 #define FIXTURE_V2 "tests/fixtures/cache-v2/cache.db.gz"
@@ -110,7 +111,6 @@ static void check_sound(const char *path)
 {
 	sqlite3 *db = NULL;
 	sqlite3_stmt *statement = NULL;
-	struct strbuf orphans, counts;
 
 	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &statement, NULL),
@@ -118,15 +118,9 @@ static void check_sound(const char *path)
 	assert_int_equal(sqlite3_step(statement), SQLITE_ROW);
 	assert_string_equal((const char *)sqlite3_column_text(statement, 0), "ok");
 	sqlite3_finalize(statement);
-	strbuf_init(&orphans);
-	strbuf_init(&counts);
-	cache_layout_orphans_sql(&orphans);
-	cache_layout_bad_refs_sql(&counts);
-	assert_int_equal(number(db, strbuf_text(&orphans)), 0);
-	assert_int_equal(number(db, strbuf_text(&counts)), 0);
-	strbuf_free(&orphans);
-	strbuf_free(&counts);
 	sqlite3_close(db);
+	assert_int_equal(layout_check_count(path, cache_layout_orphans_sql), 0);
+	assert_int_equal(layout_check_count(path, cache_layout_bad_refs_sql), 0);
 }
 
 /* Every row of a query as text: "type:bytes|..." per row, rows joined. */
@@ -285,23 +279,6 @@ static void test_records_come_back_exactly(void **state)
 
 /* ---- schema 1 converted ------------------------------------------------------ */
 
-static void gunzip_fixture(const char *from, const char *to)
-{
-	gzFile in = gzopen(from, "rb");
-	FILE *out = fopen(to, "wb");
-	char buffer[65536];
-	int n;
-
-	if (!in)
-		fail_msg("cannot open %s (run from the repository root)", from);
-	assert_non_null(out);
-	while ((n = gzread(in, buffer, sizeof(buffer))) > 0)
-		assert_int_equal(fwrite(buffer, 1, (size_t)n, out), (size_t)n);
-	assert_int_equal(n, 0);
-	gzclose(in);
-	assert_int_equal(fclose(out), 0);
-}
-
 /*
  * `rmmhunt query` over the cache in directory gives, for every query of the
  * fixture, the answer main's rmmhunt gave over the schema-1 file.
@@ -334,7 +311,7 @@ static void check_converted(struct fixture *fixture, const char *gz)
 	struct strbuf before, after;
 	sqlite3 *db = NULL;
 
-	gunzip_fixture(gz, fixture->path);
+	layout_check_gunzip(gz, fixture->path);
 	strbuf_init(&before);
 	strbuf_init(&after);
 	dump_records(fixture->path, &before);

@@ -26,6 +26,7 @@
 
 #include "base/strbuf.h"
 #include "model/record.h"
+#include "layout_checks.h"
 #include "store/cache_layout.h"
 #include "store.h"
 #include "store_backend.h"
@@ -126,32 +127,6 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* Unreferenced dictionary rows plus rows whose Refs is wrong (0 if sound). */
-static long long layout_problems(const char *path)
-{
-	struct strbuf sql[2];
-	long long problems = 0;
-	sqlite3 *db;
-
-	strbuf_init(&sql[0]);
-	strbuf_init(&sql[1]);
-	cache_layout_orphans_sql(&sql[0]);
-	cache_layout_bad_refs_sql(&sql[1]);
-	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-	for (int i = 0; i < 2; i++) {
-		sqlite3_stmt *query = NULL;
-
-		assert_int_equal(sqlite3_prepare_v2(db, strbuf_text(&sql[i]), -1, &query, NULL),
-				 SQLITE_OK);
-		assert_int_equal(sqlite3_step(query), SQLITE_ROW);
-		problems += sqlite3_column_int64(query, 0);
-		sqlite3_finalize(query);
-		strbuf_free(&sql[i]);
-	}
-	sqlite3_close(db);
-	return problems;
-}
-
 static void test_one_failing_batch_is_undone_alone(void **state)
 {
 	struct fixture *fixture = *state;
@@ -196,7 +171,8 @@ static void test_one_failing_batch_is_undone_alone(void **state)
 	assert_int_equal(count_rows(fixture->path, "bad-b"), 0); /* not the 5 before 105 */
 	assert_int_equal(count_rows(fixture->path, "good-c"), 10);
 	/* the undone batch's dictionary rows and references went with it */
-	assert_int_equal(layout_problems(fixture->path), 0);
+	assert_int_equal(layout_check_count(fixture->path, cache_layout_orphans_sql), 0);
+	assert_int_equal(layout_check_count(fixture->path, cache_layout_bad_refs_sql), 0);
 	for (int i = 0; i < 3; i++)
 		batch_free(&batches[i]);
 }

@@ -25,6 +25,7 @@
 
 #include "store.h"
 #include "store/cache_layout.h"
+#include "layout_checks.h"
 #include "store_cases.h"
 #include "wire/batch_reader.h"
 
@@ -258,52 +259,27 @@ static void test_keys_and_revocation(void **state)
 	free(json);
 }
 
-/* The first column of the first row of sql over the store's file. */
-static int64_t file_number(const char *path, const char *sql)
-{
-	sqlite3 *db = NULL;
-	sqlite3_stmt *statement = NULL;
-	int64_t value = -1;
-
-	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-	if (sqlite3_prepare_v2(db, sql, -1, &statement, NULL) != SQLITE_OK)
-		print_error("%s: %s\n", sql, sqlite3_errmsg(db));
-	assert_non_null(statement);
-	if (sqlite3_step(statement) == SQLITE_ROW)
-		value = sqlite3_column_int64(statement, 0);
-	sqlite3_finalize(statement);
-	sqlite3_close(db);
-	return value;
-}
-
 /* No dictionary row unreferenced, every Refs right, every Events row has
  * its Reports row and the other way round, every record's Timestamp inside
  * its block's summary (schema 3: no Timestamp index), no block before the
  * first record. */
 static void assert_sound(const char *path)
 {
-	struct strbuf sql;
-
-	strbuf_init(&sql);
-	cache_layout_orphans_sql(&sql);
-	assert_int_equal(file_number(path, strbuf_text(&sql)), 0);
-	strbuf_clear(&sql);
-	cache_layout_bad_refs_sql(&sql);
-	assert_int_equal(file_number(path, strbuf_text(&sql)), 0);
-	strbuf_free(&sql);
-	assert_int_equal(file_number(path, "SELECT count(*) FROM Events WHERE Id NOT IN"
+	assert_int_equal(layout_check_count(path, cache_layout_orphans_sql), 0);
+	assert_int_equal(layout_check_count(path, cache_layout_bad_refs_sql), 0);
+	assert_int_equal(layout_check_number(path, "SELECT count(*) FROM Events WHERE Id NOT IN"
 					   " (SELECT Id FROM Reports)"), 0);
-	assert_int_equal(file_number(path, "SELECT count(*) FROM Reports WHERE Id NOT IN"
+	assert_int_equal(layout_check_number(path, "SELECT count(*) FROM Reports WHERE Id NOT IN"
 					   " (SELECT Id FROM Events)"), 0);
-	assert_int_equal(file_number(path, "SELECT count(*) FROM Events AS e LEFT JOIN"
+	assert_int_equal(layout_check_number(path, "SELECT count(*) FROM Events AS e LEFT JOIN"
 					   " EventBlocks AS b ON b.Block = e.Id >> 8 WHERE"
 					   " e.Timestamp IS NOT NULL AND (b.Block IS NULL OR"
 					   " e.Timestamp < b.Low OR e.Timestamp > b.High)"), 0);
-	assert_int_equal(file_number(path, "SELECT count(*) FROM EventBlocks WHERE Block <"
+	assert_int_equal(layout_check_number(path, "SELECT count(*) FROM EventBlocks WHERE Block <"
 					   " (SELECT coalesce(min(Id), 1 << 62) FROM Events) >> 8"), 0);
-	assert_int_equal(file_number(path, "SELECT count(*) FROM sqlite_master"
+	assert_int_equal(layout_check_number(path, "SELECT count(*) FROM sqlite_master"
 					   " WHERE name = 'Events_time'"), 0);
-	assert_int_equal(file_number(path, "SELECT count(*) FROM pragma_integrity_check"
+	assert_int_equal(layout_check_number(path, "SELECT count(*) FROM pragma_integrity_check"
 					   " WHERE integrity_check <> 'ok'"), 0);
 }
 
@@ -337,8 +313,8 @@ static void test_devices_share_dictionaries(void **state)
 	assert_int_equal(store_open(shared.path, &options, &shared.store, message,
 				    sizeof(message)), 0);
 	assert_int_equal(decode_and_put(&shared, strbuf_text(&fixture->batch), &result), 0);
-	int64_t files = file_number(shared.path, "SELECT count(*) FROM Files");
-	int64_t events = file_number(shared.path, "SELECT count(*) FROM Events");
+	int64_t files = layout_check_number(shared.path, "SELECT count(*) FROM Files");
+	int64_t events = layout_check_number(shared.path, "SELECT count(*) FROM Events");
 
 	strbuf_init(&batch);
 	strbuf_appendf(&batch, "{\"schema\":1,\"batch\":\"b2\",\"device_id\":\"%s\","
@@ -358,8 +334,8 @@ static void test_devices_share_dictionaries(void **state)
 	assert_int_equal(result.duplicates, STORE_CASE_RECORDS);
 	strbuf_free(&batch);
 	assert_true(files > 0);
-	assert_int_equal(file_number(shared.path, "SELECT count(*) FROM Files"), files);
-	assert_int_equal(file_number(shared.path, "SELECT count(*) FROM Events"),
+	assert_int_equal(layout_check_number(shared.path, "SELECT count(*) FROM Files"), files);
+	assert_int_equal(layout_check_number(shared.path, "SELECT count(*) FROM Events"),
 			 events + STORE_CASE_RECORDS);
 	char *json = run(&shared, "DeviceProcessEvents | summarize count() by DeviceId"
 				  " | sort by DeviceId asc");
@@ -423,33 +399,16 @@ static void test_retention_empties_dictionaries(void **state)
 	assert_int_equal(removed, 0);
 	store_close(store);
 	assert_sound(fixture->path);
-	assert_int_equal(file_number(fixture->path, "SELECT count(*) FROM Events"), 0);
+	assert_int_equal(layout_check_number(fixture->path, "SELECT count(*) FROM Events"), 0);
 	for (int d = 0; d < LAYOUT_DICTIONARY_COUNT; d++) {
 		char sql[128];
 
 		snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s", layout_dictionaries[d].table);
-		assert_int_equal(file_number(fixture->path, sql), 0);
+		assert_int_equal(layout_check_number(fixture->path, sql), 0);
 	}
-	assert_int_equal(file_number(fixture->path, "SELECT count(*) FROM Reports"), 0);
-	assert_int_equal(file_number(fixture->path, "SELECT count(*) FROM RuleHits"),
+	assert_int_equal(layout_check_number(fixture->path, "SELECT count(*) FROM Reports"), 0);
+	assert_int_equal(layout_check_number(fixture->path, "SELECT count(*) FROM RuleHits"),
 			 STORE_CASE_RECORDS / 50);
-}
-
-/* Unpacks the schema-1 fixture to path. */
-static void unpack_fixture(const char *path)
-{
-	gzFile in = gzopen(FLAT_FIXTURE, "rb");
-	FILE *out = fopen(path, "wb");
-	char buffer[65536];
-	int length;
-
-	assert_non_null(in);
-	assert_non_null(out);
-	while ((length = gzread(in, buffer, sizeof(buffer))) > 0)
-		assert_int_equal(fwrite(buffer, 1, (size_t)length, out), (size_t)length);
-	assert_int_equal(length, 0);
-	gzclose(in);
-	assert_int_equal(fclose(out), 0);
 }
 
 /*
@@ -469,8 +428,8 @@ static void test_flat_store_converts(void **state)
 	size_t count = store_case_queries(queries);
 
 	snprintf(flat.path, sizeof(flat.path), "%s/flat.db", fixture->directory);
-	unpack_fixture(flat.path);
-	assert_int_equal(file_number(flat.path, "SELECT Value FROM CollectorMeta"
+	layout_check_gunzip(FLAT_FIXTURE, flat.path);
+	assert_int_equal(layout_check_number(flat.path, "SELECT Value FROM CollectorMeta"
 						" WHERE Key = 'schema_version'"), 1);
 	store_default_options(&options);
 	options.max_age_ticks = 100LL * 365 * TICKS_PER_DAY;
@@ -495,13 +454,13 @@ static void test_flat_store_converts(void **state)
 	assert_int_equal(result.records, 0);
 	assert_int_equal(result.duplicates, STORE_CASE_RECORDS + STORE_CASE_RECORDS / 50);
 	store_close(flat.store);
-	assert_int_equal(file_number(flat.path, "SELECT Value FROM CollectorMeta"
+	assert_int_equal(layout_check_number(flat.path, "SELECT Value FROM CollectorMeta"
 						" WHERE Key = 'schema_version'"), 2);
-	assert_int_equal(file_number(flat.path, "SELECT type = 'view' FROM sqlite_master"
+	assert_int_equal(layout_check_number(flat.path, "SELECT type = 'view' FROM sqlite_master"
 						" WHERE name = 'DeviceProcessEvents'"), 1);
-	assert_int_equal(file_number(flat.path, "SELECT count(*) FROM Events"), STORE_CASE_RECORDS);
-	assert_int_equal(file_number(flat.path, "SELECT count(*) FROM EventBlocks"),
-			 file_number(flat.path, "SELECT count(DISTINCT Id >> 8) FROM Events"));
+	assert_int_equal(layout_check_number(flat.path, "SELECT count(*) FROM Events"), STORE_CASE_RECORDS);
+	assert_int_equal(layout_check_number(flat.path, "SELECT count(*) FROM EventBlocks"),
+			 layout_check_number(flat.path, "SELECT count(DISTINCT Id >> 8) FROM Events"));
 	assert_sound(flat.path);
 	remove_store_files(flat.path);
 }
