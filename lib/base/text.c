@@ -366,6 +366,13 @@ void text_append_safe(struct strbuf *out, const char *data, size_t length,
 			position++;
 			continue;
 		}
+		/* the quotes of JSON inside a JSON string (AdditionalFields) */
+		if (style == TEXT_ESCAPE_JSON && (c == '"' || c == '\\')) {
+			*cursor++ = '\\';
+			*cursor++ = (char)c;
+			position++;
+			continue;
+		}
 		escape_length = text_escape_step(data + position, length - position, style,
 						 &consumed, cursor);
 		if (escape_length == 0) {
