@@ -347,7 +347,7 @@ void text_append_safe(struct strbuf *out, const char *data, size_t length,
 		return;
 	cursor = out->data + out->length;
 	while (position < length) {
-		unsigned char c = (unsigned char)data[position];
+		unsigned char c;
 		size_t consumed, escape_length;
 
 		if (length - position >= 8) {
@@ -358,9 +358,12 @@ void text_append_safe(struct strbuf *out, const char *data, size_t length,
 			memcpy(cursor, data + position, 8);
 			cursor += plain;
 			position += plain;
-			if (plain)
+			if (plain == 8)
 				continue;
+			/* the byte at position is the first special one: on with
+			 * it at once, not with another look at the word */
 		}
+		c = (unsigned char)data[position];
 		if (plain_ascii(c, style)) {
 			*cursor++ = (char)c;
 			position++;
@@ -393,6 +396,21 @@ const char *text_display(struct strbuf *scratch, const char *text)
 	if (text)
 		text_append_safe(scratch, text, strlen(text), TEXT_ESCAPE_DISPLAY);
 	return strbuf_text(scratch);
+}
+
+size_t text_put_unsigned(char *out, uint64_t number, unsigned base)
+{
+	char digits[TEXT_UNSIGNED_MAX], *start = digits + sizeof(digits);
+	size_t length;
+
+	do {
+		*--start = (char)('0' + number % base);
+		number /= base;
+	} while (number);
+	length = (size_t)(digits + sizeof(digits) - start);
+	memcpy(out, start, length);
+	out[length] = '\0';
+	return length;
 }
 
 size_t text_cut_length(const char *text, size_t length, size_t max)
