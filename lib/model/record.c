@@ -292,11 +292,12 @@ void record_fragment_free(struct record_fragment *fragment)
 static bool fragment_matches(const struct record *record,
 			     const struct record_fragment *fragment)
 {
-	const char *cursor = fragment->values.data;
-	const char *end = cursor + fragment->values.length;
+	const char *cursor, *end;
 
-	if (!fragment->made)
+	if (!fragment->made || !fragment->values.data)
 		return false;
+	cursor = fragment->values.data;
+	end = cursor + fragment->values.length;
 	for (int i = (int)fragment->first; i <= (int)fragment->last; i++) {
 		const struct value *value = &record->values[i];
 		struct value_key key;
