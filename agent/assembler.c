@@ -20,6 +20,7 @@
 #include "assembler.h"
 #include "pending_exec.h"
 #include "record_builder.h"
+#include "record_fragments.h"
 #include "base/strbuf.h"
 #include "base/text.h"
 #include "wine/wine_rows.h"
@@ -29,6 +30,7 @@ struct assembler {
 	struct record_sink sinks[ASSEMBLER_MAX_SINKS];
 	int sink_count;
 	struct record record; /* reused for every row */
+	struct record_fragments *fragments; /* what rows repeat, serialised once */
 	struct pending_list pending; /* execs waiting for hashes (or held) */
 	struct wine_rows wine; /* Windows programs: one row per start */
 	struct assembler_stats stats;
@@ -53,6 +55,7 @@ static void write_row(void *context, struct pending_exec *pending)
 		assembler->stats.record_errors++;
 		return;
 	}
+	record_fragments_apply(assembler->fragments, &assembler->record, pending);
 	assembler->stats.records++;
 	for (int i = 0; i < assembler->sink_count; i++)
 		assembler->sinks[i].write(assembler->sinks[i].context,
@@ -72,7 +75,9 @@ int assembler_create(struct assembler **out,
 	assembler->context = *context;
 	record_init(&assembler->record);
 	pending_list_init(&assembler->pending, context->processes, write_row, assembler);
-	if (wine_rows_init(&assembler->wine, context->processes, context->files, "/") != 0) {
+	if (record_fragments_create(&assembler->fragments) != 0 ||
+	    wine_rows_init(&assembler->wine, context->processes, context->files, "/") != 0) {
+		record_fragments_destroy(assembler->fragments);
 		record_free(&assembler->record);
 		free(assembler);
 		return -ENOMEM;
@@ -118,6 +123,7 @@ void assembler_read_stats(struct assembler *assembler, struct assembler_stats *s
 	stats->wine_confirmed = wine.confirmed;
 	stats->wine_not_wine_loaders = wine.not_wine_loaders;
 	stats->wine_jobs_refused = wine.jobs_refused;
+	record_fragments_read_stats(assembler->fragments, &stats->fragments);
 	stats->wine_budget_exceeded = wine.budget_exceeded;
 	stats->wine_queued = wine.queued;
 	stats->wine_steps_folded = wine.steps_folded;
@@ -137,6 +143,7 @@ void assembler_destroy(struct assembler *assembler)
 	pending_list_finish_all(&assembler->pending);
 	wine_rows_destroy(&assembler->wine);
 	record_free(&assembler->record);
+	record_fragments_destroy(assembler->fragments);
 	free(assembler);
 }
 

@@ -23,6 +23,7 @@
 #include "process_table.h"
 #include "model/record.h"
 #include "model/reportid.h"
+#include "record_fragments.h"
 
 /* Where finished rows go.  The record is only valid during the call. */
 struct record_sink {
@@ -39,6 +40,7 @@ struct assembler_stats {
 	uint64_t record_errors; /* rows that could not be built (memory) */
 	uint64_t report_id_errors;
 	uint64_t exec_without_known_process;
+	struct record_fragments_stats fragments; /* JSON runs reused or made */
 	uint32_t pending; /* rows waiting for a hash (or held, below) */
 	uint64_t hash_wait_timeouts; /* rows written without a hash: time was up */
 	uint64_t pending_overflow; /* rows that stopped waiting: too many waited */

@@ -208,10 +208,13 @@ static void write_exe_facts(struct json_writer *writer,
 {
 	const struct exec_info *info = &facts->info;
 	char text[TIMEFMT_ISO_SIZE], device[32], mode[16];
+	size_t length;
 
-	snprintf(device, sizeof(device), "%u:%u", info->exe_dev_major,
-		 info->exe_dev_minor);
-	snprintf(mode, sizeof(mode), "%o", info->exe_mode);
+	/* "%u:%u" and "%o" without snprintf (it cost more than the rest) */
+	length = text_put_unsigned(device, info->exe_dev_major, 10);
+	device[length++] = ':';
+	text_put_unsigned(device + length, info->exe_dev_minor, 10);
+	text_put_unsigned(mode, info->exe_mode, 8);
 	write_string_field(writer, "ExeDevice", device);
 	json_write_key(writer, "ExeInode");
 	json_write_unsigned(writer, info->exe_ino);

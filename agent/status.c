@@ -194,6 +194,10 @@ static json_t *agent_json(const struct agent *agent)
 			    json_integer((json_int_t)assembled.pending_overflow));
 	json_object_set_new(section, "build_errors", json_integer((json_int_t)assembled.record_errors));
 	json_object_set_new(section, "report_id_errors", json_integer((json_int_t)assembled.report_id_errors));
+	json_object_set_new(section, "json_fragments_reused",
+			    json_integer((json_int_t)assembled.fragments.reused));
+	json_object_set_new(section, "json_fragments_made",
+			    json_integer((json_int_t)assembled.fragments.made));
 	json_object_set_new(section, "exec_of_unknown_process",
 			    json_integer((json_int_t)assembled.exec_without_known_process));
 	json_object_set_new(section, "ndjson_written", json_integer((json_int_t)agent->events.written));

@@ -10,12 +10,15 @@
  * table, file cache, accounts, ReportIds, row building), then through the
  * same sinks as the agent's: the rules of RULES_DIR (each record matched,
  * hits as NDJSON lines) and the NDJSON stream, written to OUTPUT.  The
- * local cache (lib/store) is left out: its cost is measured by
- * bench_cache_insert.sh.  Callgrind's count of a run of 2*COUNT minus that
- * of COUNT, divided by COUNT, is the cost per record, start-up excluded.
+ * local cache (lib/store) is left out unless CACHE_FILE is given: then every
+ * record is also stored there as the agent stores it (a fresh file; commits
+ * every commit_max_records records, by count, so that callgrind's slowness
+ * does not change the batches).  Callgrind's count of a run of 2*COUNT minus
+ * that of COUNT, divided by COUNT, is the cost per record, start-up excluded.
  *
- * Usage: agent_replay COUNT RULES_DIR OUTPUT
+ * Usage: agent_replay COUNT RULES_DIR OUTPUT [CACHE_FILE]
  */
+#include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +31,7 @@
 #include "outputs.h"
 #include "rule_engine.h"
 #include "base/timefmt.h"
+#include "store/cache.h"
 
 #define SHELL_PID 4100000u /* above pid_max on most hosts: no /proc entry */
 #define SHELL_START 1000000000ull
@@ -38,6 +42,7 @@ struct replay {
 	struct rule_engine *rules;
 	struct strbuf hit_lines;
 	struct ndjson_output events;
+	struct cache *cache; /* NULL: no cache */
 };
 
 static void match_rules(void *context, const struct record *record)
@@ -45,6 +50,30 @@ static void match_rules(void *context, const struct record *record)
 	struct replay *replay = context;
 
 	rule_engine_match(replay->rules, record, timefmt_now_ticks(), &replay->hit_lines);
+}
+
+static void store_record(void *context, const struct record *record)
+{
+	struct replay *replay = context;
+
+	cache_add_record(replay->cache, record);
+	cache_commit_if_due(replay->cache, 0);
+}
+
+/* A fresh cache at path committing by count only (see the top). */
+static int open_cache(struct replay *replay, const char *path)
+{
+	struct cache_options options;
+	char message[4200];
+	int result;
+
+	unlink(path);
+	cache_default_options(&options);
+	options.commit_interval_ms = INT_MAX;
+	result = cache_open_writer(&replay->cache, path, &options, message, sizeof(message));
+	if (result)
+		fprintf(stderr, "agent_replay: %s\n", message);
+	return result;
 }
 
 /* Leaf first, each with its NUL, as the probe writes a path. */
@@ -193,8 +222,8 @@ int main(int argc, char **argv)
 	struct replay replay = {0};
 	int result;
 
-	if (argc != 4) {
-		fprintf(stderr, "usage: %s COUNT RULES_DIR OUTPUT\n", argv[0]);
+	if (argc != 4 && argc != 5) {
+		fprintf(stderr, "usage: %s COUNT RULES_DIR OUTPUT [CACHE_FILE]\n", argv[0]);
 		return 2;
 	}
 	if (!mkdtemp(state_dir) || report_ids_open(&ids, state_dir, 1 << 20) != 0) {
@@ -216,16 +245,23 @@ int main(int argc, char **argv)
 		result = rule_engine_load(replay.rules);
 	if (result == 0)
 		result = ndjson_output_open(&replay.events, argv[3]);
+	if (result == 0 && argc == 5)
+		result = open_cache(&replay, argv[4]);
 	if (result == 0) {
 		assembler_add_sink(replay.assembler,
 				   (struct record_sink){.write = match_rules, .context = &replay});
 		assembler_add_sink(replay.assembler, ndjson_output_sink(&replay.events));
+		if (replay.cache)
+			assembler_add_sink(replay.assembler, (struct record_sink){
+							     .write = store_record, .context = &replay});
 		result = run(&replay, atol(argv[1]));
 		assembler_destroy(replay.assembler);
 		ndjson_output_close(&replay.events);
 	}
 	if (result != 0)
 		fprintf(stderr, "agent_replay: failed (%d)\n", result);
+	if (replay.cache)
+		cache_close(replay.cache);
 	rule_engine_destroy(replay.rules);
 	process_table_destroy(processes);
 	file_cache_destroy(files);

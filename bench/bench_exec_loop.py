@@ -14,6 +14,10 @@ and after the loop.  /proc/PID/stat has the same time in clock ticks
 execs are divided out: CPU per exec.  Printed: each sensor's CPU per exec,
 the ratio agent/execsnoop (target <= 2x), the loop's wall time with each
 (the cost the host sees) and the agent's losses (its status.json).
+
+BASELINE_AGENT=PATH adds a fourth run a round: that rmmhunt-agent binary
+(another build, e.g. main's), same options, and the ratio agent/baseline:
+a change's effect measured in the same rounds.
 """
 import json
 import os
@@ -28,6 +32,7 @@ import stats  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 AGENT = ROOT / "build" / "rmmhunt-agent"
+BASELINE_AGENT = os.environ.get("BASELINE_AGENT", "")
 EXECSNOOP = Path("/usr/sbin/execsnoop")
 TRACEFS = Path("/sys/kernel/tracing")
 LOOP_EXECS = int(os.environ.get("LOOP_EXECS", "1000"))
@@ -101,9 +106,9 @@ def with_execsnoop(workdir):
                    b"PCOMM", "execsnoop")
 
 
-def with_agent(workdir):
+def with_agent(workdir, agent=AGENT):
     state = Path(workdir) / "state"
-    result = watched([str(AGENT), "--state-dir", str(state), "--rules", str(ROOT / "rules"),
+    result = watched([str(agent), "--state-dir", str(state), "--rules", str(ROOT / "rules"),
                       "--events", str(Path(workdir) / "events.ndjson"),
                       "--stats-interval", "1"],
                      Path(workdir) / "agent.log", b"watching execs", "rmmhunt-agent")
@@ -126,14 +131,17 @@ def prepare():
 def main():
     prepare()
     round_count = stats.rounds()
-    runs = {"none": [], "execsnoop": [], "agent": []}
+    sides = ("none", "execsnoop", "agent") + (("baseline",) if BASELINE_AGENT else ())
+    runs = {side: [] for side in sides}
     for round_index in range(round_count):
-        for side in stats.rotated(("none", "execsnoop", "agent"), round_index):
+        for side in stats.rotated(sides, round_index):
             with tempfile.TemporaryDirectory(prefix="rmmhunt-loop-") as workdir:
                 if side == "none":
                     result = {"wall": run_loop()}
                 elif side == "execsnoop":
                     result = with_execsnoop(workdir)
+                elif side == "baseline":
+                    result = with_agent(workdir, Path(BASELINE_AGENT))
                 else:
                     result = with_agent(workdir)
             runs[side].append(result)
@@ -152,6 +160,12 @@ def main():
     stats.show("execsnoop CPU per exec", snoop, "us")
     stats.show("rmmhunt-agent CPU per exec", agent, "us")
     stats.show_ratio("ratio agent/execsnoop CPU per exec", agent, snoop)
+    if BASELINE_AGENT:
+        baseline = [r["cpu_us_per_exec"] for r in runs["baseline"]]
+        stats.show(f"baseline agent CPU per exec ({BASELINE_AGENT})", baseline, "us")
+        stats.show_ratio("ratio agent/baseline CPU per exec", agent, baseline)
+        stats.show_count("baseline lost events, all rounds",
+                         sum(r["lost"] for r in runs["baseline"]))
     stats.show_count("agent lost events, all rounds", sum(r["lost"] for r in runs["agent"]))
     print("target: agent <= 2x execsnoop CPU per exec, 0 lost")
     stats.footer()

@@ -142,6 +142,12 @@ void json_write_null(struct json_writer *writer)
 	strbuf_append(writer->out, "null", 4);
 }
 
+void json_write_members(struct json_writer *writer, const char *members, size_t length)
+{
+	separate(writer);
+	strbuf_append(writer->out, members, length);
+}
+
 void json_write_raw(struct json_writer *writer, const char *json_text)
 {
 	separate(writer);

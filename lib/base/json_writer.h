@@ -46,6 +46,9 @@ void json_write_null(struct json_writer *writer);
 
 /* A value already in JSON text (from jansson, say). */
 void json_write_raw(struct json_writer *writer, const char *json_text);
+/* Members already written ("Key":value,... without braces) into the object
+ * open: the comma before them as before a key. */
+void json_write_members(struct json_writer *writer, const char *members, size_t length);
 
 /* Append text as a quoted, escaped JSON string. */
 void json_append_quoted(struct strbuf *out, const char *text, size_t length);

@@ -4,6 +4,10 @@
 #include <stdint.h>
 #include <string.h>
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 #include "base/text.h"
 
 size_t utf8_sequence_length(const unsigned char *data, size_t length)
@@ -299,6 +303,12 @@ static inline uint64_t zero_byte_in(uint64_t word)
 	return (word - BYTES_ONES) & ~word & BYTES_HIGHS;
 }
 
+/* Bytes below 0x20, flagged as zero_byte_in() flags (the lowest exact). */
+static inline uint64_t control_bytes(uint64_t word)
+{
+	return (word - BYTES_ONES * 0x20) & ~word & BYTES_HIGHS;
+}
+
 /*
  * The bytes of word that are not plain_ascii() in style, each flagged by its
  * high bit.  A flag above the first special byte may be false (a borrow),
@@ -309,7 +319,7 @@ static inline uint64_t special_bytes(uint64_t word, enum text_escape_style style
 	uint64_t special = (word & BYTES_HIGHS) | zero_byte_in(word ^ (BYTES_ONES * 0x7f));
 
 	if (style != TEXT_ESCAPE_JSON_TEXT)
-		special |= ((word - BYTES_ONES * 0x20) & ~word & BYTES_HIGHS) |
+		special |= control_bytes(word) |
 			   zero_byte_in(word ^ (BYTES_ONES * '"')) |
 			   zero_byte_in(word ^ (BYTES_ONES * '\\'));
 	return special;
@@ -317,7 +327,7 @@ static inline uint64_t special_bytes(uint64_t word, enum text_escape_style style
 
 /* How many bytes of data (at least 8 left) are plain before the first
  * special one, at most 8. */
-static inline size_t plain_prefix(const char *data, enum text_escape_style style)
+static inline size_t plain_prefix8(const char *data, enum text_escape_style style)
 {
 	uint64_t word, special;
 
@@ -330,6 +340,99 @@ static inline size_t plain_prefix(const char *data, enum text_escape_style style
 #else
 	return 0; /* one by one from here */
 #endif
+}
+
+#ifdef __SSE2__
+/* The same for 16 bytes (at least 16 left), with SSE2 (every x86-64). */
+static inline size_t plain_prefix16(const char *data, enum text_escape_style style)
+{
+	__m128i bytes = _mm_loadu_si128((const __m128i *)(const void *)data);
+	/* 0x7f and, as signed bytes, everything from 0x80 up */
+	__m128i special = _mm_cmpeq_epi8(bytes, _mm_set1_epi8(0x7f));
+	unsigned mask;
+
+	if (style == TEXT_ESCAPE_JSON_TEXT) {
+		special = _mm_or_si128(special, _mm_cmplt_epi8(bytes, _mm_setzero_si128()));
+	} else {
+		special = _mm_or_si128(special, _mm_cmplt_epi8(bytes, _mm_set1_epi8(0x20)));
+		special = _mm_or_si128(special, _mm_cmpeq_epi8(bytes, _mm_set1_epi8('"')));
+		special = _mm_or_si128(special, _mm_cmpeq_epi8(bytes, _mm_set1_epi8('\\')));
+	}
+	mask = (unsigned)_mm_movemask_epi8(special);
+	return mask == 0 ? 16 : (size_t)__builtin_ctz(mask);
+}
+#endif
+
+/*
+ * How many of the bytes at data (at least 8 left) are plain before the
+ * first special one; *chunk: how many were looked at (16 or 8), which the
+ * caller may copy at once.
+ */
+static inline size_t plain_prefix(const char *data, size_t left, enum text_escape_style style,
+				  size_t *chunk)
+{
+#ifdef __SSE2__
+	if (left >= 16) {
+		*chunk = 16;
+		return plain_prefix16(data, style);
+	}
+#else
+	(void)left;
+#endif
+	*chunk = 8;
+	return plain_prefix8(data, style);
+}
+
+/*
+ * The offset of the first flagged byte in data (flags: the word's
+ * special-byte function), or length.  Eight bytes at a time on
+ * little-endian machines; the rest, and other machines, byte by byte.
+ */
+static size_t first_flagged(const char *data, size_t length, uint64_t (*flags)(uint64_t),
+			    bool (*flagged)(unsigned char))
+{
+	size_t at = 0;
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	for (; at + sizeof(uint64_t) <= length; at += sizeof(uint64_t)) {
+		uint64_t word, found;
+
+		memcpy(&word, data + at, sizeof(word));
+		found = flags(word);
+		if (found)
+			return at + (size_t)__builtin_ctzll(found) / 8;
+	}
+#endif
+	for (; at < length; at++)
+		if (flagged((unsigned char)data[at]))
+			return at;
+	return length;
+}
+
+static inline bool is_control(unsigned char c)
+{
+	return c < 0x20;
+}
+
+static inline uint64_t json_string_stops(uint64_t word)
+{
+	return control_bytes(word) | zero_byte_in(word ^ (BYTES_ONES * '"')) |
+	       zero_byte_in(word ^ (BYTES_ONES * '\\'));
+}
+
+static inline bool is_json_string_stop(unsigned char c)
+{
+	return c < 0x20 || c == '"' || c == '\\';
+}
+
+size_t text_find_control(const char *data, size_t length)
+{
+	return first_flagged(data, length, control_bytes, is_control);
+}
+
+size_t text_find_json_string_stop(const char *data, size_t length)
+{
+	return first_flagged(data, length, json_string_stops, is_json_string_stop);
 }
 
 /* Written straight into the buffer, room for the worst case reserved once:
@@ -347,21 +450,32 @@ void text_append_safe(struct strbuf *out, const char *data, size_t length,
 		return;
 	cursor = out->data + out->length;
 	while (position < length) {
-		unsigned char c = (unsigned char)data[position];
+		unsigned char c;
 		size_t consumed, escape_length;
 
 		if (length - position >= 8) {
-			size_t plain = plain_prefix(data + position, style);
+			size_t chunk;
+			size_t plain = plain_prefix(data + position, length - position, style, &chunk);
 
-			/* 8 bytes written, plain of them kept: room for 6 a byte
-			 * of the 8 or more left was reserved */
-			memcpy(cursor, data + position, 8);
+			/* chunk bytes written, plain of them kept: room for 6 a
+			 * byte of the chunk or more left was reserved */
+			memcpy(cursor, data + position, chunk);
 			cursor += plain;
 			position += plain;
-			if (plain)
+			if (plain == chunk)
 				continue;
+			/* the byte at position is the first special one: on with
+			 * it at once, not with another look at the word */
 		}
+		c = (unsigned char)data[position];
 		if (plain_ascii(c, style)) {
+			*cursor++ = (char)c;
+			position++;
+			continue;
+		}
+		/* the quotes of JSON inside a JSON string (AdditionalFields) */
+		if (style == TEXT_ESCAPE_JSON && (c == '"' || c == '\\')) {
+			*cursor++ = '\\';
 			*cursor++ = (char)c;
 			position++;
 			continue;
@@ -386,6 +500,21 @@ const char *text_display(struct strbuf *scratch, const char *text)
 	if (text)
 		text_append_safe(scratch, text, strlen(text), TEXT_ESCAPE_DISPLAY);
 	return strbuf_text(scratch);
+}
+
+size_t text_put_unsigned(char *out, uint64_t number, unsigned base)
+{
+	char digits[TEXT_UNSIGNED_MAX], *start = digits + sizeof(digits);
+	size_t length;
+
+	do {
+		*--start = (char)('0' + number % base);
+		number /= base;
+	} while (number);
+	length = (size_t)(digits + sizeof(digits) - start);
+	memcpy(out, start, length);
+	out[length] = '\0';
+	return length;
 }
 
 size_t text_cut_length(const char *text, size_t length, size_t max)

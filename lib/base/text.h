@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "base/strbuf.h"
 
@@ -97,6 +98,18 @@ const char *text_display(struct strbuf *scratch, const char *text);
  * the part kept is valid text that says what it says.  length when it fits.
  */
 size_t text_cut_length(const char *text, size_t length, size_t max);
+
+/* The offset of the first byte below 0x20 in data, or length. */
+size_t text_find_control(const char *data, size_t length);
+/* The offset of the first '"', '\\' or byte below 0x20 in data, or length:
+ * where a JSON string's plain run stops. */
+size_t text_find_json_string_stop(const char *data, size_t length);
+
+/* number in base (2..10) as digits at out, NUL-terminated, as "%llu" or
+ * "%llo" would write it (out has room for TEXT_UNSIGNED_MAX bytes: 64 bits
+ * in octal and the NUL).  Returns the length, without the NUL. */
+#define TEXT_UNSIGNED_MAX 24
+size_t text_put_unsigned(char *out, uint64_t number, unsigned base);
 
 /* The value of a hex digit character, or -1. */
 int text_hex_digit(int c);

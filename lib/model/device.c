@@ -136,5 +136,6 @@ void device_process_unique_id(const struct device_identity *identity,
 	uint64_t id = hashmap_mix64(identity->boot_id_hash ^ pid);
 
 	id = hashmap_mix64(id ^ start_boot_ns);
-	snprintf(out, 24, "%llu", (unsigned long long)(id >> 1));
+	/* not snprintf: two of these a record, at 1,000 instructions each */
+	text_put_unsigned(out, id >> 1, 10);
 }

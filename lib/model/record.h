@@ -19,9 +19,31 @@
 #include "model/schema.h"
 #include "model/value.h"
 
+#include "base/strbuf.h"
+
+/*
+ * A run of columns first..last that many records repeat (a file version's
+ * columns, a process snapshot's), serialised once: the values it was made
+ * from and their JSON members ("Key":value,... without braces), exactly as
+ * record_write_json_members() writes them.  Its owner keeps it across
+ * records (agent/record_fragments.h); a record only borrows it.
+ */
+struct record_fragment {
+	enum dpe_column first, last;
+	bool made; /* values and json hold a run */
+	struct strbuf values; /* per column: struct value_key, then string bytes */
+	struct strbuf json;
+};
+
+#define RECORD_FRAGMENTS_MAX 4
+
 struct record {
 	struct value values[DPE_COLUMN_COUNT];
 	struct arena arena;
+	/* runs of columns written from fragments (record_use_fragment()); a
+	 * setter of one of their columns drops the fragment */
+	const struct record_fragment *fragments[RECORD_FRAGMENTS_MAX];
+	int fragment_count;
 };
 
 void record_init(struct record *record);
@@ -53,6 +75,21 @@ json_t *record_to_json(const struct record *record);
 /* One JSON line (with '\n') appended to out.  -ENOMEM on failure. */
 struct strbuf;
 int record_append_json_line(const struct record *record, struct strbuf *out);
+
+void record_fragment_init(struct record_fragment *fragment, enum dpe_column first,
+			  enum dpe_column last);
+void record_fragment_free(struct record_fragment *fragment);
+
+/*
+ * Write record's columns fragment->first..last from fragment: reused when
+ * the record's values are those it was made from (compared byte for byte),
+ * else made again from them.  A run whose JSON would exceed max_json bytes
+ * is not kept (the fragment is emptied).  Returns 1 reused, 0 made,
+ * -E2BIG not kept, -ENOSPC the record holds RECORD_FRAGMENTS_MAX already,
+ * -ENOMEM; on error the record is written column by column, as always.
+ */
+int record_use_fragment(struct record *record, struct record_fragment *fragment,
+			size_t max_json);
 
 /* The 68 "Column":value members, into an object the caller opened. */
 struct json_writer;

@@ -97,6 +97,11 @@ struct cache_compact {
 
 /* ---- the map from content to Id ------------------------------------------- */
 
+/*
+ * Every word is folded in with one multiply and shift (keys are hundreds
+ * of bytes: a full mix per word cost more than the lookup); the full mix
+ * once at the end spreads the result over the table's bits.
+ */
 static uint64_t hash_bytes(const unsigned char *data, size_t length)
 {
 	uint64_t hash = 0x9e3779b97f4a7c15ULL ^ length, word;
@@ -104,7 +109,8 @@ static uint64_t hash_bytes(const unsigned char *data, size_t length)
 
 	for (; at + sizeof(word) <= length; at += sizeof(word)) {
 		memcpy(&word, data + at, sizeof(word));
-		hash = hashmap_mix64(hash ^ word);
+		hash = (hash ^ word) * 0xff51afd7ed558ccdULL;
+		hash ^= hash >> 32;
 	}
 	word = 0;
 	memcpy(&word, data + at, length - at);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/text.h"
 #include "store/cache_layout.h"
 
 static const char *const file_fields[] = {
@@ -139,10 +140,17 @@ static size_t skip_space(const char *text, size_t at, size_t length)
 	return at;
 }
 
-/* At a '"': just past the closing quote, or 0 when there is none. */
+/*
+ * At a '"': just past the closing quote, or 0 when there is none.  The
+ * text has no control bytes (checked first), so a run stops at a quote
+ * or a backslash only.
+ */
 static size_t skip_string(const char *text, size_t at, size_t length)
 {
 	for (at++; at < length; at++) {
+		at += text_find_json_string_stop(text + at, length - at);
+		if (at >= length)
+			return 0;
 		if (text[at] == '\\')
 			at++;
 		else if (text[at] == '"')
@@ -198,19 +206,19 @@ static size_t skip_value(const char *text, size_t at, size_t length)
 
 static int part_of_key(const char *key, size_t length)
 {
-	for (int i = 0; i < LAYOUT_PART_COUNT; i++)
-		if (strlen(layout_parts[i].key) == length && memcmp(layout_parts[i].key, key, length) == 0)
+	for (int i = 0; i < LAYOUT_PART_COUNT; i++) {
+		const char *name = layout_parts[i].key;
+
+		if (name[0] == key[0] && strncmp(name, key, length) == 0 && name[length] == '\0')
 			return i;
+	}
 	return -1;
 }
 
 /* Any control byte (markers must be unambiguous) says: keep it whole. */
 static bool has_control_bytes(const char *text, size_t length)
 {
-	for (size_t i = 0; i < length; i++)
-		if ((unsigned char)text[i] < 0x20)
-			return true;
-	return false;
+	return text_find_control(text, length) < length;
 }
 
 static bool split_members(const char *text, size_t length, struct layout_split *split)

@@ -4,7 +4,9 @@
  *
  * setup() builds an assembler with every part (file cache, process table,
  * accounts, ReportIds in a temporary state directory) and a sink that keeps
- * every row as JSON in harness->rows; feed_exec/feed_fork/feed_exit write
+ * every row as JSON in harness->rows, after checking that its NDJSON line
+ * with the JSON fragments it took (agent/record_fragments.h) is byte for
+ * byte the line written column by column; feed_exec/feed_fork/feed_exit write
  * records byte by byte as the probe does.  No BPF: the tests choose pids,
  * times and files, so cases a live system makes hard to hit are exact.
  */
@@ -41,13 +43,33 @@ struct harness {
 	struct accounts *accounts;
 	struct assembler *assembler;
 	json_t *rows; /* every row written, parsed */
+	struct strbuf lines; /* their NDJSON lines, as the agent writes them */
+	size_t rows_with_fragments;
 };
+
+/* The record's NDJSON line is the same with its fragments as without. */
+static inline void check_fragments(struct harness *harness, const struct record *record)
+{
+	struct record plain = *record; /* the same values, no fragments */
+	struct strbuf without;
+	size_t start = harness->lines.length;
+
+	plain.fragment_count = 0;
+	strbuf_init(&without);
+	assert_int_equal(record_append_json_line(record, &harness->lines), 0);
+	assert_int_equal(record_append_json_line(&plain, &without), 0);
+	assert_int_equal(harness->lines.length - start, without.length);
+	assert_memory_equal(harness->lines.data + start, without.data, without.length);
+	strbuf_free(&without);
+	harness->rows_with_fragments += record->fragment_count > 0;
+}
 
 static inline void collect(void *context, const struct record *record)
 {
 	struct harness *harness = context;
 	json_t *row = record_to_json(record);
 
+	check_fragments(harness, record);
 	json_array_append_new(harness->rows, row);
 }
 
@@ -92,6 +114,7 @@ static inline int teardown(void **state)
 	accounts_destroy(harness->accounts);
 	report_ids_close(&harness->ids);
 	json_decref(harness->rows);
+	strbuf_free(&harness->lines);
 	snprintf(path, sizeof(path), "%s/reportid", harness->state_dir);
 	unlink(path);
 	rmdir(harness->state_dir);

@@ -6,6 +6,12 @@
  * cut at its cap, at an escape's boundary, and AdditionalFields.Truncated
  * says what it was.  The process table keeps no more of it either, so a
  * child's InitiatingProcessCommandLine says the same.
+ *
+ * JSON fragments (agent/record_fragments.h): a file version's and the
+ * initiating process's columns are serialised once and reused while they
+ * stay the same; a changed file (a new version) gets new ones.  Every row
+ * of every test_agent_* test is also checked byte for byte against the line
+ * written without fragments (agent_harness.h).
  */
 #include "agent_harness.h"
 
@@ -62,10 +68,81 @@ static void test_command_lines_are_capped_and_said_so(void **state)
 	free(argv);
 }
 
+#define FRAGMENT_EXECS 50
+
+static void copy_file(const char *from, const char *to)
+{
+	FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
+	char buffer[65536];
+	size_t got;
+
+	assert_non_null(in);
+	assert_non_null(out);
+	while ((got = fread(buffer, 1, sizeof(buffer), in)) > 0)
+		assert_int_equal(fwrite(buffer, 1, got, out), got);
+	fclose(in);
+	assert_int_equal(fclose(out), 0);
+	assert_int_equal(chmod(to, 0755), 0);
+}
+
+static void exec_child(struct harness *harness, __u32 pid, __u64 start, const char *exe)
+{
+	feed_fork(harness, pid, start, 100, SECOND);
+	feed_exec(harness, &(struct exec_spec){EVENT_EXEC, pid, start, start + 1000, 100,
+					       SECOND, exe, "program\0" "x\0", 10});
+	feed_exit(harness, pid, start, start + 2000);
+}
+
+static void test_fragments_follow_the_file_version(void **state)
+{
+	struct harness *harness = *state;
+	struct assembler_stats before, after;
+	char path[128];
+	json_t *first, *last;
+	FILE *file;
+
+	snprintf(path, sizeof(path), "%s/program", harness->state_dir);
+	copy_file("/usr/bin/true", path);
+	feed_exec(harness, &(struct exec_spec){EVENT_SCAN, 100, SECOND, 2 * SECOND, 1, 0,
+					       "/usr/bin/sleep", "sleep\0" "9\0", 8});
+	assembler_scan_done(harness->assembler);
+	for (__u32 i = 0; i < FRAGMENT_EXECS; i++)
+		exec_child(harness, 200 + i, (3 + i) * SECOND, path);
+	assert_int_equal(json_array_size(harness->rows), FRAGMENT_EXECS);
+	assert_int_equal(harness->rows_with_fragments, FRAGMENT_EXECS);
+	assembler_read_stats(harness->assembler, &before);
+	/* one file version and one shell: each run made once, then reused */
+	assert_int_equal(before.fragments.made, 2);
+	assert_int_equal(before.fragments.reused, 2 * (FRAGMENT_EXECS - 1));
+
+	/* the file changes: a new version (size, mtime, hashes) */
+	file = fopen(path, "ab");
+	assert_non_null(file);
+	fputs("a new version", file);
+	assert_int_equal(fclose(file), 0);
+	exec_child(harness, 400, 100 * SECOND, path);
+	exec_child(harness, 401, 101 * SECOND, path);
+	assembler_read_stats(harness->assembler, &after);
+	assert_int_equal(after.fragments.made, before.fragments.made + 1);
+	assert_int_equal(after.fragments.reused, before.fragments.reused + 3);
+	first = json_array_get(harness->rows, 0);
+	last = json_array_get(harness->rows, FRAGMENT_EXECS + 1);
+	assert_string_not_equal(text(first, "SHA256"), text(last, "SHA256"));
+	assert_int_equal(number(last, "FileSize"), number(first, "FileSize") + 13);
+	assert_string_equal(text(first, "InitiatingProcessFolderPath"),
+			    text(last, "InitiatingProcessFolderPath"));
+	/* the line shows the new version's hash, from the new fragment */
+	assert_non_null(strstr(harness->lines.data + harness->lines.length / 2,
+			       text(last, "SHA256")));
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_command_lines_are_capped_and_said_so, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_fragments_follow_the_file_version, setup,
 						teardown),
 	};
 

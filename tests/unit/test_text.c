@@ -3,6 +3,7 @@
  */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -224,6 +225,32 @@ static void test_safe_equals_stepwise(void **state)
 	strbuf_free(&text);
 }
 
+/* Each byte value at every offset of texts of every length up to 40: the
+ * finders agree with a byte-by-byte look (the word-at-a-time path, its
+ * tail, high bytes that must not count). */
+static void test_finders_equal_bytewise(void **state)
+{
+	char text[41];
+
+	(void)state;
+	for (int value = 0; value < 256; value++) {
+		bool control = value < 0x20, stop = control || value == '"' || value == '\\';
+
+		for (size_t length = 1; length <= sizeof(text); length++) {
+			for (size_t at = 0; at < length; at++) {
+				memset(text, value == 0xe9 ? 'a' : 0xe9, length); /* plain but high */
+				text[at] = (char)value;
+				assert_int_equal(text_find_control(text, length),
+						 control ? at : length);
+				assert_int_equal(text_find_json_string_stop(text, length),
+						 stop ? at : length);
+			}
+		}
+	}
+	assert_int_equal(text_find_control("", 0), 0);
+	assert_int_equal(text_find_json_string_stop("abc\"\n", 5), 3);
+}
+
 static void test_cut_length(void **state)
 {
 	(void)state;
@@ -267,6 +294,7 @@ int main(void)
 		cmocka_unit_test(test_display_for_printf),
 		cmocka_unit_test(test_cut_length),
 		cmocka_unit_test(test_safe_equals_stepwise),
+		cmocka_unit_test(test_finders_equal_bytewise),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
