@@ -533,6 +533,28 @@ static struct value number_value(const char *text, size_t length)
 	return value;
 }
 
+/* A Files field after the file's columns: a run of the executed file's
+ * facts (the record's own file only; NULL when the record has no such run). */
+static struct value fact_value(int use, size_t field, const struct layout_split *split)
+{
+	size_t run = field - LAYOUT_FILE_FIRST_FACT;
+
+	if (use != USE_FILE || field < LAYOUT_FILE_FIRST_FACT || run >= LAYOUT_FACT_RUNS ||
+	    !split->fact[run])
+		return id_value(0);
+	return text_value(split->fact[run], split->fact_length[run]);
+}
+
+/* A creation time as its distance below base (0 when base is NULL). */
+static struct value creation_delta(const struct value *base, const struct value *time)
+{
+	struct value delta = {.type = VALUE_LONG, .is_null = time->is_null};
+
+	if (!time->is_null)
+		delta.l = (base->is_null ? 0 : base->ticks) - time->ticks;
+	return delta;
+}
+
 /*
  * The row of a use filled from the record (found or added: *added; Id 0
  * when it holds nothing: a text part the record does not have).  The rows
@@ -569,8 +591,14 @@ static int use_row(struct cache_compact *compact, int use, const struct value *v
 			fields[i] = text_value(split->part[part], split->part_length[part]);
 		} else if (part >= 0) {
 			fields[i] = number_value(split->part[part], split->part_length[part]);
+		} else {
+			fields[i] = fact_value(use, i, split);
 		}
 	}
+	if (def->dictionary == LAYOUT_PROCESSES)
+		fields[LAYOUT_PROCESS_PARENT_CREATION_FIELD] =
+			creation_delta(&fields[LAYOUT_PROCESS_CREATION_FIELD],
+				       &fields[LAYOUT_PROCESS_PARENT_CREATION_FIELD]);
 	if (result == 0)
 		result = find_or_add(compact, def->dictionary, fields, id, added);
 	for (size_t i = 0; i < count && result == 0 && *added; i++)
@@ -1048,35 +1076,93 @@ int cache_compact_convert_records(struct cache_compact *compact)
 }
 
 /*
+ * An older file's dictionaries, as the layout has them now: add, the
+ * fields the layout added since (before the tables' statements and the
+ * view use them); !add, the columns it no longer has (once the old view,
+ * which reads them, is gone).
+ */
+static int alter_dictionaries(sqlite3 *db, bool add)
+{
+	struct strbuf query, alter;
+	int result = 0;
+
+	strbuf_init(&query);
+	strbuf_init(&alter);
+	for (int d = 0; d < LAYOUT_DICTIONARY_COUNT && result == 0; d++) {
+		const struct layout_dictionary_def *def = &layout_dictionaries[d];
+		sqlite3_stmt *statement = NULL;
+		int code;
+
+		strbuf_clear(&query);
+		strbuf_append_string(&query, add ? "SELECT column1 FROM (VALUES ('Refs')"
+						 : "SELECT name FROM pragma_table_info(?1) WHERE name"
+						   " NOT IN ('Id', 'Refs'");
+		for (size_t i = 0; i < def->field_count; i++)
+			strbuf_appendf(&query, add ? ", ('%s')" : ", '%s'", def->fields[i]);
+		strbuf_append_string(&query, add ? ") WHERE column1 NOT IN (SELECT name FROM"
+						   " pragma_table_info(?1)) AND EXISTS (SELECT 1"
+						   " FROM pragma_table_info(?1))"
+						 : ")");
+		code = query.failed ? SQLITE_NOMEM
+				    : sqlite3_prepare_v2(db, strbuf_text(&query), -1, &statement, NULL);
+		if (code == SQLITE_OK)
+			code = sqlite3_bind_text(statement, 1, def->table, -1, SQLITE_STATIC);
+		while (code == SQLITE_OK && (code = sqlite3_step(statement)) == SQLITE_ROW) {
+			strbuf_appendf(&alter, "ALTER TABLE %s %s COLUMN %s;\n", def->table,
+				       add ? "ADD" : "DROP", (const char *)sqlite3_column_text(statement, 0));
+			code = SQLITE_OK;
+		}
+		sqlite3_finalize(statement);
+		result = code == SQLITE_DONE ? 0 : cache_sqlite_errno(code);
+	}
+	if (result == 0 && alter.length)
+		result = alter.failed ? -ENOMEM : cache_sqlite_execute(db, strbuf_text(&alter));
+	strbuf_free(&query);
+	strbuf_free(&alter);
+	return result;
+}
+
+/*
  * Before the schema's tables are made (in that transaction): an older
  * compact file's Events moves aside to Events_v3, the file's view (and
  * its index, in schema 2) going with it, so the new Events can be made;
- * cache_compact_convert then moves its records.  Nothing to do for a new
- * file, a schema-1 file, a current one, or one already set aside.
+ * its dictionaries get the fields added since (schema 5: Files' facts,
+ * Processes' ParentCreationDelta); cache_compact_convert then moves its
+ * records.  Nothing to move for a new file, a schema-1 file, a current
+ * one, or one already set aside.
  */
 int cache_compact_set_aside(sqlite3 *db)
 {
-	/* Events' columns, whether it is the current one, whether set aside */
-	int64_t facts[3] = {0};
+	/* Events' columns, whether it has the session's, whether set aside,
+	 * whether Files has the file's facts */
+	int64_t facts[4] = {0};
 	int result = cache_sqlite_errno(cache_sqlite_read_numbers(
 		db, "SELECT (SELECT count(*) FROM pragma_table_info('" CACHE_LAYOUT_EVENTS_TABLE "')),"
 		    " (SELECT count(*) FROM pragma_table_info('" CACHE_LAYOUT_EVENTS_TABLE "')"
 		    " WHERE name = 'SessionRef'),"
-		    " (SELECT count(*) FROM sqlite_master WHERE name = '" EVENTS_ASIDE "')",
-		facts, 3));
+		    " (SELECT count(*) FROM sqlite_master WHERE name = '" EVENTS_ASIDE "'),"
+		    " (SELECT count(*) FROM pragma_table_info('Files') WHERE name = 'Facts1')",
+		facts, 4));
 
-	if (result || facts[0] == 0 || facts[1] || facts[2])
-		return result;
-	return cache_sqlite_execute(db, "ALTER TABLE " CACHE_LAYOUT_EVENTS_TABLE
-					" RENAME TO " EVENTS_ASIDE);
+	if (result == 0 && facts[0] && !(facts[1] && facts[3]) && !facts[2])
+		result = cache_sqlite_execute(db, "ALTER TABLE " CACHE_LAYOUT_EVENTS_TABLE
+						  " RENAME TO " EVENTS_ASIDE);
+	return result ? result : alter_dictionaries(db, true);
+}
+
+bool cache_compact_is_set_aside(struct cache_compact *compact)
+{
+	return cache_sqlite_number(compact->db, "SELECT count(*) FROM sqlite_master WHERE name = '"
+						EVENTS_ASIDE "'") > 0;
 }
 
 /*
- * A schema-2 or -3 file: every record is read through the file's view and
- * written again (new dictionary rows, all with Ids above the old ones),
- * then the old Events, the old view and the old dictionary rows go.
+ * A schema-2, -3 or -4 file: every record is read through the file's view
+ * and written again (new dictionary rows, all with Ids above the old ones),
+ * then the old Events, the old view, the old dictionary rows and the
+ * columns the layout no longer has go.
  */
-static int convert_compact(struct cache_compact *compact)
+int cache_compact_convert_set_aside(struct cache_compact *compact)
 {
 	int64_t old_last[LAYOUT_DICTIONARY_COUNT] = {0};
 	struct strbuf sql;
@@ -1095,6 +1181,11 @@ static int convert_compact(struct cache_compact *compact)
 	for (int d = 0; d < LAYOUT_DICTIONARY_COUNT; d++)
 		strbuf_appendf(&sql, "DELETE FROM %s WHERE Id < %lld;\n",
 			       layout_dictionaries[d].table, (long long)old_last[d]);
+	if (result == 0)
+		result = sql.failed ? -ENOMEM : cache_sqlite_execute(compact->db, strbuf_text(&sql));
+	if (result == 0)
+		result = alter_dictionaries(compact->db, false);
+	strbuf_clear(&sql);
 	cache_layout_view_sql(&sql);
 	if (result == 0)
 		result = sql.failed ? -ENOMEM : cache_sqlite_execute(compact->db, strbuf_text(&sql));
@@ -1128,9 +1219,9 @@ int cache_compact_convert(struct cache_compact *compact)
 
 	if (result || version >= CACHE_SCHEMA_VERSION)
 		return result;
-	/* schema 1 has the flat table; schemas 2 and 3 were set aside */
+	/* schema 1 has the flat table; schemas 2 to 4 were set aside */
 	result = has_flat_table(compact->db) ? cache_compact_convert_records(compact)
-					     : convert_compact(compact);
+					     : cache_compact_convert_set_aside(compact);
 	snprintf(sql, sizeof(sql), "UPDATE CacheMeta SET Value = %d WHERE Key = 'schema_version'",
 		 CACHE_SCHEMA_VERSION);
 	if (result == 0)

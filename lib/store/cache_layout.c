@@ -12,7 +12,8 @@
 static const char *const file_fields[] = {
 	"FileName",	"FolderPath",  "SHA1",		   "SHA256",
 	"MD5",		"FileSize",    "CompanyName",	   "ProductName",
-	"ProductVersion", "InternalFileName", "OriginalFileName", "FileDescription"};
+	"ProductVersion", "InternalFileName", "OriginalFileName", "FileDescription",
+	"Facts1",	"Facts2",      "Facts3"};
 static const char *const account_fields[] = {"Domain", "Name", "Sid", "Upn", "ObjectId"};
 static const char *const text_fields[] = {"Text"};
 static const char *const context_fields[] = {
@@ -26,7 +27,7 @@ static const char *const session_fields[] = {
 static const char *const process_fields[] = {
 	"FileRef",	 "AccountRef",	   "CommandLineRef",   "LogonId",
 	"IntegrityLevel", "TokenElevation", "ProcessId",	       "CreationTime",
-	"ParentId",	 "ParentFileName", "ParentCreationTime", "SignerType",
+	"ParentId",	 "ParentFileName", "ParentCreationDelta", "SignerType",
 	"SignatureStatus", "SessionId",	   "IsRemoteSession",  "RemoteSessionDeviceName",
 	"RemoteSessionIP", "UniqueId"};
 
@@ -52,7 +53,7 @@ const struct layout_use_def layout_uses[LAYOUT_USE_COUNT] = {
 		       DPE_PROCESS_VERSION_INFO_PRODUCT_VERSION,
 		       DPE_PROCESS_VERSION_INFO_INTERNAL_FILE_NAME,
 		       DPE_PROCESS_VERSION_INFO_ORIGINAL_FILE_NAME,
-		       DPE_PROCESS_VERSION_INFO_FILE_DESCRIPTION},
+		       DPE_PROCESS_VERSION_INFO_FILE_DESCRIPTION, OTHER, OTHER, OTHER},
 		      {0}},
 	[USE_SESSION] = {"se", LAYOUT_SESSIONS, -1, "SessionRef",
 			 {REF, REF, REF, REF, OTHER, OTHER, DPE_LOGON_ID,
@@ -93,7 +94,8 @@ const struct layout_use_def layout_uses[LAYOUT_USE_COUNT] = {
 			       DPE_INITIATING_PROCESS_VERSION_INFO_PRODUCT_VERSION,
 			       DPE_INITIATING_PROCESS_VERSION_INFO_INTERNAL_FILE_NAME,
 			       DPE_INITIATING_PROCESS_VERSION_INFO_ORIGINAL_FILE_NAME,
-			       DPE_INITIATING_PROCESS_VERSION_INFO_FILE_DESCRIPTION},
+			       DPE_INITIATING_PROCESS_VERSION_INFO_FILE_DESCRIPTION, OTHER, OTHER,
+			       OTHER},
 			      {0}},
 	[USE_PROCESS_ACCOUNT] = {"pa", LAYOUT_ACCOUNTS, USE_PROCESS, "AccountRef",
 				 {DPE_INITIATING_PROCESS_ACCOUNT_DOMAIN,
@@ -119,6 +121,17 @@ const struct layout_part_def layout_parts[LAYOUT_PART_COUNT] = {
 	{"Cgroup", PART_TEXT, USE_CGROUP, -1},
 	{"Tty", PART_TEXT, USE_TTY, -1},
 };
+
+/*
+ * AdditionalFields' members that describe the executed file rather than
+ * the exec (docs/records.md): by name, or by a prefix followed by a
+ * capital letter ("Exe" takes ExeInode, not ExecSequence).  Which members
+ * are here decides only how much is shared, never what comes back.
+ */
+static const char *const fact_names[] = {
+	"Memfd",	"Deleted",	   "Filename",	   "Interpreter", "ScriptPath",
+	"WineLinuxPath", "FileType", "ScriptInterpreter", "BinaryDamage"};
+static const char *const fact_prefixes[] = {"Exe", "Pe", "Go", "Elf", "Deb"};
 
 /* Events' own columns (before its references), layout_event_field order. */
 static const char *const event_fields[EVENT_FIRST_REF] = {
@@ -196,6 +209,21 @@ static size_t skip_value(const char *text, size_t at, size_t length)
 	return at > start ? at : 0;
 }
 
+bool layout_is_file_fact(const char *key, size_t length)
+{
+	for (size_t i = 0; i < COUNT_OF(fact_prefixes); i++) {
+		size_t prefix = strlen(fact_prefixes[i]);
+
+		if (length > prefix && memcmp(key, fact_prefixes[i], prefix) == 0 &&
+		    key[prefix] >= 'A' && key[prefix] <= 'Z')
+			return true;
+	}
+	for (size_t i = 0; i < COUNT_OF(fact_names); i++)
+		if (strlen(fact_names[i]) == length && memcmp(fact_names[i], key, length) == 0)
+			return true;
+	return false;
+}
+
 static int part_of_key(const char *key, size_t length)
 {
 	for (int i = 0; i < LAYOUT_PART_COUNT; i++)
@@ -213,9 +241,37 @@ static bool has_control_bytes(const char *text, size_t length)
 	return false;
 }
 
+/*
+ * A member [start, end) describing the file: it joins the run the member
+ * before it opened (the text between them with it), or opens the next
+ * run, marked in the shape; past the last run it stays in the shape.
+ */
+static void cut_fact(const char *text, size_t start, size_t end, size_t *copied, bool *in_run,
+		     struct layout_split *split)
+{
+	int run = 0;
+
+	while (run < LAYOUT_FACT_RUNS && split->fact[run])
+		run++;
+	if (*in_run) {
+		run--;
+		split->fact_length[run] = end - (size_t)(split->fact[run] - text);
+	} else if (run < LAYOUT_FACT_RUNS) {
+		strbuf_append(&split->shape, text + *copied, start - *copied);
+		strbuf_append_char(&split->shape, (char)(LAYOUT_PART_COUNT + 1 + run));
+		split->fact[run] = text + start;
+		split->fact_length[run] = end - start;
+		*in_run = true;
+	} else {
+		return;
+	}
+	*copied = end;
+}
+
 static bool split_members(const char *text, size_t length, struct layout_split *split)
 {
 	size_t at = skip_space(text, 0, length), copied = 0;
+	bool in_run = false; /* the member before was a file fact, cut out */
 
 	if (at >= length || text[at] != '{')
 		return false;
@@ -229,11 +285,12 @@ static bool split_members(const char *text, size_t length, struct layout_split *
 	for (;;) {
 		if (at >= length || text[at] != '"')
 			return false;
-		size_t key_end = skip_string(text, at, length);
+		size_t key_start = at, key_end = skip_string(text, at, length);
 
 		if (key_end == 0)
 			return false;
 		int part = part_of_key(text + at + 1, key_end - at - 2);
+		bool fact = part < 0 && layout_is_file_fact(text + at + 1, key_end - at - 2);
 
 		at = skip_space(text, key_end, length);
 		if (at >= length || text[at] != ':')
@@ -250,6 +307,10 @@ static bool split_members(const char *text, size_t length, struct layout_split *
 			split->part_length[part] = value_end - at;
 			copied = value_end;
 		}
+		if (fact)
+			cut_fact(text, key_start, value_end, &copied, &in_run, split);
+		else
+			in_run = false;
 		at = skip_space(text, value_end, length);
 		if (at < length && text[at] == ',') {
 			at = skip_space(text, at + 1, length);
@@ -262,20 +323,26 @@ static bool split_members(const char *text, size_t length, struct layout_split *
 	}
 }
 
-void cache_layout_split(const char *text, size_t length, struct layout_split *split)
+static void clear_split(struct layout_split *split)
 {
 	strbuf_clear(&split->shape);
 	for (int i = 0; i < LAYOUT_PART_COUNT; i++) {
 		split->part[i] = NULL;
 		split->part_length[i] = 0;
 	}
+	for (int i = 0; i < LAYOUT_FACT_RUNS; i++) {
+		split->fact[i] = NULL;
+		split->fact_length[i] = 0;
+	}
+}
+
+void cache_layout_split(const char *text, size_t length, struct layout_split *split)
+{
+	clear_split(split);
 	split->split = !has_control_bytes(text, length) && split_members(text, length, split) &&
 		       !split->shape.failed;
-	if (!split->split) {
-		strbuf_clear(&split->shape);
-		for (int i = 0; i < LAYOUT_PART_COUNT; i++)
-			split->part[i] = NULL;
-	}
+	if (!split->split)
+		clear_split(split);
 }
 
 /* ---- DDL ------------------------------------------------------------------ */
@@ -424,10 +491,16 @@ static const char *event_field_of(int column)
 
 static void append_additional_fields(struct strbuf *out)
 {
+	const struct layout_use_def *file = &layout_uses[USE_FILE];
+
 	strbuf_append_string(out, "coalesce(e.Raw, ");
-	for (int i = LAYOUT_PART_COUNT - 1; i >= 0; i--)
+	for (int i = LAYOUT_PART_COUNT + LAYOUT_FACT_RUNS - 1; i >= 0; i--)
 		strbuf_append_string(out, "replace(");
 	strbuf_appendf(out, "%s.Template", layout_uses[USE_SHAPE].alias);
+	for (int run = 0; run < LAYOUT_FACT_RUNS; run++)
+		strbuf_appendf(out, ", char(%d), coalesce(%s.%s, ''))", LAYOUT_PART_COUNT + 1 + run,
+			       file->alias,
+			       layout_dictionaries[file->dictionary].fields[LAYOUT_FILE_FIRST_FACT + run]);
 	for (int i = 0; i < LAYOUT_PART_COUNT; i++) {
 		const struct layout_part_def *part = &layout_parts[i];
 
@@ -461,6 +534,15 @@ void cache_layout_append_column(struct strbuf *out, int column)
 		strbuf_append_string(out, "coalesce(e.Timestamp, 0) - e.CreationDelta");
 		return;
 	}
+	if (column == DPE_INITIATING_PROCESS_PARENT_CREATION_TIME) {
+		const char *alias = layout_uses[USE_PROCESS].alias;
+		const char *const *fields = layout_dictionaries[LAYOUT_PROCESSES].fields;
+
+		strbuf_appendf(out, "coalesce(%s.%s, 0) - %s.%s", alias,
+			       fields[LAYOUT_PROCESS_CREATION_FIELD], alias,
+			       fields[LAYOUT_PROCESS_PARENT_CREATION_FIELD]);
+		return;
+	}
 	if (column == DPE_PROCESS_UNIQUE_ID) {
 		strbuf_append_string(out, "CAST(e.UniqueId AS TEXT)");
 		return;
@@ -489,7 +571,7 @@ uint32_t cache_layout_column_uses(int column)
 	uint32_t bits = 0;
 
 	if (column == DPE_ADDITIONAL_FIELDS) {
-		bits = use_with_owners(USE_SHAPE);
+		bits = use_with_owners(USE_SHAPE) | use_with_owners(USE_FILE);
 		for (int i = 0; i < LAYOUT_PART_COUNT; i++)
 			if (layout_parts[i].use >= 0)
 				bits |= use_with_owners(layout_parts[i].use);
@@ -519,7 +601,8 @@ bool cache_layout_semi_join(int column, int *use, const char **field)
 	size_t index = 0;
 	int found = find_use_field(column, &index);
 
-	if (found < 0 || layout_uses[found].owner >= 0)
+	if (found < 0 || layout_uses[found].owner >= 0 ||
+	    column == DPE_INITIATING_PROCESS_PARENT_CREATION_TIME)
 		return false;
 	*use = found;
 	*field = layout_dictionaries[layout_uses[found].dictionary].fields[index];

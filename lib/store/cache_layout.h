@@ -1,5 +1,5 @@
 /*
- * cache_layout.h - the compact layout of the cache's records (schema 4).
+ * cache_layout.h - the compact layout of the cache's records (schema 5).
  *
  * Most of a DeviceProcessEvents record repeats: the same file version
  * (path, size, hashes, version info) runs thousands of times, the same
@@ -9,7 +9,9 @@
  *
  *   Events      Id (the record's sequence), Timestamp, the per-exec facts,
  *               and references (...Ref) into the dictionaries
- *   Files       a file version: name, folder, size, hashes, version info
+ *   Files       a file version: name, folder, size, hashes, version info,
+ *               and what AdditionalFields says of the executed file
+ *               (its inode, times, build id, package...: Facts1..3)
  *   Accounts    domain, name, SID, UPN, object id
  *   Texts       command lines and the text members of AdditionalFields
  *   Contexts    the device and the facts that rarely change between execs
@@ -17,7 +19,8 @@
  *               cgroup and tty Texts rows, logon and session ids, the
  *               cgroup and audit-session ids of AdditionalFields
  *   Processes   a snapshot of the initiating process (its own Files,
- *               Accounts and Texts references and its per-process facts)
+ *               Accounts and Texts references and its per-process facts;
+ *               its parent's creation time as a distance below its own)
  *   Shapes      AdditionalFields with its per-exec members cut out: the
  *               JSON text where each such value is one marker byte
  *
@@ -92,6 +95,14 @@ enum layout_dictionary {
 
 #define LAYOUT_MAX_FIELDS 18
 
+/* Files' fields after the file's columns: the runs of AdditionalFields'
+ * members that describe the executed file (layout_split.fact). */
+#define LAYOUT_FILE_FIRST_FACT 12
+/* Processes: ParentCreationDelta = CreationTime (0 when NULL) - the
+ * parent's creation time. */
+#define LAYOUT_PROCESS_CREATION_FIELD 7
+#define LAYOUT_PROCESS_PARENT_CREATION_FIELD 10
+
 struct layout_dictionary_def {
 	const char *table;
 	size_t field_count;
@@ -142,10 +153,16 @@ extern const struct layout_use_def layout_uses[LAYOUT_USE_COUNT];
  * session's row, as numbers (or their text when not a plain integer) or
  * as Texts references.  A PART_PROCESS_ID number is NULL when it equals
  * ProcessId, a PART_SAME_AS_PREVIOUS one when it equals the part before.
+ * Runs of consecutive members that describe the executed file (ExeInode,
+ * ElfBuildId, DebPackage...: layout_is_file_fact) are cut out too, each
+ * run whole (keys, values and the commas between them) into the record's
+ * Files row, marked in the shape by one byte each after the parts' (up to
+ * LAYOUT_FACT_RUNS runs; a later run stays in the shape).
  */
 enum layout_part_kind { PART_PROCESS_ID, PART_NUMBER, PART_SAME_AS_PREVIOUS, PART_TEXT };
 #define LAYOUT_PART_COUNT 9
 #define LAYOUT_NUMBER_PARTS 4 /* parts 0..3 are Events.X1..X4 */
+#define LAYOUT_FACT_RUNS 3 /* marked LAYOUT_PART_COUNT + 1 + run */
 
 struct layout_part_def {
 	const char *key;
@@ -162,7 +179,12 @@ struct layout_split {
 	struct strbuf shape; /* the text with each part's value one marker */
 	const char *part[LAYOUT_PART_COUNT]; /* value text, NULL when absent */
 	size_t part_length[LAYOUT_PART_COUNT];
+	const char *fact[LAYOUT_FACT_RUNS]; /* a run's text, NULL when absent */
+	size_t fact_length[LAYOUT_FACT_RUNS];
 };
+
+/* A member of AdditionalFields that describes the executed file. */
+bool layout_is_file_fact(const char *key, size_t length);
 
 /* Splits AdditionalFields' text; split->shape must be initialised. */
 void cache_layout_split(const char *text, size_t length, struct layout_split *split);

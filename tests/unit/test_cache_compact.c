@@ -9,7 +9,8 @@
  *   writer), a schema-2 cache (tests/fixtures/cache-v2, the compact
  *   layout with its Timestamp index) and a schema-3 cache
  *   (tests/fixtures/cache-v3, the block summary, the session facts in
- *   Events) are converted on open: same rows,
+ *   Events) and a schema-4 cache (tests/fixtures/cache-v4, the file's
+ *   facts in Shapes) are converted on open: same rows,
  *   rowids, hits, summaries, sequences, answers; the block summary covers
  *   every record.
  * - Retention by size removes the oldest records first, keeps hit records,
@@ -45,6 +46,7 @@
 #define FIXTURE_V1 "tests/fixtures/cache-v1/cache.db.gz"
 #define FIXTURE_V2 "tests/fixtures/cache-v2/cache.db.gz"
 #define FIXTURE_V3 "tests/fixtures/cache-v3/cache.db.gz"
+#define FIXTURE_V4 "tests/fixtures/cache-v4/cache.db.gz"
 
 struct fixture {
 	char directory[64];
@@ -183,6 +185,13 @@ static const char *const odd_fields[] = {
 	"{\"Tid\":42",
 	"[1,2,3]",
 	"{\"Cwd\":\"\\u0001\",\"ExeInode\":5}",
+	/* the executed file's facts: runs of them, more runs than are cut out */
+	"{\"ExeInode\":5,\"ExeCtime\":\"x\" , \"Filename\":\"/bin/a\",\"Tid\":7,\"ElfBuildId\":\"ab\","
+	"\"Comm\":\"a\",\"DebPackage\":\"p\",\"Uid\":0,\"WineLinuxPath\":\"\",\"PeMachine\":1}",
+	"{\"ExecSequence\":1,\"Exec\":2,\"Exe\":3,\"ExeX\":{\"a\":[1,\"}\"]},\"Pe\":1,\"Pex\":2}",
+	"{ \"Filename\" : \"a\" ,\"Deleted\":false }",
+	"{\"Filename\":\"a\",\"Filename\":\"b\",\"Tid\":1,\"Filename\":\"c\"}",
+	"{\"Memfd\":true}",
 };
 
 static void fill_record(struct record *record, int i)
@@ -195,9 +204,17 @@ static void fill_record(struct record *record, int i)
 	record_set_long(record, DPE_PROCESS_ID, 42);
 	if (i % 3)
 		record_set_datetime(record, DPE_PROCESS_CREATION_TIME, 17000000000000000LL - i);
+	/* the initiating process's times: each, both or none known */
+	if (i % 4)
+		record_set_datetime(record, DPE_INITIATING_PROCESS_CREATION_TIME,
+				    16000000000000000LL + i);
+	if (i % 5 > 1)
+		record_set_datetime(record, DPE_INITIATING_PROCESS_PARENT_CREATION_TIME,
+				    15000000000000000LL - 7 * i);
 	snprintf(text, sizeof(text), "/usr/bin/tool-%d --flag", i % 5);
 	record_set_cstring(record, DPE_PROCESS_COMMAND_LINE, text);
-	record_set_cstring(record, DPE_FILE_NAME, i % 2 ? "tool" : "other");
+	/* the same file as the record's and as its initiating process's */
+	record_set_cstring(record, DPE_FILE_NAME, i % 2 ? "tool" : "bash");
 	record_set_cstring(record, DPE_INITIATING_PROCESS_FILE_NAME, "bash");
 	record_set_cstring(record, DPE_ACCOUNT_NAME, i % 4 ? "root" : "alice");
 	/* unique ids: canonical decimals are kept as numbers, others as text */
@@ -269,6 +286,14 @@ static void test_records_come_back_exactly(void **state)
 		assert_int_equal(record_append_json_line(&fixture->record, &got), 0);
 	}
 	sqlite3_finalize(statement);
+	/* the file's facts went to its Files row, in runs; a fourth run stayed */
+	assert_int_equal(number(db, "SELECT count(*) FROM Files WHERE Facts1 = '\"ExeInode\":5,"
+				    "\"ExeCtime\":\"x\" , \"Filename\":\"/bin/a\"' AND Facts2 ="
+				    " '\"ElfBuildId\":\"ab\"' AND Facts3 = '\"DebPackage\":\"p\"'"),
+			 1);
+	assert_int_equal(number(db, "SELECT count(*) FROM Shapes WHERE Template LIKE"
+				    " '%\"Uid\":0,\"WineLinuxPath\":\"\",\"PeMachine\":1}'"),
+			 1);
 	sqlite3_close(db);
 	assert_string_equal(strbuf_text(&got), strbuf_text(&expected));
 	strbuf_free(&sql);
@@ -366,6 +391,11 @@ static void test_schema_2_is_converted(void **state)
 static void test_schema_3_is_converted(void **state)
 {
 	check_converted(*state, FIXTURE_V3);
+}
+
+static void test_schema_4_is_converted(void **state)
+{
+	check_converted(*state, FIXTURE_V4);
 }
 
 /* ---- retention ----------------------------------------------------------------- */
@@ -526,6 +556,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_schema_1_is_converted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_schema_2_is_converted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_schema_3_is_converted, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_schema_4_is_converted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retention_by_size, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kill_in_a_storm, setup, teardown),
 	};
