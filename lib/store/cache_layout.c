@@ -25,22 +25,25 @@ static const char *const session_fields[] = {
 	"ContextRef", "AccountRef", "CgroupRef",	"TtyRef",
 	"CgroupId",   "AuditSessionId", "LogonId", "CreatedSessionId"};
 static const char *const process_fields[] = {
-	"FileRef",	 "AccountRef",	   "CommandLineRef",   "LogonId",
-	"IntegrityLevel", "TokenElevation", "ProcessId",	       "CreationTime",
-	"ParentId",	 "ParentFileName", "ParentCreationDelta", "SignerType",
-	"SignatureStatus", "SessionId",	   "IsRemoteSession",  "RemoteSessionDeviceName",
-	"RemoteSessionIP", "UniqueId"};
+	"FileRef",	"AccountRef",	  "CommandLineRef",	 "ContextRef",
+	"LogonId",	"ProcessId",	  "CreationTime",	 "ParentId",
+	"ParentFileName", "ParentCreationDelta", "SessionId", "UniqueId"};
+static const char *const process_context_fields[] = {
+	"IntegrityLevel", "TokenElevation", "SignerType", "SignatureStatus",
+	"IsRemoteSession", "RemoteSessionDeviceName", "RemoteSessionIP"};
 
 #define COUNT_OF(array) (sizeof(array) / sizeof((array)[0]))
 
 const struct layout_dictionary_def layout_dictionaries[LAYOUT_DICTIONARY_COUNT] = {
-	[LAYOUT_PROCESSES] = {"Processes", COUNT_OF(process_fields), process_fields, 17},
+	[LAYOUT_PROCESSES] = {"Processes", COUNT_OF(process_fields), process_fields, 11},
 	[LAYOUT_SESSIONS] = {"Sessions", COUNT_OF(session_fields), session_fields, -1},
 	[LAYOUT_FILES] = {"Files", COUNT_OF(file_fields), file_fields, -1},
 	[LAYOUT_ACCOUNTS] = {"Accounts", COUNT_OF(account_fields), account_fields, -1},
 	[LAYOUT_TEXTS] = {"Texts", COUNT_OF(text_fields), text_fields, -1},
 	[LAYOUT_CONTEXTS] = {"Contexts", COUNT_OF(context_fields), context_fields, -1},
 	[LAYOUT_SHAPES] = {"Shapes", COUNT_OF(shape_fields), shape_fields, -1},
+	[LAYOUT_PROCESS_CONTEXTS] = {"ProcessContexts", COUNT_OF(process_context_fields),
+				     process_context_fields, -1},
 };
 
 #define REF LAYOUT_FIELD_REF
@@ -74,17 +77,22 @@ const struct layout_use_def layout_uses[LAYOUT_USE_COUNT] = {
 	[USE_CGROUP] = {"tg", LAYOUT_TEXTS, USE_SESSION, "CgroupRef", {OTHER}, {0}},
 	[USE_TTY] = {"tt", LAYOUT_TEXTS, USE_SESSION, "TtyRef", {OTHER}, {0}},
 	[USE_PROCESS] = {"p", LAYOUT_PROCESSES, -1, "ProcessRef",
-			 {REF, REF, REF, DPE_INITIATING_PROCESS_LOGON_ID,
-			  DPE_INITIATING_PROCESS_INTEGRITY_LEVEL,
-			  DPE_INITIATING_PROCESS_TOKEN_ELEVATION, DPE_INITIATING_PROCESS_ID,
-			  DPE_INITIATING_PROCESS_CREATION_TIME, DPE_INITIATING_PROCESS_PARENT_ID,
-			  DPE_INITIATING_PROCESS_PARENT_FILE_NAME,
+			 {REF, REF, REF, REF, DPE_INITIATING_PROCESS_LOGON_ID,
+			  DPE_INITIATING_PROCESS_ID, DPE_INITIATING_PROCESS_CREATION_TIME,
+			  DPE_INITIATING_PROCESS_PARENT_ID, DPE_INITIATING_PROCESS_PARENT_FILE_NAME,
 			  DPE_INITIATING_PROCESS_PARENT_CREATION_TIME,
-			  DPE_INITIATING_PROCESS_SIGNER_TYPE, DPE_INITIATING_PROCESS_SIGNATURE_STATUS,
-			  DPE_INITIATING_PROCESS_SESSION_ID, DPE_IS_INITIATING_PROCESS_REMOTE_SESSION,
-			  DPE_INITIATING_PROCESS_REMOTE_SESSION_DEVICE_NAME,
-			  DPE_INITIATING_PROCESS_REMOTE_SESSION_IP, DPE_INITIATING_PROCESS_UNIQUE_ID},
-			 {USE_PROCESS_FILE, USE_PROCESS_ACCOUNT, USE_PROCESS_COMMAND_LINE}},
+			  DPE_INITIATING_PROCESS_SESSION_ID, DPE_INITIATING_PROCESS_UNIQUE_ID},
+			 {USE_PROCESS_FILE, USE_PROCESS_ACCOUNT, USE_PROCESS_COMMAND_LINE,
+			  USE_PROCESS_CONTEXT}},
+	[USE_PROCESS_CONTEXT] = {"px", LAYOUT_PROCESS_CONTEXTS, USE_PROCESS, "ContextRef",
+				 {DPE_INITIATING_PROCESS_INTEGRITY_LEVEL,
+				  DPE_INITIATING_PROCESS_TOKEN_ELEVATION,
+				  DPE_INITIATING_PROCESS_SIGNER_TYPE,
+				  DPE_INITIATING_PROCESS_SIGNATURE_STATUS,
+				  DPE_IS_INITIATING_PROCESS_REMOTE_SESSION,
+				  DPE_INITIATING_PROCESS_REMOTE_SESSION_DEVICE_NAME,
+				  DPE_INITIATING_PROCESS_REMOTE_SESSION_IP},
+				 {0}},
 	[USE_PROCESS_FILE] = {"pf", LAYOUT_FILES, USE_PROCESS, "FileRef",
 			      {DPE_INITIATING_PROCESS_FILE_NAME, DPE_INITIATING_PROCESS_FOLDER_PATH,
 			       DPE_INITIATING_PROCESS_SHA1, DPE_INITIATING_PROCESS_SHA256,

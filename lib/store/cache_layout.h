@@ -19,8 +19,11 @@
  *               cgroup and tty Texts rows, logon and session ids, the
  *               cgroup and audit-session ids of AdditionalFields
  *   Processes   a snapshot of the initiating process (its own Files,
- *               Accounts and Texts references and its per-process facts;
- *               its parent's creation time as a distance below its own)
+ *               Accounts, Texts and ProcessContexts references and its
+ *               per-process facts; its parent's creation time as a
+ *               distance below its own)
+ *   ProcessContexts  what rarely changes between initiating processes:
+ *               integrity, elevation, signer, remote session
  *   Shapes      AdditionalFields with its per-exec members cut out: the
  *               JSON text where each such value is one marker byte
  *
@@ -90,6 +93,7 @@ enum layout_dictionary {
 	LAYOUT_TEXTS,
 	LAYOUT_CONTEXTS,
 	LAYOUT_SHAPES,
+	LAYOUT_PROCESS_CONTEXTS,
 	LAYOUT_DICTIONARY_COUNT
 };
 
@@ -100,8 +104,8 @@ enum layout_dictionary {
 #define LAYOUT_FILE_FIRST_FACT 12
 /* Processes: ParentCreationDelta = CreationTime (0 when NULL) - the
  * parent's creation time. */
-#define LAYOUT_PROCESS_CREATION_FIELD 7
-#define LAYOUT_PROCESS_PARENT_CREATION_FIELD 10
+#define LAYOUT_PROCESS_CREATION_FIELD 6
+#define LAYOUT_PROCESS_PARENT_CREATION_FIELD 9
 
 struct layout_dictionary_def {
 	const char *table;
@@ -128,6 +132,7 @@ enum layout_use {
 	USE_PROCESS_FILE,
 	USE_PROCESS_ACCOUNT,
 	USE_PROCESS_COMMAND_LINE,
+	USE_PROCESS_CONTEXT,
 	USE_SHAPE,
 	USE_CWD,
 	LAYOUT_USE_COUNT

@@ -211,6 +211,11 @@ static void fill_record(struct record *record, int i)
 	if (i % 5 > 1)
 		record_set_datetime(record, DPE_INITIATING_PROCESS_PARENT_CREATION_TIME,
 				    15000000000000000LL - 7 * i);
+	/* its context (ProcessContexts): mostly none, sometimes some */
+	if (i % 7 == 3) {
+		record_set_cstring(record, DPE_INITIATING_PROCESS_INTEGRITY_LEVEL, "High");
+		record_set_bool(record, DPE_IS_INITIATING_PROCESS_REMOTE_SESSION, i % 2);
+	}
 	snprintf(text, sizeof(text), "/usr/bin/tool-%d --flag", i % 5);
 	record_set_cstring(record, DPE_PROCESS_COMMAND_LINE, text);
 	/* the same file as the record's and as its initiating process's */
