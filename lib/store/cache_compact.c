@@ -533,16 +533,21 @@ static struct value number_value(const char *text, size_t length)
 	return value;
 }
 
-/* A Files field after the file's columns: a run of the executed file's
- * facts (the record's own file only; NULL when the record has no such run). */
+/* A field of a use holding a run of a fact class (the record's own file
+ * or container: NULL when the record has no such run, and in other uses). */
 static struct value fact_value(int use, size_t field, const struct layout_split *split)
 {
-	size_t run = field - LAYOUT_FILE_FIRST_FACT;
+	for (int class = 0; class < LAYOUT_FACT_CLASSES; class++) {
+		const struct layout_fact_class *def = &layout_fact_classes[class];
+		size_t run = field - def->first_field;
 
-	if (use != USE_FILE || field < LAYOUT_FILE_FIRST_FACT || run >= LAYOUT_FACT_RUNS ||
-	    !split->fact[run])
-		return id_value(0);
-	return text_value(split->fact[run], split->fact_length[run]);
+		if (def->use != use || field < def->first_field || run >= (size_t)def->runs)
+			continue;
+		run += (size_t)def->first_run;
+		if (split->fact[run])
+			return text_value(split->fact[run], split->fact_length[run]);
+	}
+	return id_value(0);
 }
 
 /* A creation time as its distance below base (0 when base is NULL). */

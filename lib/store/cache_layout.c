@@ -19,7 +19,7 @@ static const char *const text_fields[] = {"Text"};
 static const char *const context_fields[] = {
 	"DeviceId",	  "DeviceName",	    "ActionType",
 	"AppGuardContainerId", "IntegrityLevel", "TokenElevation",
-	"IsRemoteSession", "RemoteSessionDeviceName", "RemoteSessionIP"};
+	"IsRemoteSession", "RemoteSessionDeviceName", "RemoteSessionIP", "Facts1", "Facts2"};
 static const char *const shape_fields[] = {"Template"};
 static const char *const session_fields[] = {
 	"ContextRef", "AccountRef", "CgroupRef",	"TtyRef",
@@ -72,7 +72,7 @@ const struct layout_use_def layout_uses[LAYOUT_USE_COUNT] = {
 			 {DPE_DEVICE_ID, DPE_DEVICE_NAME, DPE_ACTION_TYPE, DPE_APP_GUARD_CONTAINER_ID,
 			  DPE_PROCESS_INTEGRITY_LEVEL, DPE_PROCESS_TOKEN_ELEVATION,
 			  DPE_IS_PROCESS_REMOTE_SESSION, DPE_PROCESS_REMOTE_SESSION_DEVICE_NAME,
-			  DPE_PROCESS_REMOTE_SESSION_IP},
+			  DPE_PROCESS_REMOTE_SESSION_IP, OTHER, OTHER},
 			 {0}},
 	[USE_CGROUP] = {"tg", LAYOUT_TEXTS, USE_SESSION, "CgroupRef", {OTHER}, {0}},
 	[USE_TTY] = {"tt", LAYOUT_TEXTS, USE_SESSION, "TtyRef", {OTHER}, {0}},
@@ -132,14 +132,23 @@ const struct layout_part_def layout_parts[LAYOUT_PART_COUNT] = {
 
 /*
  * AdditionalFields' members that describe the executed file rather than
- * the exec (docs/records.md): by name, or by a prefix followed by a
- * capital letter ("Exe" takes ExeInode, not ExecSequence).  Which members
- * are here decides only how much is shared, never what comes back.
+ * the exec (docs/records.md), and those of the container it runs in: by
+ * name, or by a prefix followed by a capital letter ("Exe" takes
+ * ExeInode, not ExecSequence).  Which members are here decides only how
+ * much is shared, never what comes back.
  */
-static const char *const fact_names[] = {
-	"Memfd",	"Deleted",	   "Filename",	   "Interpreter", "ScriptPath",
-	"WineLinuxPath", "FileType", "ScriptInterpreter", "BinaryDamage"};
-static const char *const fact_prefixes[] = {"Exe", "Pe", "Go", "Elf", "Deb"};
+static const char *const file_fact_names[] = {
+	"Comm",	       "Memfd",	   "Deleted",	"Filename",	     "Interpreter",
+	"ScriptPath", "WineLinuxPath", "FileType", "ScriptInterpreter", "BinaryDamage"};
+static const char *const file_fact_prefixes[] = {"Exe", "Pe", "Go", "Elf", "Deb"};
+static const char *const container_fact_names[] = {"PidNamespace", "MountNamespace",
+						   "NetNamespace", "ContainerId"};
+
+const struct layout_fact_class layout_fact_classes[LAYOUT_FACT_CLASSES] = {
+	{USE_FILE, 12, 0, 3, file_fact_names, COUNT_OF(file_fact_names), file_fact_prefixes,
+	 COUNT_OF(file_fact_prefixes)},
+	{USE_CONTEXT, 9, 3, 2, container_fact_names, COUNT_OF(container_fact_names), NULL, 0},
+};
 
 /* Events' own columns (before its references), layout_event_field order. */
 static const char *const event_fields[EVENT_FIRST_REF] = {
@@ -217,19 +226,27 @@ static size_t skip_value(const char *text, size_t at, size_t length)
 	return at > start ? at : 0;
 }
 
-bool layout_is_file_fact(const char *key, size_t length)
+static bool is_fact_of(const struct layout_fact_class *class, const char *key, size_t length)
 {
-	for (size_t i = 0; i < COUNT_OF(fact_prefixes); i++) {
-		size_t prefix = strlen(fact_prefixes[i]);
+	for (size_t i = 0; i < class->prefix_count; i++) {
+		size_t prefix = strlen(class->prefixes[i]);
 
-		if (length > prefix && memcmp(key, fact_prefixes[i], prefix) == 0 &&
+		if (length > prefix && memcmp(key, class->prefixes[i], prefix) == 0 &&
 		    key[prefix] >= 'A' && key[prefix] <= 'Z')
 			return true;
 	}
-	for (size_t i = 0; i < COUNT_OF(fact_names); i++)
-		if (strlen(fact_names[i]) == length && memcmp(fact_names[i], key, length) == 0)
+	for (size_t i = 0; i < class->name_count; i++)
+		if (strlen(class->names[i]) == length && memcmp(class->names[i], key, length) == 0)
 			return true;
 	return false;
+}
+
+int layout_fact_class(const char *key, size_t length)
+{
+	for (int class = 0; class < LAYOUT_FACT_CLASSES; class++)
+		if (is_fact_of(&layout_fact_classes[class], key, length))
+			return class;
+	return -1;
 }
 
 static int part_of_key(const char *key, size_t length)
@@ -250,27 +267,30 @@ static bool has_control_bytes(const char *text, size_t length)
 }
 
 /*
- * A member [start, end) describing the file: it joins the run the member
- * before it opened (the text between them with it), or opens the next
- * run, marked in the shape; past the last run it stays in the shape.
+ * A member [start, end) of a fact class: it joins the run the member
+ * before it opened (the text between them with it), or opens the class's
+ * next run, marked in the shape; past the class's last run it stays in the
+ * shape.  *open: the class of the run the member before is in, or -1.
  */
-static void cut_fact(const char *text, size_t start, size_t end, size_t *copied, bool *in_run,
-		     struct layout_split *split)
+static void cut_fact(const char *text, size_t start, size_t end, int class, size_t *copied,
+		     int *open, struct layout_split *split)
 {
-	int run = 0;
+	const struct layout_fact_class *def = &layout_fact_classes[class];
+	int run = def->first_run, last = def->first_run + def->runs;
 
-	while (run < LAYOUT_FACT_RUNS && split->fact[run])
+	while (run < last && split->fact[run])
 		run++;
-	if (*in_run) {
+	if (*open == class) {
 		run--;
 		split->fact_length[run] = end - (size_t)(split->fact[run] - text);
-	} else if (run < LAYOUT_FACT_RUNS) {
+	} else if (run < last) {
 		strbuf_append(&split->shape, text + *copied, start - *copied);
 		strbuf_append_char(&split->shape, (char)(LAYOUT_PART_COUNT + 1 + run));
 		split->fact[run] = text + start;
 		split->fact_length[run] = end - start;
-		*in_run = true;
+		*open = class;
 	} else {
+		*open = -1;
 		return;
 	}
 	*copied = end;
@@ -279,7 +299,7 @@ static void cut_fact(const char *text, size_t start, size_t end, size_t *copied,
 static bool split_members(const char *text, size_t length, struct layout_split *split)
 {
 	size_t at = skip_space(text, 0, length), copied = 0;
-	bool in_run = false; /* the member before was a file fact, cut out */
+	int open = -1; /* the fact class of the run the member before is in */
 
 	if (at >= length || text[at] != '{')
 		return false;
@@ -298,7 +318,7 @@ static bool split_members(const char *text, size_t length, struct layout_split *
 		if (key_end == 0)
 			return false;
 		int part = part_of_key(text + at + 1, key_end - at - 2);
-		bool fact = part < 0 && layout_is_file_fact(text + at + 1, key_end - at - 2);
+		int fact = part < 0 ? layout_fact_class(text + at + 1, key_end - at - 2) : -1;
 
 		at = skip_space(text, key_end, length);
 		if (at >= length || text[at] != ':')
@@ -315,10 +335,10 @@ static bool split_members(const char *text, size_t length, struct layout_split *
 			split->part_length[part] = value_end - at;
 			copied = value_end;
 		}
-		if (fact)
-			cut_fact(text, key_start, value_end, &copied, &in_run, split);
+		if (fact >= 0)
+			cut_fact(text, key_start, value_end, fact, &copied, &open, split);
 		else
-			in_run = false;
+			open = -1;
 		at = skip_space(text, value_end, length);
 		if (at < length && text[at] == ',') {
 			at = skip_space(text, at + 1, length);
@@ -499,16 +519,20 @@ static const char *event_field_of(int column)
 
 static void append_additional_fields(struct strbuf *out)
 {
-	const struct layout_use_def *file = &layout_uses[USE_FILE];
-
 	strbuf_append_string(out, "coalesce(e.Raw, ");
 	for (int i = LAYOUT_PART_COUNT + LAYOUT_FACT_RUNS - 1; i >= 0; i--)
 		strbuf_append_string(out, "replace(");
 	strbuf_appendf(out, "%s.Template", layout_uses[USE_SHAPE].alias);
-	for (int run = 0; run < LAYOUT_FACT_RUNS; run++)
-		strbuf_appendf(out, ", char(%d), coalesce(%s.%s, ''))", LAYOUT_PART_COUNT + 1 + run,
-			       file->alias,
-			       layout_dictionaries[file->dictionary].fields[LAYOUT_FILE_FIRST_FACT + run]);
+	for (int class = 0; class < LAYOUT_FACT_CLASSES; class++) {
+		const struct layout_fact_class *def = &layout_fact_classes[class];
+		const struct layout_use_def *use = &layout_uses[def->use];
+
+		for (int run = 0; run < def->runs; run++)
+			strbuf_appendf(out, ", char(%d), coalesce(%s.%s, ''))",
+				       LAYOUT_PART_COUNT + 1 + def->first_run + run, use->alias,
+				       layout_dictionaries[use->dictionary]
+					       .fields[def->first_field + (size_t)run]);
+	}
 	for (int i = 0; i < LAYOUT_PART_COUNT; i++) {
 		const struct layout_part_def *part = &layout_parts[i];
 
@@ -579,7 +603,9 @@ uint32_t cache_layout_column_uses(int column)
 	uint32_t bits = 0;
 
 	if (column == DPE_ADDITIONAL_FIELDS) {
-		bits = use_with_owners(USE_SHAPE) | use_with_owners(USE_FILE);
+		bits = use_with_owners(USE_SHAPE);
+		for (int class = 0; class < LAYOUT_FACT_CLASSES; class++)
+			bits |= use_with_owners(layout_fact_classes[class].use);
 		for (int i = 0; i < LAYOUT_PART_COUNT; i++)
 			if (layout_parts[i].use >= 0)
 				bits |= use_with_owners(layout_parts[i].use);

@@ -99,9 +99,6 @@ enum layout_dictionary {
 
 #define LAYOUT_MAX_FIELDS 18
 
-/* Files' fields after the file's columns: the runs of AdditionalFields'
- * members that describe the executed file (layout_split.fact). */
-#define LAYOUT_FILE_FIRST_FACT 12
 /* Processes: ParentCreationDelta = CreationTime (0 when NULL) - the
  * parent's creation time. */
 #define LAYOUT_PROCESS_CREATION_FIELD 6
@@ -159,15 +156,29 @@ extern const struct layout_use_def layout_uses[LAYOUT_USE_COUNT];
  * as Texts references.  A PART_PROCESS_ID number is NULL when it equals
  * ProcessId, a PART_SAME_AS_PREVIOUS one when it equals the part before.
  * Runs of consecutive members that describe the executed file (ExeInode,
- * ElfBuildId, DebPackage...: layout_is_file_fact) are cut out too, each
- * run whole (keys, values and the commas between them) into the record's
- * Files row, marked in the shape by one byte each after the parts' (up to
- * LAYOUT_FACT_RUNS runs; a later run stays in the shape).
+ * ElfBuildId, DebPackage, Comm...) or the container it runs in (its
+ * namespaces, ContainerId) are cut out too, each run whole (keys, values
+ * and the commas between them) into the record's Files or Contexts row
+ * (layout_fact_classes), marked in the shape by one byte each after the
+ * parts' (up to the class's runs; a later run stays in the shape).
  */
 enum layout_part_kind { PART_PROCESS_ID, PART_NUMBER, PART_SAME_AS_PREVIOUS, PART_TEXT };
 #define LAYOUT_PART_COUNT 9
 #define LAYOUT_NUMBER_PARTS 4 /* parts 0..3 are Events.X1..X4 */
-#define LAYOUT_FACT_RUNS 3 /* marked LAYOUT_PART_COUNT + 1 + run */
+#define LAYOUT_FACT_RUNS 5 /* of all classes; run k is marked LAYOUT_PART_COUNT + 1 + k */
+#define LAYOUT_FACT_CLASSES 2
+
+struct layout_fact_class {
+	int use; /* the use whose row holds the runs */
+	size_t first_field; /* its field holding the first run */
+	int first_run, runs; /* the class's runs in layout_split.fact */
+	const char *const *names; /* members by name */
+	size_t name_count;
+	const char *const *prefixes; /* or by a prefix and a capital letter */
+	size_t prefix_count;
+};
+
+extern const struct layout_fact_class layout_fact_classes[LAYOUT_FACT_CLASSES];
 
 struct layout_part_def {
 	const char *key;
@@ -188,8 +199,8 @@ struct layout_split {
 	size_t fact_length[LAYOUT_FACT_RUNS];
 };
 
-/* A member of AdditionalFields that describes the executed file. */
-bool layout_is_file_fact(const char *key, size_t length);
+/* The class of an AdditionalFields member cut out in runs, or -1. */
+int layout_fact_class(const char *key, size_t length);
 
 /* Splits AdditionalFields' text; split->shape must be initialised. */
 void cache_layout_split(const char *text, size_t length, struct layout_split *split);

@@ -187,7 +187,10 @@ static const char *const odd_fields[] = {
 	"{\"Cwd\":\"\\u0001\",\"ExeInode\":5}",
 	/* the executed file's facts: runs of them, more runs than are cut out */
 	"{\"ExeInode\":5,\"ExeCtime\":\"x\" , \"Filename\":\"/bin/a\",\"Tid\":7,\"ElfBuildId\":\"ab\","
-	"\"Comm\":\"a\",\"DebPackage\":\"p\",\"Uid\":0,\"WineLinuxPath\":\"\",\"PeMachine\":1}",
+	"\"Uid\":1,\"DebPackage\":\"p\",\"Uid\":0,\"WineLinuxPath\":\"\",\"PeMachine\":1,"
+	"\"PidNamespace\":4,\"MountNamespace\":5,\"Cwd\":\"/\",\"ContainerId\":\"c\",\"Gid\":0,"
+	"\"NetNamespace\":6}",
+	"{\"Comm\":\"a\",\"ContainerId\":\"\",\"Comm\":\"b\"}",
 	"{\"ExecSequence\":1,\"Exec\":2,\"Exe\":3,\"ExeX\":{\"a\":[1,\"}\"]},\"Pe\":1,\"Pex\":2}",
 	"{ \"Filename\" : \"a\" ,\"Deleted\":false }",
 	"{\"Filename\":\"a\",\"Filename\":\"b\",\"Tid\":1,\"Filename\":\"c\"}",
@@ -291,13 +294,17 @@ static void test_records_come_back_exactly(void **state)
 		assert_int_equal(record_append_json_line(&fixture->record, &got), 0);
 	}
 	sqlite3_finalize(statement);
-	/* the file's facts went to its Files row, in runs; a fourth run stayed */
-	assert_int_equal(number(db, "SELECT count(*) FROM Files WHERE Facts1 = '\"ExeInode\":5,"
-				    "\"ExeCtime\":\"x\" , \"Filename\":\"/bin/a\"' AND Facts2 ="
-				    " '\"ElfBuildId\":\"ab\"' AND Facts3 = '\"DebPackage\":\"p\"'"),
-			 1);
-	assert_int_equal(number(db, "SELECT count(*) FROM Shapes WHERE Template LIKE"
-				    " '%\"Uid\":0,\"WineLinuxPath\":\"\",\"PeMachine\":1}'"),
+	/* the file's and the container's facts went to the record's Files and
+	 * Contexts rows, in runs; runs past the last stayed in the shape */
+	assert_true(number(db, "SELECT count(*) FROM Files WHERE Facts1 = '\"ExeInode\":5,"
+			       "\"ExeCtime\":\"x\" , \"Filename\":\"/bin/a\"' AND Facts2 ="
+			       " '\"ElfBuildId\":\"ab\"' AND Facts3 = '\"DebPackage\":\"p\"'") > 0);
+	assert_true(number(db, "SELECT count(*) FROM Contexts WHERE Facts1 ="
+			       " '\"PidNamespace\":4,\"MountNamespace\":5' AND Facts2 ="
+			       " '\"ContainerId\":\"c\"'") > 0);
+	assert_int_equal(number(db, "SELECT count(*) FROM Shapes WHERE instr(Template,"
+				    " '\"Uid\":0,\"WineLinuxPath\":\"\",\"PeMachine\":1,') AND"
+				    " instr(Template, '\"Gid\":0,\"NetNamespace\":6}')"),
 			 1);
 	sqlite3_close(db);
 	assert_string_equal(strbuf_text(&got), strbuf_text(&expected));
