@@ -77,6 +77,7 @@ struct pending_rows {
 struct cache_compact {
 	sqlite3 *db;
 	sqlite3_stmt *insert_event;
+	sqlite3_stmt *insert_extra; /* an EventExtras row */
 	sqlite3_stmt *upsert_block;
 	sqlite3_stmt *trim_blocks;
 	struct block_list blocks;
@@ -650,32 +651,47 @@ static bool is_previous_part(const struct layout_split *split, int part)
 	       memcmp(split->part[part - 1], split->part[part], split->part_length[part]) == 0;
 }
 
-static void bind_parts(struct cache_compact *compact, const struct value *values)
+/*
+ * The number parts, each in its column of Events or EventExtras (NULL when
+ * absent or implied); the text kept whole when it was not split.  Whether
+ * the record needs an EventExtras row.
+ */
+static bool bind_parts(struct cache_compact *compact, const struct value *values)
 {
-	sqlite3_stmt *statement = compact->insert_event;
 	const struct layout_split *split = compact->record_split;
+	const struct value *fields = &values[DPE_ADDITIONAL_FIELDS];
+	bool extra = !split->split;
 
 	for (int part = 0; part < LAYOUT_NUMBER_PARTS; part++) {
-		int index = EVENT_FIRST_NUMBER + part + 1;
+		const struct layout_part_def *def = &layout_parts[part];
+		sqlite3_stmt *statement = def->rare ? compact->insert_extra : compact->insert_event;
 		const char *text = split->part[part];
 		size_t length = split->part_length[part];
 
-		if (!text || (layout_parts[part].kind == PART_PROCESS_ID &&
+		if (!text || (def->kind == PART_PROCESS_ID &&
 			      is_process_id(text, length, &values[DPE_PROCESS_ID])) ||
-		    (layout_parts[part].kind == PART_SAME_AS_PREVIOUS &&
-		     is_previous_part(split, part)))
-			sqlite3_bind_null(statement, index);
-		else
-			bind_numeric_text(statement, index, text, length);
+		    (def->kind == PART_SAME_AS_PREVIOUS && is_previous_part(split, part))) {
+			sqlite3_bind_null(statement, def->field + 1);
+			continue;
+		}
+		bind_numeric_text(statement, def->field + 1, text, length);
+		extra = extra || def->rare;
 	}
+	if (split->split)
+		sqlite3_bind_null(compact->insert_extra, EXTRA_RAW + 1);
+	else
+		sqlite3_bind_text(compact->insert_extra, EXTRA_RAW + 1, fields->str,
+				  (int)fields->len, SQLITE_STATIC);
+	return extra;
 }
 
-static void bind_event_columns(struct cache_compact *compact, int64_t id, const struct value *values)
+/* Binds the Events row's own columns; whether an EventExtras row is needed. */
+static bool bind_event_columns(struct cache_compact *compact, int64_t id,
+			       const struct value *values)
 {
 	sqlite3_stmt *statement = compact->insert_event;
 	const struct value *timestamp = &values[DPE_TIMESTAMP];
 	const struct value *creation = &values[DPE_PROCESS_CREATION_TIME];
-	const struct value *fields = &values[DPE_ADDITIONAL_FIELDS];
 
 	sqlite3_bind_int64(statement, EVENT_ID + 1, id);
 	cache_sqlite_bind_value(statement, EVENT_TIMESTAMP + 1, timestamp);
@@ -688,12 +704,8 @@ static void bind_event_columns(struct cache_compact *compact, int64_t id, const 
 	cache_sqlite_bind_value(statement, EVENT_REPORT_ID + 1, &values[DPE_REPORT_ID]);
 	bind_numeric_text(statement, EVENT_UNIQUE_ID + 1, values[DPE_PROCESS_UNIQUE_ID].str,
 			  values[DPE_PROCESS_UNIQUE_ID].len);
-	if (compact->record_split->split)
-		sqlite3_bind_null(statement, EVENT_RAW + 1);
-	else
-		sqlite3_bind_text(statement, EVENT_RAW + 1, fields->str, (int)fields->len,
-				  SQLITE_STATIC);
-	bind_parts(compact, values);
+	sqlite3_bind_int64(compact->insert_extra, EXTRA_ID + 1, id);
+	return bind_parts(compact, values);
 }
 
 /* split: AdditionalFields of values split (cache_layout_split). */
@@ -718,8 +730,10 @@ static int add_split(struct cache_compact *compact, int64_t id, const struct val
 		result = note_block(&compact->blocks, id, values[DPE_TIMESTAMP].ticks);
 	if (result)
 		return result;
-	bind_event_columns(compact, id, values);
-	return cache_sqlite_run(compact->insert_event);
+	bool extra = bind_event_columns(compact, id, values);
+
+	result = cache_sqlite_run(compact->insert_event);
+	return result == 0 && extra ? cache_sqlite_run(compact->insert_extra) : result;
 }
 
 static int add_values(struct cache_compact *compact, int64_t id, const struct value *values)
@@ -965,6 +979,10 @@ int cache_compact_open(struct cache_compact **out, sqlite3 *db)
 	cache_layout_events_insert_sql(&sql);
 	result = prepare(db, &sql, &compact->insert_event);
 	strbuf_clear(&sql);
+	cache_layout_extras_insert_sql(&sql);
+	if (result == 0)
+		result = prepare(db, &sql, &compact->insert_extra);
+	strbuf_clear(&sql);
 	strbuf_append_string(&sql, CACHE_LAYOUT_BLOCK_UPSERT);
 	if (result == 0)
 		result = prepare(db, &sql, &compact->upsert_block);
@@ -988,6 +1006,7 @@ void cache_compact_close(struct cache_compact *compact)
 	if (!compact)
 		return;
 	sqlite3_finalize(compact->insert_event);
+	sqlite3_finalize(compact->insert_extra);
 	sqlite3_finalize(compact->upsert_block);
 	sqlite3_finalize(compact->trim_blocks);
 	free(compact->blocks.items);
@@ -1179,9 +1198,11 @@ int cache_compact_convert_set_aside(struct cache_compact *compact)
 		result = copy_records(compact);
 	if (result == 0)
 		result = cache_compact_flush(compact);
+	/* the old Events takes its triggers with it: the layout's is made again */
 	if (result == 0)
 		result = cache_sqlite_execute(compact->db, "DROP VIEW DeviceProcessEvents;"
-							   " DROP TABLE " EVENTS_ASIDE);
+							   " DROP TABLE " EVENTS_ASIDE ";"
+							   CACHE_LAYOUT_EXTRAS_TRIGGER);
 	strbuf_init(&sql);
 	for (int d = 0; d < LAYOUT_DICTIONARY_COUNT; d++)
 		strbuf_appendf(&sql, "DELETE FROM %s WHERE Id < %lld;\n",

@@ -119,15 +119,15 @@ const struct layout_use_def layout_uses[LAYOUT_USE_COUNT] = {
 };
 
 const struct layout_part_def layout_parts[LAYOUT_PART_COUNT] = {
-	{"Tid", PART_PROCESS_ID, -1, -1},
-	{"NamespacePid", PART_PROCESS_ID, -1, -1},
-	{"ArgvCapturedBytes", PART_NUMBER, -1, -1},
-	{"ArgvTotalBytes", PART_SAME_AS_PREVIOUS, -1, -1},
-	{"CgroupId", PART_NUMBER, USE_SESSION, 4},
-	{"AuditSessionId", PART_NUMBER, USE_SESSION, 5},
-	{"Cwd", PART_TEXT, USE_CWD, -1},
-	{"Cgroup", PART_TEXT, USE_CGROUP, -1},
-	{"Tty", PART_TEXT, USE_TTY, -1},
+	{"Tid", PART_PROCESS_ID, -1, EXTRA_X1, true},
+	{"NamespacePid", PART_PROCESS_ID, -1, EVENT_X2, false},
+	{"ArgvCapturedBytes", PART_NUMBER, -1, EVENT_X3, false},
+	{"ArgvTotalBytes", PART_SAME_AS_PREVIOUS, -1, EXTRA_X4, true},
+	{"CgroupId", PART_NUMBER, USE_SESSION, 4, false},
+	{"AuditSessionId", PART_NUMBER, USE_SESSION, 5, false},
+	{"Cwd", PART_TEXT, USE_CWD, -1, false},
+	{"Cgroup", PART_TEXT, USE_CGROUP, -1, false},
+	{"Tty", PART_TEXT, USE_TTY, -1, false},
 };
 
 /*
@@ -152,8 +152,10 @@ const struct layout_fact_class layout_fact_classes[LAYOUT_FACT_CLASSES] = {
 
 /* Events' own columns (before its references), layout_event_field order. */
 static const char *const event_fields[EVENT_FIRST_REF] = {
-	"Id", "Timestamp", "ProcessId", "CreationDelta", "ReportId", "UniqueId",
-	"Raw", "X1",	    "X2",	 "X3",		  "X4"};
+	"Id", "Timestamp", "ProcessId", "CreationDelta", "ReportId", "UniqueId", "X2", "X3"};
+/* EventExtras' columns, layout_extra_field order. */
+static const char *const extra_fields[EXTRA_FIELD_COUNT] = {"Id", "Raw", "X1", "X4"};
+#define EXTRAS_ALIAS "x"
 
 /* ---- splitting AdditionalFields ---------------------------------------- */
 
@@ -454,7 +456,12 @@ void cache_layout_schema_sql(struct strbuf *out)
 		strbuf_appendf(out, ", %s", event_fields[i]);
 	strbuf_append_string(out, ", ");
 	cache_layout_append_event_references(out, "");
-	strbuf_append_string(out, ");\nCREATE TABLE IF NOT EXISTS " CACHE_LAYOUT_BLOCKS_TABLE
+	strbuf_append_string(out, ");\nCREATE TABLE IF NOT EXISTS " CACHE_LAYOUT_EXTRAS_TABLE
+				  " (Id INTEGER PRIMARY KEY");
+	for (int i = 1; i < EXTRA_FIELD_COUNT; i++)
+		strbuf_appendf(out, ", %s", extra_fields[i]);
+	strbuf_append_string(out, ");\n" CACHE_LAYOUT_EXTRAS_TRIGGER
+				  "CREATE TABLE IF NOT EXISTS " CACHE_LAYOUT_BLOCKS_TABLE
 				  " (Block INTEGER PRIMARY KEY, Low INTEGER NOT NULL,"
 				  " High INTEGER NOT NULL);\n");
 	cache_layout_view_sql(out);
@@ -472,6 +479,17 @@ void cache_layout_events_insert_sql(struct strbuf *out)
 	cache_layout_append_event_references(out, "");
 	strbuf_append_string(out, ") VALUES (");
 	for (size_t i = 0; i < EVENT_FIRST_REF + count; i++)
+		strbuf_append_string(out, i ? ",?" : "?");
+	strbuf_append_char(out, ')');
+}
+
+void cache_layout_extras_insert_sql(struct strbuf *out)
+{
+	strbuf_append_string(out, "INSERT INTO " CACHE_LAYOUT_EXTRAS_TABLE " (");
+	for (int i = 0; i < EXTRA_FIELD_COUNT; i++)
+		strbuf_appendf(out, "%s%s", i ? ", " : "", extra_fields[i]);
+	strbuf_append_string(out, ") VALUES (");
+	for (int i = 0; i < EXTRA_FIELD_COUNT; i++)
 		strbuf_append_string(out, i ? ",?" : "?");
 	strbuf_append_char(out, ')');
 }
@@ -517,9 +535,18 @@ static const char *event_field_of(int column)
 	}
 }
 
+/* "e.X3" or "x.X4": a number part held for Events (in Events or EventExtras). */
+static void append_event_number(struct strbuf *out, int part)
+{
+	const struct layout_part_def *def = &layout_parts[part];
+
+	strbuf_appendf(out, "%s.%s", def->rare ? EXTRAS_ALIAS : "e",
+		       def->rare ? extra_fields[def->field] : event_fields[def->field]);
+}
+
 static void append_additional_fields(struct strbuf *out)
 {
-	strbuf_append_string(out, "coalesce(e.Raw, ");
+	strbuf_appendf(out, "coalesce(" EXTRAS_ALIAS ".%s, ", extra_fields[EXTRA_RAW]);
 	for (int i = LAYOUT_PART_COUNT + LAYOUT_FACT_RUNS - 1; i >= 0; i--)
 		strbuf_append_string(out, "replace(");
 	strbuf_appendf(out, "%s.Template", layout_uses[USE_SHAPE].alias);
@@ -536,19 +563,23 @@ static void append_additional_fields(struct strbuf *out)
 	for (int i = 0; i < LAYOUT_PART_COUNT; i++) {
 		const struct layout_part_def *part = &layout_parts[i];
 
-		strbuf_appendf(out, ", char(%d), ", i + 1);
-		if (part->kind == PART_PROCESS_ID)
-			strbuf_appendf(out, "coalesce(e.X%d, e.ProcessId, ''))", i + 1);
-		else if (part->kind == PART_SAME_AS_PREVIOUS)
-			strbuf_appendf(out, "coalesce(e.X%d, e.X%d, ''))", i + 1, i);
-		else if (part->kind == PART_NUMBER && part->use >= 0)
-			strbuf_appendf(out, "coalesce(%s.%s, ''))", layout_uses[part->use].alias,
+		strbuf_appendf(out, ", char(%d), coalesce(", i + 1);
+		if (part->use >= 0 && part->kind == PART_TEXT) {
+			strbuf_appendf(out, "%s.Text", layout_uses[part->use].alias);
+		} else if (part->use >= 0) {
+			strbuf_appendf(out, "%s.%s", layout_uses[part->use].alias,
 				       layout_dictionaries[layout_uses[part->use].dictionary]
 					       .fields[part->field]);
-		else if (part->kind == PART_NUMBER)
-			strbuf_appendf(out, "coalesce(e.X%d, ''))", i + 1);
-		else
-			strbuf_appendf(out, "coalesce(%s.Text, ''))", layout_uses[part->use].alias);
+		} else {
+			append_event_number(out, i);
+			if (part->kind == PART_PROCESS_ID)
+				strbuf_append_string(out, ", e.ProcessId");
+			if (part->kind == PART_SAME_AS_PREVIOUS) {
+				strbuf_append_string(out, ", ");
+				append_event_number(out, i - 1);
+			}
+		}
+		strbuf_append_string(out, ", ''))");
 	}
 	strbuf_append_char(out, ')');
 }
@@ -603,7 +634,7 @@ uint32_t cache_layout_column_uses(int column)
 	uint32_t bits = 0;
 
 	if (column == DPE_ADDITIONAL_FIELDS) {
-		bits = use_with_owners(USE_SHAPE);
+		bits = use_with_owners(USE_SHAPE) | LAYOUT_EXTRAS_USES;
 		for (int class = 0; class < LAYOUT_FACT_CLASSES; class++)
 			bits |= use_with_owners(layout_fact_classes[class].use);
 		for (int i = 0; i < LAYOUT_PART_COUNT; i++)
@@ -628,6 +659,9 @@ void cache_layout_append_joins(struct strbuf *out, uint32_t uses)
 			       layout_dictionaries[def->dictionary].table, def->alias, def->alias,
 			       def->owner < 0 ? "e" : layout_uses[def->owner].alias, def->reference);
 	}
+	if (uses & LAYOUT_EXTRAS_USES)
+		strbuf_append_string(out, " LEFT JOIN " CACHE_LAYOUT_EXTRAS_TABLE " AS " EXTRAS_ALIAS
+					  " ON " EXTRAS_ALIAS ".Id = e.Id");
 }
 
 bool cache_layout_semi_join(int column, int *use, const char **field)
@@ -667,7 +701,8 @@ static void append_references_to(struct strbuf *out, enum layout_dictionary dict
 
 void cache_layout_orphans_sql(struct strbuf *out)
 {
-	strbuf_append_string(out, "SELECT 0");
+	strbuf_append_string(out, "SELECT (SELECT count(*) FROM " CACHE_LAYOUT_EXTRAS_TABLE
+				  " WHERE Id NOT IN (SELECT Id FROM " CACHE_LAYOUT_EVENTS_TABLE "))");
 	for (int d = 0; d < LAYOUT_DICTIONARY_COUNT; d++) {
 		strbuf_appendf(out, " + (SELECT count(*) FROM %s WHERE Id NOT IN (",
 			       layout_dictionaries[d].table);

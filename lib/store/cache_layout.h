@@ -9,6 +9,8 @@
  *
  *   Events      Id (the record's sequence), Timestamp, the per-exec facts,
  *               and references (...Ref) into the dictionaries
+ *   EventExtras the per-exec facts a record rarely has, for the few
+ *               records that have them
  *   Files       a file version: name, folder, size, hashes, version info,
  *               and what AdditionalFields says of the executed file
  *               (its inode, times, build id, package...: Facts1..3)
@@ -164,7 +166,7 @@ extern const struct layout_use_def layout_uses[LAYOUT_USE_COUNT];
  */
 enum layout_part_kind { PART_PROCESS_ID, PART_NUMBER, PART_SAME_AS_PREVIOUS, PART_TEXT };
 #define LAYOUT_PART_COUNT 9
-#define LAYOUT_NUMBER_PARTS 4 /* parts 0..3 are Events.X1..X4 */
+#define LAYOUT_NUMBER_PARTS 4 /* parts 0..3 are X1..X4 (Events, EventExtras) */
 #define LAYOUT_FACT_RUNS 5 /* of all classes; run k is marked LAYOUT_PART_COUNT + 1 + k */
 #define LAYOUT_FACT_CLASSES 2
 
@@ -185,7 +187,10 @@ struct layout_part_def {
 	enum layout_part_kind kind;
 	int use; /* PART_TEXT: the Texts use holding it; a number: -1 (Events)
 		  * or the use whose dictionary holds it */
-	int field; /* a number held by a use: its field there */
+	int field; /* a number held by a use: its field there; one of Events
+		    * (use -1): its column, in Events (EVENT_X...) or, when it
+		    * is rarely there, in EventExtras (EXTRA_X...) */
+	bool rare;
 };
 
 extern const struct layout_part_def layout_parts[LAYOUT_PART_COUNT];
@@ -213,11 +218,32 @@ enum layout_event_field {
 	EVENT_CREATION_DELTA,
 	EVENT_REPORT_ID,
 	EVENT_UNIQUE_ID,
-	EVENT_RAW,
-	EVENT_FIRST_NUMBER, /* X1..X4 */
-	EVENT_FIRST_REF = EVENT_FIRST_NUMBER + LAYOUT_NUMBER_PARTS,
+	EVENT_X2, /* NamespacePid, NULL when it is ProcessId */
+	EVENT_X3, /* ArgvCapturedBytes */
+	EVENT_FIRST_REF,
 	/* one per use owned by Events, in use order */
 };
+
+/*
+ * What a record rarely has is kept out of its Events row (each column
+ * there costs every row a byte even when NULL): an EventExtras row, with
+ * the Events row's Id, only when one of these is not NULL.  A trigger
+ * deletes it with its Events row.
+ */
+#define CACHE_LAYOUT_EXTRAS_TABLE "EventExtras"
+#define CACHE_LAYOUT_EXTRAS_TRIGGER                                                        \
+	"CREATE TRIGGER IF NOT EXISTS Events_extras AFTER DELETE ON "                      \
+	CACHE_LAYOUT_EVENTS_TABLE " BEGIN DELETE FROM " CACHE_LAYOUT_EXTRAS_TABLE          \
+	" WHERE Id = old.Id; END;\n"
+enum layout_extra_field {
+	EXTRA_ID,
+	EXTRA_RAW, /* AdditionalFields kept whole (not split) */
+	EXTRA_X1, /* Tid, when it is not ProcessId */
+	EXTRA_X4, /* ArgvTotalBytes, when it is not ArgvCapturedBytes */
+	EXTRA_FIELD_COUNT
+};
+/* The joins' bit (cache_layout_append_joins) for EventExtras. */
+#define LAYOUT_EXTRAS_USES (1u << LAYOUT_USE_COUNT)
 
 /* The uses Events owns, in the order of its reference columns. */
 size_t cache_layout_event_uses(int uses[LAYOUT_USE_COUNT]);
@@ -229,6 +255,8 @@ void cache_layout_view_sql(struct strbuf *out);
 
 /* "INSERT INTO Events (...) VALUES (?,...)" in layout_event_field order. */
 void cache_layout_events_insert_sql(struct strbuf *out);
+/* "INSERT INTO EventExtras (...) VALUES (?,...)" in layout_extra_field order. */
+void cache_layout_extras_insert_sql(struct strbuf *out);
 /* ", e.FileRef, ..." every reference column of Events, in use order. */
 void cache_layout_append_event_references(struct strbuf *out, const char *prefix);
 /* delete, a DELETE of Events rows, returning their reference columns (what

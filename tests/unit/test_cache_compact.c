@@ -294,6 +294,11 @@ static void test_records_come_back_exactly(void **state)
 		assert_int_equal(record_append_json_line(&fixture->record, &got), 0);
 	}
 	sqlite3_finalize(statement);
+	/* what records rarely have (a Tid not the pid, a text kept whole) has
+	 * rows of its own */
+	assert_true(number(db, "SELECT count(*) FROM EventExtras WHERE Raw IS NOT NULL") > 0);
+	assert_true(number(db, "SELECT count(*) FROM EventExtras WHERE X1 IS NOT NULL") > 0);
+	assert_true(number(db, "SELECT count(*) FROM EventExtras WHERE X4 IS NOT NULL") > 0);
 	/* the file's and the container's facts went to the record's Files and
 	 * Contexts rows, in runs; runs past the last stayed in the shape */
 	assert_true(number(db, "SELECT count(*) FROM Files WHERE Facts1 = '\"ExeInode\":5,"
@@ -430,8 +435,9 @@ static void varied_record(struct record *record, int i)
 	record_set_long(record, DPE_INITIATING_PROCESS_ID, 500 + i / 7);
 	snprintf(text, sizeof(text), "/opt/parent-%d", i / 7);
 	record_set_cstring(record, DPE_INITIATING_PROCESS_FOLDER_PATH, text);
+	/* a third with a Tid that is not the pid: an EventExtras row each */
 	snprintf(text, sizeof(text), "{\"Uid\":0,\"Tid\":%d,\"Cwd\":\"/srv/%d\",\"Comm\":\"run\","
-		 "\"ExeInode\":%d}", 1000 + i, i / 20, i / 50);
+		 "\"ExeInode\":%d}", 1000 + i + (i % 3 == 0), i / 20, i / 50);
 	record_set_cstring(record, DPE_ADDITIONAL_FIELDS, text);
 }
 
@@ -478,6 +484,10 @@ static void test_retention_by_size(void **state)
 	assert_true(oldest > 20);
 	assert_int_equal(kept, 6000 - oldest + 1);
 	assert_int_equal(number(db, "SELECT max(ReportId) FROM DeviceProcessEvents"), 6000);
+	/* the EventExtras rows went with their records, the others' stayed */
+	assert_true(number(db, "SELECT count(*) FROM EventExtras") > 0);
+	assert_int_equal(number(db, "SELECT count(*) FROM EventExtras"),
+			 number(db, "SELECT count(*) FROM DeviceProcessEvents WHERE ReportId % 3 = 0"));
 	sqlite3_close(db);
 }
 
