@@ -544,22 +544,9 @@ static void append_event_number(struct strbuf *out, int part)
 		       def->rare ? extra_fields[def->field] : event_fields[def->field]);
 }
 
-static void append_additional_fields(struct strbuf *out)
+/* ", char(k), coalesce(<what marker k stands for>, ''))" for each part. */
+static void append_part_replacements(struct strbuf *out)
 {
-	strbuf_appendf(out, "coalesce(" EXTRAS_ALIAS ".%s, ", extra_fields[EXTRA_RAW]);
-	for (int i = LAYOUT_PART_COUNT + LAYOUT_FACT_RUNS - 1; i >= 0; i--)
-		strbuf_append_string(out, "replace(");
-	strbuf_appendf(out, "%s.Template", layout_uses[USE_SHAPE].alias);
-	for (int class = 0; class < LAYOUT_FACT_CLASSES; class++) {
-		const struct layout_fact_class *def = &layout_fact_classes[class];
-		const struct layout_use_def *use = &layout_uses[def->use];
-
-		for (int run = 0; run < def->runs; run++)
-			strbuf_appendf(out, ", char(%d), coalesce(%s.%s, ''))",
-				       LAYOUT_PART_COUNT + 1 + def->first_run + run, use->alias,
-				       layout_dictionaries[use->dictionary]
-					       .fields[def->first_field + (size_t)run]);
-	}
 	for (int i = 0; i < LAYOUT_PART_COUNT; i++) {
 		const struct layout_part_def *part = &layout_parts[i];
 
@@ -581,6 +568,36 @@ static void append_additional_fields(struct strbuf *out)
 		}
 		strbuf_append_string(out, ", ''))");
 	}
+}
+
+/* The same for each run of facts. */
+static void append_fact_replacements(struct strbuf *out)
+{
+	for (int class = 0; class < LAYOUT_FACT_CLASSES; class++) {
+		const struct layout_fact_class *def = &layout_fact_classes[class];
+		const struct layout_use_def *use = &layout_uses[def->use];
+
+		for (int run = 0; run < def->runs; run++)
+			strbuf_appendf(out, ", char(%d), coalesce(%s.%s, ''))",
+				       LAYOUT_PART_COUNT + 1 + def->first_run + run, use->alias,
+				       layout_dictionaries[use->dictionary]
+					       .fields[def->first_field + (size_t)run]);
+	}
+}
+
+/*
+ * Each replace() reads the whole text so far: the parts (short) go into
+ * the shape first, the runs of facts (most of the text) last, so fewer
+ * passes read the long text.
+ */
+static void append_additional_fields(struct strbuf *out)
+{
+	strbuf_appendf(out, "coalesce(" EXTRAS_ALIAS ".%s, ", extra_fields[EXTRA_RAW]);
+	for (int i = LAYOUT_PART_COUNT + LAYOUT_FACT_RUNS - 1; i >= 0; i--)
+		strbuf_append_string(out, "replace(");
+	strbuf_appendf(out, "%s.Template", layout_uses[USE_SHAPE].alias);
+	append_part_replacements(out);
+	append_fact_replacements(out);
 	strbuf_append_char(out, ')');
 }
 
