@@ -534,21 +534,32 @@ static struct value number_value(const char *text, size_t length)
 	return value;
 }
 
-/* A field of a use holding a run of a fact class (the record's own file
- * or container: NULL when the record has no such run, and in other uses). */
+/* A field of a use of Facts: the record's run of the use's class (NULL
+ * when the record has no such run). */
 static struct value fact_value(int use, size_t field, const struct layout_split *split)
 {
 	for (int class = 0; class < LAYOUT_FACT_CLASSES; class++) {
 		const struct layout_fact_class *def = &layout_fact_classes[class];
-		size_t run = field - def->first_field;
+		size_t run = (size_t)def->first_run + field;
 
-		if (def->use != use || field < def->first_field || run >= (size_t)def->runs)
-			continue;
-		run += (size_t)def->first_run;
-		if (split->fact[run])
+		if (def->use == use && field < (size_t)def->runs && split->fact[run])
 			return text_value(split->fact[run], split->fact_length[run]);
 	}
 	return id_value(0);
+}
+
+/* Whether the record has a run of facts for a use of Facts. */
+static bool has_facts(int use, const struct layout_split *split)
+{
+	for (int class = 0; class < LAYOUT_FACT_CLASSES; class++) {
+		const struct layout_fact_class *def = &layout_fact_classes[class];
+
+		for (int run = def->first_run; def->use == use && run < def->first_run + def->runs;
+		     run++)
+			if (split->fact[run])
+				return true;
+	}
+	return false;
 }
 
 /* A creation time as its distance below base (0 when base is NULL). */
@@ -581,6 +592,8 @@ static int use_row(struct cache_compact *compact, int use, const struct value *v
 
 	*id = 0;
 	*added = false;
+	if (def->dictionary == LAYOUT_FACTS && !has_facts(use, split))
+		return 0; /* no row for nothing */
 	for (size_t i = 0; i < count && result == 0; i++) {
 		int part = def->columns[i] == LAYOUT_FIELD_OTHER ? part_of_field(use, i) : -1;
 
@@ -1150,8 +1163,9 @@ static int alter_dictionaries(sqlite3 *db, bool add)
  * Before the schema's tables are made (in that transaction): an older
  * compact file's Events moves aside to Events_v3, the file's view (and
  * its index, in schema 2) going with it, so the new Events can be made;
- * its dictionaries get the fields added since (schema 5: Files' facts,
- * Processes' ParentCreationDelta); cache_compact_convert then moves its
+ * its dictionaries get the fields added since (schema 5: Files' and
+ * Contexts' FactsRef, Processes' ContextRef and ParentCreationDelta);
+ * cache_compact_convert then moves its
  * records.  Nothing to move for a new file, a schema-1 file, a current
  * one, or one already set aside.
  */
@@ -1165,7 +1179,7 @@ int cache_compact_set_aside(sqlite3 *db)
 		    " (SELECT count(*) FROM pragma_table_info('" CACHE_LAYOUT_EVENTS_TABLE "')"
 		    " WHERE name = 'SessionRef'),"
 		    " (SELECT count(*) FROM sqlite_master WHERE name = '" EVENTS_ASIDE "'),"
-		    " (SELECT count(*) FROM pragma_table_info('Files') WHERE name = 'Facts1')",
+		    " (SELECT count(*) FROM pragma_table_info('Files') WHERE name = 'FactsRef')",
 		facts, 4));
 
 	if (result == 0 && facts[0] && !(facts[1] && facts[3]) && !facts[2])

@@ -13,13 +13,14 @@ static const char *const file_fields[] = {
 	"FileName",	"FolderPath",  "SHA1",		   "SHA256",
 	"MD5",		"FileSize",    "CompanyName",	   "ProductName",
 	"ProductVersion", "InternalFileName", "OriginalFileName", "FileDescription",
-	"Facts1",	"Facts2",      "Facts3"};
+	"FactsRef"};
 static const char *const account_fields[] = {"Domain", "Name", "Sid", "Upn", "ObjectId"};
 static const char *const text_fields[] = {"Text"};
 static const char *const context_fields[] = {
 	"DeviceId",	  "DeviceName",	    "ActionType",
 	"AppGuardContainerId", "IntegrityLevel", "TokenElevation",
-	"IsRemoteSession", "RemoteSessionDeviceName", "RemoteSessionIP", "Facts1", "Facts2"};
+	"IsRemoteSession", "RemoteSessionDeviceName", "RemoteSessionIP", "FactsRef"};
+static const char *const facts_fields[] = {"Run1", "Run2", "Run3"};
 static const char *const shape_fields[] = {"Template"};
 static const char *const session_fields[] = {
 	"ContextRef", "AccountRef", "CgroupRef",	"TtyRef",
@@ -44,6 +45,7 @@ const struct layout_dictionary_def layout_dictionaries[LAYOUT_DICTIONARY_COUNT] 
 	[LAYOUT_SHAPES] = {"Shapes", COUNT_OF(shape_fields), shape_fields, -1},
 	[LAYOUT_PROCESS_CONTEXTS] = {"ProcessContexts", COUNT_OF(process_context_fields),
 				     process_context_fields, -1},
+	[LAYOUT_FACTS] = {"Facts", COUNT_OF(facts_fields), facts_fields, -1},
 };
 
 #define REF LAYOUT_FIELD_REF
@@ -56,8 +58,8 @@ const struct layout_use_def layout_uses[LAYOUT_USE_COUNT] = {
 		       DPE_PROCESS_VERSION_INFO_PRODUCT_VERSION,
 		       DPE_PROCESS_VERSION_INFO_INTERNAL_FILE_NAME,
 		       DPE_PROCESS_VERSION_INFO_ORIGINAL_FILE_NAME,
-		       DPE_PROCESS_VERSION_INFO_FILE_DESCRIPTION, OTHER, OTHER, OTHER},
-		      {0}},
+		       DPE_PROCESS_VERSION_INFO_FILE_DESCRIPTION, REF},
+		      {[12] = USE_FILE_FACTS}},
 	[USE_SESSION] = {"se", LAYOUT_SESSIONS, -1, "SessionRef",
 			 {REF, REF, REF, REF, OTHER, OTHER, DPE_LOGON_ID,
 			  DPE_CREATED_PROCESS_SESSION_ID},
@@ -72,8 +74,8 @@ const struct layout_use_def layout_uses[LAYOUT_USE_COUNT] = {
 			 {DPE_DEVICE_ID, DPE_DEVICE_NAME, DPE_ACTION_TYPE, DPE_APP_GUARD_CONTAINER_ID,
 			  DPE_PROCESS_INTEGRITY_LEVEL, DPE_PROCESS_TOKEN_ELEVATION,
 			  DPE_IS_PROCESS_REMOTE_SESSION, DPE_PROCESS_REMOTE_SESSION_DEVICE_NAME,
-			  DPE_PROCESS_REMOTE_SESSION_IP, OTHER, OTHER},
-			 {0}},
+			  DPE_PROCESS_REMOTE_SESSION_IP, REF},
+			 {[9] = USE_CONTAINER_FACTS}},
 	[USE_CGROUP] = {"tg", LAYOUT_TEXTS, USE_SESSION, "CgroupRef", {OTHER}, {0}},
 	[USE_TTY] = {"tt", LAYOUT_TEXTS, USE_SESSION, "TtyRef", {OTHER}, {0}},
 	[USE_PROCESS] = {"p", LAYOUT_PROCESSES, -1, "ProcessRef",
@@ -102,8 +104,7 @@ const struct layout_use_def layout_uses[LAYOUT_USE_COUNT] = {
 			       DPE_INITIATING_PROCESS_VERSION_INFO_PRODUCT_VERSION,
 			       DPE_INITIATING_PROCESS_VERSION_INFO_INTERNAL_FILE_NAME,
 			       DPE_INITIATING_PROCESS_VERSION_INFO_ORIGINAL_FILE_NAME,
-			       DPE_INITIATING_PROCESS_VERSION_INFO_FILE_DESCRIPTION, OTHER, OTHER,
-			       OTHER},
+			       DPE_INITIATING_PROCESS_VERSION_INFO_FILE_DESCRIPTION, OTHER},
 			      {0}},
 	[USE_PROCESS_ACCOUNT] = {"pa", LAYOUT_ACCOUNTS, USE_PROCESS, "AccountRef",
 				 {DPE_INITIATING_PROCESS_ACCOUNT_DOMAIN,
@@ -116,6 +117,9 @@ const struct layout_use_def layout_uses[LAYOUT_USE_COUNT] = {
 				      {DPE_INITIATING_PROCESS_COMMAND_LINE}, {0}},
 	[USE_SHAPE] = {"s", LAYOUT_SHAPES, -1, "ShapeRef", {OTHER}, {0}},
 	[USE_CWD] = {"tc", LAYOUT_TEXTS, -1, "CwdRef", {OTHER}, {0}},
+	[USE_FILE_FACTS] = {"ff", LAYOUT_FACTS, USE_FILE, "FactsRef", {OTHER, OTHER, OTHER}, {0}},
+	[USE_CONTAINER_FACTS] = {"xf", LAYOUT_FACTS, USE_CONTEXT, "FactsRef", {OTHER, OTHER, OTHER},
+				 {0}},
 };
 
 const struct layout_part_def layout_parts[LAYOUT_PART_COUNT] = {
@@ -145,9 +149,9 @@ static const char *const container_fact_names[] = {"PidNamespace", "MountNamespa
 						   "NetNamespace", "ContainerId"};
 
 const struct layout_fact_class layout_fact_classes[LAYOUT_FACT_CLASSES] = {
-	{USE_FILE, 12, 0, 3, file_fact_names, COUNT_OF(file_fact_names), file_fact_prefixes,
+	{USE_FILE_FACTS, 0, 3, file_fact_names, COUNT_OF(file_fact_names), file_fact_prefixes,
 	 COUNT_OF(file_fact_prefixes)},
-	{USE_CONTEXT, 9, 3, 2, container_fact_names, COUNT_OF(container_fact_names), NULL, 0},
+	{USE_CONTAINER_FACTS, 3, 2, container_fact_names, COUNT_OF(container_fact_names), NULL, 0},
 };
 
 /* Events' own columns (before its references), layout_event_field order. */
@@ -580,8 +584,7 @@ static void append_fact_replacements(struct strbuf *out)
 		for (int run = 0; run < def->runs; run++)
 			strbuf_appendf(out, ", char(%d), coalesce(%s.%s, ''))",
 				       LAYOUT_PART_COUNT + 1 + def->first_run + run, use->alias,
-				       layout_dictionaries[use->dictionary]
-					       .fields[def->first_field + (size_t)run]);
+				       layout_dictionaries[use->dictionary].fields[run]);
 	}
 }
 

@@ -12,8 +12,8 @@
  *   EventExtras the per-exec facts a record rarely has, for the few
  *               records that have them
  *   Files       a file version: name, folder, size, hashes, version info,
- *               and what AdditionalFields says of the executed file
- *               (its inode, times, build id, package...: Facts1..3)
+ *               and (FactsRef) what AdditionalFields says of the executed
+ *               file: its inode, times, build id, package...
  *   Accounts    domain, name, SID, UPN, object id
  *   Texts       command lines and the text members of AdditionalFields
  *   Contexts    the device and the facts that rarely change between execs
@@ -28,6 +28,8 @@
  *               integrity, elevation, signer, remote session
  *   Shapes      AdditionalFields with its per-exec members cut out: the
  *               JSON text where each such value is one marker byte
+ *   Facts       runs of AdditionalFields' members that describe the
+ *               executed file (for Files) or its container (for Contexts)
  *
  * Every dictionary row carries Refs, how many rows refer to it, kept in the
  * same transactions as those rows: retention removes a dictionary row when
@@ -96,6 +98,7 @@ enum layout_dictionary {
 	LAYOUT_CONTEXTS,
 	LAYOUT_SHAPES,
 	LAYOUT_PROCESS_CONTEXTS,
+	LAYOUT_FACTS,
 	LAYOUT_DICTIONARY_COUNT
 };
 
@@ -134,6 +137,8 @@ enum layout_use {
 	USE_PROCESS_CONTEXT,
 	USE_SHAPE,
 	USE_CWD,
+	USE_FILE_FACTS,
+	USE_CONTAINER_FACTS,
 	LAYOUT_USE_COUNT
 };
 
@@ -160,9 +165,10 @@ extern const struct layout_use_def layout_uses[LAYOUT_USE_COUNT];
  * Runs of consecutive members that describe the executed file (ExeInode,
  * ElfBuildId, DebPackage, Comm...) or the container it runs in (its
  * namespaces, ContainerId) are cut out too, each run whole (keys, values
- * and the commas between them) into the record's Files or Contexts row
- * (layout_fact_classes), marked in the shape by one byte each after the
- * parts' (up to the class's runs; a later run stays in the shape).
+ * and the commas between them) into a Facts row the record's Files or
+ * Contexts row refers to (layout_fact_classes), marked in the shape by one
+ * byte each after the parts' (up to the class's runs; a later run stays in
+ * the shape).  No Facts row is made for a record without such runs.
  */
 enum layout_part_kind { PART_PROCESS_ID, PART_NUMBER, PART_SAME_AS_PREVIOUS, PART_TEXT };
 #define LAYOUT_PART_COUNT 9
@@ -171,8 +177,7 @@ enum layout_part_kind { PART_PROCESS_ID, PART_NUMBER, PART_SAME_AS_PREVIOUS, PAR
 #define LAYOUT_FACT_CLASSES 2
 
 struct layout_fact_class {
-	int use; /* the use whose row holds the runs */
-	size_t first_field; /* its field holding the first run */
+	int use; /* the use of Facts whose row holds the runs (Run1...) */
 	int first_run, runs; /* the class's runs in layout_split.fact */
 	const char *const *names; /* members by name */
 	size_t name_count;

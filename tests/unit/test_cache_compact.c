@@ -301,12 +301,16 @@ static void test_records_come_back_exactly(void **state)
 	assert_true(number(db, "SELECT count(*) FROM EventExtras WHERE X4 IS NOT NULL") > 0);
 	/* the file's and the container's facts went to the record's Files and
 	 * Contexts rows, in runs; runs past the last stayed in the shape */
-	assert_true(number(db, "SELECT count(*) FROM Files WHERE Facts1 = '\"ExeInode\":5,"
-			       "\"ExeCtime\":\"x\" , \"Filename\":\"/bin/a\"' AND Facts2 ="
-			       " '\"ElfBuildId\":\"ab\"' AND Facts3 = '\"DebPackage\":\"p\"'") > 0);
-	assert_true(number(db, "SELECT count(*) FROM Contexts WHERE Facts1 ="
-			       " '\"PidNamespace\":4,\"MountNamespace\":5' AND Facts2 ="
-			       " '\"ContainerId\":\"c\"'") > 0);
+	assert_true(number(db, "SELECT count(*) FROM Files AS f JOIN Facts AS x ON x.Id = f.FactsRef"
+			       " WHERE Run1 = '\"ExeInode\":5,\"ExeCtime\":\"x\" , \"Filename\":"
+			       "\"/bin/a\"' AND Run2 = '\"ElfBuildId\":\"ab\"' AND Run3 ="
+			       " '\"DebPackage\":\"p\"'") > 0);
+	assert_true(number(db, "SELECT count(*) FROM Contexts AS c JOIN Facts AS x ON"
+			       " x.Id = c.FactsRef WHERE Run1 = '\"PidNamespace\":4,"
+			       "\"MountNamespace\":5' AND Run2 = '\"ContainerId\":\"c\"'"
+			       " AND Run3 IS NULL") > 0);
+	/* a record without such runs makes no Facts row */
+	assert_int_equal(number(db, "SELECT count(*) FROM Facts WHERE Run1 IS NULL"), 0);
 	assert_int_equal(number(db, "SELECT count(*) FROM Shapes WHERE instr(Template,"
 				    " '\"Uid\":0,\"WineLinuxPath\":\"\",\"PeMachine\":1,') AND"
 				    " instr(Template, '\"Gid\":0,\"NetNamespace\":6}')"),
