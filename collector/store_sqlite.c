@@ -33,8 +33,10 @@
  * The file is 0600: command lines can hold secrets.
  *
  * Schema 1 (a flat 68-column DeviceProcessEvents table) is converted to
- * schema 2 when the store opens, in one transaction: every record keeps its
- * rowid as its Events Id, and its (DeviceId, ReportId) in Reports.
+ * schema 3 when the store opens, in one transaction: every record keeps its
+ * rowid as its Events Id, and its (DeviceId, ReportId) in Reports.  Schema
+ * 2 (the layout of cache schema 4) is converted the cache's way: its Events
+ * set aside, every record written again with its Id, Reports untouched.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -55,8 +57,13 @@
 #include "pool.h"
 #include "store_backend.h"
 
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3 /* the layout of cache schema 5 */
+#define SESSIONS_SCHEMA_VERSION 2 /* the layout of cache schema 4: converted */
 #define FLAT_SCHEMA_VERSION 1
+/* Deletes a record's Reports row with its Events row. */
+#define REPORTS_TRIGGER                                                                    \
+	"CREATE TRIGGER IF NOT EXISTS Events_reports AFTER DELETE ON Events"               \
+	" BEGIN DELETE FROM Reports WHERE Id = old.Id; END;\n"
 #define BUSY_TIMEOUT_MS 5000
 #define SIZE_STEP_BYTES 4096
 #define READ_MMAP_BYTES "8589934592" /* SQLite caps it at its build's maximum */
@@ -125,8 +132,7 @@ static void schema_sql(struct strbuf *sql)
 		"CREATE TABLE IF NOT EXISTS Reports (Id INTEGER PRIMARY KEY,"
 		 " Device INTEGER NOT NULL, ReportId INTEGER);\n"
 		"CREATE UNIQUE INDEX IF NOT EXISTS Reports_key ON Reports(Device, ReportId);\n"
-		"CREATE TRIGGER IF NOT EXISTS Events_reports AFTER DELETE ON Events"
-		" BEGIN DELETE FROM Reports WHERE Id = old.Id; END;\n"
+		REPORTS_TRIGGER
 		"CREATE TABLE IF NOT EXISTS RuleHits (\n  rowid INTEGER PRIMARY KEY");
 	cache_schema_append_columns(sql, cache_hit_columns, CACHE_HIT_COLUMN_COUNT);
 	cache_schema_append_columns(sql, dpe_columns, DPE_COLUMN_COUNT);
@@ -162,8 +168,17 @@ static int execute(sqlite3 *db, const char *sql)
 	return cache_sqlite_execute(db, sql);
 }
 
+static int set_version(sqlite3 *db)
+{
+	char sql[96];
+
+	snprintf(sql, sizeof(sql), "UPDATE CollectorMeta SET Value = %d WHERE Key = 'schema_version'",
+		 SCHEMA_VERSION);
+	return execute(db, sql);
+}
+
 /*
- * Schema 1 -> 2, in the open transaction: device numbers and Reports from
+ * Schema 1 -> 3, in the open transaction: device numbers and Reports from
  * the flat rows, then the records into the compact layout (same rowids).
  */
 static int convert_flat_records(void *context)
@@ -181,28 +196,56 @@ static int convert_flat_records(void *context)
 	if (result == 0)
 		result = cache_compact_convert_records(store->compact);
 	if (result == 0)
-		result = execute(store->writer, "UPDATE CollectorMeta SET Value = 2"
-						" WHERE Key = 'schema_version'");
+		result = set_version(store->writer);
 	return result;
 }
 
-static int convert_if_flat(struct sqlite_store *store)
+/*
+ * Schema 2 -> 3, in the open transaction: the records of the Events set
+ * aside (its trigger went with it) into the layout of now, the trigger made
+ * again on the new Events.
+ */
+static int convert_set_aside_records(void *context)
 {
-	if (!cache_compact_has_flat_table(store->compact))
-		return 0;
-	log_info("%s: converting the records to the compact layout (schema 2)", store->path);
-	return cache_compact_transaction(store->compact, convert_flat_records, store);
+	struct sqlite_store *store = context;
+	int result = cache_compact_convert_set_aside(store->compact);
+
+	if (result == 0)
+		result = execute(store->writer, REPORTS_TRIGGER);
+	if (result == 0)
+		result = set_version(store->writer);
+	return result;
 }
 
-static int create_schema(struct sqlite_store *store, char *message, size_t message_size)
+static int convert_if_older(struct sqlite_store *store)
+{
+	int (*convert)(void *context) = NULL;
+
+	if (cache_compact_has_flat_table(store->compact))
+		convert = convert_flat_records;
+	else if (cache_compact_is_set_aside(store->compact))
+		convert = convert_set_aside_records;
+	if (!convert)
+		return 0;
+	log_info("%s: converting the records to the compact layout (schema %d)", store->path,
+		 SCHEMA_VERSION);
+	return cache_compact_transaction(store->compact, convert, store);
+}
+
+/* The tables, in one transaction with the setting aside of a schema-2
+ * file's Events (cache_compact_set_aside). */
+static int create_tables(struct sqlite_store *store)
 {
 	struct strbuf sql;
+	char version[96];
 	int result;
 
 	strbuf_init(&sql);
 	schema_sql(&sql);
 	result = sql.failed ? -ENOMEM : execute(store->writer, "PRAGMA auto_vacuum = INCREMENTAL");
-	/* a new file starts at schema 2; a flat one says 1 until converted */
+	if (result == 0)
+		result = execute(store->writer, "BEGIN IMMEDIATE");
+	/* a new file starts at the current schema; a flat one says 1 until converted */
 	if (result == 0 && cache_sqlite_number(store->writer,
 					       "SELECT count(*) FROM sqlite_master WHERE name ="
 					       " 'DeviceProcessEvents' AND type = 'table'") > 0)
@@ -211,18 +254,31 @@ static int create_schema(struct sqlite_store *store, char *message, size_t messa
 						" INSERT OR IGNORE INTO CollectorMeta (Key, Value)"
 						" VALUES ('schema_version', 1)");
 	if (result == 0)
+		result = cache_compact_set_aside(store->writer);
+	if (result == 0)
 		result = execute(store->writer, strbuf_text(&sql));
 	strbuf_free(&sql);
+	snprintf(version, sizeof(version), "INSERT OR IGNORE INTO CollectorMeta (Key, Value)"
+		 " VALUES ('schema_version', %d)", SCHEMA_VERSION);
 	if (result == 0)
-		result = execute(store->writer, "INSERT OR IGNORE INTO CollectorMeta (Key, Value)"
-						" VALUES ('schema_version', 2)");
+		result = execute(store->writer, version);
+	if (result == 0)
+		result = execute(store->writer, "COMMIT");
+	return result;
+}
+
+static int create_schema(struct sqlite_store *store, char *message, size_t message_size)
+{
+	int result = create_tables(store);
+
 	if (result == 0) {
 		int64_t version = cache_sqlite_number(store->writer, "SELECT Value FROM CollectorMeta"
 							      " WHERE Key = 'schema_version'");
 
-		if (version != SCHEMA_VERSION && version != FLAT_SCHEMA_VERSION) {
+		if (version != SCHEMA_VERSION && version != SESSIONS_SCHEMA_VERSION &&
+		    version != FLAT_SCHEMA_VERSION) {
 			snprintf(message, message_size,
-				 "%s has collector schema version %lld; this collector reads %d and %d",
+				 "%s has collector schema version %lld; this collector reads %d to %d",
 				 store->path, (long long)version, FLAT_SCHEMA_VERSION, SCHEMA_VERSION);
 			return -EILSEQ;
 		}
@@ -230,6 +286,8 @@ static int create_schema(struct sqlite_store *store, char *message, size_t messa
 	if (result)
 		snprintf(message, message_size, "cannot create the tables in %s: %s", store->path,
 			 sqlite3_errmsg(store->writer));
+	if (result && !sqlite3_get_autocommit(store->writer))
+		execute(store->writer, "ROLLBACK");
 	return result;
 }
 
@@ -436,7 +494,7 @@ static int sqlite_open(const char *location, const struct store_options *options
 	if (result == 0 && (result = cache_compact_open(&store->compact, store->writer)) != 0)
 		snprintf(message, message_size, "cannot prepare the compact layout on %s: %s",
 			 location, sqlite3_errmsg(store->writer));
-	if (result == 0 && (result = convert_if_flat(store)) != 0)
+	if (result == 0 && (result = convert_if_older(store)) != 0)
 		snprintf(message, message_size, "cannot convert %s to the compact layout: %s",
 			 location, sqlite3_errmsg(store->writer));
 	if (result == 0 && (result = open_readers(store)) != 0)

@@ -77,6 +77,7 @@ struct pending_rows {
 struct cache_compact {
 	sqlite3 *db;
 	sqlite3_stmt *insert_event;
+	sqlite3_stmt *insert_extra; /* an EventExtras row */
 	sqlite3_stmt *upsert_block;
 	sqlite3_stmt *trim_blocks;
 	struct block_list blocks;
@@ -539,6 +540,44 @@ static struct value number_value(const char *text, size_t length)
 	return value;
 }
 
+/* A field of a use of Facts: the record's run of the use's class (NULL
+ * when the record has no such run). */
+static struct value fact_value(int use, size_t field, const struct layout_split *split)
+{
+	for (int class = 0; class < LAYOUT_FACT_CLASSES; class++) {
+		const struct layout_fact_class *def = &layout_fact_classes[class];
+		size_t run = (size_t)def->first_run + field;
+
+		if (def->use == use && field < (size_t)def->runs && split->fact[run])
+			return text_value(split->fact[run], split->fact_length[run]);
+	}
+	return id_value(0);
+}
+
+/* Whether the record has a run of facts for a use of Facts. */
+static bool has_facts(int use, const struct layout_split *split)
+{
+	for (int class = 0; class < LAYOUT_FACT_CLASSES; class++) {
+		const struct layout_fact_class *def = &layout_fact_classes[class];
+
+		for (int run = def->first_run; def->use == use && run < def->first_run + def->runs;
+		     run++)
+			if (split->fact[run])
+				return true;
+	}
+	return false;
+}
+
+/* A creation time as its distance below base (0 when base is NULL). */
+static struct value creation_delta(const struct value *base, const struct value *time)
+{
+	struct value delta = {.type = VALUE_LONG, .is_null = time->is_null};
+
+	if (!time->is_null)
+		delta.l = (base->is_null ? 0 : base->ticks) - time->ticks;
+	return delta;
+}
+
 /*
  * The row of a use filled from the record (found or added: *added; Id 0
  * when it holds nothing: a text part the record does not have).  The rows
@@ -559,6 +598,8 @@ static int use_row(struct cache_compact *compact, int use, const struct value *v
 
 	*id = 0;
 	*added = false;
+	if (def->dictionary == LAYOUT_FACTS && !has_facts(use, split))
+		return 0; /* no row for nothing */
 	for (size_t i = 0; i < count && result == 0; i++) {
 		int part = def->columns[i] == LAYOUT_FIELD_OTHER ? part_of_field(use, i) : -1;
 
@@ -575,8 +616,14 @@ static int use_row(struct cache_compact *compact, int use, const struct value *v
 			fields[i] = text_value(split->part[part], split->part_length[part]);
 		} else if (part >= 0) {
 			fields[i] = number_value(split->part[part], split->part_length[part]);
+		} else {
+			fields[i] = fact_value(use, i, split);
 		}
 	}
+	if (def->dictionary == LAYOUT_PROCESSES)
+		fields[LAYOUT_PROCESS_PARENT_CREATION_FIELD] =
+			creation_delta(&fields[LAYOUT_PROCESS_CREATION_FIELD],
+				       &fields[LAYOUT_PROCESS_PARENT_CREATION_FIELD]);
 	if (result == 0)
 		result = find_or_add(compact, def->dictionary, fields, id, added);
 	for (size_t i = 0; i < count && result == 0 && *added; i++)
@@ -623,32 +670,47 @@ static bool is_previous_part(const struct layout_split *split, int part)
 	       memcmp(split->part[part - 1], split->part[part], split->part_length[part]) == 0;
 }
 
-static void bind_parts(struct cache_compact *compact, const struct value *values)
+/*
+ * The number parts, each in its column of Events or EventExtras (NULL when
+ * absent or implied); the text kept whole when it was not split.  Whether
+ * the record needs an EventExtras row.
+ */
+static bool bind_parts(struct cache_compact *compact, const struct value *values)
 {
-	sqlite3_stmt *statement = compact->insert_event;
 	const struct layout_split *split = compact->record_split;
+	const struct value *fields = &values[DPE_ADDITIONAL_FIELDS];
+	bool extra = !split->split;
 
 	for (int part = 0; part < LAYOUT_NUMBER_PARTS; part++) {
-		int index = EVENT_FIRST_NUMBER + part + 1;
+		const struct layout_part_def *def = &layout_parts[part];
+		sqlite3_stmt *statement = def->rare ? compact->insert_extra : compact->insert_event;
 		const char *text = split->part[part];
 		size_t length = split->part_length[part];
 
-		if (!text || (layout_parts[part].kind == PART_PROCESS_ID &&
+		if (!text || (def->kind == PART_PROCESS_ID &&
 			      is_process_id(text, length, &values[DPE_PROCESS_ID])) ||
-		    (layout_parts[part].kind == PART_SAME_AS_PREVIOUS &&
-		     is_previous_part(split, part)))
-			sqlite3_bind_null(statement, index);
-		else
-			bind_numeric_text(statement, index, text, length);
+		    (def->kind == PART_SAME_AS_PREVIOUS && is_previous_part(split, part))) {
+			sqlite3_bind_null(statement, def->field + 1);
+			continue;
+		}
+		bind_numeric_text(statement, def->field + 1, text, length);
+		extra = extra || def->rare;
 	}
+	if (split->split)
+		sqlite3_bind_null(compact->insert_extra, EXTRA_RAW + 1);
+	else
+		sqlite3_bind_text(compact->insert_extra, EXTRA_RAW + 1, fields->str,
+				  (int)fields->len, SQLITE_STATIC);
+	return extra;
 }
 
-static void bind_event_columns(struct cache_compact *compact, int64_t id, const struct value *values)
+/* Binds the Events row's own columns; whether an EventExtras row is needed. */
+static bool bind_event_columns(struct cache_compact *compact, int64_t id,
+			       const struct value *values)
 {
 	sqlite3_stmt *statement = compact->insert_event;
 	const struct value *timestamp = &values[DPE_TIMESTAMP];
 	const struct value *creation = &values[DPE_PROCESS_CREATION_TIME];
-	const struct value *fields = &values[DPE_ADDITIONAL_FIELDS];
 
 	sqlite3_bind_int64(statement, EVENT_ID + 1, id);
 	cache_sqlite_bind_value(statement, EVENT_TIMESTAMP + 1, timestamp);
@@ -661,12 +723,8 @@ static void bind_event_columns(struct cache_compact *compact, int64_t id, const 
 	cache_sqlite_bind_value(statement, EVENT_REPORT_ID + 1, &values[DPE_REPORT_ID]);
 	bind_numeric_text(statement, EVENT_UNIQUE_ID + 1, values[DPE_PROCESS_UNIQUE_ID].str,
 			  values[DPE_PROCESS_UNIQUE_ID].len);
-	if (compact->record_split->split)
-		sqlite3_bind_null(statement, EVENT_RAW + 1);
-	else
-		sqlite3_bind_text(statement, EVENT_RAW + 1, fields->str, (int)fields->len,
-				  SQLITE_STATIC);
-	bind_parts(compact, values);
+	sqlite3_bind_int64(compact->insert_extra, EXTRA_ID + 1, id);
+	return bind_parts(compact, values);
 }
 
 /* split: AdditionalFields of values split (cache_layout_split). */
@@ -691,8 +749,10 @@ static int add_split(struct cache_compact *compact, int64_t id, const struct val
 		result = note_block(&compact->blocks, id, values[DPE_TIMESTAMP].ticks);
 	if (result)
 		return result;
-	bind_event_columns(compact, id, values);
-	return cache_sqlite_run(compact->insert_event);
+	bool extra = bind_event_columns(compact, id, values);
+
+	result = cache_sqlite_run(compact->insert_event);
+	return result == 0 && extra ? cache_sqlite_run(compact->insert_extra) : result;
 }
 
 static int add_values(struct cache_compact *compact, int64_t id, const struct value *values)
@@ -938,6 +998,10 @@ int cache_compact_open(struct cache_compact **out, sqlite3 *db)
 	cache_layout_events_insert_sql(&sql);
 	result = prepare(db, &sql, &compact->insert_event);
 	strbuf_clear(&sql);
+	cache_layout_extras_insert_sql(&sql);
+	if (result == 0)
+		result = prepare(db, &sql, &compact->insert_extra);
+	strbuf_clear(&sql);
 	strbuf_append_string(&sql, CACHE_LAYOUT_BLOCK_UPSERT);
 	if (result == 0)
 		result = prepare(db, &sql, &compact->upsert_block);
@@ -961,6 +1025,7 @@ void cache_compact_close(struct cache_compact *compact)
 	if (!compact)
 		return;
 	sqlite3_finalize(compact->insert_event);
+	sqlite3_finalize(compact->insert_extra);
 	sqlite3_finalize(compact->upsert_block);
 	sqlite3_finalize(compact->trim_blocks);
 	free(compact->blocks.items);
@@ -1054,35 +1119,94 @@ int cache_compact_convert_records(struct cache_compact *compact)
 }
 
 /*
+ * An older file's dictionaries, as the layout has them now: add, the
+ * fields the layout added since (before the tables' statements and the
+ * view use them); !add, the columns it no longer has (once the old view,
+ * which reads them, is gone).
+ */
+static int alter_dictionaries(sqlite3 *db, bool add)
+{
+	struct strbuf query, alter;
+	int result = 0;
+
+	strbuf_init(&query);
+	strbuf_init(&alter);
+	for (int d = 0; d < LAYOUT_DICTIONARY_COUNT && result == 0; d++) {
+		const struct layout_dictionary_def *def = &layout_dictionaries[d];
+		sqlite3_stmt *statement = NULL;
+		int code;
+
+		strbuf_clear(&query);
+		strbuf_append_string(&query, add ? "SELECT column1 FROM (VALUES ('Refs')"
+						 : "SELECT name FROM pragma_table_info(?1) WHERE name"
+						   " NOT IN ('Id', 'Refs'");
+		for (size_t i = 0; i < def->field_count; i++)
+			strbuf_appendf(&query, add ? ", ('%s')" : ", '%s'", def->fields[i]);
+		strbuf_append_string(&query, add ? ") WHERE column1 NOT IN (SELECT name FROM"
+						   " pragma_table_info(?1)) AND EXISTS (SELECT 1"
+						   " FROM pragma_table_info(?1))"
+						 : ")");
+		code = query.failed ? SQLITE_NOMEM
+				    : sqlite3_prepare_v2(db, strbuf_text(&query), -1, &statement, NULL);
+		if (code == SQLITE_OK)
+			code = sqlite3_bind_text(statement, 1, def->table, -1, SQLITE_STATIC);
+		while (code == SQLITE_OK && (code = sqlite3_step(statement)) == SQLITE_ROW) {
+			strbuf_appendf(&alter, "ALTER TABLE %s %s COLUMN %s;\n", def->table,
+				       add ? "ADD" : "DROP", (const char *)sqlite3_column_text(statement, 0));
+			code = SQLITE_OK;
+		}
+		sqlite3_finalize(statement);
+		result = code == SQLITE_DONE ? 0 : cache_sqlite_errno(code);
+	}
+	if (result == 0 && alter.length)
+		result = alter.failed ? -ENOMEM : cache_sqlite_execute(db, strbuf_text(&alter));
+	strbuf_free(&query);
+	strbuf_free(&alter);
+	return result;
+}
+
+/*
  * Before the schema's tables are made (in that transaction): an older
  * compact file's Events moves aside to Events_v3, the file's view (and
  * its index, in schema 2) going with it, so the new Events can be made;
- * cache_compact_convert then moves its records.  Nothing to do for a new
- * file, a schema-1 file, a current one, or one already set aside.
+ * its dictionaries get the fields added since (schema 5: Files' and
+ * Contexts' FactsRef, Processes' ContextRef and ParentCreationDelta);
+ * cache_compact_convert then moves its
+ * records.  Nothing to move for a new file, a schema-1 file, a current
+ * one, or one already set aside.
  */
 int cache_compact_set_aside(sqlite3 *db)
 {
-	/* Events' columns, whether it is the current one, whether set aside */
-	int64_t facts[3] = {0};
+	/* Events' columns, whether it has the session's, whether set aside,
+	 * whether Files has the file's facts */
+	int64_t facts[4] = {0};
 	int result = cache_sqlite_errno(cache_sqlite_read_numbers(
 		db, "SELECT (SELECT count(*) FROM pragma_table_info('" CACHE_LAYOUT_EVENTS_TABLE "')),"
 		    " (SELECT count(*) FROM pragma_table_info('" CACHE_LAYOUT_EVENTS_TABLE "')"
 		    " WHERE name = 'SessionRef'),"
-		    " (SELECT count(*) FROM sqlite_master WHERE name = '" EVENTS_ASIDE "')",
-		facts, 3));
+		    " (SELECT count(*) FROM sqlite_master WHERE name = '" EVENTS_ASIDE "'),"
+		    " (SELECT count(*) FROM pragma_table_info('Files') WHERE name = 'FactsRef')",
+		facts, 4));
 
-	if (result || facts[0] == 0 || facts[1] || facts[2])
-		return result;
-	return cache_sqlite_execute(db, "ALTER TABLE " CACHE_LAYOUT_EVENTS_TABLE
-					" RENAME TO " EVENTS_ASIDE);
+	if (result == 0 && facts[0] && !(facts[1] && facts[3]) && !facts[2])
+		result = cache_sqlite_execute(db, "ALTER TABLE " CACHE_LAYOUT_EVENTS_TABLE
+						  " RENAME TO " EVENTS_ASIDE);
+	return result ? result : alter_dictionaries(db, true);
+}
+
+bool cache_compact_is_set_aside(struct cache_compact *compact)
+{
+	return cache_sqlite_number(compact->db, "SELECT count(*) FROM sqlite_master WHERE name = '"
+						EVENTS_ASIDE "'") > 0;
 }
 
 /*
- * A schema-2 or -3 file: every record is read through the file's view and
- * written again (new dictionary rows, all with Ids above the old ones),
- * then the old Events, the old view and the old dictionary rows go.
+ * A schema-2, -3 or -4 file: every record is read through the file's view
+ * and written again (new dictionary rows, all with Ids above the old ones),
+ * then the old Events, the old view, the old dictionary rows and the
+ * columns the layout no longer has go.
  */
-static int convert_compact(struct cache_compact *compact)
+int cache_compact_convert_set_aside(struct cache_compact *compact)
 {
 	int64_t old_last[LAYOUT_DICTIONARY_COUNT] = {0};
 	struct strbuf sql;
@@ -1094,13 +1218,20 @@ static int convert_compact(struct cache_compact *compact)
 		result = copy_records(compact);
 	if (result == 0)
 		result = cache_compact_flush(compact);
+	/* the old Events takes its triggers with it: the layout's is made again */
 	if (result == 0)
 		result = cache_sqlite_execute(compact->db, "DROP VIEW DeviceProcessEvents;"
-							   " DROP TABLE " EVENTS_ASIDE);
+							   " DROP TABLE " EVENTS_ASIDE ";"
+							   CACHE_LAYOUT_EXTRAS_TRIGGER);
 	strbuf_init(&sql);
 	for (int d = 0; d < LAYOUT_DICTIONARY_COUNT; d++)
 		strbuf_appendf(&sql, "DELETE FROM %s WHERE Id < %lld;\n",
 			       layout_dictionaries[d].table, (long long)old_last[d]);
+	if (result == 0)
+		result = sql.failed ? -ENOMEM : cache_sqlite_execute(compact->db, strbuf_text(&sql));
+	if (result == 0)
+		result = alter_dictionaries(compact->db, false);
+	strbuf_clear(&sql);
 	cache_layout_view_sql(&sql);
 	if (result == 0)
 		result = sql.failed ? -ENOMEM : cache_sqlite_execute(compact->db, strbuf_text(&sql));
@@ -1134,9 +1265,9 @@ int cache_compact_convert(struct cache_compact *compact)
 
 	if (result || version >= CACHE_SCHEMA_VERSION)
 		return result;
-	/* schema 1 has the flat table; schemas 2 and 3 were set aside */
+	/* schema 1 has the flat table; schemas 2 to 4 were set aside */
 	result = has_flat_table(compact->db) ? cache_compact_convert_records(compact)
-					     : convert_compact(compact);
+					     : cache_compact_convert_set_aside(compact);
 	snprintf(sql, sizeof(sql), "UPDATE CacheMeta SET Value = %d WHERE Key = 'schema_version'",
 		 CACHE_SCHEMA_VERSION);
 	if (result == 0)

@@ -65,12 +65,12 @@ int cache_compact_release(struct cache_compact *compact);
 uint64_t cache_compact_dictionary_rows_removed(const struct cache_compact *compact);
 
 /*
- * An older cache becomes schema 4, in the caller's transaction.  Schema 1
+ * An older cache becomes schema 5, in the caller's transaction.  Schema 1
  * (a DeviceProcessEvents table): every record moves to Events with its
- * rowid, then the table goes and the view takes its name.  Schemas 2 and 3
+ * rowid, then the table goes and the view takes its name.  Schemas 2 to 4
  * (set aside first, below): every record is read through the file's view
- * and written again with its rowid; the old Events, view and dictionary
- * rows go.
+ * and written again with its rowid; the old Events, view, dictionary rows
+ * and dictionary columns go.
  */
 int cache_compact_convert(struct cache_compact *compact);
 
@@ -84,10 +84,16 @@ int cache_compact_transaction(struct cache_compact *compact, int (*work)(void *c
 
 /*
  * Before the tables of the schema are made, in that transaction: a
- * schema-2 or -3 file's Events is renamed out of the way (its view follows
- * it), for cache_compact_convert.
+ * schema-2, -3 or -4 file's Events is renamed out of the way (its view
+ * follows it) and its dictionaries get the fields added since, for
+ * cache_compact_convert.
  */
 int cache_compact_set_aside(sqlite3 *db);
+
+/* The same steps for a store with its own bookkeeping (the collector's):
+ * was an older Events set aside; its records converted (as above). */
+bool cache_compact_is_set_aside(struct cache_compact *compact);
+int cache_compact_convert_set_aside(struct cache_compact *compact);
 
 /*
  * Schema 1's step alone, for a store with its own bookkeeping (the

@@ -13,34 +13,40 @@
 static const char *const file_fields[] = {
 	"FileName",	"FolderPath",  "SHA1",		   "SHA256",
 	"MD5",		"FileSize",    "CompanyName",	   "ProductName",
-	"ProductVersion", "InternalFileName", "OriginalFileName", "FileDescription"};
+	"ProductVersion", "InternalFileName", "OriginalFileName", "FileDescription",
+	"FactsRef"};
 static const char *const account_fields[] = {"Domain", "Name", "Sid", "Upn", "ObjectId"};
 static const char *const text_fields[] = {"Text"};
 static const char *const context_fields[] = {
 	"DeviceId",	  "DeviceName",	    "ActionType",
 	"AppGuardContainerId", "IntegrityLevel", "TokenElevation",
-	"IsRemoteSession", "RemoteSessionDeviceName", "RemoteSessionIP"};
+	"IsRemoteSession", "RemoteSessionDeviceName", "RemoteSessionIP", "FactsRef"};
+static const char *const facts_fields[] = {"Run1", "Run2", "Run3"};
 static const char *const shape_fields[] = {"Template"};
 static const char *const session_fields[] = {
 	"ContextRef", "AccountRef", "CgroupRef",	"TtyRef",
 	"CgroupId",   "AuditSessionId", "LogonId", "CreatedSessionId"};
 static const char *const process_fields[] = {
-	"FileRef",	 "AccountRef",	   "CommandLineRef",   "LogonId",
-	"IntegrityLevel", "TokenElevation", "ProcessId",	       "CreationTime",
-	"ParentId",	 "ParentFileName", "ParentCreationTime", "SignerType",
-	"SignatureStatus", "SessionId",	   "IsRemoteSession",  "RemoteSessionDeviceName",
-	"RemoteSessionIP", "UniqueId"};
+	"FileRef",	"AccountRef",	  "CommandLineRef",	 "ContextRef",
+	"LogonId",	"ProcessId",	  "CreationTime",	 "ParentId",
+	"ParentFileName", "ParentCreationDelta", "SessionId", "UniqueId"};
+static const char *const process_context_fields[] = {
+	"IntegrityLevel", "TokenElevation", "SignerType", "SignatureStatus",
+	"IsRemoteSession", "RemoteSessionDeviceName", "RemoteSessionIP"};
 
 #define COUNT_OF(array) (sizeof(array) / sizeof((array)[0]))
 
 const struct layout_dictionary_def layout_dictionaries[LAYOUT_DICTIONARY_COUNT] = {
-	[LAYOUT_PROCESSES] = {"Processes", COUNT_OF(process_fields), process_fields, 17},
+	[LAYOUT_PROCESSES] = {"Processes", COUNT_OF(process_fields), process_fields, 11},
 	[LAYOUT_SESSIONS] = {"Sessions", COUNT_OF(session_fields), session_fields, -1},
 	[LAYOUT_FILES] = {"Files", COUNT_OF(file_fields), file_fields, -1},
 	[LAYOUT_ACCOUNTS] = {"Accounts", COUNT_OF(account_fields), account_fields, -1},
 	[LAYOUT_TEXTS] = {"Texts", COUNT_OF(text_fields), text_fields, -1},
 	[LAYOUT_CONTEXTS] = {"Contexts", COUNT_OF(context_fields), context_fields, -1},
 	[LAYOUT_SHAPES] = {"Shapes", COUNT_OF(shape_fields), shape_fields, -1},
+	[LAYOUT_PROCESS_CONTEXTS] = {"ProcessContexts", COUNT_OF(process_context_fields),
+				     process_context_fields, -1},
+	[LAYOUT_FACTS] = {"Facts", COUNT_OF(facts_fields), facts_fields, -1},
 };
 
 #define REF LAYOUT_FIELD_REF
@@ -53,8 +59,8 @@ const struct layout_use_def layout_uses[LAYOUT_USE_COUNT] = {
 		       DPE_PROCESS_VERSION_INFO_PRODUCT_VERSION,
 		       DPE_PROCESS_VERSION_INFO_INTERNAL_FILE_NAME,
 		       DPE_PROCESS_VERSION_INFO_ORIGINAL_FILE_NAME,
-		       DPE_PROCESS_VERSION_INFO_FILE_DESCRIPTION},
-		      {0}},
+		       DPE_PROCESS_VERSION_INFO_FILE_DESCRIPTION, REF},
+		      {[12] = USE_FILE_FACTS}},
 	[USE_SESSION] = {"se", LAYOUT_SESSIONS, -1, "SessionRef",
 			 {REF, REF, REF, REF, OTHER, OTHER, DPE_LOGON_ID,
 			  DPE_CREATED_PROCESS_SESSION_ID},
@@ -69,22 +75,27 @@ const struct layout_use_def layout_uses[LAYOUT_USE_COUNT] = {
 			 {DPE_DEVICE_ID, DPE_DEVICE_NAME, DPE_ACTION_TYPE, DPE_APP_GUARD_CONTAINER_ID,
 			  DPE_PROCESS_INTEGRITY_LEVEL, DPE_PROCESS_TOKEN_ELEVATION,
 			  DPE_IS_PROCESS_REMOTE_SESSION, DPE_PROCESS_REMOTE_SESSION_DEVICE_NAME,
-			  DPE_PROCESS_REMOTE_SESSION_IP},
-			 {0}},
+			  DPE_PROCESS_REMOTE_SESSION_IP, REF},
+			 {[9] = USE_CONTAINER_FACTS}},
 	[USE_CGROUP] = {"tg", LAYOUT_TEXTS, USE_SESSION, "CgroupRef", {OTHER}, {0}},
 	[USE_TTY] = {"tt", LAYOUT_TEXTS, USE_SESSION, "TtyRef", {OTHER}, {0}},
 	[USE_PROCESS] = {"p", LAYOUT_PROCESSES, -1, "ProcessRef",
-			 {REF, REF, REF, DPE_INITIATING_PROCESS_LOGON_ID,
-			  DPE_INITIATING_PROCESS_INTEGRITY_LEVEL,
-			  DPE_INITIATING_PROCESS_TOKEN_ELEVATION, DPE_INITIATING_PROCESS_ID,
-			  DPE_INITIATING_PROCESS_CREATION_TIME, DPE_INITIATING_PROCESS_PARENT_ID,
-			  DPE_INITIATING_PROCESS_PARENT_FILE_NAME,
+			 {REF, REF, REF, REF, DPE_INITIATING_PROCESS_LOGON_ID,
+			  DPE_INITIATING_PROCESS_ID, DPE_INITIATING_PROCESS_CREATION_TIME,
+			  DPE_INITIATING_PROCESS_PARENT_ID, DPE_INITIATING_PROCESS_PARENT_FILE_NAME,
 			  DPE_INITIATING_PROCESS_PARENT_CREATION_TIME,
-			  DPE_INITIATING_PROCESS_SIGNER_TYPE, DPE_INITIATING_PROCESS_SIGNATURE_STATUS,
-			  DPE_INITIATING_PROCESS_SESSION_ID, DPE_IS_INITIATING_PROCESS_REMOTE_SESSION,
-			  DPE_INITIATING_PROCESS_REMOTE_SESSION_DEVICE_NAME,
-			  DPE_INITIATING_PROCESS_REMOTE_SESSION_IP, DPE_INITIATING_PROCESS_UNIQUE_ID},
-			 {USE_PROCESS_FILE, USE_PROCESS_ACCOUNT, USE_PROCESS_COMMAND_LINE}},
+			  DPE_INITIATING_PROCESS_SESSION_ID, DPE_INITIATING_PROCESS_UNIQUE_ID},
+			 {USE_PROCESS_FILE, USE_PROCESS_ACCOUNT, USE_PROCESS_COMMAND_LINE,
+			  USE_PROCESS_CONTEXT}},
+	[USE_PROCESS_CONTEXT] = {"px", LAYOUT_PROCESS_CONTEXTS, USE_PROCESS, "ContextRef",
+				 {DPE_INITIATING_PROCESS_INTEGRITY_LEVEL,
+				  DPE_INITIATING_PROCESS_TOKEN_ELEVATION,
+				  DPE_INITIATING_PROCESS_SIGNER_TYPE,
+				  DPE_INITIATING_PROCESS_SIGNATURE_STATUS,
+				  DPE_IS_INITIATING_PROCESS_REMOTE_SESSION,
+				  DPE_INITIATING_PROCESS_REMOTE_SESSION_DEVICE_NAME,
+				  DPE_INITIATING_PROCESS_REMOTE_SESSION_IP},
+				 {0}},
 	[USE_PROCESS_FILE] = {"pf", LAYOUT_FILES, USE_PROCESS, "FileRef",
 			      {DPE_INITIATING_PROCESS_FILE_NAME, DPE_INITIATING_PROCESS_FOLDER_PATH,
 			       DPE_INITIATING_PROCESS_SHA1, DPE_INITIATING_PROCESS_SHA256,
@@ -94,7 +105,7 @@ const struct layout_use_def layout_uses[LAYOUT_USE_COUNT] = {
 			       DPE_INITIATING_PROCESS_VERSION_INFO_PRODUCT_VERSION,
 			       DPE_INITIATING_PROCESS_VERSION_INFO_INTERNAL_FILE_NAME,
 			       DPE_INITIATING_PROCESS_VERSION_INFO_ORIGINAL_FILE_NAME,
-			       DPE_INITIATING_PROCESS_VERSION_INFO_FILE_DESCRIPTION},
+			       DPE_INITIATING_PROCESS_VERSION_INFO_FILE_DESCRIPTION, OTHER},
 			      {0}},
 	[USE_PROCESS_ACCOUNT] = {"pa", LAYOUT_ACCOUNTS, USE_PROCESS, "AccountRef",
 				 {DPE_INITIATING_PROCESS_ACCOUNT_DOMAIN,
@@ -107,24 +118,49 @@ const struct layout_use_def layout_uses[LAYOUT_USE_COUNT] = {
 				      {DPE_INITIATING_PROCESS_COMMAND_LINE}, {0}},
 	[USE_SHAPE] = {"s", LAYOUT_SHAPES, -1, "ShapeRef", {OTHER}, {0}},
 	[USE_CWD] = {"tc", LAYOUT_TEXTS, -1, "CwdRef", {OTHER}, {0}},
+	[USE_FILE_FACTS] = {"ff", LAYOUT_FACTS, USE_FILE, "FactsRef", {OTHER, OTHER, OTHER}, {0}},
+	[USE_CONTAINER_FACTS] = {"xf", LAYOUT_FACTS, USE_CONTEXT, "FactsRef", {OTHER, OTHER, OTHER},
+				 {0}},
 };
 
 const struct layout_part_def layout_parts[LAYOUT_PART_COUNT] = {
-	{"Tid", PART_PROCESS_ID, -1, -1},
-	{"NamespacePid", PART_PROCESS_ID, -1, -1},
-	{"ArgvCapturedBytes", PART_NUMBER, -1, -1},
-	{"ArgvTotalBytes", PART_SAME_AS_PREVIOUS, -1, -1},
-	{"CgroupId", PART_NUMBER, USE_SESSION, 4},
-	{"AuditSessionId", PART_NUMBER, USE_SESSION, 5},
-	{"Cwd", PART_TEXT, USE_CWD, -1},
-	{"Cgroup", PART_TEXT, USE_CGROUP, -1},
-	{"Tty", PART_TEXT, USE_TTY, -1},
+	{"Tid", PART_PROCESS_ID, -1, EXTRA_X1, true},
+	{"NamespacePid", PART_PROCESS_ID, -1, EVENT_X2, false},
+	{"ArgvCapturedBytes", PART_NUMBER, -1, EVENT_X3, false},
+	{"ArgvTotalBytes", PART_SAME_AS_PREVIOUS, -1, EXTRA_X4, true},
+	{"CgroupId", PART_NUMBER, USE_SESSION, 4, false},
+	{"AuditSessionId", PART_NUMBER, USE_SESSION, 5, false},
+	{"Cwd", PART_TEXT, USE_CWD, -1, false},
+	{"Cgroup", PART_TEXT, USE_CGROUP, -1, false},
+	{"Tty", PART_TEXT, USE_TTY, -1, false},
+};
+
+/*
+ * AdditionalFields' members that describe the executed file rather than
+ * the exec (docs/records.md), and those of the container it runs in: by
+ * name, or by a prefix followed by a capital letter ("Exe" takes
+ * ExeInode, not ExecSequence).  Which members are here decides only how
+ * much is shared, never what comes back.
+ */
+static const char *const file_fact_names[] = {
+	"Comm",	       "Memfd",	   "Deleted",	"Filename",	     "Interpreter",
+	"ScriptPath", "WineLinuxPath", "FileType", "ScriptInterpreter", "BinaryDamage"};
+static const char *const file_fact_prefixes[] = {"Exe", "Pe", "Go", "Elf", "Deb"};
+static const char *const container_fact_names[] = {"PidNamespace", "MountNamespace",
+						   "NetNamespace", "ContainerId"};
+
+const struct layout_fact_class layout_fact_classes[LAYOUT_FACT_CLASSES] = {
+	{USE_FILE_FACTS, 0, 3, file_fact_names, COUNT_OF(file_fact_names), file_fact_prefixes,
+	 COUNT_OF(file_fact_prefixes)},
+	{USE_CONTAINER_FACTS, 3, 2, container_fact_names, COUNT_OF(container_fact_names), NULL, 0},
 };
 
 /* Events' own columns (before its references), layout_event_field order. */
 static const char *const event_fields[EVENT_FIRST_REF] = {
-	"Id", "Timestamp", "ProcessId", "CreationDelta", "ReportId", "UniqueId",
-	"Raw", "X1",	    "X2",	 "X3",		  "X4"};
+	"Id", "Timestamp", "ProcessId", "CreationDelta", "ReportId", "UniqueId", "X2", "X3"};
+/* EventExtras' columns, layout_extra_field order. */
+static const char *const extra_fields[EXTRA_FIELD_COUNT] = {"Id", "Raw", "X1", "X4"};
+#define EXTRAS_ALIAS "x"
 
 /* ---- splitting AdditionalFields ---------------------------------------- */
 
@@ -204,6 +240,29 @@ static size_t skip_value(const char *text, size_t at, size_t length)
 	return at > start ? at : 0;
 }
 
+static bool is_fact_of(const struct layout_fact_class *class, const char *key, size_t length)
+{
+	for (size_t i = 0; i < class->prefix_count; i++) {
+		size_t prefix = strlen(class->prefixes[i]);
+
+		if (length > prefix && memcmp(key, class->prefixes[i], prefix) == 0 &&
+		    key[prefix] >= 'A' && key[prefix] <= 'Z')
+			return true;
+	}
+	for (size_t i = 0; i < class->name_count; i++)
+		if (strlen(class->names[i]) == length && memcmp(class->names[i], key, length) == 0)
+			return true;
+	return false;
+}
+
+int layout_fact_class(const char *key, size_t length)
+{
+	for (int class = 0; class < LAYOUT_FACT_CLASSES; class++)
+		if (is_fact_of(&layout_fact_classes[class], key, length))
+			return class;
+	return -1;
+}
+
 static int part_of_key(const char *key, size_t length)
 {
 	for (int i = 0; i < LAYOUT_PART_COUNT; i++) {
@@ -221,9 +280,40 @@ static bool has_control_bytes(const char *text, size_t length)
 	return text_find_control(text, length) < length;
 }
 
+/*
+ * A member [start, end) of a fact class: it joins the run the member
+ * before it opened (the text between them with it), or opens the class's
+ * next run, marked in the shape; past the class's last run it stays in the
+ * shape.  *open: the class of the run the member before is in, or -1.
+ */
+static void cut_fact(const char *text, size_t start, size_t end, int class, size_t *copied,
+		     int *open, struct layout_split *split)
+{
+	const struct layout_fact_class *def = &layout_fact_classes[class];
+	int run = def->first_run, last = def->first_run + def->runs;
+
+	while (run < last && split->fact[run])
+		run++;
+	if (*open == class) {
+		run--;
+		split->fact_length[run] = end - (size_t)(split->fact[run] - text);
+	} else if (run < last) {
+		strbuf_append(&split->shape, text + *copied, start - *copied);
+		strbuf_append_char(&split->shape, (char)(LAYOUT_PART_COUNT + 1 + run));
+		split->fact[run] = text + start;
+		split->fact_length[run] = end - start;
+		*open = class;
+	} else {
+		*open = -1;
+		return;
+	}
+	*copied = end;
+}
+
 static bool split_members(const char *text, size_t length, struct layout_split *split)
 {
 	size_t at = skip_space(text, 0, length), copied = 0;
+	int open = -1; /* the fact class of the run the member before is in */
 
 	if (at >= length || text[at] != '{')
 		return false;
@@ -237,11 +327,12 @@ static bool split_members(const char *text, size_t length, struct layout_split *
 	for (;;) {
 		if (at >= length || text[at] != '"')
 			return false;
-		size_t key_end = skip_string(text, at, length);
+		size_t key_start = at, key_end = skip_string(text, at, length);
 
 		if (key_end == 0)
 			return false;
 		int part = part_of_key(text + at + 1, key_end - at - 2);
+		int fact = part < 0 ? layout_fact_class(text + at + 1, key_end - at - 2) : -1;
 
 		at = skip_space(text, key_end, length);
 		if (at >= length || text[at] != ':')
@@ -258,6 +349,10 @@ static bool split_members(const char *text, size_t length, struct layout_split *
 			split->part_length[part] = value_end - at;
 			copied = value_end;
 		}
+		if (fact >= 0)
+			cut_fact(text, key_start, value_end, fact, &copied, &open, split);
+		else
+			open = -1;
 		at = skip_space(text, value_end, length);
 		if (at < length && text[at] == ',') {
 			at = skip_space(text, at + 1, length);
@@ -270,20 +365,26 @@ static bool split_members(const char *text, size_t length, struct layout_split *
 	}
 }
 
-void cache_layout_split(const char *text, size_t length, struct layout_split *split)
+static void clear_split(struct layout_split *split)
 {
 	strbuf_clear(&split->shape);
 	for (int i = 0; i < LAYOUT_PART_COUNT; i++) {
 		split->part[i] = NULL;
 		split->part_length[i] = 0;
 	}
+	for (int i = 0; i < LAYOUT_FACT_RUNS; i++) {
+		split->fact[i] = NULL;
+		split->fact_length[i] = 0;
+	}
+}
+
+void cache_layout_split(const char *text, size_t length, struct layout_split *split)
+{
+	clear_split(split);
 	split->split = !has_control_bytes(text, length) && split_members(text, length, split) &&
 		       !split->shape.failed;
-	if (!split->split) {
-		strbuf_clear(&split->shape);
-		for (int i = 0; i < LAYOUT_PART_COUNT; i++)
-			split->part[i] = NULL;
-	}
+	if (!split->split)
+		clear_split(split);
 }
 
 /* ---- DDL ------------------------------------------------------------------ */
@@ -367,7 +468,12 @@ void cache_layout_schema_sql(struct strbuf *out)
 		strbuf_appendf(out, ", %s", event_fields[i]);
 	strbuf_append_string(out, ", ");
 	cache_layout_append_event_references(out, "");
-	strbuf_append_string(out, ");\nCREATE TABLE IF NOT EXISTS " CACHE_LAYOUT_BLOCKS_TABLE
+	strbuf_append_string(out, ");\nCREATE TABLE IF NOT EXISTS " CACHE_LAYOUT_EXTRAS_TABLE
+				  " (Id INTEGER PRIMARY KEY");
+	for (int i = 1; i < EXTRA_FIELD_COUNT; i++)
+		strbuf_appendf(out, ", %s", extra_fields[i]);
+	strbuf_append_string(out, ");\n" CACHE_LAYOUT_EXTRAS_TRIGGER
+				  "CREATE TABLE IF NOT EXISTS " CACHE_LAYOUT_BLOCKS_TABLE
 				  " (Block INTEGER PRIMARY KEY, Low INTEGER NOT NULL,"
 				  " High INTEGER NOT NULL);\n");
 	cache_layout_view_sql(out);
@@ -385,6 +491,17 @@ void cache_layout_events_insert_sql(struct strbuf *out)
 	cache_layout_append_event_references(out, "");
 	strbuf_append_string(out, ") VALUES (");
 	for (size_t i = 0; i < EVENT_FIRST_REF + count; i++)
+		strbuf_append_string(out, i ? ",?" : "?");
+	strbuf_append_char(out, ')');
+}
+
+void cache_layout_extras_insert_sql(struct strbuf *out)
+{
+	strbuf_append_string(out, "INSERT INTO " CACHE_LAYOUT_EXTRAS_TABLE " (");
+	for (int i = 0; i < EXTRA_FIELD_COUNT; i++)
+		strbuf_appendf(out, "%s%s", i ? ", " : "", extra_fields[i]);
+	strbuf_append_string(out, ") VALUES (");
+	for (int i = 0; i < EXTRA_FIELD_COUNT; i++)
 		strbuf_append_string(out, i ? ",?" : "?");
 	strbuf_append_char(out, ')');
 }
@@ -430,29 +547,68 @@ static const char *event_field_of(int column)
 	}
 }
 
-static void append_additional_fields(struct strbuf *out)
+/* "e.X3" or "x.X4": a number part held for Events (in Events or EventExtras). */
+static void append_event_number(struct strbuf *out, int part)
 {
-	strbuf_append_string(out, "coalesce(e.Raw, ");
-	for (int i = LAYOUT_PART_COUNT - 1; i >= 0; i--)
-		strbuf_append_string(out, "replace(");
-	strbuf_appendf(out, "%s.Template", layout_uses[USE_SHAPE].alias);
+	const struct layout_part_def *def = &layout_parts[part];
+
+	strbuf_appendf(out, "%s.%s", def->rare ? EXTRAS_ALIAS : "e",
+		       def->rare ? extra_fields[def->field] : event_fields[def->field]);
+}
+
+/* ", char(k), coalesce(<what marker k stands for>, ''))" for each part. */
+static void append_part_replacements(struct strbuf *out)
+{
 	for (int i = 0; i < LAYOUT_PART_COUNT; i++) {
 		const struct layout_part_def *part = &layout_parts[i];
 
-		strbuf_appendf(out, ", char(%d), ", i + 1);
-		if (part->kind == PART_PROCESS_ID)
-			strbuf_appendf(out, "coalesce(e.X%d, e.ProcessId, ''))", i + 1);
-		else if (part->kind == PART_SAME_AS_PREVIOUS)
-			strbuf_appendf(out, "coalesce(e.X%d, e.X%d, ''))", i + 1, i);
-		else if (part->kind == PART_NUMBER && part->use >= 0)
-			strbuf_appendf(out, "coalesce(%s.%s, ''))", layout_uses[part->use].alias,
+		strbuf_appendf(out, ", char(%d), coalesce(", i + 1);
+		if (part->use >= 0 && part->kind == PART_TEXT) {
+			strbuf_appendf(out, "%s.Text", layout_uses[part->use].alias);
+		} else if (part->use >= 0) {
+			strbuf_appendf(out, "%s.%s", layout_uses[part->use].alias,
 				       layout_dictionaries[layout_uses[part->use].dictionary]
 					       .fields[part->field]);
-		else if (part->kind == PART_NUMBER)
-			strbuf_appendf(out, "coalesce(e.X%d, ''))", i + 1);
-		else
-			strbuf_appendf(out, "coalesce(%s.Text, ''))", layout_uses[part->use].alias);
+		} else {
+			append_event_number(out, i);
+			if (part->kind == PART_PROCESS_ID)
+				strbuf_append_string(out, ", e.ProcessId");
+			if (part->kind == PART_SAME_AS_PREVIOUS) {
+				strbuf_append_string(out, ", ");
+				append_event_number(out, i - 1);
+			}
+		}
+		strbuf_append_string(out, ", ''))");
 	}
+}
+
+/* The same for each run of facts. */
+static void append_fact_replacements(struct strbuf *out)
+{
+	for (int class = 0; class < LAYOUT_FACT_CLASSES; class++) {
+		const struct layout_fact_class *def = &layout_fact_classes[class];
+		const struct layout_use_def *use = &layout_uses[def->use];
+
+		for (int run = 0; run < def->runs; run++)
+			strbuf_appendf(out, ", char(%d), coalesce(%s.%s, ''))",
+				       LAYOUT_PART_COUNT + 1 + def->first_run + run, use->alias,
+				       layout_dictionaries[use->dictionary].fields[run]);
+	}
+}
+
+/*
+ * Each replace() reads the whole text so far: the parts (short) go into
+ * the shape first, the runs of facts (most of the text) last, so fewer
+ * passes read the long text.
+ */
+static void append_additional_fields(struct strbuf *out)
+{
+	strbuf_appendf(out, "coalesce(" EXTRAS_ALIAS ".%s, ", extra_fields[EXTRA_RAW]);
+	for (int i = LAYOUT_PART_COUNT + LAYOUT_FACT_RUNS - 1; i >= 0; i--)
+		strbuf_append_string(out, "replace(");
+	strbuf_appendf(out, "%s.Template", layout_uses[USE_SHAPE].alias);
+	append_part_replacements(out);
+	append_fact_replacements(out);
 	strbuf_append_char(out, ')');
 }
 
@@ -467,6 +623,15 @@ void cache_layout_append_column(struct strbuf *out, int column)
 	}
 	if (column == DPE_PROCESS_CREATION_TIME) {
 		strbuf_append_string(out, "coalesce(e.Timestamp, 0) - e.CreationDelta");
+		return;
+	}
+	if (column == DPE_INITIATING_PROCESS_PARENT_CREATION_TIME) {
+		const char *alias = layout_uses[USE_PROCESS].alias;
+		const char *const *fields = layout_dictionaries[LAYOUT_PROCESSES].fields;
+
+		strbuf_appendf(out, "coalesce(%s.%s, 0) - %s.%s", alias,
+			       fields[LAYOUT_PROCESS_CREATION_FIELD], alias,
+			       fields[LAYOUT_PROCESS_PARENT_CREATION_FIELD]);
 		return;
 	}
 	if (column == DPE_PROCESS_UNIQUE_ID) {
@@ -497,7 +662,9 @@ uint32_t cache_layout_column_uses(int column)
 	uint32_t bits = 0;
 
 	if (column == DPE_ADDITIONAL_FIELDS) {
-		bits = use_with_owners(USE_SHAPE);
+		bits = use_with_owners(USE_SHAPE) | LAYOUT_EXTRAS_USES;
+		for (int class = 0; class < LAYOUT_FACT_CLASSES; class++)
+			bits |= use_with_owners(layout_fact_classes[class].use);
 		for (int i = 0; i < LAYOUT_PART_COUNT; i++)
 			if (layout_parts[i].use >= 0)
 				bits |= use_with_owners(layout_parts[i].use);
@@ -520,6 +687,9 @@ void cache_layout_append_joins(struct strbuf *out, uint32_t uses)
 			       layout_dictionaries[def->dictionary].table, def->alias, def->alias,
 			       def->owner < 0 ? "e" : layout_uses[def->owner].alias, def->reference);
 	}
+	if (uses & LAYOUT_EXTRAS_USES)
+		strbuf_append_string(out, " LEFT JOIN " CACHE_LAYOUT_EXTRAS_TABLE " AS " EXTRAS_ALIAS
+					  " ON " EXTRAS_ALIAS ".Id = e.Id");
 }
 
 bool cache_layout_semi_join(int column, int *use, const char **field)
@@ -527,7 +697,8 @@ bool cache_layout_semi_join(int column, int *use, const char **field)
 	size_t index = 0;
 	int found = find_use_field(column, &index);
 
-	if (found < 0 || layout_uses[found].owner >= 0)
+	if (found < 0 || layout_uses[found].owner >= 0 ||
+	    column == DPE_INITIATING_PROCESS_PARENT_CREATION_TIME)
 		return false;
 	*use = found;
 	*field = layout_dictionaries[layout_uses[found].dictionary].fields[index];
@@ -558,7 +729,8 @@ static void append_references_to(struct strbuf *out, enum layout_dictionary dict
 
 void cache_layout_orphans_sql(struct strbuf *out)
 {
-	strbuf_append_string(out, "SELECT 0");
+	strbuf_append_string(out, "SELECT (SELECT count(*) FROM " CACHE_LAYOUT_EXTRAS_TABLE
+				  " WHERE Id NOT IN (SELECT Id FROM " CACHE_LAYOUT_EVENTS_TABLE "))");
 	for (int d = 0; d < LAYOUT_DICTIONARY_COUNT; d++) {
 		strbuf_appendf(out, " + (SELECT count(*) FROM %s WHERE Id NOT IN (",
 			       layout_dictionaries[d].table);

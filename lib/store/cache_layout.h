@@ -1,5 +1,5 @@
 /*
- * cache_layout.h - the compact layout of the cache's records (schema 4).
+ * cache_layout.h - the compact layout of the cache's records (schema 5).
  *
  * Most of a DeviceProcessEvents record repeats: the same file version
  * (path, size, hashes, version info) runs thousands of times, the same
@@ -9,7 +9,11 @@
  *
  *   Events      Id (the record's sequence), Timestamp, the per-exec facts,
  *               and references (...Ref) into the dictionaries
- *   Files       a file version: name, folder, size, hashes, version info
+ *   EventExtras the per-exec facts a record rarely has, for the few
+ *               records that have them
+ *   Files       a file version: name, folder, size, hashes, version info,
+ *               and (FactsRef) what AdditionalFields says of the executed
+ *               file: its inode, times, build id, package...
  *   Accounts    domain, name, SID, UPN, object id
  *   Texts       command lines and the text members of AdditionalFields
  *   Contexts    the device and the facts that rarely change between execs
@@ -17,9 +21,15 @@
  *               cgroup and tty Texts rows, logon and session ids, the
  *               cgroup and audit-session ids of AdditionalFields
  *   Processes   a snapshot of the initiating process (its own Files,
- *               Accounts and Texts references and its per-process facts)
+ *               Accounts, Texts and ProcessContexts references and its
+ *               per-process facts; its parent's creation time as a
+ *               distance below its own)
+ *   ProcessContexts  what rarely changes between initiating processes:
+ *               integrity, elevation, signer, remote session
  *   Shapes      AdditionalFields with its per-exec members cut out: the
  *               JSON text where each such value is one marker byte
+ *   Facts       runs of AdditionalFields' members that describe the
+ *               executed file (for Files) or its container (for Contexts)
  *
  * Every dictionary row carries Refs, how many rows refer to it, kept in the
  * same transactions as those rows: retention removes a dictionary row when
@@ -87,10 +97,17 @@ enum layout_dictionary {
 	LAYOUT_TEXTS,
 	LAYOUT_CONTEXTS,
 	LAYOUT_SHAPES,
+	LAYOUT_PROCESS_CONTEXTS,
+	LAYOUT_FACTS,
 	LAYOUT_DICTIONARY_COUNT
 };
 
 #define LAYOUT_MAX_FIELDS 18
+
+/* Processes: ParentCreationDelta = CreationTime (0 when NULL) - the
+ * parent's creation time. */
+#define LAYOUT_PROCESS_CREATION_FIELD 6
+#define LAYOUT_PROCESS_PARENT_CREATION_FIELD 9
 
 struct layout_dictionary_def {
 	const char *table;
@@ -117,8 +134,11 @@ enum layout_use {
 	USE_PROCESS_FILE,
 	USE_PROCESS_ACCOUNT,
 	USE_PROCESS_COMMAND_LINE,
+	USE_PROCESS_CONTEXT,
 	USE_SHAPE,
 	USE_CWD,
+	USE_FILE_FACTS,
+	USE_CONTAINER_FACTS,
 	LAYOUT_USE_COUNT
 };
 
@@ -142,17 +162,40 @@ extern const struct layout_use_def layout_uses[LAYOUT_USE_COUNT];
  * session's row, as numbers (or their text when not a plain integer) or
  * as Texts references.  A PART_PROCESS_ID number is NULL when it equals
  * ProcessId, a PART_SAME_AS_PREVIOUS one when it equals the part before.
+ * Runs of consecutive members that describe the executed file (ExeInode,
+ * ElfBuildId, DebPackage, Comm...) or the container it runs in (its
+ * namespaces, ContainerId) are cut out too, each run whole (keys, values
+ * and the commas between them) into a Facts row the record's Files or
+ * Contexts row refers to (layout_fact_classes), marked in the shape by one
+ * byte each after the parts' (up to the class's runs; a later run stays in
+ * the shape).  No Facts row is made for a record without such runs.
  */
 enum layout_part_kind { PART_PROCESS_ID, PART_NUMBER, PART_SAME_AS_PREVIOUS, PART_TEXT };
 #define LAYOUT_PART_COUNT 9
-#define LAYOUT_NUMBER_PARTS 4 /* parts 0..3 are Events.X1..X4 */
+#define LAYOUT_NUMBER_PARTS 4 /* parts 0..3 are X1..X4 (Events, EventExtras) */
+#define LAYOUT_FACT_RUNS 5 /* of all classes; run k is marked LAYOUT_PART_COUNT + 1 + k */
+#define LAYOUT_FACT_CLASSES 2
+
+struct layout_fact_class {
+	int use; /* the use of Facts whose row holds the runs (Run1...) */
+	int first_run, runs; /* the class's runs in layout_split.fact */
+	const char *const *names; /* members by name */
+	size_t name_count;
+	const char *const *prefixes; /* or by a prefix and a capital letter */
+	size_t prefix_count;
+};
+
+extern const struct layout_fact_class layout_fact_classes[LAYOUT_FACT_CLASSES];
 
 struct layout_part_def {
 	const char *key;
 	enum layout_part_kind kind;
 	int use; /* PART_TEXT: the Texts use holding it; a number: -1 (Events)
 		  * or the use whose dictionary holds it */
-	int field; /* a number held by a use: its field there */
+	int field; /* a number held by a use: its field there; one of Events
+		    * (use -1): its column, in Events (EVENT_X...) or, when it
+		    * is rarely there, in EventExtras (EXTRA_X...) */
+	bool rare;
 };
 
 extern const struct layout_part_def layout_parts[LAYOUT_PART_COUNT];
@@ -162,7 +205,12 @@ struct layout_split {
 	struct strbuf shape; /* the text with each part's value one marker */
 	const char *part[LAYOUT_PART_COUNT]; /* value text, NULL when absent */
 	size_t part_length[LAYOUT_PART_COUNT];
+	const char *fact[LAYOUT_FACT_RUNS]; /* a run's text, NULL when absent */
+	size_t fact_length[LAYOUT_FACT_RUNS];
 };
+
+/* The class of an AdditionalFields member cut out in runs, or -1. */
+int layout_fact_class(const char *key, size_t length);
 
 /* Splits AdditionalFields' text; split->shape must be initialised. */
 void cache_layout_split(const char *text, size_t length, struct layout_split *split);
@@ -175,11 +223,32 @@ enum layout_event_field {
 	EVENT_CREATION_DELTA,
 	EVENT_REPORT_ID,
 	EVENT_UNIQUE_ID,
-	EVENT_RAW,
-	EVENT_FIRST_NUMBER, /* X1..X4 */
-	EVENT_FIRST_REF = EVENT_FIRST_NUMBER + LAYOUT_NUMBER_PARTS,
+	EVENT_X2, /* NamespacePid, NULL when it is ProcessId */
+	EVENT_X3, /* ArgvCapturedBytes */
+	EVENT_FIRST_REF,
 	/* one per use owned by Events, in use order */
 };
+
+/*
+ * What a record rarely has is kept out of its Events row (each column
+ * there costs every row a byte even when NULL): an EventExtras row, with
+ * the Events row's Id, only when one of these is not NULL.  A trigger
+ * deletes it with its Events row.
+ */
+#define CACHE_LAYOUT_EXTRAS_TABLE "EventExtras"
+#define CACHE_LAYOUT_EXTRAS_TRIGGER                                                        \
+	"CREATE TRIGGER IF NOT EXISTS Events_extras AFTER DELETE ON "                      \
+	CACHE_LAYOUT_EVENTS_TABLE " BEGIN DELETE FROM " CACHE_LAYOUT_EXTRAS_TABLE          \
+	" WHERE Id = old.Id; END;\n"
+enum layout_extra_field {
+	EXTRA_ID,
+	EXTRA_RAW, /* AdditionalFields kept whole (not split) */
+	EXTRA_X1, /* Tid, when it is not ProcessId */
+	EXTRA_X4, /* ArgvTotalBytes, when it is not ArgvCapturedBytes */
+	EXTRA_FIELD_COUNT
+};
+/* The joins' bit (cache_layout_append_joins) for EventExtras. */
+#define LAYOUT_EXTRAS_USES (1u << LAYOUT_USE_COUNT)
 
 /* The uses Events owns, in the order of its reference columns. */
 size_t cache_layout_event_uses(int uses[LAYOUT_USE_COUNT]);
@@ -191,6 +260,8 @@ void cache_layout_view_sql(struct strbuf *out);
 
 /* "INSERT INTO Events (...) VALUES (?,...)" in layout_event_field order. */
 void cache_layout_events_insert_sql(struct strbuf *out);
+/* "INSERT INTO EventExtras (...) VALUES (?,...)" in layout_extra_field order. */
+void cache_layout_extras_insert_sql(struct strbuf *out);
 /* ", e.FileRef, ..." every reference column of Events, in use order. */
 void cache_layout_append_event_references(struct strbuf *out, const char *prefix);
 /* delete, a DELETE of Events rows, returning their reference columns (what

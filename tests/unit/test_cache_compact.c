@@ -9,7 +9,8 @@
  *   writer), a schema-2 cache (tests/fixtures/cache-v2, the compact
  *   layout with its Timestamp index) and a schema-3 cache
  *   (tests/fixtures/cache-v3, the block summary, the session facts in
- *   Events) are converted on open: same rows,
+ *   Events) and a schema-4 cache (tests/fixtures/cache-v4, the file's
+ *   facts in Shapes) are converted on open: same rows,
  *   rowids, hits, summaries, sequences, answers; the block summary covers
  *   every record.
  * - Retention by size removes the oldest records first, keeps hit records,
@@ -45,6 +46,7 @@
 #define FIXTURE_V1 "tests/fixtures/cache-v1/cache.db.gz"
 #define FIXTURE_V2 "tests/fixtures/cache-v2/cache.db.gz"
 #define FIXTURE_V3 "tests/fixtures/cache-v3/cache.db.gz"
+#define FIXTURE_V4 "tests/fixtures/cache-v4/cache.db.gz"
 
 struct fixture {
 	char directory[64];
@@ -183,6 +185,16 @@ static const char *const odd_fields[] = {
 	"{\"Tid\":42",
 	"[1,2,3]",
 	"{\"Cwd\":\"\\u0001\",\"ExeInode\":5}",
+	/* the executed file's facts: runs of them, more runs than are cut out */
+	"{\"ExeInode\":5,\"ExeCtime\":\"x\" , \"Filename\":\"/bin/a\",\"Tid\":7,\"ElfBuildId\":\"ab\","
+	"\"Uid\":1,\"DebPackage\":\"p\",\"Uid\":0,\"WineLinuxPath\":\"\",\"PeMachine\":1,"
+	"\"PidNamespace\":4,\"MountNamespace\":5,\"Cwd\":\"/\",\"ContainerId\":\"c\",\"Gid\":0,"
+	"\"NetNamespace\":6}",
+	"{\"Comm\":\"a\",\"ContainerId\":\"\",\"Comm\":\"b\"}",
+	"{\"ExecSequence\":1,\"Exec\":2,\"Exe\":3,\"ExeX\":{\"a\":[1,\"}\"]},\"Pe\":1,\"Pex\":2}",
+	"{ \"Filename\" : \"a\" ,\"Deleted\":false }",
+	"{\"Filename\":\"a\",\"Filename\":\"b\",\"Tid\":1,\"Filename\":\"c\"}",
+	"{\"Memfd\":true}",
 };
 
 static void fill_record(struct record *record, int i)
@@ -195,9 +207,22 @@ static void fill_record(struct record *record, int i)
 	record_set_long(record, DPE_PROCESS_ID, 42);
 	if (i % 3)
 		record_set_datetime(record, DPE_PROCESS_CREATION_TIME, 17000000000000000LL - i);
+	/* the initiating process's times: each, both or none known */
+	if (i % 4)
+		record_set_datetime(record, DPE_INITIATING_PROCESS_CREATION_TIME,
+				    16000000000000000LL + i);
+	if (i % 5 > 1)
+		record_set_datetime(record, DPE_INITIATING_PROCESS_PARENT_CREATION_TIME,
+				    15000000000000000LL - 7 * i);
+	/* its context (ProcessContexts): mostly none, sometimes some */
+	if (i % 7 == 3) {
+		record_set_cstring(record, DPE_INITIATING_PROCESS_INTEGRITY_LEVEL, "High");
+		record_set_bool(record, DPE_IS_INITIATING_PROCESS_REMOTE_SESSION, i % 2);
+	}
 	snprintf(text, sizeof(text), "/usr/bin/tool-%d --flag", i % 5);
 	record_set_cstring(record, DPE_PROCESS_COMMAND_LINE, text);
-	record_set_cstring(record, DPE_FILE_NAME, i % 2 ? "tool" : "other");
+	/* the same file as the record's and as its initiating process's */
+	record_set_cstring(record, DPE_FILE_NAME, i % 2 ? "tool" : "bash");
 	record_set_cstring(record, DPE_INITIATING_PROCESS_FILE_NAME, "bash");
 	record_set_cstring(record, DPE_ACCOUNT_NAME, i % 4 ? "root" : "alice");
 	/* unique ids: canonical decimals are kept as numbers, others as text */
@@ -269,6 +294,27 @@ static void test_records_come_back_exactly(void **state)
 		assert_int_equal(record_append_json_line(&fixture->record, &got), 0);
 	}
 	sqlite3_finalize(statement);
+	/* what records rarely have (a Tid not the pid, a text kept whole) has
+	 * rows of its own */
+	assert_true(number(db, "SELECT count(*) FROM EventExtras WHERE Raw IS NOT NULL") > 0);
+	assert_true(number(db, "SELECT count(*) FROM EventExtras WHERE X1 IS NOT NULL") > 0);
+	assert_true(number(db, "SELECT count(*) FROM EventExtras WHERE X4 IS NOT NULL") > 0);
+	/* the file's and the container's facts went to the record's Files and
+	 * Contexts rows, in runs; runs past the last stayed in the shape */
+	assert_true(number(db, "SELECT count(*) FROM Files AS f JOIN Facts AS x ON x.Id = f.FactsRef"
+			       " WHERE Run1 = '\"ExeInode\":5,\"ExeCtime\":\"x\" , \"Filename\":"
+			       "\"/bin/a\"' AND Run2 = '\"ElfBuildId\":\"ab\"' AND Run3 ="
+			       " '\"DebPackage\":\"p\"'") > 0);
+	assert_true(number(db, "SELECT count(*) FROM Contexts AS c JOIN Facts AS x ON"
+			       " x.Id = c.FactsRef WHERE Run1 = '\"PidNamespace\":4,"
+			       "\"MountNamespace\":5' AND Run2 = '\"ContainerId\":\"c\"'"
+			       " AND Run3 IS NULL") > 0);
+	/* a record without such runs makes no Facts row */
+	assert_int_equal(number(db, "SELECT count(*) FROM Facts WHERE Run1 IS NULL"), 0);
+	assert_int_equal(number(db, "SELECT count(*) FROM Shapes WHERE instr(Template,"
+				    " '\"Uid\":0,\"WineLinuxPath\":\"\",\"PeMachine\":1,') AND"
+				    " instr(Template, '\"Gid\":0,\"NetNamespace\":6}')"),
+			 1);
 	sqlite3_close(db);
 	assert_string_equal(strbuf_text(&got), strbuf_text(&expected));
 	strbuf_free(&sql);
@@ -368,6 +414,11 @@ static void test_schema_3_is_converted(void **state)
 	check_converted(*state, FIXTURE_V3);
 }
 
+static void test_schema_4_is_converted(void **state)
+{
+	check_converted(*state, FIXTURE_V4);
+}
+
 /* ---- retention ----------------------------------------------------------------- */
 
 /* Varied records: files, parents, command lines come and go with age. */
@@ -388,8 +439,9 @@ static void varied_record(struct record *record, int i)
 	record_set_long(record, DPE_INITIATING_PROCESS_ID, 500 + i / 7);
 	snprintf(text, sizeof(text), "/opt/parent-%d", i / 7);
 	record_set_cstring(record, DPE_INITIATING_PROCESS_FOLDER_PATH, text);
+	/* a third with a Tid that is not the pid: an EventExtras row each */
 	snprintf(text, sizeof(text), "{\"Uid\":0,\"Tid\":%d,\"Cwd\":\"/srv/%d\",\"Comm\":\"run\","
-		 "\"ExeInode\":%d}", 1000 + i, i / 20, i / 50);
+		 "\"ExeInode\":%d}", 1000 + i + (i % 3 == 0), i / 20, i / 50);
 	record_set_cstring(record, DPE_ADDITIONAL_FIELDS, text);
 }
 
@@ -436,6 +488,10 @@ static void test_retention_by_size(void **state)
 	assert_true(oldest > 20);
 	assert_int_equal(kept, 6000 - oldest + 1);
 	assert_int_equal(number(db, "SELECT max(ReportId) FROM DeviceProcessEvents"), 6000);
+	/* the EventExtras rows went with their records, the others' stayed */
+	assert_true(number(db, "SELECT count(*) FROM EventExtras") > 0);
+	assert_int_equal(number(db, "SELECT count(*) FROM EventExtras"),
+			 number(db, "SELECT count(*) FROM DeviceProcessEvents WHERE ReportId % 3 = 0"));
 	sqlite3_close(db);
 }
 
@@ -526,6 +582,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_schema_1_is_converted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_schema_2_is_converted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_schema_3_is_converted, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_schema_4_is_converted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retention_by_size, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kill_in_a_storm, setup, teardown),
 	};

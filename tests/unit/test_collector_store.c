@@ -6,8 +6,9 @@
  * only by a newer one; keys bind to one device, revocation and allowing
  * again; retention by age leaves no unreferenced dictionary row of the
  * compact layout; devices share the dictionaries; a store written by the
- * flat layout (schema 1, tests/fixtures/collector-v1) is converted on open
- * and gives the same answers.
+ * flat layout (schema 1, tests/fixtures/collector-v1) or by the compact
+ * layout of cache schema 4 (collector schema 2, tests/fixtures/collector-v2)
+ * is converted on open and gives the same answers.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -32,6 +33,9 @@
 #define DEVICE "0123456789abcdef0123456789abcdef01234567"
 #define OTHER_DEVICE "fedcba9876543210fedcba9876543210fedcba98"
 #define FLAT_FIXTURE "tests/fixtures/collector-v1/collector.db.gz"
+#define V2_FIXTURE "tests/fixtures/collector-v2/collector.db.gz"
+/* collector/store_sqlite.c's schema (the layout of cache schema 5) */
+#define COLLECTOR_SCHEMA 3
 
 struct fixture {
 	char directory[64];
@@ -412,32 +416,31 @@ static void test_retention_empties_dictionaries(void **state)
 }
 
 /*
- * tests/fixtures/collector-v1: the setup's batch and one summary stored by
- * main's flat store (see its README).  Opened now, it is converted and
- * answers every conformance case as the engine does over the same records;
- * the batch again is all duplicates.
+ * An older store (tests/fixtures/collector-vN: the setup's batch and one
+ * summary stored by main's store of that schema, see its README), opened
+ * now, is converted and answers every conformance case as the engine does
+ * over the same records; the batch again is all duplicates.
  */
-static void test_flat_store_converts(void **state)
+static void check_store_converts(struct fixture *fixture, const char *gz, int64_t version)
 {
-	struct fixture *fixture = *state;
-	struct fixture flat = *fixture;
+	struct fixture old = *fixture;
 	struct store_options options;
 	struct store_batch_result result;
 	char message[256];
 	char *queries[STORE_CASES_MAX];
 	size_t count = store_case_queries(queries);
 
-	snprintf(flat.path, sizeof(flat.path), "%s/flat.db", fixture->directory);
-	layout_check_gunzip(FLAT_FIXTURE, flat.path);
-	assert_int_equal(layout_check_number(flat.path, "SELECT Value FROM CollectorMeta"
-						" WHERE Key = 'schema_version'"), 1);
+	snprintf(old.path, sizeof(old.path), "%s/old.db", fixture->directory);
+	layout_check_gunzip(gz, old.path);
+	assert_int_equal(layout_check_number(old.path, "SELECT Value FROM CollectorMeta"
+					       " WHERE Key = 'schema_version'"), version);
 	store_default_options(&options);
 	options.max_age_ticks = 100LL * 365 * TICKS_PER_DAY;
-	assert_int_equal(store_open(flat.path, &options, &flat.store, message, sizeof(message)), 0);
+	assert_int_equal(store_open(old.path, &options, &old.store, message, sizeof(message)), 0);
 	for (size_t i = 0; i < count; i++) {
 		char *want = store_case_reference(queries[i], strbuf_text(&fixture->events),
 						  strbuf_text(&fixture->hits));
-		char *got = run(&flat, queries[i]);
+		char *got = run(&old, queries[i]);
 
 		if (strcmp(want, got) != 0)
 			print_error("%s:\nwant %s\ngot  %s\n", queries[i], want, got);
@@ -446,23 +449,36 @@ static void test_flat_store_converts(void **state)
 		free(got);
 		free(queries[i]);
 	}
-	char *json = run(&flat, "RuleSummaries | project RuleId, Count");
+	char *json = run(&old, "RuleSummaries | project RuleId, Count");
 
 	assert_string_equal(json, "{\"RuleId\":\"rport\",\"Count\":7}\n");
 	free(json);
-	assert_int_equal(decode_and_put(&flat, strbuf_text(&fixture->batch), &result), 0);
+	assert_int_equal(decode_and_put(&old, strbuf_text(&fixture->batch), &result), 0);
 	assert_int_equal(result.records, 0);
 	assert_int_equal(result.duplicates, STORE_CASE_RECORDS + STORE_CASE_RECORDS / 50);
-	store_close(flat.store);
-	assert_int_equal(layout_check_number(flat.path, "SELECT Value FROM CollectorMeta"
-						" WHERE Key = 'schema_version'"), 2);
-	assert_int_equal(layout_check_number(flat.path, "SELECT type = 'view' FROM sqlite_master"
-						" WHERE name = 'DeviceProcessEvents'"), 1);
-	assert_int_equal(layout_check_number(flat.path, "SELECT count(*) FROM Events"), STORE_CASE_RECORDS);
-	assert_int_equal(layout_check_number(flat.path, "SELECT count(*) FROM EventBlocks"),
-			 layout_check_number(flat.path, "SELECT count(DISTINCT Id >> 8) FROM Events"));
-	assert_sound(flat.path);
-	remove_store_files(flat.path);
+	store_close(old.store);
+	assert_int_equal(layout_check_number(old.path, "SELECT Value FROM CollectorMeta"
+					       " WHERE Key = 'schema_version'"), COLLECTOR_SCHEMA);
+	assert_int_equal(layout_check_number(old.path, "SELECT type = 'view' FROM sqlite_master"
+					       " WHERE name = 'DeviceProcessEvents'"), 1);
+	assert_int_equal(layout_check_number(old.path, "SELECT count(*) FROM Events"), STORE_CASE_RECORDS);
+	assert_int_equal(layout_check_number(old.path, "SELECT count(*) FROM Reports"), STORE_CASE_RECORDS);
+	assert_int_equal(layout_check_number(old.path, "SELECT count(*) FROM EventBlocks"),
+			 layout_check_number(old.path, "SELECT count(DISTINCT Id >> 8) FROM Events"));
+	assert_sound(old.path);
+	remove_store_files(old.path);
+}
+
+/* The flat layout (collector schema 1). */
+static void test_flat_store_converts(void **state)
+{
+	check_store_converts(*state, FLAT_FIXTURE, 1);
+}
+
+/* The compact layout of cache schema 4 (collector schema 2). */
+static void test_v2_store_converts(void **state)
+{
+	check_store_converts(*state, V2_FIXTURE, 2);
 }
 
 int main(void)
@@ -473,6 +489,7 @@ int main(void)
 		cmocka_unit_test(test_summaries_newer_replace),
 		cmocka_unit_test(test_keys_and_revocation),
 		cmocka_unit_test(test_flat_store_converts),
+		cmocka_unit_test(test_v2_store_converts),
 		cmocka_unit_test(test_retention_by_age),
 		cmocka_unit_test(test_devices_share_dictionaries),
 		cmocka_unit_test(test_retention_empties_dictionaries),
