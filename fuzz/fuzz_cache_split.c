@@ -4,8 +4,11 @@
  * lib/store/cache_layout.c).
  *
  * A text that splits must come back byte for byte when each marker of the
- * shape is replaced by its part or run, as the view does; a text that does
- * not split leaves nothing behind; nothing may crash.
+ * shape is replaced by its part or run, as the view does; each part's marker
+ * must follow its own member's key ("Key" then ':'); a string part must end
+ * at its first unescaped quote; a text with a control byte never splits; a
+ * text that does not split leaves nothing behind; nothing may crash.  The
+ * collector splits what agents send: this is hostile input.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -40,6 +43,49 @@ static void join(const struct layout_split *split, struct strbuf *out)
 	}
 }
 
+/* The shape before offset at ends with "key" and a colon (spaces allowed). */
+static void check_key_before(const char *shape, size_t at, const char *key)
+{
+	size_t length = strlen(key);
+
+	while (at > 0 && shape[at - 1] == ' ')
+		at--;
+	if (at == 0 || shape[at - 1] != ':')
+		abort();
+	at--;
+	while (at > 0 && shape[at - 1] == ' ')
+		at--;
+	if (at < length + 2 || shape[at - 1] != '"' ||
+	    memcmp(shape + at - 1 - length, key, length) != 0 || shape[at - 2 - length] != '"')
+		abort();
+}
+
+/* A string part ends at its first unescaped quote: its closing one. */
+static void check_string_part(const char *part, size_t length)
+{
+	size_t at = 1;
+
+	while (at < length && part[at] != '"')
+		at += part[at] == '\\' ? 2 : 1;
+	if (at != length - 1)
+		abort();
+}
+
+static void check_parts(const struct layout_split *split)
+{
+	const char *shape = strbuf_text(&split->shape);
+
+	for (size_t i = 0; i < split->shape.length; i++) {
+		int marker = (unsigned char)shape[i];
+
+		if (marker < 1 || marker > LAYOUT_PART_COUNT)
+			continue;
+		check_key_before(shape, i, layout_parts[marker - 1].key);
+		if (split->part[marker - 1][0] == '"')
+			check_string_part(split->part[marker - 1], split->part_length[marker - 1]);
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct layout_split split;
@@ -49,6 +95,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	strbuf_init(&joined);
 	cache_layout_split((const char *)data, size, &split);
 	if (split.split) {
+		if (memchr(data, '\n', size) || memchr(data, '\0', size))
+			abort(); /* control bytes are never split */
+		check_parts(&split);
 		join(&split, &joined);
 		if (joined.failed || joined.length != size ||
 		    (size && memcmp(strbuf_text(&joined), data, size) != 0))
