@@ -240,17 +240,32 @@ static size_t skip_value(const char *text, size_t at, size_t length)
 	return at > start ? at : 0;
 }
 
+/* key (length bytes, not NUL-terminated) is name; no strlen: this runs
+ * for every member of every record's AdditionalFields. */
+static bool key_is(const char *name, const char *key, size_t length)
+{
+	return length > 0 && name[0] == key[0] && strncmp(name, key, length) == 0 &&
+	       name[length] == '\0';
+}
+
+/* key starts with prefix, then a capital letter (a new word). */
+static bool key_has_prefix(const char *prefix, const char *key, size_t length)
+{
+	size_t i = 0;
+
+	for (; prefix[i]; i++)
+		if (i >= length || key[i] != prefix[i])
+			return false;
+	return i < length && key[i] >= 'A' && key[i] <= 'Z';
+}
+
 static bool is_fact_of(const struct layout_fact_class *class, const char *key, size_t length)
 {
-	for (size_t i = 0; i < class->prefix_count; i++) {
-		size_t prefix = strlen(class->prefixes[i]);
-
-		if (length > prefix && memcmp(key, class->prefixes[i], prefix) == 0 &&
-		    key[prefix] >= 'A' && key[prefix] <= 'Z')
+	for (size_t i = 0; i < class->prefix_count; i++)
+		if (key_has_prefix(class->prefixes[i], key, length))
 			return true;
-	}
 	for (size_t i = 0; i < class->name_count; i++)
-		if (strlen(class->names[i]) == length && memcmp(class->names[i], key, length) == 0)
+		if (key_is(class->names[i], key, length))
 			return true;
 	return false;
 }
@@ -265,12 +280,9 @@ int layout_fact_class(const char *key, size_t length)
 
 static int part_of_key(const char *key, size_t length)
 {
-	for (int i = 0; i < LAYOUT_PART_COUNT; i++) {
-		const char *name = layout_parts[i].key;
-
-		if (name[0] == key[0] && strncmp(name, key, length) == 0 && name[length] == '\0')
+	for (int i = 0; i < LAYOUT_PART_COUNT; i++)
+		if (key_is(layout_parts[i].key, key, length))
 			return i;
-	}
 	return -1;
 }
 
