@@ -1,7 +1,7 @@
 /*
  * cache_insert.c - sustained insert rate of the local cache.
  *
- *   cache_insert cache|sqlite COUNT DIRECTORY [by-count]
+ *   cache_insert cache|sqlite|build COUNT DIRECTORY [by-count]
  *
  * Builds COUNT realistic records with every one of the 68 columns filled
  * (varied paths, command lines of 60-300 bytes, hashes, a 900-byte
@@ -11,6 +11,9 @@
  *   - sqlite: the baseline, the same rows with plain SQLite, one prepared
  *     INSERT, 4096 rows per transaction, into one flat 68-column table (the
  *     first cache layout) with its Timestamp index, WAL, no checkpointer.
+ *   - build: the records built and stored nowhere: what the other two spend
+ *     building them, subtracted by bench_cache_insert.py for the stores'
+ *     own rates.
  * by-count: the cache commits every commit_max_records records only, not
  * also every commit_interval_ms, so that a run under callgrind (many times
  * slower) makes the batches a real run at the target rate makes and its
@@ -169,6 +172,16 @@ static double run_baseline(long count, const char *directory, struct record *rec
 	return (double)count / elapsed;
 }
 
+/* The records alone (DIRECTORY unused): the building both stores pay. */
+static double run_build(long count, struct record *record, int64_t base)
+{
+	double start = now_seconds();
+
+	for (long done = 0; done < count; done++)
+		fill(record, done, base);
+	return (double)count / (now_seconds() - start);
+}
+
 int main(int argc, char **argv)
 {
 	struct record record;
@@ -178,14 +191,18 @@ int main(int argc, char **argv)
 
 	bool by_count = argc == 5 && strcmp(argv[4], "by-count") == 0;
 
-	if ((argc != 4 && !by_count) || (strcmp(argv[1], "cache") != 0 && strcmp(argv[1], "sqlite") != 0) ||
+	if ((argc != 4 && !by_count) ||
+	    (strcmp(argv[1], "cache") != 0 && strcmp(argv[1], "sqlite") != 0 &&
+	     strcmp(argv[1], "build") != 0) ||
 	    (count = atol(argv[2])) <= 0) {
-		fprintf(stderr, "usage: cache_insert cache|sqlite COUNT DIRECTORY [by-count]\n");
+		fprintf(stderr, "usage: cache_insert cache|sqlite|build COUNT DIRECTORY [by-count]\n");
 		return 2;
 	}
 	record_init(&record);
 	if (strcmp(argv[1], "cache") == 0)
 		rate = run_cache(count, argv[3], &record, base, by_count);
+	else if (strcmp(argv[1], "build") == 0)
+		rate = run_build(count, &record, base);
 	else
 		rate = run_baseline(count, argv[3], &record, base);
 	printf("{\"store\": \"%s\", \"records\": %ld, \"seconds\": %.6f}\n", argv[1], count,

@@ -339,7 +339,8 @@ static void *checkpointer_main(void *argument)
 	int seconds_since = 0;
 	sqlite3 *db = NULL;
 
-	if (sqlite3_open_v2(cache->path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW,
+	if (sqlite3_open_v2(cache->path, &db,
+			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW | SQLITE_OPEN_NOMUTEX,
 			    NULL) != SQLITE_OK) {
 		sqlite3_close(db);
 		return NULL;
@@ -396,8 +397,10 @@ int cache_open_writer(struct cache **out, const char *path,
 	pthread_cond_init(&cache->wake, NULL);
 	result = cache->path ? cache_sqlite_create_private(path) : -ENOMEM;
 	if (result == 0)
+		/* one thread at a time (the writer's): no mutex on every call */
 		result = cache_sqlite_errno(sqlite3_open_v2(path, &cache->db,
-						      SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW,
+						      SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW |
+							      SQLITE_OPEN_NOMUTEX,
 						      NULL));
 	if (result == 0)
 		result = configure(cache->db);
