@@ -6,7 +6,8 @@ alternating from round to round), BENCH_SECONDS (5) each, so drift of this
 VM hits both alike.  With the agent we read, before and after the run:
   - the kernel's BPF run statistics of the exec, fork and exit programs
     (run_time_ns / run_cnt, from the agent's status.json): kernel time per exec;
-  - the agent's CPU time (utime + stime from /proc/PID/stat): agent CPU per exec;
+  - the agent's CPU time (utime + stime of every thread, ns, from
+    /proc/PID/task/*/schedstat): agent CPU per exec;
   - the probe's loss counters and the records written.
 Output: one line per run, then per rate every figure's median and spread
 over the rounds, and the per-round ratios against the run without the
@@ -29,7 +30,6 @@ AGENT = ROOT / "build" / "rmmhunt-agent"
 LAUNCHER = ROOT / "build" / "bench" / "exec_launcher"
 SECONDS = float(os.environ.get("BENCH_SECONDS", "5"))
 RATES = [100, 200, 400, 0]
-CLOCK_TICK = os.sysconf("SC_CLK_TCK")
 STATUS_TIMEOUT = 30  # seconds without a new status.json: the agent is stuck
 
 
@@ -37,11 +37,6 @@ def launch(rate):
     out = subprocess.run([str(LAUNCHER), str(rate), str(SECONDS), "/bin/true"],
                          check=True, capture_output=True, text=True).stdout
     return json.loads(out)
-
-
-def process_cpu_seconds(pid):
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICK
 
 
 def wait_for_status(state_dir, after_ns):
@@ -82,11 +77,11 @@ def with_agent(rate, workdir):
                 raise SystemExit(f"bench_exec: the agent did not start in {STATUS_TIMEOUT} s")
             time.sleep(0.05)
         before = wait_for_status(state, time.time_ns())
-        cpu_before = process_cpu_seconds(agent.pid)
+        cpu_before = stats.process_cpu_ns(agent.pid)
         result = launch(rate)
         time.sleep(1.5)  # let the agent drain and write its status
         after = wait_for_status(state, time.time_ns())
-        cpu_after = process_cpu_seconds(agent.pid)
+        cpu_after = stats.process_cpu_ns(agent.pid)
     finally:
         stats.stop(agent, STATUS_TIMEOUT)
         stderr.close()
@@ -97,7 +92,7 @@ def with_agent(rate, workdir):
     result.update({
         "kernel_us_per_exec": (all_after - all_before) / 1000 / max(execs, 1),
         "kernel_exec_program_us": (exec_after - exec_before) / 1000 / max(execs, 1),
-        "agent_cpu_us_per_exec": (cpu_after - cpu_before) * 1e6 / max(execs, 1),
+        "agent_cpu_us_per_exec": (cpu_after - cpu_before) / 1000 / max(execs, 1),
         "probe_execs": execs,
         "lost": lost,
         "records": after["records"]["written"] - before["records"]["written"],

@@ -41,17 +41,6 @@ DRAIN_SECONDS = 1.0
 CLOCK_TICK = os.sysconf("SC_CLK_TCK")
 
 
-def cpu_ns(pid):
-    """On-CPU time of every thread of pid, ns (utime + stime)."""
-    total = 0
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        try:
-            total += int((task / "schedstat").read_text().split()[0])
-        except (FileNotFoundError, ProcessLookupError):
-            pass  # a thread that ended: its time is gone with it
-    return total
-
-
 def cpu_ticks_ns(pid):
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) * 1e9 / CLOCK_TICK
@@ -78,10 +67,10 @@ def wait_for(path, text, process, what):
 def measured(process, result):
     """Run the loop with process watching; CPU figures into result."""
     time.sleep(0.5)  # start-up work (the agent's scan, rules) is over
-    before, ticks_before = cpu_ns(process.pid), cpu_ticks_ns(process.pid)
+    before, ticks_before = stats.process_cpu_ns(process.pid), cpu_ticks_ns(process.pid)
     result["wall"] = run_loop()
     time.sleep(DRAIN_SECONDS)
-    after, ticks_after = cpu_ns(process.pid), cpu_ticks_ns(process.pid)
+    after, ticks_after = stats.process_cpu_ns(process.pid), cpu_ticks_ns(process.pid)
     result["cpu_us_per_exec"] = (after - before) / 1000 / LOOP_EXECS
     result["tick_us_per_exec"] = (ticks_after - ticks_before) / 1000 / LOOP_EXECS
 

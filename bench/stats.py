@@ -27,6 +27,7 @@ import statistics
 import subprocess
 import tempfile
 import time
+from pathlib import Path
 
 UNSTABLE_PERCENT = float(os.environ.get("UNSTABLE_PERCENT", "10"))
 MIN_SECONDS = float(os.environ.get("MIN_SECONDS", "1.5"))
@@ -125,6 +126,19 @@ def footer():
 
 
 # --- timed runs ------------------------------------------------------------
+
+def process_cpu_ns(pid):
+    """On-CPU time of every live thread of pid, ns (utime + stime as the
+    scheduler counts it, /proc/PID/task/*/schedstat): /proc/PID/stat's clock
+    ticks (10 ms) are too coarse for a few hundred execs."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            total += int((task / "schedstat").read_text().split()[0])
+        except (FileNotFoundError, ProcessLookupError):
+            pass  # a thread that ended: its time is gone with it
+    return total
+
 
 def stop(process, timeout):
     """SIGINT (a clean stop: the sensors flush and write their status),
