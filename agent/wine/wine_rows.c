@@ -225,6 +225,12 @@ void wine_rows_exit(struct wine_rows *rows, uint32_t pid, uint64_t start_boot_ns
 	     held->wine.mapped == WINE_MAPPED_NOT_YET) &&
 	    held->process.image->wine)
 		held->wine.mapped = WINE_MAPPED_EXITED;
+	/* Wine gave up on a path the worker is still resolving: the row says
+	 * what the worker finds (budget-exceeded...), not "unfinished" */
+	if (held->wine.job && held->wine.job->kind == WINE_JOB_STEP) {
+		held->wine.exited = true;
+		return;
+	}
 	release(rows, held);
 }
 
@@ -573,10 +579,13 @@ static void apply(struct wine_rows *rows, struct wine_job *job)
 	struct pending_exec *pending = job->owner;
 
 	pending->wine.job = NULL;
-	if (job->kind == WINE_JOB_STEP)
+	if (job->kind == WINE_JOB_STEP) {
 		apply_step(rows, pending, job);
-	else
+		if (pending->wine.exited)
+			release(rows, pending);
+	} else {
 		apply_maps(rows, pending, job);
+	}
 }
 
 void wine_rows_take_results(struct wine_rows *rows)

@@ -64,11 +64,13 @@ struct wine_row {
 	char *mapped_path;
 	bool confirmed; /* the row shows the Windows program (maps said so) */
 	struct wine_job *job; /* resolution or maps check under way */
+	bool exited; /* the process exited while its resolution ran: the row
+		      * waits for what it finds (or its deadline) */
 	const char *resolve_error; /* why the program is not known: "" */
 	struct file_info *exe_file; /* the file that ran: the loader */
 	struct file_info *program_file; /* the .exe the resolution opened */
 	/* held until the chain goes on, the program is seen mapped, the
-	 * process exits or the deadline passes */
+	 * process exits (once its resolution is back) or the deadline passes */
 	uint64_t hold_deadline_ns, next_maps_check_ns, maps_interval_ns;
 	struct list_node held_node; /* on wine_rows.held while held */
 };
