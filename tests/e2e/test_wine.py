@@ -121,14 +121,24 @@ def wine(agent, pe_fixtures):
         shutil.rmtree(root, ignore_errors=True)
 
 
-def settle(agent):
-    """Every record of what ran before this call has been written: the
-    agent handles events in order, and a Wine row held for its chain is
-    released at the latest when its process exits."""
+def write_marker(agent):
     marker = "rmmhunt-wine-settle-" + uuid.uuid4().hex
     subprocess.run(["/bin/true", marker], check=True)
     found = agent.wait_for(lambda r: r["ProcessCommandLine"] == "/bin/true " + marker)
     assert found, "the agent wrote no record for the marker exec"
+
+
+def settle(agent, timeout=30):
+    """Every record of what ran before this call has been written: the
+    agent handles events in order, and a Wine row held for its chain is
+    released once its process has exited and the worker's answer for it is
+    back (status wine.held falls to 0); a last marker then passes every
+    row released before it."""
+    write_marker(agent)
+    deadline = time.monotonic() + timeout
+    while agent.fresh_status()["wine"]["held"] != 0:
+        assert time.monotonic() < deadline, "Wine rows still held after %d s" % timeout
+    write_marker(agent)
 
 
 def records_of(agent, pid, since):
