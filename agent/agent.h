@@ -34,6 +34,9 @@ struct agent {
 	struct cache *cache;
 	char cache_path[4096];
 	uint64_t cache_retention_errors;
+	/* the event loop: turns taken, of which sleeps past SENSOR_POLL_MS
+	 * (main.c); file versions the probe could not be told of */
+	uint64_t loop_turns, long_sleeps, known_files_errors;
 	struct rule_engine *rules;
 	struct ndjson_output events;
 	bool events_open;

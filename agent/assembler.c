@@ -238,6 +238,11 @@ static bool path_is_usable(const struct exec_info *info)
 				EXEC_FLAG_EXE_PATH_DETACHED));
 }
 
+bool assembler_idle(const struct assembler *assembler)
+{
+	return list_is_empty(&assembler->pending.execs);
+}
+
 void assembler_poll(struct assembler *assembler, uint64_t now_ns)
 {
 	pending_list_expire(&assembler->pending, now_ns);
@@ -314,6 +319,22 @@ static void take_lineage(struct assembler *assembler, struct process *process,
 	process_ref_fill(table, &pending->initiating_parent);
 }
 
+/* A file version hashed before needs no prompt look at its next execs. */
+static void tell_file_known(struct assembler *assembler, const struct image *image,
+			    const struct exec_info *info)
+{
+	struct file_info *file = image->file;
+
+	if (!assembler->context.file_known || !file || file->known_to_probe ||
+	    file->hash_status != HASH_STATUS_OK)
+		return;
+	/* a loader's exec starts a Windows program: that has to be seen now */
+	if (wine_loaders_contain(&assembler->wine.loaders, file->key.device, file->key.inode))
+		return;
+	file->known_to_probe = true;
+	assembler->context.file_known(assembler->context.file_known_context, info);
+}
+
 static void handle_exec(struct assembler *assembler, struct pending_exec *pending)
 {
 	struct process_table *table = assembler->context.processes;
@@ -352,6 +373,8 @@ static void handle_exec(struct assembler *assembler, struct pending_exec *pendin
 	/* the file that ran is hashed, whatever it runs (a Windows program's
 	 * row keeps the loader's hashes too) */
 	request_hash(assembler, image, facts->header.pid, path_is_usable(&facts->info));
+	if (!wine_step)
+		tell_file_known(assembler, image, &facts->info);
 	if (wine_step)
 		wine_rows_resolve_step(&assembler->wine, process, pending, &step, image);
 	process_set_image(table, process, image);

@@ -12,6 +12,7 @@
 #ifndef RMMHUNT_AGENT_ASSEMBLER_H
 #define RMMHUNT_AGENT_ASSEMBLER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -65,6 +66,11 @@ struct assembler_context {
 	struct process_table *processes;
 	struct accounts *accounts;
 	struct report_ids *report_ids;
+	/* Told once per file version whose hash is in (and which is not one of
+	 * Wine's loaders): the probe need not wake the agent for its execs
+	 * (sensor_mark_file_known()).  NULL: nobody to tell. */
+	void (*file_known)(void *context, const struct exec_info *info);
+	void *file_known_context;
 };
 
 struct assembler;
@@ -98,6 +104,10 @@ void assembler_handle(struct assembler *assembler, const void *data, size_t size
  * CLOCK_BOOTTIME.
  */
 void assembler_poll(struct assembler *assembler, uint64_t now_ns);
+
+/* No row waits (for a hash, a Wine step or its maps): nothing is due
+ * before the next record. */
+bool assembler_idle(const struct assembler *assembler);
 
 /* After the start-up scan: link scanned processes to their creators. */
 void assembler_scan_done(struct assembler *assembler);

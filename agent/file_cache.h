@@ -107,6 +107,7 @@ struct file_info {
 	/* cache bookkeeping */
 	struct list_node lru; /* on the cache's list, least recently used first */
 	bool in_cache;
+	bool known_to_probe; /* assembler_context.file_known was told */
 };
 
 /* Something waiting for a file's hash: notify(context) once it is final. */

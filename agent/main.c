@@ -113,6 +113,19 @@ static int on_ring_record(void *context, const void *data, size_t size)
 	return 0;
 }
 
+/* The assembler's news for the probe: see sensor_mark_file_known(). */
+static void on_file_known(void *context, const struct exec_info *info)
+{
+	struct agent *agent = context;
+	int result;
+
+	if (!agent->sensor)
+		return;
+	result = sensor_mark_file_known(agent->sensor, info);
+	if (result)
+		agent->known_files_errors++;
+}
+
 static int create_parts(struct agent *agent)
 {
 	const struct agent_options *options = &agent->options;
@@ -166,6 +179,8 @@ static int create_parts(struct agent *agent)
 		.processes = agent->processes,
 		.accounts = agent->accounts,
 		.report_ids = &agent->report_ids,
+		.file_known = on_file_known,
+		.file_known_context = agent,
 	};
 	result = assembler_create(&agent->assembler, &context);
 	if (result) {
@@ -479,6 +494,36 @@ static bool on_signal(struct agent *agent, int signal_fd)
 	return true;
 }
 
+/*
+ * How long the loop may wait for the next record.  While a row waits (for a
+ * hash, a Wine step, its maps) the loop turns every SENSOR_POLL_MS.  When
+ * none does, it sleeps until the cache's commit is due, at most
+ * SENSOR_IDLE_POLL_MS, and the probe wakes it sooner for an exec that needs
+ * a look while its process lives (sensor_set_sleeping()): an idle agent
+ * costs a few wakeups a second, not fifty, and a busy one handles its
+ * records in larger turns.
+ */
+static int wait_timeout_ms(struct agent *agent)
+{
+	int64_t timeout = SENSOR_IDLE_POLL_MS, deadline;
+
+	if (!assembler_idle(agent->assembler))
+		return SENSOR_POLL_MS;
+	sensor_set_sleeping(agent->sensor, true);
+	/* what came in since the last look: no wakeup was asked for it */
+	sensor_consume(agent->sensor);
+	if (!assembler_idle(agent->assembler)) {
+		sensor_set_sleeping(agent->sensor, false);
+		return SENSOR_POLL_MS;
+	}
+	deadline = agent->cache ? cache_commit_deadline_ms(agent->cache) : -1;
+	if (deadline >= 0 && deadline - monotonic_ms() < timeout)
+		timeout = deadline - monotonic_ms();
+	if (timeout > SENSOR_POLL_MS)
+		agent->long_sleeps++;
+	return timeout > 0 ? (int)timeout : 0;
+}
+
 static int run_loop(struct agent *agent, int signal_fd)
 {
 	int epoll_fd = epoll_create1(EPOLL_CLOEXEC);
@@ -497,13 +542,17 @@ static int run_loop(struct agent *agent, int signal_fd)
 	}
 	while (!stopping) {
 		struct epoll_event ready[4];
-		int count = epoll_wait(epoll_fd, ready, 4, SENSOR_POLL_MS);
+		int timeout = wait_timeout_ms(agent);
+		int count = epoll_wait(epoll_fd, ready, 4, timeout);
+		int wait_errno = errno;
 
-		if (count < 0 && errno == EINTR)
+		sensor_set_sleeping(agent->sensor, false);
+		agent->loop_turns++;
+		if (count < 0 && wait_errno == EINTR)
 			continue;
 		if (count < 0) {
-			result = -errno;
-			log_error("epoll_wait: %s", strerror(-result));
+			result = -wait_errno;
+			log_error("epoll_wait: %s", strerror(wait_errno));
 			break;
 		}
 		if (count == 0) /* the probe batches its wakeups */
@@ -525,7 +574,9 @@ static int run_loop(struct agent *agent, int signal_fd)
 			}
 		}
 		assembler_poll(agent->assembler, boot_clock_now_ns());
-		commit_and_release(agent, output_pending(agent) > OUTPUT_PENDING_MAX);
+		/* after a whole long sleep the records waited in the ring already */
+		commit_and_release(agent, (timeout > SENSOR_POLL_MS && count == 0) ||
+						  output_pending(agent) > OUTPUT_PENDING_MAX);
 	}
 	if (timer_fd >= 0)
 		close(timer_fd);

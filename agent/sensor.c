@@ -291,6 +291,31 @@ int sensor_scan_processes(struct sensor *sensor)
 	return result;
 }
 
+void sensor_set_sleeping(struct sensor *sensor, bool sleeping)
+{
+	__atomic_store_n(&sensor->skeleton->bss->agent_sleeping, sleeping ? 1u : 0u,
+			 __ATOMIC_SEQ_CST);
+	/* the flag is seen before the ring's positions are read again */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
+
+int sensor_mark_file_known(struct sensor *sensor, const struct exec_info *info)
+{
+	struct known_file key = {
+		.dev_major = info->exe_dev_major,
+		.dev_minor = info->exe_dev_minor,
+		.ino = info->exe_ino,
+		.ctime_sec = info->exe_ctime_sec,
+		.ctime_nsec = info->exe_ctime_nsec,
+	};
+	__u8 unused = 0;
+
+	if (bpf_map_update_elem(bpf_map__fd(sensor->skeleton->maps.known_files), &key,
+				&unused, BPF_ANY) != 0)
+		return -errno;
+	return 0;
+}
+
 int sensor_cpu_count(const struct sensor *sensor)
 {
 	return sensor->cpu_count;

@@ -12,6 +12,7 @@
 #define RMMHUNT_AGENT_SENSOR_H
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "exec_event.h"
@@ -63,9 +64,24 @@ void sensor_close(struct sensor *sensor);
  * SENSOR_POLL_MS milliseconds.
  */
 #define SENSOR_POLL_MS 20
+/* ...while rows wait; when none waits, the agent may sleep up to this long
+ * (sensor_set_sleeping()). */
+#define SENSOR_IDLE_POLL_MS 250
 int sensor_poll_fd(const struct sensor *sensor);
 /* Deliver every waiting record.  Returns the count or a negative errno. */
 int sensor_consume(struct sensor *sensor);
+
+/*
+ * Sleeping long: while set, the probe wakes the agent only for an exec that
+ * needs a look while its process lives (struct known_file in exec_event.h);
+ * every other record waits for the next turn.  Set it, then consume once
+ * more before sleeping: a record that came in meanwhile is not left behind.
+ */
+void sensor_set_sleeping(struct sensor *sensor, bool sleeping);
+
+/* The exec's file version is hashed: no need to wake the agent for it.
+ * Returns 0 or a negative errno. */
+int sensor_mark_file_known(struct sensor *sensor, const struct exec_info *info);
 
 /* Run the task iterator: one EVENT_SCAN record per existing process. */
 int sensor_scan_processes(struct sensor *sensor);

@@ -261,6 +261,13 @@ static json_t *agent_json(const struct agent *agent)
 			    json_integer((json_int_t)privileges_effective()));
 	json_object_set_new(status, "privileges", section);
 
+	section = json_object();
+	json_object_set_new(section, "turns", json_integer((json_int_t)agent->loop_turns));
+	json_object_set_new(section, "long_sleeps", json_integer((json_int_t)agent->long_sleeps));
+	json_object_set_new(section, "known_files_errors",
+			    json_integer((json_int_t)agent->known_files_errors));
+	json_object_set_new(status, "loop", section);
+
 	json_object_set_new(status, "cache", cache_json(agent));
 	json_object_set_new(status, "rules", rules_json(agent->rules));
 	json_object_set_new(status, "probe", probe_json(agent->sensor));

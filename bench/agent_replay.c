@@ -236,7 +236,12 @@ int main(int argc, char **argv)
 		result = process_table_create(&processes, files, 32768, 30 * 1000000000ull);
 	if (result == 0)
 		result = accounts_create(&accounts, 64);
-	context = (struct assembler_context){&identity, &clock, files, processes, accounts, &ids};
+	context = (struct assembler_context){.identity = &identity,
+					     .clock = &clock,
+					     .files = files,
+					     .processes = processes,
+					     .accounts = accounts,
+					     .report_ids = &ids};
 	if (result == 0)
 		result = assembler_create(&replay.assembler, &context);
 	if (result == 0)

@@ -38,6 +38,9 @@ const volatile __u32 scan_args_capture_max = 16 * 1024;
 /* Wake the agent only when this much waits; it also polls on a timer.  One
  * wakeup per event cost more than the event itself (bench/bench_exec.sh). */
 const volatile __u64 wakeup_bytes = 1 << 20;
+/* Set by the agent while it sleeps long (struct known_file says when the
+ * probe wakes it then). */
+volatile __u32 agent_sleeping;
 
 #define MNT_NS_INTERNAL (-22L)
 /* nanoseconds fit in 30 bits; kernels keep flags above them */
@@ -54,6 +57,15 @@ struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 16 << 20); /* resized by the agent */
 } events SEC(".maps");
+
+/* File versions the agent has hashed (struct known_file); least recently
+ * used forgotten first.  A value is not used. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384); /* set by the agent */
+	__type(key, struct known_file);
+	__type(value, __u8);
+} known_files SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -111,6 +123,34 @@ static __always_inline __u64 wakeup_flag(void)
 	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes
 		       ? BPF_RB_FORCE_WAKEUP
 		       : BPF_RB_NO_WAKEUP;
+}
+
+/* Does the sleeping agent need to see this exec now (struct known_file)? */
+static __always_inline bool exec_is_urgent(const struct exec_event *event,
+					   const struct linux_binprm *bprm)
+{
+	struct known_file key = {
+		.dev_major = event->info.exe_dev_major,
+		.dev_minor = event->info.exe_dev_minor,
+		.ino = event->info.exe_ino,
+		.ctime_sec = event->info.exe_ctime_sec,
+		.ctime_nsec = event->info.exe_ctime_nsec,
+	};
+
+	if (event->info.flags & (EXEC_FLAG_ARGS_TRUNCATED | EXEC_FLAG_EXE_DELETED |
+				 EXEC_FLAG_EXE_INTERNAL_MOUNT))
+		return true;
+	if (bprm->interp != bprm->filename) /* a script, binfmt_misc */
+		return true;
+	return bpf_map_lookup_elem(&known_files, &key) == NULL;
+}
+
+static __always_inline __u64 exec_wakeup_flag(const struct exec_event *event,
+					       const struct linux_binprm *bprm)
+{
+	if (agent_sleeping && exec_is_urgent(event, bprm))
+		return BPF_RB_FORCE_WAKEUP;
+	return wakeup_flag();
 }
 
 static __always_inline void fill_header(struct event_header *header, __u32 type,
@@ -460,14 +500,14 @@ static __always_inline __u64 read_current_args(struct exec_event *event,
 }
 
 static __always_inline void submit(struct exec_event *event, __u64 offset,
-				   __u32 lost_counter)
+				   __u64 flags, __u32 lost_counter)
 {
 	__u64 size = offsetof(struct exec_event, data) + (__u64)offset;
 
 	if (size > sizeof(*event))
 		size = sizeof(*event);
 	event->header.size = size;
-	if (bpf_ringbuf_output(&events, event, size, wakeup_flag()) != 0)
+	if (bpf_ringbuf_output(&events, event, size, flags) != 0)
 		count(lost_counter);
 }
 
@@ -499,7 +539,8 @@ int BPF_PROG(sched_process_exec, struct task_struct *task, pid_t old_pid,
 	event->info.args_len = read_current_args(
 		event, offset, arg_start,
 		args_length(event, arg_start, mm->arg_end, args_capture_max));
-	submit(event, offset + event->info.args_len, COUNTER_EXEC_LOST);
+	submit(event, offset + event->info.args_len, exec_wakeup_flag(event, bprm),
+	       COUNTER_EXEC_LOST);
 	return 0;
 }
 
@@ -563,7 +604,7 @@ int scan_tasks(struct bpf_iter__task *ctx)
 	if (!mm) {
 		event->info.flags |= EXEC_FLAG_KERNEL_THREAD;
 		offset = write_exec_strings(task, event, NULL, NULL, NULL);
-		submit(event, offset, COUNTER_SCAN_LOST);
+		submit(event, offset, wakeup_flag(), COUNTER_SCAN_LOST);
 		return 0;
 	}
 	offset = write_exec_strings(task, event, NULL, NULL, mm->exe_file);
@@ -576,6 +617,6 @@ int scan_tasks(struct bpf_iter__task *ctx)
 		event->info.args_len = length;
 	else
 		event->info.flags |= EXEC_FLAG_ARGS_READ_FAILED;
-	submit(event, offset + event->info.args_len, COUNTER_SCAN_LOST);
+	submit(event, offset + event->info.args_len, wakeup_flag(), COUNTER_SCAN_LOST);
 	return 0;
 }

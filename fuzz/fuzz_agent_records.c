@@ -45,8 +45,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	file_cache_create(&files, &cache);
 	process_table_create(&processes, files, 16, 1);
 	accounts_create(&accounts, 4);
-	context = (struct assembler_context){&identity, &clock, files, processes,
-					     accounts, &ids};
+	context = (struct assembler_context){.identity = &identity,
+					     .clock = &clock,
+					     .files = files,
+					     .processes = processes,
+					     .accounts = accounts,
+					     .report_ids = &ids};
 	assembler_create(&assembler, &context);
 	assembler_add_sink(assembler, (struct record_sink){.write = discard});
 	while (size >= 2) {

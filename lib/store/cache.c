@@ -618,6 +618,13 @@ int cache_commit_if_due(struct cache *cache, int64_t now_ms)
 	return cache_commit(cache);
 }
 
+int64_t cache_commit_deadline_ms(const struct cache *cache)
+{
+	if (!cache->in_transaction)
+		return -1;
+	return cache->transaction_started_ms + cache->options.commit_interval_ms;
+}
+
 bool cache_in_transaction(const struct cache *cache)
 {
 	return cache->in_transaction;

@@ -82,6 +82,9 @@ int cache_put_summary(struct cache *cache, const char *rule_id,
 /* Commit when the interval or the count says so; now_ms is monotonic. */
 int cache_commit_if_due(struct cache *cache, int64_t now_ms);
 int cache_commit(struct cache *cache);
+/* When (monotonic ms) the open transaction is due for its commit; -1: none
+ * is open. */
+int64_t cache_commit_deadline_ms(const struct cache *cache);
 
 /* Is a transaction open (records added but not yet committed)? */
 bool cache_in_transaction(const struct cache *cache);

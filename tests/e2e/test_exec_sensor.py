@@ -191,6 +191,34 @@ def test_binary_deleted_while_it_runs(agent, workdir):
         assert record[column] == value, column
 
 
+def test_idle_agent_sleeps_yet_sees_a_new_file_at_once(agent, workdir):
+    """With no row waiting the agent sleeps up to 250 ms a turn (it took 50
+    turns a second, idle, when it polled every 20 ms), and the probe wakes it
+    for an exec of a file version it has not hashed: the file is read while
+    the process lives, though it is gone 100 ms later."""
+    first = agent.fresh_status()
+    started = time.monotonic()
+    second = agent.fresh_status()
+    elapsed = time.monotonic() - started
+    turns = second["loop"]["turns"] - first["loop"]["turns"]
+    assert turns / elapsed < 20, (turns, elapsed)
+    assert second["loop"]["long_sleeps"] > first["loop"]["long_sleeps"]
+    binary = workdir / "brief-sleep"
+    shutil.copy("/usr/bin/sleep", binary)
+    with open(binary, "ab") as tail:
+        tail.write(os.urandom(32))  # a version no cache has seen
+    binary.chmod(0o755)
+    digests = file_digests(binary)
+    process = subprocess.Popen([str(binary), "0.1"])
+    process.wait()
+    binary.unlink()
+    record = one_record(agent, process.pid, str(binary))
+    assert additional(record)["HashStatus"] == "ok"
+    for column, value in digests.items():
+        assert record[column] == value, column
+    assert agent.fresh_status()["loop"]["known_files_errors"] == 0
+
+
 def test_shebang_script_shows_interpreter_and_script(agent, workdir):
     script = workdir / "hello.sh"
     script.write_text("#!/bin/sh\nexit 0\n")

@@ -45,7 +45,18 @@ struct harness {
 	json_t *rows; /* every row written, parsed */
 	struct strbuf lines; /* their NDJSON lines, as the agent writes them */
 	size_t rows_with_fragments;
+	/* the inodes the probe was told need no prompt look (file_known) */
+	__u64 known_inodes[16];
+	uint32_t known_count;
 };
+
+static inline void note_file_known(void *context, const struct exec_info *info)
+{
+	struct harness *harness = context;
+
+	assert_true(harness->known_count < 16);
+	harness->known_inodes[harness->known_count++] = info->exe_ino;
+}
 
 /* The record's NDJSON line is the same with its fragments as without. */
 static inline void check_fragments(struct harness *harness, const struct record *record)
@@ -92,9 +103,14 @@ static inline int setup(void **state)
 	assert_int_equal(process_table_create(&harness->processes, harness->files, 64,
 					      30 * SECOND), 0);
 	assert_int_equal(accounts_create(&harness->accounts, 16), 0);
-	context = (struct assembler_context){&harness->identity, &harness->clock,
-					     harness->files, harness->processes,
-					     harness->accounts, &harness->ids};
+	context = (struct assembler_context){.identity = &harness->identity,
+					     .clock = &harness->clock,
+					     .files = harness->files,
+					     .processes = harness->processes,
+					     .accounts = harness->accounts,
+					     .report_ids = &harness->ids,
+					     .file_known = note_file_known,
+					     .file_known_context = harness};
 	assert_int_equal(assembler_create(&harness->assembler, &context), 0);
 	harness->rows = json_array();
 	assembler_add_sink(harness->assembler,

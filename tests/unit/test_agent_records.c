@@ -137,6 +137,38 @@ static void test_fragments_follow_the_file_version(void **state)
 	unlink(path);
 }
 
+/* The probe is told of a file version once its hash is in, and only once:
+ * later execs of it need not wake the agent (exec_event.h: known_file). */
+static void test_probe_is_told_of_each_hashed_file_once(void **state)
+{
+	struct harness *harness = *state;
+	struct stat status;
+	char path[128];
+	FILE *file;
+
+	snprintf(path, sizeof(path), "%s/program", harness->state_dir);
+	copy_file("/usr/bin/true", path);
+	feed_exec(harness, &(struct exec_spec){EVENT_SCAN, 100, SECOND, 2 * SECOND, 1, 0,
+					       "/usr/bin/sleep", "sleep\0" "9\0", 8});
+	assembler_scan_done(harness->assembler);
+	for (__u32 i = 0; i < 3; i++)
+		exec_child(harness, 200 + i, (3 + i) * SECOND, path);
+	assert_int_equal(stat(path, &status), 0);
+	assert_int_equal(harness->known_count, 1);
+	assert_int_equal(harness->known_inodes[0], status.st_ino);
+
+	/* a new version of the file (new ctime, size): told again, once */
+	file = fopen(path, "ab");
+	assert_non_null(file);
+	fputs("a new version", file);
+	assert_int_equal(fclose(file), 0);
+	exec_child(harness, 300, 10 * SECOND, path);
+	exec_child(harness, 301, 11 * SECOND, path);
+	assert_int_equal(harness->known_count, 2);
+	assert_int_equal(json_array_size(harness->rows), 5);
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -144,6 +176,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_fragments_follow_the_file_version, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_probe_is_told_of_each_hashed_file_once,
+						setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

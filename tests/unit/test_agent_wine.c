@@ -8,6 +8,7 @@
  * whose environment names it; and the assembler fed hand-made records of a
  * loader chain, a Windows child's double fork and a chain cut short.
  */
+#include <stdbool.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -748,12 +749,25 @@ static void start_parent(struct harness *harness)
 	assembler_scan_done(harness->assembler);
 }
 
+/* Was the probe told that execs of path need no prompt look? */
+static bool probe_told_of(const struct harness *harness, const char *path)
+{
+	struct stat status;
+
+	assert_int_equal(stat(path, &status), 0);
+	for (uint32_t i = 0; i < harness->known_count; i++) {
+		if (harness->known_inodes[i] == status.st_ino)
+			return true;
+	}
+	return false;
+}
+
 static void test_loader_chain_is_one_row(void **state)
 {
 	struct harness *harness = *state;
 	struct chain_files files;
 	json_t *row, *fields;
-	char expected[320];
+	char expected[320], other_name[300];
 
 	chain_files_make(&files);
 	trust_loader(harness, &files);
@@ -796,6 +810,18 @@ static void test_loader_chain_is_one_row(void **state)
 	json_decref(fields);
 	snprintf(expected, sizeof(expected), "%s %s \"\" \"x y\"", files.loader, files.program);
 	assert_string_equal(text(row, "ProcessCommandLine"), expected);
+	/* a loader's exec starts a Windows program: always seen at once, even
+	 * run under another name (a hard link) that is no step of a chain */
+	snprintf(other_name, sizeof(other_name), "%s/other-name", files.root);
+	assert_int_equal(link(files.loader, other_name), 0);
+	feed_fork(harness, PID_GONE + 1, 6 * SECOND, 100, SECOND);
+	feed_exec(harness, &(struct exec_spec){EVENT_EXEC, PID_GONE + 1, 6 * SECOND,
+					       7 * SECOND, 100, SECOND, other_name,
+					       "other-name\0", 11});
+	feed_exit(harness, PID_GONE + 1, 6 * SECOND, 8 * SECOND);
+	assert_int_equal(json_array_size(harness->rows), 2);
+	assert_false(probe_told_of(harness, files.loader));
+	unlink(other_name);
 	chain_files_remove(&files);
 }
 
@@ -924,6 +950,8 @@ static void test_loader_by_name_only_is_not_wine(void **state)
 	assembler_read_stats(harness->assembler, &stats);
 	assert_int_equal(stats.wine_not_wine_loaders, 2);
 	assert_int_equal(stats.wine_programs, 0);
+	/* an ordinary file that merely has a loader's name */
+	assert_true(probe_told_of(harness, files.loader));
 	chain_files_remove(&files);
 }
 
