@@ -65,7 +65,7 @@ int cache_compact_release(struct cache_compact *compact);
 uint64_t cache_compact_dictionary_rows_removed(const struct cache_compact *compact);
 
 /*
- * An older cache becomes schema 5, in the caller's transaction.  Schema 1
+ * An older cache becomes schema 6, in the caller's transaction.  Schema 1
  * (a DeviceProcessEvents table): every record moves to Events with its
  * rowid, then the table goes and the view takes its name.  Schemas 2 to 4
  * (set aside first, below): every record is read through the file's view

@@ -9,8 +9,9 @@
  *   writer), a schema-2 cache (tests/fixtures/cache-v2, the compact
  *   layout with its Timestamp index) and a schema-3 cache
  *   (tests/fixtures/cache-v3, the block summary, the session facts in
- *   Events) and a schema-4 cache (tests/fixtures/cache-v4, the file's
- *   facts in Shapes) are converted on open: same rows,
+ *   Events), a schema-4 cache (tests/fixtures/cache-v4, the file's
+ *   facts in Shapes) and a schema-5 cache (tests/fixtures/cache-v5, no
+ *   linked Processes rows) are converted on open: same rows,
  *   rowids, hits, summaries, sequences, answers; the block summary covers
  *   every record.
  * - Retention by size removes the oldest records first, keeps hit records,
@@ -47,6 +48,7 @@
 #define FIXTURE_V2 "tests/fixtures/cache-v2/cache.db.gz"
 #define FIXTURE_V3 "tests/fixtures/cache-v3/cache.db.gz"
 #define FIXTURE_V4 "tests/fixtures/cache-v4/cache.db.gz"
+#define FIXTURE_V5 "tests/fixtures/cache-v5/cache.db.gz"
 
 struct fixture {
 	char directory[64];
@@ -419,6 +421,11 @@ static void test_schema_4_is_converted(void **state)
 	check_converted(*state, FIXTURE_V4);
 }
 
+static void test_schema_5_is_converted(void **state)
+{
+	check_converted(*state, FIXTURE_V5);
+}
+
 /* ---- retention ----------------------------------------------------------------- */
 
 /* Varied records: files, parents, command lines come and go with age. */
@@ -583,6 +590,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_schema_2_is_converted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_schema_3_is_converted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_schema_4_is_converted, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_schema_5_is_converted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retention_by_size, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kill_in_a_storm, setup, teardown),
 	};

@@ -35,7 +35,7 @@
 #define FLAT_FIXTURE "tests/fixtures/collector-v1/collector.db.gz"
 #define V2_FIXTURE "tests/fixtures/collector-v2/collector.db.gz"
 /* collector/store_sqlite.c's schema (the layout of cache schema 5) */
-#define COLLECTOR_SCHEMA 3
+#define COLLECTOR_SCHEMA 4
 
 struct fixture {
 	char directory[64];
