@@ -16,12 +16,10 @@
 #include "store/cache_schema.h"
 #include "store/cache_sqlite.h"
 
-/* The in-memory map of a dictionary is emptied when it grows past this. */
+/* The in-memory map of a dictionary (and of recent execs) is emptied when
+ * it grows past this. */
 #define INTERN_MAX_BYTES (4u << 20)
 #define INTERN_MAX_ENTRIES 65536
-/* The map of recent execs (a Processes row may link to), the same way. */
-#define EXECS_MAX_BYTES (64u << 20)
-#define EXECS_MAX_ENTRIES 1000000
 /* A conversion writes its new dictionary rows every this many records. */
 #define CONVERT_BATCH 4096
 /* An older compact file's Events and Processes while its records are
@@ -44,7 +42,7 @@ struct intern_key {
 
 struct intern_map {
 	struct hashmap by_key, by_id;
-	size_t bytes, max_bytes, max_entries;
+	size_t bytes;
 };
 
 struct id_list {
@@ -167,13 +165,11 @@ static bool entry_has_id(const void *entry, const void *key)
 static const struct hashmap_type by_key_type = {key_hash, entry_hash, entry_has_key};
 static const struct hashmap_type by_id_type = {id_hash, entry_id_hash, entry_has_id};
 
-static void map_init(struct intern_map *map, size_t max_bytes, size_t max_entries)
+static void map_init(struct intern_map *map)
 {
 	hashmap_init(&map->by_key, &by_key_type);
 	hashmap_init(&map->by_id, &by_id_type);
 	map->bytes = 0;
-	map->max_bytes = max_bytes;
-	map->max_entries = max_entries;
 }
 
 static void map_clear(struct intern_map *map)
@@ -184,7 +180,7 @@ static void map_clear(struct intern_map *map)
 		free(entry);
 	hashmap_free(&map->by_key);
 	hashmap_free(&map->by_id);
-	map_init(map, map->max_bytes, map->max_entries);
+	map_init(map);
 }
 
 /* Remembers key -> id; on no memory it is simply not remembered. */
@@ -192,7 +188,7 @@ static void map_put(struct intern_map *map, const struct intern_key *key, int64_
 {
 	struct intern_entry *entry;
 
-	if (map->bytes + key->length > map->max_bytes || map->by_key.count >= map->max_entries)
+	if (map->bytes + key->length > INTERN_MAX_BYTES || map->by_key.count >= INTERN_MAX_ENTRIES)
 		map_clear(map);
 	entry = malloc(sizeof(*entry) + key->length);
 	if (!entry)
@@ -1069,11 +1065,16 @@ int cache_compact_delete_events(struct cache_compact *compact, sqlite3_stmt *sta
 	int code, rows = 0, result = 0;
 
 	while ((code = sqlite3_step(statement)) == SQLITE_ROW && result == 0) {
+		int64_t id = sqlite3_column_int64(statement, (int)count);
+
 		rows++;
 		for (size_t i = 0; i < count && result == 0; i++)
 			if (sqlite3_column_type(statement, (int)i) != SQLITE_NULL)
 				result = list_add(&compact->released[layout_uses[uses[i]].dictionary],
 						  sqlite3_column_int64(statement, (int)i));
+		/* no snapshot links to a deleted exec */
+		map_forget_id(&compact->execs, id);
+		map_forget_id(&compact->execs, -id);
 	}
 	if (result == 0 && code != SQLITE_DONE)
 		result = cache_sqlite_errno(code);
@@ -1214,9 +1215,9 @@ int cache_compact_open(struct cache_compact **out, sqlite3 *db)
 	compact->db = db;
 	strbuf_init(&compact->key);
 	strbuf_init(&compact->split.shape);
-	map_init(&compact->execs, EXECS_MAX_BYTES, EXECS_MAX_ENTRIES);
+	map_init(&compact->execs);
 	for (int d = 0; d < LAYOUT_DICTIONARY_COUNT; d++) {
-		map_init(&compact->maps[d], INTERN_MAX_BYTES, INTERN_MAX_ENTRIES);
+		map_init(&compact->maps[d]);
 		strbuf_init(&compact->pending[d].keys);
 	}
 	strbuf_init(&sql);

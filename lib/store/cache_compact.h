@@ -53,9 +53,12 @@ void cache_compact_forget(struct cache_compact *compact);
 
 /*
  * Retention: a statement deleting Events rows and RETURNING their
- * reference columns (cache_layout_append_event_references order) is run to
- * its end here, each row's references kept for cache_compact_release, which
- * lowers the counts and deletes the rows no one refers to any more.
+ * reference columns (cache_layout_append_event_references order) and Id
+ * (cache_layout_events_delete_sql) is run to its end here, each row's
+ * references kept for cache_compact_release, which lowers the counts and
+ * deletes the rows no one refers to any more; no new Processes row links
+ * to a deleted record (the ones that do were made whole by the trigger on
+ * Events, CACHE_LAYOUT_LINK_TRIGGER_NAME, as the rows went).
  * Returns the Events rows deleted, or a negative errno.
  */
 int cache_compact_delete_events(struct cache_compact *compact, sqlite3_stmt *statement);

@@ -529,6 +529,7 @@ void cache_layout_events_delete_sql(struct strbuf *out, const char *delete)
 	strbuf_append_string(out, delete);
 	strbuf_append_string(out, " RETURNING ");
 	cache_layout_append_event_references(out, "");
+	strbuf_append_string(out, ", Id");
 }
 
 void cache_layout_view_sql(struct strbuf *out)

@@ -316,7 +316,7 @@ void cache_layout_extras_insert_sql(struct strbuf *out);
 /* ", e.FileRef, ..." every reference column of Events, in use order. */
 void cache_layout_append_event_references(struct strbuf *out, const char *prefix);
 /* delete, a DELETE of Events rows, returning their reference columns (what
- * cache_compact_delete_events releases). */
+ * cache_compact_delete_events releases), then their Id. */
 void cache_layout_events_delete_sql(struct strbuf *out, const char *delete);
 /* The reference columns of a dictionary's rows: (use, column name). */
 size_t cache_layout_dictionary_references(enum layout_dictionary dictionary,
