@@ -22,10 +22,11 @@
 #define INTERN_MAX_ENTRIES 65536
 /* A conversion writes its new dictionary rows every this many records. */
 #define CONVERT_BATCH 4096
-/* An older compact file's Events and Processes while its records are
- * converted (Processes too: its rows' Ids would meet the new rows'). */
+/* An older compact file's Events, Processes and EventExtras while its
+ * records are converted (the old rows' Ids would meet the new rows'). */
 #define EVENTS_ASIDE "Events_v3"
 #define PROCESSES_ASIDE "Processes_v5"
+#define EXTRAS_ASIDE "EventExtras_v5"
 
 struct intern_entry {
 	uint64_t hash;
@@ -1396,20 +1397,21 @@ static int alter_dictionaries(sqlite3 *db, bool add)
 
 /*
  * Before the schema's tables are made (in that transaction): an older
- * compact file's Events moves aside to Events_v3, the file's view (and
- * its index, in schema 2) going with it, so the new Events can be made;
- * its dictionaries get the fields added since (schema 5: Files' and
- * Contexts' FactsRef, Processes' ContextRef and ParentCreationDelta);
- * cache_compact_convert then moves its
- * records.  Nothing to move for a new file, a schema-1 file, a current
- * one, or one already set aside.
+ * compact file's Events moves aside to Events_v3, its Processes to
+ * Processes_v5 and its EventExtras (schema 5) to EventExtras_v5, the
+ * file's view (and its index, in schema 2) going with them, so the new
+ * tables can be made (the new rows' Ids would meet the old ones'); its
+ * dictionaries get the fields added since (schema 5: Files' and
+ * Contexts' FactsRef); cache_compact_convert then moves its records.
+ * Nothing to move for a new file, a schema-1 file, a current one, or one
+ * already set aside.
  */
 int cache_compact_set_aside(sqlite3 *db)
 {
 	/* Events' columns, whether it has the session's, whether set aside,
 	 * whether Files has the file's facts, whether Events has the links'
-	 * trigger (schema 6) */
-	int64_t facts[5] = {0};
+	 * trigger (schema 6), whether there is an EventExtras (schema 5) */
+	int64_t facts[6] = {0};
 	int result = cache_sqlite_errno(cache_sqlite_read_numbers(
 		db, "SELECT (SELECT count(*) FROM pragma_table_info('" CACHE_LAYOUT_EVENTS_TABLE "')),"
 		    " (SELECT count(*) FROM pragma_table_info('" CACHE_LAYOUT_EVENTS_TABLE "')"
@@ -1417,13 +1419,18 @@ int cache_compact_set_aside(sqlite3 *db)
 		    " (SELECT count(*) FROM sqlite_master WHERE name = '" EVENTS_ASIDE "'),"
 		    " (SELECT count(*) FROM pragma_table_info('Files') WHERE name = 'FactsRef'),"
 		    " (SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name = '"
-		    CACHE_LAYOUT_LINK_TRIGGER_NAME "')",
-		facts, 5));
+		    CACHE_LAYOUT_LINK_TRIGGER_NAME "'),"
+		    " (SELECT count(*) FROM sqlite_master WHERE name = '" CACHE_LAYOUT_EXTRAS_TABLE "')",
+		facts, 6));
+	bool aside = result == 0 && facts[0] && !(facts[1] && facts[3] && facts[4]) && !facts[2];
 
-	if (result == 0 && facts[0] && !(facts[1] && facts[3] && facts[4]) && !facts[2])
+	if (aside)
 		result = cache_sqlite_execute(db, "ALTER TABLE " CACHE_LAYOUT_EVENTS_TABLE
 						  " RENAME TO " EVENTS_ASIDE "; ALTER TABLE "
 						  "Processes RENAME TO " PROCESSES_ASIDE);
+	if (result == 0 && aside && facts[5])
+		result = cache_sqlite_execute(db, "ALTER TABLE " CACHE_LAYOUT_EXTRAS_TABLE
+						  " RENAME TO " EXTRAS_ASIDE);
 	return result ? result : alter_dictionaries(db, true);
 }
 
@@ -1455,7 +1462,8 @@ int cache_compact_convert_set_aside(struct cache_compact *compact)
 	if (result == 0)
 		result = cache_sqlite_execute(compact->db, "DROP VIEW DeviceProcessEvents;"
 							   " DROP TABLE " EVENTS_ASIDE ";"
-							   " DROP TABLE " PROCESSES_ASIDE ";");
+							   " DROP TABLE " PROCESSES_ASIDE ";"
+							   " DROP TABLE IF EXISTS " EXTRAS_ASIDE ";");
 	strbuf_init(&sql);
 	cache_layout_triggers_sql(&sql);
 	if (result == 0)
