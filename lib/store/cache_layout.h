@@ -23,7 +23,9 @@
  *   Processes   a snapshot of the initiating process (its own Files,
  *               Accounts, Texts and ProcessContexts references and its
  *               per-process facts; its parent's creation time as a
- *               distance below its own)
+ *               distance below its own); schema 6: linked to its own
+ *               exec's Events row when the cache has it, and then
+ *               without what that record says of the process
  *   ProcessContexts  what rarely changes between initiating processes:
  *               integrity, elevation, signer, remote session
  *   Shapes      AdditionalFields with its per-exec members cut out: the
