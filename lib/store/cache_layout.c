@@ -126,14 +126,14 @@ const struct layout_use_def layout_uses[LAYOUT_USE_COUNT] = {
 /* Processes' fields a linked row takes from its exec's record (in field
  * order), and where that record keeps them. */
 const struct layout_process_link layout_process_links[LAYOUT_PROCESS_LINKS] = {
-	{0, USE_FILE, -1, "FileRef", false},
-	{1, USE_ACCOUNT, -1, "AccountRef", true},
-	{2, USE_COMMAND_LINE, -1, "CommandLineRef", false},
-	{4, -1, DPE_LOGON_ID, "LogonId", true},
-	{LAYOUT_PROCESS_PROCESS_ID_FIELD, -1, DPE_PROCESS_ID, "ProcessId", false},
-	{LAYOUT_PROCESS_CREATION_FIELD, -1, DPE_PROCESS_CREATION_TIME, NULL, false},
-	{10, -1, DPE_CREATED_PROCESS_SESSION_ID, "CreatedSessionId", true},
-	{11, -1, DPE_PROCESS_UNIQUE_ID, "UniqueId", false},
+	{"FileRef", 0, USE_FILE, -1, false},
+	{"AccountRef", 1, USE_ACCOUNT, -1, true},
+	{"CommandLineRef", 2, USE_COMMAND_LINE, -1, false},
+	{"LogonId", 4, -1, DPE_LOGON_ID, true},
+	{"ProcessId", LAYOUT_PROCESS_PROCESS_ID_FIELD, -1, DPE_PROCESS_ID, false},
+	{NULL, LAYOUT_PROCESS_CREATION_FIELD, -1, DPE_PROCESS_CREATION_TIME, false},
+	{"CreatedSessionId", 10, -1, DPE_CREATED_PROCESS_SESSION_ID, true},
+	{"UniqueId", 11, -1, DPE_PROCESS_UNIQUE_ID, false},
 };
 
 const struct layout_part_def layout_parts[LAYOUT_PART_COUNT] = {

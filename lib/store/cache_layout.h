@@ -132,11 +132,11 @@ enum layout_dictionary {
 #define CACHE_LAYOUT_EXEC_SESSION_ALIAS "ps"
 
 struct layout_process_link {
+	const char *source; /* the column of Events (or Sessions) holding it,
+			     * NULL: the creation time (Timestamp - CreationDelta) */
 	int field; /* the Processes field */
 	int exec_use; /* a reference: the use the exec's record has it in */
 	int exec_column; /* a value: the exec's record column */
-	const char *source; /* the column of Events (or Sessions) holding it,
-			     * NULL: the creation time (Timestamp - CreationDelta) */
 	bool session; /* source is the exec's Sessions row's */
 };
 
