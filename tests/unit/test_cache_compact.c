@@ -554,7 +554,8 @@ static void set_process(struct record *record, const struct process_columns *col
 	record_set_cstring(record, columns->account_name, n % 2 ? "root" : "alice");
 	record_set_cstring(record, columns->account_domain, "host");
 	record_set_long(record, columns->logon_id, n % 3);
-	record_set_long(record, columns->session_id, n % 5);
+	/* ... and another session (it called setsid) */
+	record_set_long(record, columns->session_id, n % 5 + (snapshot && n % 4 == 3 ? 100 : 0));
 }
 
 /*
