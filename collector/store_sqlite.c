@@ -33,10 +33,11 @@
  * The file is 0600: command lines can hold secrets.
  *
  * Schema 1 (a flat 68-column DeviceProcessEvents table) is converted to
- * schema 3 when the store opens, in one transaction: every record keeps its
- * rowid as its Events Id, and its (DeviceId, ReportId) in Reports.  Schema
- * 2 (the layout of cache schema 4) is converted the cache's way: its Events
- * set aside, every record written again with its Id, Reports untouched.
+ * schema 4 when the store opens, in one transaction: every record keeps its
+ * rowid as its Events Id, and its (DeviceId, ReportId) in Reports.  Schemas
+ * 2 and 3 (the layouts of cache schemas 4 and 5) are converted the cache's
+ * way: their Events and Processes set aside, every record written again
+ * with its Id, Reports untouched.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -57,7 +58,8 @@
 #include "pool.h"
 #include "store_backend.h"
 
-#define SCHEMA_VERSION 3 /* the layout of cache schema 5 */
+#define SCHEMA_VERSION 4 /* the layout of cache schema 6 */
+#define FACTS_SCHEMA_VERSION 3 /* the layout of cache schema 5: converted */
 #define SESSIONS_SCHEMA_VERSION 2 /* the layout of cache schema 4: converted */
 #define FLAT_SCHEMA_VERSION 1
 /* Deletes a record's Reports row with its Events row. */
@@ -275,8 +277,8 @@ static int create_schema(struct sqlite_store *store, char *message, size_t messa
 		int64_t version = cache_sqlite_number(store->writer, "SELECT Value FROM CollectorMeta"
 							      " WHERE Key = 'schema_version'");
 
-		if (version != SCHEMA_VERSION && version != SESSIONS_SCHEMA_VERSION &&
-		    version != FLAT_SCHEMA_VERSION) {
+		if (version != SCHEMA_VERSION && version != FACTS_SCHEMA_VERSION &&
+		    version != SESSIONS_SCHEMA_VERSION && version != FLAT_SCHEMA_VERSION) {
 			snprintf(message, message_size,
 				 "%s has collector schema version %lld; this collector reads %d to %d",
 				 store->path, (long long)version, FLAT_SCHEMA_VERSION, SCHEMA_VERSION);

@@ -16,13 +16,17 @@
 #include "store/cache_schema.h"
 #include "store/cache_sqlite.h"
 
-/* The in-memory map of a dictionary is emptied when it grows past this. */
+/* The in-memory map of a dictionary (and of recent execs) is emptied when
+ * it grows past this. */
 #define INTERN_MAX_BYTES (4u << 20)
 #define INTERN_MAX_ENTRIES 65536
 /* A conversion writes its new dictionary rows every this many records. */
 #define CONVERT_BATCH 4096
-/* An older compact file's Events while its records are converted. */
+/* An older compact file's Events, Processes and EventExtras while its
+ * records are converted (the old rows' Ids would meet the new rows'). */
 #define EVENTS_ASIDE "Events_v3"
+#define PROCESSES_ASIDE "Processes_v5"
+#define EXTRAS_ASIDE "EventExtras_v5"
 
 struct intern_entry {
 	uint64_t hash;
@@ -60,12 +64,14 @@ struct block_list {
 /* A dictionary row made in this transaction, written at commit. */
 struct pending_row {
 	size_t offset, length; /* its key in pending_rows.keys */
-	int64_t refs;
+	int64_t id, refs;
 };
 
 /*
  * The rows a dictionary gets in this transaction: Ids first_id..next_id-1
  * in order (next_id 0: none given yet), their keys, and their counts.
+ * Processes' Ids are given by the caller (cache_layout_process_id), in no
+ * order: its rows are found by Id in a sorted copy at commit.
  */
 struct pending_rows {
 	int64_t first_id, next_id;
@@ -93,6 +99,12 @@ struct cache_compact {
 	struct strbuf key;
 	struct layout_split split;
 	const struct layout_split *record_split; /* the record's being added */
+	int64_t record_id; /* its Events Id */
+	bool probe_missed; /* a probing use_row found a row not in the map */
+	/* recent execs: the process as its exec's record tells it (pid,
+	 * creation time, UniqueId, file, command line, account, logon and
+	 * session ids) -> the Events Id, until a Processes row links to it */
+	struct intern_map execs;
 	uint64_t removed_rows;
 };
 
@@ -356,6 +368,12 @@ static void key_append(struct strbuf *key, const struct value *value)
 
 /* ---- dictionaries --------------------------------------------------------------- */
 
+/* Whether the writer gives a dictionary's rows their Ids (Processes'). */
+static bool explicit_ids(enum layout_dictionary dictionary)
+{
+	return dictionary == LAYOUT_PROCESSES;
+}
+
 /* The first Id this transaction gives a new row of dictionary. */
 static int first_new_id(struct cache_compact *compact, enum layout_dictionary dictionary,
 			int64_t *id)
@@ -374,13 +392,13 @@ static int first_new_id(struct cache_compact *compact, enum layout_dictionary di
  * (cache_compact_flush): no row is written twice.
  */
 static int add_pending(struct cache_compact *compact, enum layout_dictionary dictionary,
-		       const struct intern_key *key, int64_t *id)
+		       const struct intern_key *key, int64_t given, int64_t *id)
 {
 	struct pending_rows *pending = &compact->pending[dictionary];
 	struct pending_row *rows;
 	int result = 0;
 
-	if (pending->next_id == 0) {
+	if (given == 0 && pending->next_id == 0) {
 		result = first_new_id(compact, dictionary, &pending->next_id);
 		pending->first_id = pending->next_id;
 	}
@@ -391,14 +409,37 @@ static int add_pending(struct cache_compact *compact, enum layout_dictionary dic
 	if (!rows)
 		return -ENOMEM;
 	pending->rows = rows;
+	*id = given ? given : pending->next_id++;
 	pending->rows[pending->count] =
-		(struct pending_row){pending->keys.length, key->length, 1};
+		(struct pending_row){pending->keys.length, key->length, *id, 1};
 	strbuf_append(&pending->keys, (const char *)key->data, key->length);
 	if (pending->keys.failed)
 		return -ENOMEM;
 	pending->count++;
-	*id = pending->next_id++;
 	return 0;
+}
+
+static int compare_pending(const void *a, const void *b)
+{
+	int64_t x = ((const struct pending_row *)a)->id, y = ((const struct pending_row *)b)->id;
+
+	return (x > y) - (x < y);
+}
+
+/* The pending row of Id id, or NULL (an older row); explicit Ids: the
+ * rows sorted by Id (raise_counts). */
+static struct pending_row *pending_row_of(struct pending_rows *pending, bool explicit_id,
+					  int64_t id)
+{
+	struct pending_row probe = {.id = id};
+
+	if (pending->count == 0)
+		return NULL;
+	if (!explicit_id)
+		return id >= pending->first_id && id < pending->next_id
+			       ? &pending->rows[id - pending->first_id]
+			       : NULL;
+	return bsearch(&probe, pending->rows, pending->count, sizeof(probe), compare_pending);
 }
 
 /* The values key_append wrote, back (strings point into key). */
@@ -428,7 +469,8 @@ static void key_decode(const unsigned char *key, struct value *fields, size_t co
  * The row is given the Id SQLite gives a row without one (one more than
  * the table's largest), which is the Id add_pending handed out: the rows
  * go in in Id order and nothing else adds rows in the transaction.  An
- * explicit Id would cost SQLite a lookup per row.
+ * explicit Id would cost SQLite a lookup per row: only Processes' rows,
+ * whose Ids say what they link to, are written with theirs.
  */
 static int insert_row(struct cache_compact *compact, enum layout_dictionary dictionary,
 		      int64_t id, const struct pending_row *row)
@@ -442,6 +484,8 @@ static int insert_row(struct cache_compact *compact, enum layout_dictionary dict
 			   row->offset,
 		   fields, def->field_count);
 	sqlite3_bind_int64(statement, 1, row->refs);
+	if (explicit_ids(dictionary))
+		sqlite3_bind_int64(statement, (int)def->field_count + 2, id);
 	for (size_t i = 0; i < def->field_count; i++) {
 		if ((int)i == def->numeric_text_field && fields[i].type == VALUE_STRING)
 			bind_numeric_text(statement, (int)i + 2, fields[i].str, fields[i].len);
@@ -464,8 +508,7 @@ static int write_pending(struct cache_compact *compact, enum layout_dictionary d
 	int result = 0;
 
 	for (size_t i = 0; i < pending->count && result == 0; i++)
-		result = insert_row(compact, dictionary, pending->first_id + (int64_t)i,
-				    &pending->rows[i]);
+		result = insert_row(compact, dictionary, pending->rows[i].id, &pending->rows[i]);
 	pending->count = 0;
 	pending->next_id = 0;
 	strbuf_clear(&pending->keys);
@@ -473,11 +516,15 @@ static int write_pending(struct cache_compact *compact, enum layout_dictionary d
 }
 
 /*
- * The Id of a row holding fields (found or added: *added), not yet counted
- * as referenced.
+ * The Id of a row holding fields (found or added: *added, with Id given
+ * or, given 0, the next), not yet counted as referenced.  link: the Events
+ * Id a linked Processes row takes its other fields from, in the key too
+ * (NULL: not linked).  A probe only looks: a row not in the map is not
+ * added (Id 0, and compact->probe_missed says so).
  */
 static int find_or_add(struct cache_compact *compact, enum layout_dictionary dictionary,
-		       const struct value *fields, int64_t *id, bool *added)
+		       const struct value *fields, const struct value *link, int64_t given,
+		       bool probe, int64_t *id, bool *added)
 {
 	const struct layout_dictionary_def *def = &layout_dictionaries[dictionary];
 	struct intern_map *map = &compact->maps[dictionary];
@@ -488,17 +535,22 @@ static int find_or_add(struct cache_compact *compact, enum layout_dictionary dic
 	strbuf_clear(&compact->key);
 	for (size_t i = 0; i < def->field_count; i++)
 		key_append(&compact->key, &fields[i]);
+	if (link)
+		key_append(&compact->key, link);
 	if (compact->key.failed)
 		return -ENOMEM;
 	key.data = (const unsigned char *)strbuf_text(&compact->key);
 	key.length = compact->key.length;
 	key.hash = hash_bytes(key.data, key.length);
 	entry = hashmap_get(&map->by_key, &key);
-	*added = entry == NULL;
+	*added = entry == NULL && !probe;
 	if (entry) {
 		*id = entry->id;
+	} else if (probe) {
+		*id = 0;
+		compact->probe_missed = true;
 	} else {
-		result = add_pending(compact, dictionary, &key, id);
+		result = add_pending(compact, dictionary, &key, given, id);
 		if (result == 0)
 			map_put(map, &key, *id);
 	}
@@ -513,7 +565,7 @@ static int intern(struct cache_compact *compact, enum layout_dictionary dictiona
 		  const struct value *fields, int64_t *id)
 {
 	bool added = false;
-	int result = find_or_add(compact, dictionary, fields, id, &added);
+	int result = find_or_add(compact, dictionary, fields, NULL, 0, false, id, &added);
 
 	return result || added ? result : list_add(&compact->added[dictionary], *id);
 }
@@ -578,22 +630,167 @@ static struct value creation_delta(const struct value *base, const struct value 
 	return delta;
 }
 
+/* ---- linked Processes rows ---------------------------------------------------------- */
+
+/*
+ * The key of a process as its exec's record tells it (exec) or as a
+ * snapshot of it as an initiating process does (!exec): every value a
+ * linked row takes from the exec, so equal keys say a link gives back the
+ * snapshot's values.  false: no pid, creation time or UniqueId (a linked
+ * row still linked is told by its NULL ProcessId), or no memory.
+ */
+static bool process_key(struct strbuf *key, const struct value *values, bool exec)
+{
+	const struct layout_use_def *process = &layout_uses[USE_PROCESS];
+
+	strbuf_clear(key);
+	for (int i = 0; i < LAYOUT_PROCESS_LINKS; i++) {
+		const struct layout_process_link *link = &layout_process_links[i];
+
+		if (link->exec_use >= 0) {
+			const struct layout_use_def *use =
+				&layout_uses[exec ? link->exec_use : process->ref_uses[link->field]];
+
+			for (size_t f = 0; f < layout_dictionaries[use->dictionary].field_count; f++)
+				if (use->columns[f] >= 0)
+					key_append(key, &values[use->columns[f]]);
+			continue;
+		}
+		const struct value *value =
+			&values[exec ? link->exec_column : process->columns[link->field]];
+
+		if (value->is_null && (link->exec_column == DPE_PROCESS_ID ||
+				       link->exec_column == DPE_PROCESS_CREATION_TIME ||
+				       link->exec_column == DPE_PROCESS_UNIQUE_ID))
+			return false;
+		key_append(key, value);
+	}
+	return !key->failed;
+}
+
+static struct intern_key key_of(const struct strbuf *key)
+{
+	struct intern_key out = {0, (const unsigned char *)strbuf_text(key), key->length};
+
+	out.hash = hash_bytes(out.data, out.length);
+	return out;
+}
+
+/* The Events Id of the initiating process's exec in the map, or 0;
+ * negative when a row links to it already (mark_exec_linked). */
+static int64_t linked_exec(struct cache_compact *compact, const struct value *values)
+{
+	struct intern_key key;
+	const struct intern_entry *entry;
+
+	if (!process_key(&compact->key, values, false))
+		return 0;
+	key = key_of(&compact->key);
+	entry = hashmap_get(&compact->execs.by_key, &key);
+	return entry ? entry->id : 0;
+}
+
+/* Record id (stored) is an exec a later snapshot may link to. */
+static void remember_exec(struct cache_compact *compact, int64_t id, const struct value *values)
+{
+	struct intern_key key;
+	const struct intern_entry *entry;
+
+	if (!process_key(&compact->key, values, true))
+		return;
+	key = key_of(&compact->key);
+	entry = hashmap_get(&compact->execs.by_key, &key);
+	if (entry)
+		map_forget_id(&compact->execs, entry->id); /* the latest exec wins */
+	map_put(&compact->execs, &key, id);
+}
+
+/* A row links to exec: a snapshot of it that is not that row's is not
+ * linked (its Id would be the same). */
+static void mark_exec_linked(struct cache_compact *compact, const struct value *values,
+			     int64_t exec)
+{
+	struct intern_key key;
+
+	map_forget_id(&compact->execs, exec);
+	if (!process_key(&compact->key, values, false))
+		return;
+	key = key_of(&compact->key);
+	map_put(&compact->execs, &key, -exec);
+}
+
+static int fill_row(struct cache_compact *compact, int use, const struct value *values,
+		    int64_t exec, bool probe, int64_t *id, bool *added);
+
+/*
+ * A row of the snapshot known to the maps (linked to exec, or not linked:
+ * exec 0), found by probing them, nothing added: its Id, or 0.
+ */
+static int known_process(struct cache_compact *compact, int use, const struct value *values,
+			 int64_t exec, int64_t *id)
+{
+	bool added = false;
+	int result;
+
+	compact->probe_missed = false;
+	result = fill_row(compact, use, values, exec, true, id, &added);
+	if (compact->probe_missed)
+		*id = 0;
+	return result;
+}
+
 /*
  * The row of a use filled from the record (found or added: *added; Id 0
  * when it holds nothing: a text part the record does not have).  The rows
  * it refers to (a process's file, a session's account...) are referenced
  * once by each row of it: counted only when it is new, and then only those
  * that are not new themselves (a new row of them always makes a new row of
- * it, as its Id is in the key, and is pending with Refs 1 for it).
+ * it, as its Id is in the key, and is pending with Refs 1 for it).  A
+ * probe adds and counts nothing (find_or_add).  exec: a Processes row
+ * linked to that Events row (0: not linked).
  */
-static int use_row(struct cache_compact *compact, int use, const struct value *values,
+static int use_row(struct cache_compact *compact, int use, const struct value *values, bool probe,
 		   int64_t *id, bool *added)
+{
+	return fill_row(compact, use, values, 0, probe, id, added);
+}
+
+/*
+ * The initiating process's row.  Linked to its exec's Events row when the
+ * map has that exec (linked_exec) and no row of the snapshot is known that
+ * is not linked (one made before the exec came): the row that links to it
+ * already, or a new one if none does; else not linked.
+ */
+static int process_row(struct cache_compact *compact, int use, const struct value *values,
+		       int64_t *id, bool *added)
+{
+	int64_t exec = linked_exec(compact, values);
+	int result = 0;
+
+	*id = 0;
+	*added = false;
+	if (exec)
+		result = known_process(compact, use, values, 0, id);
+	if (result || *id)
+		return result;
+	if (exec < 0) {
+		result = known_process(compact, use, values, -exec, id);
+		if (result || *id)
+			return result;
+		exec = 0;
+	}
+	return fill_row(compact, use, values, exec, false, id, added);
+}
+
+static int fill_row(struct cache_compact *compact, int use, const struct value *values,
+		    int64_t exec, bool probe, int64_t *id, bool *added)
 {
 	const struct layout_use_def *def = &layout_uses[use];
 	const struct layout_split *split = compact->record_split;
 	size_t count = layout_dictionaries[def->dictionary].field_count;
 	struct value fields[LAYOUT_MAX_FIELDS] = {0};
 	bool child_new[LAYOUT_MAX_FIELDS] = {false};
+	bool processes = def->dictionary == LAYOUT_PROCESSES;
 	int result = 0;
 
 	*id = 0;
@@ -603,12 +800,15 @@ static int use_row(struct cache_compact *compact, int use, const struct value *v
 	for (size_t i = 0; i < count && result == 0; i++) {
 		int part = def->columns[i] == LAYOUT_FIELD_OTHER ? part_of_field(use, i) : -1;
 
-		if (def->columns[i] >= 0) {
+		if (exec && cache_layout_process_link(i)) {
+			fields[i] = id_value(0); /* NULL: the exec's record has it */
+		} else if (def->columns[i] >= 0) {
 			fields[i] = values[def->columns[i]];
 		} else if (def->columns[i] == LAYOUT_FIELD_REF) {
 			int64_t child_id = 0;
 
-			result = use_row(compact, def->ref_uses[i], values, &child_id, &child_new[i]);
+			result = use_row(compact, def->ref_uses[i], values, probe, &child_id,
+					 &child_new[i]);
 			fields[i] = id_value(child_id);
 		} else if (part >= 0 && layout_parts[part].kind == PART_TEXT) {
 			if (!split->part[part])
@@ -620,12 +820,21 @@ static int use_row(struct cache_compact *compact, int use, const struct value *v
 			fields[i] = fact_value(use, i, split);
 		}
 	}
-	if (def->dictionary == LAYOUT_PROCESSES)
+	if (processes)
 		fields[LAYOUT_PROCESS_PARENT_CREATION_FIELD] =
-			creation_delta(&fields[LAYOUT_PROCESS_CREATION_FIELD],
+			creation_delta(&values[def->columns[LAYOUT_PROCESS_CREATION_FIELD]],
 				       &fields[LAYOUT_PROCESS_PARENT_CREATION_FIELD]);
-	if (result == 0)
-		result = find_or_add(compact, def->dictionary, fields, id, added);
+	if (result == 0) {
+		struct value link = id_value(exec);
+		int64_t given = !processes ? 0
+				: exec	   ? cache_layout_linked_process_id(exec)
+					   : cache_layout_process_id(compact->record_id);
+
+		result = find_or_add(compact, def->dictionary, fields, exec ? &link : NULL, given, probe,
+				     id, added);
+		if (result == 0 && exec && *added)
+			mark_exec_linked(compact, values, exec);
+	}
 	for (size_t i = 0; i < count && result == 0 && *added; i++)
 		if (def->columns[i] == LAYOUT_FIELD_REF && !child_new[i] && !fields[i].is_null)
 			result = list_add(&compact->added[layout_uses[def->ref_uses[i]].dictionary],
@@ -647,7 +856,8 @@ static int event_reference(struct cache_compact *compact, int use, const struct 
 		*id = 0;
 		return split->split ? intern(compact, LAYOUT_SHAPES, &field, id) : 0;
 	}
-	result = use_row(compact, use, values, id, &added);
+	result = use == USE_PROCESS ? process_row(compact, use, values, id, &added)
+				    : use_row(compact, use, values, false, id, &added);
 	return result || added || *id == 0
 		       ? result
 		       : list_add(&compact->added[layout_uses[use].dictionary], *id);
@@ -736,6 +946,7 @@ static int add_split(struct cache_compact *compact, int64_t id, const struct val
 	int result = 0;
 
 	compact->record_split = split;
+	compact->record_id = id;
 	for (size_t i = 0; i < count && result == 0; i++) {
 		int64_t reference = 0;
 
@@ -752,7 +963,11 @@ static int add_split(struct cache_compact *compact, int64_t id, const struct val
 	bool extra = bind_event_columns(compact, id, values);
 
 	result = cache_sqlite_run(compact->insert_event);
-	return result == 0 && extra ? cache_sqlite_run(compact->insert_extra) : result;
+	if (result == 0 && extra)
+		result = cache_sqlite_run(compact->insert_extra);
+	if (result == 0)
+		remember_exec(compact, id, values);
+	return result;
 }
 
 static int add_values(struct cache_compact *compact, int64_t id, const struct value *values)
@@ -793,16 +1008,21 @@ static int raise_counts(struct cache_compact *compact, enum layout_dictionary di
 	struct id_list *list = &compact->added[dictionary];
 	struct pending_rows *pending = &compact->pending[dictionary];
 	sqlite3_stmt *statement = compact->raise[dictionary];
+	bool explicit_id = explicit_ids(dictionary);
 	int result = 0;
 
 	qsort(list->ids, list->count, sizeof(*list->ids), compare_ids);
+	if (explicit_id)
+		qsort(pending->rows, pending->count, sizeof(*pending->rows), compare_pending);
 	for (size_t at = 0, next; at < list->count && result == 0; at = next) {
 		int64_t id = list->ids[at];
+		struct pending_row *row;
 
 		for (next = at + 1; next < list->count && list->ids[next] == id;)
 			next++;
-		if (pending->count && id >= pending->first_id && id < pending->next_id) {
-			pending->rows[id - pending->first_id].refs += (int64_t)(next - at);
+		row = pending_row_of(pending, explicit_id, id);
+		if (row) {
+			row->refs += (int64_t)(next - at);
 			continue;
 		}
 		sqlite3_bind_int64(statement, 1, (sqlite3_int64)(next - at));
@@ -827,6 +1047,7 @@ int cache_compact_flush(struct cache_compact *compact)
 
 void cache_compact_forget(struct cache_compact *compact)
 {
+	map_clear(&compact->execs);
 	for (int d = 0; d < LAYOUT_DICTIONARY_COUNT; d++) {
 		map_clear(&compact->maps[d]);
 		compact->added[d].count = 0;
@@ -845,11 +1066,16 @@ int cache_compact_delete_events(struct cache_compact *compact, sqlite3_stmt *sta
 	int code, rows = 0, result = 0;
 
 	while ((code = sqlite3_step(statement)) == SQLITE_ROW && result == 0) {
+		int64_t id = sqlite3_column_int64(statement, (int)count);
+
 		rows++;
 		for (size_t i = 0; i < count && result == 0; i++)
 			if (sqlite3_column_type(statement, (int)i) != SQLITE_NULL)
 				result = list_add(&compact->released[layout_uses[uses[i]].dictionary],
 						  sqlite3_column_int64(statement, (int)i));
+		/* no snapshot links to a deleted exec */
+		map_forget_id(&compact->execs, id);
+		map_forget_id(&compact->execs, -id);
 	}
 	if (result == 0 && code != SQLITE_DONE)
 		result = cache_sqlite_errno(code);
@@ -948,7 +1174,7 @@ static void dictionary_sql(enum layout_dictionary dictionary, struct strbuf sql[
 	strbuf_appendf(&sql[0], "INSERT INTO %s (Refs", def->table);
 	for (size_t i = 0; i < def->field_count; i++)
 		strbuf_appendf(&sql[0], ", %s", def->fields[i]);
-	strbuf_append_string(&sql[0], ") VALUES (?");
+	strbuf_append_string(&sql[0], explicit_ids(dictionary) ? ", Id) VALUES (?, ?" : ") VALUES (?");
 	for (size_t i = 0; i < def->field_count; i++)
 		strbuf_append_string(&sql[0], ", ?");
 	strbuf_append_char(&sql[0], ')');
@@ -990,6 +1216,7 @@ int cache_compact_open(struct cache_compact **out, sqlite3 *db)
 	compact->db = db;
 	strbuf_init(&compact->key);
 	strbuf_init(&compact->split.shape);
+	map_init(&compact->execs);
 	for (int d = 0; d < LAYOUT_DICTIONARY_COUNT; d++) {
 		map_init(&compact->maps[d]);
 		strbuf_init(&compact->pending[d].keys);
@@ -1043,6 +1270,9 @@ void cache_compact_close(struct cache_compact *compact)
 		free(compact->added[d].ids);
 		free(compact->released[d].ids);
 	}
+	map_clear(&compact->execs);
+	hashmap_free(&compact->execs.by_key);
+	hashmap_free(&compact->execs.by_id);
 	strbuf_free(&compact->key);
 	strbuf_free(&compact->split.shape);
 	free(compact);
@@ -1167,30 +1397,40 @@ static int alter_dictionaries(sqlite3 *db, bool add)
 
 /*
  * Before the schema's tables are made (in that transaction): an older
- * compact file's Events moves aside to Events_v3, the file's view (and
- * its index, in schema 2) going with it, so the new Events can be made;
- * its dictionaries get the fields added since (schema 5: Files' and
- * Contexts' FactsRef, Processes' ContextRef and ParentCreationDelta);
- * cache_compact_convert then moves its
- * records.  Nothing to move for a new file, a schema-1 file, a current
- * one, or one already set aside.
+ * compact file's Events moves aside to Events_v3, its Processes to
+ * Processes_v5 and its EventExtras (schema 5) to EventExtras_v5, the
+ * file's view (and its index, in schema 2) going with them, so the new
+ * tables can be made (the new rows' Ids would meet the old ones'); its
+ * dictionaries get the fields added since (schema 5: Files' and
+ * Contexts' FactsRef); cache_compact_convert then moves its records.
+ * Nothing to move for a new file, a schema-1 file, a current one, or one
+ * already set aside.
  */
 int cache_compact_set_aside(sqlite3 *db)
 {
 	/* Events' columns, whether it has the session's, whether set aside,
-	 * whether Files has the file's facts */
-	int64_t facts[4] = {0};
+	 * whether Files has the file's facts, whether Events has the links'
+	 * trigger (schema 6), whether there is an EventExtras (schema 5) */
+	int64_t facts[6] = {0};
 	int result = cache_sqlite_errno(cache_sqlite_read_numbers(
 		db, "SELECT (SELECT count(*) FROM pragma_table_info('" CACHE_LAYOUT_EVENTS_TABLE "')),"
 		    " (SELECT count(*) FROM pragma_table_info('" CACHE_LAYOUT_EVENTS_TABLE "')"
 		    " WHERE name = 'SessionRef'),"
 		    " (SELECT count(*) FROM sqlite_master WHERE name = '" EVENTS_ASIDE "'),"
-		    " (SELECT count(*) FROM pragma_table_info('Files') WHERE name = 'FactsRef')",
-		facts, 4));
+		    " (SELECT count(*) FROM pragma_table_info('Files') WHERE name = 'FactsRef'),"
+		    " (SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name = '"
+		    CACHE_LAYOUT_LINK_TRIGGER_NAME "'),"
+		    " (SELECT count(*) FROM sqlite_master WHERE name = '" CACHE_LAYOUT_EXTRAS_TABLE "')",
+		facts, 6));
+	bool aside = result == 0 && facts[0] && !(facts[1] && facts[3] && facts[4]) && !facts[2];
 
-	if (result == 0 && facts[0] && !(facts[1] && facts[3]) && !facts[2])
+	if (aside)
 		result = cache_sqlite_execute(db, "ALTER TABLE " CACHE_LAYOUT_EVENTS_TABLE
-						  " RENAME TO " EVENTS_ASIDE);
+						  " RENAME TO " EVENTS_ASIDE "; ALTER TABLE "
+						  "Processes RENAME TO " PROCESSES_ASIDE);
+	if (result == 0 && aside && facts[5])
+		result = cache_sqlite_execute(db, "ALTER TABLE " CACHE_LAYOUT_EXTRAS_TABLE
+						  " RENAME TO " EXTRAS_ASIDE);
 	return result ? result : alter_dictionaries(db, true);
 }
 
@@ -1218,12 +1458,17 @@ int cache_compact_convert_set_aside(struct cache_compact *compact)
 		result = copy_records(compact);
 	if (result == 0)
 		result = cache_compact_flush(compact);
-	/* the old Events takes its triggers with it: the layout's is made again */
+	/* the old Events takes its triggers with it: the layout's are made again */
 	if (result == 0)
 		result = cache_sqlite_execute(compact->db, "DROP VIEW DeviceProcessEvents;"
 							   " DROP TABLE " EVENTS_ASIDE ";"
-							   CACHE_LAYOUT_EXTRAS_TRIGGER);
+							   " DROP TABLE " PROCESSES_ASIDE ";"
+							   " DROP TABLE IF EXISTS " EXTRAS_ASIDE ";");
 	strbuf_init(&sql);
+	cache_layout_triggers_sql(&sql);
+	if (result == 0)
+		result = sql.failed ? -ENOMEM : cache_sqlite_execute(compact->db, strbuf_text(&sql));
+	strbuf_clear(&sql);
 	for (int d = 0; d < LAYOUT_DICTIONARY_COUNT; d++)
 		strbuf_appendf(&sql, "DELETE FROM %s WHERE Id < %lld;\n",
 			       layout_dictionaries[d].table, (long long)old_last[d]);

@@ -53,9 +53,12 @@ void cache_compact_forget(struct cache_compact *compact);
 
 /*
  * Retention: a statement deleting Events rows and RETURNING their
- * reference columns (cache_layout_append_event_references order) is run to
- * its end here, each row's references kept for cache_compact_release, which
- * lowers the counts and deletes the rows no one refers to any more.
+ * reference columns (cache_layout_append_event_references order) and Id
+ * (cache_layout_events_delete_sql) is run to its end here, each row's
+ * references kept for cache_compact_release, which lowers the counts and
+ * deletes the rows no one refers to any more; no new Processes row links
+ * to a deleted record (the ones that do were made whole by the trigger on
+ * Events, CACHE_LAYOUT_LINK_TRIGGER_NAME, as the rows went).
  * Returns the Events rows deleted, or a negative errno.
  */
 int cache_compact_delete_events(struct cache_compact *compact, sqlite3_stmt *statement);
@@ -65,7 +68,7 @@ int cache_compact_release(struct cache_compact *compact);
 uint64_t cache_compact_dictionary_rows_removed(const struct cache_compact *compact);
 
 /*
- * An older cache becomes schema 5, in the caller's transaction.  Schema 1
+ * An older cache becomes schema 6, in the caller's transaction.  Schema 1
  * (a DeviceProcessEvents table): every record moves to Events with its
  * rowid, then the table goes and the view takes its name.  Schemas 2 to 4
  * (set aside first, below): every record is read through the file's view

@@ -123,6 +123,19 @@ const struct layout_use_def layout_uses[LAYOUT_USE_COUNT] = {
 				 {0}},
 };
 
+/* Processes' fields a linked row takes from its exec's record (in field
+ * order), and where that record keeps them. */
+const struct layout_process_link layout_process_links[LAYOUT_PROCESS_LINKS] = {
+	{"FileRef", 0, USE_FILE, -1, false},
+	{"AccountRef", 1, USE_ACCOUNT, -1, true},
+	{"CommandLineRef", 2, USE_COMMAND_LINE, -1, false},
+	{"LogonId", 4, -1, DPE_LOGON_ID, true},
+	{"ProcessId", LAYOUT_PROCESS_PROCESS_ID_FIELD, -1, DPE_PROCESS_ID, false},
+	{NULL, LAYOUT_PROCESS_CREATION_FIELD, -1, DPE_PROCESS_CREATION_TIME, false},
+	{"CreatedSessionId", 10, -1, DPE_CREATED_PROCESS_SESSION_ID, true},
+	{"UniqueId", 11, -1, DPE_PROCESS_UNIQUE_ID, false},
+};
+
 const struct layout_part_def layout_parts[LAYOUT_PART_COUNT] = {
 	{"Tid", PART_PROCESS_ID, -1, EXTRA_X1, true},
 	{"NamespacePid", PART_PROCESS_ID, -1, EVENT_X2, false},
@@ -399,6 +412,78 @@ void cache_layout_split(const char *text, size_t length, struct layout_split *sp
 		clear_split(split);
 }
 
+/* ---- linked Processes rows ------------------------------------------------ */
+
+const struct layout_process_link *cache_layout_process_link(size_t field)
+{
+	for (int i = 0; i < LAYOUT_PROCESS_LINKS; i++)
+		if (layout_process_links[i].field == (int)field)
+			return &layout_process_links[i];
+	return NULL;
+}
+
+/*
+ * What the exec's record says of a linked field: over the view's aliases
+ * (events "pe", its session "ps"), or in a trigger on Events (events
+ * "old", the session read by a subquery).
+ */
+static void append_exec_value(struct strbuf *out, const struct layout_process_link *link,
+			      const char *events, bool trigger)
+{
+	if (!link->source) {
+		strbuf_appendf(out, "coalesce(%s.Timestamp, 0) - %s.CreationDelta", events, events);
+	} else if (link->session && trigger) {
+		strbuf_appendf(out, "(SELECT %s FROM %s WHERE Id = %s.%s)", link->source,
+			       layout_dictionaries[LAYOUT_SESSIONS].table, events,
+			       layout_uses[USE_SESSION].reference);
+	} else {
+		strbuf_appendf(out, "%s.%s", link->session ? CACHE_LAYOUT_EXEC_SESSION_ALIAS : events,
+			       link->source);
+	}
+}
+
+/*
+ * Deleting an exec's Events row that a Processes row links to: the
+ * references the row takes over are counted first (before the deleted
+ * record's own go back, in cache_compact_release), then the row gets its
+ * fields (and is no longer linked: ProcessId is set).  Linked Id = 2 x Id.
+ */
+static void append_link_trigger(struct strbuf *out)
+{
+	const char *processes = layout_dictionaries[LAYOUT_PROCESSES].table;
+	const char *process_id = layout_dictionaries[LAYOUT_PROCESSES]
+					 .fields[LAYOUT_PROCESS_PROCESS_ID_FIELD];
+
+	strbuf_appendf(out, "CREATE TRIGGER IF NOT EXISTS " CACHE_LAYOUT_LINK_TRIGGER_NAME
+		       " AFTER DELETE ON " CACHE_LAYOUT_EVENTS_TABLE " WHEN EXISTS (SELECT 1 FROM"
+		       " %s WHERE Id = old.Id * 2 AND %s IS NULL) BEGIN", processes, process_id);
+	for (int i = 0; i < LAYOUT_PROCESS_LINKS; i++) {
+		const struct layout_process_link *link = &layout_process_links[i];
+
+		if (link->exec_use < 0)
+			continue;
+		strbuf_appendf(out, " UPDATE %s SET Refs = Refs + 1 WHERE Id = ",
+			       layout_dictionaries[layout_uses[link->exec_use].dictionary].table);
+		append_exec_value(out, link, "old", true);
+		strbuf_append_char(out, ';');
+	}
+	strbuf_appendf(out, " UPDATE %s SET ", processes);
+	for (int i = 0; i < LAYOUT_PROCESS_LINKS; i++) {
+		const struct layout_process_link *link = &layout_process_links[i];
+
+		strbuf_appendf(out, "%s%s = ", i ? ", " : "",
+			       layout_dictionaries[LAYOUT_PROCESSES].fields[link->field]);
+		append_exec_value(out, link, "old", true);
+	}
+	strbuf_append_string(out, " WHERE Id = old.Id * 2; END;\n");
+}
+
+void cache_layout_triggers_sql(struct strbuf *out)
+{
+	strbuf_append_string(out, CACHE_LAYOUT_EXTRAS_TRIGGER);
+	append_link_trigger(out);
+}
+
 /* ---- DDL ------------------------------------------------------------------ */
 
 size_t cache_layout_event_uses(int uses[LAYOUT_USE_COUNT])
@@ -444,6 +529,7 @@ void cache_layout_events_delete_sql(struct strbuf *out, const char *delete)
 	strbuf_append_string(out, delete);
 	strbuf_append_string(out, " RETURNING ");
 	cache_layout_append_event_references(out, "");
+	strbuf_append_string(out, ", Id");
 }
 
 void cache_layout_view_sql(struct strbuf *out)
@@ -484,8 +570,9 @@ void cache_layout_schema_sql(struct strbuf *out)
 				  " (Id INTEGER PRIMARY KEY");
 	for (int i = 1; i < EXTRA_FIELD_COUNT; i++)
 		strbuf_appendf(out, ", %s", extra_fields[i]);
-	strbuf_append_string(out, ");\n" CACHE_LAYOUT_EXTRAS_TRIGGER
-				  "CREATE TABLE IF NOT EXISTS " CACHE_LAYOUT_BLOCKS_TABLE
+	strbuf_append_string(out, ");\n");
+	cache_layout_triggers_sql(out);
+	strbuf_append_string(out, "CREATE TABLE IF NOT EXISTS " CACHE_LAYOUT_BLOCKS_TABLE
 				  " (Block INTEGER PRIMARY KEY, Low INTEGER NOT NULL,"
 				  " High INTEGER NOT NULL);\n");
 	cache_layout_view_sql(out);
@@ -536,13 +623,37 @@ static int find_use_field(int column, size_t *field)
 	return -1;
 }
 
+/* The link of the Processes field a use of a dictionary is referred to
+ * by, or NULL (not referred to by Processes, or not a linked field). */
+static const struct layout_process_link *reference_link(int use)
+{
+	const struct layout_use_def *owner;
+
+	if (layout_uses[use].owner < 0)
+		return NULL;
+	owner = &layout_uses[layout_uses[use].owner];
+	if (owner->dictionary != LAYOUT_PROCESSES)
+		return NULL;
+	for (size_t i = 0; i < layout_dictionaries[LAYOUT_PROCESSES].field_count; i++)
+		if (owner->columns[i] == LAYOUT_FIELD_REF && owner->ref_uses[i] == use)
+			return cache_layout_process_link(i);
+	return NULL;
+}
+
 static uint32_t use_with_owners(int use)
 {
 	uint32_t bits = 0;
 
 	for (; use >= 0; use = layout_uses[use].owner)
-		bits |= 1u << use;
+		bits |= (1u << use) | (reference_link(use) ? LAYOUT_EXEC_USES : 0);
 	return bits;
+}
+
+/* A use's field a linked row takes from its exec. */
+static const struct layout_process_link *field_link(int use, size_t field)
+{
+	return layout_uses[use].dictionary == LAYOUT_PROCESSES ? cache_layout_process_link(field)
+							       : NULL;
 }
 
 static const char *event_field_of(int column)
@@ -641,9 +752,10 @@ void cache_layout_append_column(struct strbuf *out, int column)
 		const char *alias = layout_uses[USE_PROCESS].alias;
 		const char *const *fields = layout_dictionaries[LAYOUT_PROCESSES].fields;
 
-		strbuf_appendf(out, "coalesce(%s.%s, 0) - %s.%s", alias,
-			       fields[LAYOUT_PROCESS_CREATION_FIELD], alias,
-			       fields[LAYOUT_PROCESS_PARENT_CREATION_FIELD]);
+		strbuf_appendf(out, "coalesce(%s.%s, ", alias, fields[LAYOUT_PROCESS_CREATION_FIELD]);
+		append_exec_value(out, cache_layout_process_link(LAYOUT_PROCESS_CREATION_FIELD),
+				  CACHE_LAYOUT_EXEC_ALIAS, false);
+		strbuf_appendf(out, ", 0) - %s.%s", alias, fields[LAYOUT_PROCESS_PARENT_CREATION_FIELD]);
 		return;
 	}
 	if (column == DPE_PROCESS_UNIQUE_ID) {
@@ -661,11 +773,18 @@ void cache_layout_append_column(struct strbuf *out, int column)
 	}
 	const struct layout_use_def *def = &layout_uses[use];
 	const struct layout_dictionary_def *dictionary = &layout_dictionaries[def->dictionary];
+	const struct layout_process_link *link = field_link(use, field);
+	bool numeric_text = (int)field == dictionary->numeric_text_field;
 
-	if ((int)field == dictionary->numeric_text_field)
-		strbuf_appendf(out, "CAST(%s.%s AS TEXT)", def->alias, dictionary->fields[field]);
-	else
+	strbuf_append_string(out, numeric_text ? "CAST(" : "");
+	if (link) {
+		strbuf_appendf(out, "coalesce(%s.%s, ", def->alias, dictionary->fields[field]);
+		append_exec_value(out, link, CACHE_LAYOUT_EXEC_ALIAS, false);
+		strbuf_append_char(out, ')');
+	} else {
 		strbuf_appendf(out, "%s.%s", def->alias, dictionary->fields[field]);
+	}
+	strbuf_append_string(out, numeric_text ? " AS TEXT)" : "");
 }
 
 uint32_t cache_layout_column_uses(int column)
@@ -684,7 +803,27 @@ uint32_t cache_layout_column_uses(int column)
 	}
 	int use = find_use_field(column, &field);
 
-	return use < 0 ? 0 : use_with_owners(use);
+	if (use < 0)
+		return 0;
+	bits = use_with_owners(use);
+	if (field_link(use, field) || column == DPE_INITIATING_PROCESS_PARENT_CREATION_TIME)
+		bits |= LAYOUT_EXEC_USES;
+	return bits;
+}
+
+/* A linked Processes row's exec: its Events row (Id / 2 of an even Id,
+ * while ProcessId is NULL) and that row's session. */
+static void append_exec_joins(struct strbuf *out)
+{
+	const char *alias = layout_uses[USE_PROCESS].alias;
+
+	strbuf_appendf(out, " LEFT JOIN " CACHE_LAYOUT_EVENTS_TABLE " AS " CACHE_LAYOUT_EXEC_ALIAS
+		       " ON " CACHE_LAYOUT_EXEC_ALIAS ".Id = (%s.Id >> 1) AND (%s.Id & 1) = 0 AND"
+		       " %s.%s IS NULL LEFT JOIN %s AS " CACHE_LAYOUT_EXEC_SESSION_ALIAS " ON "
+		       CACHE_LAYOUT_EXEC_SESSION_ALIAS ".Id = " CACHE_LAYOUT_EXEC_ALIAS ".%s",
+		       alias, alias, alias,
+		       layout_dictionaries[LAYOUT_PROCESSES].fields[LAYOUT_PROCESS_PROCESS_ID_FIELD],
+		       layout_dictionaries[LAYOUT_SESSIONS].table, layout_uses[USE_SESSION].reference);
 }
 
 void cache_layout_append_joins(struct strbuf *out, uint32_t uses)
@@ -693,11 +832,21 @@ void cache_layout_append_joins(struct strbuf *out, uint32_t uses)
 	for (int use = 0; use < LAYOUT_USE_COUNT; use++) {
 		const struct layout_use_def *def = &layout_uses[use];
 
+		const struct layout_process_link *link = reference_link(use);
+
 		if (!(uses & (1u << use)))
 			continue;
-		strbuf_appendf(out, " LEFT JOIN %s AS %s ON %s.Id = %s.%s",
+		strbuf_appendf(out, " LEFT JOIN %s AS %s ON %s.Id = %s%s.%s",
 			       layout_dictionaries[def->dictionary].table, def->alias, def->alias,
+			       link ? "coalesce(" : "",
 			       def->owner < 0 ? "e" : layout_uses[def->owner].alias, def->reference);
+		if (link) {
+			strbuf_append_string(out, ", ");
+			append_exec_value(out, link, CACHE_LAYOUT_EXEC_ALIAS, false);
+			strbuf_append_char(out, ')');
+		}
+		if (use == USE_PROCESS && (uses & LAYOUT_EXEC_USES))
+			append_exec_joins(out);
 	}
 	if (uses & LAYOUT_EXTRAS_USES)
 		strbuf_append_string(out, " LEFT JOIN " CACHE_LAYOUT_EXTRAS_TABLE " AS " EXTRAS_ALIAS
@@ -709,7 +858,7 @@ bool cache_layout_semi_join(int column, int *use, const char **field)
 	size_t index = 0;
 	int found = find_use_field(column, &index);
 
-	if (found < 0 || layout_uses[found].owner >= 0 ||
+	if (found < 0 || layout_uses[found].owner >= 0 || field_link(found, index) ||
 	    column == DPE_INITIATING_PROCESS_PARENT_CREATION_TIME)
 		return false;
 	*use = found;
@@ -743,6 +892,11 @@ void cache_layout_orphans_sql(struct strbuf *out)
 {
 	strbuf_append_string(out, "SELECT (SELECT count(*) FROM " CACHE_LAYOUT_EXTRAS_TABLE
 				  " WHERE Id NOT IN (SELECT Id FROM " CACHE_LAYOUT_EVENTS_TABLE "))");
+	/* a linked row whose exec's record is gone (not made whole) */
+	strbuf_appendf(out, " + (SELECT count(*) FROM %s WHERE (Id & 1) = 0 AND %s IS NULL AND"
+		       " (Id >> 1) NOT IN (SELECT Id FROM " CACHE_LAYOUT_EVENTS_TABLE "))",
+		       layout_dictionaries[LAYOUT_PROCESSES].table,
+		       layout_dictionaries[LAYOUT_PROCESSES].fields[LAYOUT_PROCESS_PROCESS_ID_FIELD]);
 	for (int d = 0; d < LAYOUT_DICTIONARY_COUNT; d++) {
 		strbuf_appendf(out, " + (SELECT count(*) FROM %s WHERE Id NOT IN (",
 			       layout_dictionaries[d].table);

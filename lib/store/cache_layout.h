@@ -1,5 +1,5 @@
 /*
- * cache_layout.h - the compact layout of the cache's records (schema 5).
+ * cache_layout.h - the compact layout of the cache's records (schema 6).
  *
  * Most of a DeviceProcessEvents record repeats: the same file version
  * (path, size, hashes, version info) runs thousands of times, the same
@@ -23,7 +23,9 @@
  *   Processes   a snapshot of the initiating process (its own Files,
  *               Accounts, Texts and ProcessContexts references and its
  *               per-process facts; its parent's creation time as a
- *               distance below its own)
+ *               distance below its own); schema 6: linked to its own
+ *               exec's Events row when the cache has it, and then
+ *               without what that record says of the process
  *   ProcessContexts  what rarely changes between initiating processes:
  *               integrity, elevation, signer, remote session
  *   Shapes      AdditionalFields with its per-exec members cut out: the
@@ -106,8 +108,53 @@ enum layout_dictionary {
 
 /* Processes: ParentCreationDelta = CreationTime (0 when NULL) - the
  * parent's creation time. */
+#define LAYOUT_PROCESS_PROCESS_ID_FIELD 5
 #define LAYOUT_PROCESS_CREATION_FIELD 6
 #define LAYOUT_PROCESS_PARENT_CREATION_FIELD 9
+
+/*
+ * Schema 6: a Processes row "linked" to its own exec's Events row.  When
+ * the cache holds the exec of the initiating process (the same pid,
+ * creation time, UniqueId, file, command line, account, logon and session
+ * id), the snapshot's row leaves those fields NULL and takes them from
+ * that Events row (alias pe) and its Sessions row (ps).  A linked row's
+ * Id is 2 x the Events row's Id (the row reads its exec with no column
+ * and no index: retention finds it from the Events Id); any other row's
+ * Id is 2 x the Id of the record that made it + 1, so the two never meet.
+ * A linked row still linked has ProcessId NULL (a link needs a pid).
+ * Deleting the Events row (a trigger, CACHE_LAYOUT_LINK_TRIGGER_NAME)
+ * first writes those fields into the linked row and counts its new
+ * references, so no row ever points at a deleted record.
+ */
+#define LAYOUT_PROCESS_LINKS 8
+#define CACHE_LAYOUT_LINK_TRIGGER_NAME "Events_link"
+#define CACHE_LAYOUT_EXEC_ALIAS "pe"
+#define CACHE_LAYOUT_EXEC_SESSION_ALIAS "ps"
+
+struct layout_process_link {
+	const char *source; /* the column of Events (or Sessions) holding it,
+			     * NULL: the creation time (Timestamp - CreationDelta) */
+	int field; /* the Processes field */
+	int exec_use; /* a reference: the use the exec's record has it in */
+	int exec_column; /* a value: the exec's record column */
+	bool session; /* source is the exec's Sessions row's */
+};
+
+extern const struct layout_process_link layout_process_links[LAYOUT_PROCESS_LINKS];
+
+/* The link of a Processes field, or NULL when a linked row holds it. */
+const struct layout_process_link *cache_layout_process_link(size_t field);
+
+/* The Id of the row of Processes linked to Events row id, and of a row
+ * not linked made by record id. */
+static inline int64_t cache_layout_linked_process_id(int64_t id)
+{
+	return id * 2;
+}
+static inline int64_t cache_layout_process_id(int64_t id)
+{
+	return id * 2 + 1;
+}
 
 struct layout_dictionary_def {
 	const char *table;
@@ -249,6 +296,12 @@ enum layout_extra_field {
 };
 /* The joins' bit (cache_layout_append_joins) for EventExtras. */
 #define LAYOUT_EXTRAS_USES (1u << LAYOUT_USE_COUNT)
+/* ... and for a linked Processes row's exec: Events and Sessions again. */
+#define LAYOUT_EXEC_USES (1u << (LAYOUT_USE_COUNT + 1))
+
+/* The triggers on Events: EventExtras' and the links' (CREATE ... IF NOT
+ * EXISTS: made with the tables and again after a conversion). */
+void cache_layout_triggers_sql(struct strbuf *out);
 
 /* The uses Events owns, in the order of its reference columns. */
 size_t cache_layout_event_uses(int uses[LAYOUT_USE_COUNT]);
@@ -265,7 +318,7 @@ void cache_layout_extras_insert_sql(struct strbuf *out);
 /* ", e.FileRef, ..." every reference column of Events, in use order. */
 void cache_layout_append_event_references(struct strbuf *out, const char *prefix);
 /* delete, a DELETE of Events rows, returning their reference columns (what
- * cache_compact_delete_events releases). */
+ * cache_compact_delete_events releases), then their Id. */
 void cache_layout_events_delete_sql(struct strbuf *out, const char *delete);
 /* The reference columns of a dictionary's rows: (use, column name). */
 size_t cache_layout_dictionary_references(enum layout_dictionary dictionary,
@@ -285,7 +338,8 @@ void cache_layout_append_joins(struct strbuf *out, uint32_t uses);
  */
 bool cache_layout_semi_join(int column, int *use, const char **field);
 
-/* "SELECT count(*) ..." of dictionary rows nothing refers to, and of rows
+/* "SELECT count(*) ..." of dictionary rows nothing refers to (and of
+ * linked Processes rows whose Events row is gone), and of rows
  * whose Refs disagrees with the references (both 0 in a sound cache). */
 void cache_layout_orphans_sql(struct strbuf *out);
 void cache_layout_bad_refs_sql(struct strbuf *out);

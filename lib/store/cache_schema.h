@@ -31,7 +31,8 @@
 #include "model/schema.h"
 #include "base/strbuf.h"
 
-#define CACHE_SCHEMA_VERSION 5
+#define CACHE_SCHEMA_VERSION 6
+#define CACHE_SCHEMA_FACTS_VERSION 5 /* compact, no linked Processes rows: read, converted */
 #define CACHE_SCHEMA_SESSIONS_VERSION 4 /* compact, file facts in Shapes: read, converted */
 #define CACHE_SCHEMA_BLOCKS_VERSION 3 /* compact, Events with the session facts: read, converted */
 #define CACHE_SCHEMA_INDEXED_VERSION 2 /* compact, indexed on Timestamp: read, converted */

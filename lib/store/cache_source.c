@@ -11,7 +11,7 @@
  *                        through the Timestamp index, which holds the rowid,
  *                        so no chunk sorts
  *
- * A schema-5 cache keeps DeviceProcessEvents in the compact layout
+ * A schema-6 cache keeps DeviceProcessEvents in the compact layout
  * (cache_layout.h): the SELECT reads Events and joins only the
  * dictionaries the used columns live in, and a term on a column of a small
  * dictionary is decided once per dictionary row (a semi-join, evaluated
@@ -53,8 +53,8 @@
 struct cache_reader {
 	sqlite3 *db;
 	char *path;
-	bool compact; /* schema 5: the layout of cache_layout.h, read directly */
-	bool blocks; /* schema 5: times from EventBlocks, no Timestamp index */
+	bool compact; /* schema 6: the layout of cache_layout.h, read directly */
+	bool blocks; /* schema 6: times from EventBlocks, no Timestamp index */
 	bool view; /* schema 2 to 4: DeviceProcessEvents is the file's own view */
 };
 

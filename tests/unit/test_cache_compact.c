@@ -9,8 +9,9 @@
  *   writer), a schema-2 cache (tests/fixtures/cache-v2, the compact
  *   layout with its Timestamp index) and a schema-3 cache
  *   (tests/fixtures/cache-v3, the block summary, the session facts in
- *   Events) and a schema-4 cache (tests/fixtures/cache-v4, the file's
- *   facts in Shapes) are converted on open: same rows,
+ *   Events), a schema-4 cache (tests/fixtures/cache-v4, the file's
+ *   facts in Shapes) and a schema-5 cache (tests/fixtures/cache-v5, no
+ *   linked Processes rows) are converted on open: same rows,
  *   rowids, hits, summaries, sequences, answers; the block summary covers
  *   every record.
  * - Retention by size removes the oldest records first, keeps hit records,
@@ -47,6 +48,7 @@
 #define FIXTURE_V2 "tests/fixtures/cache-v2/cache.db.gz"
 #define FIXTURE_V3 "tests/fixtures/cache-v3/cache.db.gz"
 #define FIXTURE_V4 "tests/fixtures/cache-v4/cache.db.gz"
+#define FIXTURE_V5 "tests/fixtures/cache-v5/cache.db.gz"
 
 struct fixture {
 	char directory[64];
@@ -235,6 +237,46 @@ static void fill_record(struct record *record, int i)
 	record_set_cstring(record, DPE_ADDITIONAL_FIELDS, fields);
 }
 
+/* Every record of the view, in rowid order, as record JSON lines (the
+ * 68 columns read back as their types). */
+static void view_as_json(sqlite3 *db, struct record *record, struct strbuf *out)
+{
+	struct strbuf sql;
+	sqlite3_stmt *statement = NULL;
+
+	strbuf_init(&sql);
+	strbuf_append_string(&sql, "SELECT 0");
+	for (int i = 0; i < DPE_COLUMN_COUNT; i++)
+		strbuf_appendf(&sql, ", \"%s\"", dpe_columns[i].name);
+	strbuf_append_string(&sql, " FROM DeviceProcessEvents ORDER BY rowid");
+	assert_int_equal(sqlite3_prepare_v2(db, strbuf_text(&sql), -1, &statement, NULL),
+			 SQLITE_OK);
+	while (sqlite3_step(statement) == SQLITE_ROW) {
+		record_reset(record);
+		for (int i = 0; i < DPE_COLUMN_COUNT; i++) {
+			int column = i + 1;
+
+			if (dpe_columns[i].type == VALUE_STRING) {
+				assert_int_equal(sqlite3_column_type(statement, column), SQLITE_TEXT);
+				record_set_string(record, i,
+						  (const char *)sqlite3_column_text(statement, column),
+						  (size_t)sqlite3_column_bytes(statement, column));
+			} else if (sqlite3_column_type(statement, column) == SQLITE_NULL) {
+				record_set_null(record, i);
+			} else if (dpe_columns[i].type == VALUE_DATETIME) {
+				record_set_datetime(record, i, sqlite3_column_int64(statement, column));
+			} else if (dpe_columns[i].type == VALUE_BOOL) {
+				record_set_bool(record, i, sqlite3_column_int64(statement, column) != 0);
+			} else {
+				record_set_long(record, i, sqlite3_column_int64(statement, column));
+			}
+		}
+		assert_int_equal(record_append_json_line(record, out), 0);
+	}
+	sqlite3_finalize(statement);
+	strbuf_free(&sql);
+}
+
 static void test_records_come_back_exactly(void **state)
 {
 	struct fixture *fixture = *state;
@@ -258,42 +300,7 @@ static void test_records_come_back_exactly(void **state)
 	strbuf_init(&got);
 	assert_int_equal(sqlite3_open_v2(fixture->path, &db, SQLITE_OPEN_READONLY, NULL),
 			 SQLITE_OK);
-	struct strbuf sql;
-	sqlite3_stmt *statement = NULL;
-
-	strbuf_init(&sql);
-	strbuf_append_string(&sql, "SELECT 0");
-	for (int i = 0; i < DPE_COLUMN_COUNT; i++)
-		strbuf_appendf(&sql, ", \"%s\"", dpe_columns[i].name);
-	strbuf_append_string(&sql, " FROM DeviceProcessEvents ORDER BY rowid");
-	assert_int_equal(sqlite3_prepare_v2(db, strbuf_text(&sql), -1, &statement, NULL),
-			 SQLITE_OK);
-	while (sqlite3_step(statement) == SQLITE_ROW) {
-		record_reset(&fixture->record);
-		for (int i = 0; i < DPE_COLUMN_COUNT; i++) {
-			int column = i + 1;
-
-			if (dpe_columns[i].type == VALUE_STRING) {
-				assert_int_equal(sqlite3_column_type(statement, column), SQLITE_TEXT);
-				record_set_string(&fixture->record, i,
-						  (const char *)sqlite3_column_text(statement, column),
-						  (size_t)sqlite3_column_bytes(statement, column));
-			} else if (sqlite3_column_type(statement, column) == SQLITE_NULL) {
-				record_set_null(&fixture->record, i);
-			} else if (dpe_columns[i].type == VALUE_DATETIME) {
-				record_set_datetime(&fixture->record, i,
-						    sqlite3_column_int64(statement, column));
-			} else if (dpe_columns[i].type == VALUE_BOOL) {
-				record_set_bool(&fixture->record, i,
-						sqlite3_column_int64(statement, column) != 0);
-			} else {
-				record_set_long(&fixture->record, i,
-						sqlite3_column_int64(statement, column));
-			}
-		}
-		assert_int_equal(record_append_json_line(&fixture->record, &got), 0);
-	}
-	sqlite3_finalize(statement);
+	view_as_json(db, &fixture->record, &got);
 	/* what records rarely have (a Tid not the pid, a text kept whole) has
 	 * rows of its own */
 	assert_true(number(db, "SELECT count(*) FROM EventExtras WHERE Raw IS NOT NULL") > 0);
@@ -317,7 +324,6 @@ static void test_records_come_back_exactly(void **state)
 			 1);
 	sqlite3_close(db);
 	assert_string_equal(strbuf_text(&got), strbuf_text(&expected));
-	strbuf_free(&sql);
 	strbuf_free(&got);
 	strbuf_free(&expected);
 	strbuf_free(&line);
@@ -419,6 +425,11 @@ static void test_schema_4_is_converted(void **state)
 	check_converted(*state, FIXTURE_V4);
 }
 
+static void test_schema_5_is_converted(void **state)
+{
+	check_converted(*state, FIXTURE_V5);
+}
+
 /* ---- retention ----------------------------------------------------------------- */
 
 /* Varied records: files, parents, command lines come and go with age. */
@@ -495,16 +506,191 @@ static void test_retention_by_size(void **state)
 	sqlite3_close(db);
 }
 
+/* ---- linked Processes rows ------------------------------------------------------- */
+
+#define TREE_BASE 17000000000000000LL
+
+/* A process's columns, as its exec's record has them (own) or as a
+ * record it started has them (its snapshot as the initiating process). */
+struct process_columns {
+	enum dpe_column id, creation, unique_id, file_name, folder, sha256, command_line,
+		account_name, account_domain, logon_id, session_id;
+};
+
+static const struct process_columns own_columns = {
+	DPE_PROCESS_ID,	      DPE_PROCESS_CREATION_TIME, DPE_PROCESS_UNIQUE_ID,
+	DPE_FILE_NAME,	      DPE_FOLDER_PATH,		 DPE_SHA256,
+	DPE_PROCESS_COMMAND_LINE, DPE_ACCOUNT_NAME,	 DPE_ACCOUNT_DOMAIN,
+	DPE_LOGON_ID,	      DPE_CREATED_PROCESS_SESSION_ID};
+static const struct process_columns initiating_columns = {
+	DPE_INITIATING_PROCESS_ID,	     DPE_INITIATING_PROCESS_CREATION_TIME,
+	DPE_INITIATING_PROCESS_UNIQUE_ID,    DPE_INITIATING_PROCESS_FILE_NAME,
+	DPE_INITIATING_PROCESS_FOLDER_PATH,  DPE_INITIATING_PROCESS_SHA256,
+	DPE_INITIATING_PROCESS_COMMAND_LINE, DPE_INITIATING_PROCESS_ACCOUNT_NAME,
+	DPE_INITIATING_PROCESS_ACCOUNT_DOMAIN, DPE_INITIATING_PROCESS_LOGON_ID,
+	DPE_INITIATING_PROCESS_SESSION_ID};
+
+/* Process n; a snapshot of every 4th says another command line (the
+ * process rewrote it): not its exec's, so not linked. */
+static void set_process(struct record *record, const struct process_columns *columns, int n,
+			bool snapshot)
+{
+	char text[600];
+
+	record_set_long(record, columns->id, 2000 + n);
+	record_set_datetime(record, columns->creation, TREE_BASE - 1000 + n * TICKS_PER_SECOND);
+	/* canonical decimals are kept as numbers, others as text */
+	snprintf(text, sizeof(text), n % 10 ? "%d" : "u%d", 900000000 + 7 * n);
+	record_set_cstring(record, columns->unique_id, text);
+	snprintf(text, sizeof(text), "tool-%d", n % 4);
+	record_set_cstring(record, columns->file_name, text);
+	snprintf(text, sizeof(text), "/opt/t%d", n % 4);
+	record_set_cstring(record, columns->folder, text);
+	snprintf(text, sizeof(text), "%064d", n % 4);
+	record_set_cstring(record, columns->sha256, text);
+	snprintf(text, sizeof(text), "tool-%d --n %d --payload %0300d%s", n % 4, n, n,
+		 snapshot && n % 4 == 3 ? " (rewritten)" : "");
+	record_set_cstring(record, columns->command_line, text);
+	record_set_cstring(record, columns->account_name, n % 2 ? "root" : "alice");
+	record_set_cstring(record, columns->account_domain, "host");
+	record_set_long(record, columns->logon_id, n % 3);
+	/* ... and another session (it called setsid) */
+	record_set_long(record, columns->session_id, n % 5 + (snapshot && n % 4 == 3 ? 100 : 0));
+}
+
+/*
+ * A tree of processes: record i is the exec of process i, started by
+ * process i / 3, whose snapshot says what its exec's record said (a row
+ * linked to that record, made whole when retention deletes it) but for
+ * every 4th.
+ */
+static void tree_record(struct record *record, int i)
+{
+	char text[64];
+	int parent = i / 3;
+
+	record_reset(record);
+	record_set_datetime(record, DPE_TIMESTAMP, TREE_BASE + (int64_t)i * TICKS_PER_SECOND);
+	record_set_long(record, DPE_REPORT_ID, i);
+	set_process(record, &own_columns, i, false);
+	set_process(record, &initiating_columns, parent, true);
+	record_set_long(record, DPE_INITIATING_PROCESS_PARENT_ID, 2000 + parent / 3);
+	record_set_cstring(record, DPE_INITIATING_PROCESS_PARENT_FILE_NAME, "init");
+	record_set_datetime(record, DPE_INITIATING_PROCESS_PARENT_CREATION_TIME,
+			    TREE_BASE - 1000 + (parent / 3) * TICKS_PER_SECOND);
+	snprintf(text, sizeof(text), "{\"Uid\":0,\"Cwd\":\"/srv/%d\"}", i / 20);
+	record_set_cstring(record, DPE_ADDITIONAL_FIELDS, text);
+}
+
+/* The records left (by ReportId) as the JSON lines they went in as. */
+static void expected_left(sqlite3 *db, char *const *lines, struct strbuf *out)
+{
+	sqlite3_stmt *statement = NULL;
+
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT ReportId FROM DeviceProcessEvents"
+						" ORDER BY rowid", -1, &statement, NULL),
+			 SQLITE_OK);
+	while (sqlite3_step(statement) == SQLITE_ROW)
+		strbuf_append_string(out, lines[sqlite3_column_int64(statement, 0)]);
+	sqlite3_finalize(statement);
+}
+
+/* The view gives back every record left as it went in; sound. */
+static void check_left_records(struct fixture *fixture, char *const *lines)
+{
+	struct strbuf expected, got;
+	sqlite3 *db = NULL;
+
+	check_sound(fixture->path);
+	strbuf_init(&expected);
+	strbuf_init(&got);
+	assert_int_equal(sqlite3_open_v2(fixture->path, &db, SQLITE_OPEN_READONLY, NULL),
+			 SQLITE_OK);
+	expected_left(db, lines, &expected);
+	view_as_json(db, &fixture->record, &got);
+	sqlite3_close(db);
+	assert_true(got.length > 0);
+	assert_string_equal(strbuf_text(&got), strbuf_text(&expected));
+	strbuf_free(&expected);
+	strbuf_free(&got);
+}
+
+static int64_t path_number(const char *path, const char *sql)
+{
+	sqlite3 *db = NULL;
+	int64_t value;
+
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	value = number(db, sql);
+	sqlite3_close(db);
+	return value;
+}
+
+/*
+ * Linked rows give back what their snapshots said; retention by size,
+ * then by age, deletes execs whose linked rows are still used: those are
+ * made whole (none points at a deleted record: check_sound), and every
+ * record left still comes back as it went in.
+ */
+static void test_linked_rows_outlive_their_execs(void **state)
+{
+	struct fixture *fixture = *state;
+	const int count = 3000;
+	const int64_t limit = 1LL << 20;
+	struct cache *cache = open_cache(fixture, limit);
+	char **lines = calloc((size_t)count + 1, sizeof(*lines));
+	struct strbuf line;
+
+	assert_non_null(lines);
+	strbuf_init(&line);
+	for (int i = 1; i <= count; i++) {
+		tree_record(&fixture->record, i);
+		assert_int_equal(cache_add_record(cache, &fixture->record), 0);
+		strbuf_clear(&line);
+		assert_int_equal(record_append_json_line(&fixture->record, &line), 0);
+		lines[i] = strdup(strbuf_text(&line));
+		assert_non_null(lines[i]);
+	}
+	assert_int_equal(cache_commit(cache), 0);
+	/* a row per parent (of 3 records each): most linked, every 4th not */
+	assert_true(path_number(fixture->path, "SELECT count(*) FROM Processes WHERE"
+					       " ProcessId IS NULL") > count / 5);
+	assert_true(path_number(fixture->path, "SELECT count(*) FROM Processes WHERE"
+					       " ProcessId IS NOT NULL") > count / 20);
+	check_left_records(fixture, lines);
+	while (cache_retention_step(cache, TREE_BASE) > 0)
+		;
+	assert_true(path_number(fixture->path, "SELECT min(Id) FROM Events") > 100);
+	/* linked rows whose exec went were made whole */
+	assert_true(path_number(fixture->path, "SELECT count(*) FROM Processes WHERE"
+					       " Id % 2 = 0 AND ProcessId IS NOT NULL") > 0);
+	check_left_records(fixture, lines);
+	/* by age: everything before record count - 200 */
+	while (cache_retention_step(cache, TREE_BASE + 3650 * TICKS_PER_DAY +
+						   (count - 200) * TICKS_PER_SECOND) > 0)
+		;
+	assert_int_equal(path_number(fixture->path, "SELECT count(*) FROM Events"), 201);
+	check_left_records(fixture, lines);
+	cache_close(cache);
+	check_left_records(fixture, lines);
+	for (int i = 1; i <= count; i++)
+		free(lines[i]);
+	free(lines);
+	strbuf_free(&line);
+}
+
 /* ---- kill -9 in a storm -------------------------------------------------------------- */
 
-static void storm(const struct fixture *fixture, int report)
+typedef void record_filler(struct record *record, int i);
+
+static void storm(const struct fixture *fixture, int report, record_filler *fill)
 {
 	struct cache *cache = open_cache(fixture, 1LL << 20);
 	struct record record;
 
 	record_init(&record);
 	for (int i = 1;; i++) {
-		varied_record(&record, i);
+		fill(&record, i);
 		if (cache_add_record(cache, &record) != 0)
 			_exit(2);
 		if (i % 97 == 0 && cache_add_hit(cache, "rule", "Rule", "", "", &record) != 0)
@@ -524,9 +710,8 @@ static void storm(const struct fixture *fixture, int report)
 	}
 }
 
-static void test_kill_in_a_storm(void **state)
+static void check_kill_in_a_storm(struct fixture *fixture, record_filler *fill)
 {
-	struct fixture *fixture = *state;
 	int pipes[2];
 	int64_t committed = 0, value;
 	pid_t child;
@@ -536,7 +721,7 @@ static void test_kill_in_a_storm(void **state)
 	assert_true(child >= 0);
 	if (child == 0) {
 		close(pipes[0]);
-		storm(fixture, pipes[1]);
+		storm(fixture, pipes[1], fill);
 	}
 	close(pipes[1]);
 	/* let it write for a while: retention runs, hits are kept */
@@ -569,10 +754,22 @@ static void test_kill_in_a_storm(void **state)
 
 	cache_committed_sequences(cache, &sequences);
 	assert_true(sequences.records >= committed);
-	varied_record(&fixture->record, 999999);
+	fill(&fixture->record, 999999);
 	assert_int_equal(cache_add_record(cache, &fixture->record), 0);
 	cache_close(cache);
 	check_sound(fixture->path);
+}
+
+static void test_kill_in_a_storm(void **state)
+{
+	check_kill_in_a_storm(*state, varied_record);
+}
+
+/* The same with Processes rows linked to their execs' records, which
+ * retention makes whole as it deletes those records. */
+static void test_kill_in_a_storm_with_links(void **state)
+{
+	check_kill_in_a_storm(*state, tree_record);
 }
 
 int main(void)
@@ -583,8 +780,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_schema_2_is_converted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_schema_3_is_converted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_schema_4_is_converted, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_schema_5_is_converted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retention_by_size, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kill_in_a_storm, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_linked_rows_outlive_their_execs, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kill_in_a_storm_with_links, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -34,8 +34,9 @@
 #define OTHER_DEVICE "fedcba9876543210fedcba9876543210fedcba98"
 #define FLAT_FIXTURE "tests/fixtures/collector-v1/collector.db.gz"
 #define V2_FIXTURE "tests/fixtures/collector-v2/collector.db.gz"
-/* collector/store_sqlite.c's schema (the layout of cache schema 5) */
-#define COLLECTOR_SCHEMA 3
+#define V3_FIXTURE "tests/fixtures/collector-v3/collector.db.gz"
+/* collector/store_sqlite.c's schema (the layout of cache schema 6) */
+#define COLLECTOR_SCHEMA 4
 
 struct fixture {
 	char directory[64];
@@ -481,6 +482,12 @@ static void test_v2_store_converts(void **state)
 	check_store_converts(*state, V2_FIXTURE, 2);
 }
 
+/* The compact layout of cache schema 5 (collector schema 3). */
+static void test_v3_store_converts(void **state)
+{
+	check_store_converts(*state, V3_FIXTURE, 3);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -490,6 +497,7 @@ int main(void)
 		cmocka_unit_test(test_keys_and_revocation),
 		cmocka_unit_test(test_flat_store_converts),
 		cmocka_unit_test(test_v2_store_converts),
+		cmocka_unit_test(test_v3_store_converts),
 		cmocka_unit_test(test_retention_by_age),
 		cmocka_unit_test(test_devices_share_dictionaries),
 		cmocka_unit_test(test_retention_empties_dictionaries),
