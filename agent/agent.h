@@ -46,6 +46,7 @@ struct agent {
 	struct shipper *shipper; /* NULL without --collector */
 	uint64_t started_boot_ns;
 	uint64_t ticks; /* seconds of the maintenance timer */
+	uint64_t retention_next_tick; /* when retention looks again */
 };
 
 /* Write STATE_DIR/status.json (atomically) and, when asked, a stats line on

@@ -32,6 +32,9 @@
 #define REPORT_ID_BLOCK 4096
 #define ACCOUNT_CACHE_ENTRIES 4096
 #define RETENTION_STEPS_PER_TICK 4
+/* After a look that found nothing to remove, the next one is this many
+ * seconds later (a look is a write transaction and four DELETEs). */
+#define RETENTION_IDLE_SECONDS 5
 #define SHIP_DRAIN_MS 3000
 /* Lines waiting for the cache's commit, at most (then it commits at once):
  * a flood of large records does not pile up in memory for 250 ms. */
@@ -461,12 +464,17 @@ static void on_timer(struct agent *agent, int timer_fd)
 		return;
 	rule_engine_publish(agent->rules, timefmt_now_ticks());
 	/* a few chunks a second at most: capture never waits for retention */
-	for (int step = 0; step < RETENTION_STEPS_PER_TICK; step++) {
-		removed = cache_retention_step(agent->cache, timefmt_now_ticks());
-		if (removed < 0)
-			agent->cache_retention_errors++;
-		if (removed <= 0)
-			break;
+	if (agent->ticks >= agent->retention_next_tick) {
+		removed = 0;
+		for (int step = 0; step < RETENTION_STEPS_PER_TICK; step++) {
+			removed = cache_retention_step(agent->cache, timefmt_now_ticks());
+			if (removed < 0)
+				agent->cache_retention_errors++;
+			if (removed <= 0)
+				break;
+		}
+		agent->retention_next_tick = agent->ticks +
+					     (removed == 0 ? RETENTION_IDLE_SECONDS : 1);
 	}
 	boot_clock_sync(&agent->clock);
 	process_table_sweep(agent->processes, boot_clock_now_ns());

@@ -175,13 +175,19 @@ def test_exec_of_an_already_deleted_binary(agent, workdir):
         assert record[column] == value, column
 
 
+def new_sleep_version(path):
+    """/usr/bin/sleep copied to path with a tail no cache has seen: a new
+    file version.  Its digests."""
+    shutil.copy("/usr/bin/sleep", path)
+    with open(path, "ab") as tail:
+        tail.write(os.urandom(32))
+    path.chmod(0o755)
+    return file_digests(path)
+
+
 def test_binary_deleted_while_it_runs(agent, workdir):
     binary = workdir / "running-sleep"
-    shutil.copy("/usr/bin/sleep", binary)
-    with open(binary, "ab") as tail:
-        tail.write(os.urandom(32))  # a version no cache has seen
-    binary.chmod(0o755)
-    digests = file_digests(binary)
+    digests = new_sleep_version(binary)
     process = subprocess.Popen([str(binary), "1"])
     binary.unlink()  # while the agent may still be opening it
     record = one_record(agent, process.pid, str(binary))
@@ -204,11 +210,7 @@ def test_idle_agent_sleeps_yet_sees_a_new_file_at_once(agent, workdir):
     assert turns / elapsed < 20, (turns, elapsed)
     assert second["loop"]["long_sleeps"] > first["loop"]["long_sleeps"]
     binary = workdir / "brief-sleep"
-    shutil.copy("/usr/bin/sleep", binary)
-    with open(binary, "ab") as tail:
-        tail.write(os.urandom(32))  # a version no cache has seen
-    binary.chmod(0o755)
-    digests = file_digests(binary)
+    digests = new_sleep_version(binary)
     process = subprocess.Popen([str(binary), "0.1"])
     process.wait()
     binary.unlink()

@@ -93,19 +93,35 @@ static void exec_child(struct harness *harness, __u32 pid, __u64 start, const ch
 	feed_exit(harness, pid, start, start + 2000);
 }
 
+/* A copy of /usr/bin/true in the state directory (path), and the process
+ * (pid 100, a sleep found by the start-up scan) whose children run it. */
+static void start_program_and_parent(struct harness *harness, char *path, size_t size)
+{
+	snprintf(path, size, "%s/program", harness->state_dir);
+	copy_file("/usr/bin/true", path);
+	feed_exec(harness, &(struct exec_spec){EVENT_SCAN, 100, SECOND, 2 * SECOND, 1, 0,
+					       "/usr/bin/sleep", "sleep\0" "9\0", 8});
+	assembler_scan_done(harness->assembler);
+}
+
+/* Append to the file at path: a new version (size, ctime, hashes). */
+static void change_file(const char *path)
+{
+	FILE *file = fopen(path, "ab");
+
+	assert_non_null(file);
+	fputs("a new version", file);
+	assert_int_equal(fclose(file), 0);
+}
+
 static void test_fragments_follow_the_file_version(void **state)
 {
 	struct harness *harness = *state;
 	struct assembler_stats before, after;
 	char path[128];
 	json_t *first, *last;
-	FILE *file;
 
-	snprintf(path, sizeof(path), "%s/program", harness->state_dir);
-	copy_file("/usr/bin/true", path);
-	feed_exec(harness, &(struct exec_spec){EVENT_SCAN, 100, SECOND, 2 * SECOND, 1, 0,
-					       "/usr/bin/sleep", "sleep\0" "9\0", 8});
-	assembler_scan_done(harness->assembler);
+	start_program_and_parent(harness, path, sizeof(path));
 	for (__u32 i = 0; i < FRAGMENT_EXECS; i++)
 		exec_child(harness, 200 + i, (3 + i) * SECOND, path);
 	assert_int_equal(json_array_size(harness->rows), FRAGMENT_EXECS);
@@ -116,10 +132,7 @@ static void test_fragments_follow_the_file_version(void **state)
 	assert_int_equal(before.fragments.reused, 2 * (FRAGMENT_EXECS - 1));
 
 	/* the file changes: a new version (size, mtime, hashes) */
-	file = fopen(path, "ab");
-	assert_non_null(file);
-	fputs("a new version", file);
-	assert_int_equal(fclose(file), 0);
+	change_file(path);
 	exec_child(harness, 400, 100 * SECOND, path);
 	exec_child(harness, 401, 101 * SECOND, path);
 	assembler_read_stats(harness->assembler, &after);
@@ -144,13 +157,8 @@ static void test_probe_is_told_of_each_hashed_file_once(void **state)
 	struct harness *harness = *state;
 	struct stat status;
 	char path[128];
-	FILE *file;
 
-	snprintf(path, sizeof(path), "%s/program", harness->state_dir);
-	copy_file("/usr/bin/true", path);
-	feed_exec(harness, &(struct exec_spec){EVENT_SCAN, 100, SECOND, 2 * SECOND, 1, 0,
-					       "/usr/bin/sleep", "sleep\0" "9\0", 8});
-	assembler_scan_done(harness->assembler);
+	start_program_and_parent(harness, path, sizeof(path));
 	for (__u32 i = 0; i < 3; i++)
 		exec_child(harness, 200 + i, (3 + i) * SECOND, path);
 	assert_int_equal(stat(path, &status), 0);
@@ -158,10 +166,7 @@ static void test_probe_is_told_of_each_hashed_file_once(void **state)
 	assert_int_equal(harness->known_inodes[0], status.st_ino);
 
 	/* a new version of the file (new ctime, size): told again, once */
-	file = fopen(path, "ab");
-	assert_non_null(file);
-	fputs("a new version", file);
-	assert_int_equal(fclose(file), 0);
+	change_file(path);
 	exec_child(harness, 300, 10 * SECOND, path);
 	exec_child(harness, 301, 11 * SECOND, path);
 	assert_int_equal(harness->known_count, 2);
