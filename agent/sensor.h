@@ -76,6 +76,9 @@ int sensor_consume(struct sensor *sensor);
  * needs a look while its process lives (struct known_file in exec_event.h);
  * every other record waits for the next turn.  Set it, then consume once
  * more before sleeping: a record that came in meanwhile is not left behind.
+ * One race is left: the probe read the flag just before it was set and
+ * commits its record just after that last look; the record then waits for
+ * the end of the sleep (SENSOR_IDLE_POLL_MS at most).
  */
 void sensor_set_sleeping(struct sensor *sensor, bool sleeping);
 
