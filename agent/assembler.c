@@ -373,10 +373,10 @@ static void handle_exec(struct assembler *assembler, struct pending_exec *pendin
 	/* the file that ran is hashed, whatever it runs (a Windows program's
 	 * row keeps the loader's hashes too) */
 	request_hash(assembler, image, facts->header.pid, path_is_usable(&facts->info));
-	if (!wine_step)
-		tell_file_known(assembler, image, &facts->info);
 	if (wine_step)
 		wine_rows_resolve_step(&assembler->wine, process, pending, &step, image);
+	else
+		tell_file_known(assembler, image, &facts->info);
 	process_set_image(table, process, image);
 	process->exec_since_fork = true;
 	process->exec_count++;

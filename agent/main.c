@@ -525,8 +525,12 @@ static int wait_timeout_ms(struct agent *agent)
 		return SENSOR_POLL_MS;
 	}
 	deadline = agent->cache ? cache_commit_deadline_ms(agent->cache) : -1;
-	if (deadline >= 0 && deadline - monotonic_ms() < timeout)
-		timeout = deadline - monotonic_ms();
+	if (deadline >= 0) {
+		int64_t until_commit = deadline - monotonic_ms();
+
+		if (until_commit < timeout)
+			timeout = until_commit;
+	}
 	if (timeout > SENSOR_POLL_MS)
 		agent->long_sleeps++;
 	return timeout > 0 ? (int)timeout : 0;

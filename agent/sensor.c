@@ -301,15 +301,10 @@ void sensor_set_sleeping(struct sensor *sensor, bool sleeping)
 
 int sensor_mark_file_known(struct sensor *sensor, const struct exec_info *info)
 {
-	struct known_file key = {
-		.dev_major = info->exe_dev_major,
-		.dev_minor = info->exe_dev_minor,
-		.ino = info->exe_ino,
-		.ctime_sec = info->exe_ctime_sec,
-		.ctime_nsec = info->exe_ctime_nsec,
-	};
+	struct known_file key;
 	__u8 unused = 0;
 
+	known_file_of(&key, info);
 	if (bpf_map_update_elem(bpf_map__fd(sensor->skeleton->maps.known_files), &key,
 				&unused, BPF_ANY) != 0)
 		return -errno;

@@ -129,19 +129,14 @@ static __always_inline __u64 wakeup_flag(void)
 static __always_inline bool exec_is_urgent(const struct exec_event *event,
 					   const struct linux_binprm *bprm)
 {
-	struct known_file key = {
-		.dev_major = event->info.exe_dev_major,
-		.dev_minor = event->info.exe_dev_minor,
-		.ino = event->info.exe_ino,
-		.ctime_sec = event->info.exe_ctime_sec,
-		.ctime_nsec = event->info.exe_ctime_nsec,
-	};
+	struct known_file key;
 
 	if (event->info.flags & (EXEC_FLAG_ARGS_TRUNCATED | EXEC_FLAG_EXE_DELETED |
 				 EXEC_FLAG_EXE_INTERNAL_MOUNT))
 		return true;
 	if (bprm->interp != bprm->filename) /* a script, binfmt_misc */
 		return true;
+	known_file_of(&key, &event->info);
 	return bpf_map_lookup_elem(&known_files, &key) == NULL;
 }
 

@@ -85,21 +85,6 @@ enum probe_counter {
 #define EXEC_FLAG_KERNEL_THREAD (1u << 8) /* scan: no mm, no exe */
 #define EXEC_FLAG_HAS_TTY (1u << 9)
 
-/*
- * A file version the agent has hashed and needs no prompt look at (map
- * "known_files", filled by the agent).  While the agent sleeps (the global
- * agent_sleeping), the probe wakes it for an exec that needs a look while
- * the process lives: a file version not in the map, a script, a cut argv,
- * a deleted file.  Other records wait for the agent's next turn.
- */
-struct known_file {
-	__u32 dev_major, dev_minor;
-	__u64 ino;
-	__s64 ctime_sec;
-	__u32 ctime_nsec;
-	__u32 pad;
-};
-
 struct event_header {
 	__u32 type; /* enum event_type */
 	__u32 size; /* whole record, header included */
@@ -152,6 +137,32 @@ struct exec_info {
 	char tty[EXEC_TTY_NAME_MAX];
 	char fstype[EXEC_FSTYPE_MAX];
 };
+
+/*
+ * A file version the agent has hashed and needs no prompt look at (map
+ * "known_files", filled by the agent).  While the agent sleeps (the global
+ * agent_sleeping), the probe wakes it for an exec that needs a look while
+ * the process lives: a file version not in the map, a script, a cut argv,
+ * a deleted file.  Other records wait for the agent's next turn.
+ */
+struct known_file {
+	__u32 dev_major, dev_minor;
+	__u64 ino;
+	__s64 ctime_sec;
+	__u32 ctime_nsec;
+	__u32 pad;
+};
+
+/* The key of an exec's file version, for the probe and the agent alike. */
+static inline void known_file_of(struct known_file *key, const struct exec_info *info)
+{
+	key->dev_major = info->exe_dev_major;
+	key->dev_minor = info->exe_dev_minor;
+	key->ino = info->exe_ino;
+	key->ctime_sec = info->exe_ctime_sec;
+	key->ctime_nsec = info->exe_ctime_nsec;
+	key->pad = 0;
+}
 
 struct exec_event {
 	struct event_header header;

@@ -608,21 +608,21 @@ int cache_commit(struct cache *cache)
 	return result;
 }
 
-int cache_commit_if_due(struct cache *cache, int64_t now_ms)
-{
-	if (!cache->in_transaction)
-		return 0;
-	if (cache->pending_records < cache->options.commit_max_records &&
-	    now_ms - cache->transaction_started_ms < cache->options.commit_interval_ms)
-		return 0;
-	return cache_commit(cache);
-}
-
 int64_t cache_commit_deadline_ms(const struct cache *cache)
 {
 	if (!cache->in_transaction)
 		return -1;
 	return cache->transaction_started_ms + cache->options.commit_interval_ms;
+}
+
+int cache_commit_if_due(struct cache *cache, int64_t now_ms)
+{
+	if (!cache->in_transaction)
+		return 0;
+	if (cache->pending_records < cache->options.commit_max_records &&
+	    now_ms < cache_commit_deadline_ms(cache))
+		return 0;
+	return cache_commit(cache);
 }
 
 bool cache_in_transaction(const struct cache *cache)

@@ -368,6 +368,15 @@ static void key_append(struct strbuf *key, const struct value *value)
 
 /* ---- dictionaries --------------------------------------------------------------- */
 
+/* The map key of the bytes key_append wrote, hashed. */
+static struct intern_key key_of(const struct strbuf *key)
+{
+	struct intern_key out = {0, (const unsigned char *)strbuf_text(key), key->length};
+
+	out.hash = hash_bytes(out.data, out.length);
+	return out;
+}
+
 /* Whether the writer gives a dictionary's rows their Ids (Processes'). */
 static bool explicit_ids(enum layout_dictionary dictionary)
 {
@@ -539,9 +548,7 @@ static int find_or_add(struct cache_compact *compact, enum layout_dictionary dic
 		key_append(&compact->key, link);
 	if (compact->key.failed)
 		return -ENOMEM;
-	key.data = (const unsigned char *)strbuf_text(&compact->key);
-	key.length = compact->key.length;
-	key.hash = hash_bytes(key.data, key.length);
+	key = key_of(&compact->key);
 	entry = hashmap_get(&map->by_key, &key);
 	*added = entry == NULL && !probe;
 	if (entry) {
@@ -668,12 +675,14 @@ static bool process_key(struct strbuf *key, const struct value *values, bool exe
 	return !key->failed;
 }
 
-static struct intern_key key_of(const struct strbuf *key)
+/* process_key in compact->key, hashed for the map of recent execs. */
+static bool exec_map_key(struct cache_compact *compact, const struct value *values, bool exec,
+			 struct intern_key *key)
 {
-	struct intern_key out = {0, (const unsigned char *)strbuf_text(key), key->length};
-
-	out.hash = hash_bytes(out.data, out.length);
-	return out;
+	if (!process_key(&compact->key, values, exec))
+		return false;
+	*key = key_of(&compact->key);
+	return true;
 }
 
 /* The Events Id of the initiating process's exec in the map, or 0;
@@ -683,9 +692,8 @@ static int64_t linked_exec(struct cache_compact *compact, const struct value *va
 	struct intern_key key;
 	const struct intern_entry *entry;
 
-	if (!process_key(&compact->key, values, false))
+	if (!exec_map_key(compact, values, false, &key))
 		return 0;
-	key = key_of(&compact->key);
 	entry = hashmap_get(&compact->execs.by_key, &key);
 	return entry ? entry->id : 0;
 }
@@ -696,9 +704,8 @@ static void remember_exec(struct cache_compact *compact, int64_t id, const struc
 	struct intern_key key;
 	const struct intern_entry *entry;
 
-	if (!process_key(&compact->key, values, true))
+	if (!exec_map_key(compact, values, true, &key))
 		return;
-	key = key_of(&compact->key);
 	entry = hashmap_get(&compact->execs.by_key, &key);
 	if (entry)
 		map_forget_id(&compact->execs, entry->id); /* the latest exec wins */
@@ -713,9 +720,8 @@ static void mark_exec_linked(struct cache_compact *compact, const struct value *
 	struct intern_key key;
 
 	map_forget_id(&compact->execs, exec);
-	if (!process_key(&compact->key, values, false))
+	if (!exec_map_key(compact, values, false, &key))
 		return;
-	key = key_of(&compact->key);
 	map_put(&compact->execs, &key, -exec);
 }
 
