@@ -17,6 +17,7 @@
 #include "agent.h"
 #include "privileges.h"
 #include "base/log.h"
+#include "base/state_file.h"
 #include "base/timefmt.h"
 #include "ship/ship_status.h"
 
@@ -307,9 +308,9 @@ static void print_stats_line(json_t *status)
 
 int agent_write_status(const struct agent *agent, bool print_line)
 {
-	char path[4096], temporary[4100];
+	char path[4096];
 	json_t *status = agent_json(agent);
-	int fd, result = 0;
+	int result;
 
 	if (!status)
 		return -ENOMEM;
@@ -323,26 +324,10 @@ int agent_write_status(const struct agent *agent, bool print_line)
 		free(text);
 	}
 	snprintf(path, sizeof(path), "%s/status.json", agent->options.state_dir);
-	snprintf(temporary, sizeof(temporary), "%s.tmp", path);
-	/* a file of our own, never one a link points at */
-	unlink(temporary);
-	fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		result = -errno;
-	} else {
-		/* one write: jansson's json_dumpfd() made one per token (some
-		 * thousand syscalls a second, most of an idle agent's CPU) */
-		char *text = json_dumps(status, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
-		size_t length = text ? strlen(text) : 0;
-		ssize_t written = text ? write(fd, text, length) : -1;
+	char *text = json_dumps(status, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
 
-		if (written < 0 || (size_t)written != length)
-			result = -EIO;
-		free(text);
-		close(fd);
-		if (result == 0 && rename(temporary, path) != 0)
-			result = -errno;
-	}
+	result = text ? state_file_publish(path, text, strlen(text)) : -ENOMEM;
+	free(text);
 	json_decref(status);
 	return result;
 }

@@ -19,28 +19,6 @@
 
 #define COMMIT_RECORDS 4096
 
-static int copy_value(struct record *record, int column, const struct value *value)
-{
-	if (value->type == VALUE_STRING)
-		return record_set_string(record, column, value->str, value->len);
-	if (value->is_null) {
-		record_set_null(record, column);
-		return 0;
-	}
-	switch (value->type) {
-	case VALUE_BOOL:
-		record_set_bool(record, column, value->b);
-		break;
-	case VALUE_DATETIME:
-		record_set_datetime(record, column, value->ticks);
-		break;
-	default:
-		record_set_long(record, column, value->l);
-		break;
-	}
-	return 0;
-}
-
 static int load(FILE *in, struct cache *cache, unsigned long *count)
 {
 	struct kql_ndjson_source *ndjson;
@@ -56,7 +34,7 @@ static int load(FILE *in, struct cache *cache, unsigned long *count)
 	while ((status = source->next(source->context, &row)) == 1) {
 		record_reset(&record);
 		for (int column = 0; column < DPE_COLUMN_COUNT && status == 1; column++)
-			if (copy_value(&record, column, &row[column]) != 0)
+			if (record_set_value(&record, (enum dpe_column)column, &row[column]) != 0)
 				status = -1;
 		if (status == 1 && cache_add_record(cache, &record) != 0)
 			status = -1;

@@ -72,6 +72,48 @@ int state_file_write(const char *path, const void *data, size_t length)
 	return sync_directory(path);
 }
 
+/* NAME.tmp opened for writing if it is a file of our own, else made anew;
+ * a planted link is never followed. */
+static int open_own_temporary(const char *temporary)
+{
+	struct stat status;
+	int fd = open(temporary, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd >= 0 && fstat(fd, &status) == 0 && S_ISREG(status.st_mode) &&
+	    status.st_uid == geteuid() && status.st_nlink == 1 && (status.st_mode & 0077) == 0)
+		return fd;
+	if (fd >= 0)
+		close(fd);
+	unlink(temporary);
+	fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	return fd < 0 ? -errno : fd;
+}
+
+int state_file_publish(const char *path, const void *data, size_t length)
+{
+	char temporary[PATH_BYTES];
+	int fd, result;
+
+	if (snprintf(temporary, sizeof(temporary), "%s.tmp", path) >= (int)sizeof(temporary))
+		return -ENAMETOOLONG;
+	fd = open_own_temporary(temporary);
+	if (fd < 0)
+		return fd;
+	/* in place, cut to length: a truncation to 0 would make ext4 flush
+	 * the file at close */
+	result = write_all(fd, data, length);
+	if (result == 0 && ftruncate(fd, (off_t)length) != 0)
+		result = -errno;
+	if (close(fd) != 0 && result == 0)
+		result = -errno;
+	if (result)
+		return result;
+	if (renameat2(AT_FDCWD, temporary, AT_FDCWD, path, RENAME_EXCHANGE) == 0)
+		return 0;
+	/* no NAME yet, or a file system that cannot exchange */
+	return rename(temporary, path) == 0 ? 0 : -errno;
+}
+
 int state_file_read(const char *path, size_t max_length, char **text, size_t *length)
 {
 	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);

@@ -18,6 +18,18 @@ struct strbuf;
 int state_file_write(const char *path, const void *data, size_t length);
 
 /*
+ * Replace path with data for readers that poll it (status.json): a reader
+ * sees the old or the new version whole, but nothing is fsync'd, and the
+ * previous version's file is reused: NAME.tmp (ours: a regular file of
+ * this user with one link, else made anew) is overwritten in place and
+ * exchanged with NAME (renameat2 RENAME_EXCHANGE; a plain rename where
+ * that is not possible).  A new file and a rename over an old one each
+ * time cost an inode made and one freed, and ext4 flushes the new file's
+ * data at such a rename: most of an idle agent's CPU.  0 or negative errno.
+ */
+int state_file_publish(const char *path, const void *data, size_t length);
+
+/*
  * Read the whole of path (at most max_length bytes) into a malloc'd,
  * NUL-terminated *text.  0; -ENOENT when there is no file; -EFBIG when it
  * is longer; another negative errno.

@@ -120,6 +120,29 @@ void record_set_null(struct record *record, enum dpe_column column)
 	record->values[column].is_null = true;
 }
 
+int record_set_value(struct record *record, enum dpe_column column,
+		     const struct value *value)
+{
+	if (value->type == VALUE_STRING)
+		return record_set_string(record, column, value->str, value->len);
+	if (value->is_null) {
+		record_set_null(record, column);
+		return 0;
+	}
+	switch (value->type) {
+	case VALUE_BOOL:
+		record_set_bool(record, column, value->b);
+		break;
+	case VALUE_DATETIME:
+		record_set_datetime(record, column, value->ticks);
+		break;
+	default:
+		record_set_long(record, column, value->l);
+		break;
+	}
+	return 0;
+}
+
 static json_t *value_to_json(const struct value *value)
 {
 	char iso[TIMEFMT_ISO_SIZE];

@@ -63,6 +63,10 @@ void record_set_datetime(struct record *record, enum dpe_column column,
 void record_set_bool(struct record *record, enum dpe_column column,
 		     bool value);
 void record_set_null(struct record *record, enum dpe_column column);
+/* A value of the column's type (a string copied, as record_set_string);
+ * 0 or -ENOMEM. */
+int record_set_value(struct record *record, enum dpe_column column,
+		     const struct value *value);
 
 /*
  * The record as a JSON object, keys in table order.  Datetimes are ISO 8601

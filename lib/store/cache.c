@@ -63,6 +63,7 @@ enum statement {
 	STATEMENT_DELETE_OLDEST_HITS,
 	STATEMENT_ADD_META,
 	STATEMENT_RAISE_META,
+	STATEMENT_DATA_BYTES,
 	STATEMENT_COUNT
 };
 
@@ -155,6 +156,7 @@ static int prepare_statements(struct cache *cache)
 		[STATEMENT_ADD_META] =
 			"INSERT INTO CacheMeta (Key, Value) VALUES (?, ?) ON CONFLICT(Key)"
 			" DO UPDATE SET Value = Value + excluded.Value",
+		[STATEMENT_DATA_BYTES] = CACHE_SQLITE_DATA_BYTES_SQL,
 		[STATEMENT_RAISE_META] =
 			"INSERT INTO CacheMeta (Key, Value) VALUES (?, ?) ON CONFLICT(Key)"
 			" DO UPDATE SET Value = max(Value, excluded.Value)",
@@ -686,7 +688,7 @@ static int size_removals(struct cache *cache, bool *hits_removed)
 					       STATEMENT_DELETE_OLDEST_RECORDS,
 					       STATEMENT_DELETE_OLDEST_HITS};
 	const int chunk = cache->options.retention_chunk;
-	int64_t excess = cache_sqlite_data_bytes(cache->db) - cache->options.max_bytes;
+	int64_t excess = cache_sqlite_data_bytes_of(cache->statements[STATEMENT_DATA_BYTES]) - cache->options.max_bytes;
 	int removed = 0;
 
 	if (excess <= 0)
@@ -694,7 +696,7 @@ static int size_removals(struct cache *cache, bool *hits_removed)
 	/* Half the records the excess holds at the file's mean size per record
 	 * (dictionaries included): never overshoots much, and repeated steps
 	 * converge. */
-	int64_t bytes = cache_sqlite_data_bytes(cache->db);
+	int64_t bytes = cache_sqlite_data_bytes_of(cache->statements[STATEMENT_DATA_BYTES]);
 	int64_t share = bytes > 0 ? (int64_t)((double)excess * (double)cache->record_count /
 					     (double)bytes / 2) : 0;
 	int limit = (int)(share < chunk ? share + 1 : chunk);
@@ -761,7 +763,7 @@ int cache_retention_step(struct cache *cache, int64_t now_ticks)
 void cache_read_stats(struct cache *cache, struct cache_stats *stats)
 {
 	*stats = cache->stats;
-	stats->data_bytes = cache_sqlite_data_bytes(cache->db);
+	stats->data_bytes = cache_sqlite_data_bytes_of(cache->statements[STATEMENT_DATA_BYTES]);
 	stats->wal_bytes = cache_sqlite_wal_bytes(cache->path);
 	pthread_mutex_lock(&cache->lock);
 	stats->checkpoints = cache->checkpoints;

@@ -22,6 +22,12 @@
 #define INTERN_MAX_ENTRIES 65536
 /* A conversion writes its new dictionary rows every this many records. */
 #define CONVERT_BATCH 4096
+/* New dictionary rows are written this many to an INSERT (one statement
+ * run per row costs SQLite more than the row itself). */
+#define INSERT_ROWS 32
+/* A dictionary's statements: INSERT, raise, lower, remove, last Id, and
+ * the INSERT of INSERT_ROWS rows. */
+#define DICTIONARY_STATEMENTS 6
 /* An older compact file's Events, Processes and EventExtras while its
  * records are converted (the old rows' Ids would meet the new rows'). */
 #define EVENTS_ASIDE "Events_v3"
@@ -88,6 +94,7 @@ struct cache_compact {
 	sqlite3_stmt *trim_blocks;
 	struct block_list blocks;
 	sqlite3_stmt *insert[LAYOUT_DICTIONARY_COUNT];
+	sqlite3_stmt *insert_many[LAYOUT_DICTIONARY_COUNT]; /* INSERT_ROWS rows */
 	sqlite3_stmt *raise[LAYOUT_DICTIONARY_COUNT];
 	sqlite3_stmt *lower[LAYOUT_DICTIONARY_COUNT];
 	sqlite3_stmt *remove[LAYOUT_DICTIONARY_COUNT];
@@ -101,6 +108,11 @@ struct cache_compact {
 	const struct layout_split *record_split; /* the record's being added */
 	int64_t record_id; /* its Events Id */
 	bool probe_missed; /* a probing use_row found a row not in the map */
+	/* the row each use (but Processes) got in this record, once known */
+	struct use_memo {
+		bool known;
+		int64_t id;
+	} memo[LAYOUT_USE_COUNT];
 	/* recent execs: the process as its exec's record tells it (pid,
 	 * creation time, UniqueId, file, command line, account, logon and
 	 * session ids) -> the Events Id, until a Processes row links to it */
@@ -349,9 +361,11 @@ static struct value id_value(int64_t id)
 static void key_append(struct strbuf *key, const struct value *value)
 {
 	unsigned char head[2 + sizeof(uint64_t)] = {(unsigned char)value->type, value->is_null};
+	bool string = value->type == VALUE_STRING;
+	size_t length = sizeof(head) + (string ? value->len : 0);
 	uint64_t word = 0;
 
-	if (value->type == VALUE_STRING) {
+	if (string) {
 		word = value->len;
 	} else if (!value->is_null) {
 		int64_t number = value->type == VALUE_BOOL ? value->b : value->l;
@@ -361,9 +375,13 @@ static void key_append(struct strbuf *key, const struct value *value)
 		word = (uint64_t)number;
 	}
 	memcpy(head + 2, &word, sizeof(word));
-	strbuf_append(key, (const char *)head, sizeof(head));
-	if (value->type == VALUE_STRING)
-		strbuf_append(key, value->str, value->len);
+	if (!strbuf_reserve(key, length))
+		return;
+	memcpy(key->data + key->length, head, sizeof(head));
+	if (string && value->len)
+		memcpy(key->data + key->length + sizeof(head), value->str, value->len);
+	key->length += length;
+	key->data[key->length] = '\0';
 }
 
 /* ---- dictionaries --------------------------------------------------------------- */
@@ -381,6 +399,13 @@ static struct intern_key key_of(const struct strbuf *key)
 static bool explicit_ids(enum layout_dictionary dictionary)
 {
 	return dictionary == LAYOUT_PROCESSES;
+}
+
+/* The parameters of one row of a dictionary's INSERT: Refs, the fields,
+ * and the Id when the writer gives it. */
+static size_t row_parameters(enum layout_dictionary dictionary)
+{
+	return layout_dictionaries[dictionary].field_count + 1 + (explicit_ids(dictionary) ? 1 : 0);
 }
 
 /* The first Id this transaction gives a new row of dictionary. */
@@ -475,49 +500,69 @@ static void key_decode(const unsigned char *key, struct value *fields, size_t co
 }
 
 /*
- * The row is given the Id SQLite gives a row without one (one more than
- * the table's largest), which is the Id add_pending handed out: the rows
- * go in in Id order and nothing else adds rows in the transaction.  An
- * explicit Id would cost SQLite a lookup per row: only Processes' rows,
- * whose Ids say what they link to, are written with theirs.
+ * A pending row's values bound as the row at of a (multi-row) INSERT: its
+ * Refs, its fields, and its Id when the writer gives it (Processes').
  */
-static int insert_row(struct cache_compact *compact, enum layout_dictionary dictionary,
-		      int64_t id, const struct pending_row *row)
+static void bind_row(struct cache_compact *compact, enum layout_dictionary dictionary,
+		     sqlite3_stmt *statement, size_t at, const struct pending_row *row)
 {
 	const struct layout_dictionary_def *def = &layout_dictionaries[dictionary];
-	sqlite3_stmt *statement = compact->insert[dictionary];
 	struct value fields[LAYOUT_MAX_FIELDS];
-	int result;
+	int first = (int)(at * row_parameters(dictionary)) + 1;
 
 	key_decode((const unsigned char *)strbuf_text(&compact->pending[dictionary].keys) +
 			   row->offset,
 		   fields, def->field_count);
-	sqlite3_bind_int64(statement, 1, row->refs);
+	sqlite3_bind_int64(statement, first, row->refs);
 	if (explicit_ids(dictionary))
-		sqlite3_bind_int64(statement, (int)def->field_count + 2, id);
+		sqlite3_bind_int64(statement, first + (int)def->field_count + 1, row->id);
 	for (size_t i = 0; i < def->field_count; i++) {
 		if ((int)i == def->numeric_text_field && fields[i].type == VALUE_STRING)
-			bind_numeric_text(statement, (int)i + 2, fields[i].str, fields[i].len);
+			bind_numeric_text(statement, first + (int)i + 1, fields[i].str, fields[i].len);
 		else
-			cache_sqlite_bind_value(statement, (int)i + 2, &fields[i]);
+			cache_sqlite_bind_value(statement, first + (int)i + 1, &fields[i]);
 	}
+}
+
+/*
+ * count pending rows from the first, in one INSERT (count is 1 or
+ * INSERT_ROWS).  Each row is given the Id SQLite gives a row without one
+ * (one more than the table's largest), which is the Id add_pending handed
+ * out: the rows go in in Id order and nothing else adds rows in the
+ * transaction.  An explicit Id would cost SQLite a lookup per row: only
+ * Processes' rows, whose Ids say what they link to, are written with
+ * theirs (in Id order, raise_counts sorts them).
+ */
+static int insert_rows(struct cache_compact *compact, enum layout_dictionary dictionary,
+		       const struct pending_row *first, size_t count)
+{
+	sqlite3_stmt *statement = count == 1 ? compact->insert[dictionary]
+					     : compact->insert_many[dictionary];
+	int64_t last = first[count - 1].id;
+	int result;
+
+	for (size_t i = 0; i < count; i++)
+		bind_row(compact, dictionary, statement, i, &first[i]);
 	result = cache_sqlite_run(statement);
-	if (result == 0 && sqlite3_last_insert_rowid(compact->db) != id) {
-		log_error("cache: %s row got Id %lld, not %lld", def->table,
-			  (long long)sqlite3_last_insert_rowid(compact->db), (long long)id);
+	if (result == 0 && sqlite3_last_insert_rowid(compact->db) != last) {
+		log_error("cache: %s row got Id %lld, not %lld",
+			  layout_dictionaries[dictionary].table,
+			  (long long)sqlite3_last_insert_rowid(compact->db), (long long)last);
 		result = -EIO;
 	}
 	return result;
 }
 
-/* At commit: the new rows, with their counts. */
+/* At commit: the new rows, with their counts, INSERT_ROWS to a statement. */
 static int write_pending(struct cache_compact *compact, enum layout_dictionary dictionary)
 {
 	struct pending_rows *pending = &compact->pending[dictionary];
 	int result = 0;
 
-	for (size_t i = 0; i < pending->count && result == 0; i++)
-		result = insert_row(compact, dictionary, pending->rows[i].id, &pending->rows[i]);
+	for (size_t at = 0, count; at < pending->count && result == 0; at += count) {
+		count = pending->count - at >= INSERT_ROWS ? INSERT_ROWS : 1;
+		result = insert_rows(compact, dictionary, &pending->rows[at], count);
+	}
 	pending->count = 0;
 	pending->next_id = 0;
 	strbuf_clear(&pending->keys);
@@ -752,13 +797,31 @@ static int known_process(struct cache_compact *compact, int use, const struct va
  * once by each row of it: counted only when it is new, and then only those
  * that are not new themselves (a new row of them always makes a new row of
  * it, as its Id is in the key, and is pending with Refs 1 for it).  A
- * probe adds and counts nothing (find_or_add).  exec: a Processes row
- * linked to that Events row (0: not linked).
+ * probe adds and counts nothing (find_or_add).
+ *
+ * A use's row is found once a record: the Processes row is looked for up
+ * to three times (process_row), each time with the same file, account,
+ * command line... which the memo gives back (never as added: its one
+ * owner, a new row, counted it when it was added).
  */
 static int use_row(struct cache_compact *compact, int use, const struct value *values, bool probe,
 		   int64_t *id, bool *added)
 {
-	return fill_row(compact, use, values, 0, probe, id, added);
+	struct use_memo *memo = &compact->memo[use];
+	bool missed_before = compact->probe_missed;
+	int result;
+
+	if (memo->known) {
+		*id = memo->id;
+		*added = false;
+		return 0;
+	}
+	compact->probe_missed = false;
+	result = fill_row(compact, use, values, 0, probe, id, added);
+	if (result == 0 && !compact->probe_missed)
+		*memo = (struct use_memo){true, *id};
+	compact->probe_missed = compact->probe_missed || missed_before;
+	return result;
 }
 
 /*
@@ -953,6 +1016,7 @@ static int add_split(struct cache_compact *compact, int64_t id, const struct val
 
 	compact->record_split = split;
 	compact->record_id = id;
+	memset(compact->memo, 0, sizeof(compact->memo));
 	for (size_t i = 0; i < count && result == 0; i++) {
 		int64_t reference = 0;
 
@@ -1171,19 +1235,31 @@ static int prepare(sqlite3 *db, const struct strbuf *sql, sqlite3_stmt **stateme
 						     SQLITE_PREPARE_PERSISTENT, statement, NULL));
 }
 
-static void dictionary_sql(enum layout_dictionary dictionary, struct strbuf sql[5])
+/* INSERT of rows rows of a dictionary (bind_row binds each). */
+static void insert_sql(enum layout_dictionary dictionary, size_t rows, struct strbuf *sql)
+{
+	const struct layout_dictionary_def *def = &layout_dictionaries[dictionary];
+
+	strbuf_appendf(sql, "INSERT INTO %s (Refs", def->table);
+	for (size_t i = 0; i < def->field_count; i++)
+		strbuf_appendf(sql, ", %s", def->fields[i]);
+	strbuf_append_string(sql, explicit_ids(dictionary) ? ", Id) VALUES " : ") VALUES ");
+	for (size_t row = 0; row < rows; row++) {
+		strbuf_append_string(sql, row ? ", (?" : "(?");
+		for (size_t i = 1; i < row_parameters(dictionary); i++)
+			strbuf_append_string(sql, ", ?");
+		strbuf_append_char(sql, ')');
+	}
+}
+
+static void dictionary_sql(enum layout_dictionary dictionary, struct strbuf sql[DICTIONARY_STATEMENTS])
 {
 	const struct layout_dictionary_def *def = &layout_dictionaries[dictionary];
 	int uses[LAYOUT_MAX_FIELDS];
 	size_t count = cache_layout_dictionary_references(dictionary, uses);
 
-	strbuf_appendf(&sql[0], "INSERT INTO %s (Refs", def->table);
-	for (size_t i = 0; i < def->field_count; i++)
-		strbuf_appendf(&sql[0], ", %s", def->fields[i]);
-	strbuf_append_string(&sql[0], explicit_ids(dictionary) ? ", Id) VALUES (?, ?" : ") VALUES (?");
-	for (size_t i = 0; i < def->field_count; i++)
-		strbuf_append_string(&sql[0], ", ?");
-	strbuf_append_char(&sql[0], ')');
+	insert_sql(dictionary, 1, &sql[0]);
+	insert_sql(dictionary, INSERT_ROWS, &sql[5]);
 	strbuf_appendf(&sql[1], "UPDATE %s SET Refs = Refs + ?1 WHERE Id = ?2", def->table);
 	strbuf_appendf(&sql[2], "UPDATE %s SET Refs = Refs - ?1 WHERE Id = ?2 RETURNING Refs",
 		       def->table);
@@ -1195,18 +1271,19 @@ static void dictionary_sql(enum layout_dictionary dictionary, struct strbuf sql[
 
 static int prepare_dictionary(struct cache_compact *compact, enum layout_dictionary dictionary)
 {
-	struct strbuf sql[5];
-	sqlite3_stmt **targets[5] = {&compact->insert[dictionary], &compact->raise[dictionary],
-				     &compact->lower[dictionary], &compact->remove[dictionary],
-				     &compact->last_id[dictionary]};
+	struct strbuf sql[DICTIONARY_STATEMENTS];
+	sqlite3_stmt **targets[DICTIONARY_STATEMENTS] = {
+		&compact->insert[dictionary], &compact->raise[dictionary],
+		&compact->lower[dictionary],  &compact->remove[dictionary],
+		&compact->last_id[dictionary], &compact->insert_many[dictionary]};
 	int result = 0;
 
-	for (int i = 0; i < 5; i++)
+	for (int i = 0; i < DICTIONARY_STATEMENTS; i++)
 		strbuf_init(&sql[i]);
 	dictionary_sql(dictionary, sql);
-	for (int i = 0; i < 5 && result == 0; i++)
+	for (int i = 0; i < DICTIONARY_STATEMENTS && result == 0; i++)
 		result = prepare(compact->db, &sql[i], targets[i]);
-	for (int i = 0; i < 5; i++)
+	for (int i = 0; i < DICTIONARY_STATEMENTS; i++)
 		strbuf_free(&sql[i]);
 	return result;
 }
@@ -1264,6 +1341,7 @@ void cache_compact_close(struct cache_compact *compact)
 	free(compact->blocks.items);
 	for (int d = 0; d < LAYOUT_DICTIONARY_COUNT; d++) {
 		sqlite3_finalize(compact->insert[d]);
+		sqlite3_finalize(compact->insert_many[d]);
 		sqlite3_finalize(compact->raise[d]);
 		sqlite3_finalize(compact->lower[d]);
 		sqlite3_finalize(compact->remove[d]);

@@ -121,9 +121,15 @@ int64_t cache_sqlite_number(sqlite3 *db, const char *sql)
 
 int64_t cache_sqlite_data_bytes(sqlite3 *db)
 {
-	return (cache_sqlite_number(db, "PRAGMA page_count") -
-		cache_sqlite_number(db, "PRAGMA freelist_count")) *
-	       cache_sqlite_number(db, "PRAGMA page_size");
+	return cache_sqlite_number(db, CACHE_SQLITE_DATA_BYTES_SQL);
+}
+
+int64_t cache_sqlite_data_bytes_of(sqlite3_stmt *statement)
+{
+	int64_t bytes = sqlite3_step(statement) == SQLITE_ROW ? sqlite3_column_int64(statement, 0) : 0;
+
+	sqlite3_reset(statement);
+	return bytes;
 }
 
 int64_t cache_sqlite_wal_bytes(const char *database_path)

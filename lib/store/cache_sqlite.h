@@ -46,7 +46,13 @@ int cache_sqlite_run(sqlite3_stmt *statement);
 /* The first column of the first row of sql (0 when none or on error). */
 int64_t cache_sqlite_number(sqlite3 *db, const char *sql);
 /* Bytes of pages in use, and of the file's -wal. */
+#define CACHE_SQLITE_DATA_BYTES_SQL                                                      \
+	"SELECT (p.page_count - f.freelist_count) * s.page_size FROM pragma_page_count() AS p," \
+	" pragma_freelist_count() AS f, pragma_page_size() AS s"
 int64_t cache_sqlite_data_bytes(sqlite3 *db);
+/* The same with CACHE_SQLITE_DATA_BYTES_SQL prepared (kept by a writer
+ * that asks often). */
+int64_t cache_sqlite_data_bytes_of(sqlite3_stmt *statement);
 int64_t cache_sqlite_wal_bytes(const char *database_path);
 
 /*
