@@ -25,7 +25,7 @@ int state_file_write(const char *path, const void *data, size_t length);
  * exchanged with NAME (renameat2 RENAME_EXCHANGE; a plain rename where
  * that is not possible).  A new file and a rename over an old one each
  * time cost an inode made and one freed, and ext4 flushes the new file's
- * data at such a rename: most of an idle agent's CPU.  0 or negative errno.
+ * data at such a rename.  0 or negative errno.
  */
 int state_file_publish(const char *path, const void *data, size_t length);
 
