@@ -26,10 +26,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import stats  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-AGENT = ROOT / "build" / "rmmhunt-agent"
+# AGENT: another build's agent (e.g. main's, to compare); RATES: e.g. "100"
+AGENT = Path(os.environ.get("AGENT", ROOT / "build" / "rmmhunt-agent"))
 LAUNCHER = ROOT / "build" / "bench" / "exec_launcher"
 SECONDS = float(os.environ.get("BENCH_SECONDS", "5"))
-RATES = [100, 200, 400, 0]
+RATES = [int(rate) for rate in os.environ.get("RATES", "100,200,400,0").split(",")]
 STATUS_TIMEOUT = 30  # seconds without a new status.json: the agent is stuck
 
 
