@@ -39,7 +39,7 @@ measure() { # NAME RECORDS.ndjson
 		"$(echo "$compact / $records" | bc -l)" "$(echo "$flat / $compact" | bc -l)"
 }
 
-echo "== cache size: bytes per record on disk, flat (schema 1) vs compact (schema 5)"
+echo "== cache size: bytes per record on disk, flat (schema 1) vs compact (the current schema)"
 /usr/bin/python3 tests/tools/gen_records.py --count "$count" --quiet --output "$work/gen.ndjson"
 measure "gen_records.py" "$work/gen.ndjson"
 rm -f "$work/gen.ndjson"

@@ -2,8 +2,11 @@
  * backoff.h - when the shipper tries again after a failure.
  *
  * Full-jitter exponential backoff (the delay is uniform in [0, ceiling),
- * the ceiling doubling per failure from 1 s up to 300 s), so a fleet whose
- * collector failed does not retry in step.  A collector's Retry-After is a
+ * the ceiling doubling per failure from 1 s up to 60 s), so a fleet whose
+ * collector failed does not retry in step.  The cap is Elastic Beats': with
+ * 300 s an agent could wait four more minutes after a one-minute outage
+ * (the ceiling reaches 256 s by the ninth failure), and a responder waits
+ * for its records as long.  A collector's Retry-After is a
  * floor: the shipper never asks before it, and spreads itself after it by
  * the same jitter.  After an outage, the first batches wait a uniform
  * random part of the reconnect spread (docs/fleet.md), so the backlogs of
@@ -18,7 +21,7 @@
 #include <stdint.h>
 
 #define BACKOFF_BASE_MS 1000ULL
-#define BACKOFF_CAP_MS (300ULL * 1000)
+#define BACKOFF_CAP_MS (60ULL * 1000)
 
 /* The ceiling after failures consecutive failures (1 = the first): base
  * doubled failures - 1 times, at most cap. */

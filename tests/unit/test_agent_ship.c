@@ -60,7 +60,9 @@ static void test_backoff_ceiling_doubles_to_the_cap(void **state)
 	assert_int_equal(backoff_ceiling_ms(1), 1000);
 	assert_int_equal(backoff_ceiling_ms(2), 2000);
 	assert_int_equal(backoff_ceiling_ms(3), 4000);
-	assert_int_equal(backoff_ceiling_ms(9), 256000);
+	assert_int_equal(backoff_ceiling_ms(6), 32000);
+	assert_int_equal(backoff_ceiling_ms(7), 60000);
+	assert_int_equal(BACKOFF_CAP_MS, 60000);
 	assert_int_equal(backoff_ceiling_ms(10), BACKOFF_CAP_MS);
 	assert_int_equal(backoff_ceiling_ms(1000), BACKOFF_CAP_MS);
 }
