@@ -644,31 +644,35 @@ static struct value number_value(const char *text, size_t length)
 	return value;
 }
 
+/* The fact class whose runs a use of Facts holds, or NULL. */
+static const struct layout_fact_class *fact_class_of(int use)
+{
+	for (int class = 0; class < LAYOUT_FACT_CLASSES; class++)
+		if (layout_fact_classes[class].use == use)
+			return &layout_fact_classes[class];
+	return NULL;
+}
+
 /* A field of a use of Facts: the record's run of the use's class (NULL
  * when the record has no such run). */
 static struct value fact_value(int use, size_t field, const struct layout_split *split)
 {
-	for (int class = 0; class < LAYOUT_FACT_CLASSES; class++) {
-		const struct layout_fact_class *def = &layout_fact_classes[class];
-		size_t run = (size_t)def->first_run + field;
+	const struct layout_fact_class *def = fact_class_of(use);
+	size_t run = def ? (size_t)def->first_run + field : 0;
 
-		if (def->use == use && field < (size_t)def->runs && split->fact[run])
-			return text_value(split->fact[run], split->fact_length[run]);
-	}
+	if (def && field < (size_t)def->runs && split->fact[run])
+		return text_value(split->fact[run], split->fact_length[run]);
 	return id_value(0);
 }
 
 /* Whether the record has a run of facts for a use of Facts. */
 static bool has_facts(int use, const struct layout_split *split)
 {
-	for (int class = 0; class < LAYOUT_FACT_CLASSES; class++) {
-		const struct layout_fact_class *def = &layout_fact_classes[class];
+	const struct layout_fact_class *def = fact_class_of(use);
 
-		for (int run = def->first_run; def->use == use && run < def->first_run + def->runs;
-		     run++)
-			if (split->fact[run])
-				return true;
-	}
+	for (int run = def ? def->first_run : 0; def && run < def->first_run + def->runs; run++)
+		if (split->fact[run])
+			return true;
 	return false;
 }
 
