@@ -46,12 +46,19 @@ static int sync_directory(const char *path)
 	return result;
 }
 
+/* NAME.tmp, the file a new version of NAME is written to: 0 or
+ * -ENAMETOOLONG. */
+static int temporary_of(const char *path, char temporary[PATH_BYTES])
+{
+	return snprintf(temporary, PATH_BYTES, "%s.tmp", path) >= PATH_BYTES ? -ENAMETOOLONG : 0;
+}
+
 int state_file_write(const char *path, const void *data, size_t length)
 {
 	char temporary[PATH_BYTES];
 	int fd, result;
 
-	if (snprintf(temporary, sizeof(temporary), "%s.tmp", path) >= (int)sizeof(temporary))
+	if (temporary_of(path, temporary) != 0)
 		return -ENAMETOOLONG;
 	/* a file of our own, never one a planted link points at */
 	unlink(temporary);
@@ -94,7 +101,7 @@ int state_file_publish(const char *path, const void *data, size_t length)
 	char temporary[PATH_BYTES];
 	int fd, result;
 
-	if (snprintf(temporary, sizeof(temporary), "%s.tmp", path) >= (int)sizeof(temporary))
+	if (temporary_of(path, temporary) != 0)
 		return -ENAMETOOLONG;
 	fd = open_own_temporary(temporary);
 	if (fd < 0)

@@ -677,6 +677,12 @@ static int delete_chunk(struct cache *cache, enum statement which,
 	return result ? result : sqlite3_changes(cache->db);
 }
 
+/* Bytes of the file's pages in use (the statement kept for it). */
+static int64_t data_bytes(struct cache *cache)
+{
+	return cache_sqlite_data_bytes_of(cache->statements[STATEMENT_DATA_BYTES]);
+}
+
 /*
  * Over the size limit: the oldest records no rule hit go first, then the
  * oldest hit records, and only when no record is left, the oldest hits.
@@ -688,7 +694,8 @@ static int size_removals(struct cache *cache, bool *hits_removed)
 					       STATEMENT_DELETE_OLDEST_RECORDS,
 					       STATEMENT_DELETE_OLDEST_HITS};
 	const int chunk = cache->options.retention_chunk;
-	int64_t excess = cache_sqlite_data_bytes_of(cache->statements[STATEMENT_DATA_BYTES]) - cache->options.max_bytes;
+	int64_t bytes = data_bytes(cache);
+	int64_t excess = bytes - cache->options.max_bytes;
 	int removed = 0;
 
 	if (excess <= 0)
@@ -696,7 +703,6 @@ static int size_removals(struct cache *cache, bool *hits_removed)
 	/* Half the records the excess holds at the file's mean size per record
 	 * (dictionaries included): never overshoots much, and repeated steps
 	 * converge. */
-	int64_t bytes = cache_sqlite_data_bytes_of(cache->statements[STATEMENT_DATA_BYTES]);
 	int64_t share = bytes > 0 ? (int64_t)((double)excess * (double)cache->record_count /
 					     (double)bytes / 2) : 0;
 	int limit = (int)(share < chunk ? share + 1 : chunk);
@@ -763,7 +769,7 @@ int cache_retention_step(struct cache *cache, int64_t now_ticks)
 void cache_read_stats(struct cache *cache, struct cache_stats *stats)
 {
 	*stats = cache->stats;
-	stats->data_bytes = cache_sqlite_data_bytes_of(cache->statements[STATEMENT_DATA_BYTES]);
+	stats->data_bytes = data_bytes(cache);
 	stats->wal_bytes = cache_sqlite_wal_bytes(cache->path);
 	pthread_mutex_lock(&cache->lock);
 	stats->checkpoints = cache->checkpoints;
